@@ -1,0 +1,103 @@
+"""Errors are part of the interface: each kind knows its exit code and Airbyte failure type.
+
+A user mistake raises a subclass of :class:`UserError` (exit 2, ``config_error``); the front doors turn
+it into one clear line, never a traceback. Failures while syncing a stream raise :class:`StreamError`
+(or an :class:`HttpError`) and fail only that stream.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+
+class SolidafyError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code = 1
+    failure_type = "system_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UserError(SolidafyError):
+    """A mistake in what the user gave us: flags, config, catalog, state, YAML."""
+
+    exit_code = 2
+    failure_type = "config_error"
+
+
+class UsageError(UserError):
+    """Bad command-line usage (unknown flag, missing argument, bad value)."""
+
+
+class ConfigError(UserError):
+    """The connector config is missing a field or has a wrong value."""
+
+
+class ManifestError(UserError):
+    """A connector YAML file is invalid. ``problems`` holds one line per problem."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+class UnknownConnectorError(UserError):
+    """No built-in connector, alias or YAML file of that name."""
+
+
+class UnknownStreamError(UserError):
+    """A stream named in ``--streams`` or the catalog does not exist."""
+
+
+class StateError(UserError):
+    """The state given is not of a shape we understand."""
+
+
+class StreamError(SolidafyError):
+    """A stream failed while syncing; the other streams go on."""
+
+
+class TemplateError(SolidafyError):
+    """A template failed to render at run time (syntax errors are ManifestErrors)."""
+
+
+class HttpError(StreamError):
+    """An HTTP request failed for good (after retries where retrying made sense)."""
+
+    def __init__(self, message: str, status: int | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+class AuthError(HttpError):
+    """The API refused our credentials (401/403)."""
+
+    failure_type = "config_error"
+
+
+class NotImplementedYet(SolidafyError):
+    """A YAML feature that loads but that this version cannot run yet."""
+
+
+_MIN_SECRET_LEN = 4
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret value (and its URL-encoded form) in ``text`` with ``***``."""
+    from urllib.parse import quote, quote_plus
+
+    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)[^@\s]+@")

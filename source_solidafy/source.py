@@ -1,0 +1,168 @@
+"""The one Source interface every connector implements (REST manifests and databases alike).
+
+The sync runner (``sync.py``) drives a Source stream by stream; a Source yields :class:`Batch` objects
+(one per page or per database batch) carrying records and the stream state that holds once those
+records are delivered. Front doors (CLI, Airbyte entrypoint, HTTP server, Python API) never talk to a
+Source directly: they go through ``api.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One field of a connector's config form (``spec``, ``GET /connectors`` ``config_schema``)."""
+
+    name: str
+    type: str = "string"  # string | integer | number | boolean | object | array
+    required: bool = False
+    secret: bool = False
+    description: str = ""
+    default: Any = None
+    examples: tuple[Any, ...] = ()
+    enum: tuple[Any, ...] = ()
+    pattern: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The README's ``config_schema`` entry shape."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "required": self.required,
+            "secret": self.secret,
+            "description": self.description,
+        }
+        if self.default is not None:
+            out["default"] = self.default
+        if self.examples:
+            out["examples"] = list(self.examples)
+        return out
+
+
+@dataclass
+class StreamInfo:
+    """What ``discover`` says about a stream (an Airbyte ``AirbyteStream`` once serialised)."""
+
+    name: str
+    json_schema: dict[str, Any]
+    primary_key: list[list[str]] = field(default_factory=list)
+    cursor_field: list[str] | None = None
+    description: str = ""
+
+    def as_airbyte(self) -> dict[str, Any]:
+        modes = ["full_refresh", "incremental"] if self.cursor_field else ["full_refresh"]
+        out: dict[str, Any] = {
+            "name": self.name,
+            "json_schema": self.json_schema,
+            "supported_sync_modes": modes,
+            "source_defined_cursor": bool(self.cursor_field),
+        }
+        if self.cursor_field:
+            out["default_cursor_field"] = list(self.cursor_field)
+        if self.primary_key:
+            out["source_defined_primary_key"] = [list(p) for p in self.primary_key]
+        return out
+
+
+@dataclass
+class Batch:
+    """A page of records of one stream and the stream state that holds once they are delivered.
+
+    ``records`` is a list of dicts (REST) or a ``pyarrow.RecordBatch`` (databases, so Parquet can be
+    written with no per-row Python objects). ``state`` is None when the batch does not move the state.
+    """
+
+    stream: str
+    records: list[dict[str, Any]] | pa.RecordBatch
+    state: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.records) if isinstance(self.records, list) else self.records.num_rows
+
+
+LogFn = Callable[[str, str], None]  # (level, message); level in DEBUG INFO WARN ERROR
+
+
+def _no_log(level: str, message: str) -> None:  # pragma: no cover - trivial
+    return None
+
+
+@dataclass
+class ReadContext:
+    """Everything a Source needs to read one stream: config, incoming state, limits, a logger."""
+
+    config: dict[str, Any]
+    state: dict[str, Any] | None = None  # this stream's incoming state (e.g. {"cursor": ...})
+    sync_mode: str = "incremental"  # "full_refresh" ignores incoming state
+    cursor_field: str | None = None  # override (databases: --cursor-field / cursor_fields)
+    max_records: int | None = None
+    state_per_page: bool = False
+    concurrency: int = 4
+    log: LogFn = _no_log
+    cancel: threading.Event = field(default_factory=threading.Event)
+    options: dict[str, Any] = field(default_factory=dict)  # source-specific (e.g. batch_size)
+
+
+@dataclass
+class CheckResult:
+    ok: bool
+    message: str
+
+
+class Source(ABC):
+    """A connector: spec, check, streams, discover, read. Implementations: DeclarativeSource, DatabaseSource."""
+
+    name: str
+    description: str = ""
+    category: str = ""
+    aliases: tuple[str, ...] = ()
+    streams_dynamic: bool = False  # databases: streams are known only with a config
+
+    @abstractmethod
+    def config_fields(self) -> list[ConfigField]:
+        """The config form; also the basis of :meth:`spec`."""
+
+    def spec(self) -> dict[str, Any]:
+        """``connectionSpecification``: JSON Schema draft 7 built from :meth:`config_fields`."""
+        from source_solidafy.config import fields_to_json_schema
+
+        return fields_to_json_schema(self.config_fields(), title=self.name)
+
+    def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Check ``config`` against the fields; return it with defaults applied. Raises ConfigError."""
+        from source_solidafy.config import validate_config
+
+        return validate_config(self.name, self.config_fields(), config)
+
+    def secrets(self, config: dict[str, Any]) -> list[str]:
+        """Values to redact from every output (secret fields' values, tokens obtained at run time)."""
+        secret_names = {f.name for f in self.config_fields() if f.secret}
+        return [str(v) for k, v in config.items() if k in secret_names and v]
+
+    @abstractmethod
+    def check(self, config: dict[str, Any]) -> CheckResult:
+        """Try the credentials. Bad credentials are ``CheckResult(False, ...)``, not an exception."""
+
+    @abstractmethod
+    def stream_names(self, config: dict[str, Any] | None = None) -> list[str]:
+        """Stream names; REST sources need no config, database sources do."""
+
+    @abstractmethod
+    def discover(self, config: dict[str, Any], sample: int = 0) -> list[StreamInfo]:
+        """Streams with JSON schemas. ``sample`` > 0 lets a source infer schemas from records."""
+
+    @abstractmethod
+    def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
+        """Yield batches of ``stream``. An exception fails this stream only."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release sessions and connections."""
