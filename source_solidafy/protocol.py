@@ -1,0 +1,144 @@
+"""Protocol messages (plain dicts) and the NDJSON writer, for both output flavours.
+
+The Airbyte flavour prints only messages ``airbyte_protocol.models.AirbyteMessage`` accepts; the
+solidafy flavour adds the global STATE, STREAMS and SYNC_SUMMARY of the original README.
+Messages are built as dicts and serialised with orjson, a chunk (one page) at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import IO, Any
+
+import orjson
+
+PROTOCOL_VERSION = "0.2.0"
+MAX_LINE_BYTES = 5 * 1024 * 1024 - 1
+
+AIRBYTE = "airbyte"
+SOLIDAFY = "solidafy"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def log(level: str, message: str) -> dict[str, Any]:
+    return {"type": "LOG", "log": {"level": level, "message": message}}
+
+
+def record(stream: str, data: dict[str, Any], emitted_at: int) -> dict[str, Any]:
+    return {"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": emitted_at}}
+
+
+def stream_state(stream: str, state: dict[str, Any], record_count: float) -> dict[str, Any]:
+    return {
+        "type": "STATE",
+        "state": {
+            "type": "STREAM",
+            "stream": {"stream_descriptor": {"name": stream}, "stream_state": state},
+            "sourceStats": {"recordCount": float(record_count)},
+        },
+    }
+
+
+def global_state(streams: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "STATE", "state": {"streams": streams}}
+
+
+def stream_status(stream: str, status: str) -> dict[str, Any]:
+    return {
+        "type": "TRACE",
+        "trace": {
+            "type": "STREAM_STATUS",
+            "emitted_at": float(now_ms()),
+            "stream_status": {"stream_descriptor": {"name": stream}, "status": status},
+        },
+    }
+
+
+def trace_error(
+    message: str, failure_type: str = "system_error", stream: str | None = None, internal: str | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message, "failure_type": failure_type}
+    if internal:
+        error["internal_message"] = internal
+    if stream:
+        error["stream_descriptor"] = {"name": stream}
+    return {"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": float(now_ms()), "error": error}}
+
+
+def connection_status(ok: bool, message: str) -> dict[str, Any]:
+    return {
+        "type": "CONNECTION_STATUS",
+        "connectionStatus": {"status": "SUCCEEDED" if ok else "FAILED", "message": message},
+    }
+
+
+def catalog(streams: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "CATALOG", "catalog": {"streams": streams}}
+
+
+def spec(connection_specification: dict[str, Any], documentation_url: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "connectionSpecification": connection_specification,
+        "protocol_version": PROTOCOL_VERSION,
+        "supported_destination_sync_modes": [],
+    }
+    if documentation_url:
+        body["documentationUrl"] = documentation_url
+    return {"type": "SPEC", "spec": body}
+
+
+def streams_message(connector: str, names: list[str]) -> dict[str, Any]:
+    return {"type": "STREAMS", "connector": connector, "streams": names}
+
+
+def _default(value: Any) -> Any:
+    """orjson fallback for values databases produce (Decimal, bytes, timedelta, sets)."""
+    import base64
+    import datetime as dt
+    import decimal
+
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(str(value)) if value.is_finite() else str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dt.timedelta):
+        return f"PT{value.total_seconds():g}S"
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+
+
+def dumps(message: dict[str, Any]) -> bytes:
+    return orjson.dumps(message, default=_default, option=_OPTS)
+
+
+def _oversized(line: bytes) -> bytes:
+    return orjson.dumps(log("ERROR", f"a message of {len(line)} bytes was not printed (limit 5 MB)"))
+
+
+class NdjsonWriter:
+    """Writes chunks of messages as NDJSON lines to a binary stream, flushing after each chunk."""
+
+    def __init__(self, out: IO[bytes], pretty: bool = False) -> None:
+        self.out = out
+        self.pretty = pretty
+
+    def write(self, messages: Iterable[dict[str, Any]]) -> None:
+        if self.pretty:
+            opts = _OPTS | orjson.OPT_INDENT_2
+            data = b"".join(orjson.dumps(m, default=_default, option=opts) + b"\n" for m in messages)
+        else:
+            lines = [dumps(m) for m in messages]
+            data = b"\n".join(ln if len(ln) <= MAX_LINE_BYTES else _oversized(ln) for ln in lines)
+            if not data:
+                return
+            data += b"\n"
+        self.out.write(data)
+        self.out.flush()

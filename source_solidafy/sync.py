@@ -1,0 +1,349 @@
+"""The sync runner: reads the selected streams of a Source and turns batches into protocol messages.
+
+One runner serves every front door. It owns stream selection, the order of messages, state
+checkpoints (a STATE only after the records before it are delivered: yielded to the consumer, or
+made durable by the sink), failure isolation (a failing stream does not stop the others), counts and
+the summary. Streams are read concurrently by worker threads; all output is produced here, in the
+consumer's thread, so no two threads ever write the same output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from source_solidafy import protocol as p
+from source_solidafy.errors import SolidafyError, redact
+from source_solidafy.sinks.base import Sink
+from source_solidafy.source import Batch, ReadContext, Source
+from source_solidafy.state import StateMap, write_state_file
+
+_QUEUE_POLL = 0.2
+
+
+@dataclass
+class SyncPlan:
+    """What to sync and how; built by api.py from flags, catalog or request body."""
+
+    connector: str
+    streams: list[str]
+    config: dict[str, Any]
+    state: StateMap = field(default_factory=dict)
+    flavour: str = p.SOLIDAFY
+    sink: Sink | None = None
+    output_format: str = "json"
+    state_file: str | None = None
+    max_records: int | None = None
+    state_per_page: bool = False
+    concurrency: int = 4
+    sync_modes: dict[str, str] = field(default_factory=dict)
+    cursor_fields: dict[str, str] = field(default_factory=dict)
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+    verbose: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class StreamRun:
+    name: str
+    started: float = field(default_factory=time.monotonic)
+    status: str = "SUCCESS"
+    records: int = 0
+    pages: int = 0
+    error: str | None = None
+    output_file: str | None = None
+    durable_state: dict[str, Any] | None = None  # last state emitted (delivered)
+    pending_state: dict[str, Any] | None = None  # state waiting for its records to become durable
+    since_state: int = 0
+    states_emitted: int = 0
+    running: bool = False
+    ended: bool = False
+    duration_ms: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def result(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "stream": self.name,
+            "status": self.status,
+            "records_synced": self.records,
+            "duration_ms": self.duration_ms,
+        }
+        if self.output_file:
+            out["output_file"] = self.output_file
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+class SyncRun:
+    """Iterate to run the sync: yields chunks (lists) of message dicts; ``summary`` once done."""
+
+    def __init__(self, source: Source, plan: SyncPlan) -> None:
+        self.source = source
+        self.plan = plan
+        self.runs = {name: StreamRun(name) for name in plan.streams}
+        self.summary: dict[str, Any] | None = None
+        self.final_state: StateMap = dict(plan.state)
+        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=max(8, plan.concurrency * 4))
+        self._started = time.monotonic()
+        self._sink_closed = False
+
+    @property
+    def airbyte(self) -> bool:
+        return self.plan.flavour == p.AIRBYTE
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == "FAILED" for r in self.runs.values())
+
+    # -- producer side (worker threads) -------------------------------------------------------------
+
+    def _put(self, item: tuple[str, str, Any]) -> None:
+        while not self.plan.cancel.is_set():
+            try:
+                self._queue.put(item, timeout=_QUEUE_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def _context(self, stream: str) -> ReadContext:
+        plan = self.plan
+        mode = plan.sync_modes.get(stream, "incremental")
+        incoming = None if mode == "full_refresh" else plan.state.get(stream)
+        run = self.runs[stream]
+        return ReadContext(
+            config=plan.config,
+            state=incoming,
+            sync_mode=mode,
+            cursor_field=plan.cursor_fields.get(stream),
+            max_records=plan.max_records,
+            state_per_page=plan.state_per_page,
+            concurrency=plan.concurrency,
+            log=lambda level, msg: self._put(("log", stream, (level, msg))),
+            cancel=run.stop,
+            options=plan.options,
+        )
+
+    def _produce(self, stream: str) -> None:
+        self._put(("start", stream, None))
+        try:
+            for batch in self.source.read_stream(stream, self._context(stream)):
+                if self.runs[stream].stop.is_set() or self.plan.cancel.is_set():
+                    break
+                self._put(("batch", stream, batch))
+        except BaseException as exc:  # noqa: BLE001 - any failure fails this stream only
+            self._put(("end", stream, exc))
+            return
+        self._put(("end", stream, None))
+
+    # -- consumer side ------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        plan = self.plan
+        workers = max(1, min(plan.concurrency, len(plan.streams)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream")
+        try:
+            for name in plan.streams:
+                pool.submit(self._produce, name)
+            yield from self._consume(len(plan.streams))
+            yield self._finish()
+        finally:
+            plan.cancel.set()
+            for run in self.runs.values():
+                run.stop.set()
+            self._drain()
+            pool.shutdown(wait=True, cancel_futures=True)
+            if plan.sink is not None and not self._sink_closed:
+                self._abort_open_streams()
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            return
+
+    def _abort_open_streams(self) -> None:
+        sink = self.plan.sink
+        assert sink is not None
+        for run in self.runs.values():
+            if not run.ended:
+                with contextlib.suppress(Exception):  # best effort on shutdown
+                    sink.abort(run.name)
+        self._sink_closed = True
+        sink.close()
+
+    def _consume(self, pending: int) -> Iterator[list[dict[str, Any]]]:
+        while pending:
+            kind, stream, payload = self._queue.get()
+            if kind == "batch":
+                out = self._on_batch(self.runs[stream], payload)
+            elif kind == "log":
+                out = self._on_log(stream, *payload)
+            elif kind == "start":
+                out = self._on_start(self.runs[stream])
+            else:
+                pending -= 1
+                out = self._on_end(self.runs[stream], payload)
+            if out:
+                yield out
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.plan.secrets)
+
+    def _on_log(self, stream: str, level: str, message: str) -> list[dict[str, Any]]:
+        if level == "DEBUG" and not self.plan.verbose:
+            return []
+        if self.airbyte and level in ("DEBUG", "INFO") and not self.plan.verbose:
+            return []
+        return [p.log(level, self._redact(message))]
+
+    def _on_start(self, run: StreamRun) -> list[dict[str, Any]]:
+        run.started = time.monotonic()
+        if self.plan.sink is not None:
+            self.plan.sink.open(run.name, self.plan.schemas.get(run.name))
+        if self.airbyte:
+            return [p.stream_status(run.name, "STARTED")]
+        return [p.log("INFO", f"Starting sync for stream: {run.name}")]
+
+    def _limit(self, run: StreamRun, batch: Batch) -> Batch:
+        """Enforce --max-records as a safety net (sources already stop at ctx.max_records)."""
+        limit = self.plan.max_records
+        if limit is None or run.records + len(batch) <= limit:
+            if limit is not None and run.records + len(batch) == limit:
+                run.stop.set()
+            return batch
+        keep = max(0, limit - run.records)
+        records = batch.records[:keep] if isinstance(batch.records, list) else batch.records.slice(0, keep)
+        run.stop.set()
+        return Batch(batch.stream, records, None)
+
+    def _on_batch(self, run: StreamRun, batch: Batch) -> list[dict[str, Any]]:
+        if run.stop.is_set() and self.plan.max_records is not None and run.records >= self.plan.max_records:
+            return []
+        batch = self._limit(run, batch)
+        out: list[dict[str, Any]] = []
+        count = len(batch)
+        run.pages += 1
+        if count:
+            if self.airbyte and not run.running:
+                run.running = True
+                out.append(p.stream_status(run.name, "RUNNING"))
+            self._deliver(run.name, batch, out)
+            run.records += count
+            run.since_state += count
+        if self.plan.verbose and not self.airbyte:
+            out.append(p.log("DEBUG", f"Page {run.pages}: fetched {count} records"))
+        if batch.state is not None:
+            run.pending_state = batch.state
+            if self.airbyte or self.plan.state_per_page:
+                self._emit_state(run, out)
+        return out
+
+    def _deliver(self, stream: str, batch: Batch, out: list[dict[str, Any]]) -> None:
+        emitted_at = p.now_ms()
+        sink = self.plan.sink
+        if sink is not None:
+            sink.write(stream, batch.records, emitted_at)
+            return
+        records = batch.records if isinstance(batch.records, list) else batch.records.to_pylist()
+        out.extend(
+            {"type": "RECORD", "record": {"stream": stream, "data": r, "emitted_at": emitted_at}} for r in records
+        )
+
+    def _emit_state(self, run: StreamRun, out: list[dict[str, Any]], final: bool = False) -> None:
+        state = run.pending_state
+        if state is None:
+            return
+        sink = self.plan.sink
+        if sink is not None and not final and not sink.checkpoint(run.name):
+            return
+        out.append(p.stream_state(run.name, state, run.since_state))
+        run.durable_state = state
+        run.pending_state = None
+        run.since_state = 0
+        run.states_emitted += 1
+
+    def _on_end(self, run: StreamRun, exc: BaseException | None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        sink = self.plan.sink
+        if exc is None and sink is not None:
+            try:
+                run.output_file = sink.commit(run.name)
+            except Exception as commit_exc:  # noqa: BLE001 - a failed commit fails the stream
+                exc = commit_exc
+        run.duration_ms = max(1, int((time.monotonic() - run.started) * 1000))
+        run.ended = True
+        if exc is not None:
+            if sink is not None:
+                sink.abort(run.name)
+            return self._on_failure(run, exc)
+        self._emit_state(run, out, final=True)
+        if self.airbyte and run.states_emitted == 0:
+            incoming = self.plan.state.get(run.name) or {}
+            out.append(p.stream_state(run.name, incoming, run.since_state))
+        if run.durable_state is not None:
+            self.final_state[run.name] = run.durable_state
+        if self.airbyte:
+            out.append(p.stream_status(run.name, "COMPLETE"))
+        else:
+            msg = f"Completed sync for {run.name}: {run.records} records in {run.pages} pages"
+            out.append(p.log("INFO", msg))
+        return out
+
+    def _on_failure(self, run: StreamRun, exc: BaseException) -> list[dict[str, Any]]:
+        run.status = "FAILED"
+        if isinstance(exc, SolidafyError):
+            message, failure_type, internal = str(exc), exc.failure_type, None
+        else:
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            failure_type = "system_error"
+            internal = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
+        run.error = self._redact(message)
+        if run.durable_state is not None:
+            self.final_state[run.name] = run.durable_state
+        if self.airbyte:
+            internal_text = self._redact(internal) if internal else None
+            return [
+                p.trace_error(f"{run.name}: {run.error}", failure_type, run.name, internal_text),
+                p.stream_status(run.name, "INCOMPLETE"),
+            ]
+        return [p.log("ERROR", f"Stream {run.name} failed: {run.error}")]
+
+    def _finish(self) -> list[dict[str, Any]]:
+        plan = self.plan
+        if plan.sink is not None:
+            self._sink_closed = True
+            plan.sink.close()
+        if plan.state_file:
+            write_state_file(plan.state_file, self.final_state)
+        results = [self.runs[name].result() for name in plan.streams]
+        failed = sum(1 for r in results if r["status"] == "FAILED")
+        status = "SUCCEEDED" if not failed else ("FAILED" if failed == len(results) else "PARTIAL")
+        self.summary = {
+            "status": status,
+            "connector": plan.connector,
+            "total_records": sum(r["records_synced"] for r in results),
+            "total_streams": len(results),
+            "successful_streams": len(results) - failed,
+            "failed_streams": failed,
+            "duration_ms": int((time.monotonic() - self._started) * 1000),
+            "output": {
+                "format": plan.output_format,
+                "directory": plan.sink.directory if plan.sink is not None else None,
+                "state_file": plan.state_file,
+            },
+            "streams": results,
+        }
+        if self.airbyte:
+            return []
+        return [p.global_state(self.final_state), {"type": "SYNC_SUMMARY", "summary": self.summary}]
