@@ -1,0 +1,348 @@
+"""Authentication: tiny classes that put credentials on a request (httpx's ``auth_flow`` is the model).
+
+Every auth has the same four members, so the HTTP client needs no special cases:
+
+- ``apply(headers, params)`` adds credentials to one attempt (called per attempt, after any refresh),
+- ``on_unauthorized()`` is called after a 401; True means "I got a new token, retry once",
+- ``secrets()`` lists every value that must never appear in output,
+- ``token_info`` exposes the token response (``auth.instance_url`` in templates, Salesforce).
+
+Token-based auths fetch lazily (on first use), once per connector, under a lock, and never put a
+secret in an error: a refused token request says what the server said (``invalid_grant: expired
+access/refresh token``) and where.
+
+    auth:
+      type: oauth2_refresh_token
+      token_url: https://login.salesforce.com/services/oauth2/token
+      client_id: "{{ config.client_id }}"
+      client_secret: "{{ config.client_secret }}"
+      refresh_token: "{{ config.refresh_token }}"
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+import requests
+
+from source_solidafy.errors import AuthError, HttpError, redact
+from source_solidafy.rest.paths import compile_path
+
+TOKEN_TIMEOUT_SECS = 30.0
+REFRESH_MARGIN_SECS = 60.0
+
+
+class Auth:
+    """No credentials. Base class of the others."""
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        return None
+
+    def on_unauthorized(self) -> bool:
+        return False
+
+    def secrets(self) -> list[str]:
+        return []
+
+    @property
+    def token_info(self) -> dict[str, Any]:
+        return {}
+
+
+NoAuth = Auth
+
+
+class BearerAuth(Auth):
+    """``Authorization: Bearer <token>``."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+        self._token = token
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        headers["Authorization"] = self._header
+
+    def secrets(self) -> list[str]:
+        return [self._token]
+
+
+class ApiKeyAuth(Auth):
+    """An API key in a header (``x-api-key: ...``) or a query parameter (``?api_key=...``)."""
+
+    def __init__(self, key: str, value: str, location: str = "header") -> None:
+        if location not in ("header", "query"):
+            raise ValueError(f"api_key location must be 'header' or 'query', got {location!r}")
+        self.key, self._value, self.location = key, value, location
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        (headers if self.location == "header" else params)[self.key] = self._value
+
+    def secrets(self) -> list[str]:
+        return [self._value]
+
+
+class BasicAuth(Auth):
+    """HTTP Basic (Zendesk: username ``{email}/token``, password the API token)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._password = password
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        headers["Authorization"] = f"Basic {self._encoded}"
+
+    def secrets(self) -> list[str]:
+        return [self._password, self._encoded]
+
+
+class _TokenAuth(Auth):
+    """Shared machinery of auths that obtain a token from an endpoint: lazy, locked, expiring."""
+
+    header_name = "Authorization"
+    header_prefix = "Bearer "
+
+    def __init__(self, session: requests.Session | None, clock: Callable[[], float]) -> None:
+        self._session = session or requests.Session()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._token: str | None = None
+        self._expires_at: float | None = None
+        self._info: dict[str, Any] = {}
+        self._seen_secrets: list[str] = []
+
+    # subclasses: fetch a token response (a dict) and say where the token is in it
+    def _fetch(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _extract(self, info: dict[str, Any]) -> str | None:
+        token = info.get("access_token")
+        return token if isinstance(token, str) else None
+
+    def _refresh_locked(self) -> None:
+        info = self._fetch()
+        token = self._extract(info)
+        if not token:
+            raise AuthError(f"token response from {self._endpoint()} has no token (fields: {sorted(info)})")
+        self._token, self._info = token, info
+        self._seen_secrets.append(token)
+        self._expires_at = _expiry(info.get("expires_in"), self._clock())
+
+    def _current(self) -> str:
+        with self._lock:
+            stale = self._expires_at is not None and self._clock() >= self._expires_at
+            if self._token is None or stale:
+                self._refresh_locked()
+            assert self._token is not None
+            return self._token
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        token = self._current()
+        self._local.applied = token
+        headers[self.header_name] = f"{self.header_prefix}{token}"
+
+    def on_unauthorized(self) -> bool:
+        """Refresh after a 401, unless another thread already replaced the token this one used."""
+        with self._lock:
+            if self._token is not None and self._token != getattr(self._local, "applied", None):
+                return True
+            self._refresh_locked()
+            return True
+
+    def secrets(self) -> list[str]:
+        return [*self._static_secrets(), *self._seen_secrets]
+
+    def _static_secrets(self) -> list[str]:
+        return []
+
+    @property
+    def token_info(self) -> dict[str, Any]:
+        self._current()
+        return dict(self._info)
+
+    def _endpoint(self) -> str:
+        raise NotImplementedError
+
+    def _post(self, url: str, **kwargs: Any) -> dict[str, Any]:
+        """POST a token request; any failure becomes an AuthError with the server's words, redacted."""
+        try:
+            resp = self._session.post(url, timeout=TOKEN_TIMEOUT_SECS, **kwargs)
+        except requests.RequestException as exc:
+            raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
+        if resp.status_code >= 400:
+            detail = _error_text(resp)
+            message = f"token request to {url} refused: HTTP {resp.status_code}: {detail}"
+            cls = HttpError if resp.status_code >= 500 else AuthError
+            raise cls(redact(message, self.secrets()), status=resp.status_code, url=url)
+        try:
+            info = orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            info = None
+        if not isinstance(info, dict):
+            raise AuthError(f"token response from {url} is not a JSON object")
+        return info
+
+
+def _expiry(expires_in: Any, now: float) -> float | None:
+    """When to refresh: ``REFRESH_MARGIN_SECS`` before expiry (half the lifetime for short tokens)."""
+    try:
+        lifetime = float(expires_in)
+    except (TypeError, ValueError):
+        return None
+    margin = min(REFRESH_MARGIN_SECS, lifetime / 2)
+    return now + lifetime - margin
+
+
+def _error_text(resp: requests.Response) -> str:
+    """``error: error_description`` from an OAuth error body, else the first 200 characters."""
+    try:
+        body = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict) and "error" in body:
+        err, desc = body.get("error"), body.get("error_description") or body.get("message")
+        if isinstance(err, dict):  # {"error": {"message": ...}}
+            return str(err.get("message") or err)[:200]
+        return f"{err}: {desc}" if desc else str(err)
+    return resp.content[:200].decode("utf-8", "replace") or (resp.reason or "")
+
+
+class OAuth2RefreshToken(_TokenAuth):
+    """OAuth2 refresh-token grant; a rotated ``refresh_token`` in the answer replaces the old one."""
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(session, clock)
+        self.token_url, self.client_id = token_url, client_id
+        self._client_secret, self._refresh_token = client_secret, refresh_token
+        self._all_refresh_tokens = [refresh_token]
+
+    def _endpoint(self) -> str:
+        return self.token_url
+
+    def _static_secrets(self) -> list[str]:
+        return [self._client_secret, *self._all_refresh_tokens]
+
+    def _fetch(self) -> dict[str, Any]:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self._refresh_token,
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+        }
+        info = self._post(self.token_url, data=form, headers={"Accept": "application/json"})
+        rotated = info.get("refresh_token")
+        if isinstance(rotated, str) and rotated:
+            self._refresh_token = rotated
+            self._all_refresh_tokens.append(rotated)
+        return info
+
+
+class OAuth2ClientCredentials(_TokenAuth):
+    """OAuth2 client-credentials grant (``scope`` is the space-joined ``scopes``)."""
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | tuple[str, ...] = (),
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(session, clock)
+        self.token_url, self.client_id, self.scopes = token_url, client_id, list(scopes)
+        self._client_secret = client_secret
+
+    def _endpoint(self) -> str:
+        return self.token_url
+
+    def _static_secrets(self) -> list[str]:
+        return [self._client_secret]
+
+    def _fetch(self) -> dict[str, Any]:
+        form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._client_secret}
+        if self.scopes:
+            form["scope"] = " ".join(self.scopes)
+        return self._post(self.token_url, data=form, headers={"Accept": "application/json"})
+
+
+class SessionTokenAuth(_TokenAuth):
+    """Log in once (POST ``body`` to ``login_url``), then send the token found at ``token_path``.
+
+    ``body`` is a JSON string or a mapping; every string value in it counts as a secret (it usually
+    holds a password).
+
+        auth:
+          type: session_token
+          login_url: "{{ config.base_url }}/login"
+          body: '{"username": "{{ config.user }}", "password": "{{ config.password }}"}'
+          token_path: data.session.token
+          header_name: X-Session
+          header_prefix: ""
+    """
+
+    def __init__(
+        self,
+        login_url: str,
+        body: str | Mapping[str, Any],
+        token_path: str,
+        header_name: str = "Authorization",
+        header_prefix: str = "Bearer ",
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(session, clock)
+        self.login_url = login_url
+        self.header_name, self.header_prefix = header_name, header_prefix
+        self._token_path = compile_path(token_path)
+        self._body = body if isinstance(body, str) else orjson.dumps(dict(body)).decode()
+        self._body_secrets = _string_leaves(body)
+
+    def _endpoint(self) -> str:
+        return self.login_url
+
+    def _static_secrets(self) -> list[str]:
+        return self._body_secrets
+
+    def _extract(self, info: dict[str, Any]) -> str | None:
+        token = self._token_path.get(info)
+        return str(token) if token not in (None, "") else None
+
+    def _fetch(self) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        return self._post(self.login_url, data=self._body.encode(), headers=headers)
+
+
+def _string_leaves(body: str | Mapping[str, Any]) -> list[str]:
+    """Every string value in a JSON body (the whole body if it is not JSON)."""
+    if isinstance(body, str):
+        try:
+            parsed: Any = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return [body]
+    else:
+        parsed = body
+    out: list[str] = []
+    stack = [parsed]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out

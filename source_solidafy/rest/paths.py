@@ -1,0 +1,111 @@
+"""Dotted paths into parsed JSON (``data[-1].id``), compiled once and evaluated per page.
+
+Paths appear everywhere in a manifest (``records_path``, ``cursor_path``, ``token_path``...). They are
+parsed once at construction into a tuple of steps, so evaluating one per page is a short loop with
+no string work. A missing key or index yields the default; evaluation never raises.
+
+    compile_path("data[-1].id").get({"data": [{"id": 1}, {"id": 2}]})   # -> 2
+    compile_path("data[*].id").get({"data": [{"id": 1}, {"id": 2}]})    # -> [1, 2]
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_WILDCARD = object()  # the [*] step
+_INDEX = re.compile(r"\[\s*(-?\d+|\*)\s*\]")
+_KEY = re.compile(r"[^.\[\]]+")
+_MISSING = object()
+
+
+class Path:
+    """A compiled path: ``.get(obj, default)`` walks dict keys and list indexes."""
+
+    __slots__ = ("text", "_steps", "_has_wildcard")
+
+    def __init__(self, text: str, steps: tuple[Any, ...]) -> None:
+        self.text = text
+        self._steps = steps
+        self._has_wildcard = any(s is _WILDCARD for s in steps)
+
+    def __repr__(self) -> str:
+        return f"Path({self.text!r})"
+
+    def get(self, obj: Any, default: Any = None) -> Any:
+        """Value at the path in ``obj``, or ``default`` when any step is missing."""
+        if self._has_wildcard:
+            return _walk_wild(obj, self._steps, 0, default)
+        for step in self._steps:
+            if isinstance(step, str):
+                if not isinstance(obj, dict):
+                    return default
+                obj = obj.get(step, _MISSING)
+                if obj is _MISSING:
+                    return default
+            else:
+                if not isinstance(obj, list):
+                    return default
+                try:
+                    obj = obj[step]
+                except IndexError:
+                    return default
+        return obj
+
+
+def _walk_wild(obj: Any, steps: tuple[Any, ...], start: int, default: Any) -> Any:
+    """Slow path for ``[*]``: fan out over a list, dropping items where the rest is missing."""
+    for i in range(start, len(steps)):
+        step = steps[i]
+        if step is _WILDCARD:
+            if not isinstance(obj, list):
+                return default
+            out = []
+            for item in obj:
+                value = _walk_wild(item, steps, i + 1, _MISSING)
+                if value is not _MISSING:
+                    out.append(value)
+            return out
+        if isinstance(step, str):
+            if not isinstance(obj, dict) or step not in obj:
+                return default
+            obj = obj[step]
+        else:
+            if not isinstance(obj, list) or not -len(obj) <= step < len(obj):
+                return default
+            obj = obj[step]
+    return obj
+
+
+def compile_path(text: str) -> Path:
+    """Parse ``text`` once. ``""`` or ``"$"`` selects the whole object.
+
+    Raises ValueError naming the path and the position for bad syntax (``data[x]``, ``a..b``,
+    ``data[0``).
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"path must be a string, got {type(text).__name__}")
+    body = text.strip()
+    if body.startswith("$"):
+        body = body[1:].lstrip(".")
+    steps: list[Any] = []
+    pos, after_key_sep = 0, True
+    while pos < len(body):
+        char = body[pos]
+        if char == "[":
+            match = _INDEX.match(body, pos)
+            if not match:
+                raise ValueError(f"invalid path {text!r}: expected [integer] or [*] at {body[pos:]!r}")
+            steps.append(_WILDCARD if match.group(1) == "*" else int(match.group(1)))
+            pos, after_key_sep = match.end(), False
+        elif char == ".":
+            if pos == 0 or pos + 1 >= len(body) or body[pos + 1] in ".[":
+                raise ValueError(f"invalid path {text!r}: empty key at position {pos}")
+            pos, after_key_sep = pos + 1, True
+        else:
+            match = _KEY.match(body, pos)
+            if not after_key_sep or match is None:
+                raise ValueError(f"invalid path {text!r}: expected '.' or '[' at position {pos}")
+            steps.append(match.group(0))
+            pos, after_key_sep = match.end(), False
+    return Path(text, tuple(steps))

@@ -1,0 +1,157 @@
+"""Rate limiting, both sides: our own throttles, and the waits the server asks for.
+
+A token bucket enforces ``rate_limit_rps``, a semaphore ``max_concurrency``; :class:`RetryWait` turns
+a 429/503's ``Retry-After`` (and friends) or the backoff policy into the next wait.
+
+Both sit in front of every HTTP attempt (retries included) and are shared by all threads reading
+streams and partitions through one client, so they are thread-safe. Unset, they cost nothing.
+
+    http:
+      rate_limit_rps: 25      # Stripe sandbox
+      max_concurrency: 4
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+
+class TokenBucket:
+    """Allow ``rate_per_sec`` acquisitions per second on average, bursts of up to ``burst``.
+
+    ``clock`` and ``sleep`` are injectable so tests can drive time without waiting. The sleep happens
+    outside the lock's bookkeeping: a caller reserves its slot, then waits for it, so concurrent
+    callers queue fairly instead of all waking at once.
+    """
+
+    def __init__(
+        self,
+        rate_per_sec: float | None,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate_per_sec is not None and rate_per_sec <= 0:
+            raise ValueError(f"rate_limit_rps must be > 0, got {rate_per_sec}")
+        if burst < 1:
+            raise ValueError(f"burst must be >= 1, got {burst}")
+        self.rate = rate_per_sec
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(burst)
+        self._stamp: float | None = None
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is available. Returns the seconds waited."""
+        if self.rate is None:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            if self._stamp is not None:
+                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+class ConcurrencyLimiter:
+    """At most ``limit`` requests in flight at once (``None``: unlimited). Use as a context manager."""
+
+    def __init__(self, limit: int | None) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {limit}")
+        self.limit = limit
+        self._slot: AbstractContextManager[object] = (
+            threading.BoundedSemaphore(limit) if limit is not None else nullcontext()
+        )
+
+    def __enter__(self) -> ConcurrencyLimiter:
+        self._slot.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._slot.__exit__(None, None, None)
+
+
+BACKOFFS = ("exponential", "linear", "constant")
+
+
+class RetryWait:
+    """How long to wait before retry n: what the server asked for, else the backoff policy.
+
+    A tenacity ``wait`` callable. Server hints win over the policy: ``Retry-After`` (seconds, ``"2.0"``
+    as Shopify sends, or an HTTP date), ``retry-after-ms``, and on a 403/429 GitHub's
+    ``x-ratelimit-remaining: 0`` with ``x-ratelimit-reset`` (epoch seconds). Every wait is capped at
+    ``backoff_max``. The reason is left on the retry state for the log line.
+    """
+
+    def __init__(self, backoff: str, base: float, cap: float, clock: Callable[[], float] = time.time) -> None:
+        if backoff not in BACKOFFS:
+            raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
+        self.backoff, self.base, self.cap, self._clock = backoff, base, cap, clock
+
+    def __call__(self, state: Any) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        hinted = self.from_headers(headers, getattr(exc.response, "status", 0)) if headers else None
+        if hinted is not None:
+            wait, reason = hinted
+        else:
+            wait, reason = self.policy(state.attempt_number), "backoff"
+        state.solidafy_reason = reason
+        return min(max(wait, 0.0), self.cap)
+
+    def policy(self, attempt: int) -> float:
+        """Backoff after the ``attempt``-th failure (1-based)."""
+        if self.backoff == "exponential":
+            return self.base * 2 ** (attempt - 1)
+        if self.backoff == "linear":
+            return self.base * attempt
+        return self.base
+
+    def from_headers(self, headers: Mapping[str, str], status: int) -> tuple[float, str] | None:
+        """The server's own wait hint, if it gave one."""
+        value = headers.get("retry-after-ms")
+        if value:
+            seconds = _number(value)
+            if seconds is not None:
+                return seconds / 1000.0, "retry-after-ms"
+        value = headers.get("retry-after")
+        if value:
+            seconds = _number(value)
+            if seconds is None:
+                seconds = _http_date(value, self._clock())
+            if seconds is not None:
+                return seconds, "Retry-After"
+        if status in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
+            reset = _number(headers.get("x-ratelimit-reset") or "")
+            if reset is not None:
+                return reset - self._clock(), "x-ratelimit-reset"
+        return None
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
+
+
+def _http_date(value: str, now: float) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return when.timestamp() - now
