@@ -1,0 +1,277 @@
+"""The Python API: every front door (CLI, Airbyte entrypoint, HTTP server) is a thin layer over this.
+
+    import source_solidafy as ss
+    for chunk in ss.read("stripe", {"api_key": "sk_test_..."}, streams=["customers"]):
+        for message in chunk:
+            ...
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from source_solidafy import protocol as p
+from source_solidafy import registry
+from source_solidafy.errors import (
+    AuthError,
+    ConfigError,
+    SolidafyError,
+    UnknownStreamError,
+    UsageError,
+)
+from source_solidafy.source import Source
+from source_solidafy.state import StateMap, parse_state
+from source_solidafy.sync import SyncPlan, SyncRun
+
+FORMATS = ("json", "pretty", "parquet")
+
+
+class TooManyRecords(SolidafyError):
+    """A sync would hold more records in one response than allowed."""
+
+    exit_code = 2
+    failure_type = "config_error"
+
+
+def load_connector(
+    connector: str | Source | None = None, *, yaml_text: str | None = None, allow_paths: bool = True
+) -> Source:
+    """A built-in name or alias, a YAML path (when ``allow_paths``), or YAML text."""
+    if isinstance(connector, Source):
+        return connector
+    if yaml_text is not None:
+        return registry.source_from_yaml_text(yaml_text)
+    if not connector:
+        raise UsageError("no connector given: use --connector NAME|FILE, config.connector or SOLIDAFY_CONNECTOR")
+    return registry.load_source(connector, allow_paths=allow_paths)
+
+
+def list_connectors(detail: bool = True) -> list[dict[str, Any]]:
+    """Every built-in connector; with ``detail`` also its config form and streams (loads each one)."""
+    out = []
+    for info in registry.builtin_connectors():
+        item: dict[str, Any] = {
+            "name": info.name,
+            "description": info.description,
+            "category": info.category,
+            "aliases": list(info.aliases),
+        }
+        if info.kind == "database":
+            item.update(
+                streams=None,
+                streams_dynamic=True,
+                streams_hint="Call POST /streams with connection config to discover tables",
+            )
+        else:
+            item.update(streams=list(info.stream_names), streams_dynamic=False)
+        if detail:
+            source = load_connector(info.name)
+            item["config_schema"] = [f.as_dict() for f in source.config_fields()]
+        out.append(item)
+    return out
+
+
+def spec(connector: str | Source | None = None) -> dict[str, Any]:
+    """The SPEC message; with no connector, the generic spec (a connector choice plus every field)."""
+    if connector is None:
+        from source_solidafy.generic_spec import generic_spec
+
+        return p.spec(generic_spec())
+    source = load_connector(connector)
+    schema = source.spec()
+    schema["properties"] = {
+        "connector": {
+            "type": "string",
+            "title": "connector",
+            "description": "Which connector to run (a built-in name or a path to a connector YAML file)",
+            "default": source.name,
+            "order": -1,
+        },
+        **schema["properties"],
+    }
+    return p.spec(schema, getattr(source, "documentation_url", None))
+
+
+def _validated(source: Source, config: dict[str, Any]) -> dict[str, Any]:
+    return source.validate_config(config)
+
+
+def check(connector: str | Source, config: dict[str, Any]) -> dict[str, Any]:
+    """CONNECTION_STATUS: FAILED (not an exception) for bad credentials or an invalid config."""
+    source = load_connector(connector)
+    try:
+        result = source.check(_validated(source, config))
+    except (AuthError, ConfigError) as exc:
+        return p.connection_status(False, str(exc))
+    finally:
+        source.close()
+    return p.connection_status(result.ok, result.message)
+
+
+def streams(connector: str | Source, config: dict[str, Any] | None = None) -> list[str]:
+    source = load_connector(connector)
+    if source.streams_dynamic:
+        if config is None:
+            raise ConfigError(f"{source.name}: streams are the database's tables; give a config to list them")
+        config = _validated(source, config)
+    return source.stream_names(config)
+
+
+def discover(connector: str | Source, config: dict[str, Any], sample: int = 0) -> dict[str, Any]:
+    source = load_connector(connector)
+    try:
+        infos = source.discover(_validated(source, config), sample=sample)
+    finally:
+        source.close()
+    return p.catalog([i.as_airbyte() for i in infos])
+
+
+def _select(source: Source, config: dict[str, Any], wanted: list[str] | None) -> list[str]:
+    available = source.stream_names(config)
+    if not wanted:
+        return available
+    known = set(available)
+    for name in wanted:
+        if name not in known:
+            close = difflib.get_close_matches(name, available, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            shown = ", ".join(available[:30]) + (" ..." if len(available) > 30 else "")
+            raise UnknownStreamError(f"{source.name}: unknown stream '{name}'{hint} (available: {shown})")
+    return list(dict.fromkeys(wanted))
+
+
+def _from_catalog(catalog: dict[str, Any]) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """Streams, sync modes and cursor overrides of a configured catalog (unknown keys accepted)."""
+    from airbyte_protocol.models import ConfiguredAirbyteCatalog
+    from pydantic import ValidationError
+
+    try:
+        parsed = ConfiguredAirbyteCatalog.model_validate(catalog)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise UsageError(f"catalog: {where}: {first['msg']}") from None
+    names, modes, cursors = [], {}, {}
+    for cs in parsed.streams:
+        name = cs.stream.name
+        names.append(name)
+        modes[name] = cs.sync_mode.value
+        if cs.cursor_field:
+            cursors[name] = ".".join(cs.cursor_field)
+    return names, modes, cursors
+
+
+def _make_sink(fmt: str, output: str | None, compression: str) -> Any:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
+    if fmt != "parquet" and not output:
+        return None
+    try:
+        from source_solidafy.sinks import make_sink
+    except ImportError:
+        raise UsageError(f"--format {fmt} with --output is not available in this build") from None
+    return make_sink("json" if fmt == "pretty" else fmt, output, compression=compression)
+
+
+def prepare_sync(
+    connector: str | Source,
+    config: dict[str, Any],
+    *,
+    streams: list[str] | None = None,
+    state: dict[str, Any] | list[Any] | StateMap | None = None,
+    format: str = "json",  # noqa: A002 - the README's name
+    output: str | None = None,
+    max_records: int | None = None,
+    cursor_fields: dict[str, str] | None = None,
+    concurrency: int = 4,
+    state_per_page: bool = False,
+    catalog: dict[str, Any] | None = None,
+    flavour: str = p.SOLIDAFY,
+    compression: str = "zstd",
+    state_file: str | None = None,
+    verbose: bool = False,
+    cancel: threading.Event | None = None,
+) -> SyncRun:
+    """Validate everything up front (user errors raise here, before any output) and plan the sync."""
+    source = load_connector(connector)
+    config = _validated(source, config)
+    incoming = parse_state(state)
+    modes: dict[str, str] = {}
+    cursors = dict(cursor_fields or {})
+    if catalog is not None:
+        streams, modes, catalog_cursors = _from_catalog(catalog)
+        if source.streams_dynamic:
+            cursors = {**catalog_cursors, **cursors}
+    selected = _select(source, config, streams)
+    if max_records is not None and max_records < 1:
+        raise UsageError("--max-records must be a positive integer")
+    sink = _make_sink(format, output, compression)
+    plan = SyncPlan(
+        connector=source.name,
+        streams=selected,
+        config=config,
+        state=incoming,
+        flavour=flavour,
+        sink=sink,
+        output_format=format,
+        state_file=state_file,
+        max_records=max_records,
+        state_per_page=state_per_page,
+        concurrency=max(1, concurrency),
+        sync_modes=modes,
+        cursor_fields=cursors,
+        schemas=_schemas(source, selected) if sink is not None else {},
+        secrets=source.secrets(config),
+        verbose=verbose,
+        cancel=cancel or threading.Event(),
+    )
+    return SyncRun(source, plan)
+
+
+def _schemas(source: Source, streams: list[str]) -> dict[str, dict[str, Any]]:
+    declared = getattr(source, "declared_schema", None)
+    if declared is None:
+        return {}
+    return {s: schema for s in streams if (schema := declared(s)) is not None}
+
+
+def read(connector: str | Source, config: dict[str, Any], **options: Any) -> Iterator[list[dict[str, Any]]]:
+    """Chunks of protocol messages as they are produced (see :func:`prepare_sync` for options).
+
+    Closing the iterator (or setting ``cancel``) stops the sync and releases its resources.
+    """
+    return iter(prepare_sync(connector, config, **options))
+
+
+def sync(
+    connector: str | Source, config: dict[str, Any], *, max_held_records: int = 10_000, **options: Any
+) -> dict[str, Any]:
+    """Run a whole sync and return the README's SYNC_RESULT ``result``, records included."""
+    run = prepare_sync(connector, config, **options)
+    records: list[dict[str, Any]] = []
+    it = iter(run)
+    try:
+        for chunk in it:
+            for m in chunk:
+                if m["type"] == "RECORD":
+                    if len(records) >= max_held_records:
+                        raise TooManyRecords(
+                            f"more than {max_held_records} records for one response; use streaming "
+                            "(Accept: application/x-ndjson), max_records, or format parquet with an output"
+                        )
+                    records.append(m["record"])
+    finally:
+        it.close()  # type: ignore[attr-defined]
+    summary = run.summary or {}
+    return {
+        "status": summary.get("status"),
+        "connector": summary.get("connector"),
+        "total_records": summary.get("total_records", 0),
+        "streams": summary.get("streams", []),
+        "output": summary.get("output"),
+        "state": {"streams": run.final_state},
+        "records": records,
+    }

@@ -1,0 +1,314 @@
+"""Command-line front door for both flavours; argument parsing only, the work is in api.py.
+
+solidafy flavour (the original README): ``solidafy-cdk read --connector stripe --config-json '{...}'``.
+Airbyte flavour: ``source-solidafy read --config c.json --catalog k.json [--state s.json]``; chosen when
+the program is called ``source-solidafy``, when ``--catalog`` is given, or with SOLIDAFY_FLAVOUR=airbyte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from source_solidafy import __version__
+from source_solidafy import protocol as p
+from source_solidafy.errors import ConfigError, SolidafyError, UsageError
+
+CONNECTOR_HELP = "built-in connector name or alias, or a path to a connector YAML file"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse prints usage and exits 2; we raise instead
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_config(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("-c", "--connector", help=CONNECTOR_HELP)
+    sp.add_argument("--config-json", metavar="JSON", help="inline config JSON")
+    sp.add_argument("-C", "--config", metavar="FILE", help="config file (JSON)")
+    sp.add_argument("-v", "--verbose", action="store_true", help="verbose output")
+
+
+def _read_parser(sub: Any) -> None:
+    sp = sub.add_parser("read", help="sync data from streams")
+    _add_config(sp)
+    sp.add_argument("--streams", default="", help="streams to sync (comma-separated, empty = all)")
+    sp.add_argument("--catalog", metavar="FILE", help="Airbyte configured catalog (Airbyte flavour)")
+    sp.add_argument("-o", "--output", help="output directory or URI (s3://, r2://, gs://, az://)")
+    sp.add_argument("-s", "--state", metavar="FILE", help="state file (read if present, written back)")
+    sp.add_argument("--state-json", metavar="JSON", help="inline state JSON")
+    sp.add_argument("-f", "--format", default="json", help="json, pretty or parquet (default json)")
+    sp.add_argument("--max-records", type=int, metavar="N", help="maximum records per stream")
+    sp.add_argument("--state-per-page", action="store_true", help="emit state after each page")
+    sp.add_argument("--concurrency", type=int, default=4, metavar="N", help="streams/partitions read at once")
+    sp.add_argument("--cursor-field", action="append", default=[], metavar="STREAM=COLUMN",
+                    help="incremental column of a database stream (repeatable)")
+    sp.add_argument("--compression", default="zstd", help="Parquet compression (zstd, snappy, gzip, none)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="solidafy-cdk", description="Extract REST APIs and SQL databases to JSON lines or Parquet.")
+    parser.add_argument("--version", action="version", version=f"solidafy-cdk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sp = sub.add_parser("list", help="list built-in connectors")
+    sp.add_argument("--format", default="text", choices=["text", "json"])
+    for name, text in (("check", "test the connection"), ("streams", "list stream names"),
+                       ("discover", "streams with JSON schemas"), ("spec", "connector specification")):
+        sp = sub.add_parser(name, help=text)
+        _add_config(sp)
+        if name == "discover":
+            sp.add_argument("--sample", type=int, default=0, metavar="N",
+                            help="infer schemas from N records when a stream declares none")
+    _read_parser(sub)
+    sp = sub.add_parser("validate", help="validate a connector YAML file")
+    sp.add_argument("file")
+    sp.add_argument("--format", default="text", choices=["text", "json"])
+    sp = sub.add_parser("demo", help="sync a small local demo API (no credentials needed)")
+    sp.add_argument("-o", "--output", default="output", help="output directory (default ./output)")
+    sp.add_argument("-f", "--format", default="parquet", choices=["parquet", "json"])
+    sub.add_parser("serve", help="run the HTTP server (see serve --help)", add_help=False)
+    return parser
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _json_arg(text: str, where: str) -> Any:
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: not valid JSON ({exc})") from None
+
+
+def _json_file(path: str, what: str) -> Any:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{what} file not found: {path}")
+    try:
+        return _json_arg(file.read_text(encoding="utf-8"), path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} file ({exc.strerror})") from None
+
+
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    if getattr(args, "config_json", None):
+        config = _json_arg(args.config_json, "--config-json")
+    elif getattr(args, "config", None):
+        config = _json_file(args.config, "config")
+    else:
+        config = {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"config must be a JSON object, got {type(config).__name__}")
+    return config
+
+
+def _connector(args: argparse.Namespace, config: dict[str, Any]) -> str | None:
+    return args.connector or config.get("connector") or os.environ.get("SOLIDAFY_CONNECTOR") or None
+
+
+def _writer(pretty: bool = False) -> p.NdjsonWriter:
+    return p.NdjsonWriter(sys.stdout.buffer, pretty=pretty)
+
+
+# -- commands -----------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from source_solidafy import registry
+
+    infos = registry.builtin_connectors()
+    if args.format == "json":
+        rows = [{"name": i.name, "aliases": list(i.aliases), "category": i.category,
+                 "description": i.description, "streams": list(i.stream_names) if i.kind == "rest" else None}
+                for i in infos]
+        _writer().write([{"type": "CONNECTORS", "connectors": rows}])
+        return 0
+    width = max(len(i.name) for i in infos)
+    lines = [f"{'NAME'.ljust(width)}  {'ALIASES'.ljust(20)}  {'CATEGORY'.ljust(16)}  DESCRIPTION"]
+    for i in infos:
+        aliases = ", ".join(i.aliases) or "-"
+        lines.append(f"{i.name.ljust(width)}  {aliases.ljust(20)}  {i.category.ljust(16)}  {i.description}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def cmd_spec(args: argparse.Namespace) -> int:
+    from source_solidafy import api
+
+    config = _config(args)
+    _writer().write([api.spec(_connector(args, config))])
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from source_solidafy import api
+
+    config = _config(args)
+    _writer().write([api.check(api.load_connector(_connector(args, config)), config)])
+    return 0
+
+
+def cmd_streams(args: argparse.Namespace) -> int:
+    from source_solidafy import api
+
+    config = _config(args)
+    source = api.load_connector(_connector(args, config))
+    names = api.streams(source, config if (config or source.streams_dynamic) else None)
+    _writer().write([p.streams_message(source.name, names)])
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from source_solidafy import api
+
+    config = _config(args)
+    _writer().write([api.discover(api.load_connector(_connector(args, config)), config, sample=args.sample)])
+    return 0
+
+
+def _state_arg(args: argparse.Namespace, airbyte: bool) -> Any:
+    from source_solidafy.state import load_state_file, parse_state_text
+
+    if args.state_json:
+        return parse_state_text(args.state_json, "--state-json")
+    if args.state:
+        if airbyte and not Path(args.state).is_file():
+            raise ConfigError(f"state file not found: {args.state}")
+        return load_state_file(args.state)
+    return None
+
+
+def _cursor_fields(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        stream, sep, column = item.partition("=")
+        if not sep or not stream or not column:
+            raise UsageError(f"--cursor-field expects STREAM=COLUMN, got '{item}'")
+        out[stream] = column
+    return out
+
+
+def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
+    from source_solidafy import api
+
+    config = _config(args)
+    catalog = _json_file(args.catalog, "catalog") if args.catalog else None
+    if airbyte and catalog is None:
+        raise UsageError("read: --catalog FILE is required (the Airbyte configured catalog)")
+    run = api.prepare_sync(
+        api.load_connector(_connector(args, config)),
+        config,
+        streams=[s.strip() for s in args.streams.split(",") if s.strip()] or None,
+        state=_state_arg(args, airbyte),
+        format=args.format,
+        output=args.output,
+        max_records=args.max_records,
+        cursor_fields=_cursor_fields(args.cursor_field),
+        concurrency=args.concurrency,
+        state_per_page=args.state_per_page,
+        catalog=catalog,
+        flavour=p.AIRBYTE if airbyte else p.SOLIDAFY,
+        compression=args.compression,
+        state_file=None if airbyte else args.state,
+        verbose=args.verbose,
+    )
+    writer = _writer(pretty=args.format == "pretty")
+    from source_solidafy.progress import Progress
+
+    progress = Progress.for_stderr(enabled=not airbyte)
+    for chunk in run:
+        writer.write(chunk)
+        progress.update(run)
+    progress.close(run)
+    return 1 if run.failed else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from source_solidafy.errors import ManifestError
+    from source_solidafy.manifest.loader import load_manifest, summarize
+
+    try:
+        manifest = load_manifest(args.file)
+    except ManifestError as exc:
+        if args.format == "json":
+            _writer().write([{"type": "VALIDATION", "valid": False, "file": args.file, "errors": exc.problems}])
+        else:
+            sys.stderr.write("\n".join(exc.problems) + "\n")
+        return 2
+    if args.format == "json":
+        _writer().write([{"type": "VALIDATION", "valid": True, "file": args.file, "name": manifest.name,
+                          "streams": [s.name for s in manifest.streams]}])
+    else:
+        sys.stdout.write(summarize(manifest) + "\n")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from source_solidafy.demo import run_demo
+
+    return run_demo(args.output, args.format)
+
+
+# -- entry point -------------------------------------------------------------------------------------
+
+
+def _is_airbyte(argv: list[str]) -> bool:
+    prog = Path(sys.argv[0]).name
+    return prog.startswith("source-solidafy") or "--catalog" in argv or os.environ.get("SOLIDAFY_FLAVOUR") == "airbyte"
+
+
+def run(argv: list[str], airbyte: bool) -> int:
+    if argv[:1] == ["serve"]:
+        from source_solidafy.server import serve_main
+
+        return serve_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    if args.command == "read":
+        return cmd_read(args, airbyte)
+    handler = globals()[f"cmd_{args.command}"]
+    return handler(args)
+
+
+def _report(exc: BaseException, airbyte: bool, verbose: bool) -> int:
+    if isinstance(exc, SolidafyError):
+        message, failure_type, code = str(exc), exc.failure_type, exc.exit_code
+    else:
+        message, failure_type, code = f"internal error: {type(exc).__name__}: {exc}", "system_error", 1
+    if airbyte:
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            _writer().write([p.trace_error(message, failure_type)])
+    sys.stderr.write(f"error: {message}\n")
+    if verbose and not isinstance(exc, SolidafyError):
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    airbyte = _is_airbyte(argv)
+    try:
+        return run(argv, airbyte)
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear message
+        return _report(exc, airbyte, "-v" in argv or "--verbose" in argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

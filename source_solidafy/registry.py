@@ -1,0 +1,136 @@
+"""Built-in connectors: YAML files shipped in the package, database connectors, and their aliases.
+
+``list`` must be fast, so the index reads only the top-level metadata of each YAML file (no
+validation, no templates); a connector is fully loaded only when it is used.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from source_solidafy.errors import ManifestError, UnknownConnectorError
+
+if TYPE_CHECKING:
+    from source_solidafy.source import Source
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    name: str
+    kind: str  # "rest" | "database"
+    description: str = ""
+    category: str = ""
+    aliases: tuple[str, ...] = ()
+    path: Path | None = None
+    stream_names: tuple[str, ...] = field(default=())
+
+
+DATABASES = (
+    ConnectorInfo("postgres", "database", "PostgreSQL database tables via DuckDB", "Database", ("postgresql",)),
+    ConnectorInfo("mysql", "database", "MySQL/MariaDB database tables via DuckDB", "Database", ("mariadb",)),
+    ConnectorInfo("sqlite", "database", "SQLite database tables via DuckDB", "Database", ()),
+)
+
+
+def connectors_dir() -> Path:
+    """Where the built-in YAML files are: inside the installed package, or the checkout's connectors/."""
+    try:
+        from importlib.resources import files
+
+        path = Path(str(files("source_solidafy.connectors")))
+        if any(path.glob("*.yaml")):
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "connectors"
+
+
+def _yaml_loader() -> type:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _scan(path: Path) -> ConnectorInfo:
+    import yaml
+
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())  # noqa: S506 - safe loader
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{path}: invalid YAML: {exc}") from None
+    streams = tuple(s.get("name", "") for s in data.get("streams") or [] if isinstance(s, dict))
+    return ConnectorInfo(
+        name=str(data.get("name") or path.stem),
+        kind="rest",
+        description=str(data.get("description") or ""),
+        category=str(data.get("category") or ""),
+        aliases=tuple(data.get("aliases") or ()),
+        path=path,
+        stream_names=streams,
+    )
+
+
+@lru_cache(maxsize=1)
+def builtin_connectors() -> tuple[ConnectorInfo, ...]:
+    rest = [_scan(p) for p in sorted(connectors_dir().glob("*.yaml"))]
+    return (*rest, *DATABASES)
+
+
+def find(name: str) -> ConnectorInfo | None:
+    key = name.strip().lower()
+    for info in builtin_connectors():
+        if key == info.name or key in info.aliases:
+            return info
+    return None
+
+
+def unknown(name: str) -> UnknownConnectorError:
+    names = [c.name for c in builtin_connectors()] + [a for c in builtin_connectors() for a in c.aliases]
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    known = ", ".join(c.name for c in builtin_connectors())
+    return UnknownConnectorError(
+        f"unknown connector '{name}'{hint} (built-in: {known}; or give a path to a connector YAML file)"
+    )
+
+
+def looks_like_path(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or "/" in name or name.startswith(".")
+
+
+def load_source(connector: str, *, allow_paths: bool = True) -> Source:
+    """A Source for a built-in name or alias, or (when allowed) a YAML file path."""
+    info = find(connector)
+    if info is not None and info.kind == "database":
+        from source_solidafy.databases import get_database_source
+
+        source = get_database_source(info.name)
+        if source is None:
+            raise unknown(connector)
+        return source
+    if info is not None and info.path is not None:
+        return _yaml_source(info.path)
+    if allow_paths and looks_like_path(connector):
+        path = Path(connector).expanduser()
+        if not path.is_file():
+            raise UnknownConnectorError(f"connector file not found: {connector}")
+        return _yaml_source(path)
+    raise unknown(connector)
+
+
+def source_from_yaml_text(text: str, name: str = "<request>") -> Source:
+    from source_solidafy.manifest.loader import load_manifest_text
+    from source_solidafy.rest.source import DeclarativeSource
+
+    return DeclarativeSource(load_manifest_text(text, name))
+
+
+def _yaml_source(path: Path) -> Source:
+    from source_solidafy.manifest.loader import load_manifest
+    from source_solidafy.rest.source import DeclarativeSource
+
+    return DeclarativeSource(load_manifest(path))
