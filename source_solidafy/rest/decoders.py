@@ -1,0 +1,210 @@
+"""Decoders: one response body -> (parsed body for the paginator, list of records).
+
+The body is parsed once per page and shared with the paginator; paths are compiled at construction.
+
+    decoder:
+      type: json
+      records_path: data
+      nested_records: {path: results, carry: [start_time, end_time]}   # OpenAI buckets
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
+
+from source_solidafy.errors import StreamError
+from source_solidafy.rest.paths import Path, compile_path
+
+
+class DecodableResponse(Protocol):
+    """What a decoder reads (rest.http.Response satisfies it)."""
+
+    url: str
+    method: str
+    content: bytes
+
+    def json(self) -> Any: ...
+
+
+@dataclass(slots=True)
+class DecodedPage:
+    body: Any
+    records: list[Any]
+
+
+class Decoder:
+    def decode(self, response: DecodableResponse) -> DecodedPage:
+        raise NotImplementedError
+
+
+def _as_records(value: Any) -> list[Any]:
+    """A selected value as records: a list's items, an object as one record, nothing for null."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+class NestedRecords:
+    """Records inside buckets: each bucket's ``path`` list, with bucket fields carried into each record.
+
+    ``carry`` is a list of bucket paths (the record field is named like the path) or a mapping
+    ``record field -> bucket path``. The record's own fields win over carried ones.
+    """
+
+    def __init__(self, path: str, carry: list[str] | Mapping[str, str] | None = None) -> None:
+        self.path = compile_path(path)
+        pairs = carry.items() if isinstance(carry, Mapping) else ((c, c) for c in carry or ())
+        self.carry: list[tuple[str, Path]] = [(name, compile_path(p)) for name, p in pairs]
+
+    def flatten(self, buckets: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for bucket in buckets:
+            inner = _as_records(self.path.get(bucket))
+            if not self.carry:
+                out.extend(inner)
+                continue
+            carried = {name: path.get(bucket) for name, path in self.carry}
+            out.extend({**carried, **rec} if isinstance(rec, dict) else rec for rec in inner)
+        return out
+
+
+class JsonDecoder(Decoder):
+    """A JSON body: records at ``records_path`` (whole body when absent); object -> one record."""
+
+    def __init__(
+        self,
+        records_path: str | None = None,
+        nested_records: NestedRecords | Mapping[str, Any] | None = None,
+    ) -> None:
+        self.records_path = compile_path(records_path) if records_path else None
+        if isinstance(nested_records, Mapping):
+            nested_records = NestedRecords(nested_records["path"], nested_records.get("carry"))
+        self.nested = nested_records
+
+    def decode(self, response: DecodableResponse) -> DecodedPage:
+        if not response.content.strip():
+            return DecodedPage(None, [])
+        body = response.json()
+        selected = self.records_path.get(body) if self.records_path is not None else body
+        records = _as_records(selected)
+        if self.nested is not None:
+            records = self.nested.flatten(records)
+        return DecodedPage(body, records)
+
+
+class JsonlDecoder(Decoder):
+    """One JSON value per line; blank lines are skipped."""
+
+    def decode(self, response: DecodableResponse) -> DecodedPage:
+        records: list[Any] = []
+        for number, line in enumerate(response.content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                raise StreamError(
+                    f"invalid JSON line {number} from {response.method} {response.url}: {exc} "
+                    f"(first bytes: {line[:80]!r})"
+                ) from None
+        return DecodedPage(None, records)
+
+
+class CsvDecoder(Decoder):
+    """CSV rows as string-valued records (quoted newlines allowed; a UTF-8 BOM is dropped).
+
+    Without a header the columns are named ``column_1``, ``column_2``, ... Extra cells beyond the
+    header land in ``_extra``; missing trailing cells are null.
+    """
+
+    def __init__(self, delimiter: str = ",", has_header: bool = True) -> None:
+        if len(delimiter) != 1:
+            raise ValueError(f"csv delimiter must be one character, got {delimiter!r}")
+        self.delimiter, self.has_header = delimiter, has_header
+
+    def decode(self, response: DecodableResponse) -> DecodedPage:
+        # BytesIO shares the bytes object (no copy); the wrapper decodes incrementally.
+        text = io.TextIOWrapper(io.BytesIO(response.content), encoding="utf-8-sig", newline="")
+        reader = csv.reader(text, delimiter=self.delimiter)
+        try:
+            return DecodedPage(None, self._rows(reader))
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise StreamError(f"invalid CSV from {response.method} {response.url}: {exc}") from None
+
+    def _rows(self, reader: Any) -> list[dict[str, Any]]:
+        header: list[str] | None = next(reader, None) if self.has_header else None
+        if self.has_header and header is None:
+            return []
+        records: list[dict[str, Any]] = []
+        for row in reader:
+            if not row:
+                continue
+            if header is None:
+                records.append({f"column_{i}": v for i, v in enumerate(row, start=1)})
+                continue
+            record: dict[str, Any] = dict(zip(header, row, strict=False))
+            if len(row) > len(header):
+                record["_extra"] = row[len(header):]
+            elif len(row) < len(header):
+                record.update(dict.fromkeys(header[len(row):]))
+            records.append(record)
+        return records
+
+
+class XmlDecoder(Decoder):
+    """XML mapped like xmltodict (text -> string, attributes -> ``@name``, repeats -> lists).
+
+    The body handed to the paginator is ``{root_tag: ...}``, so ``records_path`` starts at the root
+    element: ``response.items.item``. Namespaces are dropped from tag names. Documents declaring
+    entities or referencing external resources are refused (billion laughs, XXE).
+    """
+
+    def __init__(self, records_path: str | None = None) -> None:
+        self.records_path = compile_path(records_path) if records_path else None
+
+    def decode(self, response: DecodableResponse) -> DecodedPage:
+        if not response.content.strip():
+            return DecodedPage(None, [])
+        try:
+            root = safe_fromstring(response.content, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        except DefusedXmlException:
+            raise StreamError(
+                f"XML from {response.url} declares entities; refused (billion-laughs/XXE protection)"
+            ) from None
+        except ET.ParseError as exc:
+            raise StreamError(f"invalid XML from {response.method} {response.url}: {exc}") from None
+        body = {_local(root.tag): _element(root)}
+        selected = self.records_path.get(body) if self.records_path is not None else body
+        records = [r if isinstance(r, dict) else {"#text": r} for r in _as_records(selected)]
+        return DecodedPage(body, records)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
+
+
+def _element(elem: ET.Element) -> Any:
+    """xmltodict's mapping of one element."""
+    text = elem.text.strip() if elem.text and elem.text.strip() else None
+    if len(elem) == 0 and not elem.attrib:
+        return text
+    out: dict[str, Any] = {f"@{_local(k)}": v for k, v in elem.attrib.items()}
+    grouped: dict[str, list[Any]] = {}
+    for child in elem:
+        grouped.setdefault(_local(child.tag), []).append(_element(child))
+    for key, values in grouped.items():
+        out[key] = values[0] if len(values) == 1 else values
+    if text is not None:
+        out["#text"] = text
+    return out

@@ -1,0 +1,338 @@
+"""Paginators: from one page's response to the next request, or None when done.
+
+A paginator is stateless between pages (partitions share one): what it needs to remember travels in
+the :class:`PageRequest` it returns. The stream loop is::
+
+    req = paginator.first()
+    while req is not None:
+        resp = client.request("GET", *req.resolve(path, params, headers, body)...)
+        page = decoder.decode(resp)                     # body parsed once, shared with the paginator
+        req = paginator.next(resp, page.body, page.records, req)
+
+Every paginator takes ``stop`` (conditions such as ``FieldEquals("has_more", False)``),
+``max_pages`` and ``log``; it also stops, with a warning, when the next request would repeat the
+previous one exactly.
+
+    pagination:
+      type: cursor
+      cursor_param: starting_after
+      cursor_path: data[-1].id
+      stop: {type: field, path: has_more, value: false}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urljoin
+
+from requests.utils import parse_header_links
+
+from source_solidafy.rest.paths import Path, compile_path
+
+LogFn = Callable[[str, str], None]
+
+
+class PageResponse(Protocol):
+    """What a paginator reads from a response (rest.http.Response satisfies it)."""
+
+    url: str
+    headers: Mapping[str, str]
+
+
+@dataclass(slots=True)
+class PageRequest:
+    """Overrides for one page's request.
+
+    ``params``/``headers``/``body`` override the stream's (``body`` fields go into its JSON body);
+    with ``as_is`` the request goes to ``url`` exactly (its own query string; the stream's params are
+    not added again; Shopify rejects them). ``token`` is the paginator's memory (cursor, offset, page);
+    ``pages``/``records`` count what came before this request.
+    """
+
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
+    as_is: bool = False
+    token: Any = None
+    pages: int = 0
+    records: int = 0
+
+    def resolve(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+    ) -> tuple[str, dict[str, Any] | None, dict[str, str] | None, Any]:
+        """The stream's (path, params, headers, json_body) with this page's overrides applied."""
+        merged_headers = {**headers, **self.headers} if headers else dict(self.headers) or None
+        if isinstance(json_body, Mapping) and self.body:
+            json_body = {**json_body, **self.body}
+        elif self.body and json_body is None:
+            json_body = dict(self.body)
+        if self.as_is and self.url is not None:
+            return self.url, (dict(self.params) or None), merged_headers, json_body
+        merged_params = {**params, **self.params} if params else dict(self.params) or None
+        return self.url or path, merged_params, merged_headers, json_body
+
+    def same_as(self, other: PageRequest) -> bool:
+        return (self.url, self.params, self.headers, self.body) == (other.url, other.params, other.headers, other.body)
+
+
+class StopCondition:
+    """Says, after a page, that there is no next one."""
+
+    def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
+        raise NotImplementedError
+
+
+class EmptyPage(StopCondition):
+    def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
+        return not records
+
+
+class TotalCount(StopCondition):
+    """Stop once the records seen reach the total the API reports (``meta.total``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = compile_path(path)
+
+    def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
+        count = _as_int(self.path.get(body))
+        return count is not None and total >= count
+
+
+class TotalPages(StopCondition):
+    """Stop once the pages fetched reach the page count the API reports (``result_info.total_pages``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = compile_path(path)
+
+    def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
+        count = _as_int(self.path.get(body))
+        return count is not None and pages >= count
+
+
+class FieldEquals(StopCondition):
+    """Stop when a body field has a value (``has_more`` == false, ``end_of_stream`` == true)."""
+
+    def __init__(self, path: str, value: Any) -> None:
+        self.path, self.value = compile_path(path), value
+        self._text = _norm(value)
+
+    def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
+        found = self.path.get(body, _ABSENT)
+        return found is not _ABSENT and (found == self.value or _norm(found) == self._text)
+
+
+_ABSENT = object()
+
+
+def _norm(value: Any) -> str:
+    return str(value).lower() if isinstance(value, (bool, str, int, float)) or value is None else repr(value)
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class Paginator:
+    """Base: one request, no next page. Subclasses implement ``_next``."""
+
+    kind = "none"
+
+    def __init__(
+        self,
+        *,
+        stop: StopCondition | Iterable[StopCondition] | None = None,
+        max_pages: int | None = None,
+        log: LogFn | None = None,
+    ) -> None:
+        if isinstance(stop, StopCondition):
+            stop = [stop]
+        self.stops: list[StopCondition] = list(stop or [])
+        self.max_pages = max_pages
+        self.log = log
+
+    def first(self) -> PageRequest:
+        return PageRequest()
+
+    def next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        """The request for the page after ``previous``, or None when the stream is done."""
+        pages, total = previous.pages + 1, previous.records + len(records)
+        if self.max_pages is not None and pages >= self.max_pages:
+            self._warn(f"stopping after max_pages={self.max_pages} ({total} records)")
+            return None
+        for condition in self.stops:
+            if condition.should_stop(body, records, pages, total):
+                return None
+        req = self._next(response, body, records, previous)
+        if req is None:
+            return None
+        req.pages, req.records = pages, total
+        if req.same_as(previous):
+            self._warn(f"{self.kind} pagination would repeat the previous request ({response.url}); stopping")
+            return None
+        return req
+
+    def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        return None
+
+    def _warn(self, message: str) -> None:
+        if self.log is not None:
+            self.log("WARN", message)
+
+
+NoPagination = Paginator
+
+_NO_CURSOR = (None, "", "null")
+
+
+class CursorPaginator(Paginator):
+    """Send the cursor from the body (``cursor_path``) or a header (``cursor_header``) as ``cursor_param``.
+
+    Stops when the cursor is missing, null, empty, the string ``"null"`` (Salesforce's
+    ``Sforce-Locator``) or the same as last time.
+    """
+
+    kind = "cursor"
+
+    def __init__(
+        self,
+        cursor_param: str,
+        cursor_path: str | None = None,
+        cursor_header: str | None = None,
+        location: str = "query",
+        **common: Any,
+    ) -> None:
+        super().__init__(**common)
+        if (cursor_path is None) == (cursor_header is None):
+            raise ValueError("cursor pagination needs exactly one of cursor_path or cursor_header")
+        if location not in ("query", "header", "body"):
+            raise ValueError(f"cursor location must be query, header or body, got {location!r}")
+        self.cursor_param, self.location = cursor_param, location
+        self.cursor_header = cursor_header
+        self.cursor_path: Path | None = compile_path(cursor_path) if cursor_path is not None else None
+
+    def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        if self.cursor_path is not None:
+            cursor = self.cursor_path.get(body)
+        else:
+            cursor = response.headers.get(self.cursor_header or "")
+        if cursor in _NO_CURSOR or isinstance(cursor, (dict, list)) or cursor == previous.token:
+            return None
+        if self.location == "body":
+            return PageRequest(body={self.cursor_param: cursor}, token=cursor)
+        if self.location == "header":
+            return PageRequest(headers={self.cursor_param: str(cursor)}, token=cursor)
+        return PageRequest(params={self.cursor_param: cursor}, token=cursor)
+
+
+class OffsetPaginator(Paginator):
+    """``offset_param`` += ``limit``; stops on a page shorter than ``limit`` (or a stop condition)."""
+
+    kind = "offset"
+
+    def __init__(self, offset_param: str, limit_param: str | None, limit: int, **common: Any) -> None:
+        super().__init__(**common)
+        if limit < 1:
+            raise ValueError(f"offset pagination limit must be >= 1, got {limit}")
+        self.offset_param, self.limit_param, self.limit = offset_param, limit_param, limit
+
+    def _request(self, offset: int) -> PageRequest:
+        params: dict[str, Any] = {self.offset_param: offset}
+        if self.limit_param:
+            params[self.limit_param] = self.limit
+        return PageRequest(params=params, token=offset)
+
+    def first(self) -> PageRequest:
+        return self._request(0)
+
+    def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        if len(records) < self.limit:
+            return None
+        return self._request((previous.token or 0) + self.limit)
+
+
+class PageNumberPaginator(Paginator):
+    """``page_param`` = start_page, start_page + 1, ...; stops on an empty or short page."""
+
+    kind = "page_number"
+
+    def __init__(
+        self,
+        page_param: str,
+        start_page: int = 1,
+        page_size_param: str | None = None,
+        page_size: int | None = None,
+        **common: Any,
+    ) -> None:
+        super().__init__(**common)
+        self.page_param, self.start_page = page_param, start_page
+        self.page_size_param, self.page_size = page_size_param, page_size
+
+    def _request(self, page: int) -> PageRequest:
+        params: dict[str, Any] = {self.page_param: page}
+        if self.page_size_param and self.page_size is not None:
+            params[self.page_size_param] = self.page_size
+        return PageRequest(params=params, token=page)
+
+    def first(self) -> PageRequest:
+        return self._request(self.start_page)
+
+    def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        if not records or (self.page_size is not None and len(records) < self.page_size):
+            return None
+        page = previous.token if previous.token is not None else self.start_page
+        return self._request(page + 1)
+
+
+class LinkHeaderPaginator(Paginator):
+    """Follow the RFC 8288 ``Link`` header's ``rel="next"`` (GitHub, Shopify), parsed by requests."""
+
+    kind = "link_header"
+
+    def __init__(self, rel: str = "next", **common: Any) -> None:
+        super().__init__(**common)
+        self.rel = rel
+
+    def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        header = response.headers.get("link")
+        if not header:
+            return None
+        for link in parse_header_links(header):
+            rels = (link.get("rel") or "").split()
+            if self.rel in rels and link.get("url"):
+                return _follow(response.url, link["url"])
+        return None
+
+
+class NextUrlPaginator(Paginator):
+    """Follow a URL found in the body (``links.next``, Salesforce's ``nextRecordsUrl``).
+
+    A relative reference resolves against the current request URL as a browser would (RFC 3986):
+    ``/services/data/v59.0/query/01g...`` replaces the path.
+    """
+
+    kind = "next_url"
+
+    def __init__(self, next_url_path: str, **common: Any) -> None:
+        super().__init__(**common)
+        self.next_url_path = compile_path(next_url_path)
+
+    def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        target = self.next_url_path.get(body)
+        if not isinstance(target, str) or target in _NO_CURSOR:
+            return None
+        return _follow(response.url, target)
+
+
+def _follow(current_url: str, target: str) -> PageRequest:
+    url = urljoin(current_url, target)
+    return PageRequest(url=url, as_is=True, token=url)
