@@ -1,0 +1,282 @@
+"""A HubSpot CRM v3 mock that answers like api.hubapi.com (per /work/shared/docs/API-NOTES.md §6).
+
+- ``Authorization: Bearer <token>`` or 401 with HubSpot's error body (category INVALID_AUTHENTICATION).
+- GET lists: ``limit`` (default 10, capped at 100), ``after`` = the next object's id, last page has no
+  ``paging`` key; ``properties`` picks which properties come back (only those asked for).
+- POST ``/<type>/search``: ``limit`` up to 200 (more is a 400), ``after`` is an offset in the body,
+  sorted by the requested property, ``filterGroups`` GTE/LTE/GT/LT on the last-modified property
+  (epoch ms or ISO), ``total`` in the body, 400 past 10,000 results.
+- Every answer carries the X-HubSpot-RateLimit-* headers; an armed 429 answers HubSpot's
+  RATE_LIMITS body with ``X-HubSpot-RateLimit-Remaining: 0`` and a Retry-After.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from integration_tests.mocks.server import Request, Response
+
+TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+# object type -> (fixture size, last-modified property, property names requested by the connector)
+OBJECTS: dict[str, tuple[int, str, list[str]]] = {
+    "contacts": (450, "lastmodifieddate", ["email", "firstname", "lastname", "phone", "company", "website",
+                                           "lifecyclestage", "hs_lead_status", "createdate",
+                                           "lastmodifieddate", "hs_object_id"]),
+    "companies": (430, "hs_lastmodifieddate", ["name", "domain", "industry", "phone", "city", "state", "country",
+                                               "numberofemployees", "annualrevenue", "createdate",
+                                               "hs_lastmodifieddate", "hs_object_id"]),
+    "deals": (410, "hs_lastmodifieddate", ["dealname", "amount", "dealstage", "pipeline", "closedate",
+                                           "hubspot_owner_id", "createdate", "hs_lastmodifieddate",
+                                           "hs_object_id"]),
+    "tickets": (405, "hs_lastmodifieddate", ["subject", "content", "hs_pipeline", "hs_pipeline_stage",
+                                             "hs_ticket_priority", "createdate", "hs_lastmodifieddate",
+                                             "hs_object_id"]),
+    "products": (230, "hs_lastmodifieddate", ["name", "description", "price", "hs_sku", "createdate",
+                                              "hs_lastmodifieddate"]),
+    "line_items": (120, "hs_lastmodifieddate", ["name", "quantity", "price", "amount", "hs_product_id",
+                                                "createdate", "hs_lastmodifieddate"]),
+    "quotes": (15, "hs_lastmodifieddate", ["hs_title", "hs_status", "hs_expiration_date", "createdate",
+                                           "hs_lastmodifieddate"]),
+}
+SEARCH_STREAMS = ["contacts", "companies", "deals", "tickets"]
+LIST_STREAMS = ["products", "line_items", "quotes"]
+SEARCH_CAP = 10_000
+
+
+def _iso(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _parse_time(value: str) -> datetime:
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _value(kind: str, prop: str, i: int) -> str:
+    """A deterministic, type-looking value for property ``prop`` of object number ``i``."""
+    table = {
+        "email": f"person{i}@example.com", "firstname": f"First{i}", "lastname": f"Last{i}",
+        "phone": f"+1555{i:07d}", "company": f"Company {i % 37}", "website": f"https://site{i}.example",
+        "lifecyclestage": ["lead", "customer", "subscriber"][i % 3], "hs_lead_status": ["NEW", "OPEN"][i % 2],
+        "name": f"{kind[:-1].title()} {i}", "domain": f"co{i}.example", "industry": "COMPUTER_SOFTWARE",
+        "city": "Boston", "state": "MA", "country": "United States", "numberofemployees": str(10 + i),
+        "annualrevenue": str(1000 * i), "dealname": f"Deal {i}", "amount": f"{i * 10}.00",
+        "dealstage": "appointmentscheduled", "pipeline": "default", "closedate": "2024-06-30T00:00:00Z",
+        "hubspot_owner_id": str(900 + i % 5), "subject": f"Ticket {i}", "content": f"Body of ticket {i}",
+        "hs_pipeline": "0", "hs_pipeline_stage": "1", "hs_ticket_priority": ["LOW", "HIGH"][i % 2],
+        "description": f"Product {i} description", "price": f"{i}.50", "hs_sku": f"SKU-{i:05d}",
+        "quantity": str(1 + i % 4), "hs_product_id": str(5000 + i % 30),
+        "hs_title": f"Quote {i}", "hs_status": "DRAFT", "hs_expiration_date": "2024-12-31",
+    }
+    return table[prop]
+
+
+def _objects(kind: str) -> list[dict[str, Any]]:
+    """Fixture objects by id; last-modified times are NOT in id order (i * 37 mod n hours)."""
+    size, modified_prop, props = OBJECTS[kind]
+    start = {"contacts": 1000, "companies": 3000, "deals": 5000, "tickets": 7000}.get(kind, 9000)
+    out = []
+    for i in range(size):
+        created = BASE + timedelta(hours=i)
+        updated = BASE + timedelta(days=30, hours=(i * 37) % size, seconds=i % 7)
+        oid = str(start + i)
+        values = {p: _value(kind, p, i) for p in props if p not in ("createdate", modified_prop, "hs_object_id")}
+        values.update({"createdate": _iso(created), modified_prop: _iso(updated)})
+        if "hs_object_id" in props:
+            values["hs_object_id"] = oid
+        out.append({"id": oid, "properties": values, "createdAt": _iso(created), "updatedAt": _iso(updated),
+                    "archived": False})
+    return out
+
+
+OWNERS = [
+    {"id": str(900 + i), "email": f"owner{i}@example.com", "firstName": f"Owner{i}", "lastName": "Smith",
+     "userId": 7000 + i, "createdAt": "2023-06-01T00:00:00.000Z", "updatedAt": f"2024-02-0{i + 1}T00:00:00.000Z",
+     "archived": False, "teams": []}
+    for i in range(5)
+]
+PIPELINES = {
+    "deals": [{"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "archived": False,
+               "createdAt": "2023-01-01T00:00:00.000Z", "updatedAt": "2023-01-01T00:00:00.000Z",
+               "stages": [{"id": "appointmentscheduled", "label": "Appointment Scheduled", "displayOrder": 0,
+                           "metadata": {"probability": "0.2"}, "archived": False}]}],
+    "tickets": [{"id": "0", "label": "Support Pipeline", "displayOrder": 0, "archived": False,
+                 "createdAt": "2023-01-01T00:00:00.000Z", "updatedAt": "2023-01-01T00:00:00.000Z",
+                 "stages": [{"id": "1", "label": "New", "displayOrder": 0, "metadata": {"ticketState": "OPEN"},
+                             "archived": False}]}],
+}
+
+
+def _error(status: int, category: str, message: str, **headers: str) -> Response:
+    body = {"status": "error", "message": message, "correlationId": "a43683b0-5717-4ceb-80b4-104d02915d8c",
+            "category": category}
+    return Response.json(body, status, **headers)
+
+
+class HubSpotMock:
+    """In-memory HubSpot portal; see the module docstring for what it enforces."""
+
+    streams_with_data = [*SEARCH_STREAMS, *LIST_STREAMS, "owners", "deal_pipelines", "ticket_pipelines"]
+
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.data = {kind: _objects(kind) for kind in OBJECTS}
+        self.search_bodies: list[dict[str, Any]] = []
+        self._faults: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ reusable interface
+    def config(self, base_url: str) -> dict[str, Any]:
+        return {"access_token": self.token, "base_url": base_url}
+
+    def cursor_field(self, stream: str) -> str | None:
+        return None if stream.endswith("_pipelines") else "updatedAt"
+
+    def expected_records(self, stream: str, config_state: Any = None) -> list[dict[str, Any]]:
+        """What a full read returns, in the order the API sends it; at/after the cursor when given."""
+        if stream.endswith("_pipelines"):
+            return PIPELINES[stream.split("_")[0]]
+        records = OWNERS if stream == "owners" else self.data[stream]
+        if stream in SEARCH_STREAMS:
+            records = sorted(records, key=lambda r: (r["updatedAt"], r["id"]))
+        cursor = _cursor_of(stream, config_state)
+        if cursor is not None:
+            floor = _parse_time(cursor)
+            records = [r for r in records if _parse_time(r["updatedAt"]) >= floor]
+        return list(records)
+
+    def inject_429(self, path_prefix: str, nth: int = 2, retry_after: str | None = "0.1") -> None:
+        """Answer the ``nth`` request under ``path_prefix`` (counted from now) with one 429."""
+        with self._lock:
+            self._faults.append({"prefix": path_prefix, "left": nth, "retry_after": retry_after})
+
+    # ------------------------------------------------------------------ HTTP
+    def handler(self, req: Request) -> Response:
+        if req.header("Authorization") != f"Bearer {self.token}":
+            return _error(401, "INVALID_AUTHENTICATION",
+                          "Authentication credentials not found. This API supports OAuth 2.0 authentication.")
+        fault = self._take_fault(req.path)
+        if fault is not None:
+            return fault
+        resp = self._route(req)
+        resp.headers.update({"X-HubSpot-RateLimit-Daily": "250000", "X-HubSpot-RateLimit-Daily-Remaining": "249000",
+                             "X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "180",
+                             "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+        return resp
+
+    def _take_fault(self, path: str) -> Response | None:
+        with self._lock:
+            for f in self._faults:
+                if path.startswith(f["prefix"]):
+                    f["left"] -= 1
+                    if f["left"] == 0:
+                        self._faults.remove(f)
+                        headers = {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0",
+                                   "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+                        if f["retry_after"] is not None:
+                            headers["Retry-After"] = f["retry_after"]
+                        return _error(429, "RATE_LIMITS", "You have reached your ten_secondly_rolling limit.",
+                                      **headers)
+        return None
+
+    def _route(self, req: Request) -> Response:
+        parts = req.path.strip("/").split("/")
+        if parts[:3] == ["crm", "v3", "objects"] and len(parts) == 5 and parts[4] == "search":
+            if req.method != "POST":
+                return _error(405, "VALIDATION_ERROR", "search requires POST")
+            return self._search(parts[3], req)
+        if parts[:3] == ["crm", "v3", "objects"] and len(parts) == 4 and req.method == "GET":
+            return self._list(parts[3], req)
+        if parts == ["crm", "v3", "owners"] and req.method == "GET":
+            return self._page(OWNERS, req, None)
+        if parts[:3] == ["crm", "v3", "pipelines"] and len(parts) == 4 and parts[3] in PIPELINES:
+            return Response.json({"results": PIPELINES[parts[3]]})
+        return _error(404, "OBJECT_NOT_FOUND", f"Unable to infer object type from: {req.path}")
+
+    def _list(self, kind: str, req: Request) -> Response:
+        if kind not in self.data:
+            return _error(400, "VALIDATION_ERROR", f"Unable to infer object type from: {kind}")
+        wanted = ",".join(req.query.get("properties", [])).split(",")
+        return self._page(self.data[kind], req, [p for p in wanted if p])
+
+    def _page(self, records: list[dict[str, Any]], req: Request, props: list[str] | None) -> Response:
+        limit = min(int(req.arg("limit", "10") or 10), 100)
+        after = req.arg("after")
+        start = 0
+        if after:
+            ids = [r["id"] for r in records]
+            if after not in ids:
+                return _error(400, "VALIDATION_ERROR", f"Invalid after cursor: {after}")
+            start = ids.index(after)
+        chunk = [_select(r, props) for r in records[start:start + limit]]
+        body: dict[str, Any] = {"results": chunk}
+        if start + limit < len(records):
+            nxt = records[start + limit]["id"]
+            host = req.header("Host", "api.hubapi.com")
+            body["paging"] = {"next": {"after": nxt, "link": f"http://{host}{req.path}?limit={limit}&after={nxt}"}}
+        return Response.json(body)
+
+    def _search(self, kind: str, req: Request) -> Response:
+        if kind not in self.data:
+            return _error(400, "VALIDATION_ERROR", f"Unable to infer object type from: {kind}")
+        try:
+            body = req.json() or {}
+        except ValueError:
+            return _error(400, "VALIDATION_ERROR", "Invalid input JSON on line 1")
+        self.search_bodies.append(body)
+        limit = int(body.get("limit", 10))
+        if limit > 200:
+            return _error(400, "VALIDATION_ERROR", "limit must be less than or equal to 200")
+        offset = int(body.get("after") or 0)
+        if offset + limit > SEARCH_CAP:
+            return _error(400, "VALIDATION_ERROR", "Search results are limited to 10,000 total results")
+        matches = [r for r in self.data[kind] if _matches(r, body.get("filterGroups") or [])]
+        for sort in reversed(body.get("sorts") or []):
+            prop = sort["propertyName"]
+            matches.sort(key=lambda r, p=prop: (r["properties"].get(p) or "", r["id"]),
+                         reverse=sort.get("direction") == "DESCENDING")
+        props = body.get("properties") or ["createdate", "hs_object_id", OBJECTS[kind][1]]
+        page = [_select(r, props) for r in matches[offset:offset + limit]]
+        out: dict[str, Any] = {"total": len(matches), "results": page}
+        if offset + limit < len(matches):
+            out["paging"] = {"next": {"after": str(offset + limit)}}
+        return Response.json(out)
+
+
+def _select(record: dict[str, Any], props: list[str] | None) -> dict[str, Any]:
+    if props is None:
+        return record
+    return {**record, "properties": {k: v for k, v in record["properties"].items() if k in props}}
+
+
+def _matches(record: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
+    """filterGroups are OR-ed, filters inside a group AND-ed (HubSpot's rule)."""
+    if not groups:
+        return True
+    return any(all(_filter_ok(record, f) for f in g.get("filters", [])) for g in groups)
+
+
+def _filter_ok(record: dict[str, Any], flt: dict[str, Any]) -> bool:
+    have = record["properties"].get(flt["propertyName"])
+    if have is None:
+        return False
+    left, right = _parse_time(have), _parse_time(str(flt["value"]))
+    ops = {"GTE": left >= right, "GT": left > right, "LTE": left <= right, "LT": left < right, "EQ": left == right}
+    return ops[flt["operator"]]
+
+
+def _cursor_of(stream: str, state: Any) -> str | None:
+    """Accept a cursor value, {"cursor": v}, or the global {"streams": {stream: {"cursor": v}}}."""
+    if state is None or isinstance(state, str):
+        return state
+    if "streams" in state:
+        state = state["streams"].get(stream) or {}
+    return state.get("cursor")
+
+
+MOCK_CLASS = HubSpotMock

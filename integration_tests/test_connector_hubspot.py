@@ -1,0 +1,151 @@
+"""The built-in ``hubspot`` connector against a HubSpot CRM v3 mock, through the installed CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from integration_tests.helpers import Result, run_cli
+from integration_tests.mocks.hubspot import SEARCH_STREAMS, TOKEN, HubSpotMock
+from integration_tests.mocks.server import MockServer
+
+YAML_PATH = Path(__file__).resolve().parents[1] / "connectors" / "hubspot.yaml"
+ALL_STREAMS = HubSpotMock.streams_with_data
+
+
+def _read(srv: MockServer, config: dict[str, Any], streams: list[str], state: Any = None) -> Result:
+    args = ["read", "--connector", "hubspot", "--config-json", json.dumps(config), "--streams", ",".join(streams)]
+    if state is not None:
+        args += ["--state-json", json.dumps(state)]
+    return run_cli(*args)
+
+
+def _final_state(result: Result) -> dict[str, Any]:
+    states = [m["state"] for m in result.of_type("STATE") if "streams" in m["state"]]
+    assert states, result.stdout[-2000:]
+    return states[-1]
+
+
+def _schemas() -> dict[str, dict[str, Any]]:
+    manifest = yaml.safe_load(YAML_PATH.read_text())
+    return {s["name"]: s["schema"] for s in manifest["streams"]}
+
+
+@pytest.fixture(scope="module")
+def full_read() -> tuple[HubSpotMock, MockServer, Result]:
+    mock = HubSpotMock()
+    with MockServer(mock.handler) as srv:
+        result = _read(srv, mock.config(srv.url), ALL_STREAMS)
+    return mock, srv, result
+
+
+def test_full_read_returns_exact_records_per_stream(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+    mock, _, result = full_read
+    assert result.rc == 0, result.stderr[-2000:]
+    for stream in ALL_STREAMS:
+        got = result.records(stream)
+        want = mock.expected_records(stream)
+        assert [r["id"] for r in got] == [r["id"] for r in want], stream
+        assert got == want, stream
+    assert result.summary["status"] == "SUCCEEDED"
+    assert result.summary["total_records"] == sum(len(mock.expected_records(s)) for s in ALL_STREAMS)
+
+
+def test_search_pages_follow_paging_next_after_to_the_end(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+    mock, srv, _ = full_read
+    contacts = [r for r in srv.requests if r.path == "/crm/v3/objects/contacts/search"]
+    assert len(contacts) == 3  # 450 contacts at 200 per page; the third answer has no `paging`
+    bodies = [r.json() for r in contacts]
+    assert [b.get("after") for b in bodies] == [None, "200", "400"]
+    assert all(b["limit"] == 200 and b["filterGroups"] == [] for b in bodies)
+    assert bodies[0]["sorts"] == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]
+    for req in srv.requests:
+        assert req.header("Authorization") == f"Bearer {TOKEN}"
+
+
+def test_list_pages_send_after_and_stop_without_paging(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+    _, srv, _ = full_read
+    products = [r for r in srv.requests if r.path == "/crm/v3/objects/products"]
+    assert [r.arg("after") for r in products] == [None, "9100", "9200"]
+    assert all(r.arg("limit") == "100" for r in products)
+    assert len(products[0].arg("properties").split(",")) == 6
+
+
+def test_every_record_matches_the_declared_schema(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+    _, _, result = full_read
+    schemas = _schemas()
+    for msg in result.of_type("RECORD"):
+        jsonschema.validate(msg["record"]["data"], schemas[msg["record"]["stream"]])
+
+
+def test_final_state_is_the_newest_updated_at(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+    mock, _, result = full_read
+    state = _final_state(result)["streams"]
+    for stream in SEARCH_STREAMS:
+        assert state[stream]["cursor"] == max(r["updatedAt"] for r in mock.expected_records(stream))
+
+
+def test_second_run_sends_the_gte_filter_and_gets_only_newer_records() -> None:
+    mock = HubSpotMock()
+    with MockServer(mock.handler) as srv:
+        first = _read(srv, mock.config(srv.url), ["contacts", "deals"])
+        assert first.rc == 0, first.stderr[-2000:]
+        state = _final_state(first)
+        # pretend the portal changed: move the saved cursor back so that part of the data is newer
+        older = mock.expected_records("deals")[-50]["updatedAt"]
+        state["streams"]["deals"] = {"cursor": older}
+        srv.requests.clear()
+        second = _read(srv, mock.config(srv.url), ["contacts", "deals"], state=state)
+    assert second.rc == 0, second.stderr[-2000:]
+    for stream, prop in (("contacts", "lastmodifieddate"), ("deals", "hs_lastmodifieddate")):
+        cursor = state["streams"][stream]["cursor"]
+        body = next(r.json() for r in srv.requests if r.path == f"/crm/v3/objects/{stream}/search")
+        ms = str(int(datetime.fromisoformat(cursor.replace("Z", "+00:00")).timestamp() * 1000))
+        assert body["filterGroups"] == [
+            {"filters": [{"propertyName": prop, "operator": "GTE", "value": ms}]}
+        ]
+        want = mock.expected_records(stream, {"cursor": cursor})
+        assert [r["id"] for r in second.records(stream)] == [r["id"] for r in want]
+    assert len(second.records("deals")) >= 50
+
+
+def test_one_429_mid_sync_is_retried_and_records_stay_exact() -> None:
+    mock = HubSpotMock()
+    mock.inject_429("/crm/v3/objects/contacts/search", nth=2, retry_after="0.1")
+    with MockServer(mock.handler) as srv:
+        result = _read(srv, mock.config(srv.url), ["contacts"])
+    assert result.rc == 0, result.stderr[-2000:]
+    assert [r["id"] for r in result.records("contacts")] == [r["id"] for r in mock.expected_records("contacts")]
+    afters = [r.json().get("after") for r in srv.requests if r.path.endswith("/search")]
+    assert afters == [None, "200", "200", "400"]  # the 429 answer, then its retry
+
+
+def test_wrong_token_is_a_401_and_fails_the_stream() -> None:
+    mock = HubSpotMock()
+    with MockServer(mock.handler) as srv:
+        config = {**mock.config(srv.url), "access_token": "pat-na1-wrong-secret-value"}
+        result = _read(srv, config, ["contacts"])
+    assert result.rc == 1
+    summary = result.summary
+    assert summary["status"] == "FAILED"
+    assert summary["streams"][0]["status"] == "FAILED"
+    assert "401" in summary["streams"][0].get("error", "")
+    assert "pat-na1-wrong-secret-value" not in result.stdout + result.stderr
+    assert srv.requests[0].header("Authorization") == "Bearer pat-na1-wrong-secret-value"
+
+
+def test_validate_spec_and_streams_work_offline() -> None:
+    assert run_cli("validate", str(YAML_PATH)).rc == 0
+    spec = run_cli("spec", "--connector", "hubspot")
+    assert spec.rc == 0, spec.stderr
+    text = json.dumps(spec.messages)
+    assert "access_token" in text and "base_url" in text
+    streams = run_cli("streams", "--connector", "hubspot")
+    assert streams.rc == 0, streams.stderr
+    assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
