@@ -1,0 +1,86 @@
+"""``solidafy-cdk serve``: check the flags, build the app, run it on waitress (not Flask's dev server).
+
+The first stdout line says where it listens (``--port 0`` picks a free port; scripts and tests read
+the line to learn it):
+
+    $ solidafy-cdk serve --port 0 --format json
+    {"type": "SERVER", "status": "listening", "url": "http://127.0.0.1:40123", "host": "127.0.0.1", "port": 40123}
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+import orjson
+
+from source_solidafy.errors import UsageError
+from source_solidafy.server.settings import ServerSettings, is_loopback, parse_settings
+
+
+def _listening_line(settings: ServerSettings, port: int) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{port}"
+    if settings.output_format == "json":
+        info = {"type": "SERVER", "status": "listening", "url": url, "host": settings.host, "port": port,
+                "threads": settings.threads, "auth": bool(settings.auth_token)}
+        return orjson.dumps(info).decode()
+    auth = "bearer token required" if settings.auth_token else "no auth token (loopback only)"
+    return f"solidafy serve: listening on {url} ({settings.threads} threads, {auth})"
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run(settings: ServerSettings, api: Any = None) -> int:
+    """Bind, announce, serve until SIGINT/SIGTERM. Returns the exit code."""
+    from waitress import create_server
+
+    from source_solidafy.server.app import create_app
+
+    app = create_app(settings, api=api)
+    server = create_server(
+        app,
+        host=settings.host,
+        port=settings.port,
+        threads=settings.threads,
+        # Flask enforces the real limit (with a JSON 413); waitress only stops absurd bodies early.
+        max_request_body_size=settings.max_body_bytes + 65536,
+        ident="solidafy",
+        expose_tracebacks=False,
+        clear_untrusted_proxy_headers=True,
+    )
+    port = getattr(server, "effective_port", settings.port)
+    print(_listening_line(settings, port), flush=True)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def serve_main(argv: list[str]) -> int:
+    """Entry point the CLI calls for ``serve``: 0 after a clean stop, 2 for bad flags or an unsafe bind."""
+    try:
+        settings = parse_settings(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    if not is_loopback(settings.host):
+        print(f"solidafy serve: exposed on {settings.host}; every endpoint but /health needs the token", file=sys.stderr)
+    try:
+        return run(settings)
+    except OSError as exc:
+        print(f"error: serve: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m source_solidafy.server.main`
+    sys.exit(serve_main(sys.argv[1:]))

@@ -1,0 +1,175 @@
+"""The endpoints of the original README, each a thin call into the Python API (no sync logic here).
+
+    GET  /health                      {"status": "ok"}
+    GET  /connectors                  {"success": true, "data": {"connectors": [...]}}
+    GET  /connectors/<name>           one connector's metadata
+    GET  /connectors/<name>/streams   {"data": {"connector": ..., "streams": [...]}}
+    GET  /connectors/<name>/spec      the SPEC message
+    POST /streams | /check | /discover | /sync      body {"connector", "config", ...}
+    GET  /openapi.json
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from source_solidafy import __version__
+from source_solidafy.server import bodies, connectors, outputs
+from source_solidafy.server.app import json_response, request_secrets
+from source_solidafy.server.errors import ApiError
+from source_solidafy.server.settings import ServerSettings
+from source_solidafy.server.streaming import NdjsonStream
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
+
+NDJSON = "application/x-ndjson"
+
+
+def ok(data: Any) -> Response:
+    return json_response({"success": True, "data": data})
+
+
+def _body() -> dict[str, Any]:
+    """The JSON body; its config's secrets are remembered so errors and logs can scrub them."""
+    from flask import g, request
+
+    body = bodies.parse_body(request.get_data(cache=True))
+    g.secrets = bodies.config_secrets(body.get("config"))
+    return body
+
+
+def _find(listing: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    for item in listing:
+        if name == item.get("name") or name in (item.get("aliases") or ()):
+            return item
+    raise ApiError(404, "unknown_connector", f"unknown connector {name!r} (see GET /connectors)")
+
+
+class _Listing:
+    """``api.list_connectors()`` once: built-ins do not change while the server runs, loading them is not free."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+        self._lock = threading.Lock()
+        self._value: list[dict[str, Any]] | None = None
+
+    def get(self) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._value is None:
+                self._value = self._api.list_connectors()
+            return self._value
+
+
+def register_routes(app: Flask, api: Any, settings: ServerSettings) -> None:
+    _register_metadata(app, api)
+    _register_calls(app, api, settings)
+    _register_sync(app, api, settings)
+
+
+def _register_metadata(app: Flask, api: Any) -> None:
+    from source_solidafy.server.openapi import openapi_document
+
+    @app.get("/health")
+    def health() -> Response:
+        return json_response({"status": "ok", "version": __version__})
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return json_response(openapi_document())
+
+    listing = _Listing(api)
+
+    @app.get("/connectors")
+    def list_connectors() -> Response:
+        return ok({"connectors": listing.get()})
+
+    @app.get("/connectors/<name>")
+    def one_connector(name: str) -> Response:
+        return ok(_find(listing.get(), connectors.check_builtin_name(name)))
+
+    @app.get("/connectors/<name>/streams")
+    def connector_streams(name: str) -> Response:
+        source = connectors.builtin(api, name)
+        return ok({"connector": source.name, "streams": api.streams(source)})
+
+    @app.get("/connectors/<name>/spec")
+    def connector_spec(name: str) -> Response:
+        return ok(api.spec(connectors.builtin(api, name)))
+
+
+def _register_calls(app: Flask, api: Any, settings: ServerSettings) -> None:
+    allow = settings.allow_custom_connectors
+
+    @app.post("/streams")
+    def streams() -> Response:
+        body = _body()
+        connector = connectors.resolve(api, body, allow)
+        config = body.get("config")
+        config = bodies.config_of(body) if config is not None else None
+        return ok({"connector": _label(connector), "streams": api.streams(connector, config)})
+
+    @app.post("/check")
+    def check() -> Response:
+        body = _body()
+        connector = connectors.resolve(api, body, allow)
+        return ok(api.check(connector, bodies.config_of(body)))
+
+    @app.post("/discover")
+    def discover() -> Response:
+        body = _body()
+        connector = connectors.resolve(api, body, allow)
+        sample = bodies.opt_int(body, "sample") or 0
+        return ok(api.discover(connector, bodies.config_of(body), sample=sample))
+
+
+def _label(connector: Any) -> str:
+    return connector if isinstance(connector, str) else str(getattr(connector, "name", "custom"))
+
+
+def _sync_kwargs(req: bodies.SyncRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "streams": req.streams,
+        "state": req.state,
+        "format": req.format,
+        "output": req.output,
+        "max_records": req.max_records,
+        "cursor_fields": req.cursor_fields,
+    }
+    if req.compression:
+        kwargs["compression"] = req.compression
+    return kwargs
+
+
+def _register_sync(app: Flask, api: Any, settings: ServerSettings) -> None:
+    from flask import Response, request
+
+    @app.post("/sync")
+    def sync() -> Response:
+        body = _body()
+        connector = connectors.resolve(api, body, settings.allow_custom_connectors)
+        output = outputs.resolve_output(bodies.opt_str(body, "output"), settings.output_root)
+        req = bodies.sync_request(body, output)
+        config = bodies.config_of(body)
+        if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
+            cancel = threading.Event()
+            chunks = api.read(connector, config, cancel=cancel, **_sync_kwargs(req))
+            stream = NdjsonStream(chunks, cancel, request_secrets(settings))
+            stream.prime()
+            return Response(stream, mimetype=NDJSON, headers={"X-Accel-Buffering": "no"})
+        result = api.sync(connector, config, max_held_records=settings.max_held_records, **_sync_kwargs(req))
+        return ok({"type": "SYNC_RESULT", "result": _with_files(result)})
+
+
+def _with_files(result: dict[str, Any]) -> dict[str, Any]:
+    """Parquet/cloud syncs: list the files written (from each stream's ``output_file``)."""
+    if "files" in result:
+        return result
+    files: list[str] = []
+    for s in result.get("streams") or ():
+        found = s.get("output_files") or ([s["output_file"]] if s.get("output_file") else [])
+        files.extend(f for f in found if f not in files)
+    if files:
+        result = {**result, "files": files}
+    return result

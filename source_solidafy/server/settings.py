@@ -1,0 +1,116 @@
+"""The ``serve`` flags and the one safety rule checked before binding: no open port without a token.
+
+Parsed with argparse only (no Flask import), so ``solidafy-cdk serve --help`` and a refused start
+stay fast.
+
+    solidafy-cdk serve                                   # 127.0.0.1:8080, no token needed
+    SOLIDAFY_API_TOKEN=... solidafy-cdk serve --host 0.0.0.0 --output-root /data
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from source_solidafy.errors import UsageError
+
+TOKEN_ENV = "SOLIDAFY_API_TOKEN"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_HELD_RECORDS = 10_000
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the app factory needs; defaults are the safe ones (loopback, no custom YAML, no disk)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    auth_token: str | None = None
+    allow_custom_connectors: bool = False
+    output_root: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    cors_origins: tuple[str, ...] = ()
+    max_held_records: int = DEFAULT_MAX_HELD_RECORDS
+    output_format: str = "text"  # how the "listening" line is printed: text | json
+    verbose: bool = False
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``; anything else (0.0.0.0, a name, "") is exposed."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _positive(kind: str, minimum: int = 1) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer for {kind}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{kind} must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one clear line, exit 2) instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"serve: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="solidafy-cdk serve", description="Run the HTTP API (waitress, production WSGI server).")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=_positive("--port", 0), default=8080, help="port (0 = any free port)")
+    p.add_argument("--threads", type=_positive("--threads"), default=8, help="worker threads (default 8)")
+    p.add_argument("--auth-token", default=None, help=f"bearer token required on every endpoint but /health (or ${TOKEN_ENV})")
+    p.add_argument("--allow-custom-connectors", action="store_true", help="accept connector YAML in request bodies (connector_yaml)")
+    p.add_argument("--output-root", default=None, metavar="DIR", help="allow local output directories, confined under DIR")
+    p.add_argument("--max-body-bytes", type=_positive("--max-body-bytes"), default=DEFAULT_MAX_BODY_BYTES)
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow this browser origin (repeatable; * for any)")
+    p.add_argument("--max-held-records", type=_positive("--max-held-records"), default=DEFAULT_MAX_HELD_RECORDS, help="records one JSON /sync response may hold")
+    p.add_argument("--format", dest="output_format", choices=["text", "json"], default="text", help="how the listening line is printed")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
+    return p
+
+
+def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> ServerSettings:
+    """Flags -> settings. Raises UsageError for bad flags and for an exposed bind without a token."""
+    env = os.environ if environ is None else environ
+    ns = build_parser().parse_args(argv)
+    token = ns.auth_token or env.get(TOKEN_ENV) or None
+    if not is_loopback(ns.host) and not token:
+        raise UsageError(
+            f"serve: refusing to bind {ns.host!r} without an auth token; "
+            f"set --auth-token or {TOKEN_ENV} (or bind 127.0.0.1)"
+        )
+    root = None
+    if ns.output_root:
+        root = os.path.realpath(ns.output_root)
+        if not os.path.isdir(root):
+            raise UsageError(f"serve: --output-root {ns.output_root!r} is not an existing directory")
+    origins = tuple(o.strip().rstrip("/") for raw in ns.cors_origin for o in raw.split(",") if o.strip())
+    return ServerSettings(
+        host=ns.host,
+        port=ns.port,
+        threads=ns.threads,
+        auth_token=token,
+        allow_custom_connectors=ns.allow_custom_connectors,
+        output_root=root,
+        max_body_bytes=ns.max_body_bytes,
+        cors_origins=origins,
+        max_held_records=ns.max_held_records,
+        output_format=ns.output_format,
+        verbose=ns.verbose,
+    )
