@@ -1,0 +1,35 @@
+# The drop-in Airbyte source image: add it to a workspace as a custom source, or run
+#   docker run --rm IMAGE spec
+#   docker run --rm -v $PWD:/data IMAGE read --config /data/config.json --catalog /data/catalog.json
+#   docker run --rm -p 8080:8080 IMAGE serve --host 0.0.0.0 --port 8080
+# Two stages so the final image carries the installed package and nothing used to build it.
+FROM python:3.11-slim AS build
+
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY source_solidafy ./source_solidafy
+COPY connectors ./connectors
+RUN python -m venv /opt/solidafy \
+    && /opt/solidafy/bin/pip install ".[cloud]"
+
+FROM python:3.11-slim
+
+ENV PATH="/opt/solidafy/bin:${PATH}" \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+COPY --from=build /opt/solidafy /opt/solidafy
+RUN useradd --create-home --uid 1000 --shell /usr/sbin/nologin airbyte
+USER airbyte
+WORKDIR /home/airbyte
+
+# Airbyte runs AIRBYTE_ENTRYPOINT when it overrides the entrypoint: it must be the ENTRYPOINT below.
+ENV AIRBYTE_ENTRYPOINT="source-solidafy"
+ENTRYPOINT ["source-solidafy"]
+EXPOSE 8080
+
+LABEL io.airbyte.name="solidafy/source-solidafy" \
+      io.airbyte.version="0.1.0" \
+      org.opencontainers.image.title="source-solidafy" \
+      org.opencontainers.image.description="REST APIs and SQL databases to JSON lines or Parquet; a drop-in Airbyte source." \
+      org.opencontainers.image.licenses="MIT"
