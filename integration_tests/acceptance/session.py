@@ -1,0 +1,189 @@
+"""One target's acceptance runs, each made once and shared by the tests that check it.
+
+The checklist has twenty points but needs only a dozen invocations per API; running each once keeps
+the whole parametrised suite within the time budget. Every run goes through
+:func:`~integration_tests.acceptance.runner.airbyte`, so every line of every command is validated.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cached_property
+from typing import Any
+
+from integration_tests.acceptance import checks
+from integration_tests.acceptance.runner import AirbyteRun, airbyte
+from integration_tests.acceptance.targets import Target
+
+UNKNOWN_KEYS = {"generation_id": 7, "minimum_generation_id": 0, "sync_id": 12345}
+
+
+def configured_stream(stream: dict[str, Any], mode: str | None = None, meltano: bool = False) -> dict[str, Any]:
+    """A ConfiguredAirbyteStream; ``meltano`` leaves out cursor_field and primary_key like tap-airbyte."""
+    modes = stream.get("supported_sync_modes") or ["full_refresh"]
+    sync_mode = mode or ("incremental" if "incremental" in modes else "full_refresh")
+    entry: dict[str, Any] = {"stream": stream, "sync_mode": sync_mode, "destination_sync_mode": "append"}
+    if not meltano:
+        if sync_mode == "incremental" and stream.get("default_cursor_field"):
+            entry["cursor_field"] = stream["default_cursor_field"]
+        if stream.get("source_defined_primary_key"):
+            entry["primary_key"] = stream["source_defined_primary_key"]
+    return entry
+
+
+class Session:
+    """Lazily made runs against one started target."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.config = target.config
+        self.runs: list[AirbyteRun] = []
+
+    def run(self, command: str, **kwargs: Any) -> AirbyteRun:
+        kwargs.setdefault("config", self.config)
+        result = airbyte(command, **kwargs)
+        self.runs.append(result)
+        return result
+
+    # --- spec, check, discover -------------------------------------------------------------
+    @cached_property
+    def spec_run(self) -> AirbyteRun:
+        return self.run("spec", config=None, env={"SOLIDAFY_CONNECTOR": self.target.connector})
+
+    @cached_property
+    def check_run(self) -> AirbyteRun:
+        return self.run("check")
+
+    @cached_property
+    def bad_config(self) -> dict[str, Any]:
+        """The invalid-credentials config: the acceptance file, or every secret field replaced."""
+        if "invalid_config" in self.target.files:
+            bad = json.loads(self.target.files["invalid_config"].read_text())
+            return {**bad, "base_url": self.config["base_url"]}
+        spec = self.spec_run.of_type("SPEC")[0]["spec"]
+        secrets = checks.secret_fields(spec) & set(self.config)
+        return {**self.config, **{name: "wrong-credential-0000" for name in secrets}}
+
+    @cached_property
+    def bad_check_run(self) -> AirbyteRun:
+        return self.run("check", config=self.bad_config)
+
+    @cached_property
+    def discover_run(self) -> AirbyteRun:
+        return self.run("discover")
+
+    @cached_property
+    def catalog(self) -> dict[str, Any]:
+        return self.discover_run.of_type("CATALOG")[0]["catalog"]
+
+    @cached_property
+    def streams(self) -> dict[str, dict[str, Any]]:
+        return {s["name"]: s for s in self.catalog["streams"]}
+
+    def incremental_streams(self) -> list[str]:
+        return [n for n, s in self.streams.items() if "incremental" in s.get("supported_sync_modes", [])]
+
+    # --- catalogs ----------------------------------------------------------------------------
+    @cached_property
+    def configured_catalog(self) -> dict[str, Any]:
+        """The acceptance file's catalog (demo), else every discovered stream."""
+        if "catalog" in self.target.files:
+            return json.loads(self.target.files["catalog"].read_text())
+        return {"streams": [configured_stream(s) for s in self.catalog["streams"]]}
+
+    def catalog_of(self, names: list[str], mode: str | None = None, meltano: bool = False) -> dict[str, Any]:
+        return {"streams": [configured_stream(self.streams[n], mode, meltano) for n in names]}
+
+    def configured_names(self) -> list[str]:
+        return [s["stream"]["name"] for s in self.configured_catalog["streams"]]
+
+    def cursor_of(self, stream: str) -> list[str]:
+        for s in self.configured_catalog["streams"]:
+            if s["stream"]["name"] == stream and s.get("sync_mode") == "incremental":
+                return s.get("cursor_field") or s["stream"].get("default_cursor_field") or []
+        return []
+
+    # --- reads --------------------------------------------------------------------------------
+    @cached_property
+    def read1(self) -> AirbyteRun:
+        """Configured catalog, no state: everything, and the state to continue from."""
+        return self.run("read", catalog=self.configured_catalog)
+
+    @cached_property
+    def full_refresh_run(self) -> AirbyteRun:
+        """Every configured stream as full refresh, made after read1 (emitted_at must not go back)."""
+        _ = self.read1
+        return self.run("read", catalog=self.catalog_of(self.configured_names(), "full_refresh"))
+
+    @cached_property
+    def read2(self) -> AirbyteRun:
+        """Configured catalog from read1's final STATE array."""
+        return self.run("read", catalog=self.configured_catalog, state=self.read1.final_state_array())
+
+    @cached_property
+    def future_state(self) -> list[dict[str, Any]]:
+        if "future_state" in self.target.files:
+            return json.loads(self.target.files["future_state"].read_text())
+        states = copy.deepcopy(self.read1.final_state_array())
+        for state in states:
+            name = state["stream"]["stream_descriptor"]["name"]
+            blob = state["stream"].get("stream_state") or {}
+            state["stream"]["stream_state"] = checks.futurize(blob, self.cursor_of(name))
+        return states
+
+    @cached_property
+    def future_run(self) -> AirbyteRun:
+        return self.run("read", catalog=self.incremental_catalog(), state=self.future_state)
+
+    def incremental_catalog(self) -> dict[str, Any]:
+        names = [n for n in self.configured_names() if self.cursor_of(n)]
+        return {"streams": [s for s in self.configured_catalog["streams"] if s["stream"]["name"] in names]}
+
+    @cached_property
+    def lenient_run(self) -> AirbyteRun:
+        """State without sourceStats and unknown keys in config, catalog, streams and state."""
+        states = copy.deepcopy(self.read1.final_state_array())
+        for state in states:
+            state.pop("sourceStats", None)
+            state.update({"id": 1, "destinationStats": {"recordCount": 1.0}})
+        catalog = copy.deepcopy(self.configured_catalog)
+        catalog["some_future_field"] = True
+        for entry in catalog["streams"]:
+            entry.update(UNKNOWN_KEYS)
+        config = {**self.config, "an_unknown_setting": "ignored"}
+        return self.run("read", config=config, catalog=catalog, state=states)
+
+    @cached_property
+    def subset_stream(self) -> str:
+        """The configured stream read alone (also the one failed on purpose in fault_run)."""
+        return self.configured_names()[0]
+
+    @cached_property
+    def subset_run(self) -> AirbyteRun:
+        assert self.target.server
+        before = len(self.target.server.requests)
+        run = self.run("read", catalog=self.catalog_of([self.subset_stream]))
+        self.subset_paths = [r.path for r in self.target.server.requests[before:]]
+        return run
+
+    @cached_property
+    def unknown_stream_run(self) -> AirbyteRun:
+        fake = {"name": "no_such_stream_xyz", "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]}
+        catalog = copy.deepcopy(self.configured_catalog)
+        catalog["streams"].append({"stream": fake, "sync_mode": "full_refresh", "destination_sync_mode": "append"})
+        return self.run("read", catalog=catalog)
+
+    @cached_property
+    def fault_run(self) -> AirbyteRun:
+        """The subset stream's requests fail (HTTP 500, every retry) after its first page."""
+        assert self.target.gate
+        _ = self.subset_run
+        paths = set(self.subset_paths)
+        allow = 1 if len(self.subset_paths) > 1 else 0
+        self.fault_allowed = allow
+        self.target.gate.fail(paths, allow=allow)
+        try:
+            return self.run("read", catalog=self.configured_catalog)
+        finally:
+            self.target.gate.clear()
