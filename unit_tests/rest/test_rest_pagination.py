@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from requests.structures import CaseInsensitiveDict
+
+from source_solidafy.rest.pagination import (
+    CursorPaginator,
+    EmptyPage,
+    FieldEquals,
+    LinkHeaderPaginator,
+    NextUrlPaginator,
+    NoPagination,
+    OffsetPaginator,
+    PageNumberPaginator,
+    PageRequest,
+    TotalCount,
+    TotalPages,
+)
+
+
+class Resp:
+    def __init__(self, url: str = "https://api.example.com/v1/things?limit=2", **headers: str) -> None:
+        self.url = url
+        self.headers = CaseInsensitiveDict(headers)
+
+
+def test_pagination_stripe_cursor_from_last_record_stops_on_has_more_false() -> None:
+    pag = CursorPaginator("starting_after", cursor_path="data[-1].id", stop=FieldEquals("has_more", False))
+    first = pag.first()
+    assert first.resolve("/customers", {"limit": 100}) == ("/customers", {"limit": 100}, None, None)
+    page1 = {"has_more": True, "data": [{"id": "cus_1"}, {"id": "cus_2"}]}
+    nxt = pag.next(Resp(), page1, page1["data"], first)
+    assert nxt is not None
+    assert nxt.resolve("/customers", {"limit": 100})[1] == {"limit": 100, "starting_after": "cus_2"}
+    page2 = {"has_more": False, "data": [{"id": "cus_3"}]}
+    assert pag.next(Resp(), page2, page2["data"], nxt) is None
+
+
+@pytest.mark.parametrize("cursor", [None, "", "null"])
+def test_pagination_cursor_stops_on_empty_values(cursor: Any) -> None:
+    pag = CursorPaginator("page", cursor_path="next_page")
+    assert pag.next(Resp(), {"next_page": cursor}, [{}], pag.first()) is None
+    assert pag.next(Resp(), {}, [{}], pag.first()) is None
+
+
+def test_pagination_cursor_stops_when_cursor_repeats() -> None:
+    pag = CursorPaginator("page", cursor_path="next")
+    req = pag.next(Resp(), {"next": "p2"}, [{}], pag.first())
+    assert req is not None and req.token == "p2"
+    assert pag.next(Resp(), {"next": "p2"}, [{}], req) is None
+
+
+def test_pagination_cursor_from_header_salesforce_locator() -> None:
+    pag = CursorPaginator("locator", cursor_header="Sforce-Locator")
+    req = pag.next(Resp(**{"Sforce-Locator": "MTAwMDA"}), None, [{}], pag.first())
+    assert req is not None and req.params == {"locator": "MTAwMDA"}
+    assert pag.next(Resp(**{"Sforce-Locator": "null"}), None, [{}], req) is None
+
+
+def test_pagination_cursor_in_header_or_body() -> None:
+    in_header = CursorPaginator("X-Cursor", cursor_path="c", location="header")
+    req = in_header.next(Resp(), {"c": 7}, [{}], in_header.first())
+    assert req is not None and req.resolve("/p", None, {"A": "1"}) == ("/p", None, {"A": "1", "X-Cursor": "7"}, None)
+    in_body = CursorPaginator("after", cursor_path="paging.next.after", location="body")
+    req = in_body.next(Resp(), {"paging": {"next": {"after": "10"}}}, [{}], in_body.first())
+    assert req is not None
+    assert req.resolve("/search", None, None, {"limit": 100, "filters": []})[3] == {"limit": 100, "filters": [], "after": "10"}
+
+
+def test_pagination_cursor_needs_exactly_one_source() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        CursorPaginator("c")
+    with pytest.raises(ValueError, match="location"):
+        CursorPaginator("c", cursor_path="x", location="cookie")
+
+
+def test_pagination_offset_advances_by_limit_and_stops_on_short_page() -> None:
+    pag = OffsetPaginator("offset", "limit", 2)
+    req = pag.first()
+    assert req.params == {"offset": 0, "limit": 2}
+    req2 = pag.next(Resp(), None, [1, 2], req)
+    assert req2 is not None and req2.params == {"offset": 2, "limit": 2}
+    req3 = pag.next(Resp(), None, [3, 4], req2)
+    assert req3 is not None and req3.params["offset"] == 4
+    assert pag.next(Resp(), None, [5], req3) is None
+
+
+def test_pagination_offset_total_count_stop() -> None:
+    pag = OffsetPaginator("offset", "limit", 2, stop=TotalCount("meta.total"))
+    req = pag.next(Resp(), {"meta": {"total": 4}}, [1, 2], pag.first())
+    assert req is not None and req.records == 2
+    assert pag.next(Resp(), {"meta": {"total": 4}}, [3, 4], req) is None
+
+
+def test_pagination_page_number_cloudflare_total_pages() -> None:
+    pag = PageNumberPaginator("page", 1, "per_page", 2, stop=TotalPages("result_info.total_pages"))
+    req = pag.first()
+    assert req.params == {"page": 1, "per_page": 2}
+    body = {"result_info": {"total_pages": 2}}
+    req2 = pag.next(Resp(), body, [1, 2], req)
+    assert req2 is not None and req2.params == {"page": 2, "per_page": 2}
+    assert pag.next(Resp(), body, [3, 4], req2) is None
+
+
+def test_pagination_page_number_stops_on_empty_or_short_page() -> None:
+    pag = PageNumberPaginator("p", start_page=0)
+    req = pag.next(Resp(), None, [1], pag.first())
+    assert req is not None and req.params == {"p": 1}
+    assert pag.next(Resp(), None, [], req) is None
+    sized = PageNumberPaginator("p", page_size=3)
+    assert sized.next(Resp(), None, [1, 2], sized.first()) is None
+
+
+def test_pagination_link_header_follows_rel_next_as_is() -> None:
+    link = ('<https://api.github.com/orgs/o/repos?page=1>; rel="prev", '
+            '<https://api.github.com/orgs/o/repos?page=3&per_page=100>; rel="next"')
+    pag = LinkHeaderPaginator()
+    req = pag.next(Resp(Link=link), [], [{}], pag.first())
+    assert req is not None
+    assert req.resolve("/orgs/o/repos", {"per_page": 100}) == (
+        "https://api.github.com/orgs/o/repos?page=3&per_page=100", None, None, None)
+    assert pag.next(Resp(Link='<https://x/1>; rel="prev"'), [], [{}], req) is None
+    assert pag.next(Resp(), [], [{}], req) is None
+
+
+def test_pagination_link_header_relative_target_resolves_against_request() -> None:
+    pag = LinkHeaderPaginator()
+    req = pag.next(Resp("https://s.myshopify.com/admin/api/2024-01/products.json?limit=2",
+                        Link='</admin/api/2024-01/products.json?page_info=abc>; rel="next"'), [], [{}], pag.first())
+    assert req is not None and req.url == "https://s.myshopify.com/admin/api/2024-01/products.json?page_info=abc"
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "expected"),
+    [
+        ("https://x.my.salesforce.com/services/data/v59.0/query?q=SELECT", "/services/data/v59.0/query/01g-2000",
+         "https://x.my.salesforce.com/services/data/v59.0/query/01g-2000"),
+        ("https://h/api/v2/tickets.json?page[size]=2", "https://h/api/v2/tickets.json?page[after]=x",
+         "https://h/api/v2/tickets.json?page[after]=x"),
+        ("https://h/a/b/c", "d?x=1", "https://h/a/b/d?x=1"),
+    ],
+)
+def test_pagination_next_url_resolves_rfc3986(current: str, target: str, expected: str) -> None:
+    pag = NextUrlPaginator("links.next")
+    req = pag.next(Resp(current), {"links": {"next": target}}, [{}], pag.first())
+    assert req is not None and req.as_is and req.url == expected
+
+
+def test_pagination_next_url_stops_on_null() -> None:
+    pag = NextUrlPaginator("nextRecordsUrl")
+    assert pag.next(Resp(), {"done": True}, [{}], pag.first()) is None
+    assert pag.next(Resp(), {"nextRecordsUrl": None}, [{}], pag.first()) is None
+
+
+def test_pagination_repeat_request_stops_with_warning() -> None:
+    logs: list[tuple[str, str]] = []
+    pag = NextUrlPaginator("next", log=lambda level, msg: logs.append((level, msg)))
+    first = pag.next(Resp(), {"next": "https://h/p2"}, [{}], pag.first())
+    assert first is not None
+    # the API hands back a different token but the same URL: caught as a repeat
+    again = PageRequest(url="https://h/p2", as_is=True, token="other")
+    assert pag.next(Resp("https://h/p2"), {"next": "https://h/p2"}, [{}], again) is None
+    assert logs and logs[0][0] == "WARN" and "repeat" in logs[0][1]
+
+
+def test_pagination_max_pages_stops() -> None:
+    logs: list[tuple[str, str]] = []
+    pag = PageNumberPaginator("page", max_pages=2, log=lambda level, msg: logs.append((level, msg)))
+    req = pag.next(Resp(), None, [1], pag.first())
+    assert req is not None
+    assert pag.next(Resp(), None, [1], req) is None
+    assert "max_pages=2" in logs[0][1]
+
+
+def test_pagination_stop_conditions_compose_with_any_paginator() -> None:
+    pag = CursorPaginator("cursor", cursor_path="after_cursor", stop=[FieldEquals("end_of_stream", True), EmptyPage()])
+    assert pag.next(Resp(), {"after_cursor": "a", "end_of_stream": True}, [{}], pag.first()) is None
+    assert pag.next(Resp(), {"after_cursor": "a", "end_of_stream": False}, [], pag.first()) is None
+    assert pag.next(Resp(), {"after_cursor": "a", "end_of_stream": "false"}, [{}], pag.first()) is not None
+
+
+def test_pagination_none_is_single_request() -> None:
+    pag = NoPagination()
+    assert pag.next(Resp(), {}, [{}], pag.first()) is None
