@@ -1,0 +1,201 @@
+"""Records (lists of dicts) to Arrow, with the widening rules that make sure no value is lost.
+
+Per column the type is the widest seen: ``null < bool < int64 < float64 < string``. Objects and
+arrays are stored as JSON text (a string column), integers outside int64 make the column a string
+column (written in decimal), and in a string column every non-string value is its JSON text
+(``true``, ``12``, ``{"a":1}``). Keys absent from some records are null there; a key first seen
+in record 10,001 is a column like any other (``Table.from_pylist`` would silently drop it).
+
+Batches that arrive as ``pyarrow.RecordBatch`` (databases) keep their own types; only when two
+batches disagree is the column widened by the same rules (other mismatches become strings).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+NULL, BOOL, INT, FLOAT, STRING = 0, 1, 2, 3, 4
+RANK_TYPES = {NULL: pa.null(), BOOL: pa.bool_(), INT: pa.int64(), FLOAT: pa.float64(), STRING: pa.string()}
+_PY_RANK = {type(None): NULL, bool: BOOL, int: INT, float: FLOAT, str: STRING}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_JSON_RANKS = {"null": NULL, "boolean": BOOL, "integer": INT, "number": FLOAT, "string": STRING}
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON for nested values; falls back to ``json`` for integers orjson refuses (> 64 bits)."""
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def as_text(value: Any) -> str:
+    """A value in a string column: strings as they are, JSON values as JSON text, others via ``str``."""
+    if type(value) is str:
+        return value
+    if isinstance(value, (dict, list, tuple, bool, int, float)):
+        return json_text(value)
+    return str(value)
+
+
+def rank_of(dtype: pa.DataType) -> int | None:
+    """Place of an Arrow type in the lattice; None for types outside it (timestamps, decimals...)."""
+    if pa.types.is_null(dtype):
+        return NULL
+    if pa.types.is_boolean(dtype):
+        return BOOL
+    if pa.types.is_integer(dtype) and dtype != pa.uint64():
+        return INT
+    if pa.types.is_floating(dtype):
+        return FLOAT
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return STRING
+    return None
+
+
+def widen(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """The narrowest type holding every value of both; equal types stay as they are."""
+    if a == b:
+        return a
+    if pa.types.is_null(a):
+        return b
+    if pa.types.is_null(b):
+        return a
+    ra, rb = rank_of(a), rank_of(b)
+    if ra is None or rb is None:
+        return pa.string()
+    return RANK_TYPES[max(ra, rb)]
+
+
+def merge_schemas(base: pa.Schema | None, new: pa.Schema) -> pa.Schema:
+    """``base`` with each column widened to fit ``new``, and ``new``'s extra columns appended."""
+    if base is None:
+        return new
+    if base.equals(new):
+        return base
+    fields = []
+    new_types = {f.name: f.type for f in new}
+    for f in base:
+        other = new_types.get(f.name)
+        fields.append(f if other is None else pa.field(f.name, widen(f.type, other)))
+    known = set(base.names)
+    fields.extend(f for f in new if f.name not in known)
+    return pa.schema(fields)
+
+
+def schema_from_json_schema(json_schema: dict[str, Any] | None) -> pa.Schema | None:
+    """Columns declared by a stream's JSON schema; properties without a usable type are left to inference.
+
+    ``{"type": ["null", "integer"]}`` -> int64, ``number`` -> float64, ``object``/``array`` -> string
+    (JSON text), ``airbyte_type: big_integer`` -> string, several non-null types -> the widest.
+    """
+    props = (json_schema or {}).get("properties")
+    if not isinstance(props, dict):
+        return None
+    fields = []
+    for name, prop in props.items():
+        if not isinstance(prop, dict):
+            continue
+        types = prop.get("type")
+        types = [types] if isinstance(types, str) else types if isinstance(types, list) else []
+        ranks = [_JSON_RANKS.get(t, STRING) for t in types if t != "null"]
+        if not ranks:
+            continue
+        if prop.get("airbyte_type") == "big_integer":
+            ranks.append(STRING)
+        fields.append(pa.field(str(name), RANK_TYPES[max(ranks)]))
+    return pa.schema(fields) if fields else None
+
+
+def _column_rank(values: list[Any]) -> int:
+    rank = NULL
+    for v in values:
+        r = _PY_RANK.get(type(v), STRING)
+        if r == INT and not _INT64_MIN <= v <= _INT64_MAX:
+            return STRING
+        if r > rank:
+            rank = r
+            if rank == STRING:
+                return STRING
+    return rank
+
+
+def _slow_column(values: list[Any]) -> pa.Array:
+    """Mixed Python types: convert each value to the column's widest type."""
+    rank = _column_rank(values)
+    if rank == NULL:
+        return pa.nulls(len(values))
+    if rank == BOOL:
+        return pa.array(values, pa.bool_())
+    if rank == INT:
+        return pa.array([None if v is None else int(v) for v in values], pa.int64())
+    if rank == FLOAT:
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    return pa.array([None if v is None else as_text(v) for v in values], pa.string())
+
+
+def _column(values: list[Any], inferred: pa.DataType | None) -> pa.Array:
+    """Fast path: Arrow's own inference when it lands on a lattice type; JSON text for nested values."""
+    if inferred is not None:
+        if rank_of(inferred) is not None:
+            return pa.array(values, inferred)
+        if pa.types.is_nested(inferred):
+            return pa.array([None if v is None else json_text(v) for v in values], pa.string())
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return _slow_column(values)
+    if rank_of(arr.type) is not None:
+        return arr
+    if pa.types.is_nested(arr.type) and _column_rank(values) == STRING:
+        return pa.array([None if v is None else json_text(v) for v in values], pa.string())
+    return _slow_column(values)
+
+
+def records_to_batch(records: list[dict[str, Any]]) -> pa.RecordBatch:
+    """A RecordBatch with every key of every record, typed by the lattice."""
+    try:
+        struct = pa.array(records)  # C++ inference over all records, union of keys
+        inferred = {f.name: f.type for f in struct.type}
+        names = list(inferred)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        inferred = {}
+        names = list(dict.fromkeys(k for r in records for k in r))
+        struct = None
+    if struct is not None and all(rank_of(t) is not None for t in inferred.values()):
+        return pa.RecordBatch.from_struct_array(struct)
+    columns = [_column([r.get(k) for r in records], inferred.get(k)) for k in names]
+    return pa.RecordBatch.from_arrays(columns, names=[str(n) for n in names])
+
+
+def cast_array(arr: pa.Array, dtype: pa.DataType) -> pa.Array:
+    """Widen ``arr`` to ``dtype``; to string via JSON text when Arrow has no cast."""
+    if arr.type == dtype:
+        return arr
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), dtype)
+    try:
+        return pc.cast(arr, dtype)
+    except (pa.ArrowException, NotImplementedError):
+        if rank_of(dtype) != STRING:
+            raise
+        return pa.array([None if v is None else as_text(v) for v in arr.to_pylist()], pa.string())
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with exactly ``schema``'s columns (missing ones null), each cast to its type."""
+    if batch.schema.equals(schema):
+        return batch
+    index = {name: i for i, name in enumerate(batch.schema.names)}
+    columns = []
+    for f in schema:
+        if f.name in index:
+            columns.append(cast_array(batch.column(index[f.name]), f.type))
+        else:
+            columns.append(pa.nulls(batch.num_rows, f.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)

@@ -1,0 +1,165 @@
+"""What the Parquet and JSON-lines sinks share: per-stream part files, checkpoints, commit and abort.
+
+A stream's records go into a *part* file that is published (made visible at its final name) when
+the stream commits, or earlier at a checkpoint once the part holds ``part_rows`` rows. A checkpoint
+answers True (the runner may emit a STATE) only when every row written so far is in a published
+part, so a sync killed at any moment has emitted no STATE for data that is not in a complete file.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from source_solidafy.errors import SolidafyError, StreamError
+from source_solidafy.sinks.base import Sink
+from source_solidafy.sinks.layout import PartNames, partition_date, safe_dir_name
+from source_solidafy.sinks.storage import Storage, Upload
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from source_solidafy.source import LogFn
+
+DEFAULT_PART_ROWS = 1_000_000
+
+
+def _no_log(level: str, message: str) -> None:
+    return None
+
+
+class StreamFiles(ABC):
+    """The files one stream writes in one sync, in ``<stream>/dt=<date>/``."""
+
+    ext = ""
+
+    def __init__(self, storage: Storage, stream: str, dir_name: str, now: datetime | None, log: LogFn) -> None:
+        self.storage = storage
+        self.stream = stream
+        self.dir_key = f"{dir_name}/dt={partition_date(now)}"
+        self.log = log
+        self._prepared = False
+        self._names = PartNames(self.ext, lambda name: storage.exists(f"{self.dir_key}/{name}"), now)
+        self.files: list[str] = []
+        self.upload: Upload | None = None
+        self.rows_in_part = 0  # rows handed over since the last published part (buffered or written)
+
+    def open_upload(self) -> Upload:
+        if not self._prepared:  # no directory for a stream that writes nothing
+            self.storage.prepare(self.dir_key)
+            self._prepared = True
+        self.upload = self.storage.create(f"{self.dir_key}/{self._names.next()}")
+        return self.upload
+
+    def publish(self) -> None:
+        """Commit the current upload (its encoder has written everything) and start counting afresh."""
+        assert self.upload is not None
+        self.files.append(self.upload.commit())
+        self.upload = None
+        self.rows_in_part = 0
+
+    @abstractmethod
+    def write(self, records: list[dict[str, Any]] | pa.RecordBatch) -> None: ...
+
+    @abstractmethod
+    def end_part(self) -> None:
+        """Write out anything buffered and publish the current part (no-op when it holds nothing)."""
+
+    @abstractmethod
+    def discard(self) -> None:
+        """Drop the unpublished part: nothing at its final name, no temporary left."""
+
+
+class FileSink(Sink):
+    """A Sink that writes files through a :class:`Storage`; subclasses say how one stream's files are encoded."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        part_rows: int = DEFAULT_PART_ROWS,
+        log: LogFn | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        self.storage = storage
+        self.directory = storage.root
+        self.part_rows = part_rows
+        self.log: LogFn = log or _no_log
+        self._now = now
+        self._open: dict[str, StreamFiles] = {}
+        self._dirs: dict[str, str] = {}  # directory name -> stream, so two streams never share one
+        self.files: dict[str, list[str]] = {}  # every published file per stream, in order
+
+    @abstractmethod
+    def _stream_files(self, stream: str, dir_name: str, json_schema: dict[str, Any] | None) -> StreamFiles: ...
+
+    def _dir_name(self, stream: str) -> str:
+        import hashlib
+
+        name = safe_dir_name(stream)
+        owner = self._dirs.setdefault(name, stream)
+        if owner != stream:
+            name = f"{name}-{hashlib.sha1(stream.encode()).hexdigest()[:6]}"
+            self._dirs[name] = stream
+        return name
+
+    def _guard(self, stream: str, what: str, exc: Exception) -> SolidafyError:
+        if isinstance(exc, SolidafyError):
+            return exc
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return StreamError(f"{stream}: {what} {self.directory} failed: {detail}")
+
+    def open(self, stream: str, json_schema: dict[str, Any] | None) -> None:
+        if stream in self._open:
+            self.abort(stream)
+        try:
+            self._open[stream] = self._stream_files(stream, self._dir_name(stream), json_schema)
+        except (OSError, SolidafyError) as exc:
+            raise self._guard(stream, "preparing", exc) from exc
+
+    def write(self, stream: str, records: list[dict[str, Any]] | pa.RecordBatch, emitted_at: int) -> None:
+        if stream not in self._open:
+            self.open(stream, None)
+        if not (len(records) if isinstance(records, list) else records.num_rows):
+            return
+        try:
+            self._open[stream].write(records)
+        except (OSError, SolidafyError) as exc:
+            raise self._guard(stream, "writing to", exc) from exc
+
+    def checkpoint(self, stream: str) -> bool:
+        files = self._open.get(stream)
+        if files is None or files.rows_in_part == 0:
+            return True
+        if files.rows_in_part < self.part_rows:
+            return False
+        try:
+            files.end_part()
+        except (OSError, SolidafyError) as exc:
+            raise self._guard(stream, "writing to", exc) from exc
+        self.files[stream] = list(files.files)
+        return True
+
+    def commit(self, stream: str) -> str | None:
+        """Publish the last part; return the stream's first file (``files[stream]`` lists them all)."""
+        files = self._open.pop(stream, None)
+        if files is None:
+            return None
+        try:
+            files.end_part()
+        except (OSError, SolidafyError) as exc:
+            files.discard()
+            raise self._guard(stream, "writing to", exc) from exc
+        self.files[stream] = list(files.files)
+        return files.files[0] if files.files else None
+
+    def abort(self, stream: str) -> None:
+        """Drop the unpublished part; parts already published at checkpoints stay (their STATE was emitted)."""
+        files = self._open.pop(stream, None)
+        if files is not None:
+            files.discard()
+
+    def close(self) -> None:
+        for stream in list(self._open):
+            self.abort(stream)

@@ -1,0 +1,70 @@
+"""Where a stream's files go: ``<stream>/dt=YYYY-MM-DD/data.<ext>``, never over an existing file.
+
+The partition is the UTC *ingestion* date (the day the sync opened the stream), so a day's load is
+one directory whatever dates the records carry. The first file of a sync is ``data.<ext>`` when that
+name is free, else ``data-<HHMMSS>-<6 hex>.<ext>`` (UTC time of the sync); further parts of the same
+sync add ``-0001``, ``-0002``... to that base::
+
+    output/users/dt=2025-12-14/data.parquet                     first sync of the day
+    output/users/dt=2025-12-14/data-0001.parquet                its second part
+    output/users/dt=2025-12-14/data-093015-a1b2c3.parquet       a second sync that day
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_dir_name(stream: str) -> str:
+    """A directory name that is one path segment and that Hive-style readers take as data.
+
+    ``/``, ``\\``, ``=`` (a Hive ``key=value`` look-alike), spaces and other characters become ``_``;
+    dots stay (``public.users`` is a fine directory) except leading ones, which would hide it::
+
+        public.users  -> public.users
+        orders/items  -> orders_items
+        ../etc        -> _etc
+    """
+    name = _UNSAFE.sub("_", stream).lstrip(".")
+    name = name.replace("..", "_")
+    return name or "stream"
+
+
+def partition_date(now: datetime | None = None) -> str:
+    """``dt=`` value: the UTC date of ``now``."""
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%d")
+
+
+class PartNames:
+    """Hands out the file names of one stream's files in one sync, skipping names already taken.
+
+    ``exists`` answers whether a file of that name is already in the partition directory.
+    """
+
+    def __init__(self, ext: str, exists: Callable[[str], bool], now: datetime | None = None) -> None:
+        self.ext = ext
+        self._exists = exists
+        self._now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        self._base: str | None = None
+        self._part = 0
+
+    def _fresh_base(self) -> str:
+        return f"data-{self._now.strftime('%H%M%S')}-{secrets.token_hex(3)}"
+
+    def next(self) -> str:
+        """The name for the next part file (``data.parquet`` first when free)."""
+        if self._base is None:
+            self._base = "data" if not self._exists(f"data.{self.ext}") else self._fresh_base()
+            name = f"{self._base}.{self.ext}"
+        else:
+            self._part += 1
+            name = f"{self._base}-{self._part:04d}.{self.ext}"
+        while self._exists(name):
+            self._base, self._part = self._fresh_base(), 0
+            name = f"{self._base}.{self.ext}"
+        return name

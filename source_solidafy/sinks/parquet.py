@@ -1,0 +1,161 @@
+"""Parquet output: streamed row groups, schema inferred and widened per stream, zstd by default.
+
+Batches are converted to Arrow as they arrive and buffered until a row group is full
+(``row_group_rows`` rows or ``row_group_bytes`` of Arrow memory), so memory is bounded by one row
+group whatever the stream's size. Until the first row group is written the schema can still widen
+freely (buffered batches are re-cast); after that, a batch that needs a column the file lacks or a
+wider type finishes the current part and starts a new one with the widened schema: nothing is lost,
+and readers combine the parts with ``union_by_name``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from source_solidafy.errors import UsageError
+from source_solidafy.sinks.arrow_types import (
+    conform,
+    merge_schemas,
+    records_to_batch,
+    schema_from_json_schema,
+)
+from source_solidafy.sinks.files import FileSink, StreamFiles
+from source_solidafy.sinks.storage import Storage
+from source_solidafy.source import LogFn
+
+COMPRESSIONS = {"zstd": "zstd", "snappy": "snappy", "gzip": "gzip", "brotli": "brotli", "lz4": "lz4",
+                "none": "none", "uncompressed": "none"}
+DEFAULT_ROW_GROUP_ROWS = 65_536
+DEFAULT_ROW_GROUP_BYTES = 64 * 1024 * 1024
+_DICTIONARY_MAX_SHARE = 0.1  # dictionary-encode a string column when distinct values are under 10% of rows
+
+
+def parquet_compression(name: str) -> str:
+    """Validate ``--compression``; raises UsageError naming the choices."""
+    key = (name or "zstd").lower()
+    if key not in COMPRESSIONS:
+        raise UsageError(f"--compression {name}: expected one of {', '.join(COMPRESSIONS)}")
+    return COMPRESSIONS[key]
+
+
+def _dictionary_columns(table: pa.Table) -> list[str]:
+    """String columns with few distinct values: dictionary encoding shrinks and speeds them up."""
+    names = []
+    rows = max(1, table.num_rows)
+    for field, column in zip(table.schema, table.columns, strict=True):
+        is_text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        if is_text and pc.count_distinct(column).as_py() <= rows * _DICTIONARY_MAX_SHARE:
+            names.append(field.name)
+    return names
+
+
+class ParquetFiles(StreamFiles):
+    ext = "parquet"
+
+    def __init__(self, storage: Storage, stream: str, dir_name: str, now: datetime | None, log: LogFn,
+                 *, declared: pa.Schema | None, compression: str, row_group_rows: int,
+                 row_group_bytes: int) -> None:
+        super().__init__(storage, stream, dir_name, now, log)
+        self.declared = declared
+        self.compression = compression
+        self.row_group_rows = row_group_rows
+        self.row_group_bytes = row_group_bytes
+        self.schema: pa.Schema | None = None  # of the buffer and the open part
+        self._buffer: list[pa.RecordBatch] = []
+        self._buffered_rows = 0
+        self._buffered_bytes = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._file: pa.PythonFile | None = None
+
+    def write(self, records: list[dict[str, Any]] | pa.RecordBatch) -> None:
+        is_arrow = isinstance(records, pa.RecordBatch)
+        batch = records if is_arrow else records_to_batch(records)
+        base = self.schema if self.schema is not None or is_arrow else self.declared
+        merged = merge_schemas(base, batch.schema)
+        if self.schema is not None and not merged.equals(self.schema):
+            if self._writer is not None:
+                self.log("DEBUG", f"{self.stream}: schema widened after a row group was written; starting a new part")
+                self.end_part()
+            else:
+                self._buffer = [conform(b, merged) for b in self._buffer]
+        self.schema = merged
+        batch = conform(batch, merged)
+        self._buffer.append(batch)
+        self._buffered_rows += batch.num_rows
+        self._buffered_bytes += batch.nbytes
+        self.rows_in_part += batch.num_rows
+        if self._buffered_rows >= self.row_group_rows or self._buffered_bytes >= self.row_group_bytes:
+            self._flush()
+
+    def _open_writer(self, table: pa.Table) -> pq.ParquetWriter:
+        self._file = pa.PythonFile(self.open_upload(), mode="w")
+        return pq.ParquetWriter(
+            self._file,
+            table.schema,
+            compression=self.compression,
+            use_dictionary=_dictionary_columns(table),
+            write_statistics=True,
+        )
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        table = pa.Table.from_batches(self._buffer, schema=self.schema)
+        self._buffer, self._buffered_rows, self._buffered_bytes = [], 0, 0
+        if self._writer is None:
+            self._writer = self._open_writer(table)
+        self._writer.write_table(table, row_group_size=max(1, table.num_rows))
+
+    def end_part(self) -> None:
+        self._flush()
+        if self._writer is None:
+            return
+        self._writer.close()
+        assert self._file is not None
+        self._file.close()
+        self._writer = self._file = None
+        self.publish()
+
+    def discard(self) -> None:
+        self._buffer, self._buffered_rows, self._buffered_bytes = [], 0, 0
+        upload, self.upload = self.upload, None
+        if upload is not None:
+            upload.closed = True  # the footer pyarrow writes on close goes nowhere
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - best effort: the upload is being dropped anyway
+                self._writer.is_open = False  # or pyarrow retries in __del__ and prints to stderr
+        if self._file is not None:
+            with contextlib.suppress(Exception):
+                self._file.close()
+        self._writer = self._file = None
+        if upload is not None:
+            upload.abort()
+
+
+class ParquetSink(FileSink):
+    """``--format parquet``: ``<stream>/dt=YYYY-MM-DD/data.parquet`` under a directory or bucket prefix."""
+
+    format = "parquet"
+
+    def __init__(self, storage: Storage, *, compression: str = "zstd",
+                 row_group_rows: int = DEFAULT_ROW_GROUP_ROWS, row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+                 **kwargs: Any) -> None:
+        super().__init__(storage, **kwargs)
+        self.compression = parquet_compression(compression)
+        self.row_group_rows = row_group_rows
+        self.row_group_bytes = row_group_bytes
+
+    def _stream_files(self, stream: str, dir_name: str, json_schema: dict[str, Any] | None) -> StreamFiles:
+        return ParquetFiles(
+            self.storage, stream, dir_name, self._now, self.log,
+            declared=schema_from_json_schema(json_schema), compression=self.compression,
+            row_group_rows=self.row_group_rows, row_group_bytes=self.row_group_bytes,
+        )
