@@ -1,0 +1,90 @@
+"""An embedded DuckDB that reads one database through a scanner extension, offline and read-only.
+
+Why each setting:
+
+- the extension comes from the ``duckdb_extension_<name>`` Python package
+  (``duckdb_extensions.import_extension``), installed into a private temporary
+  ``extension_directory``; ``autoinstall_known_extensions`` and ``autoload_known_extensions`` are off
+  and the configuration is locked afterwards, so nothing is ever downloaded, not even by a query that
+  would need another extension (it fails instead);
+- ``enable_progress_bar`` is off: DuckDB would otherwise draw on stdout and corrupt the NDJSON;
+- ``TimeZone`` is UTC, so ``timestamptz`` values (and the cursors saved in state) do not depend on the
+  machine; ``temp_directory`` (sort spill space) is private too;
+- the database is attached ``READ_ONLY`` and external access is switched off after the attach:
+  nothing is written to the source, no local file can be read or written through this connection.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+from source_solidafy.databases.connection import ConnectionSpec, sql_literal
+
+if TYPE_CHECKING:
+    import duckdb
+
+ALIAS = "src"  # the attached catalog's name inside DuckDB
+_SECRET = "solidafy_src"
+
+
+class DuckSession:
+    """One DuckDB instance with the source database attached as ``src``; thread-safe via :meth:`cursor`."""
+
+    def __init__(self, spec: ConnectionSpec) -> None:
+        import duckdb
+
+        self.spec = spec
+        self.workdir = tempfile.mkdtemp(prefix="solidafy-duckdb-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.workdir, True)
+        self._lock = threading.Lock()
+        try:
+            self.con: duckdb.DuckDBPyConnection = duckdb.connect(
+                ":memory:",
+                config={
+                    "extension_directory": f"{self.workdir}/extensions",
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": False,
+                    "allow_community_extensions": False,
+                    "temp_directory": f"{self.workdir}/tmp",
+                },
+            )
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self) -> None:
+        import duckdb_extensions
+
+        con = self.con
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET TimeZone = 'UTC'")
+        duckdb_extensions.import_extension(self.spec.extension, con=con)
+        con.execute(f"LOAD {self.spec.extension}_scanner")
+        options = [f"TYPE {self.spec.dialect}", "READ_ONLY"]
+        if self.spec.secret:
+            params = ", ".join(f"{k.upper()} {_secret_value(v)}" for k, v in self.spec.secret.items())
+            con.execute(f"CREATE TEMPORARY SECRET {_SECRET} (TYPE {self.spec.dialect}, {params})")
+            options.insert(1, f"SECRET {_SECRET}")
+        con.execute(f"ATTACH {sql_literal(self.spec.attach)} AS {ALIAS} ({', '.join(options)})")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own on the same instance (DuckDB connections are not shared across threads)."""
+        with self._lock:
+            return self.con.cursor()
+
+    def close(self) -> None:
+        con = getattr(self, "con", None)
+        if con is not None:
+            con.close()
+        self._cleanup()
+
+
+def _secret_value(value: object) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else sql_literal(value)
