@@ -231,7 +231,8 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from source_solidafy.errors import ManifestError
-    from source_solidafy.manifest.loader import load_manifest, summarize
+    from source_solidafy.manifest.loader import load_manifest
+    from source_solidafy.manifest.summary import summarize
 
     try:
         manifest = load_manifest(args.file)

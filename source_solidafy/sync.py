@@ -233,7 +233,8 @@ class SyncRun:
         batch = self._limit(run, batch)
         out: list[dict[str, Any]] = []
         count = len(batch)
-        run.pages += 1
+        if count or batch.state is None:
+            run.pages += 1
         if count:
             if self.airbyte and not run.running:
                 run.running = True

@@ -1,0 +1,101 @@
+"""The declarative layer's registries: each YAML ``type:`` maps to one core class.
+
+Adding a paginator is one class in pagination.py plus one line in ``PAGINATORS``. Nothing here
+talks to the network; templates are rendered by the caller and plain values passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from source_solidafy.manifest import models as m
+from source_solidafy.manifest import stream_parts as sp
+from source_solidafy.rest import auth as a
+from source_solidafy.rest import decoders as d
+from source_solidafy.rest import pagination as pg
+
+LogFn = Callable[[str, str], None]
+Render = Callable[[Any], str]
+
+
+def _stop(spec: sp.Stop | None) -> pg.StopCondition | None:
+    if spec is None:
+        return None
+    if spec.type == "empty_page":
+        return pg.EmptyPage()
+    if spec.type == "total_count":
+        return pg.TotalCount(spec.path or "")
+    if spec.type == "total_pages":
+        return pg.TotalPages(spec.path or "")
+    return pg.FieldEquals(spec.path or "", spec.value)
+
+
+def _common(spec: Any, log: LogFn | None) -> dict[str, Any]:
+    return {"stop": _stop(spec.stop), "max_pages": spec.max_pages, "log": log}
+
+
+PAGINATORS: dict[str, Callable[[Any, LogFn | None], pg.Paginator]] = {
+    "cursor": lambda s, log: pg.CursorPaginator(
+        s.cursor_param, s.cursor_path, s.cursor_header, s.location, **_common(s, log)
+    ),
+    "offset": lambda s, log: pg.OffsetPaginator(s.offset_param, s.limit_param, s.limit, **_common(s, log)),
+    "page_number": lambda s, log: pg.PageNumberPaginator(
+        s.page_param, s.start_page, s.page_size_param, s.page_size, **_common(s, log)
+    ),
+    "link_header": lambda s, log: pg.LinkHeaderPaginator(s.rel, **_common(s, log)),
+    "next_url": lambda s, log: pg.NextUrlPaginator(s.next_url_path, **_common(s, log)),
+}
+
+
+def paginator(spec: Any | None, log: LogFn | None = None) -> pg.Paginator:
+    """The paginator for a ``pagination:`` block (one request when absent)."""
+    if spec is None:
+        return pg.Paginator(log=log)
+    return PAGINATORS[spec.type](spec, log)
+
+
+DECODERS: dict[str, Callable[[Any], d.Decoder]] = {
+    "json": lambda s: d.JsonDecoder(
+        s.records_path, {"path": s.nested_records.path, "carry": s.nested_records.carry} if s.nested_records else None
+    ),
+    "jsonl": lambda s: d.JsonlDecoder(),
+    "csv": lambda s: d.CsvDecoder(s.delimiter, s.has_header),
+    "xml": lambda s: d.XmlDecoder(s.records_path),
+}
+
+
+def decoder(spec: Any) -> d.Decoder:
+    return DECODERS[spec.type](spec)
+
+
+def auth(spec: Any, render: Render, config: dict[str, Any], session: Any) -> a.Auth:
+    """An Auth from the manifest's ``auth:`` block; ``render`` renders a template against the config.
+
+    A config ``token_url`` overrides the manifest's (tests against a local mock, sandboxes).
+    """
+    if isinstance(spec, m.BearerAuth):
+        return a.BearerAuth(render(spec.token))
+    if isinstance(spec, m.ApiKeyAuth):
+        return a.ApiKeyAuth(spec.key, render(spec.value), spec.location)
+    if isinstance(spec, m.BasicAuth):
+        password = render(spec.password) if spec.password is not None else ""
+        return a.BasicAuth(render(spec.username), password)
+    token_url = str(config.get("token_url") or "") or None
+    if isinstance(spec, m.OAuth2RefreshTokenAuth):
+        return a.OAuth2RefreshToken(
+            token_url or render(spec.token_url), render(spec.client_id), render(spec.client_secret),
+            render(spec.refresh_token), session=session,
+        )
+    if isinstance(spec, m.OAuth2ClientCredentialsAuth):
+        return a.OAuth2ClientCredentials(
+            token_url or render(spec.token_url), render(spec.client_id), render(spec.client_secret),
+            spec.scopes, session=session,
+        )
+    if isinstance(spec, m.SessionTokenAuth):
+        body = render(spec.body) if spec.body is not None else "{}"
+        return a.SessionTokenAuth(
+            token_url or render(spec.login_url), body, spec.token_path, spec.header_name, spec.header_prefix,
+            session=session,
+        )
+    return a.Auth()

@@ -1,0 +1,152 @@
+"""Per-record work, kept to what must be per record: transforms, the incremental filter, the cursor.
+
+State semantics (CONNECTOR-YAML.md): the stream state is ``{"cursor": <max cursor delivered>}``; a
+record whose cursor is older than the incoming state is dropped client-side, one equal to it is kept
+(at-least-once, never a loss). A cursor only moves forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from source_solidafy.manifest.templates import build_context
+from source_solidafy.rest.paths import compile_path
+
+
+def comparable(value: Any) -> tuple[int, Any]:
+    """Order cursors of one stream: numbers (and numeric strings) as numbers, the rest as text."""
+    if isinstance(value, bool):
+        return (1, str(value))
+    if isinstance(value, (int, float)):
+        return (0, float(value))
+    text = str(value)
+    try:
+        return (0, float(text))
+    except ValueError:
+        return (1, text)
+
+
+def to_datetime(value: Any) -> dt.datetime | None:
+    """A cursor value as a UTC datetime: unix seconds/ms numbers, or ISO 8601 text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 1e11 else value
+        return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    text = str(value).strip()
+    if text.isdigit():
+        return to_datetime(int(text))
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():  # Salesforce: .000+0000
+            return to_datetime(f"{text[:-2]}:{text[-2:]}")
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def format_since(value: Any, fmt: str | None, lookback_secs: float = 0) -> str:
+    """The incremental lower bound as the API wants it (``unix``, ``unix_ms``, ``iso8601``, strftime)."""
+    if value is None or value == "":
+        return ""
+    if not fmt and not lookback_secs:
+        return str(value)
+    moment = to_datetime(value)
+    if moment is None:
+        return str(value)
+    moment -= dt.timedelta(seconds=lookback_secs)
+    if fmt == "unix" or (not fmt and isinstance(value, (int, float))):
+        return str(int(moment.timestamp()))
+    if fmt == "unix_ms":
+        return str(int(moment.timestamp() * 1000))
+    if not fmt or fmt == "iso8601":
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime(fmt)
+
+
+class CursorTracker:
+    """Filters records older than the incoming cursor and tracks the newest one delivered."""
+
+    def __init__(self, cursor_field: str | None, incoming: Any = None) -> None:
+        self.path = compile_path(cursor_field) if cursor_field else None
+        self.incoming = incoming
+        self._floor = comparable(incoming) if incoming is not None else None
+        self.max_value: Any = incoming
+        self._max = self._floor
+        self.ascending = True  # records so far arrived in cursor order (so a mid-stream state is safe)
+        self.seen = 0  # cursor values seen
+        self._last: tuple[int, Any] | None = None
+
+    @property
+    def seen_enough(self) -> bool:
+        """Order is only known after two cursor values; before that no mid-stream state is safe."""
+        return self.seen >= 2
+
+    def process(self, records: list[dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
+        """Drop records older than the incoming state, keep at most ``limit``, track the newest kept."""
+        if self.path is None:
+            return records if limit is None else records[:limit]
+        get, floor = self.path.get, self._floor
+        kept: list[dict[str, Any]] = []
+        last, newest, seen, ascending = self._last, self._max, self.seen, self.ascending
+        newest_value = self.max_value
+        for rec in records:
+            if limit is not None and len(kept) >= limit:
+                break
+            value = get(rec)
+            if value is None:
+                kept.append(rec)
+                continue
+            key = comparable(value)
+            if floor is not None and key < floor:
+                continue
+            kept.append(rec)
+            seen += 1
+            if last is not None and key < last:
+                ascending = False
+            last = key
+            if newest is None or key > newest:
+                newest, newest_value = key, value
+        self._last, self._max, self.max_value, self.seen, self.ascending = last, newest, newest_value, seen, ascending
+        return kept
+
+    def state(self) -> dict[str, Any] | None:
+        return {"cursor": self.max_value} if self.max_value is not None else None
+
+
+class Transformer:
+    """``transform`` steps compiled once: set (templated value), remove, rename."""
+
+    def __init__(self, steps: list[Any]) -> None:
+        self.steps = steps
+
+    def __bool__(self) -> bool:
+        return bool(self.steps)
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> list[dict[str, Any]]:
+        for step in self.steps:
+            if step.op == "set":
+                for rec in records:
+                    rec[step.field] = _typed(step.value.render(ctx, record=rec)) if not step.value.is_static \
+                        else step.value.source
+            elif step.op == "remove":
+                for rec in records:
+                    for name in step.fields:
+                        rec.pop(name, None)
+            else:
+                for rec in records:
+                    if step.from_field in rec:
+                        rec[step.to] = rec.pop(step.from_field)
+        return records
+
+
+def _typed(text: str) -> Any:
+    """A rendered ``set`` value: keep numbers and booleans as such when the template yields them."""
+    if text in ("True", "False"):
+        return text == "True"
+    if text.lstrip("-").isdigit() and len(text) < 19:
+        return int(text)
+    return text
+
+
+def base_context(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    return build_context(config, **kwargs)

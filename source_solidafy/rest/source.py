@@ -1,0 +1,297 @@
+"""DeclarativeSource: a validated manifest turned into core objects (client, auth, paginators, decoders).
+
+One connector runtime (HTTP client + auth) per config, shared by every stream and partition, so every
+request goes through the same session, retry policy and rate limiter.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from source_solidafy.errors import AuthError, ConfigError, HttpError, TemplateError
+from source_solidafy.manifest.models import Manifest, Stream
+from source_solidafy.manifest.templates import build_context
+from source_solidafy.rest import build
+from source_solidafy.rest.http import HttpClient
+from source_solidafy.rest.infer import ensure_fields, infer_schema
+from source_solidafy.rest.partitions import partitions_for
+from source_solidafy.rest.records import CursorTracker, Transformer, format_since
+from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext, Source, StreamInfo
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+class _Runtime:
+    """HTTP client, auth and rendered connector-level values for one config."""
+
+    def __init__(self, manifest: Manifest, config: dict[str, Any], secrets: list[str]) -> None:
+        self.manifest = manifest
+        self.config = config
+        self._local = threading.local()
+        http = manifest.http
+        self.client = HttpClient(
+            "", timeout=http.timeout_secs, max_retries=http.max_retries, backoff=http.backoff,
+            backoff_base=http.backoff_base_secs, backoff_max=http.backoff_max_secs,
+            retry_statuses=http.retry_statuses, rate_limit_rps=http.rate_limit_rps,
+            max_concurrency=http.max_concurrency, user_agent=http.user_agent or "source-solidafy",
+            secrets=secrets, log=self._log,
+        )
+        ctx = build_context(config)
+        self.client.auth = build.auth(manifest.auth, lambda t: t.render(ctx), config, self.client.session)
+        self.headers = {k: v.render(ctx) for k, v in manifest.headers.items()}
+        self._base_lock = threading.Lock()
+        self._base_url: str | None = None
+
+    def set_log(self, log: Any) -> None:
+        self._local.log = log
+
+    def _log(self, level: str, message: str) -> None:
+        log = getattr(self._local, "log", None)
+        if log is not None:
+            log(level, message)
+
+    def auth_info(self) -> dict[str, Any]:
+        info = getattr(self.client.auth, "token_info", None)
+        return info if isinstance(info, dict) else {}
+
+    def base_url(self) -> str:
+        """Config ``base_url`` wins; a template may use ``auth.*`` (Salesforce's instance_url)."""
+        with self._base_lock:
+            if self._base_url is None:
+                override = self.config.get("base_url")
+                if override:
+                    url = str(override)
+                else:
+                    needs_auth = "auth" in self.manifest.base_url.source
+                    url = self.manifest.base_url.render(
+                        build_context(self.config, auth=self.auth_info() if needs_auth else None)
+                    )
+                self._base_url = url.rstrip("/")
+                self.client.base_url = self._base_url
+            return self._base_url
+
+
+def _render_params(params: dict[str, Any], ctx: dict[str, Any]) -> list[tuple[str, str]]:
+    """Lenient rendering; a parameter that renders empty is left out."""
+    out: list[tuple[str, str]] = []
+    for key, tmpl in params.items():
+        values = tmpl if isinstance(tmpl, list) else [tmpl]
+        for t in values:
+            text = t.render(ctx)
+            if text != "":
+                out.append((key, text))
+    return out
+
+
+class _StreamRequest:
+    """One partition's rendered request: method, path, params, headers and body."""
+
+    def __init__(self, rt: _Runtime, stream: Stream, ctx: dict[str, Any], since: str) -> None:
+        req = stream.request
+        assert req is not None
+        self.method = req.method
+        self.path = req.path.render(ctx)
+        params = _render_params(req.params, ctx)
+        inc = stream.incremental
+        if inc is not None and inc.request_param and since:
+            params = [(k, v) for k, v in params if k != inc.request_param] + [(inc.request_param, since)]
+        self.params: dict[str, Any] = {}
+        for k, v in params:  # repeated keys become lists (requests encodes them as k=a&k=b)
+            if k in self.params:
+                prev = self.params[k]
+                self.params[k] = [*prev, v] if isinstance(prev, list) else [prev, v]
+            else:
+                self.params[k] = v
+        self.headers = {**rt.headers, **{k: v.render(ctx) for k, v in stream.headers.items()}}
+        self.json_body: Any = None
+        self.data: str | None = None
+        if req.body is not None:
+            self._body(req.body.render(ctx), req.content_type)
+
+    def _body(self, text: str, content_type: str | None) -> None:
+        if content_type and "json" not in content_type:
+            self.data = text
+            self.headers["Content-Type"] = content_type
+            return
+        try:
+            self.json_body = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            self.data = text
+            self.headers.setdefault("Content-Type", content_type or _FORM)
+
+
+class DeclarativeSource(Source):
+    """A REST connector described by a YAML manifest."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.name = manifest.name
+        self.description = manifest.description
+        self.category = manifest.category
+        self.aliases = tuple(manifest.aliases)
+        self.documentation_url = manifest.documentation_url
+        self._lock = threading.Lock()
+        self._runtimes: dict[bytes, _Runtime] = {}
+
+    # -- config ------------------------------------------------------------------------------------
+
+    def config_fields(self) -> list[ConfigField]:
+        return self.manifest.config_fields()
+
+    def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        config = super().validate_config(config)
+        self.manifest.require_config(config)
+        return config
+
+    def runtime(self, config: dict[str, Any]) -> _Runtime:
+        key = orjson.dumps(config, option=orjson.OPT_SORT_KEYS, default=str)
+        with self._lock:
+            rt = self._runtimes.get(key)
+            if rt is None:
+                rt = self._runtimes[key] = _Runtime(self.manifest, config, self.secrets(config))
+            return rt
+
+    def close(self) -> None:
+        with self._lock:
+            for rt in self._runtimes.values():
+                rt.client.close()
+            self._runtimes.clear()
+
+    # -- metadata ----------------------------------------------------------------------------------
+
+    def stream_names(self, config: dict[str, Any] | None = None) -> list[str]:
+        return self.manifest.stream_names()
+
+    def declared_schema(self, stream: str) -> dict[str, Any] | None:
+        return self.manifest.stream(stream).json_schema
+
+    def discover(self, config: dict[str, Any], sample: int = 0) -> list[StreamInfo]:
+        return [self._stream_info(s, config, sample) for s in self.manifest.streams]
+
+    def _stream_info(self, stream: Stream, config: dict[str, Any], sample: int) -> StreamInfo:
+        schema = stream.json_schema
+        if schema is None:
+            schema = infer_schema(self._sample(stream, config, sample)) if sample > 0 else {
+                "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+                "properties": {}, "additionalProperties": True}
+        schema = orjson.loads(orjson.dumps(schema))
+        pk = [k.split(".") for k in stream.primary_key]
+        cursor = stream.cursor_field.split(".") if stream.cursor_field else None
+        ensure_fields(schema, pk + ([cursor] if cursor else []))
+        return StreamInfo(stream.name, schema, pk, cursor, stream.description)
+
+    def _sample(self, stream: Stream, config: dict[str, Any], n: int) -> list[dict[str, Any]]:
+        ctx = ReadContext(config=config, max_records=n, sync_mode="full_refresh")
+        out: list[dict[str, Any]] = []
+        for batch in self.read_stream(stream.name, ctx):
+            out.extend(batch.records)  # type: ignore[arg-type]
+        return out[:n]
+
+    # -- check -------------------------------------------------------------------------------------
+
+    def check(self, config: dict[str, Any]) -> CheckResult:
+        rt = self.runtime(config)
+        try:
+            rt.base_url()
+            if self.manifest.check is not None:
+                ctx = build_context(config, auth=rt.auth_info())
+                path = self.manifest.check.path.render(ctx)
+                rt.client.request("GET", path, params=_render_params(self.manifest.check.params, ctx),
+                                  headers=rt.headers)
+            else:
+                first = self.manifest.streams[0]
+                next(iter(self.read_stream(first.name, ReadContext(config=config, max_records=1))), None)
+        except AuthError as exc:
+            return CheckResult(False, str(exc))
+        except HttpError as exc:
+            if exc.status is None:
+                raise
+            return CheckResult(False, str(exc))
+        return CheckResult(True, "Connection successful")
+
+    # -- read --------------------------------------------------------------------------------------
+
+    def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
+        spec = self.manifest.stream(stream)
+        rt = self.runtime(ctx.config)
+        rt.set_log(ctx.log)
+        rt.base_url()
+        incoming = ctx.state if ctx.sync_mode != "full_refresh" else None
+        reader = StreamReader(self, rt, spec, ctx)
+        yield from partitions_for(self, rt, spec, ctx, incoming, reader)
+
+
+class StreamReader:
+    """Reads one partition of a stream page by page."""
+
+    def __init__(self, source: DeclarativeSource, rt: _Runtime, spec: Stream, ctx: ReadContext) -> None:
+        self.source, self.rt, self.spec, self.ctx = source, rt, spec, ctx
+        self.decoder = build.decoder(spec.decoder)
+        self.transformer = Transformer(spec.transform)
+        self.delivered = 0
+
+    def since(self, cursor: Any, ctx: dict[str, Any]) -> str:
+        inc = self.spec.incremental
+        if cursor is not None:
+            return format_since(cursor, inc.format if inc else None, inc.lookback_secs if inc else 0)
+        if inc is not None and inc.start is not None:
+            try:  # like request params: a start from an absent optional config field means "no start"
+                start = inc.start.render(ctx)
+            except TemplateError:
+                start = ""
+            return format_since(start, inc.format) if start else ""
+        return ""
+
+    def read(self, partition: dict[str, Any], cursor: Any, job_id: str | None = None) -> Iterator[Batch]:
+        """Yield batches of one partition, starting from ``cursor`` (the partition's state)."""
+        auth_info = self.rt.auth_info()
+        base_ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
+                                 state={"cursor": cursor} if cursor is not None else {})
+        since = self.since(cursor, base_ctx)
+        ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
+                            state={"cursor": cursor} if cursor is not None else {}, since=since)
+        tracker = CursorTracker(self.spec.cursor_field, cursor)
+        request = _StreamRequest(self.rt, self.spec, ctx, since)
+        yield from self.pages(request, tracker, ctx)
+
+    def pages(self, request: _StreamRequest, tracker: CursorTracker, ctx: dict[str, Any]) -> Iterator[Batch]:
+        paginator = build.paginator(self.spec.pagination, self.ctx.log)
+        page = paginator.first()
+        last_state: dict[str, Any] | None = None
+        while page is not None and not self.ctx.cancel.is_set():
+            path, params, headers, body = page.resolve(request.path, request.params, request.headers,
+                                                       request.json_body)
+            resp = self.rt.client.request(request.method, path, params=params, headers=headers,
+                                          json_body=body, data=request.data if body is None else None)
+            decoded = self.decoder.decode(resp)
+            records = self._records(decoded.records, ctx, tracker)
+            state = tracker.state() if tracker.ascending and tracker.seen_enough else None
+            if state == last_state:
+                state = None
+            yield Batch(self.spec.name, records, state)
+            last_state = state or last_state
+            if self.limit_reached():
+                break
+            page = paginator.next(resp, decoded.body, decoded.records, page)
+        final = tracker.state()
+        if final is not None and final != last_state and not self.ctx.cancel.is_set():
+            yield Batch(self.spec.name, [], final)
+
+    def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker) -> list[dict[str, Any]]:
+        records = [r if isinstance(r, dict) else {"value": r} for r in raw]
+        if self.transformer:
+            records = self.transformer.apply(records, ctx)
+        limit = self.ctx.max_records
+        records = tracker.process(records, None if limit is None else max(0, limit - self.delivered))
+        self.delivered += len(records)
+        return records
+
+    def limit_reached(self) -> bool:
+        return self.ctx.max_records is not None and self.delivered >= self.ctx.max_records
+
+
+__all__ = ["DeclarativeSource", "ConfigError"]
