@@ -1,0 +1,161 @@
+"""Building blocks of the manifest models: the strict base class and the YAML value types.
+
+Why here and not in models.py: the two model modules share them, and the loader needs
+:data:`PATH_FIELDS` and :func:`accepted_keys` without importing every model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
+
+from jinja2.exceptions import TemplateSyntaxError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+from source_solidafy.manifest.templates import TemplateString, default_environments
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; ``spellings`` maps an accepted alternative key to the canonical one.
+
+    Subclasses list the other spellings they accept; the loader uses the same table to point an
+    error at the key the user actually wrote.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, arbitrary_types_allowed=True, frozen=False
+    )
+    spellings: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_spellings(cls, data: Any) -> Any:
+        return cls.normalise_keys(data)
+
+    @classmethod
+    def normalise_keys(cls, data: Any) -> Any:
+        """Rename accepted spellings to canonical keys (the first spelling wins if both are given)."""
+        if not isinstance(data, Mapping) or not cls.spellings:
+            return data
+        out = dict(data)
+        for other, canonical in cls.spellings.items():
+            if other in out:
+                value = out.pop(other)
+                out.setdefault(canonical, value)
+        return out
+
+
+def accepted_keys(model: type[BaseModel]) -> set[str]:
+    """Every key a model accepts: field names, aliases and extra spellings (for "did you mean")."""
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        keys.add(info.alias or name)
+    keys.update(getattr(model, "spellings", {}))
+    return keys
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return repr(value)
+
+
+def _scalar_text(value: Any, what: str = "a string") -> str:
+    """YAML scalars as text: ``limit: 100`` and ``active: true`` mean the strings "100" and "true"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise PydanticCustomError("expected", "expected {what}, got {got}", {"what": what, "got": _describe(value)})
+
+
+def _compiled(text: str, info: ValidationInfo | None, lenient: bool) -> TemplateString:
+    """Compile at validation time, so a syntax error is reported with the value's file:line."""
+    template = TemplateString(text, lenient=lenient)
+    if template.is_static:
+        return template
+    envs = (info.context or {}).get("envs") if info is not None else None
+    strict, soft = envs or default_environments()
+    try:
+        return template.compile(soft if lenient else strict)
+    except TemplateSyntaxError as exc:
+        raise PydanticCustomError(
+            "template_syntax",
+            "template syntax error: {problem} (line {line} of the template)",
+            {"problem": (exc.message or "invalid syntax").rstrip("."), "line": exc.lineno},
+        ) from None
+
+
+def _to_template(value: Any, info: ValidationInfo | None = None) -> TemplateString:
+    if isinstance(value, TemplateString):
+        return value
+    return _compiled(_scalar_text(value), info, lenient=False)
+
+
+def _to_lenient(value: Any, info: ValidationInfo | None = None) -> TemplateString:
+    if isinstance(value, TemplateString):
+        return value
+    return _compiled(_scalar_text(value), info, lenient=True)
+
+
+def _to_body(value: Any, info: ValidationInfo) -> TemplateString:
+    """A request body: a string as written, or a mapping/list sent as JSON (templates inside kept)."""
+    if isinstance(value, (Mapping, list)):
+        import json
+
+        return _compiled(json.dumps(value, default=str), info, lenient=False)
+    return _to_template(value, info)
+
+
+def _to_param(value: Any, info: ValidationInfo) -> TemplateString | list[TemplateString]:
+    """A query parameter: one value, or a list (``group_by[]`` given several times -> repeated).
+
+    Lenient: an undefined variable renders as "" and the caller leaves the parameter out.
+    """
+    if isinstance(value, list):
+        return [_to_lenient(v, info) for v in value]
+    return _to_lenient(value, info)
+
+
+def _to_text(value: Any) -> str:
+    return _scalar_text(value)
+
+
+def _to_text_list(value: Any) -> list[str]:
+    """``primary_key: id`` and ``primary_key: [id]`` are the same thing."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [_scalar_text(v) for v in value]
+    return [_scalar_text(value)]
+
+
+Template = Annotated[TemplateString, PlainValidator(_to_template)]
+"""A (T) value: any YAML scalar, kept as a :class:`TemplateString`."""
+
+Body = Annotated[TemplateString, PlainValidator(_to_body)]
+"""A request body (T): a string, or a mapping/list that is sent as JSON."""
+
+ParamValue = Annotated[Any, PlainValidator(_to_param)]
+"""A request parameter value: a lenient template or a list of them (repeated parameter)."""
+
+Text = Annotated[str, PlainValidator(_to_text)]
+"""A plain string; numbers and booleans are accepted as their text."""
+
+TextList = Annotated[list[str], BeforeValidator(_to_text_list)]
+"""A string or a list of strings, always stored as a list."""
+
+TemplateMap = dict[str, Template]
+ParamMap = dict[str, ParamValue]
+
+PATH_FIELDS = frozenset(
+    {"records_path", "cursor_path", "next_url_path", "token_path", "status_path", "job_id_path"}
+)
+"""Field names whose values are paths (``data[-1].id``); checked with rest.paths when available."""

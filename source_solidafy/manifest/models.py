@@ -1,0 +1,295 @@
+"""The connector YAML schema: the single source of truth for what a manifest may say.
+
+Both spellings of the contract (README form and seed-file form) load into ONE canonical model; the
+engine reads only these canonical attribute names:
+
+- ``Manifest``: name, version, base_url (T), auth (always set: ``NoAuth`` when absent), http (always
+  set), check (or None), headers (T map), streams, description, category, aliases (list),
+  documentation_url, spec (list of ``SpecField`` or None).
+- ``Stream``: name, request (None only with an async_job partition), headers, decoder (always set:
+  ``JsonDecoder`` when absent), pagination, partition, primary_key (always a list of str),
+  cursor_field, transform (list of ``SetStep`` / ``RemoveStep`` / ``RenameStep``, told apart by
+  ``op``), json_schema (YAML ``schema``, or the loaded ``schema_file``), description, incremental.
+- ``Request``: method (upper case), path (T), params (name -> T, or a list of T for a repeated
+  parameter such as ``group_by[]`` given twice), body (T; a YAML mapping is stored as JSON text),
+  content_type.
+- Pagination ``stop`` is always ``Stop(type, path, value)``, whichever of ``stop: empty_page``,
+  ``stop: {type: total_count, path: ...}`` or ``stop: {total_count: {path: ...}}`` was written.
+- ``DateRangePartition.step`` is ISO 8601 (``1d`` -> ``P1D``, ``1w`` -> ``P1W``); ``step_parts()``.
+- ``ParentStreamPartition``: type ``parent_stream`` (``parent`` accepted), stream, parent_field, field
+  (README ``field`` or seed ``partition_field``; defaults to parent_field).
+- ``AsyncDownload.pagination``: ``locator_header`` / ``locator_param`` become a cursor paginator
+  reading that header.
+- ``JsonDecoder.nested_records.carry`` is always a mapping record field -> path in the bucket.
+- ``RemoveStep.fields`` is a list; ``RenameStep.from_field`` / ``to``.
+
+Values marked (T) are :class:`~source_solidafy.manifest.templates.TemplateString` objects, compiled
+by the loader. Paths (records_path, cursor_path, ...) stay strings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
+
+from source_solidafy.manifest.fields import (
+    Body,
+    ParamMap,
+    Strict,
+    Template,
+    TemplateMap,
+    Text,
+    TextList,
+)
+from source_solidafy.manifest.stream_parts import (
+    AsyncJobPartition,
+    Decoder,
+    JsonDecoder,
+    Pagination,
+    Partition,
+    TransformStep,
+)
+from source_solidafy.source import ConfigField
+
+# ------------------------------------------------------------------------------------------ auth
+
+
+class BearerAuth(Strict):
+    type: Literal["bearer"]
+    token: Template
+
+
+class ApiKeyAuth(Strict):
+    type: Literal["api_key"]
+    key: Text
+    value: Template
+    location: Literal["header", "query"] = "header"
+
+
+class BasicAuth(Strict):
+    type: Literal["basic"]
+    username: Template
+    password: Template | None = None
+
+
+class OAuth2RefreshTokenAuth(Strict):
+    type: Literal["oauth2_refresh_token"]
+    token_url: Template
+    client_id: Template
+    client_secret: Template
+    refresh_token: Template
+    scopes: TextList = Field(default_factory=list)
+
+
+class OAuth2ClientCredentialsAuth(Strict):
+    type: Literal["oauth2_client_credentials"]
+    token_url: Template
+    client_id: Template
+    client_secret: Template
+    scopes: TextList = Field(default_factory=list)
+
+
+class SessionTokenAuth(Strict):
+    """POST ``body`` to ``login_url``, read ``token_path``, send ``<header_name>: <prefix><token>``."""
+
+    type: Literal["session_token"]
+    login_url: Template
+    body: Body | None = None
+    token_path: Text
+    header_name: Text = "Authorization"
+    header_prefix: Text = "Bearer "
+
+
+class NoAuth(Strict):
+    type: Literal["none"] = "none"
+
+
+Auth = Annotated[
+    BearerAuth
+    | ApiKeyAuth
+    | BasicAuth
+    | OAuth2RefreshTokenAuth
+    | OAuth2ClientCredentialsAuth
+    | SessionTokenAuth
+    | NoAuth,
+    Field(discriminator="type"),
+]
+OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials")
+
+# ---------------------------------------------------------------------------------- http, check
+
+
+class Http(Strict):
+    timeout_secs: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    rate_limit_rps: float | None = Field(default=None, gt=0)
+    user_agent: Text | None = None
+    backoff: Literal["exponential", "linear", "constant"] = "exponential"
+    backoff_base_secs: float = Field(default=1.0, ge=0)
+    backoff_max_secs: float = Field(default=60.0, ge=0)
+    retry_statuses: list[int] = Field(default_factory=lambda: [429, 500, 502, 503, 504])
+    max_concurrency: int | None = Field(default=None, ge=1)
+
+
+class Check(Strict):
+    """The request ``check`` makes; params are lenient (an undefined value drops the param)."""
+
+    path: Template
+    params: ParamMap = Field(default_factory=dict)
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+class Request(Strict):
+    method: Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE"], BeforeValidator(_upper)] = "GET"
+    path: Template
+    params: ParamMap = Field(default_factory=dict)
+    body: Body | None = None
+    content_type: Text | None = None
+
+
+class Incremental(Strict):
+    """How state feeds the request: ``since`` = cursor - lookback, or ``start`` with no state."""
+
+    request_param: Text | None = None
+    format: Text | None = None
+    start: Template | None = None
+    lookback_secs: float = Field(default=0, ge=0)
+
+
+class SpecField(Strict):
+    """One explicit config field (``spec:`` list); ``secret`` defaults to the name rule."""
+
+    name: Text
+    type: Literal["string", "integer", "number", "boolean", "object", "array"] = "string"
+    required: bool = False
+    secret: bool | None = None
+    description: Text = ""
+    default: Any = None
+    examples: list[Any] = Field(default_factory=list)
+    enum: list[Any] = Field(default_factory=list)
+    pattern: Text | None = None
+
+    def to_config_field(self) -> ConfigField:
+        from source_solidafy.manifest.spec import is_secret_name
+
+        return ConfigField(
+            name=self.name,
+            type=self.type,
+            required=self.required,
+            secret=is_secret_name(self.name) if self.secret is None else self.secret,
+            description=self.description,
+            default=self.default,
+            examples=tuple(self.examples),
+            enum=tuple(self.enum),
+            pattern=self.pattern,
+        )
+
+
+# ---------------------------------------------------------------------------------------- stream
+
+
+class Stream(Strict):
+    name: Text
+    request: Request | None = None
+    headers: TemplateMap = Field(default_factory=dict)
+    decoder: Decoder = Field(default_factory=JsonDecoder)
+    pagination: Pagination | None = None
+    partition: Partition | None = None
+    primary_key: TextList = Field(default_factory=list)
+    cursor_field: Text | None = None
+    transform: list[TransformStep] = Field(default_factory=list)
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    schema_file: Text | None = None
+    description: Text = ""
+    incremental: Incremental | None = None
+
+    @model_validator(mode="after")
+    def _request_needed(self) -> Stream:
+        if self.request is None and not isinstance(self.partition, AsyncJobPartition):
+            raise PydanticCustomError("missing_key", "missing required key 'request'")
+        return self
+
+    @property
+    def pagination_type(self) -> str | None:
+        return self.pagination.type if self.pagination else None
+
+    @property
+    def partition_type(self) -> str | None:
+        return self.partition.type if self.partition else None
+
+
+# -------------------------------------------------------------------------------------- manifest
+
+
+class Manifest(Strict):
+    """A validated connector. Build it with :func:`source_solidafy.manifest.load_manifest`."""
+
+    name: Text
+    version: Text = "0.1.0"
+    base_url: Template
+    auth: Auth = Field(default_factory=NoAuth)
+    http: Http = Field(default_factory=Http)
+    check: Check | None = None
+    headers: TemplateMap = Field(default_factory=dict)
+    streams: list[Stream] = Field(min_length=1)
+    description: Text = ""
+    category: Text = ""
+    aliases: TextList = Field(default_factory=list)
+    documentation_url: Text | None = None
+    spec: list[SpecField] | None = None
+
+    _source_name: str = PrivateAttr(default="<string>")
+    _usages: dict[str, list[tuple[str, bool]]] = PrivateAttr(default_factory=dict)
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auth_none(cls, data: Any) -> Any:
+        """``auth: null`` (or absent) means no auth."""
+        if isinstance(data, dict) and "auth" in data and data["auth"] is None:
+            data = {k: v for k, v in data.items() if k != "auth"}
+        return data
+
+    @property
+    def source_name(self) -> str:
+        """The file name errors and ``where`` strings use (``stripe.yaml``)."""
+        return self._source_name
+
+    @property
+    def warnings(self) -> list[str]:
+        """Load-time warnings (e.g. a ``request`` block next to an async_job partition is ignored)."""
+        return list(self._warnings)
+
+    def stream_names(self) -> list[str]:
+        return [s.name for s in self.streams]
+
+    def stream(self, name: str) -> Stream:
+        for s in self.streams:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def config_fields(self) -> list[ConfigField]:
+        """The config form: explicit ``spec`` wins, else derived from the templates (see spec.py)."""
+        from source_solidafy.manifest.spec import config_fields
+
+        return config_fields(self)
+
+    def missing_config(self, config: dict[str, Any]) -> list[str]:
+        """One message per required config key that ``config`` lacks (empty list = fine)."""
+        from source_solidafy.manifest.spec import missing_config
+
+        return missing_config(self, config)
+
+    def require_config(self, config: dict[str, Any]) -> None:
+        """Raise ConfigError naming the first missing required key and where it is used."""
+        from source_solidafy.errors import ConfigError
+
+        problems = self.missing_config(config)
+        if problems:
+            raise ConfigError("; ".join(problems))

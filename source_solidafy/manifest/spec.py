@@ -1,0 +1,109 @@
+"""A manifest's config form: the explicit ``spec:`` list, or one derived from the templates.
+
+Derivation (CONNECTOR-YAML.md): every config key a template reads becomes a string field, required
+when used in ``base_url``, a request path, ``auth`` or headers, optional when used only elsewhere
+(request/check params, bodies, transforms, incremental start); secret when its name contains key,
+token, secret or password. ``base_url`` (and ``token_url`` for OAuth2) are always offered as optional
+overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from source_solidafy.manifest.templates import config_keys_used
+from source_solidafy.manifest.walk import format_path, is_required_use, iter_templates
+from source_solidafy.source import ConfigField
+
+if TYPE_CHECKING:
+    from source_solidafy.manifest.models import Manifest
+
+_SECRET_WORDS = ("key", "token", "secret", "password")
+BASE_URL_HELP = "Override the API base URL (proxy, regional endpoint, local mock)"
+TOKEN_URL_HELP = "Override the OAuth2 token URL (proxy, local mock)"
+
+
+def is_secret_name(name: str) -> bool:
+    """``api_key``, ``refresh_token``, ``client_secret``, ``password`` are secrets."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Where a template reads a config key: ``auth.token`` at ``stripe.yaml:7``."""
+
+    key_path: str
+    location: str
+    required: bool
+
+
+def config_usages(manifest: Manifest) -> dict[str, list[Usage]]:
+    """Config key -> every place a template reads it, in file order."""
+    usages: dict[str, list[Usage]] = {}
+    for path, template in iter_templates(manifest):
+        keys = config_keys_used(template)
+        if not keys:
+            continue
+        location = template.where.split(": ", 1)[0] if template.where else manifest.source_name
+        usage = Usage(format_path(path), location, is_required_use(path))
+        for key in sorted(keys):
+            usages.setdefault(key, []).append(usage)
+    return usages
+
+
+def _derived(manifest: Manifest) -> list[ConfigField]:
+    fields = []
+    for key, uses in config_usages(manifest).items():
+        required = any(u.required for u in uses)
+        first = next((u for u in uses if u.required), uses[0])
+        fields.append(
+            ConfigField(
+                name=key,
+                required=required,
+                secret=is_secret_name(key),
+                description=f"Used by {first.key_path}",
+            )
+        )
+    return fields
+
+
+def config_fields(manifest: Manifest) -> list[ConfigField]:
+    """Explicit ``spec`` wins; then the optional overrides nobody declared."""
+    explicit = manifest.spec
+    fields = [f.to_config_field() for f in explicit] if explicit is not None else _derived(manifest)
+    names = {f.name for f in fields}
+    if "base_url" not in names:
+        fields.append(ConfigField(name="base_url", description=BASE_URL_HELP))
+    from source_solidafy.manifest.models import OAUTH2_TYPES
+
+    if manifest.auth.type in OAUTH2_TYPES and "token_url" not in names:
+        fields.append(ConfigField(name="token_url", description=TOKEN_URL_HELP))
+    return fields
+
+
+_OVERRIDES = {"base_url": "base_url", "token_url": "auth.token_url"}
+
+
+def _absent(config: dict[str, Any], name: str) -> bool:
+    return config.get(name) is None or config.get(name) == ""
+
+
+def missing_config(manifest: Manifest, config: dict[str, Any]) -> list[str]:
+    """``stripe: config field 'api_key' is required (used by auth.token at stripe.yaml:7)``."""
+    usages = config_usages(manifest)
+    overridden = {p for key, p in _OVERRIDES.items() if not _absent(config, key)}
+    problems = []
+    for f in config_fields(manifest):
+        if not f.required or not _absent(config, f.name):
+            continue
+        uses = usages.get(f.name, [])
+        if uses and manifest.spec is None:
+            uses = [u for u in uses if u.key_path not in overridden]
+            if not any(u.required for u in uses):
+                continue  # only needed where an override replaces it (config base_url / token_url)
+        first = next((u for u in uses if u.required), uses[0] if uses else None)
+        where = f" (used by {first.key_path} at {first.location})" if first else ""
+        problems.append(f"{manifest.name}: config field '{f.name}' is required{where}")
+    return problems
