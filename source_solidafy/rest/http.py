@@ -117,7 +117,10 @@ class HttpClient:
         log: LogFn | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``sleep``, ``clock`` (wall time, for Retry-After dates) and ``monotonic`` (the rate limiter)
+        are injectable so tests never wait."""
         if backoff not in BACKOFFS:
             raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
         self.base_url = base_url.rstrip("/")
@@ -130,7 +133,7 @@ class HttpClient:
             self._headers["User-Agent"] = user_agent
         self._secrets = {s for s in secrets if s}
         self._secrets.update(v for k, v in self._headers.items() if _SECRET_NAME.search(k) and v)
-        self._bucket = TokenBucket(rate_limit_rps, sleep=sleep) if rate_limit_rps else None
+        self._bucket = TokenBucket(rate_limit_rps, clock=monotonic, sleep=sleep) if rate_limit_rps else None
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
         self._session = _make_session(max_concurrency)
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
