@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from source_solidafy.errors import ManifestError, SolidafyError
 from source_solidafy.manifest.models import AsyncJobPartition, Manifest
-from source_solidafy.manifest.problems import describe, problem_line
+from source_solidafy.manifest.problems import describe, problem_line, where_of
 from source_solidafy.manifest.templates import make_environment, make_lenient_environment
 from source_solidafy.manifest.walk import KeyPath, format_path, iter_paths, iter_templates
 from source_solidafy.manifest.yaml_lines import LineDict, LineList, YamlSyntaxError, parse_yaml
@@ -36,7 +36,7 @@ class _Problems:
 
     def where(self, loc: KeyPath) -> str:
         """``stripe.yaml:7: auth.token`` for a template's ``where``."""
-        return problem_line(self.source_name, self.raw, loc, "")[1].rstrip(": ").rstrip()
+        return where_of(self.source_name, self.raw, loc)[1]
 
     def raise_if_any(self) -> None:
         if not self.items:
@@ -72,15 +72,9 @@ def load_manifest_text(text: str, source_name: str = "<string>", base_dir: Path 
     lenient = make_lenient_environment(strict)
     _check_duplicate_keys(raw, (), problems)
     _check_stream_names(raw, problems)
-    try:
-        manifest = Manifest.model_validate(raw, context={"envs": (strict, lenient)})
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc, message = describe(Manifest, dict(err))
-            problems.add(loc, message)
-        problems.raise_if_any()
-        raise  # pragma: no cover - a ValidationError always has errors
+    manifest = _validate(raw, {"envs": (strict, lenient)}, problems)
     problems.raise_if_any()
+    assert manifest is not None
     manifest._source_name = source_name
     _load_schema_files(manifest, base_dir, problems)
     _locate_templates(manifest, problems)
@@ -88,6 +82,16 @@ def load_manifest_text(text: str, source_name: str = "<string>", base_dir: Path 
     _note_ignored_requests(manifest, problems)
     problems.raise_if_any()
     return manifest
+
+
+def _validate(raw: LineDict, context: dict[str, Any], problems: _Problems) -> Manifest | None:
+    try:
+        return Manifest.model_validate(raw, context=context)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc, message = describe(Manifest, dict(err))
+            problems.add(loc, message)
+    return None
 
 
 def _check_duplicate_keys(node: Any, path: KeyPath, problems: _Problems) -> None:
@@ -177,7 +181,8 @@ def _check_paths(manifest: Manifest, problems: _Problems) -> None:
         try:
             compile_path(value)
         except (ValueError, TypeError, LookupError, SolidafyError) as exc:
-            problems.add(path, f"invalid path {value!r}: {exc}")
+            message = str(exc)
+            problems.add(path, message if message.startswith("invalid path") else f"invalid path {value!r}: {message}")
 
 
 def _note_ignored_requests(manifest: Manifest, problems: _Problems) -> None:

@@ -43,15 +43,44 @@ from source_solidafy.manifest.fields import (
     Text,
     TextList,
 )
-from source_solidafy.manifest.stream_parts import (
+from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is the public module
+    AsyncCreate,
+    AsyncDownload,
     AsyncJobPartition,
+    AsyncPoll,
+    CsvDecoder,
+    CursorPagination,
+    DateRangePartition,
     Decoder,
     JsonDecoder,
+    JsonlDecoder,
+    LinkHeaderPagination,
+    ListPartition,
+    NestedRecords,
+    NextUrlPagination,
+    OffsetPagination,
+    PageNumberPagination,
     Pagination,
+    ParentStreamPartition,
     Partition,
+    RemoveStep,
+    RenameStep,
+    SetStep,
+    Stop,
     TransformStep,
+    XmlDecoder,
 )
 from source_solidafy.source import ConfigField
+
+__all__ = [
+    "ApiKeyAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "BasicAuth",
+    "BearerAuth", "Check", "CsvDecoder", "CursorPagination", "DateRangePartition", "Decoder", "Http",
+    "Incremental", "JsonDecoder", "JsonlDecoder", "LinkHeaderPagination", "ListPartition", "Manifest",
+    "NestedRecords", "NextUrlPagination", "NoAuth", "OAuth2ClientCredentialsAuth", "OAuth2RefreshTokenAuth",
+    "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition", "Partition",
+    "RemoveStep", "RenameStep", "Request", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream",
+    "TransformStep", "XmlDecoder",
+]
 
 # ------------------------------------------------------------------------------------------ auth
 

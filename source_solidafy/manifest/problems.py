@@ -208,10 +208,15 @@ def describe(root: type[BaseModel], err: dict[str, Any]) -> tuple[KeyPath, str]:
     return loc, message.removeprefix("Value error, ")
 
 
-def problem_line(source_name: str, raw: Any, loc: KeyPath, message: str) -> tuple[int, str]:
-    """``(line, "stripe.yaml:42: streams[3].pagination.cursor_parm: unknown key; ...")``."""
+def where_of(source_name: str, raw: Any, loc: KeyPath) -> tuple[int | None, str]:
+    """``(7, "stripe.yaml:7: auth.token")``: the prefix of every problem and a template's ``where``."""
     line, shown = locate(raw, loc)
     path = format_path(shown)
     where = f"{source_name}:{line}" if line is not None else source_name
-    text = f"{where}: {path}: {message}" if path else f"{where}: {message}"
-    return (line or 0), text
+    return line, f"{where}: {path}" if path else where
+
+
+def problem_line(source_name: str, raw: Any, loc: KeyPath, message: str) -> tuple[int, str]:
+    """``(line, "stripe.yaml:42: streams[3].pagination.cursor_parm: unknown key; ...")``."""
+    line, where = where_of(source_name, raw, loc)
+    return (line or 0), f"{where}: {message}"
