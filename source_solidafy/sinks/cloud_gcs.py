@@ -1,0 +1,118 @@
+"""Google Cloud Storage: resumable uploads, finalised on commit, cancelled on abort.
+
+Credentials: ``GOOGLE_SERVICE_ACCOUNT_KEY`` (the key JSON itself), ``GOOGLE_SERVICE_ACCOUNT`` or
+``GOOGLE_APPLICATION_CREDENTIALS`` (path to the key file), else Application Default Credentials.
+``STORAGE_EMULATOR_HOST`` (e.g. ``http://127.0.0.1:9023``) points the client at an emulator, with
+anonymous credentials when no key is given. Objects are created with ``ifGenerationMatch=0``: an
+existing object is never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from source_solidafy.errors import ConfigError
+from source_solidafy.sinks.cloud_common import clean, env, failure, missing_sdk, part_bytes
+from source_solidafy.sinks.storage import Storage, Upload
+
+GCS_CHUNK = 256 * 1024  # resumable chunks are multiples of this
+
+
+def _credentials() -> tuple[Any, str | None]:
+    from google.oauth2 import service_account
+
+    key_json = env("GOOGLE_SERVICE_ACCOUNT_KEY")
+    key_file = env("GOOGLE_SERVICE_ACCOUNT", "GOOGLE_APPLICATION_CREDENTIALS")
+    try:
+        if key_json:
+            try:
+                info = json.loads(key_json)
+            except ValueError:
+                raise ConfigError("GOOGLE_SERVICE_ACCOUNT_KEY is not valid JSON (expected a service account key)") from None
+            return service_account.Credentials.from_service_account_info(info), info.get("project_id")
+        if key_file:
+            creds = service_account.Credentials.from_service_account_file(key_file)
+            return creds, getattr(creds, "project_id", None)
+    except (ValueError, KeyError, OSError) as exc:
+        raise ConfigError(f"Google service account key is not usable: {clean(str(exc))}") from None
+    if env("STORAGE_EMULATOR_HOST"):
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials(), "emulator"
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        creds, project = google.auth.default()
+    except DefaultCredentialsError:
+        raise ConfigError(
+            "--output gs://...: no Google credentials; set GOOGLE_SERVICE_ACCOUNT (path to a key file) "
+            "or GOOGLE_SERVICE_ACCOUNT_KEY (the key JSON)"
+        ) from None
+    return creds, project
+
+
+class GCSUpload(Upload):
+    def __init__(self, blob: Any, uri: str, chunk: int) -> None:
+        super().__init__()
+        self.uri = uri
+        self._writer = blob.open("wb", chunk_size=chunk, ignore_flush=True, if_generation_match=0)
+
+    def _write(self, data: bytes | memoryview) -> None:
+        try:
+            self._writer.write(bytes(data))
+        except Exception as exc:  # noqa: BLE001 - google-api-core raises many kinds
+            raise failure(self.uri, "upload", exc) from None
+
+    def commit(self) -> str:
+        try:
+            self._writer.close()
+        except Exception as exc:  # noqa: BLE001
+            self.abort()
+            raise failure(self.uri, "upload", exc) from None
+        return self.uri
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):  # cancels the resumable session; nothing was finalised
+            self._writer.terminate()
+
+
+class GCSStorage(Storage):
+    def __init__(self, bucket: str, prefix: str) -> None:
+        try:
+            from google.cloud import storage as gcs
+        except ImportError:
+            raise missing_sdk("gs", "google-cloud-storage") from None
+        self.prefix = prefix
+        self.root = f"gs://{bucket}/{prefix}".rstrip("/")
+        self.bucket_name = bucket
+        creds, project = _credentials()
+        self.client = gcs.Client(project=project, credentials=creds)
+        self.bucket = self.client.bucket(bucket)
+        chunk = part_bytes(GCS_CHUNK)
+        self.chunk = chunk - chunk % GCS_CHUNK
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri(self, key: str) -> str:
+        return f"gs://{self.bucket_name}/{self._key(key)}"
+
+    def check(self) -> None:
+        try:
+            found = self.bucket.exists()
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError(f"--output {self.root}: cannot reach the bucket: {clean(str(exc))}") from None
+        if not found:
+            raise ConfigError(f"--output {self.root}: bucket '{self.bucket_name}' does not exist")
+
+    def exists(self, key: str) -> bool:
+        try:
+            return bool(self.bucket.blob(self._key(key)).exists())
+        except Exception as exc:  # noqa: BLE001
+            raise failure(self.uri(key), "checking", exc) from None
+
+    def create(self, key: str) -> Upload:
+        return GCSUpload(self.bucket.blob(self._key(key)), self.uri(key), self.chunk)

@@ -1,0 +1,149 @@
+"""S3 and R2 (any S3-compatible store): multipart uploads, nothing visible until completed.
+
+Credentials come from the usual AWS variables (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+``AWS_SESSION_TOKEN``, ``AWS_DEFAULT_REGION``) or any other source boto3 knows (profiles, instance
+roles). The endpoint: ``r2://`` uses ``R2_ENDPOINT_URL``, else ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT``
+(required); ``s3://`` uses ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT`` when set (MinIO, moto, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from source_solidafy.errors import ConfigError
+from source_solidafy.sinks.cloud_common import clean, env, failure, missing_sdk, part_bytes
+from source_solidafy.sinks.storage import Storage, Upload
+
+S3_MIN_PART = 5 * 1024 * 1024  # S3's minimum for every part but the last
+
+
+def _endpoint(scheme: str) -> str | None:
+    names = ("R2_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_ENDPOINT") if scheme == "r2" else (
+        "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT")
+    url = env(*names)
+    if scheme == "r2" and not url:
+        raise ConfigError(
+            "--output r2://...: set R2_ENDPOINT_URL (or AWS_ENDPOINT_URL) to "
+            "https://<ACCOUNT_ID>.r2.cloudflarestorage.com"
+        )
+    if url and "://" not in url:
+        url = f"https://{url}"
+    return url
+
+
+def _error_code(exc: Exception) -> str:
+    response: dict[str, Any] = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+class S3Upload(Upload):
+    def __init__(self, client: Any, bucket: str, key: str, uri: str, part_size: int) -> None:
+        super().__init__()
+        self._client, self._bucket, self._key, self.uri = client, bucket, key, uri
+        self._part_size = part_size
+        self._buf = bytearray()
+        self._parts: list[dict[str, Any]] = []
+        self._upload_id: str | None = None
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self._buf += data
+        while len(self._buf) >= self._part_size:
+            self._send_part(bytes(self._buf[: self._part_size]))
+            del self._buf[: self._part_size]
+
+    def _send_part(self, body: bytes) -> None:
+        try:
+            if self._upload_id is None:
+                started = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
+                self._upload_id = started["UploadId"]
+            number = len(self._parts) + 1
+            answer = self._client.upload_part(
+                Bucket=self._bucket, Key=self._key, PartNumber=number, UploadId=self._upload_id, Body=body
+            )
+        except Exception as exc:  # noqa: BLE001 - botocore raises many kinds; all fail the stream
+            raise failure(self.uri, "upload", exc) from None
+        self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
+
+    def commit(self) -> str:
+        try:
+            if self._upload_id is None:
+                self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buf))
+            else:
+                if self._buf:
+                    self._send_part(bytes(self._buf))
+                self._client.complete_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts},
+                )
+        except Exception as exc:  # noqa: BLE001
+            self.abort()
+            raise failure(self.uri, "upload", exc) from None
+        self._buf = bytearray()
+        return self.uri
+
+    def abort(self) -> None:
+        self._buf = bytearray()
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is not None:
+            with contextlib.suppress(Exception):  # best effort; bucket lifecycle rules catch the rest
+                self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=upload_id)
+
+
+class S3Storage(Storage):
+    def __init__(self, scheme: str, bucket: str, prefix: str) -> None:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise missing_sdk(scheme, "boto3") from None
+        self.scheme, self.bucket, self.prefix = scheme, bucket, prefix
+        self.root = f"{scheme}://{bucket}/{prefix}".rstrip("/")
+        self.endpoint = _endpoint(scheme)
+        region = env("AWS_DEFAULT_REGION", "AWS_REGION") or ("auto" if scheme == "r2" else None)
+        config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=120)
+        self.client = boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint, region_name=region, config=config
+        )
+        self.part_size = part_bytes(S3_MIN_PART)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def check(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except NoCredentialsError:
+            raise ConfigError(
+                f"--output {self.root}: no AWS credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ) from None
+        except ClientError as exc:
+            code = _error_code(exc)
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise ConfigError(f"--output {self.root}: bucket '{self.bucket}' does not exist") from None
+            if code not in ("403", "AccessDenied", "Forbidden"):  # write-only credentials may not HEAD
+                raise ConfigError(f"--output {self.root}: {clean(str(exc))}") from None
+        except BotoCoreError as exc:
+            where = f" at {self.endpoint}" if self.endpoint else ""
+            raise ConfigError(f"--output {self.root}: cannot reach the storage{where}: {clean(str(exc))}") from None
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise failure(self.uri(key), "checking", exc) from None
+        except Exception as exc:  # noqa: BLE001
+            raise failure(self.uri(key), "checking", exc) from None
+        return True
+
+    def uri(self, key: str) -> str:
+        return f"{self.scheme}://{self.bucket}/{self._key(key)}"
+
+    def create(self, key: str) -> Upload:
+        return S3Upload(self.client, self.bucket, self._key(key), self.uri(key), self.part_size)
