@@ -15,7 +15,8 @@ ERROR_CODES = {
     413: "payload_too_large (request body), too_many_records (use streaming or max_records)",
     422: "invalid_config, invalid_manifest, invalid_state, invalid_request",
     500: "internal_error (a bug; detail in the server log)",
-    502: "upstream_error: the connector's API failed after retries",
+    502: "upstream_error: the connector's API failed after retries; sync_failed: every stream of a /sync failed "
+         "(the body also carries data.result with each stream's error)",
 }
 
 
@@ -65,7 +66,7 @@ def _schemas() -> dict[str, Any]:
         "format": {"enum": ["json", "parquet"], "default": "json"},
         "output": {"type": "string", "description": "s3://, r2://, gs://, az:// URI; a local dir only under --output-root"},
         "state": {"oneOf": [_OBJ, {"type": "array"}], "description": "previous state: {\"streams\": {...}} or Airbyte STATE messages"},
-        "max_records": {"type": "integer", "minimum": 0, "description": "per stream"},
+        "max_records": {"type": "integer", "minimum": 1, "description": "per stream"},
         "cursor_fields": {"type": "object", "additionalProperties": {"type": "string"}, "description": "stream -> incremental column (databases)"},
         "compression": {"type": "string", "description": "parquet compression (default zstd)"},
     }

@@ -15,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy import __version__
+from source_solidafy.errors import redact
 from source_solidafy.server import bodies, connectors, outputs
 from source_solidafy.server.app import json_response, request_secrets
 from source_solidafy.server.errors import ApiError
@@ -159,7 +160,21 @@ def _register_sync(app: Flask, api: Any, settings: ServerSettings) -> None:
             stream.prime()
             return Response(stream, mimetype=NDJSON, headers={"X-Accel-Buffering": "no"})
         result = api.sync(connector, config, max_held_records=settings.max_held_records, **_sync_kwargs(req))
-        return ok({"type": "SYNC_RESULT", "result": _with_files(result)})
+        data = {"type": "SYNC_RESULT", "result": _with_files(result)}
+        if result.get("status") == "FAILED":
+            return _failed_sync(data, request_secrets(settings))
+        return ok(data)
+
+
+def _failed_sync(data: dict[str, Any], secrets: list[str]) -> Response:
+    """Every stream failed (bad upstream credentials, API down, ...): not a success, but keep the result.
+
+    A PARTIAL sync is a success (``result.status`` and each stream's ``error`` say what failed).
+    """
+    streams = data["result"].get("streams") or []
+    errors = "; ".join(f"{s.get('stream')}: {s.get('error')}" for s in streams if s.get("error"))
+    message = redact(f"the sync failed: {errors or 'no stream succeeded'}", secrets)
+    return json_response({"success": False, "error": {"code": "sync_failed", "message": message}, "data": data}, 502)
 
 
 def _with_files(result: dict[str, Any]) -> dict[str, Any]:
