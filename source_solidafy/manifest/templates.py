@@ -20,6 +20,7 @@ render it as ``""`` instead, and the caller drops the empty parameter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -31,6 +32,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from source_solidafy.errors import TemplateError
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 CONTEXT_NAMES = frozenset(
     {"config", "partition", "state", "job_id", "record", "now", "today", "auth", "since"}
 )
@@ -272,8 +274,10 @@ class TemplateString:
             raise TemplateError(f"{self._label()}: not allowed in a template: {exc}") from None
         except TemplateError as exc:
             raise TemplateError(f"{self._label()}: {exc.message}") from None
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise TemplateError(f"{self._label()}: {type(exc).__name__}: {exc}") from None
+        except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+            # Python's messages quote the offending value, which may be a secret: drop quoted parts.
+            detail = _QUOTED.sub("'...'", str(exc))
+            raise TemplateError(f"{self._label()}: {type(exc).__name__}: {detail}") from None
 
     def _label(self) -> str:
         return f"template at {self.where}" if self.where else f"template {self.source!r}"
