@@ -1,6 +1,6 @@
 """Records (lists of dicts) to Arrow, with the widening rules that make sure no value is lost.
 
-Per column the type is the widest seen: ``null < bool < int64 < float64 < string``. Objects and
+Columns come in the order of the batch's first record, keys seen later after them. Per column the type is the widest seen: ``null < bool < int64 < float64 < string``. Objects and
 arrays are stored as JSON text (a string column), integers outside int64 make the column a string
 column (written in decimal), and in a string column every non-string value is its JSON text
 (``true``, ``12``, ``{"a":1}``). Keys absent from some records are null there; a key first seen
@@ -160,15 +160,16 @@ def _column(values: list[Any], inferred: pa.DataType | None) -> pa.Array:
 def records_to_batch(records: list[dict[str, Any]]) -> pa.RecordBatch:
     """A RecordBatch with every key of every record, typed by the lattice."""
     try:
-        struct = pa.array(records)  # C++ inference over all records, union of keys
+        struct = pa.array(records)  # C++ inference over all records, union of keys (sorted by name)
         inferred = {f.name: f.type for f in struct.type}
-        names = list(inferred)
+        first = [k for k in records[0] if k in inferred] if records else []
+        names = list(dict.fromkeys([*first, *inferred]))  # the first record's order, then later keys
     except (pa.ArrowException, OverflowError, TypeError, ValueError):
         inferred = {}
         names = list(dict.fromkeys(k for r in records for k in r))
         struct = None
     if struct is not None and all(rank_of(t) is not None for t in inferred.values()):
-        return pa.RecordBatch.from_struct_array(struct)
+        return pa.RecordBatch.from_struct_array(struct).select(names)
     columns = [_column([r.get(k) for r in records], inferred.get(k)) for k in names]
     return pa.RecordBatch.from_arrays(columns, names=[str(n) for n in names])
 
