@@ -193,6 +193,7 @@ def prepare_sync(
     compression: str = "zstd",
     state_file: str | None = None,
     verbose: bool = False,
+    raw_records: bool = False,
     cancel: threading.Event | None = None,
 ) -> SyncRun:
     """Validate everything up front (user errors raise here, before any output) and plan the sync."""
@@ -226,6 +227,7 @@ def prepare_sync(
         schemas=_schemas(source, selected) if sink is not None else {},
         secrets=source.secrets(config),
         verbose=verbose,
+        raw_records=raw_records,
         cancel=cancel or threading.Event(),
     )
     return SyncRun(source, plan)

@@ -217,6 +217,7 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
         compression=args.compression,
         state_file=None if airbyte else args.state,
         verbose=args.verbose,
+        raw_records=True,
     )
     writer = _writer(pretty=args.format == "pretty")
     from source_solidafy.progress import Progress

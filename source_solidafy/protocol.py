@@ -95,6 +95,35 @@ def streams_message(connector: str, names: list[str]) -> dict[str, Any]:
     return {"type": "STREAMS", "connector": connector, "streams": names}
 
 
+class RecordLines:
+    """A page of RECORD messages kept as records: the writer serialises them without building one
+    message dict per record (the CLI's hot path). ``messages()`` gives the dicts to other consumers.
+    """
+
+    __slots__ = ("stream", "records", "emitted_at")
+
+    def __init__(self, stream: str, records: list[dict[str, Any]], emitted_at: int) -> None:
+        self.stream, self.records, self.emitted_at = stream, records, emitted_at
+
+    def messages(self) -> Iterable[dict[str, Any]]:
+        return (record(self.stream, r, self.emitted_at) for r in self.records)
+
+    def lines(self) -> bytes:
+        prefix = b'{"type":"RECORD","record":{"stream":' + orjson.dumps(self.stream) + b',"data":'
+        suffix = b',"emitted_at":' + str(self.emitted_at).encode() + b"}}"
+        out = [prefix + orjson.dumps(r, default=_default, option=_OPTS) + suffix for r in self.records]
+        return b"\n".join(ln if len(ln) <= MAX_LINE_BYTES else _oversized(ln) for ln in out)
+
+
+def expand(chunk: Iterable[Any]) -> Iterable[dict[str, Any]]:
+    """The message dicts of a chunk, whether or not it holds RecordLines."""
+    for m in chunk:
+        if isinstance(m, RecordLines):
+            yield from m.messages()
+        else:
+            yield m
+
+
 def _default(value: Any) -> Any:
     """orjson fallback for values databases produce (Decimal, bytes, timedelta, sets)."""
     import base64
@@ -119,6 +148,10 @@ def dumps(message: dict[str, Any]) -> bytes:
     return orjson.dumps(message, default=_default, option=_OPTS)
 
 
+def _sized(line: bytes) -> bytes:
+    return line if len(line) <= MAX_LINE_BYTES else _oversized(line)
+
+
 def _oversized(line: bytes) -> bytes:
     return orjson.dumps(log("ERROR", f"a message of {len(line)} bytes was not printed (limit 5 MB)"))
 
@@ -130,15 +163,15 @@ class NdjsonWriter:
         self.out = out
         self.pretty = pretty
 
-    def write(self, messages: Iterable[dict[str, Any]]) -> None:
+    def write(self, messages: Iterable[Any]) -> None:
         if self.pretty:
             opts = _OPTS | orjson.OPT_INDENT_2
-            data = b"".join(orjson.dumps(m, default=_default, option=opts) + b"\n" for m in messages)
+            data = b"".join(orjson.dumps(m, default=_default, option=opts) + b"\n" for m in expand(messages))
         else:
-            lines = [dumps(m) for m in messages]
-            data = b"\n".join(ln if len(ln) <= MAX_LINE_BYTES else _oversized(ln) for ln in lines)
-            if not data:
+            parts = [m.lines() if isinstance(m, RecordLines) else _sized(dumps(m)) for m in messages]
+            parts = [x for x in parts if x]
+            if not parts:
                 return
-            data += b"\n"
+            data = b"\n".join(parts) + b"\n"
         self.out.write(data)
         self.out.flush()

@@ -104,7 +104,7 @@ def looks_like_path(name: str) -> bool:
 
 def load_source(connector: str, *, allow_paths: bool = True) -> Source:
     """A Source for a built-in name or alias, or (when allowed) a YAML file path."""
-    info = find(connector)
+    info = None if looks_like_path(connector) and Path(connector).expanduser().is_file() else find(connector)
     if info is not None and info.kind == "database":
         from source_solidafy.databases import get_database_source
 

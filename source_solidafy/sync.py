@@ -48,6 +48,7 @@ class SyncPlan:
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
     verbose: bool = False
+    raw_records: bool = False  # records as protocol.RecordLines (writers that serialise them fast)
     options: dict[str, Any] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
 
@@ -257,6 +258,9 @@ class SyncRun:
             sink.write(stream, batch.records, emitted_at)
             return
         records = batch.records if isinstance(batch.records, list) else batch.records.to_pylist()
+        if self.plan.raw_records:
+            out.append(p.RecordLines(stream, records, emitted_at))
+            return
         out.extend(
             {"type": "RECORD", "record": {"stream": stream, "data": r, "emitted_at": emitted_at}} for r in records
         )

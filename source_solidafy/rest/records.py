@@ -64,50 +64,71 @@ def format_since(value: Any, fmt: str | None, lookback_secs: float = 0) -> str:
 
 
 class CursorTracker:
-    """Filters records older than the incoming cursor and tracks the newest one delivered."""
+    """Filters records older than the incoming cursor and tracks the newest one delivered.
+
+    Per page, not per record where it can be helped: values are read with one comprehension and
+    compared with C builtins (``max``, ``sorted``); mixed types fall back to :func:`comparable`.
+    """
 
     def __init__(self, cursor_field: str | None, incoming: Any = None) -> None:
         self.path = compile_path(cursor_field) if cursor_field else None
+        simple = cursor_field is not None and not any(c in cursor_field for c in ".[")
+        self._key = cursor_field if simple else None
         self.incoming = incoming
-        self._floor = comparable(incoming) if incoming is not None else None
         self.max_value: Any = incoming
-        self._max = self._floor
         self.ascending = True  # records so far arrived in cursor order (so a mid-stream state is safe)
         self.seen = 0  # cursor values seen
-        self._last: tuple[int, Any] | None = None
+        self._last: Any = None
 
     @property
     def seen_enough(self) -> bool:
         """Order is only known after two cursor values; before that no mid-stream state is safe."""
         return self.seen >= 2
 
+    def _values(self, records: list[dict[str, Any]]) -> list[Any]:
+        if self._key is not None:
+            key = self._key
+            return [r.get(key) for r in records]
+        get = self.path.get  # type: ignore[union-attr]
+        return [get(r) for r in records]
+
     def process(self, records: list[dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
         """Drop records older than the incoming state, keep at most ``limit``, track the newest kept."""
-        if self.path is None:
+        if self.path is None or not records:
             return records if limit is None else records[:limit]
-        get, floor = self.path.get, self._floor
-        kept: list[dict[str, Any]] = []
-        last, newest, seen, ascending = self._last, self._max, self.seen, self.ascending
-        newest_value = self.max_value
-        for rec in records:
-            if limit is not None and len(kept) >= limit:
-                break
-            value = get(rec)
-            if value is None:
-                kept.append(rec)
-                continue
-            key = comparable(value)
-            if floor is not None and key < floor:
-                continue
-            kept.append(rec)
-            seen += 1
-            if last is not None and key < last:
-                ascending = False
-            last = key
-            if newest is None or key > newest:
-                newest, newest_value = key, value
-        self._last, self._max, self.max_value, self.seen, self.ascending = last, newest, newest_value, seen, ascending
-        return kept
+        values = self._values(records)
+        floor = self.incoming
+        if floor is not None:
+            try:
+                keep = [v is None or v >= floor for v in values]
+            except TypeError:  # mixed types: compare normalised
+                low = comparable(floor)
+                keep = [v is None or comparable(v) >= low for v in values]
+            if not all(keep):
+                records = [r for r, k in zip(records, keep, strict=True) if k]
+                values = [v for v, k in zip(values, keep, strict=True) if k]
+        if limit is not None and len(records) > limit:
+            records, values = records[:limit], values[:limit]
+        self._observe([v for v in values if v is not None])
+        return records
+
+    def _observe(self, values: list[Any]) -> None:
+        if not values:
+            return
+        self.seen += len(values)
+        try:
+            in_order = values == sorted(values) and (self._last is None or values[0] >= self._last)
+            page_max = max(values)
+            newer = self.max_value is None or page_max > self.max_value
+        except TypeError:  # mixed types (e.g. int and numeric string): compare normalised
+            keys = [comparable(v) for v in values]
+            in_order = keys == sorted(keys) and (self._last is None or keys[0] >= comparable(self._last))
+            page_max = values[max(range(len(keys)), key=keys.__getitem__)]
+            newer = self.max_value is None or comparable(page_max) > comparable(self.max_value)
+        self.ascending = self.ascending and in_order
+        self._last = values[-1]
+        if newer:
+            self.max_value = page_max
 
     def state(self) -> dict[str, Any] | None:
         return {"cursor": self.max_value} if self.max_value is not None else None
