@@ -81,10 +81,16 @@ def _compiled(text: str, info: ValidationInfo | None, lenient: bool) -> Template
     template = TemplateString(text, lenient=lenient)
     if template.is_static:
         return template
-    envs = (info.context or {}).get("envs") if info is not None else None
-    strict, soft = envs or default_environments()
+    context = info.context if info is not None and isinstance(info.context, dict) else {}
+    strict, soft = context.get("envs") or default_environments()
+    cache = context.setdefault("compiled", {})  # the same text is compiled once per manifest
+    if (lenient, text) in cache:
+        template._template = cache[lenient, text]
+        return template
     try:
-        return template.compile(soft if lenient else strict)
+        template.compile(soft if lenient else strict)
+        cache[lenient, text] = template._template
+        return template
     except TemplateSyntaxError as exc:
         raise PydanticCustomError(
             "template_syntax",

@@ -9,6 +9,7 @@ the key path as the user wrote it.
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from source_solidafy.manifest.walk import KeyPath, format_path
 from source_solidafy.manifest.yaml_lines import LineDict, LineList
 
 
+@functools.cache
 def _other_spellings() -> dict[str, set[str]]:
     """canonical key -> the other spellings some model accepts for it."""
     out: dict[str, set[str]] = {}
