@@ -61,7 +61,7 @@ class CsvDecoder(Strict):
     @classmethod
     def _one_char(cls, v: str) -> str:
         if len(v) != 1:
-            raise PydanticCustomError("expected", "expected a single character, got {got!r}", {"got": v})
+            raise PydanticCustomError("expected", "expected a single character, got '{got}'", {"got": v})
         return v
 
 
@@ -191,7 +191,7 @@ def _iso_step(value: Any) -> Any:
         if _ISO_STEP.match(text) and text not in ("P", "PT"):
             return text
         raise PydanticCustomError(
-            "step", "expected an ISO 8601 duration (P1D, PT1H) or 1d/1h/1w, got {got!r}", {"got": value}
+            "step", "expected an ISO 8601 duration (P1D, PT1H) or 1d/1h/1w, got '{got}'", {"got": value}
         )
     return value
 

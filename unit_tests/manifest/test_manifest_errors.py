@@ -173,7 +173,8 @@ def test_date_range_step_and_stop_need_path() -> None:
         "    pagination: {type: offset, stop: {type: total_count}}\n"
     )
     found = problems(text)
-    assert found[0].startswith("demo.yaml:18: streams[1].partition.step: expected an ISO 8601 duration")
+    assert found[0] == ("demo.yaml:18: streams[1].partition.step: expected an ISO 8601 duration (P1D, PT1H)"
+                        " or 1d/1h/1w, got 'fortnight'")
     assert found[1] == "demo.yaml:19: streams[1].pagination.stop: missing required key 'path' (stop type total_count)"
 
 
@@ -200,3 +201,20 @@ def test_schema_file_problems(tmp_path: Path) -> None:
 def test_missing_file() -> None:
     with pytest.raises(ManifestError, match="nope.yaml: no such connector file"):
         load_manifest("/nonexistent/nope.yaml")
+
+
+def test_wrong_shapes() -> None:
+    base = "name: a\nbase_url: x\nstreams:\n  - name: s\n    request: {path: /s}\n"
+    assert problems(base + "    pagination: cursor\n") == [
+        "demo.yaml:6: streams[0].pagination: expected a mapping, got 'cursor'"
+    ]
+    assert problems(base + "    decoder: {type: csv, delimiter: ab}\n") == [
+        "demo.yaml:6: streams[0].decoder.delimiter: expected a single character, got 'ab'"
+    ]
+    assert problems(base + "    pagination: {type: cursor, cursor_param: a}\n") == [
+        "demo.yaml:6: streams[0].pagination: give exactly one of 'cursor_path' (body) or 'cursor_header' (header)"
+    ]
+    assert problems(base + "    primary_key: {a: 1}\n") == [
+        "demo.yaml:6: streams[0].primary_key: expected a string, got a mapping"
+    ]
+    assert problems(base + "  - just text\n") == ["demo.yaml:6: streams[1]: expected a mapping, got 'just text'"]
