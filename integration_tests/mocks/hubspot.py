@@ -140,7 +140,7 @@ class HubSpotMock:
     def expected_records(self, stream: str, config_state: Any = None) -> list[dict[str, Any]]:
         """What a full read returns, in the order the API sends it; at/after the cursor when given."""
         if stream.endswith("_pipelines"):
-            return PIPELINES[stream.split("_")[0]]
+            return PIPELINES[stream.split("_")[0] + "s"]
         records = OWNERS if stream == "owners" else self.data[stream]
         if stream in SEARCH_STREAMS:
             records = sorted(records, key=lambda r: (r["updatedAt"], r["id"]))

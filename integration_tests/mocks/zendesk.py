@@ -217,18 +217,18 @@ class ZendeskMock:
         return sorted(rows, key=lambda r: (r["generated_timestamp"], r["id"]))
 
     def _cursor_export(self, kind: str, req: Request) -> Response:
-        per_page = min(int(req.arg("per_page", "1000") or 1000), 1000)
-        if req.arg("cursor"):
+        if req.arg("cursor"):  # the cursor remembers the page size of the first request
             try:
                 pos = _decode(req.arg("cursor") or "")
             except ValueError:
                 return Response.json({"error": "InvalidValue", "description": "Invalid cursor"}, 400)
         elif req.arg("start_time"):
-            pos = {"start": int(req.arg("start_time") or 0), "offset": 0, "gap": False}
+            per_page = min(int(req.arg("per_page", "1000") or 1000), 1000)
+            pos = {"start": int(req.arg("start_time") or 0), "offset": 0, "gap": False, "per_page": per_page}
         else:
             return Response.json({"error": "InvalidValue", "description": "start_time or cursor is required"}, 400)
         rows = self._export_order(kind, pos["start"])
-        offset = pos["offset"]
+        offset, per_page = pos["offset"], pos["per_page"]
         host = req.header("Host", f"{SUBDOMAIN}.zendesk.com")
         if kind == "tickets" and offset == 2 * per_page and not pos["gap"] and offset < len(rows):
             page: list[dict[str, Any]] = []  # the documented empty page that is not the end
