@@ -12,8 +12,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from source_solidafy import protocol
 from source_solidafy.server.errors import classify, log_exception, message_for
 from source_solidafy.server.settings import ServerSettings
 
@@ -28,7 +27,7 @@ _CORS_HEADERS = "Authorization, Content-Type, Accept"
 def json_response(payload: Any, status: int = 200) -> Response:
     from flask import Response
 
-    return Response(orjson.dumps(payload), status=status, mimetype="application/json")
+    return Response(protocol.dumps(payload), status=status, mimetype="application/json")
 
 
 def error_response(status: int, code: str, message: str) -> Response:

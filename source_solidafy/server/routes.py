@@ -155,7 +155,7 @@ def _register_sync(app: Flask, api: Any, settings: ServerSettings) -> None:
         config = bodies.config_of(body)
         if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
             cancel = threading.Event()
-            chunks = api.read(connector, config, cancel=cancel, **_sync_kwargs(req))
+            chunks = api.read(connector, config, cancel=cancel, raw_records=True, **_sync_kwargs(req))
             stream = NdjsonStream(chunks, cancel, request_secrets(settings))
             stream.prime()
             return Response(stream, mimetype=NDJSON, headers={"X-Accel-Buffering": "no"})

@@ -18,11 +18,29 @@ from typing import Any
 
 import orjson
 
+from source_solidafy import protocol
 from source_solidafy.server.errors import classify, log_exception, message_for
 
 
-def encode_chunk(messages: Iterable[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(m, option=orjson.OPT_APPEND_NEWLINE) for m in messages)
+class _Capture:
+    """A write-only 'stream' for :class:`protocol.NdjsonWriter`: keeps the bytes of one chunk."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+
+def encode_chunk(messages: Iterable[Any]) -> bytes:
+    """NDJSON lines exactly as the CLI prints them (same serialiser: Decimals, dates, 5 MB line cap)."""
+    capture = _Capture()
+    protocol.NdjsonWriter(capture).write(messages)  # type: ignore[arg-type]
+    return capture.data
 
 
 class NdjsonStream:
