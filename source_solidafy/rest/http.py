@@ -21,6 +21,7 @@ auth could refresh its token. Every message and log line is redacted.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -136,6 +137,8 @@ class HttpClient:
         self._bucket = TokenBucket(rate_limit_rps, clock=monotonic, sleep=sleep) if rate_limit_rps else None
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
         self._session = _make_session(max_concurrency)
+        self._trust_env = True
+        self._proxy_cache: dict[str, dict[str, str]] = {}
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
         self._retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max_retries + 1),
@@ -232,17 +235,32 @@ class HttpClient:
         auth_params: dict[str, Any] = {}
         self.auth.apply(headers, auth_params)
         params = [*call.params, *auth_params.items()] if auth_params else call.params
+        proxies = self._proxies_for(call.url)
         if self._limiter is None:
             raw = self._session.request(call.method, call.url, params=params, headers=headers,
-                                        data=call.body, timeout=self.timeout)
+                                        data=call.body, timeout=self.timeout, proxies=proxies)
         else:
             with self._limiter:
                 raw = self._session.request(call.method, call.url, params=params, headers=headers,
-                                            data=call.body, timeout=self.timeout)
+                                            data=call.body, timeout=self.timeout, proxies=proxies)
         resp = Response(raw, call.method, self.redact)
         if self._should_retry(resp):
             raise _Retry(resp)
         return resp
+
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        """Environment proxies (HTTPS_PROXY, NO_PROXY...) per scheme and host, looked up once.
+
+        requests re-reads the whole environment on every request when ``trust_env`` is on; that
+        was half of our per-page overhead, so the session has it off and we cache the answer.
+        """
+        scheme, _, rest = url.partition("://")
+        key = f"{scheme}://{rest.split('/', 1)[0]}"
+        proxies = self._proxy_cache.get(key)
+        if proxies is None:
+            proxies = requests.utils.get_environ_proxies(key) if self._trust_env else {}
+            self._proxy_cache[key] = proxies
+        return proxies
 
     def _should_retry(self, resp: Response) -> bool:
         status = resp.status
@@ -317,7 +335,10 @@ def _param_list(params: Params) -> list[tuple[str, Any]]:
 
 
 def _make_session(max_concurrency: int | None) -> requests.Session:
+    """A pooled session that reads the environment once (see ``HttpClient._proxies_for``)."""
     session = requests.Session()
+    session.trust_env = False
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     size = max(10, max_concurrency or 0)
     adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
     session.mount("http://", adapter)
