@@ -146,6 +146,9 @@ def _to_text_list(value: Any) -> list[str]:
 Template = Annotated[TemplateString, PlainValidator(_to_template)]
 """A (T) value: any YAML scalar, kept as a :class:`TemplateString`."""
 
+LenientTemplate = Annotated[TemplateString, PlainValidator(_to_lenient)]
+"""A (T) value where an undefined variable renders as "" (``incremental.start``: empty = no bound)."""
+
 Body = Annotated[TemplateString, PlainValidator(_to_body)]
 """A request body (T): a string, or a mapping/list that is sent as JSON."""
 

@@ -24,7 +24,9 @@ engine reads only these canonical attribute names:
 - ``RemoveStep.fields`` is a list; ``RenameStep.from_field`` / ``to``.
 
 Values marked (T) are :class:`~source_solidafy.manifest.templates.TemplateString` objects, compiled
-by the loader. Paths (records_path, cursor_path, ...) stay strings.
+once while validating; ``.lenient`` is True for every ``params`` value (request, check, async job)
+and ``incremental.start``: an undefined variable renders "" there. Paths (records_path,
+cursor_path, ...) stay strings.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import (
     Body,
+    LenientTemplate,
     ParamMap,
     Strict,
     Template,
@@ -186,7 +189,7 @@ class Incremental(Strict):
 
     request_param: Text | None = None
     format: Text | None = None
-    start: Template | None = None
+    start: LenientTemplate | None = None
     lookback_secs: float = Field(default=0, ge=0)
 
 

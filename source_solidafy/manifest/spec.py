@@ -1,9 +1,10 @@
 """A manifest's config form: the explicit ``spec:`` list, or one derived from the templates.
 
 Derivation (CONNECTOR-YAML.md): every config key a template reads becomes a string field, required
-when used in ``base_url``, a request path, ``auth`` or headers, optional when used only elsewhere
-(request/check params, bodies, transforms, incremental start); secret when its name contains key,
-token, secret or password. ``base_url`` (and ``token_url`` for OAuth2) are always offered as optional
+when some strict template reads it (``base_url``, paths, ``auth``, headers, bodies, transforms,
+date_range bounds: rendering fails without it), optional when only lenient templates do (request,
+check and job params, ``incremental.start``: they render empty and the value is left out); secret
+when its name contains key, token, secret or password. ``base_url`` (and ``token_url`` for OAuth2) are always offered as optional
 overrides.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy.manifest.templates import config_keys_used
-from source_solidafy.manifest.walk import format_path, is_required_use, iter_templates
+from source_solidafy.manifest.walk import format_path, iter_templates
 from source_solidafy.source import ConfigField
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def config_usages(manifest: Manifest) -> dict[str, list[Usage]]:
         if not keys:
             continue
         location = template.where.split(": ", 1)[0] if template.where else manifest.source_name
-        usage = Usage(format_path(path), location, is_required_use(path))
+        usage = Usage(format_path(path), location, required=not template.lenient)
         for key in sorted(keys):
             usages.setdefault(key, []).append(usage)
     return usages

@@ -56,11 +56,6 @@ def iter_paths(obj: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, str]]:
             yield from iter_paths(child, (*path, key))
 
 
-def is_required_use(path: KeyPath) -> bool:
-    """A config key used here must be given: base_url, auth, headers, or any request path."""
-    return path[0] in ("base_url", "auth") or "headers" in path or path[-1] == "path"
-
-
 def format_path(path: KeyPath) -> str:
     """``streams[3].request.params["created[gte]"]``: the key path shown in every message."""
     out = ""

@@ -76,3 +76,15 @@ def test_bare_names_count_as_config() -> None:
     fields = _fields(m)
     assert fields["api_key"].required and fields["api_key"].secret
     assert fields["host"].required
+
+
+def test_lenient_only_uses_are_optional_strict_uses_required() -> None:
+    m = load_manifest_text(
+        "name: t\nbase_url: https://x\nstreams:\n  - name: s\n"
+        "    request: {path: /s, method: POST, body: '{\"q\": \"{{ config.query }}\"}', params: {a: '{{ config.p }}'}}\n"
+        "    incremental: {start: '{{ config.start }}', request_param: since}\n"
+        "    transform: [{set: {field: tenant, value: '{{ config.tenant }}'}}]\n"
+    )
+    fields = {f.name: f.required for f in m.config_fields()}
+    assert fields == {"query": True, "p": False, "start": False, "tenant": True, "base_url": False}
+    assert m.streams[0].incremental.start.lenient  # type: ignore[union-attr]
