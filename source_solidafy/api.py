@@ -15,6 +15,7 @@ from typing import Any
 
 from source_solidafy import protocol as p
 from source_solidafy import registry
+from source_solidafy.config import fields_to_json_schema
 from source_solidafy.errors import (
     AuthError,
     ConfigError,
@@ -22,7 +23,7 @@ from source_solidafy.errors import (
     UnknownStreamError,
     UsageError,
 )
-from source_solidafy.source import Source
+from source_solidafy.source import ConfigField, Source
 from source_solidafy.state import StateMap, parse_state
 from source_solidafy.sync import SyncPlan, SyncRun
 
@@ -68,8 +69,7 @@ def list_connectors(detail: bool = True) -> list[dict[str, Any]]:
         else:
             item.update(streams=list(info.stream_names), streams_dynamic=False)
         if detail:
-            source = load_connector(info.name)
-            item["config_schema"] = [f.as_dict() for f in source.config_fields()]
+            item["config_schema"] = [f.as_dict() for f in config_fields(info.name)]
         out.append(item)
     return out
 
@@ -80,19 +80,45 @@ def spec(connector: str | Source | None = None) -> dict[str, Any]:
         from source_solidafy.generic_spec import generic_spec
 
         return p.spec(generic_spec())
-    source = load_connector(connector)
-    schema = source.spec()
+    name, fields, doc_url = _quick_spec(connector)
+    if fields is not None:
+        schema = fields_to_json_schema(fields, title=name)
+    else:
+        source = load_connector(connector)
+        name, schema, doc_url = source.name, source.spec(), getattr(source, "documentation_url", None)
     schema["properties"] = {
         "connector": {
             "type": "string",
             "title": "connector",
             "description": "Which connector to run (a built-in name or a path to a connector YAML file)",
-            "default": source.name,
+            "default": name,
             "order": -1,
         },
         **schema["properties"],
     }
-    return p.spec(schema, getattr(source, "documentation_url", None))
+    return p.spec(schema, doc_url)
+
+
+def builtin_rest(connector: str | Source | None) -> registry.ConnectorInfo | None:
+    """The registry entry of a built-in REST connector name or alias (None for paths, databases)."""
+    if not isinstance(connector, str) or registry.looks_like_path(connector):
+        return None
+    info = registry.find(connector)
+    return info if info is not None and info.kind == "rest" else None
+
+
+def _quick_spec(connector: str | Source) -> tuple[str, list[ConfigField] | None, str | None]:
+    """Built-in REST connectors with an explicit ``spec:`` answer without loading the manifest."""
+    info = builtin_rest(connector)
+    if info is None:
+        return "", None, None
+    return info.name, info.quick_fields(), info.documentation_url
+
+
+def config_fields(connector: str | Source) -> list[ConfigField]:
+    """The config form of a connector (fast for built-ins: no manifest load)."""
+    _, fields, _ = _quick_spec(connector)
+    return fields if fields is not None else load_connector(connector).config_fields()
 
 
 def _validated(source: Source, config: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +138,9 @@ def check(connector: str | Source, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def streams(connector: str | Source, config: dict[str, Any] | None = None) -> list[str]:
+    info = builtin_rest(connector)
+    if info is not None:
+        return list(info.stream_names)
     source = load_connector(connector)
     if source.streams_dynamic:
         if config is None:

@@ -158,9 +158,11 @@ def cmd_streams(args: argparse.Namespace) -> int:
     from source_solidafy import api
 
     config = _config(args)
-    source = api.load_connector(_connector(args, config))
-    names = api.streams(source, config if (config or source.streams_dynamic) else None)
-    _writer().write([p.streams_message(source.name, names)])
+    connector = _connector(args, config)
+    quick = api.builtin_rest(connector)
+    source = quick.name if quick is not None else api.load_connector(connector)
+    names = api.streams(source, config or None)
+    _writer().write([p.streams_message(source if isinstance(source, str) else source.name, names)])
     return 0
 
 

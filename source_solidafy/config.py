@@ -17,6 +17,46 @@ _JSON_TYPES = {
 }
 
 
+_SECRET_WORDS = ("key", "token", "secret", "password")
+BASE_URL_HELP = "Override the API base URL (proxy, regional endpoint, local mock)"
+TOKEN_URL_HELP = "Override the OAuth2 token URL (proxy, local mock)"
+OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials")
+
+
+def is_secret_name(name: str) -> bool:
+    """``api_key``, ``refresh_token``, ``client_secret``, ``password`` are secrets."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def with_overrides(fields: list[ConfigField], auth_type: str | None) -> list[ConfigField]:
+    """Every REST connector also takes optional ``base_url`` (and ``token_url`` for OAuth2)."""
+    names = {f.name for f in fields}
+    out = list(fields)
+    if "base_url" not in names:
+        out.append(ConfigField(name="base_url", description=BASE_URL_HELP))
+    if auth_type in OAUTH2_TYPES and "token_url" not in names:
+        out.append(ConfigField(name="token_url", description=TOKEN_URL_HELP))
+    return out
+
+
+def field_from_dict(raw: dict[str, Any]) -> ConfigField:
+    """A ``spec:`` entry of a YAML file, read without the manifest models (fast ``spec``)."""
+    name = str(raw["name"])
+    secret = raw.get("secret")
+    return ConfigField(
+        name=name,
+        type=str(raw.get("type") or "string"),
+        required=bool(raw.get("required", False)),
+        secret=is_secret_name(name) if secret is None else bool(secret),
+        description=str(raw.get("description") or ""),
+        default=raw.get("default"),
+        examples=tuple(raw.get("examples") or ()),
+        enum=tuple(raw.get("enum") or ()),
+        pattern=raw.get("pattern"),
+    )
+
+
 def field_schema(f: ConfigField, order: int) -> dict[str, Any]:
     prop: dict[str, Any] = {"type": f.type, "title": f.name, "order": order}
     if f.description:

@@ -13,7 +13,7 @@ from source_solidafy.config import field_schema
 
 
 def generic_spec() -> dict[str, Any]:
-    from source_solidafy.api import load_connector
+    from source_solidafy.api import config_fields
 
     names = [c.name for c in registry.builtin_connectors()]
     props: dict[str, Any] = {
@@ -27,7 +27,7 @@ def generic_spec() -> dict[str, Any]:
     }
     users: dict[str, list[str]] = {}
     for name in names:
-        for f in load_connector(name).config_fields():
+        for f in config_fields(name):
             users.setdefault(f.name, []).append(name)
             if f.name not in props:
                 prop = field_schema(f, len(props))

@@ -12,7 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from source_solidafy.config import field_from_dict, with_overrides
 from source_solidafy.errors import ManifestError, UnknownConnectorError
+from source_solidafy.source import ConfigField
 
 if TYPE_CHECKING:
     from source_solidafy.source import Source
@@ -27,6 +29,18 @@ class ConnectorInfo:
     aliases: tuple[str, ...] = ()
     path: Path | None = None
     stream_names: tuple[str, ...] = field(default=())
+    raw_spec: tuple[dict, ...] | None = None  # the YAML's explicit ``spec:`` list, unvalidated
+    auth_type: str | None = None
+    documentation_url: str | None = None
+
+    def quick_fields(self) -> list[ConfigField] | None:
+        """The config form straight from the YAML's ``spec:`` list (no models, no templates).
+
+        None when the file has no well-formed explicit spec; then the connector must be loaded.
+        """
+        if not self.raw_spec or not all(isinstance(f, dict) and f.get("name") for f in self.raw_spec):
+            return None
+        return with_overrides([field_from_dict(f) for f in self.raw_spec], self.auth_type)
 
 
 DATABASES = (
@@ -63,6 +77,8 @@ def _scan(path: Path) -> ConnectorInfo:
     except yaml.YAMLError as exc:
         raise ManifestError(f"{path}: invalid YAML: {exc}") from None
     streams = tuple(s.get("name", "") for s in data.get("streams") or [] if isinstance(s, dict))
+    raw_spec = data.get("spec")
+    auth = data.get("auth")
     return ConnectorInfo(
         name=str(data.get("name") or path.stem),
         kind="rest",
@@ -71,6 +87,9 @@ def _scan(path: Path) -> ConnectorInfo:
         aliases=tuple(data.get("aliases") or ()),
         path=path,
         stream_names=streams,
+        raw_spec=tuple(raw_spec) if isinstance(raw_spec, list) else None,
+        auth_type=str(auth.get("type")) if isinstance(auth, dict) else None,
+        documentation_url=data.get("documentation_url"),
     )
 
 
@@ -80,8 +99,26 @@ def builtin_connectors() -> tuple[ConnectorInfo, ...]:
     return (*rest, *DATABASES)
 
 
+@lru_cache(maxsize=32)
+def _by_file_name(key: str) -> ConnectorInfo | None:
+    """Most lookups name the file itself (``stripe`` -> stripe.yaml): read only that one."""
+    if not key.replace("-", "").replace("_", "").isalnum():
+        return None
+    path = connectors_dir() / f"{key}.yaml"
+    if not path.is_file():
+        return None
+    info = _scan(path)
+    return info if info.name == key else None
+
+
 def find(name: str) -> ConnectorInfo | None:
     key = name.strip().lower()
+    for db in DATABASES:
+        if key == db.name or key in db.aliases:
+            return db
+    quick = _by_file_name(key)
+    if quick is not None:
+        return quick
     for info in builtin_connectors():
         if key == info.name or key in info.aliases:
             return info
