@@ -102,10 +102,11 @@ class AirbyteRun:
         return list(last.values())
 
     def describe(self) -> str:
-        """For assertion messages: the command, exit code and a bounded excerpt of both streams."""
+        """For assertion messages: the command, exit code, errors, and bounded excerpts of both streams."""
+        errors = "\n".join(f"  {e.get('stream_descriptor')}: {e.get('message', '')[:300]}" for e in self.errors())
         return (
-            f"$ source-solidafy {' '.join(self.args)}\nrc={self.rc}\n"
-            f"stdout (first 2000 chars):\n{self.stdout[:2000]}\nstderr (last 2000 chars):\n{self.stderr[-2000:]}"
+            f"$ source-solidafy {' '.join(self.args)}\nrc={self.rc}\nTRACE ERRORs:\n{errors or '  none'}\n"
+            f"stdout (first 1500 chars):\n{self.stdout[:1500]}\nstderr (last 1500 chars):\n{self.stderr[-1500:]}"
         )
 
 
