@@ -89,11 +89,15 @@ __all__ = [
 
 
 class BearerAuth(Strict):
+    """``Authorization: Bearer <token>``."""
+
     type: Literal["bearer"]
     token: Template
 
 
 class ApiKeyAuth(Strict):
+    """``key`` names the header (or query parameter with ``location: query``) carrying ``value``."""
+
     type: Literal["api_key"]
     key: Text
     value: Template
@@ -101,12 +105,16 @@ class ApiKeyAuth(Strict):
 
 
 class BasicAuth(Strict):
+    """HTTP basic auth; ``password`` may be left out."""
+
     type: Literal["basic"]
     username: Template
     password: Template | None = None
 
 
 class OAuth2RefreshTokenAuth(Strict):
+    """POSTs ``grant_type=refresh_token`` to ``token_url``; refreshes before expiry and once on a 401."""
+
     type: Literal["oauth2_refresh_token"]
     token_url: Template
     client_id: Template
@@ -116,6 +124,8 @@ class OAuth2RefreshTokenAuth(Strict):
 
 
 class OAuth2ClientCredentialsAuth(Strict):
+    """POSTs ``grant_type=client_credentials`` (with ``scopes``) to ``token_url``."""
+
     type: Literal["oauth2_client_credentials"]
     token_url: Template
     client_id: Template
@@ -135,6 +145,8 @@ class SessionTokenAuth(Strict):
 
 
 class NoAuth(Strict):
+    """No credentials (also what an absent ``auth`` means)."""
+
     type: Literal["none"] = "none"
 
 
@@ -154,6 +166,8 @@ OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials")
 
 
 class Http(Strict):
+    """Timeouts, retries, backoff and rate limits of this connector's requests."""
+
     timeout_secs: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=3, ge=0)
     rate_limit_rps: float | None = Field(default=None, gt=0)
@@ -177,6 +191,8 @@ def _upper(value: Any) -> Any:
 
 
 class Request(Strict):
+    """The stream's first request; ``params`` render leniently (an empty value is left out)."""
+
     method: Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE"], BeforeValidator(_upper)] = "GET"
     path: Template
     params: ParamMap = Field(default_factory=dict)

@@ -43,16 +43,22 @@ class NestedRecords(Strict):
 
 
 class JsonDecoder(Strict):
+    """JSON body; ``records_path`` selects the records (an object is one record, an array its items)."""
+
     type: Literal["json"] = "json"
     records_path: Text | None = None
     nested_records: NestedRecords | None = None
 
 
 class JsonlDecoder(Strict):
+    """One JSON record per line."""
+
     type: Literal["jsonl"]
 
 
 class CsvDecoder(Strict):
+    """CSV rows as records; values stay strings unless the schema says otherwise."""
+
     type: Literal["csv"]
     delimiter: Text = ","
     has_header: bool = True
@@ -66,6 +72,8 @@ class CsvDecoder(Strict):
 
 
 class XmlDecoder(Strict):
+    """XML parsed safely (no DTD entities); records map like xmltodict."""
+
     type: Literal["xml"]
     records_path: Text | None = None
 
@@ -118,6 +126,8 @@ class _Paging(Strict):
 
 
 class CursorPagination(_Paging):
+    """Next cursor from ``cursor_path`` (body) or ``cursor_header``, sent as ``cursor_param``."""
+
     type: Literal["cursor"]
     cursor_param: Text
     cursor_path: Text | None = None
@@ -134,6 +144,8 @@ class CursorPagination(_Paging):
 
 
 class OffsetPagination(_Paging):
+    """``offset_param`` grows by ``limit``; stops on a short page or ``stop``."""
+
     type: Literal["offset"]
     offset_param: Text = "offset"
     limit_param: Text = "limit"
@@ -141,6 +153,8 @@ class OffsetPagination(_Paging):
 
 
 class PageNumberPagination(_Paging):
+    """``page_param`` counts from ``start_page``; stops on an empty or short page, or ``stop``."""
+
     type: Literal["page_number"]
     page_param: Text = "page"
     start_page: int = 1
@@ -149,11 +163,15 @@ class PageNumberPagination(_Paging):
 
 
 class LinkHeaderPagination(_Paging):
+    """Follows the RFC 8288 ``Link`` header entry with ``rel``."""
+
     type: Literal["link_header"]
     rel: Text = "next"
 
 
 class NextUrlPagination(_Paging):
+    """Follows the URL (absolute or relative) found at ``next_url_path``."""
+
     type: Literal["next_url"]
     next_url_path: Text
 
@@ -242,6 +260,8 @@ class ParentStreamPartition(Strict):
 
 
 class AsyncCreate(Strict):
+    """The request that creates the job; ``job_id_path`` reads its id."""
+
     method: Annotated[Literal["GET", "POST", "PUT", "PATCH"], BeforeValidator(lambda v: str(v).upper())] = "POST"
     path: Template
     body: Body | None = None
@@ -251,6 +271,8 @@ class AsyncCreate(Strict):
 
 
 class AsyncPoll(Strict):
+    """Polled every ``interval_secs`` until ``status_path`` equals ``completed_value``."""
+
     path: Template
     interval_secs: float = Field(default=5.0, ge=0)
     max_attempts: int = Field(default=120, ge=1)
@@ -271,6 +293,8 @@ def _locator_form(value: Any) -> Any:
 
 
 class AsyncDownload(Strict):
+    """The results request; ``locator_header``/``locator_param`` are a shorthand for ``pagination``."""
+
     path: Template
     records_path: Text | None = None
     params: ParamMap = Field(default_factory=dict)

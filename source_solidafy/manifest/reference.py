@@ -1,0 +1,91 @@
+"""Reference docs generated from the models, so the docs cannot drift from what the loader accepts.
+
+``python -m source_solidafy.manifest.reference > docs/reference/connector-yaml.md``
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from source_solidafy.manifest import models as m
+from source_solidafy.manifest.templates import TemplateString
+
+SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
+    ("Top level", [m.Manifest]),
+    ("auth", [m.BearerAuth, m.ApiKeyAuth, m.BasicAuth, m.OAuth2RefreshTokenAuth,
+              m.OAuth2ClientCredentialsAuth, m.SessionTokenAuth, m.NoAuth]),
+    ("http, check", [m.Http, m.Check]),
+    ("spec", [m.SpecField]),
+    ("Stream", [m.Stream, m.Request, m.Incremental]),
+    ("decoder", [m.JsonDecoder, m.JsonlDecoder, m.CsvDecoder, m.XmlDecoder, m.NestedRecords]),
+    ("pagination", [m.CursorPagination, m.OffsetPagination, m.PageNumberPagination,
+                    m.LinkHeaderPagination, m.NextUrlPagination, m.Stop]),
+    ("partition", [m.ListPartition, m.DateRangePartition, m.ParentStreamPartition, m.AsyncJobPartition,
+                   m.AsyncCreate, m.AsyncPoll, m.AsyncDownload]),
+    ("transform", [m.SetStep, m.RemoveStep, m.RenameStep]),
+]
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        names = [_type_name(a) for a in args if a is not type(None)]
+        return " \\| ".join(dict.fromkeys(names))
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}" if args else "list"
+    if origin is dict:
+        return f"map of {_type_name(args[1])}" if args else "map"
+    if tp is TemplateString:
+        return "template"
+    if tp is Any:
+        return "any"
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp.__name__
+    return getattr(tp, "__name__", str(tp))
+
+
+def _default(info: Any) -> str:
+    if info.is_required():
+        return "**required**"
+    if info.default_factory is not None:
+        value = info.default_factory()
+        return "" if value in ({}, []) else f"`{value}`" if not isinstance(value, BaseModel) else ""
+    if info.default in (None, PydanticUndefined):
+        return ""
+    return '`""`' if info.default == "" else f"`{info.default}`"
+
+
+def model_table(model: type[BaseModel]) -> str:
+    """One markdown table: key, type, default."""
+    doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    lines = [f"### {model.__name__}", ""] + ([doc, ""] if doc else []) + ["| key | type | default |", "|---|---|---|"]
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        lines.append(f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} |")
+    spellings = getattr(model, "spellings", {})
+    if spellings:
+        lines.append("")
+        lines.append("Also accepted: " + ", ".join(f"`{k}` for `{v}`" for k, v in spellings.items()) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def reference_markdown() -> str:
+    parts = ["# Connector YAML reference (generated from source_solidafy.manifest.models)", ""]
+    for title, models in SECTIONS:
+        parts.append(f"## {title}\n")
+        parts.extend(model_table(model) for model in models)
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(reference_markdown())
