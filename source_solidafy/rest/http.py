@@ -40,7 +40,12 @@ from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWa
 LogFn = Callable[[str, str], None]
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
 DEFAULT_RETRY_STATUSES = (429, 500, 502, 503, 504)
-_SECRET_NAME = re.compile(r"auth|key|token|secret|password|passwd|signature|session|cookie", re.I)
+# names of headers/params whose values are credentials (x-api-key, access_token, Authorization, ...)
+_SECRET_NAME = re.compile(
+    r"(?:^|[^a-z])(?:auth\w*|api[_-]?key|key|token|secret|password|passwd|pwd|signature|sig|session\w*"
+    r"|cookie|credentials?)(?:$|[^a-z])",
+    re.I,
+)
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
@@ -164,6 +169,12 @@ class HttpClient:
 
     def close(self) -> None:
         self._session.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def url_for(self, path_or_url: str) -> str:
         """``base_url`` + path (``/v1`` + ``/customers``); an absolute URL is used as given."""
@@ -339,7 +350,7 @@ def _make_session(max_concurrency: int | None) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    size = max(10, max_concurrency or 0)
+    size = max(32, max_concurrency or 0)  # a full pool makes urllib3 warn on stderr
     adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
