@@ -62,7 +62,7 @@ class DatabaseSource(Source):
                 f"{self.name}: config field 'cursor_fields' maps stream -> column name; "
                 f"the value for {bad[0]!r} is not a column name"
             )
-        if int(out.get("batch_size") or DEFAULT_BATCH_SIZE) < 1:
+        if int(out.get("batch_size", DEFAULT_BATCH_SIZE)) < 1:
             raise ConfigError(f"{self.name}: config field 'batch_size' must be at least 1")
         return out
 
