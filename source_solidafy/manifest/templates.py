@@ -282,6 +282,18 @@ class TemplateString:
     def _label(self) -> str:
         return f"template at {self.where}" if self.where else f"template {self.source!r}"
 
+    def __copy__(self) -> TemplateString:
+        twin = TemplateString(self.source, self.where, self.lenient)
+        twin._template = self._template  # compiled templates are immutable: share them
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TemplateString:
+        return self.__copy__()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the text only; the copy compiles again on first render."""
+        return (TemplateString, (self.source, self.where, self.lenient))
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TemplateString):
             return self.source == other.source

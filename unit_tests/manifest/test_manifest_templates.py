@@ -151,3 +151,19 @@ def test_config_keys_used() -> None:
     assert config_keys_used("{% for x in items %}{{ x }}{% endfor %}{{ state.cursor }}{{ now }}") == {"items"}
     assert config_keys_used(TemplateString("/static")) == set()
     assert config_keys_used("{% set y = 1 %}{{ y }}{{ record.id }}{{ format_datetime(since, 'unix') }}") == set()
+
+
+def test_manifests_copy_and_pickle() -> None:
+    import copy
+    import pickle
+
+    m = load_manifest_text(
+        "name: t\nbase_url: 'https://{{ config.host }}'\nstreams:\n"
+        "  - {name: s, request: {path: /s, params: {a: '{{ config.a }}'}}}\n", source_name="t.yaml"
+    )
+    twin = copy.deepcopy(m)
+    assert twin == m and twin.base_url._template is m.base_url._template
+    assert twin.base_url.where == "t.yaml:2: base_url"
+    thawed = pickle.loads(pickle.dumps(m))
+    assert thawed.base_url.render(build_context({"host": "h"})) == "https://h"
+    assert thawed.streams[0].request.params["a"].render(build_context({})) == ""  # type: ignore[union-attr]
