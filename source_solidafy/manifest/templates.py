@@ -350,6 +350,7 @@ def config_keys_used(template: TemplateString | str, env: jinja2.Environment | N
     source = template.source if isinstance(template, TemplateString) else template
     if not is_template_text(source):
         return set()
-    ast = (env or default_environments()[0]).parse(source)
-    bare = meta.find_undeclared_variables(ast) - RESERVED_NAMES
+    env = env or default_environments()[0]
+    ast = env.parse(source)
+    bare = meta.find_undeclared_variables(ast) - RESERVED_NAMES - set(env.globals)  # range, dict...
     return _config_lookups(ast) | bare

@@ -150,6 +150,7 @@ def test_config_keys_used() -> None:
     assert config_keys_used("{{ config.a }}{{ config['b'] }}{{ config.get('c') }}{{ d }}") == {"a", "b", "c", "d"}
     assert config_keys_used("{% for x in items %}{{ x }}{% endfor %}{{ state.cursor }}{{ now }}") == {"items"}
     assert config_keys_used(TemplateString("/static")) == set()
+    assert config_keys_used("{% for i in range(3) %}{{ dict(a=i) }}{% endfor %}") == set()
     assert config_keys_used("{% set y = 1 %}{{ y }}{{ record.id }}{{ format_datetime(since, 'unix') }}") == set()
 
 
