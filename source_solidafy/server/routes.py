@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,19 @@ def _body() -> dict[str, Any]:
     body = bodies.parse_body(request.get_data(cache=True))
     g.secrets = bodies.config_secrets(body.get("config"))
     return body
+
+
+def _connector(api: Any, body: dict[str, Any], allow_custom: bool) -> Any:
+    """The request's Source; its own idea of what is secret in the config joins the redaction list."""
+    from flask import g
+
+    source = connectors.resolve(api, body, allow_custom)
+    config = body.get("config")
+    secrets_of = getattr(source, "secrets", None)
+    if isinstance(config, dict) and callable(secrets_of):
+        with contextlib.suppress(Exception):  # redaction help must never fail the request
+            g.secrets = [*g.get("secrets", []), *secrets_of(config)]
+    return source
 
 
 def _find(listing: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -106,7 +120,7 @@ def _register_calls(app: Flask, api: Any, settings: ServerSettings) -> None:
     @app.post("/streams")
     def streams() -> Response:
         body = _body()
-        connector = connectors.resolve(api, body, allow)
+        connector = _connector(api, body, allow)
         config = body.get("config")
         config = bodies.config_of(body) if config is not None else None
         return ok({"connector": _label(connector), "streams": api.streams(connector, config)})
@@ -114,13 +128,13 @@ def _register_calls(app: Flask, api: Any, settings: ServerSettings) -> None:
     @app.post("/check")
     def check() -> Response:
         body = _body()
-        connector = connectors.resolve(api, body, allow)
+        connector = _connector(api, body, allow)
         return ok(api.check(connector, bodies.config_of(body)))
 
     @app.post("/discover")
     def discover() -> Response:
         body = _body()
-        connector = connectors.resolve(api, body, allow)
+        connector = _connector(api, body, allow)
         sample = bodies.opt_int(body, "sample") or 0
         return ok(api.discover(connector, bodies.config_of(body), sample=sample))
 
@@ -149,7 +163,7 @@ def _register_sync(app: Flask, api: Any, settings: ServerSettings) -> None:
     @app.post("/sync")
     def sync() -> Response:
         body = _body()
-        connector = connectors.resolve(api, body, settings.allow_custom_connectors)
+        connector = _connector(api, body, settings.allow_custom_connectors)
         output = outputs.resolve_output(bodies.opt_str(body, "output"), settings.output_root)
         req = bodies.sync_request(body, output)
         config = bodies.config_of(body)

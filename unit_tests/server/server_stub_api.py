@@ -18,6 +18,9 @@ class TooManyRecords(e.SolidafyError):
 class StubSource:
     name: str
 
+    def secrets(self, config: dict[str, Any]) -> list[str]:
+        return [config["hidden"]] if "hidden" in config else []
+
 
 @dataclass
 class StubApi:

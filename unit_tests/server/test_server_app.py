@@ -125,6 +125,13 @@ def test_secrets_redacted_and_bugs_are_generic(capsys: pytest.CaptureFixture[str
     assert resp.status_code == 401 and secret not in resp.get_data(as_text=True)
 
 
+def test_source_declared_secrets_redacted() -> None:
+    value = "plainly-named-but-secret"
+    c, _ = client(StubApi(raise_on={"check": e.HttpError(f"503 for {value}", status=503)}))
+    resp = post(c, "/check", {"connector": "demo", "config": {"hidden": value}})
+    assert resp.status_code == 502 and value not in resp.get_data(as_text=True)
+
+
 def test_body_limit_is_413() -> None:
     c, _ = client(max_body_bytes=100)
     resp = post(c, "/check", {"connector": "demo", "config": {"x": "y" * 200}})
