@@ -292,7 +292,6 @@ class Manifest(Strict):
     spec: list[SpecField] | None = None
 
     _source_name: str = PrivateAttr(default="<string>")
-    _usages: dict[str, list[tuple[str, bool]]] = PrivateAttr(default_factory=dict)
     _warnings: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="before")
