@@ -129,7 +129,7 @@ class HttpClient:
         are injectable so tests never wait."""
         if backoff not in BACKOFFS:
             raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
-        self.base_url = base_url.rstrip("/")
+        self._base_url = base_url.rstrip("/")
         self.auth = auth or Auth()
         self.timeout, self.max_retries = timeout, max_retries
         self.retry_statuses = frozenset(retry_statuses)
@@ -153,6 +153,15 @@ class HttpClient:
             before_sleep=self._before_sleep,
             reraise=True,
         )
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        """Settable once known (Salesforce's comes from the token response)."""
+        self._base_url = value.rstrip("/")
 
     @property
     def session(self) -> requests.Session:

@@ -22,7 +22,7 @@ previous one exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urljoin
@@ -63,11 +63,15 @@ class PageRequest:
     def resolve(
         self,
         path: str,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
-    ) -> tuple[str, dict[str, Any] | None, dict[str, str] | None, Any]:
-        """The stream's (path, params, headers, json_body) with this page's overrides applied."""
+    ) -> tuple[str, Any, dict[str, str] | None, Any]:
+        """The stream's (path, params, headers, json_body) with this page's overrides applied.
+
+        ``params`` may be a mapping or a list of pairs (repeated keys); the result has the same form,
+        with every pair whose key this page overrides replaced.
+        """
         merged_headers = {**headers, **self.headers} if headers else dict(self.headers) or None
         if isinstance(json_body, Mapping) and self.body:
             json_body = {**json_body, **self.body}
@@ -75,11 +79,20 @@ class PageRequest:
             json_body = dict(self.body)
         if self.as_is and self.url is not None:
             return self.url, (dict(self.params) or None), merged_headers, json_body
-        merged_params = {**params, **self.params} if params else dict(self.params) or None
-        return self.url or path, merged_params, merged_headers, json_body
+        return self.url or path, _merge_params(params, self.params), merged_headers, json_body
 
     def same_as(self, other: PageRequest) -> bool:
         return (self.url, self.params, self.headers, self.body) == (other.url, other.params, other.headers, other.body)
+
+
+def _merge_params(base: Mapping[str, Any] | Sequence[tuple[str, Any]] | None, over: dict[str, Any]) -> Any:
+    if not base:
+        return dict(over) or None
+    if not over:
+        return base
+    if isinstance(base, Mapping):
+        return {**base, **over}
+    return [(k, v) for k, v in base if k not in over] + list(over.items())
 
 
 class StopCondition:

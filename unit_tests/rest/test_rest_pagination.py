@@ -184,3 +184,13 @@ def test_pagination_stop_conditions_compose_with_any_paginator() -> None:
 def test_pagination_none_is_single_request() -> None:
     pag = NoPagination()
     assert pag.next(Resp(), {}, [{}], pag.first()) is None
+
+
+def test_pagination_resolve_keeps_pair_lists_and_overrides_keys() -> None:
+    pag = CursorPaginator("page", cursor_path="next")
+    req = pag.next(Resp(), {"next": "p2"}, [{}], pag.first())
+    assert req is not None
+    pairs = [("group_by[]", "model"), ("group_by[]", "workspace_id"), ("page", "old")]
+    assert req.resolve("/r", pairs)[1] == [("group_by[]", "model"), ("group_by[]", "workspace_id"), ("page", "p2")]
+    assert pag.first().resolve("/r", pairs)[1] is pairs
+    assert pag.first().resolve("/r", [])[1] is None
