@@ -293,6 +293,7 @@ class Manifest(Strict):
 
     _source_name: str = PrivateAttr(default="<string>")
     _warnings: list[str] = PrivateAttr(default_factory=list)
+    _fields: list[ConfigField] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -325,7 +326,9 @@ class Manifest(Strict):
         """The config form: explicit ``spec`` wins, else derived from the templates (see spec.py)."""
         from source_solidafy.manifest.spec import config_fields
 
-        return config_fields(self)
+        if self._fields is None:  # derived once: the secrets and config checks ask often
+            self._fields = config_fields(self)
+        return list(self._fields)
 
     def missing_config(self, config: dict[str, Any]) -> list[str]:
         """One message per required config key that ``config`` lacks (empty list = fine)."""
