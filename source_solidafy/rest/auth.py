@@ -170,8 +170,10 @@ class _TokenAuth(Auth):
 
     def _post(self, url: str, **kwargs: Any) -> dict[str, Any]:
         """POST a token request; any failure becomes an AuthError with the server's words, redacted."""
+        # the client's session reads proxies once per host itself (trust_env off); do the same here
+        proxies = requests.utils.get_environ_proxies(url) if not self._session.trust_env else None
         try:
-            resp = self._session.post(url, timeout=TOKEN_TIMEOUT_SECS, **kwargs)
+            resp = self._session.post(url, timeout=TOKEN_TIMEOUT_SECS, proxies=proxies, **kwargs)
         except requests.RequestException as exc:
             raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
         if resp.status_code >= 400:

@@ -46,7 +46,12 @@ _SECRET_NAME = re.compile(
     r"|cookie|credentials?)(?:$|[^a-z])",
     re.I,
 )
-_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,  # truncated body: IncompleteRead, Content-Length mismatch
+    requests.exceptions.ContentDecodingError,  # truncated gzip body
+)
 
 
 class Response:
@@ -370,6 +375,8 @@ def _describe(exc: BaseException | None) -> str:
     """A short human name for a transport failure."""
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "truncated response body"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "undecodable (truncated?) compressed body"
     if isinstance(exc, requests.Timeout):
         return "timeout"
     if isinstance(exc, requests.ConnectionError):

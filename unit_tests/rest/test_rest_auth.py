@@ -27,6 +27,7 @@ class FakeSession:
         self.answers = list(answers)
         self.calls: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.trust_env = True
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         with self.lock:
