@@ -102,9 +102,12 @@ class S3Storage(Storage):
         self.endpoint = _endpoint(scheme)
         region = env("AWS_DEFAULT_REGION", "AWS_REGION") or ("auto" if scheme == "r2" else None)
         config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=120)
-        self.client = boto3.session.Session().client(
-            "s3", endpoint_url=self.endpoint, region_name=region, config=config
-        )
+        try:
+            self.client = boto3.session.Session().client(
+                "s3", endpoint_url=self.endpoint, region_name=region, config=config
+            )
+        except Exception as exc:  # noqa: BLE001 - bad endpoint URL, CA bundle, profile...
+            raise ConfigError(f"--output {self.root}: {clean(str(exc))}") from None
         self.part_size = part_bytes(S3_MIN_PART)
 
     def _key(self, key: str) -> str:
