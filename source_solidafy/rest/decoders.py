@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as safe_fromstring
+from defusedxml import DefusedXmlException, ExternalReferenceForbidden
+from defusedxml.ElementTree import DefusedXMLParser
 
 from source_solidafy.errors import StreamError
 from source_solidafy.rest.paths import Path, compile_path
@@ -177,7 +177,9 @@ class XmlDecoder(Decoder):
         if not response.content.strip():
             return DecodedPage(None, [])
         try:
-            root = safe_fromstring(response.content, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+            parser = _SafeParser()
+            parser.feed(response.content)
+            root = parser.close()
         except DefusedXmlException:
             raise StreamError(
                 f"XML from {response.url} declares entities; refused (billion-laughs/XXE protection)"
@@ -188,6 +190,19 @@ class XmlDecoder(Decoder):
         selected = self.records_path.get(body) if self.records_path is not None else body
         records = [r if isinstance(r, dict) else {"#text": r} for r in _as_records(selected)]
         return DecodedPage(body, records)
+
+
+class _SafeParser(DefusedXMLParser):
+    """defusedxml's parser (no entity declarations, no external entities) that also refuses a
+    DOCTYPE pointing at an external DTD; an internal DTD without entities is harmless and allowed."""
+
+    def __init__(self) -> None:
+        super().__init__(forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        self.parser.StartDoctypeDeclHandler = self._refuse_external_dtd
+
+    def _refuse_external_dtd(self, name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
+        if sysid or pubid:
+            raise ExternalReferenceForbidden(name, None, sysid, pubid)
 
 
 def _local(tag: str) -> str:

@@ -106,10 +106,16 @@ def test_decoders_xml_single_child_is_one_record() -> None:
 @pytest.mark.parametrize("doc", [
     b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><r>&b;</r>',
     b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "http://127.0.0.1:1/p"> %p;]><r/>',
+    b'<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://127.0.0.1:1/x.dtd"><r><a>1</a></r>',
 ])
 def test_decoders_xml_refuses_entities(doc: bytes) -> None:
     with pytest.raises(StreamError, match=r"XML from https://h/x declares entities; refused \(billion-laughs/XXE"):
         XmlDecoder("r").decode(Resp(doc))
+
+
+def test_decoders_xml_internal_dtd_without_entities_is_fine() -> None:
+    assert XmlDecoder("r").decode(Resp(b"<!DOCTYPE r [<!ELEMENT r ANY>]><r><a>1</a></r>")).records == [{"a": "1"}]
 
 
 def test_decoders_xml_invalid_is_stream_error() -> None:
