@@ -33,7 +33,7 @@ import tenacity
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from source_solidafy.errors import AuthError, HttpError, StreamError, redact
+from source_solidafy.errors import AuthError, ConfigError, HttpError, StreamError, redact
 from source_solidafy.rest.auth import Auth
 from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket
 
@@ -248,10 +248,15 @@ class HttpClient:
             raise HttpError(self.redact(
                 f"timeout after {self.timeout}s from {call.method} {self._display(call)} "
                 f"after {self.max_retries} retries"), url=self._display(call)) from None
-        except requests.RequestException as exc:
+        except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                requests.exceptions.InvalidURL) as exc:
+            raise ConfigError(self.redact(f"cannot request {call.url!r}: {exc} (check base_url and the path)")) from None
+        except _TRANSIENT as exc:
             raise HttpError(self.redact(
                 f"{_describe(exc)} from {call.method} {self._display(call)} after {self.max_retries} retries"
             ), url=self._display(call)) from None
+        except requests.RequestException as exc:
+            raise HttpError(self.redact(f"{call.method} {self._display(call)} failed: {exc}")) from None
 
     def _attempt(self, call: _Call) -> Response:
         if self._bucket is not None:
@@ -311,10 +316,9 @@ class HttpClient:
     def _final_error(self, call: _Call, resp: Response) -> HttpError:
         retried = self._retried(resp)
         after = f" after {self.max_retries} retries" if retried else ""
-        snippet = resp.content[:200].decode("utf-8", "replace")
-        message = self.redact(
-            f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}{after}: {snippet}".rstrip(": ")
-        )
+        snippet = " ".join(resp.content[:200].decode("utf-8", "replace").split())  # one line
+        message = f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}{after}"
+        message = self.redact(f"{message}: {snippet}" if snippet else message)
         rate_limited = resp.status == 429 or resp.headers.get("x-ratelimit-remaining") == "0"
         cls = AuthError if resp.status in (401, 403) and not rate_limited else HttpError
         return cls(message, status=resp.status, url=self.redact(resp.url))

@@ -57,3 +57,13 @@ def test_rest_http_response_json_cached_and_invalid_json_redacted() -> None:
     bad = Response(_raw(b"not json"), "GET", lambda s: s.replace("k_SECRET", "***"))
     with pytest.raises(Exception, match=r"invalid JSON from GET http://h/x\?key=\*\*\*: .*first bytes: b'not json'"):
         bad.json()
+
+
+def test_rest_http_missing_scheme_is_config_error_not_retried() -> None:
+    from source_solidafy.errors import ConfigError
+
+    sleeps: list[float] = []
+    client = HttpClient("", sleep=sleeps.append)
+    with pytest.raises(ConfigError, match=r"cannot request '/customers'.*check base_url"):
+        client.request("GET", "/customers")
+    assert sleeps == []
