@@ -45,6 +45,6 @@ def run_demo(output: str, fmt: str = "parquet") -> int:
         reader = "read_parquet" if fmt == "parquet" else "read_json_auto"
         glob = str(Path(output) / "customers" / "dt=*" / f"*.{ext}")
         out.write("Read it back with DuckDB:\n")
-        out.write(f"  python -c \"import duckdb; duckdb.sql(\\\"SELECT plan, count(*) FROM {reader}('{glob}', "
-                  f"hive_partitioning=true) GROUP BY plan\\\").show()\"\n")
+        query = f"SELECT plan, count(*) AS customers FROM {reader}('{glob}', hive_partitioning=true) GROUP BY plan"
+        out.write(f"  {sys.executable} -c \"import duckdb; duckdb.sql(\\\"{query}\\\").show()\"\n")
     return 0 if summary.get("status") == "SUCCEEDED" else 1
