@@ -310,3 +310,39 @@ def test_rest_http_invalid_json_is_stream_error(client_for) -> None:  # type: ig
         resp = client_for(srv).request("GET", "customers")
         with pytest.raises(StreamError, match=r"invalid JSON from GET http://127.0.0.1:\d+/v1/customers: .*first bytes: b'<html>"):
             resp.json()
+
+
+def test_rest_http_one_client_many_threads_with_faults(rec: Recorder, client_for) -> None:  # type: ignore[no-untyped-def]
+    lock, seen = threading.Lock(), {"n": 0}
+
+    def flaky(req: Request) -> Response:
+        with lock:
+            seen["n"] += 1
+            n = seen["n"]
+        if n % 3 == 0:
+            return Response.json({"error": "busy"}, 503, **{"Retry-After": "0"})
+        if n % 7 == 0:
+            return Response.reset()
+        return Response.json({"path": req.path})
+
+    results: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def worker(t: int) -> None:
+        for i in range(5):
+            try:
+                resp = client.request("GET", f"p/{t}/{i}")
+                results[f"/v1/p/{t}/{i}"] = resp.json()["path"]
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+    with MockServer(flaky) as srv:
+        client = client_for(srv, max_retries=30, backoff_base=0.0)  # ~43% of answers are faults
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    assert errors == []
+    assert len(results) == 20 and all(k == v for k, v in results.items())
+    assert len(rec.logs) == len(srv.requests) - 20  # one WARN per retry
