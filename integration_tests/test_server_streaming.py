@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from collections.abc import Iterator
@@ -89,3 +90,22 @@ def test_disconnect_mid_stream_stops_the_sync(data: dict) -> None:
         time.sleep(0.5)  # an uncancelled sync would fetch dozens of pages meanwhile
         assert seen < 10 < total_pages and upstream.pages <= seen + 1
         assert requests.get(s.url + "/health", timeout=30).status_code == 200  # the server carries on
+
+
+def test_disconnect_during_json_sync_cancels_it(data: dict) -> None:
+    """No byte is written while a JSON /sync runs, yet the server notices the hang-up and stops."""
+    upstream = GatedDemoApi(data)
+    with ServerProcess() as s, MockServer(upstream.handler) as mock:
+        body = json.dumps({"connector": "demo", "config": demo_config(mock.url + "/v1"), "streams": ["orders"]})
+        conn = http.client.HTTPConnection(s.url.removeprefix("http://"), timeout=30)
+        conn.request("POST", "/sync", body=body, headers={"Content-Type": "application/json"})
+        deadline = time.monotonic() + 60
+        while upstream.pages < 1 and time.monotonic() < deadline:  # the sync is under way
+            time.sleep(0.02)
+        conn.close()  # hang up before any answer
+        while "client disconnected during POST /sync" not in s.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "client disconnected during POST /sync" in s.stderr()
+        upstream.gate.set()
+        time.sleep(0.5)  # an uncancelled sync would fetch 20 pages (10,000 records) meanwhile
+        assert upstream.pages <= 3

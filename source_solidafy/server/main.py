@@ -49,6 +49,7 @@ def run(settings: ServerSettings, api: Any = None) -> int:
         # Flask enforces the real limit (with a JSON 413); waitress only stops absurd bodies early.
         max_request_body_size=settings.max_body_bytes + 65536,
         ident="solidafy",
+        channel_request_lookahead=1,  # keep reading during a request: notices clients that hang up
         expose_tracebacks=False,
         clear_untrusted_proxy_headers=True,
     )

@@ -19,6 +19,7 @@ from source_solidafy import __version__
 from source_solidafy.errors import redact
 from source_solidafy.server import bodies, connectors, outputs
 from source_solidafy.server.app import json_response, request_secrets
+from source_solidafy.server.disconnect import DisconnectWatcher
 from source_solidafy.server.errors import ApiError
 from source_solidafy.server.settings import ServerSettings
 from source_solidafy.server.streaming import NdjsonStream
@@ -160,6 +161,8 @@ def _sync_kwargs(req: bodies.SyncRequest) -> dict[str, Any]:
 def _register_sync(app: Flask, api: Any, settings: ServerSettings) -> None:
     from flask import Response, request
 
+    watcher = DisconnectWatcher()
+
     @app.post("/sync")
     def sync() -> Response:
         body = _body()
@@ -167,13 +170,19 @@ def _register_sync(app: Flask, api: Any, settings: ServerSettings) -> None:
         output = outputs.resolve_output(bodies.opt_str(body, "output"), settings.output_root)
         req = bodies.sync_request(body, output)
         config = bodies.config_of(body)
+        cancel = threading.Event()
         if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
-            cancel = threading.Event()
             chunks = api.read(connector, config, cancel=cancel, raw_records=True, **_sync_kwargs(req))
-            stream = NdjsonStream(chunks, cancel, request_secrets(settings))
+            key = watcher.watch(request.environ, cancel, "a streamed POST /sync")
+            stream = NdjsonStream(chunks, cancel, request_secrets(settings), on_close=lambda: watcher.unwatch(key))
             stream.prime()
             return Response(stream, mimetype=NDJSON, headers={"X-Accel-Buffering": "no"})
-        result = api.sync(connector, config, max_held_records=settings.max_held_records, **_sync_kwargs(req))
+        key = watcher.watch(request.environ, cancel, "POST /sync")
+        try:
+            result = api.sync(connector, config, max_held_records=settings.max_held_records, cancel=cancel,
+                              **_sync_kwargs(req))
+        finally:
+            watcher.unwatch(key)
         data = {"type": "SYNC_RESULT", "result": _with_files(result)}
         if result.get("status") == "FAILED":
             return _failed_sync(data, request_secrets(settings))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -46,8 +46,10 @@ def encode_chunk(messages: Iterable[Any]) -> bytes:
 class NdjsonStream:
     """A WSGI body iterator over ``api.read`` chunks that stops the sync when closed early."""
 
-    def __init__(self, chunks: Iterator[list[dict[str, Any]]], cancel: threading.Event, secrets: list[str]) -> None:
+    def __init__(self, chunks: Iterator[list[dict[str, Any]]], cancel: threading.Event, secrets: list[str],
+                 on_close: Callable[[], None] | None = None) -> None:
         self._chunks = chunks
+        self._on_close = on_close
         self._cancel = cancel
         self._secrets = secrets
         self._first: bytes | None = None
@@ -94,6 +96,8 @@ class NdjsonStream:
         self._close_source()
 
     def _close_source(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
         self._cancel.set()
         close = getattr(self._chunks, "close", None)
         if close is not None:
