@@ -1,0 +1,174 @@
+"""The built-in ``salesforce-bulk`` connector against a Bulk API 2.0 mock, through the installed CLI.
+
+The built-in YAML polls every 5 s (realistic for Salesforce); the read tests use a copy of it with
+a 0.05 s poll interval so they stay fast. Everything else in the copy is the shipped file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from integration_tests.helpers import Result, run_cli
+from integration_tests.mocks.salesforce import API, CLIENT_SECRET
+from integration_tests.mocks.salesforce_bulk import SalesforceBulkMock
+from integration_tests.mocks.server import MockServer
+
+YAML_PATH = Path(__file__).resolve().parents[1] / "connectors" / "salesforce-bulk.yaml"
+ALL_STREAMS = SalesforceBulkMock.streams_with_data
+JOBS = f"{API}/jobs/query"
+
+
+@pytest.fixture(scope="module")
+def fast_yaml(tmp_path_factory: pytest.TempPathFactory) -> str:
+    text = YAML_PATH.read_text()
+    assert text.count("interval_secs: 5\n") == 1  # one anchor shared by every stream
+    path = tmp_path_factory.mktemp("sfbulk") / "salesforce-bulk.yaml"
+    path.write_text(text.replace("interval_secs: 5\n", "interval_secs: 0.05\n"))
+    return str(path)
+
+
+def _read(connector: str, srv: MockServer, config: dict[str, Any], streams: list[str], state: Any = None) -> Result:
+    args = ["read", "--connector", connector, "--config-json", json.dumps(config), "--streams", ",".join(streams)]
+    if state is not None:
+        args += ["--state-json", json.dumps(state)]
+    return run_cli(*args)
+
+
+def _final_state(result: Result) -> dict[str, Any]:
+    states = [m["state"] for m in result.of_type("STATE") if "streams" in m["state"]]
+    assert states, result.stdout[-2000:]
+    return states[-1]
+
+
+def _cursor(stream_state: dict[str, Any]) -> str:
+    """The stream cursor, whether kept flat or per partition (one job per sync)."""
+    if "cursor" in stream_state:
+        return stream_state["cursor"]
+    return max(p["cursor"] for p in stream_state["partitions"] if p.get("cursor"))
+
+
+def _ids(records: list[dict[str, Any]]) -> list[str]:
+    return [r["Id"] for r in records]
+
+
+@pytest.fixture(scope="module")
+def full_read(fast_yaml: str) -> tuple[SalesforceBulkMock, MockServer, Result]:
+    mock = SalesforceBulkMock()
+    with MockServer(mock.handler) as srv:
+        result = _read(fast_yaml, srv, mock.config(srv.url), ALL_STREAMS)
+    return mock, srv, result
+
+
+def test_full_read_returns_exact_rows_per_stream(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
+    mock, _, result = full_read
+    assert result.rc == 0, result.stderr[-2000:]
+    for stream in ALL_STREAMS:
+        got = result.records(stream)
+        want = mock.expected_records(stream)
+        assert _ids(got) == _ids(want), stream
+        assert got == want, stream
+    assert result.summary["status"] == "SUCCEEDED"
+
+
+def test_jobs_are_created_polled_to_job_complete_and_downloaded_by_locator(
+    full_read: tuple[SalesforceBulkMock, MockServer, Result],
+) -> None:
+    mock, srv, _ = full_read
+    creates = [r for r in srv.requests if r.path == JOBS and r.method == "POST"]
+    assert len(creates) == len(ALL_STREAMS)
+    body = creates[0].json()
+    assert body["operation"] == "queryAll" and body["contentType"] == "CSV"
+    assert "WHERE" not in body["query"]
+    assert all(job["_polls"] >= 3 and job["state"] == "JobComplete" for job in mock.jobs.values())
+    accounts = next(j for j in mock.jobs.values() if j["object"] == "Account")
+    results = [r for r in srv.requests if r.path == f"{JOBS}/{accounts['id']}/results"]
+    assert [r.arg("locator") for r in results] == [None, "MTAw", "MjAw"]  # 250 rows, 100 a page, then "null"
+    assert all(r.arg("maxRecords") == "50000" for r in results)
+
+
+def test_every_row_matches_the_declared_schema(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
+    _, _, result = full_read
+    manifest = yaml.safe_load(YAML_PATH.read_text())
+    validators = {s["name"]: jsonschema.Draft7Validator(s["schema"]) for s in manifest["streams"]}
+    for msg in result.of_type("RECORD"):
+        validators[msg["record"]["stream"]].validate(msg["record"]["data"])
+
+
+def test_final_state_is_the_newest_system_modstamp(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
+    mock, _, result = full_read
+    state = _final_state(result)["streams"]
+    for stream in ALL_STREAMS:
+        assert _cursor(state[stream]) == max(r["SystemModstamp"] for r in mock.expected_records(stream))
+
+
+def test_second_run_puts_the_cursor_in_the_job_soql(fast_yaml: str) -> None:
+    mock = SalesforceBulkMock()
+    with MockServer(mock.handler) as srv:
+        first = _read(fast_yaml, srv, mock.config(srv.url), ["contacts_bulk"])
+        assert first.rc == 0, first.stderr[-2000:]
+        state = _final_state(first)
+        cursor = sorted(r["SystemModstamp"] for r in mock.expected_records("contacts_bulk"))[-120]
+        state["streams"]["contacts_bulk"] = {"cursor": cursor}
+        mock.queries.clear()
+        second = _read(fast_yaml, srv, mock.config(srv.url), ["contacts_bulk"], state=state)
+    assert second.rc == 0, second.stderr[-2000:]
+    assert len(mock.queries) == 1 and mock.queries[0].endswith(f"FROM Contact WHERE SystemModstamp >= {cursor[:19]}Z")
+    want = mock.expected_records("contacts_bulk", {"cursor": cursor})
+    assert _ids(second.records("contacts_bulk")) == _ids(want) and len(want) == 120
+
+
+def test_a_failed_job_fails_only_its_stream(fast_yaml: str) -> None:
+    mock = SalesforceBulkMock(fail_objects=("Lead",))
+    with MockServer(mock.handler) as srv:
+        result = _read(fast_yaml, srv, mock.config(srv.url), ["leads_bulk", "tasks_bulk"])
+    assert result.rc == 1
+    by_stream = {s["stream"]: s for s in result.summary["streams"]}
+    assert by_stream["leads_bulk"]["status"] == "FAILED"
+    assert "Failed" in by_stream["leads_bulk"].get("error", "")
+    assert by_stream["tasks_bulk"]["status"] == "SUCCESS"
+    assert result.summary["status"] == "PARTIAL"
+    assert _ids(result.records("tasks_bulk")) == _ids(mock.expected_records("tasks_bulk"))
+    assert result.records("leads_bulk") == []
+    lead_job = next(j for j in mock.jobs.values() if j["object"] == "Lead")
+    assert not [r for r in srv.requests if r.path == f"{JOBS}/{lead_job['id']}/results"]
+
+
+def test_request_limit_answer_on_a_results_page_is_retried(fast_yaml: str) -> None:
+    mock = SalesforceBulkMock()
+    with MockServer(mock.handler) as srv:
+        mock.inject_429(f"{JOBS}/750R0000000zlh0001/results", nth=2)  # the second results page
+        result = _read(fast_yaml, srv, mock.config(srv.url), ["accounts_bulk"])
+    assert result.rc == 0, result.stderr[-2000:]
+    assert _ids(result.records("accounts_bulk")) == _ids(mock.expected_records("accounts_bulk"))
+    pages = [r.arg("locator") for r in srv.requests if r.path.endswith("/results")]
+    assert pages == [None, "MTAw", "MTAw", "MjAw"]
+
+
+def test_wrong_client_secret_fails_without_leaking_it(fast_yaml: str) -> None:
+    mock = SalesforceBulkMock()
+    with MockServer(mock.handler) as srv:
+        config = {**mock.config(srv.url), "client_secret": "wrong-client-secret-value"}
+        result = _read(fast_yaml, srv, config, ["accounts_bulk"])
+    assert result.rc == 1
+    assert result.summary["status"] == "FAILED"
+    out = result.stdout + result.stderr
+    assert "wrong-client-secret-value" not in out and CLIENT_SECRET not in out
+    assert not mock.jobs
+
+
+def test_validate_spec_and_streams_work_offline() -> None:
+    assert run_cli("validate", str(YAML_PATH)).rc == 0
+    spec = run_cli("spec", "--connector", "salesforce-bulk")
+    assert spec.rc == 0, spec.stderr
+    text = json.dumps(spec.messages)
+    for name in ("client_id", "client_secret", "refresh_token", "is_sandbox", "token_url", "base_url"):
+        assert name in text
+    streams = run_cli("streams", "--connector", "salesforce-bulk")
+    assert streams.rc == 0, streams.stderr
+    assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
