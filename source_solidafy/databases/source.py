@@ -221,11 +221,14 @@ def _batches(
     """Batches with the running maximum cursor as state; an empty batch carries a given state on."""
     high = since
     delivered = False
+    target = _utc_schema(reader.schema)
     for batch in reader:
         if ctx.cancel.is_set():
             break
         if batch.num_rows == 0:
             continue
+        if target is not None:
+            batch = batch.cast(target)
         if cursor is not None:
             values = batch.column(cursor.name).drop_null()
             if len(values):
@@ -239,7 +242,20 @@ def _batches(
 def _empty(reader: pa.RecordBatchReader) -> pa.RecordBatch:
     import pyarrow as pa
 
-    return pa.RecordBatch.from_pylist([], schema=reader.schema)
+    return pa.RecordBatch.from_pylist([], schema=_utc_schema(reader.schema) or reader.schema)
+
+
+def _utc_schema(schema: pa.Schema) -> pa.Schema | None:
+    """DuckDB labels UTC timestamps ``Etc/UTC``; relabel them ``UTC`` (metadata only, no copy): the
+    canonical name in Parquet, and pyarrow turns ``UTC`` values into Python objects much faster."""
+    import pyarrow as pa
+
+    fields = [
+        f.with_type(pa.timestamp(f.type.unit, tz="UTC"))
+        if pa.types.is_timestamp(f.type) and f.type.tz == "Etc/UTC" else f
+        for f in schema
+    ]
+    return pa.schema(fields, metadata=schema.metadata) if fields != list(schema) else None
 
 
 def _json_schema(table: Table) -> dict[str, Any]:
