@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=text)
         _add_config(sp)
         if name == "discover":
-            sp.add_argument("--sample", type=int, default=0, metavar="N",
-                            help="infer schemas from N records when a stream declares none")
+            sp.add_argument("--sample", type=int, default=100, metavar="N",
+                            help="infer a schema from N records for streams that declare none (0: do not read)")
     _read_parser(sub)
     sp = sub.add_parser("validate", help="validate a connector YAML file")
     sp.add_argument("file")
