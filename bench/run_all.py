@@ -1,0 +1,25 @@
+"""Run every benchmark in bench/ in turn (``make bench``); each prints its own ratios."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ["bench_rest.py", "bench_concurrency.py", "bench_parquet.py", "bench_postgres.py", "bench_server.py"]
+
+
+def main() -> int:
+    failed = 0
+    for name in ORDER:
+        script = HERE / name
+        if not script.exists():
+            continue
+        print(f"== {name}", flush=True)
+        failed += subprocess.run([sys.executable, str(script)], cwd=HERE.parent).returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
