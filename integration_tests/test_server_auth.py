@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import requests
 
@@ -50,3 +52,14 @@ def test_exposed_bind_with_token_starts() -> None:
         assert requests.get(local + "/health", timeout=30).status_code == 200
         assert requests.get(local + "/connectors", timeout=30).status_code == 401
         assert TOKEN not in s.stderr()
+
+
+def test_bad_port_and_busy_port_are_one_line_errors() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        for args in (("--port", "99999"), ("--port", port), ("--threads", "0")):
+            result = run_cli("serve", *args, timeout=30)
+            assert result.rc == 2, (args, result.stderr)
+            assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error: serve")

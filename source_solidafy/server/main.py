@@ -41,7 +41,27 @@ def run(settings: ServerSettings, api: Any = None) -> int:
     from source_solidafy.server.app import create_app
 
     app = create_app(settings, api=api)
-    server = create_server(
+    try:
+        server = _bind(create_server, app, settings)
+    except (OSError, ValueError) as exc:  # address in use, no such interface, unresolvable host
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"serve: cannot listen on {settings.host}:{settings.port}: {reason}") from None
+    port = getattr(server, "effective_port", settings.port)
+    print(_listening_line(settings, port), flush=True)
+    if not is_loopback(settings.host):
+        print(f"solidafy serve: exposed on {settings.host}; every endpoint but /health needs the token", file=sys.stderr)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def _bind(create_server: Any, app: Any, settings: ServerSettings) -> Any:
+    return create_server(
         app,
         host=settings.host,
         port=settings.port,
@@ -53,16 +73,6 @@ def run(settings: ServerSettings, api: Any = None) -> int:
         expose_tracebacks=False,
         clear_untrusted_proxy_headers=True,
     )
-    port = getattr(server, "effective_port", settings.port)
-    print(_listening_line(settings, port), flush=True)
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-    return 0
 
 
 def serve_main(argv: list[str]) -> int:
@@ -74,12 +84,10 @@ def serve_main(argv: list[str]) -> int:
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    if not is_loopback(settings.host):
-        print(f"solidafy serve: exposed on {settings.host}; every endpoint but /health needs the token", file=sys.stderr)
     try:
         return run(settings)
-    except OSError as exc:
-        print(f"error: serve: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

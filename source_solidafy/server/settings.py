@@ -49,14 +49,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _positive(kind: str, minimum: int = 1) -> Callable[[str], int]:
+def _positive(kind: str, minimum: int = 1, maximum: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer for {kind}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{kind} must be at least {minimum}, got {value}")
+        if value < minimum or (maximum is not None and value > maximum):
+            span = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"{kind} must be {span}, got {value}")
         return value
 
     return parse
@@ -72,7 +73,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="solidafy-cdk serve", description="Run the HTTP API (waitress, production WSGI server).")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=_positive("--port", 0), default=8080, help="port (0 = any free port)")
+    p.add_argument("--port", type=_positive("--port", 0, 65535), default=8080, help="port (0 = any free port)")
     p.add_argument("--threads", type=_positive("--threads"), default=8, help="worker threads (default 8)")
     p.add_argument("--auth-token", default=None, help=f"bearer token required on every endpoint but /health (or ${TOKEN_ENV})")
     p.add_argument("--allow-custom-connectors", action="store_true", help="accept connector YAML in request bodies (connector_yaml)")
