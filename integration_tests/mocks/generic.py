@@ -1,0 +1,255 @@
+"""A configurable generic REST API for the CLI tests: every auth type, every paginator, faults.
+
+The routes mirror real APIs (API-NOTES.md) so a paginator that passes here would pass there:
+
+- ``/v1/cursor``: ``{"data": [...], "next_cursor": "c2"}``, ``null`` on the last page (demo, Anthropic)
+- ``/v1/cursor_header``: a bare array, the next cursor in ``X-Next-Cursor``, absent on the last page
+- ``POST /v1/search``: JSON body ``{"limit", "after"}``, ``paging.next.after``, no ``paging`` at the end (HubSpot)
+- ``/v1/offset``: ``offset``/``limit``, ``{"items": [...], "meta": {"total": N}}``
+- ``/v1/pages``: ``page``/``per_page``, ``result_info.total_pages`` (Cloudflare)
+- ``/v1/link``: a bare array and an RFC 8288 ``Link`` header, no ``rel="next"`` at the end (GitHub)
+- ``/v1/next``: ``nextRecordsUrl`` relative to the host, ``done: true`` at the end (Salesforce)
+- ``/v1/hasmore``: ``starting_after=<last id>``, ``has_more: false`` at the end (Stripe)
+- ``/v1/loop``: the same cursor forever; ``/v1/endless``: full pages forever
+
+Every list route honours ``updated_since`` (records with ``updated_at`` at or after it). Wrong
+credentials get a 401 with a JSON error, as real APIs answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from integration_tests.mocks.server import Faults, Request, Response
+
+CONNECTORS_DIR = Path(__file__).resolve().parent.parent / "connectors_for_tests"
+UNAUTHORIZED = {"error": {"type": "unauthorized", "message": "invalid credentials"}}
+
+
+def make_items(n: int) -> list[dict[str, Any]]:
+    """``n`` records, ``updated_at`` one minute apart and ascending."""
+    return [
+        {"id": f"it_{i:03d}", "n": i, "name": f"item {i}", "updated_at": f"2024-01-01T{i // 60:02d}:{i % 60:02d}:00Z"}
+        for i in range(n)
+    ]
+
+
+class Credentials:
+    """What the mock accepts. ``kind``: none, bearer, header, query, basic, oauth, session."""
+
+    def __init__(self, kind: str = "none", **values: Any) -> None:
+        self.kind, self.values = kind, values
+        self.issued: list[str] = []  # access tokens handed out, in order
+        self.revoked: set[str] = set()
+        self.token_requests: list[dict[str, str]] = []
+        self.rejected = 0
+        self.single_use = bool(values.get("single_use"))
+        self._used: set[str] = set()
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def issue(self) -> str:
+        with self._lock:
+            token = f"{self.values.get('token_prefix', 'at')}-{next(self._counter)}"
+            self.issued.append(token)
+            return token
+
+    def accepts(self, req: Request) -> bool:
+        ok = self._accepts(req)
+        if not ok:
+            self.rejected += 1
+        return ok
+
+    def _accepts(self, req: Request) -> bool:
+        v, kind = self.values, self.kind
+        if kind == "none":
+            return True
+        if kind == "bearer":
+            return req.header("Authorization") == f"Bearer {v['token']}"
+        if kind == "header":
+            return req.header(v["name"]) == v["value"]
+        if kind == "query":
+            return req.arg(v["name"]) == v["value"]
+        if kind == "basic":
+            expected = base64.b64encode(f"{v['username']}:{v['password']}".encode()).decode()
+            return req.header("Authorization") == f"Basic {expected}"
+        header = req.header(v.get("header_name", "Authorization")) or ""
+        token = header.removeprefix(v.get("header_prefix", "Bearer "))
+        with self._lock:
+            if token not in self.issued or token in self.revoked:
+                return False
+            if self.single_use:
+                if token in self._used:
+                    return False
+                self._used.add(token)
+            return True
+
+
+class GenericApi:
+    """The mock handler: ``MockServer(GenericApi(items, creds=Credentials("bearer", token="t")))``."""
+
+    def __init__(
+        self,
+        items: list[dict[str, Any]] | None = None,
+        creds: Credentials | None = None,
+        page_size: int = 5,
+        faults: Faults | None = None,
+        expires_in: int = 3600,
+    ) -> None:
+        self.items = make_items(15) if items is None else items
+        self.creds = creds or Credentials()
+        self.page_size = page_size
+        self.faults = faults
+        self.expires_in = expires_in
+        self.on_list: Callable[[Request], Response | None] | None = None  # per-test hook before listing
+        self._routes: dict[str, Callable[[Request, list[dict[str, Any]]], Response]] = {
+            "/v1/cursor": self._cursor,
+            "/v1/cursor_header": self._cursor_header,
+            "/v1/search": self._search,
+            "/v1/offset": self._offset,
+            "/v1/pages": self._pages,
+            "/v1/link": self._link,
+            "/v1/hasmore": self._hasmore,
+            "/v1/loop": self._loop,
+            "/v1/endless": self._endless,
+        }
+
+    def __call__(self, req: Request) -> Response:
+        if req.path == "/v1/oauth/token":
+            return self._token(req)
+        if req.path == "/v1/login":
+            return self._login(req)
+        if self.faults is not None and (fault := self.faults.take(req)) is not None:
+            return fault
+        if not self.creds.accepts(req):
+            return Response.json(UNAUTHORIZED, 401)
+        if self.on_list is not None and (hooked := self.on_list(req)) is not None:
+            return hooked
+        items = self._filtered(req)
+        if req.path.startswith("/v1/next"):
+            return self._next(req, items)
+        route = self._routes.get(req.path)
+        if route is None:
+            return Response.json({"error": {"type": "not_found", "message": f"no route {req.path}"}}, 404)
+        return route(req, items)
+
+    # ---- auth endpoints -------------------------------------------------------------------
+    def _token(self, req: Request) -> Response:
+        form, v = req.form(), self.creds.values
+        self.creds.token_requests.append(form)
+        grant = form.get("grant_type")
+        good_client = form.get("client_id") == v.get("client_id") and form.get("client_secret") == v.get(
+            "client_secret"
+        )
+        if grant == "refresh_token":
+            good = good_client and form.get("refresh_token") == v.get("refresh_token")
+        elif grant == "client_credentials":
+            good = good_client and form.get("scope", "") == v.get("scope", form.get("scope", ""))
+        else:
+            good = False
+        if not good:
+            return Response.json({"error": "invalid_grant", "error_description": "bad client or grant"}, 400)
+        return Response.json({"access_token": self.creds.issue(), "token_type": "bearer", "expires_in": self.expires_in})
+
+    def _login(self, req: Request) -> Response:
+        v = self.creds.values
+        try:
+            body = req.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get("username") != v.get("username") or body.get(
+            "password"
+        ) != v.get("password"):
+            return Response.json(UNAUTHORIZED, 401)
+        return Response.json({"data": {"session": {"token": self.creds.issue()}}})
+
+    # ---- list routes ----------------------------------------------------------------------
+    def _filtered(self, req: Request) -> list[dict[str, Any]]:
+        since = req.arg("updated_since")
+        if since is None and req.method == "POST" and req.body:
+            since = (req.json() or {}).get("updated_since")
+        return [r for r in self.items if since is None or r["updated_at"] >= since]
+
+    def _limit(self, value: Any) -> int:
+        return int(value) if value not in (None, "") else self.page_size
+
+    def _cursor(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        start, limit = int(req.arg("cursor") or 0), self._limit(req.arg("limit"))
+        page = items[start : start + limit]
+        more = start + limit < len(items)
+        return Response.json({"data": page, "next_cursor": str(start + limit) if more else None})
+
+    def _cursor_header(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        start, limit = int(req.arg("cursor") or 0), self._limit(req.arg("limit"))
+        headers = {"X-Next-Cursor": str(start + limit)} if start + limit < len(items) else {}
+        return Response.json(items[start : start + limit], **headers)
+
+    def _search(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        if req.method != "POST":
+            return Response.json({"error": "search is POST only"}, 405)
+        body = req.json() or {}
+        start, limit = int(body.get("after") or 0), self._limit(body.get("limit"))
+        out: dict[str, Any] = {"total": len(items), "results": items[start : start + limit]}
+        if start + limit < len(items):
+            out["paging"] = {"next": {"after": str(start + limit)}}
+        return Response.json(out)
+
+    def _offset(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        start, limit = int(req.arg("offset") or 0), self._limit(req.arg("limit"))
+        return Response.json({"items": items[start : start + limit], "meta": {"total": len(items)}})
+
+    def _pages(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        page, per = int(req.arg("page") or 1), self._limit(req.arg("per_page"))
+        total_pages = max(1, -(-len(items) // per))
+        info = {"page": page, "per_page": per, "total_pages": total_pages, "total_count": len(items)}
+        return Response.json({"success": True, "result": items[(page - 1) * per : page * per], "result_info": info})
+
+    def _link(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        page, per = int(req.arg("page") or 1), self._limit(req.arg("per_page"))
+        base = f"http://{req.header('Host')}{req.path}"
+        links = []
+        if page * per < len(items):
+            links.append(f'<{base}?{urlencode({"per_page": per, "page": page + 1})}>; rel="next"')
+        if page > 1:
+            links.append(f'<{base}?{urlencode({"per_page": per, "page": page - 1})}>; rel="prev"')
+        headers = {"Link": ", ".join(links)} if links else {}
+        return Response.json(items[(page - 1) * per : page * per], **headers)
+
+    def _next(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        start = int(req.path.rsplit("/", 1)[1]) if req.path.startswith("/v1/next/") else 0
+        page = items[start : start + self.page_size]
+        done = start + self.page_size >= len(items)
+        out: dict[str, Any] = {"totalSize": len(items), "done": done, "records": page}
+        if not done:
+            out["nextRecordsUrl"] = f"/v1/next/{start + self.page_size}"
+        return Response.json(out)
+
+    def _hasmore(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        after, limit = req.arg("starting_after"), self._limit(req.arg("limit"))
+        start = next((i + 1 for i, r in enumerate(items) if r["id"] == after), 0) if after else 0
+        page = items[start : start + limit]
+        return Response.json({"object": "list", "data": page, "has_more": start + limit < len(items)})
+
+    def _loop(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        return Response.json({"data": items[:1], "next_cursor": "same-cursor"})
+
+    def _endless(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        page = int(req.arg("page") or 1)
+        return Response.json({"data": [{"id": f"e_{page}_{i}", "page": page} for i in range(self.page_size)]})
+
+
+def json_body(obj: Any) -> str:
+    """Compact JSON, for config flags."""
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def connector(name: str) -> str:
+    """Path of a test connector YAML under integration_tests/connectors_for_tests/."""
+    return str(CONNECTORS_DIR / f"{name}.yaml")
