@@ -197,14 +197,17 @@ def test_future_state_reads_nothing(session: Session) -> None:
 
 
 def test_lenient_inputs(session: Session) -> None:
-    """Point 13: state without sourceStats and unknown keys in config, catalog and state are accepted."""
-    ok(session.lenient_run)
-    assert session.lenient_run.states()
+    """Point 13: no --state (read1); a state without sourceStats and unknown keys in config, catalog
+    and state (the future-state run) are accepted."""
+    ok(session.read1)
+    if not session.incremental_catalog()["streams"]:
+        pytest.skip("no incremental stream in the configured catalog")
+    ok(session.future_run)
 
 
 def test_emitted_at_never_goes_back(session: Session) -> None:
     """Point 14: every emitted_at of a later full-refresh read is >= every one of the earlier read."""
-    first, second = session.read1, session.full_refresh_run
+    first, second = session.read1, session.subset_run
     ok(second)
     assert second.records(), second.describe()
     assert min(r["emitted_at"] for r in second.records()) >= max(r["emitted_at"] for r in first.records())
@@ -226,7 +229,11 @@ def test_failing_stream_is_incomplete_and_others_go_on(session: Session) -> None
     assert run.statuses(failing)[-1:] == ["INCOMPLETE"], run.statuses(failing)
     errors = [e for e in run.errors() if (e.get("stream_descriptor") or {}).get("name") == failing]
     assert errors, f"no TRACE ERROR with stream_descriptor {failing}\n{run.describe()}"
-    others = [n for n in session.fault_names if n != failing]
+    # A stream sharing the failed endpoint (report variants of one URL) may fail too, of the same
+    # injected 503; every other stream completes with its STATE.
+    hit = {(e.get("stream_descriptor") or {}).get("name") for e in run.errors() if "503" in e["message"]}
+    others = [n for n in session.fault_names if n != failing and n not in hit]
+    assert others, f"no stream left to go on: {session.fault_names}"
     assert all(run.statuses(n)[-1:] == ["COMPLETE"] for n in others), {n: run.statuses(n) for n in others}
     with_state = {s["stream"]["stream_descriptor"]["name"] for s in run.states()}
     assert set(others) <= with_state, f"completed streams without a STATE: {set(others) - with_state}"
