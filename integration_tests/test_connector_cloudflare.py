@@ -112,10 +112,10 @@ def test_second_sync_is_a_full_snapshot_again(tmp_path: Path) -> None:
     mock = CloudflareMock()
     state = tmp_path / "state.json"
     with MockServer(mock.handler) as srv:
-        first = _read(mock.config(srv.url), ["subscriptions", "accounts"], "--state", str(state))
-        second = _read(mock.config(srv.url), ["subscriptions", "accounts"], "--state", str(state))
+        first = _read(mock.config(srv.url), ["subscriptions", "account"], "--state", str(state))
+        second = _read(mock.config(srv.url), ["subscriptions", "account"], "--state", str(state))
     assert first.rc == 0 and second.rc == 0, second.stderr[-3000:]
-    for stream in ("subscriptions", "accounts"):
+    for stream in ("subscriptions", "account"):
         assert len(second.records(stream)) == len(mock.expected_records(stream))
 
 
