@@ -180,6 +180,8 @@ def test_state_beyond_the_data_keeps_state_and_reads_nothing(source: DatabaseSou
 def test_bad_state_value_is_a_state_error(source: DatabaseSource, pg: dict) -> None:
     with pytest.raises(StateError, match="not a valid TIMESTAMP"):
         read(source, "public.events", pg, cursor_field="updated_at", state={"cursor": "yesterday-ish"})
+    with pytest.raises(StateError, match="state cursor"):
+        read(source, "public.events", pg, cursor_field="updated_at", state={"cursor": [1, 2]})
 
 
 def test_unknown_table_and_sql_in_stream_name(source: DatabaseSource, pg: dict) -> None:

@@ -171,7 +171,9 @@ class DatabaseSource(Source):
             size = int(ctx.options.get("batch_size") or config.get("batch_size") or DEFAULT_BATCH_SIZE)
             try:
                 reader = con.execute(sql, params).to_arrow_reader(size)
-            except duckdb.ConversionException as exc:
+            except (duckdb.ConversionException, duckdb.BinderException) as exc:
+                if since is None:
+                    raise
                 raise StateError(
                     f"{self.name}: stream {stream!r}: state cursor {since!r} is not a valid "
                     f"{cursor.type if cursor else ''} value ({exc})"
