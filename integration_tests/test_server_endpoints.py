@@ -186,6 +186,11 @@ def test_custom_connector_only_with_the_flag(custom: ServerProcess, demo: DemoAp
     assert result["connector"] == "my-shop" and len(result["records"]) == 3
     err(custom.post("/check", {"connector": str(path_file), "config": {}}), 404, "unknown_connector")
     err(custom.post("/check", {"connector_yaml": "name: [unclosed", "config": {}}), 422, "invalid_manifest")
+    private = tmp_path / "private.json"
+    private.write_text('{"type": "object", "properties": {"server_private_value": {"type": "string"}}}')
+    reader = TINY_YAML + f"    schema_file: {private}\n"
+    resp = custom.post("/discover", {"connector_yaml": reader, "config": {"api_key": "k"}})
+    assert "schema_file" in err(resp, 422, "invalid_manifest") and "server_private_value" not in resp.text
 
 
 def test_secrets_never_in_errors_or_logs(demo: DemoApi) -> None:

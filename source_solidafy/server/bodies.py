@@ -124,9 +124,13 @@ class SyncRequest:
 
 
 def sync_request(body: dict[str, Any], output: str | None) -> SyncRequest:
+    fmt = format_of(body)
+    if fmt == "parquet" and not output:
+        # The runner's default (./output) would be the server's working directory: never implicit here.
+        raise bad("format 'parquet' needs an 'output': a cloud URI (s3://bucket/prefix/) or a directory under the server's output root")
     return SyncRequest(
         streams=streams_of(body),
-        format=format_of(body),
+        format=fmt,
         output=output,
         state=state_of(body),
         max_records=opt_int(body, "max_records", minimum=1),

@@ -82,6 +82,14 @@ def test_builtins_loaded_without_paths() -> None:
     assert load[2]["allow_paths"] is False
 
 
+def test_custom_yaml_cannot_reference_server_files() -> None:
+    c, stub = client(allow_custom_connectors=True)
+    yaml_text = "name: x\nstreams:\n  - name: s\n    schema_file: /etc/secret.json\n"
+    resp = post(c, "/discover", {"connector_yaml": yaml_text, "config": {}})
+    assert resp.status_code == 422 and "streams[0].schema_file" in resp.get_json()["error"]["message"]
+    assert not [call for call in stub.calls if call[0] == "load_connector"]
+
+
 def test_custom_yaml_needs_the_flag() -> None:
     c, stub = client()
     resp = post(c, "/streams", {"connector_yaml": "name: x", "config": {}})
@@ -167,6 +175,8 @@ def test_sync_output_confined(tmp_path: Path) -> None:
     assert stub.calls[-1][2]["output"] == str(tmp_path.resolve() / "sub" / "dir")
     assert post(c, "/sync", {"connector": "demo", "config": {}, "output": "../x"}).status_code == 403
     assert post(c, "/sync", {"connector": "demo", "config": {}, "output": "s3://b/p/"}).status_code == 200
+    resp = post(c, "/sync", {"connector": "demo", "config": {}, "format": "parquet"})
+    assert resp.status_code == 400 and "needs an 'output'" in resp.get_json()["error"]["message"]
 
 
 def test_sync_streaming_lines_and_cancel_event() -> None:
