@@ -13,6 +13,9 @@ batches disagree is the column widened by the same rules (other mismatches becom
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -112,7 +115,7 @@ def schema_from_json_schema(json_schema: dict[str, Any] | None) -> pa.Schema | N
     return pa.schema(fields) if fields else None
 
 
-def _column_rank(values: list[Any]) -> int:
+def _column_rank(values: Sequence[Any]) -> int:
     rank = NULL
     for v in values:
         r = _PY_RANK.get(type(v), STRING)
@@ -125,7 +128,7 @@ def _column_rank(values: list[Any]) -> int:
     return rank
 
 
-def _slow_column(values: list[Any]) -> pa.Array:
+def _slow_column(values: Sequence[Any]) -> pa.Array:
     """Mixed Python types: convert each value to the column's widest type."""
     rank = _column_rank(values)
     if rank == NULL:
@@ -139,39 +142,49 @@ def _slow_column(values: list[Any]) -> pa.Array:
     return pa.array([None if v is None else as_text(v) for v in values], pa.string())
 
 
-def _column(values: list[Any], inferred: pa.DataType | None) -> pa.Array:
-    """Fast path: Arrow's own inference when it lands on a lattice type; JSON text for nested values."""
-    if inferred is not None:
-        if rank_of(inferred) is not None:
-            return pa.array(values, inferred)
-        if pa.types.is_nested(inferred):
-            return pa.array([None if v is None else json_text(v) for v in values], pa.string())
+def _column(values: Sequence[Any]) -> pa.Array:
+    """Arrow's own inference when it lands on a lattice type; JSON text for objects and arrays."""
     try:
         arr = pa.array(values)
     except (pa.ArrowException, OverflowError, TypeError, ValueError):
         return _slow_column(values)
     if rank_of(arr.type) is not None:
         return arr
-    if pa.types.is_nested(arr.type) and _column_rank(values) == STRING:
-        return pa.array([None if v is None else json_text(v) for v in values], pa.string())
+    if pa.types.is_nested(arr.type):  # every non-null value is a dict, or every one a list
+        return _json_column(values)
     return _slow_column(values)
+
+
+def _json_column(values: Sequence[Any]) -> pa.Array:
+    """JSON text of each value; orjson's bytes are valid UTF-8, so they are viewed as strings uncopied."""
+    dumps = orjson.dumps
+    try:
+        encoded = [None if v is None else dumps(v, default=str) for v in values]
+    except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits somewhere
+        return pa.array([None if v is None else json_text(v) for v in values], pa.string())
+    return pa.array(encoded, pa.binary()).view(pa.string())
+
+
+def _transpose(records: list[dict[str, Any]]) -> tuple[list[str], list[Sequence[Any]]]:
+    """Column names and values. Records with the first record's keys (the common case) are
+    transposed in C; otherwise every key of every record is collected, in order of appearance."""
+    keys = list(records[0])
+    width = len(keys)
+    if width and set(map(len, records)) == {width}:
+        try:
+            rows = list(map(itemgetter(*keys), records))  # KeyError: some record has other keys
+        except KeyError:
+            pass
+        else:
+            return keys, list(zip(*rows, strict=True)) if width > 1 else [rows]
+    names = list(dict.fromkeys(chain.from_iterable(records)))
+    return names, [[r.get(k) for r in records] for k in names]
 
 
 def records_to_batch(records: list[dict[str, Any]]) -> pa.RecordBatch:
     """A RecordBatch with every key of every record, typed by the lattice."""
-    try:
-        struct = pa.array(records)  # C++ inference over all records, union of keys (sorted by name)
-        inferred = {f.name: f.type for f in struct.type}
-        first = [k for k in records[0] if k in inferred] if records else []
-        names = list(dict.fromkeys([*first, *inferred]))  # the first record's order, then later keys
-    except (pa.ArrowException, OverflowError, TypeError, ValueError):
-        inferred = {}
-        names = list(dict.fromkeys(k for r in records for k in r))
-        struct = None
-    if struct is not None and all(rank_of(t) is not None for t in inferred.values()):
-        return pa.RecordBatch.from_struct_array(struct).select(names)
-    columns = [_column([r.get(k) for r in records], inferred.get(k)) for k in names]
-    return pa.RecordBatch.from_arrays(columns, names=[str(n) for n in names])
+    names, columns = _transpose(records)
+    return pa.RecordBatch.from_arrays([_column(c) for c in columns], names=[str(n) for n in names])
 
 
 def cast_array(arr: pa.Array, dtype: pa.DataType) -> pa.Array:
