@@ -10,7 +10,7 @@ The routes mirror real APIs (API-NOTES.md) so a paginator that passes here would
 - ``/v1/link``: a bare array and an RFC 8288 ``Link`` header, no ``rel="next"`` at the end (GitHub)
 - ``/v1/next``: ``nextRecordsUrl`` relative to the host, ``done: true`` at the end (Salesforce)
 - ``/v1/hasmore``: ``starting_after=<last id>``, ``has_more: false`` at the end (Stripe)
-- ``/v1/loop``: the same cursor forever; ``/v1/endless``: full pages forever
+- ``/v1/loop``: the same cursor forever; ``/v1/selflink``: ``rel="next"`` to itself; ``/v1/endless``: full pages forever
 
 Every list route honours ``updated_since`` (records with ``updated_at`` at or after it). Wrong
 credentials get a 401 with a JSON error, as real APIs answer.
@@ -119,6 +119,7 @@ class GenericApi:
             "/v1/hasmore": self._hasmore,
             "/v1/loop": self._loop,
             "/v1/endless": self._endless,
+            "/v1/selflink": self._selflink,
         }
 
     def __call__(self, req: Request) -> Response:
@@ -239,6 +240,10 @@ class GenericApi:
 
     def _loop(self, req: Request, items: list[dict[str, Any]]) -> Response:
         return Response.json({"data": items[:1], "next_cursor": "same-cursor"})
+
+    def _selflink(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        url = f"http://{req.header('Host')}{req.url}"
+        return Response.json(items[:2], Link=f'<{url}>; rel="next"')
 
     def _endless(self, req: Request, items: list[dict[str, Any]]) -> Response:
         page = int(req.arg("page") or 1)
