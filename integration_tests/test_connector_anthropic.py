@@ -124,6 +124,13 @@ def test_lists_follow_after_id_and_429_is_retried(full: Any) -> None:
     assert "2025-01-01T00:00:00Z" in {w["archived_at"] for w in result.records("workspaces")}
 
 
+def test_final_state_is_the_newest_bucket(full: Any) -> None:
+    mock, _, result = full
+    state = _final_state(result)
+    for stream in mock.REPORTS:
+        assert state[stream]["cursor"] == max(r["starting_at"] for r in mock.expected_records(stream)), stream
+
+
 def test_every_record_matches_declared_schema(full: Any) -> None:
     mock, _, result = full
     specs = _streams_yaml()

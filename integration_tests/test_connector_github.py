@@ -101,6 +101,11 @@ def test_enhanced_billing_uses_the_organizations_prefix(full: Any) -> None:
     assert {r["product"] for r in result.records("actions_usage")} == {"Actions", "Packages", "Copilot"}
 
 
+def test_final_state_is_the_newest_repo_update(full: Any) -> None:
+    mock, _, result = full
+    assert _final_state(result)["org_repos"]["cursor"] == max(r["updated_at"] for r in mock.repos)
+
+
 def test_every_record_matches_declared_schema(full: Any) -> None:
     mock, _, result = full
     schemas = {s["name"]: s["schema"] for s in yaml.safe_load(YAML_PATH.read_text())["streams"]}

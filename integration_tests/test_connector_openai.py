@@ -131,6 +131,14 @@ def test_users_follow_after_last_id(full: Any) -> None:
     assert afters == [None, mock.users[99]["id"], mock.users[199]["id"]]
 
 
+def test_final_state_is_the_newest_bucket(full: Any) -> None:
+    mock, _, result = full
+    state = _final_state(result)
+    for stream in mock.streams_with_data:
+        if mock.cursor_field(stream):
+            assert state[stream]["cursor"] == max(r["start_time"] for r in mock.expected_records(stream)), stream
+
+
 def test_every_record_matches_declared_schema(full: Any) -> None:
     mock, _, result = full
     schemas = _schemas()

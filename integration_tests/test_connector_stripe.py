@@ -107,6 +107,14 @@ def test_payment_methods_per_customer(full: Any) -> None:
     assert asked == {c["id"] for c in mock.expected_records("customers")}
 
 
+def test_final_state_is_the_newest_cursor(full: Any) -> None:
+    mock, _, result = full
+    state = _final_state(result)
+    for stream in mock.streams_with_data:
+        field = mock.cursor_field(stream)
+        assert state[stream]["cursor"] == max(r[field] for r in mock.expected_records(stream)), stream
+
+
 def test_every_record_matches_declared_schema(full: Any) -> None:
     mock, _, result = full
     schemas = _schemas()
