@@ -111,7 +111,7 @@ class Load:
 
 
 class PeakRss:
-    """Samples a process's RSS in the background."""
+    """Samples the RSS of a process and its children (the workers) in the background."""
 
     def __init__(self, pid: int, every: float = 0.1) -> None:
         self.proc, self.every, self.peak = psutil.Process(pid), every, 0
@@ -120,7 +120,11 @@ class PeakRss:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs))
+            except psutil.Error:  # a worker came or went between the two calls
+                pass
             self._stop.wait(self.every)
 
     def __enter__(self) -> PeakRss:
@@ -160,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--threads", type=int, default=16, help="server worker threads")
+    ap.add_argument("--workers", type=int, default=1, help="server processes")
     ap.add_argument("--max-ratio", type=float, default=1.5)
     ap.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = ap.parse_args(argv)
-    with demo_api(ORDERS) as base_url, ServerProcess("--threads", str(args.threads)) as srv:
+    with demo_api(ORDERS) as base_url, ServerProcess("--threads", str(args.threads), "--workers", str(args.workers)) as srv:
         assert srv.proc is not None
         with PeakRss(srv.proc.pid) as rss:
             load = Load(srv.url, base_url, args.clients, args.duration)

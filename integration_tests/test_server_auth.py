@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 import requests
@@ -63,3 +64,20 @@ def test_bad_port_and_busy_port_are_one_line_errors() -> None:
             result = run_cli("serve", *args, timeout=30)
             assert result.rc == 2, (args, result.stderr)
             assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error: serve")
+
+
+def test_workers_share_the_port_and_stop_together() -> None:
+    import psutil
+
+    with ServerProcess("--workers", "2", "--threads", "2", env={"SOLIDAFY_API_TOKEN": TOKEN}, token=TOKEN) as s:
+        assert s.proc is not None
+        parent = psutil.Process(s.proc.pid)
+        deadline = time.monotonic() + 30
+        while len(parent.children()) < 2 and time.monotonic() < deadline:  # forked after the port is bound
+            time.sleep(0.02)
+        children = parent.children()
+        assert len(children) == 2
+        for _ in range(6):
+            assert s.get("/connectors").status_code == 200
+        assert s.stop() == 0
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]

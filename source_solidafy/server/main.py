@@ -10,6 +10,7 @@ the line to learn it):
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -20,14 +21,15 @@ from source_solidafy.server.settings import ServerSettings, is_loopback, parse_s
 
 
 def _listening_line(settings: ServerSettings, port: int) -> str:
+    """The first stdout line; ``url`` is what a client on this machine should use."""
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{host}:{port}"
     if settings.output_format == "json":
         info = {"type": "SERVER", "status": "listening", "url": url, "host": settings.host, "port": port,
-                "threads": settings.threads, "auth": bool(settings.auth_token)}
+                "threads": settings.threads, "workers": settings.workers, "auth": bool(settings.auth_token)}
         return orjson.dumps(info).decode()
     auth = "bearer token required" if settings.auth_token else "no auth token (loopback only)"
-    return f"solidafy serve: listening on {url} ({settings.threads} threads, {auth})"
+    return f"solidafy serve: listening on {url} ({settings.workers} x {settings.threads} threads, {auth})"
 
 
 def _stop(signum: int, frame: Any) -> None:
@@ -38,18 +40,21 @@ def run(settings: ServerSettings, api: Any = None) -> int:
     """Bind, announce, serve until SIGINT/SIGTERM. Returns the exit code."""
     from waitress import create_server
 
+    from source_solidafy.server import workers
     from source_solidafy.server.app import create_app
 
     app = create_app(settings, api=api)
     try:
-        server = _bind(create_server, app, settings)
+        sock = workers.bind(settings.host, settings.port)
     except (OSError, ValueError) as exc:  # address in use, no such interface, unresolvable host
         reason = getattr(exc, "strerror", None) or exc
         raise UsageError(f"serve: cannot listen on {settings.host}:{settings.port}: {reason}") from None
-    port = getattr(server, "effective_port", settings.port)
-    print(_listening_line(settings, port), flush=True)
+    print(_listening_line(settings, sock.getsockname()[1]), flush=True)
     if not is_loopback(settings.host):
         print(f"solidafy serve: exposed on {settings.host}; every endpoint but /health needs the token", file=sys.stderr)
+    if settings.workers > 1:
+        return workers.supervise(settings.workers, lambda: _server(create_server, app, settings, sock))
+    server = _server(create_server, app, settings, sock)
     signal.signal(signal.SIGTERM, _stop)
     try:
         server.run()
@@ -60,11 +65,10 @@ def run(settings: ServerSettings, api: Any = None) -> int:
     return 0
 
 
-def _bind(create_server: Any, app: Any, settings: ServerSettings) -> Any:
+def _server(create_server: Any, app: Any, settings: ServerSettings, sock: socket.socket) -> Any:
     return create_server(
         app,
-        host=settings.host,
-        port=settings.port,
+        sockets=[sock],
         threads=settings.threads,
         # Flask enforces the real limit (with a JSON 413); waitress only stops absurd bodies early.
         max_request_body_size=settings.max_body_bytes + 65536,

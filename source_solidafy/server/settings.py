@@ -29,6 +29,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 8
+    workers: int = 1
     auth_token: str | None = None
     allow_custom_connectors: bool = False
     output_root: str | None = None
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=_positive("--port", 0, 65535), default=8080, help="port (0 = any free port)")
     p.add_argument("--threads", type=_positive("--threads"), default=8, help="worker threads (default 8)")
+    p.add_argument("--workers", type=_positive("--workers", 1, 64), default=1, help="processes (pre-forked, sharing the port; default 1)")
     p.add_argument("--auth-token", default=None, help=f"bearer token required on every endpoint but /health (or ${TOKEN_ENV})")
     p.add_argument("--allow-custom-connectors", action="store_true", help="accept connector YAML in request bodies (connector_yaml)")
     p.add_argument("--output-root", default=None, metavar="DIR", help="allow local output directories, confined under DIR")
@@ -106,6 +108,7 @@ def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> Se
         host=ns.host,
         port=ns.port,
         threads=ns.threads,
+        workers=ns.workers,
         auth_token=token,
         allow_custom_connectors=ns.allow_custom_connectors,
         output_root=root,
