@@ -77,18 +77,24 @@ def widen(a: pa.DataType, b: pa.DataType) -> pa.DataType:
 
 def merge_schemas(base: pa.Schema | None, new: pa.Schema) -> pa.Schema:
     """``base`` with each column widened to fit ``new``, and ``new``'s extra columns appended."""
-    if base is None:
-        return new
+    if base is None:  # nullable: a column without nulls so far may have some in the next batch
+        return pa.schema([f.with_nullable(True) for f in new])
     if base.equals(new):
         return base
     fields = []
     new_types = {f.name: f.type for f in new}
     for f in base:
         other = new_types.get(f.name)
-        fields.append(f if other is None else pa.field(f.name, widen(f.type, other)))
+        wider = f.type if other is None else widen(f.type, other)
+        fields.append(f if wider == f.type else pa.field(f.name, wider))
     known = set(base.names)
-    fields.extend(f for f in new if f.name not in known)
+    fields.extend(f.with_nullable(True) for f in new if f.name not in known)
     return pa.schema(fields)
+
+
+def same_columns(a: pa.Schema, b: pa.Schema) -> bool:
+    """Same names and types in the same order (nullability and metadata do not matter to a file)."""
+    return a.names == b.names and all(x.type == y.type for x, y in zip(a, b, strict=True))
 
 
 def schema_from_json_schema(json_schema: dict[str, Any] | None) -> pa.Schema | None:

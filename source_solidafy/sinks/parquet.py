@@ -23,6 +23,7 @@ from source_solidafy.sinks.arrow_types import (
     conform,
     merge_schemas,
     records_to_batch,
+    same_columns,
     schema_from_json_schema,
 )
 from source_solidafy.sinks.files import FileSink, StreamFiles
@@ -78,7 +79,9 @@ class ParquetFiles(StreamFiles):
         batch = records if is_arrow else records_to_batch(records)
         base = self.schema if self.schema is not None or is_arrow else self.declared
         merged = merge_schemas(base, batch.schema)
-        if self.schema is not None and not merged.equals(self.schema):
+        if self.schema is not None and same_columns(merged, self.schema):
+            merged = self.schema
+        elif self.schema is not None:
             if self._writer is not None:
                 self.log("DEBUG", f"{self.stream}: schema widened after a row group was written; starting a new part")
                 self.end_part()

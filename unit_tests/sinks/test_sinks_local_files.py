@@ -252,3 +252,13 @@ def test_write_failure_is_a_stream_error_and_leaves_nothing(tmp_path):
             sink.write("s", [{"i": i * 1000 + j, "pad": "x" * 50} for j in range(100)], 0)
     sink.abort("s")
     assert all_files(tmp_path) == []
+
+
+def test_arrow_batches_differing_only_in_nullability_share_one_file(tmp_path):
+    strict = pa.schema([pa.field("id", pa.int64(), nullable=False)])
+    loose = pa.schema([pa.field("id", pa.int64())])
+    sink = parquet_sink(tmp_path, row_group_rows=2)
+    sync(sink, "t", [pa.record_batch([pa.array([1, 2])], schema=strict),
+                     pa.record_batch([pa.array([3, None])], schema=loose)])
+    assert len(sink.files["t"]) == 1
+    assert pq.ParquetFile(sink.files["t"][0]).read().column("id").to_pylist() == [1, 2, 3, None]
