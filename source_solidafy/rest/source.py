@@ -16,13 +16,16 @@ from source_solidafy.errors import AuthError, ConfigError, HttpError, TemplateEr
 from source_solidafy.manifest.models import Manifest, Stream
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import build
+from source_solidafy.rest.concurrency import SharedReads
 from source_solidafy.rest.http import HttpClient
 from source_solidafy.rest.infer import ensure_fields, infer_schema
 from source_solidafy.rest.partitions import partitions_for
+from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.records import CursorTracker, Transformer, format_since
 from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext, Source, StreamInfo
 
 _FORM = "application/x-www-form-urlencoded"
+_STREAM = object()  # pages(): the stream's own pagination
 
 
 class _Runtime:
@@ -136,6 +139,7 @@ class DeclarativeSource(Source):
         self.documentation_url = manifest.documentation_url
         self._lock = threading.Lock()
         self._runtimes: dict[bytes, _Runtime] = {}
+        self._children: dict[str, list[str]] | None = None
 
     # -- config ------------------------------------------------------------------------------------
 
@@ -216,6 +220,38 @@ class DeclarativeSource(Source):
     # -- read --------------------------------------------------------------------------------------
 
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
+        """Read ``stream``; a parent of other streams is fetched once per sync and shared with them."""
+        fields = self._child_fields().get(stream)
+        if not fields or ctx.max_records is not None:
+            yield from self.read_plain(stream, ctx)
+            return
+        state = ctx.state if ctx.sync_mode != "full_refresh" else None
+        spool, fetch = SharedReads.of(ctx.options).open(stream, state, projected=True)
+        if not fetch and spool.projected:  # cannot happen within one sync; be safe anyway
+            yield from self.read_plain(stream, ctx)
+            return
+        if fetch:
+            paths = [(f, compile_path(f)) for f in fields]
+            project = lambda records: [{f: p.get(r) for f, p in paths} for r in records]  # noqa: E731
+            yield from spool.feed(self.read_plain(stream, ctx), project, "its own output")
+        else:
+            yield from spool.follow(ctx.cancel)
+
+    def _child_fields(self) -> dict[str, list[str]]:
+        """Parent stream -> the ``parent_field`` paths its children read (computed once)."""
+        if self._children is None:
+            out: dict[str, list[str]] = {}
+            for s in self.manifest.streams:
+                part = s.partition
+                if part is not None and part.type == "parent_stream":
+                    out.setdefault(part.stream, [])
+                    if part.parent_field not in out[part.stream]:
+                        out[part.stream].append(part.parent_field)
+            self._children = out
+        return self._children
+
+    def read_plain(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
+        """Read ``stream`` itself, with no sharing (the fetch that shared reads spool)."""
         spec = self.manifest.stream(stream)
         rt = self.runtime(ctx.config)
         rt.set_log(ctx.log)
@@ -232,7 +268,8 @@ class StreamReader:
         self.source, self.rt, self.spec, self.ctx = source, rt, spec, ctx
         self.decoder = build.decoder(spec.decoder)
         self.transformer = Transformer(spec.transform)
-        self.delivered = 0
+        self.delivered = 0  # over all partitions (read by several threads)
+        self._count_lock = threading.Lock()
 
     def since(self, cursor: Any, ctx: dict[str, Any]) -> str:
         inc = self.spec.incremental
@@ -258,8 +295,11 @@ class StreamReader:
         request = _StreamRequest(self.rt, self.spec, ctx, since)
         yield from self.pages(request, tracker, ctx)
 
-    def pages(self, request: _StreamRequest, tracker: CursorTracker, ctx: dict[str, Any]) -> Iterator[Batch]:
-        paginator = build.paginator(self.spec.pagination, self.ctx.log)
+    def pages(self, request: Any, tracker: CursorTracker, ctx: dict[str, Any], pagination: Any = _STREAM,
+              decoder: Any = None) -> Iterator[Batch]:
+        """Pages of one request (a ``_StreamRequest`` or an async job download), with its state."""
+        paginator = build.paginator(self.spec.pagination if pagination is _STREAM else pagination, self.ctx.log)
+        decoder = decoder or self.decoder
         page = paginator.first()
         last_state: dict[str, Any] | None = None
         while page is not None and not self.ctx.cancel.is_set():
@@ -267,7 +307,7 @@ class StreamReader:
                                                        request.json_body)
             resp = self.rt.client.request(request.method, path, params=params, headers=headers,
                                           json_body=body, data=request.data if body is None else None)
-            decoded = self.decoder.decode(resp)
+            decoded = decoder.decode(resp)
             records = self._records(decoded.records, ctx, tracker)
             state = tracker.state() if tracker.ascending and tracker.seen_enough else None
             if state == last_state:
@@ -286,8 +326,11 @@ class StreamReader:
         if self.transformer:
             records = self.transformer.apply(records, ctx)
         limit = self.ctx.max_records
-        records = tracker.process(records, None if limit is None else max(0, limit - self.delivered))
-        self.delivered += len(records)
+        if limit is None:
+            return tracker.process(records)
+        with self._count_lock:
+            records = tracker.process(records, max(0, limit - self.delivered))
+            self.delivered += len(records)
         return records
 
     def limit_reached(self) -> bool:

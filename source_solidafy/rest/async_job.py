@@ -1,0 +1,151 @@
+"""Async (bulk export) jobs: create the job, poll it until it completes, download its results.
+
+Salesforce Bulk API 2.0 is the model::
+
+    partition:
+      type: async_job
+      create: {method: POST, path: /jobs/query, body: '{"query": "..."}', job_id_path: id}
+      poll: {path: "/jobs/query/{{ job_id }}", interval_secs: 5, max_attempts: 360,
+             status_path: state, completed_value: JobComplete, failed_values: [Failed, Aborted]}
+      download:
+        path: "/jobs/query/{{ job_id }}/results"
+        params: {maxRecords: "50000"}
+        locator_header: Sforce-Locator      # next page's ``locator`` param; "null" on the last page
+
+The results are decoded with the stream's decoder (``download.records_path`` overrides a JSON
+decoder's). Every request goes through the connector's one HTTP client (retries, rate limit). The
+job is created anew each sync, from ``since`` (the stream cursor); the state is ``{"cursor": ...}``.
+A failed job or one still running after ``max_attempts`` polls fails this stream only, clearly.
+The option ``async_poll_interval_secs`` (ReadContext options) overrides ``interval_secs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from source_solidafy.errors import StreamError
+from source_solidafy.manifest.templates import build_context
+from source_solidafy.rest import build
+from source_solidafy.rest.paths import compile_path
+from source_solidafy.rest.records import CursorTracker
+from source_solidafy.source import Batch
+
+if TYPE_CHECKING:
+    from source_solidafy.manifest.models import AsyncJobPartition
+    from source_solidafy.rest.source import StreamReader
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass
+class JobRequest:
+    """A rendered request with the attributes ``StreamReader.pages`` reads."""
+
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json_body: Any = None
+    data: str | None = None
+
+
+def _render(templates: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, tmpl in templates.items():
+        values = [t.render(ctx) for t in (tmpl if isinstance(tmpl, list) else [tmpl])]
+        values = [v for v in values if v != ""]
+        if values:
+            out[key] = values if len(values) > 1 else values[0]
+    return out
+
+
+def read_job(reader: StreamReader, part: AsyncJobPartition, cursor: Any) -> Iterator[Batch]:
+    """Create, poll, then download the job's results page by page."""
+    rt, spec = reader.rt, reader.spec
+    if spec.request is not None:
+        reader.ctx.log("WARN", f"stream '{spec.name}': 'request' is ignored with an async_job partition")
+    auth = rt.auth_info()
+    state = {"cursor": cursor} if cursor is not None else {}
+    since = reader.since(cursor, build_context(reader.ctx.config, auth=auth, state=state))
+    ctx = build_context(reader.ctx.config, auth=auth, state=state, since=since)
+    job_id = _create(reader, part, ctx)
+    ctx = build_context(reader.ctx.config, auth=auth, state=state, since=since, job_id=job_id)
+    if not _poll(reader, part, ctx, job_id):
+        return
+    download = part.download
+    request = JobRequest("GET", download.path.render(ctx), _render(download.params, ctx),
+                         {**rt.headers, **_render(download.headers, ctx)})
+    decoder = None
+    if download.records_path and spec.decoder.type == "json":
+        decoder = build.decoder(spec.decoder.model_copy(update={"records_path": download.records_path}))
+    tracker = CursorTracker(spec.cursor_field, cursor)
+    yield from reader.pages(request, tracker, ctx, pagination=download.pagination, decoder=decoder)
+
+
+def _create(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any]) -> str:
+    create = part.create
+    request = JobRequest(create.method, create.path.render(ctx), _render(create.params, ctx),
+                         {**reader.rt.headers, **_render(create.headers, ctx)})
+    if create.body is not None:
+        text = create.body.render(ctx)
+        content_type = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
+        if content_type and "json" not in content_type:
+            request.data = text
+        else:
+            try:
+                request.json_body = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                request.data = text
+                request.headers.setdefault("Content-Type", _FORM)
+    resp = reader.rt.client.request(request.method, request.path, params=request.params or None,
+                                    headers=request.headers, json_body=request.json_body, data=request.data)
+    job_id = compile_path(create.job_id_path).get(_json(resp, "create"))
+    if job_id is None or job_id == "":
+        raise StreamError(
+            f"stream '{reader.spec.name}': the async job create response ({request.method} {request.path}) "
+            f"has no job id at '{create.job_id_path}'"
+        )
+    reader.ctx.log("INFO", f"stream '{reader.spec.name}': async job {job_id} created")
+    return str(job_id)
+
+
+def _poll(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any], job_id: str) -> bool:
+    """Poll until the job completes (True), or the sync is cancelled (False); raise if it fails."""
+    poll, name = part.poll, reader.spec.name
+    path = poll.path.render(ctx)
+    status_path = compile_path(poll.status_path)
+    interval = float(reader.ctx.options.get("async_poll_interval_secs", poll.interval_secs))
+    failed = {str(v) for v in poll.failed_values}
+    status: Any = None
+    for attempt in range(1, poll.max_attempts + 1):
+        body = _json(reader.rt.client.request("GET", path, headers=reader.rt.headers), "poll")
+        status = status_path.get(body)
+        if str(status) == str(poll.completed_value):
+            reader.ctx.log("INFO", f"stream '{name}': async job {job_id} completed after {attempt} polls")
+            return True
+        if str(status) in failed:
+            detail = _detail(body)
+            raise StreamError(f"stream '{name}': async job {job_id} ended in state '{status}'{detail}")
+        if attempt < poll.max_attempts and reader.ctx.cancel.wait(interval):
+            return False
+    raise StreamError(
+        f"stream '{name}': async job {job_id} did not reach '{poll.completed_value}' after "
+        f"{poll.max_attempts} polls (last state '{status}'); raise poll.max_attempts or interval_secs"
+    )
+
+
+def _detail(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("errorMessage", "error_message", "error", "message"):
+            if body.get(key):
+                return f": {str(body[key])[:300]}"
+    return ""
+
+
+def _json(resp: Any, what: str) -> Any:
+    """The job's JSON answer (a non-JSON body is a StreamError naming the URL, from ``json()``)."""
+    return resp.json()

@@ -1,0 +1,274 @@
+"""Reading a stream's partitions at once, and sharing one read of a parent stream within a sync.
+
+Why threads and a queue: the sync runner consumes a stream's batches from one thread, but the
+time goes into network waits. Worker threads take partitions from one iterator (under a lock, so
+a generator that itself makes requests, such as a parent stream, is advanced by one thread at a
+time), read them, and hand :class:`Event` objects back through a bounded queue: a worker blocks
+when the consumer is behind, so memory stays bounded whatever the number of partitions.
+
+Why a spool: a parent stream selected for output and a child partitioned over it must not fetch
+the parent twice. The first of them to start fetches it and appends every batch to an anonymous
+temporary file; the others follow that file as it grows (like ``tail -f``). Memory stays bounded
+and the order of streams in the sync, or the concurrency, does not matter.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from source_solidafy.errors import StreamError
+from source_solidafy.source import Batch
+
+T = TypeVar("T")
+_POLL = 0.1
+
+
+@dataclass(slots=True)
+class Event(Generic[T]):
+    """What happened to one partition: ``start``, ``batch``, ``done`` or ``error``."""
+
+    kind: str
+    item: T | None
+    batch: Batch | None = None
+    error: BaseException | None = None
+
+
+def run_partitions(
+    items: Iterable[T],
+    work: Callable[[T], Iterator[Batch]],
+    workers: int,
+    cancel: threading.Event,
+    slots: threading.Semaphore | None = None,
+) -> Iterator[Event[T]]:
+    """Read ``items`` with ``work``, up to ``workers`` at once; events come out in the caller's thread.
+
+    After a failure no new item starts; those in flight finish (their state is worth keeping) and
+    the ``error`` event is among the events. ``slots`` caps partitions in flight across a sync.
+    """
+    if workers <= 1:
+        yield from _sequential(items, work, cancel)
+        return
+    pool = _Pool(items, work, workers, cancel, slots)
+    try:
+        yield from pool.events()
+    finally:
+        pool.stop()
+
+
+def _sequential(items: Iterable[T], work: Callable[[T], Iterator[Batch]], cancel: threading.Event) -> Iterator[Event[T]]:
+    for item in items:
+        if cancel.is_set():
+            return
+        yield Event("start", item)
+        try:
+            for batch in work(item):
+                yield Event("batch", item, batch)
+        except Exception as exc:  # noqa: BLE001 - a failed partition is reported, not raised here
+            yield Event("error", item, error=exc)
+            return
+        yield Event("done", item)
+
+
+_EXIT = object()
+
+
+class _Pool(Generic[T]):
+    def __init__(self, items: Iterable[T], work: Callable[[T], Iterator[Batch]], workers: int,
+                 cancel: threading.Event, slots: threading.Semaphore | None) -> None:
+        self._items = iter(items)
+        self._work = work
+        self._cancel = cancel
+        self._slots = slots
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=workers * 2)
+        self._halt = threading.Event()  # no new item starts
+        self._gone = threading.Event()  # the consumer left: drop everything
+        self._threads = [threading.Thread(target=self._run, daemon=True, name=f"partition-{i}")
+                         for i in range(workers)]
+
+    def events(self) -> Iterator[Event[T]]:
+        for t in self._threads:
+            t.start()
+        running = len(self._threads)
+        while running:
+            ev = self._queue.get()
+            if ev is _EXIT:
+                running -= 1
+                continue
+            yield ev
+
+    def stop(self) -> None:
+        self._gone.set()
+        self._halt.set()
+        for t in self._threads:
+            while t.is_alive():
+                self._drain()
+                t.join(_POLL)
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            return
+
+    def _put(self, ev: Any) -> None:
+        while not self._gone.is_set():
+            try:
+                self._queue.put(ev, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def _next(self) -> tuple[bool, T | None]:
+        with self._lock:
+            if self._halt.is_set() or self._cancel.is_set():
+                return False, None
+            try:
+                return True, next(self._items)
+            except StopIteration:
+                return False, None
+            except Exception as exc:  # noqa: BLE001 - e.g. the parent stream failed
+                self._halt.set()
+                self._put(Event("error", None, error=exc))
+                return False, None
+
+    def _run(self) -> None:
+        try:
+            while True:
+                ok, item = self._next()
+                if not ok:
+                    return
+                self._one(item)  # type: ignore[arg-type]
+        finally:
+            self._put(_EXIT)
+
+    def _one(self, item: T) -> None:
+        if self._slots is not None:
+            self._slots.acquire()
+        batches = self._work(item)
+        try:
+            self._put(Event("start", item))
+            for batch in batches:
+                if self._gone.is_set():
+                    return
+                self._put(Event("batch", item, batch))
+            self._put(Event("done", item))
+        except Exception as exc:  # noqa: BLE001 - reported to the consumer
+            self._halt.set()
+            self._put(Event("error", item, error=exc))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+            if self._slots is not None:
+                self._slots.release()
+
+
+# ------------------------------------------------------------------------------ shared reads
+
+
+class Spool:
+    """One fetch of a stream, appended to a temporary file and followed by other readers."""
+
+    def __init__(self, stream: str, projected: bool) -> None:
+        self.stream = stream
+        self.projected = projected  # records hold only the fields children need (keyed by path)
+        self._file = tempfile.TemporaryFile(prefix="solidafy-spool-")  # noqa: SIM115 - lives with the sync
+        self._cond = threading.Condition()
+        self._size = 0
+        self._done = False
+        self._error: str | None = None
+
+    def write(self, records: list[dict[str, Any]], state: dict[str, Any] | None) -> None:
+        line = orjson.dumps({"r": records, "s": state}, default=str) + b"\n"
+        with self._cond:
+            os.pwrite(self._file.fileno(), line, self._size)
+            self._size += len(line)
+            self._cond.notify_all()
+
+    def finish(self, error: str | None = None) -> None:
+        with self._cond:
+            self._done, self._error = True, error
+            self._cond.notify_all()
+
+    def follow(self, cancel: threading.Event) -> Iterator[Batch]:
+        """The spooled batches, waiting for more until the fetch ends; its failure is raised here."""
+        offset, tail = 0, b""
+        while not cancel.is_set():
+            with self._cond:
+                while self._size == offset and not self._done and not cancel.is_set():
+                    self._cond.wait(_POLL)
+                size, done, error = self._size, self._done, self._error
+            if size > offset:
+                chunk = tail + os.pread(self._file.fileno(), min(size - offset, 1 << 22), offset)
+                offset += len(chunk) - len(tail)
+                *lines, tail = chunk.split(b"\n")
+                for line in lines:
+                    item = orjson.loads(line)
+                    yield Batch(self.stream, item["r"], item["s"])
+                continue
+            if done:
+                if error is not None:
+                    raise StreamError(error)
+                return
+
+    def feed(self, batches: Iterator[Batch], project: Callable[[list[Any]], list[Any]] | None,
+             reader: str) -> Iterator[Batch]:
+        """Pass ``batches`` through while spooling them; an early stop or a failure ends the spool."""
+        error: str | None = f"stream '{self.stream}' (read for {reader}) stopped before its end"
+        try:
+            for batch in batches:
+                records = batch.records if isinstance(batch.records, list) else batch.records.to_pylist()
+                self.write(project(records) if project else records, batch.state)
+                yield batch
+            error = None
+        except Exception as exc:
+            error = f"stream '{self.stream}' (read for {reader}) failed: {exc}"
+            raise
+        finally:
+            self.finish(error)
+
+
+class SharedReads:
+    """The spools of one sync, keyed by (stream, incoming state); lives in ``ReadContext.options``."""
+
+    KEY = "_solidafy_shared_reads"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spools: dict[bytes, Spool] = {}
+
+    @classmethod
+    def of(cls, options: dict[str, Any]) -> SharedReads:
+        hub = options.get(cls.KEY)
+        if hub is None:
+            hub = options.setdefault(cls.KEY, cls())  # atomic: two threads get the same hub
+        return hub  # type: ignore[no-any-return]
+
+    def open(self, stream: str, state: dict[str, Any] | None, projected: bool) -> tuple[Spool, bool]:
+        """The spool for this read and whether the caller must fetch (True) or follow (False)."""
+        key = orjson.dumps([stream, state], option=orjson.OPT_SORT_KEYS, default=str)
+        with self._lock:
+            spool = self._spools.get(key)
+            if spool is not None:
+                return spool, False
+            spool = self._spools[key] = Spool(stream, projected)
+            return spool, True
+
+
+def sync_slots(options: dict[str, Any], concurrency: int) -> threading.Semaphore:
+    """One semaphore per sync: ``--concurrency`` caps partitions in flight across all streams."""
+    key = "_solidafy_partition_slots"
+    slots = options.get(key)
+    if slots is None:
+        slots = options.setdefault(key, threading.BoundedSemaphore(max(1, concurrency)))
+    return slots  # type: ignore[no-any-return]
