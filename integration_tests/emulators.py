@@ -177,3 +177,33 @@ def cloud_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, s
             monkeypatch.setenv(key, value)
 
     yield apply
+
+
+def create_bucket(emulator: Emulator, name: str) -> Callable[[str], bytes]:
+    """Create bucket/container ``name`` in the emulator (if missing); return a reader of its objects."""
+    if emulator.name == "moto":
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=emulator.url, region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="y")
+        if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            s3.create_bucket(Bucket=name)
+        return lambda key: s3.get_object(Bucket=name, Key=key)["Body"].read()
+    if emulator.name == "gcs":
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        client = storage.Client(project="test", credentials=AnonymousCredentials(),
+                                client_options={"api_endpoint": emulator.url})
+        bucket = client.bucket(name)
+        if not bucket.exists():
+            client.create_bucket(name)
+        return lambda key: bucket.blob(key).download_as_bytes()
+    from azure.storage.blob import BlobServiceClient
+
+    container = BlobServiceClient.from_connection_string(
+        emulator.env["AZURE_STORAGE_CONNECTION_STRING"]
+    ).get_container_client(name)
+    if not container.exists():
+        container.create_container()
+    return lambda key: container.download_blob(key).readall()

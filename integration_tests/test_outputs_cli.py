@@ -7,6 +7,7 @@ with ``limit``, ``cursor`` (next page) and ``updated_since`` (incremental), answ
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -15,11 +16,11 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
-from integration_tests.emulators import moto_s3  # noqa: F401 - fixture
+from integration_tests.emulators import azurite, create_bucket, gcs_emulator, moto_s3  # noqa: F401 - fixtures
 from integration_tests.helpers import cli_path, run_cli
 from integration_tests.mocks.server import MockServer, Request, Response
 
@@ -178,22 +179,28 @@ def test_bad_output_is_one_clear_usage_error(tmp_path, connector):
     assert "ftp://" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_parquet_to_s3_via_moto(moto_s3, connector):  # noqa: F811
-    s3 = boto3.client("s3", endpoint_url=moto_s3.url, region_name="us-east-1",
-                      aws_access_key_id="x", aws_secret_access_key="y")
-    s3.create_bucket(Bucket="cli-lake")
-    env = {name: "" for name in ("AWS_ENDPOINT", "AWS_ENDPOINT_URL_S3", "R2_ENDPOINT_URL")} | moto_s3.env
-    with MockServer(EventsApi(300)) as srv:
-        result = run_cli(*_args(connector, srv.url, "--format", "parquet", "--output", "s3://cli-lake/raw/"),
+@pytest.mark.parametrize(("scheme", "fixture"), [("s3", "moto_s3"), ("gs", "gcs_emulator"), ("az", "azurite")])
+def test_parquet_to_cloud_emulators(request, scheme, fixture, connector):
+    emulator = request.getfixturevalue(fixture)
+    read_object = create_bucket(emulator, "cli-lake")
+    blank = ("AWS_ENDPOINT", "AWS_ENDPOINT_URL_S3", "R2_ENDPOINT_URL", "GOOGLE_SERVICE_ACCOUNT",
+             "GOOGLE_SERVICE_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY")
+    env = {name: "" for name in blank} | emulator.env
+    api = EventsApi(300)
+    with MockServer(api) as srv:
+        result = run_cli(*_args(connector, srv.url, "--format", "parquet", "--output", f"{scheme}://cli-lake/raw/"),
                          env=env)
     assert result.rc == 0, result.stderr
     uri = result.summary["streams"][0]["output_file"]
-    assert uri.startswith("s3://cli-lake/raw/events/dt=") and uri.endswith("/data.parquet")
-    assert result.summary["output"]["directory"] == "s3://cli-lake/raw"
-    key = uri.removeprefix("s3://cli-lake/")
-    assert s3.head_object(Bucket="cli-lake", Key=key)["ContentLength"] > 0
+    assert uri.startswith(f"{scheme}://cli-lake/raw/events/dt=") and uri.endswith(".parquet")
+    assert result.summary["output"]["directory"] == f"{scheme}://cli-lake/raw"
+    table = pq.ParquetFile(io.BytesIO(read_object(uri.removeprefix(f"{scheme}://cli-lake/")))).read()
+    assert table.column("id").to_pylist() == [f"evt_{i}" for i in range(300)]
     text = result.stdout + result.stderr
-    assert moto_s3.env["AWS_SECRET_ACCESS_KEY"] not in text and API_KEY not in text
+    assert API_KEY not in text
+    for secret in ("AWS_SECRET_ACCESS_KEY", "AZURE_STORAGE_CONNECTION_STRING"):
+        if secret in emulator.env:
+            assert emulator.env[secret] not in text
 
 
 def _wait_for(predicate, timeout: float = 30) -> None:
