@@ -123,8 +123,10 @@ class FileSink(Sink):
             self.open(stream, None)
         if not (len(records) if isinstance(records, list) else records.num_rows):
             return
+        batches = records.to_batches() if hasattr(records, "to_batches") else [records]  # a pyarrow.Table too
         try:
-            self._open[stream].write(records)
+            for batch in batches:
+                self._open[stream].write(batch)
         except (OSError, SolidafyError) as exc:
             raise self._guard(stream, "writing to", exc) from exc
 

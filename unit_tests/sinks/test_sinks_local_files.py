@@ -262,3 +262,11 @@ def test_arrow_batches_differing_only_in_nullability_share_one_file(tmp_path):
                      pa.record_batch([pa.array([3, None])], schema=loose)])
     assert len(sink.files["t"]) == 1
     assert pq.ParquetFile(sink.files["t"][0]).read().column("id").to_pylist() == [1, 2, 3, None]
+
+
+def test_a_pyarrow_table_is_accepted_too(tmp_path):
+    table = pa.table({"id": [1, 2, 3]})
+    out = sync(parquet_sink(tmp_path), "t", [table])
+    assert pq.ParquetFile(out).read().column("id").to_pylist() == [1, 2, 3]
+    out = sync(JsonlSink(LocalStorage(str(tmp_path / "j")), now=DAY), "t", [table])
+    assert [json.loads(x) for x in Path(out).read_text().splitlines()] == [{"id": 1}, {"id": 2}, {"id": 3}]
