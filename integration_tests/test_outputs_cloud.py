@@ -23,7 +23,7 @@ from integration_tests.emulators import (  # noqa: F401 - fixtures
     gcs_emulator,
     moto_s3,
 )
-from source_solidafy.errors import ConfigError
+from source_solidafy.errors import ConfigError, StreamError
 from source_solidafy.sinks import make_sink
 
 BUCKET = "lake"
@@ -35,6 +35,7 @@ class Backend:
     keys: Callable[[str], list[str]]  # keys under a prefix
     read: Callable[[str], bytes]
     pending_uploads: Callable[[], int]  # unfinished multipart uploads (S3 only; others 0)
+    put: Callable[[str, bytes], None]
 
 
 def _s3_backend(emulator: Emulator, scheme: str) -> Backend:
@@ -56,7 +57,8 @@ def _s3_backend(emulator: Emulator, scheme: str) -> Backend:
     def pending() -> int:
         return len(client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []))
 
-    return Backend(scheme, keys, lambda k: client.get_object(Bucket=BUCKET, Key=k)["Body"].read(), pending)
+    return Backend(scheme, keys, lambda k: client.get_object(Bucket=BUCKET, Key=k)["Body"].read(), pending,
+                   lambda k, data: client.put_object(Bucket=BUCKET, Key=k, Body=data))
 
 
 def _gcs_backend(emulator: Emulator) -> Backend:
@@ -73,6 +75,7 @@ def _gcs_backend(emulator: Emulator) -> Backend:
         lambda prefix: sorted(b.name for b in client.list_blobs(BUCKET, prefix=prefix)),
         lambda k: bucket.blob(k).download_as_bytes(),
         lambda: 0,
+        lambda k, data: bucket.blob(k).upload_from_string(data),
     )
 
 
@@ -89,6 +92,7 @@ def _azure_backend(emulator: Emulator) -> Backend:
         lambda prefix: sorted(b.name for b in container.list_blobs(name_starts_with=prefix)),
         lambda k: container.download_blob(k).readall(),
         lambda: 0,
+        lambda k, data: container.upload_blob(k, data, overwrite=True),
     )
 
 
@@ -235,3 +239,37 @@ def test_arrow_batches_to_cloud(backend):
     _sync(make_sink("parquet", f"{backend.scheme}://{BUCKET}/{prefix}"), "db.t", [batch])
     (key,) = backend.keys(prefix)
     assert pq.ParquetFile(io.BytesIO(backend.read(key))).read().schema == batch.schema
+
+
+def test_a_name_taken_before_the_upload_starts_is_skipped(backend):
+    prefix = f"run-{uuid.uuid4().hex[:8]}"
+    sink = make_sink("parquet", f"{backend.scheme}://{BUCKET}/{prefix}")
+    sink.open("s", None)
+    sink.write("s", [{"i": 1}], 0)  # still buffered: no object name chosen yet
+    (files,) = sink._open.values()
+    taken = f"{prefix}/{files.dir_key}/data.parquet"
+    backend.put(taken, b"someone else's file")
+    uri = sink.commit("s")
+    assert not uri.endswith(taken)
+    assert backend.read(taken) == b"someone else's file"
+    assert len(backend.keys(prefix)) == 2
+
+
+def test_an_object_created_during_the_upload_is_never_replaced(backend, cloud_env):  # noqa: F811
+    if backend.scheme == "gs":
+        pytest.skip("gcp-storage-emulator ignores ifGenerationMatch (real GCS refuses the commit)")
+    cloud_env({"SOLIDAFY_UPLOAD_PART_BYTES": str(256 * 1024)})
+    prefix = f"run-{uuid.uuid4().hex[:8]}"
+    sink = make_sink("parquet", f"{backend.scheme}://{BUCKET}/{prefix}", compression="none", row_group_rows=1000)
+    sink.open("s", None)
+    sink.write("s", _records(10_000, pad=300), 0)  # a multipart / block upload is under way
+    (files,) = sink._open.values()
+    taken = f"{prefix}/{files.dir_key}/data.parquet"
+    assert files.upload is not None and files.upload.uri.endswith(taken)
+    backend.put(taken, b"someone else's file")
+    with pytest.raises(StreamError, match="data.parquet"):
+        sink.commit("s")
+    sink.abort("s")
+    assert backend.read(taken) == b"someone else's file"
+    assert backend.keys(prefix) == [taken]
+    assert backend.pending_uploads() == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from source_solidafy.errors import ConfigError
+from source_solidafy.errors import ConfigError, StreamError
 from source_solidafy.sinks.cloud_common import clean, env, failure, missing_sdk, part_bytes
 from source_solidafy.sinks.storage import Storage, Upload
 
@@ -38,8 +38,10 @@ def _error_code(exc: Exception) -> str:
 
 
 class S3Upload(Upload):
-    def __init__(self, client: Any, bucket: str, key: str, uri: str, part_size: int) -> None:
+    def __init__(self, client: Any, bucket: str, key: str, uri: str, part_size: int,
+                 conditional: list[bool] | None = None) -> None:
         super().__init__()
+        self.conditional = conditional if conditional is not None else [True]  # shared per storage
         self._client, self._bucket, self._key, self.uri = client, bucket, key, uri
         self._part_size = part_size
         self._buf = bytearray()
@@ -65,19 +67,35 @@ class S3Upload(Upload):
             raise failure(self.uri, "upload", exc) from None
         self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
 
+    def _finish(self, condition: dict[str, str]) -> None:
+        if self._upload_id is None:
+            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buf), **condition)
+        else:
+            self._client.complete_multipart_upload(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts}, **condition,
+            )
+
     def commit(self) -> str:
+        """Publish with ``If-None-Match: *`` (never replace an object); stores that do not implement
+        conditional writes get one plain retry, and are not asked again."""
         try:
-            if self._upload_id is None:
-                self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buf))
-            else:
-                if self._buf:
-                    self._send_part(bytes(self._buf))
-                self._client.complete_multipart_upload(
-                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
-                    MultipartUpload={"Parts": self._parts},
-                )
-        except Exception as exc:  # noqa: BLE001
+            if self._upload_id is not None and self._buf:
+                self._send_part(bytes(self._buf))
+                self._buf = bytearray()
+            try:
+                self._finish({"IfNoneMatch": "*"} if self.conditional[0] else {})
+            except Exception as exc:
+                if _error_code(exc) not in ("NotImplemented", "501"):
+                    raise
+                self.conditional[0] = False
+                self._finish({})
+        except Exception as exc:  # noqa: BLE001 - botocore raises many kinds
             self.abort()
+            if isinstance(exc, StreamError):
+                raise
+            if _error_code(exc) in ("PreconditionFailed", "412"):
+                raise StreamError(f"{self.uri}: another writer created this object first; nothing was replaced") from None
             raise failure(self.uri, "upload", exc) from None
         self._buf = bytearray()
         return self.uri
@@ -109,6 +127,7 @@ class S3Storage(Storage):
         except Exception as exc:  # noqa: BLE001 - bad endpoint URL, CA bundle, profile...
             raise ConfigError(f"--output {self.root}: {clean(str(exc))}") from None
         self.part_size = part_bytes(S3_MIN_PART)
+        self.conditional = [True]  # cleared once the store says it has no conditional writes
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -149,4 +168,4 @@ class S3Storage(Storage):
         return f"{self.scheme}://{self.bucket}/{self._key(key)}"
 
     def create(self, key: str) -> Upload:
-        return S3Upload(self.client, self.bucket, self._key(key), self.uri(key), self.part_size)
+        return S3Upload(self.client, self.bucket, self._key(key), self.uri(key), self.part_size, self.conditional)
