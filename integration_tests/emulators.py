@@ -137,6 +137,10 @@ def cloud_variables() -> list[str]:
 
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[Emulator]:
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
+        pytest.skip("moto[server] is not installed (pip install 'moto[server]')")
     emulator = start_moto()
     try:
         yield emulator
