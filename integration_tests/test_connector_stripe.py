@@ -112,6 +112,8 @@ def test_final_state_is_the_newest_cursor(full: Any) -> None:
     state = _final_state(result)
     for stream in mock.streams_with_data:
         field = mock.cursor_field(stream)
+        if field is None:
+            continue
         assert state[stream]["cursor"] == max(r[field] for r in mock.expected_records(stream)), stream
 
 
@@ -158,6 +160,22 @@ def test_incremental_second_run_sends_created_gte(tmp_path: Path) -> None:
     assert len(got) == 4 and min(r["created"] for r in got) == newest  # boundary again + 3 new
     assert _final_state(second)["charges"]["cursor"] == max(r["created"] for r in added)
     assert json.loads(state_file.read_text())["streams"]["charges"]["cursor"] == added[-1]["created"]
+
+
+@pytest.mark.xfail(strict=True, reason="engine gap: in the solidafy flavour every stream is read as incremental "
+                   "(sync.py plan.sync_modes default), so a parent_stream child without cursor_field keeps the "
+                   "parent's state and the next sync lists only new customers")
+def test_payment_methods_are_a_full_snapshot_every_sync(tmp_path: Path) -> None:
+    mock = StripeMock()
+    state_file = tmp_path / "state.json"
+    with MockServer(mock.handler) as srv:
+        config = mock.config(srv.url)
+        first = _read(config, ["payment_methods"], "--state", str(state_file))
+        assert first.rc == 0, first.stderr[-3000:]
+        second = _read(config, ["payment_methods"], "--state", str(state_file))
+    assert second.rc == 0, second.stderr[-3000:]
+    # A card attached today to a customer created last year must still be synced.
+    assert len(second.records("payment_methods")) == len(mock.expected_records("payment_methods"))
 
 
 def test_start_date_ts_filters_first_sync() -> None:

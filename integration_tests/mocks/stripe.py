@@ -133,7 +133,9 @@ class StripeMock:
     def config(self, base_url: str) -> dict[str, Any]:
         return {"api_key": API_KEY, "base_url": f"{base_url.rstrip('/')}/v1"}
 
-    def cursor_field(self, stream: str) -> str:
+    def cursor_field(self, stream: str) -> str | None:
+        if stream == "payment_methods":
+            return None  # a full snapshot: cards get attached to old customers
         return "date" if stream == "invoice_items" else "created"
 
     def expected_records(self, stream: str, config_state: Any = None) -> list[Record]:
@@ -143,10 +145,10 @@ class StripeMock:
                    for pm in self.payment_methods.get(cus["id"], [])]
         else:
             out = self._newest_first(self.data[stream], self.cursor_field(stream))
-        floor = _cursor_of(config_state)
-        if floor is None:
+        floor, field = _cursor_of(config_state), self.cursor_field(stream)
+        if floor is None or field is None:
             return out
-        return [r for r in out if r[self.cursor_field(stream)] >= int(floor)]
+        return [r for r in out if r[field] >= int(floor)]
 
     def inject_429(self, path_prefix: str, after: int = 1, retry_after: str | None = None) -> None:
         """Answer one request under path_prefix with 429, after `after` requests went through."""
@@ -174,7 +176,7 @@ class StripeMock:
                 rows = self.data[stream]
                 if stream == "subscriptions":
                     rows = _subscription_status(rows, req.arg("status"))
-                return self._list(req, lpath, rows, self.cursor_field(stream))
+                return self._list(req, lpath, rows, "date" if stream == "invoice_items" else "created")
         return _error(404, f"Unrecognized request URL ({req.method}: {req.path}).")
 
     def _auth(self, req: Request) -> Response | None:
