@@ -97,14 +97,15 @@ def _json_file(path: str, what: str) -> Any:
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
+    where = "config"
     if getattr(args, "config_json", None):
-        config = _json_arg(args.config_json, "--config-json")
+        config, where = _json_arg(args.config_json, "--config-json"), "--config-json"
     elif getattr(args, "config", None):
-        config = _json_file(args.config, "config")
+        config, where = _json_file(args.config, "config"), args.config
     else:
         config = {}
     if not isinstance(config, dict):
-        raise ConfigError(f"config must be a JSON object, got {type(config).__name__}")
+        raise ConfigError(f"{where}: config must be a JSON object, got {type(config).__name__}")
     return config
 
 

@@ -1,0 +1,131 @@
+"""Every user mistake: one clear line on stderr naming what and where, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from integration_tests.helpers import Result, run_cli
+
+GOOD = """name: bad
+base_url: "http://127.0.0.1:9/v1"
+streams:
+  - name: items
+    request: {path: /cursor}
+"""
+
+# file content, then the pieces the one stderr line must contain
+YAML_CASES: dict[str, tuple[str, list[str]]] = {
+    "malformed-yaml": ("name: x\nstreams: [\n  - a: b\n", [":3:", "invalid YAML"]),
+    "unknown-key": (
+        GOOD + "    paginaton: {type: cursor, cursor_param: c, cursor_path: n}\n",
+        [":6:", "streams[0].paginaton", "unknown key", "did you mean 'pagination'"],
+    ),
+    "missing-required-key": ("name: bad\nstreams:\n  - name: items\n    request: {path: /x}\n", [":1:", "base_url"]),
+    "missing-stream-name": (GOOD.replace("  - name: items\n", "  - description: items\n"), [":4:", "streams[0]", "name"]),
+    "wrong-type": (GOOD.replace("streams:", "http: {max_retries: many}\nstreams:"), [":3:", "http.max_retries", "integer"]),
+    "unknown-auth-type": (
+        GOOD.replace("streams:", "auth: {type: kerberos}\nstreams:"), [":3:", "auth.type", "kerberos", "bearer"]
+    ),
+    "unknown-pagination-type": (
+        GOOD + "    pagination: {type: scroll}\n", [":6:", "streams[0].pagination.type", "scroll", "cursor"]
+    ),
+    "template-syntax-error": (
+        GOOD.replace("{path: /cursor}", '{path: "/cursor/{{ config.id "}'), [":5:", "streams[0].request.path", "template"]
+    ),
+    "template-config-key-missing": (
+        GOOD.replace("{path: /cursor}", '{path: "/cursor/{{ config.account_id }}"}'),
+        ["account_id", "streams[0].request.path", "required"],
+    ),
+    "duplicate-stream": (GOOD + "  - name: items\n    request: {path: /y}\n", ["items", "duplicate"]),
+}
+
+
+def _usage_error(res: Result, *pieces: str) -> str:
+    assert res.rc == 2, (res.rc, res.stdout[-1000:], res.stderr)
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, res.stderr
+    for piece in pieces:
+        assert piece.lower() in lines[0].lower(), (piece, lines[0])
+    for line in res.stdout.splitlines():  # whatever reached stdout is still protocol
+        assert "type" in json.loads(line)
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", sorted(YAML_CASES))
+def test_bad_input_connector_yaml(tmp_path: Path, case: str) -> None:
+    text, pieces = YAML_CASES[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text)
+    line = _usage_error(run_cli("read", "-c", str(path), "--config-json", "{}"), *pieces)
+    if case == "template-config-key-missing":  # a config problem: named by connector and key path
+        assert line.startswith("error: bad:"), line
+        check = run_cli("check", "-c", str(path), "--config-json", "{}")
+        status = check.of_type("CONNECTION_STATUS")[0]["connectionStatus"]
+        assert check.rc == 0 and status["status"] == "FAILED" and "account_id" in status["message"]
+    else:
+        assert f"{case}.yaml" in line, line
+        _usage_error(run_cli("check", "-c", str(path), "--config-json", "{}"), *pieces)
+
+
+DEMO_CFG = json.dumps({"api_key": "demo-SECRET-value"})
+
+
+@pytest.mark.parametrize(
+    ("args", "pieces"),
+    [
+        (["read", "-c", "demo", "--config-json", '{"a":'], ["--config-json", "not valid JSON"]),
+        (["read", "-c", "demo", "--config-json", "[1, 2]"], ["--config-json", "object"]),
+        (["read", "-c", "demo", "-C", "/nonexistent/config.json"], ["config file", "/nonexistent/config.json"]),
+        (["read", "-c", "nosuch", "--config-json", "{}"], ["unknown connector 'nosuch'", "demo"]),
+        (["streams", "-c", "nosuch"], ["unknown connector 'nosuch'"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--streams", "customers,nope"],
+         ["unknown stream 'nope'", "customers"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--state-json", '{"streams": 5}'], ["--state-json", "streams"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--state-json", "[1, 2]"], ["--state-json[0]", "state"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--state-json", "{oops"], ["--state-json", "JSON"]),
+        (["read", "-c", "demo", "--config-json", "{}"], ["api_key"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--format", "xml"], ["format", "xml"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--max-records", "lots"], ["--max-records"]),
+    ],
+    ids=[
+        "config-json-invalid", "config-json-not-object", "config-file-missing", "unknown-connector",
+        "unknown-connector-streams", "unknown-stream", "state-streams-not-object", "state-array-of-ints",
+        "state-json-invalid", "required-config-missing", "unknown-format", "bad-max-records",
+    ],
+)
+def test_bad_input_flags(args: list[str], pieces: list[str]) -> None:
+    res = run_cli(*args)
+    _usage_error(res, *pieces)
+    assert "demo-SECRET-value" not in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "pieces"),
+    [("{bad", ["state.json", "JSON"]), ('{"streams": ["a"]}', ["state.json", "streams"]), ("42", ["state.json"])],
+    ids=["invalid-json", "wrong-shape", "scalar"],
+)
+def test_bad_input_state_file(tmp_path: Path, content: str, pieces: list[str]) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(content)
+    _usage_error(run_cli("read", "-c", "demo", "--config-json", DEMO_CFG, "--state", str(state)), *pieces)
+    assert state.read_text() == content, "a state file we could not read is left alone"
+
+
+def test_bad_input_config_file_invalid_json(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text('{"api_key": "demo-SECRET-value",')
+    res = run_cli("read", "-c", "demo", "-C", str(config))
+    _usage_error(res, "config.json", "JSON")
+    assert "demo-SECRET-value" not in res.stdout + res.stderr
+
+
+def test_bad_input_airbyte_missing_config_file_is_config_error(tmp_path: Path) -> None:
+    res = run_cli("check", "--config", str(tmp_path / "missing.json"), script="source-solidafy")
+    assert res.rc == 2 and "Traceback" not in res.stderr
+    errors = [m["trace"]["error"] for m in res.messages if m["type"] == "TRACE"]
+    assert [e["failure_type"] for e in errors] == ["config_error"]
+    assert "missing.json" in res.stderr
