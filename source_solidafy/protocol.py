@@ -141,7 +141,7 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z  # naive timestamps stay naive (no invented zone)
 
 
 def dumps(message: dict[str, Any]) -> bytes:
