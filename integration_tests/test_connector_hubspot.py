@@ -92,16 +92,14 @@ def test_final_state_is_the_newest_updated_at(full_read: tuple[HubSpotMock, Mock
         assert state[stream]["cursor"] == max(r["updatedAt"] for r in mock.expected_records(stream))
 
 
-def test_second_run_sends_the_gte_filter_and_gets_only_newer_records() -> None:
+def test_second_run_sends_the_gte_filter_and_gets_only_newer_records(
+    full_read: tuple[HubSpotMock, MockServer, Result],
+) -> None:
+    state = _final_state(full_read[2])  # the first run
     mock = HubSpotMock()
+    # pretend the portal changed: move the saved deals cursor back so that part of the data is newer
+    state["streams"]["deals"] = {"cursor": mock.expected_records("deals")[-50]["updatedAt"]}
     with MockServer(mock.handler) as srv:
-        first = _read(srv, mock.config(srv.url), ["contacts", "deals"])
-        assert first.rc == 0, first.stderr[-2000:]
-        state = _final_state(first)
-        # pretend the portal changed: move the saved cursor back so that part of the data is newer
-        older = mock.expected_records("deals")[-50]["updatedAt"]
-        state["streams"]["deals"] = {"cursor": older}
-        srv.requests.clear()
         second = _read(srv, mock.config(srv.url), ["contacts", "deals"], state=state)
     assert second.rc == 0, second.stderr[-2000:]
     for stream, prop in (("contacts", "lastmodifieddate"), ("deals", "hs_lastmodifieddate")):
@@ -150,3 +148,10 @@ def test_validate_spec_and_streams_work_offline() -> None:
     streams = run_cli("streams", "--connector", "hubspot")
     assert streams.rc == 0, streams.stderr
     assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
+
+
+def test_missing_config_field_is_one_clear_usage_error() -> None:
+    result = run_cli("read", "--connector", "hubspot", "--config-json", '{"base_url": "http://127.0.0.1:9"}', "--streams", "contacts")
+    assert result.rc == 2
+    assert "config field 'access_token' is required" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

@@ -97,14 +97,14 @@ def test_final_state_is_the_newest_system_modstamp(full_read: tuple[SalesforceMo
         assert state[stream]["cursor"] == mock.expected_records(stream)[-1]["SystemModstamp"], stream
 
 
-def test_second_run_adds_the_soql_where_clause() -> None:
+def test_second_run_adds_the_soql_where_clause(full_read: tuple[SalesforceMock, MockServer, Result]) -> None:
+    first = full_read[2]
+    state = _final_state(first)
     mock = SalesforceMock()
+    cursor = mock.expected_records("accounts")[-130]["SystemModstamp"]  # 130 rows changed since
+    state["streams"]["accounts"] = {"cursor": cursor}
     with MockServer(mock.handler) as srv:
-        first = _read(srv, mock.config(srv.url), ["accounts"])
-        assert first.rc == 0, first.stderr[-2000:]
-        cursor = mock.expected_records("accounts")[-130]["SystemModstamp"]  # 130 rows changed since
-        mock.queries.clear()
-        second = _read(srv, mock.config(srv.url), ["accounts"], state={"streams": {"accounts": {"cursor": cursor}}})
+        second = _read(srv, mock.config(srv.url), ["accounts"], state=state)
     assert second.rc == 0, second.stderr[-2000:]
     literal = cursor[:19] + "Z"  # 2024-01-22T03:04:05.000+0000 -> 2024-01-22T03:04:05Z
     assert mock.queries == [
@@ -160,3 +160,10 @@ def test_validate_spec_and_streams_work_offline() -> None:
     streams = run_cli("streams", "--connector", "salesforce")
     assert streams.rc == 0, streams.stderr
     assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
+
+
+def test_missing_config_field_is_one_clear_usage_error() -> None:
+    result = run_cli("read", "--connector", "salesforce", "--config-json", '{"client_id": "a", "client_secret": "b"}', "--streams", "accounts")
+    assert result.rc == 2
+    assert "config field 'refresh_token' is required" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

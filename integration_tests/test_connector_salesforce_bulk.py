@@ -107,15 +107,14 @@ def test_final_state_is_the_newest_system_modstamp(full_read: tuple[SalesforceBu
         assert _cursor(state[stream]) == max(r["SystemModstamp"] for r in mock.expected_records(stream))
 
 
-def test_second_run_puts_the_cursor_in_the_job_soql(fast_yaml: str) -> None:
+def test_second_run_puts_the_cursor_in_the_job_soql(
+    fast_yaml: str, full_read: tuple[SalesforceBulkMock, MockServer, Result],
+) -> None:
+    state = _final_state(full_read[2])  # the first run
     mock = SalesforceBulkMock()
+    cursor = sorted(r["SystemModstamp"] for r in mock.expected_records("contacts_bulk"))[-120]
+    state["streams"]["contacts_bulk"] = {"cursor": cursor}
     with MockServer(mock.handler) as srv:
-        first = _read(fast_yaml, srv, mock.config(srv.url), ["contacts_bulk"])
-        assert first.rc == 0, first.stderr[-2000:]
-        state = _final_state(first)
-        cursor = sorted(r["SystemModstamp"] for r in mock.expected_records("contacts_bulk"))[-120]
-        state["streams"]["contacts_bulk"] = {"cursor": cursor}
-        mock.queries.clear()
         second = _read(fast_yaml, srv, mock.config(srv.url), ["contacts_bulk"], state=state)
     assert second.rc == 0, second.stderr[-2000:]
     assert len(mock.queries) == 1 and mock.queries[0].endswith(f"FROM Contact WHERE SystemModstamp >= {cursor[:19]}Z")
@@ -172,3 +171,10 @@ def test_validate_spec_and_streams_work_offline() -> None:
     streams = run_cli("streams", "--connector", "salesforce-bulk")
     assert streams.rc == 0, streams.stderr
     assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
+
+
+def test_missing_config_field_is_one_clear_usage_error() -> None:
+    result = run_cli("read", "--connector", "salesforce-bulk", "--config-json", '{"client_secret": "b", "refresh_token": "c"}', "--streams", "accounts_bulk")
+    assert result.rc == 2
+    assert "config field 'client_id' is required" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

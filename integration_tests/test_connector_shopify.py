@@ -92,15 +92,15 @@ def test_final_state_is_the_newest_updated_at(full_read: tuple[ShopifyMock, Mock
         assert datetime.fromisoformat(state[stream]["cursor"]) == datetime.fromisoformat(newest), stream
 
 
-def test_second_run_sends_updated_at_min_and_gets_only_newer_records() -> None:
+def test_second_run_sends_updated_at_min_and_gets_only_newer_records(
+    full_read: tuple[ShopifyMock, MockServer, Result],
+) -> None:
+    state = _final_state(full_read[2])  # the first run
     mock = ShopifyMock()
+    # move the saved cursor back so that 300 customers (two pages) are at or after it
+    cursor = mock.expected_records("customers")[-300]["updated_at"]
+    state["streams"]["customers"] = {"cursor": cursor}
     with MockServer(mock.handler) as srv:
-        first = _read(srv, mock.config(srv.url), ["customers"])
-        assert first.rc == 0, first.stderr[-2000:]
-        # move the saved cursor back so that 300 customers (two pages) are at or after it
-        cursor = mock.expected_records("customers")[-300]["updated_at"]
-        state = {"streams": {"customers": {"cursor": cursor}}}
-        srv.requests.clear()
         second = _read(srv, mock.config(srv.url), ["customers"], state=state)
     assert second.rc == 0, second.stderr[-2000:]
     reqs = _requests_for(srv, "customers")
@@ -145,3 +145,10 @@ def test_validate_spec_and_streams_work_offline() -> None:
     streams = run_cli("streams", "--connector", "shopify")
     assert streams.rc == 0, streams.stderr
     assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
+
+
+def test_missing_config_field_is_one_clear_usage_error() -> None:
+    result = run_cli("read", "--connector", "shopify", "--config-json", '{"access_token": "shpat_x"}', "--streams", "products")
+    assert result.rc == 2
+    assert "config field 'shop_domain' is required" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

@@ -102,15 +102,11 @@ def test_final_state_is_the_newest_updated_at(full_read: tuple[ZendeskMock, Mock
         assert state[stream]["cursor"] == max(r["updated_at"] for r in mock.expected_records(stream)), stream
 
 
-def test_second_run_sends_start_time_from_the_state() -> None:
+def test_second_run_sends_start_time_from_the_state(full_read: tuple[ZendeskMock, MockServer, Result]) -> None:
+    state = _final_state(full_read[2])  # the first run
     mock = ZendeskMock()
+    state["streams"]["tickets"] = {"cursor": mock.expected_records("tickets")[-120]["updated_at"]}  # 120 changed
     with MockServer(mock.handler) as srv:
-        first = _read(srv, mock.config(srv.url), ["tickets", "organizations"])
-        assert first.rc == 0, first.stderr[-2000:]
-        state = _final_state(first)
-        older = mock.expected_records("tickets")[-120]["updated_at"]  # 120 tickets changed since
-        state["streams"]["tickets"] = {"cursor": older}
-        srv.requests.clear()
         second = _read(srv, mock.config(srv.url), ["tickets", "organizations"], state=state)
     assert second.rc == 0, second.stderr[-2000:]
     for stream, path in (("tickets", TICKETS_EXPORT), ("organizations", "/api/v2/incremental/organizations.json")):
@@ -156,3 +152,10 @@ def test_validate_spec_and_streams_work_offline() -> None:
     streams = run_cli("streams", "--connector", "zendesk")
     assert streams.rc == 0, streams.stderr
     assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
+
+
+def test_missing_config_field_is_one_clear_usage_error() -> None:
+    result = run_cli("read", "--connector", "zendesk", "--config-json", '{"subdomain": "acme", "api_token": "zdtok-x"}', "--streams", "tickets")
+    assert result.rc == 2
+    assert "config field 'email' is required" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
