@@ -2,7 +2,7 @@
 
 - ``POST /services/data/v59.0/jobs/query`` (JSON ``operation`` query|queryAll, ``query``, ``contentType``
   CSV) answers the job info with ``state: UploadComplete``; bad SOQL is the REST mock's 400.
-- ``GET .../jobs/query/<id>``: each poll moves the job on, UploadComplete -> InProgress -> JobComplete;
+- ``GET .../jobs/query/<id>``: created UploadComplete, each poll moves it on: InProgress, JobComplete;
   a job on an object in ``fail_objects`` ends ``Failed`` with an ``errorMessage`` instead.
 - ``GET .../jobs/query/<id>/results?maxRecords=&locator=``: 412 JOB_NOT_COMPLETE before JobComplete;
   CSV with a header row, every value double-quoted, LF endings, rows in Id order (not by cursor);
@@ -115,16 +115,18 @@ class SalesforceBulkMock(SalesforceMock):
                 "createdDate": "2018-12-10T17:50:19.000+0000", "systemModstamp": "2018-12-10T17:50:19.000+0000",
                 "state": STATES[0], "concurrencyMode": "Parallel", "contentType": "CSV", "apiVersion": 59.0,
                 "lineEnding": "LF", "columnDelimiter": "COMMA"}
-        self.jobs[job_id] = {**info, "_fields": fields, "_rows": rows, "_polls": 0}
+        self.jobs[job_id] = {**info, "_fields": fields, "_rows": rows, "_polls": 0, "_seen": [STATES[0]]}
         return Response.json(info)
 
     def _poll(self, job: dict[str, Any]) -> Response:
+        """Each poll moves the job one state on: (created UploadComplete) InProgress, JobComplete."""
         job["_polls"] += 1
         if job["object"] in self.fail_objects and job["_polls"] >= 2:
             job["state"] = "Failed"
             job["errorMessage"] = "InvalidBatch : Failed to process query: UNKNOWN_EXCEPTION"
         elif job["state"] != "Failed":
-            job["state"] = STATES[min(job["_polls"] - 1, 2)]
+            job["state"] = STATES[min(job["_polls"], 2)]
+        job["_seen"].append(job["state"])
         info = {k: v for k, v in job.items() if not k.startswith("_")}
         if job["state"] == "JobComplete":
             info.update({"numberRecordsProcessed": len(job["_rows"]), "retries": 0, "totalProcessingTime": 334})
