@@ -148,16 +148,30 @@ def _slow_column(values: Sequence[Any]) -> pa.Array:
     return pa.array([None if v is None else as_text(v) for v in values], pa.string())
 
 
+_NONE = type(None)
+_TYPED = {  # the Python types of a column's values -> the Arrow type to convert them to directly
+    frozenset({str}): pa.string(), frozenset({str, _NONE}): pa.string(),
+    frozenset({int}): pa.int64(), frozenset({int, _NONE}): pa.int64(),
+    frozenset({float}): pa.float64(), frozenset({float, _NONE}): pa.float64(),
+    frozenset({int, float}): pa.float64(), frozenset({int, float, _NONE}): pa.float64(),
+    frozenset({bool}): pa.bool_(), frozenset({bool, _NONE}): pa.bool_(),
+}
+_NESTED = ({dict}, {list}, {dict, list}, {dict, _NONE}, {list, _NONE}, {dict, list, _NONE})
+
+
 def _column(values: Sequence[Any]) -> pa.Array:
-    """Arrow's own inference when it lands on a lattice type; JSON text for objects and arrays."""
-    try:
-        arr = pa.array(values)
-    except (pa.ArrowException, OverflowError, TypeError, ValueError):
-        return _slow_column(values)
-    if rank_of(arr.type) is not None:
-        return arr
-    if pa.types.is_nested(arr.type):  # every non-null value is a dict, or every one a list
+    """One column: the set of its values' Python types picks the conversion (no Arrow inference pass)."""
+    kinds = set(map(type, values))
+    dtype = _TYPED.get(frozenset(kinds))
+    if dtype is not None:
+        try:
+            return pa.array(values, dtype)
+        except (pa.ArrowException, OverflowError):  # integers outside int64
+            return _slow_column(values)
+    if kinds in _NESTED:
         return _json_column(values)
+    if kinds == {_NONE}:
+        return pa.nulls(len(values))
     return _slow_column(values)
 
 
@@ -177,12 +191,10 @@ def _transpose(records: list[dict[str, Any]]) -> tuple[list[str], list[Sequence[
     keys = list(records[0])
     width = len(keys)
     if width and set(map(len, records)) == {width}:
-        try:
-            rows = list(map(itemgetter(*keys), records))  # KeyError: some record has other keys
+        try:  # KeyError: some record has other keys
+            return keys, [list(map(itemgetter(k), records)) for k in keys]
         except KeyError:
             pass
-        else:
-            return keys, list(zip(*rows, strict=True)) if width > 1 else [rows]
     names = list(dict.fromkeys(chain.from_iterable(records)))
     return names, [[r.get(k) for r in records] for k in names]
 
