@@ -43,6 +43,8 @@ def as_text(value: Any) -> str:
         return value
     if isinstance(value, (dict, list, tuple, bool, int, float)):
         return json_text(value)
+    if hasattr(value, "isoformat"):  # datetime, date, time: ISO 8601 like the JSON output
+        return str(value.isoformat())
     return str(value)
 
 

@@ -124,3 +124,24 @@ def test_declared_json_schema_maps_to_arrow():
     )
     assert schema_from_json_schema(None) is None
     assert schema_from_json_schema({"type": "object"}) is None
+
+
+def test_python_objects_outside_json_become_text():
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    moment = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    batch = records_to_batch([{"at": moment, "d": Decimal("1.10")}, {"at": None, "d": Decimal("2")}])
+    assert batch.schema.field("at").type == pa.string()
+    assert batch.column(0).to_pylist() == ["2025-01-02T03:04:05+00:00", None]
+    assert batch.column(1).to_pylist() == ["1.10", "2"]
+
+
+def test_records_with_different_keys_are_all_collected():
+    batch = records_to_batch([{"a": 1, "b": 2}, {"a": 3, "c": 4}, {"d": 5}])
+    assert batch.schema.names == ["a", "b", "c", "d"]
+    assert batch.to_pylist() == [
+        {"a": 1, "b": 2, "c": None, "d": None},
+        {"a": 3, "b": None, "c": 4, "d": None},
+        {"a": None, "b": None, "c": None, "d": 5},
+    ]
