@@ -114,6 +114,23 @@ def test_second_run_sends_the_gte_filter_and_gets_only_newer_records(
     assert len(second.records("deals")) >= 50
 
 
+def test_search_cap_fails_the_stream_and_the_saved_state_gets_past_it() -> None:
+    """HubSpot search stops at 10,000 results (HTTP 400); results sorted by the cursor make every
+    page's state safe, so with --state-per-page the next sync goes on from the last page read."""
+    mock = HubSpotMock(search_cap=400)  # 450 contacts: pages at after=0 and 200 pass, after=400 is a 400
+    with MockServer(mock.handler) as srv:
+        first = run_cli("read", "--connector", "hubspot", "--config-json", json.dumps(mock.config(srv.url)),
+                        "--streams", "contacts", "--state-per-page")
+        assert first.rc == 1 and first.summary["streams"][0]["status"] == "FAILED"
+        assert "10,000" in first.summary["streams"][0]["error"]
+        state = _final_state(first)
+        second = _read(srv, mock.config(srv.url), ["contacts"], state=state)
+    assert second.rc == 0, second.stderr[-2000:]
+    want = mock.expected_records("contacts")
+    assert state["streams"]["contacts"]["cursor"] == want[399]["updatedAt"]
+    assert [r["id"] for r in first.records() + second.records()] == [r["id"] for r in want[:400] + want[399:]]
+
+
 def test_one_429_mid_sync_is_retried_and_records_stay_exact() -> None:
     mock = HubSpotMock()
     mock.inject_429("/crm/v3/objects/contacts/search", nth=2, retry_after="0.1")

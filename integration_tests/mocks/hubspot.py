@@ -123,8 +123,9 @@ class HubSpotMock:
 
     streams_with_data = [*SEARCH_STREAMS, *LIST_STREAMS, "owners", "deal_pipelines", "ticket_pipelines"]
 
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, search_cap: int = SEARCH_CAP) -> None:
         self.token = token
+        self.search_cap = search_cap  # HubSpot's is 10,000; tests lower it to reach it quickly
         self.data = {kind: _objects(kind) for kind in OBJECTS}
         self.search_bodies: list[dict[str, Any]] = []
         self._faults: list[dict[str, Any]] = []
@@ -233,7 +234,7 @@ class HubSpotMock:
         if limit > 200:
             return _error(400, "VALIDATION_ERROR", "limit must be less than or equal to 200")
         offset = int(body.get("after") or 0)
-        if offset + limit > SEARCH_CAP:
+        if offset + limit > self.search_cap:
             return _error(400, "VALIDATION_ERROR", "Search results are limited to 10,000 total results")
         matches = [r for r in self.data[kind] if _matches(r, body.get("filterGroups") or [])]
         for sort in reversed(body.get("sorts") or []):
