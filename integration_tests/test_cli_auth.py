@@ -58,7 +58,7 @@ def _assert_hidden(res: Result, *secrets: str) -> None:
 def test_auth_good_credentials_read_every_page(kind: str) -> None:
     name, creds, good, _ = CASES[kind]
     with MockServer(GenericApi(ITEMS, creds)) as srv:
-        res = _read(srv, name, good)
+        res = _read(srv, name, good, "--verbose")  # the most output there is: still no secret in it
     assert res.rc == 0, res.stderr
     assert [r["id"] for r in res.records("items")] == IDS
     list_requests = [r for r in srv.requests if r.path == "/v1/cursor"]
@@ -73,11 +73,12 @@ def test_auth_good_credentials_read_every_page(kind: str) -> None:
         _assert_hidden(res, *creds.issued)
 
 
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
 @pytest.mark.parametrize("kind", sorted(CASES))
-def test_auth_wrong_credentials_fail_without_leaking(kind: str) -> None:
+def test_auth_wrong_credentials_fail_without_leaking(kind: str, verbose: bool) -> None:
     name, creds, good, wrong = CASES[kind]
     with MockServer(GenericApi(ITEMS, creds)) as srv:
-        res = _read(srv, name, {**good, **wrong})
+        res = _read(srv, name, {**good, **wrong}, *(["--verbose"] if verbose else []))
     assert res.rc == 1
     assert res.records() == []
     summary = res.summary

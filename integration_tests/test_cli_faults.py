@@ -40,6 +40,10 @@ def test_faults_transient_on_page_two_then_success(fault: str) -> None:
     summary = res.summary
     assert summary["status"] == "SUCCEEDED" and summary["total_records"] == 30
     assert {s["stream"]: s["records_synced"] for s in summary["streams"]} == {"items": 15, "pages": 15}
+    retries = [m["log"]["message"] for m in res.of_type("LOG") if "retry 1/" in m["log"]["message"]]
+    assert len(retries) == 1 and "cursor=5" in retries[0], retries
+    if fault.startswith("429"):
+        assert "429" in retries[0] and "retry-after" in retries[0].lower(), "the wait comes from the header"
 
 
 def test_faults_persistent_500_fails_after_max_retries_others_go_on() -> None:
