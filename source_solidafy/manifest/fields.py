@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
-from jinja2.exceptions import TemplateSyntaxError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from source_solidafy.manifest.templates import TemplateString, default_environments
+from source_solidafy.manifest.templates import TemplateString
 
 
 class Strict(BaseModel):
@@ -76,13 +75,27 @@ def _scalar_text(value: Any, what: str = "a string") -> str:
     raise PydanticCustomError("expected", "expected {what}, got {got}", {"what": what, "got": _describe(value)})
 
 
+def _environments(context: dict[str, Any]) -> tuple[Any, Any]:
+    """The (strict, lenient) jinja pair: the loader's own (``envs: None`` = make it on first need)."""
+    from source_solidafy.manifest import jinja_env
+
+    if "envs" not in context:
+        return jinja_env.default_environments()
+    if context["envs"] is None:  # one pair per manifest load, made only if a value needs jinja
+        strict = jinja_env.make_environment()
+        context["envs"] = (strict, jinja_env.make_lenient_environment(strict))
+    return context["envs"]
+
+
 def _compiled(text: str, info: ValidationInfo | None, lenient: bool) -> TemplateString:
     """Compile at validation time, so a syntax error is reported with the value's file:line."""
     template = TemplateString(text, lenient=lenient)
     if template.is_static:
         return template
+    from jinja2.exceptions import TemplateSyntaxError  # only templates with {{ }} need jinja
+
     context = info.context if info is not None and isinstance(info.context, dict) else {}
-    strict, soft = context.get("envs") or default_environments()
+    strict, soft = _environments(context)
     cache = context.setdefault("compiled", {})  # the same text is compiled once per manifest
     if (lenient, text) in cache:
         template._template = cache[lenient, text]

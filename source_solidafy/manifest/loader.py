@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from source_solidafy.errors import ManifestError, SolidafyError
 from source_solidafy.manifest.models import AsyncJobPartition, Manifest
 from source_solidafy.manifest.problems import describe, problem_line, where_of
-from source_solidafy.manifest.templates import make_environment, make_lenient_environment
 from source_solidafy.manifest.walk import KeyPath, format_path, iter_paths, iter_templates
 from source_solidafy.manifest.yaml_lines import LineDict, LineList, YamlSyntaxError, parse_yaml
 
@@ -68,11 +67,9 @@ def load_manifest_text(text: str, source_name: str = "<string>", base_dir: Path 
     if not isinstance(raw, LineDict):
         raise ManifestError(f"{source_name}:1: expected a mapping with name, base_url and streams")
     problems = _Problems(source_name, raw)
-    strict = make_environment()
-    lenient = make_lenient_environment(strict)
     _check_duplicate_keys(raw, (), problems)
     _check_stream_names(raw, problems)
-    manifest = _validate(raw, {"envs": (strict, lenient)}, problems)
+    manifest = _validate(raw, {"envs": None}, problems)  # jinja envs made on first template
     problems.raise_if_any()
     assert manifest is not None
     manifest._source_name = source_name

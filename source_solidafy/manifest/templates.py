@@ -20,19 +20,17 @@ render it as ``""`` instead, and the caller drops the empty parameter.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
-
-import jinja2
-from jinja2 import meta, nodes
-from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import TemplateError
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
 CONTEXT_NAMES = frozenset(
     {"config", "partition", "state", "job_id", "record", "now", "today", "auth", "since"}
 )
@@ -64,38 +62,6 @@ class Namespace(Mapping):
 
     def __repr__(self) -> str:
         return f"{self._ns_label}{dict(self._ns_data)!r}"
-
-
-def _undefined_message(u: jinja2.Undefined) -> str:
-    if u._undefined_hint:
-        return u._undefined_hint
-    name = u._undefined_name
-    obj = u._undefined_obj
-    if isinstance(obj, Namespace):
-        return f"undefined variable '{obj._ns_label}.{name}'"
-    if obj is jinja2.utils.missing:
-        return f"undefined variable '{name}'"
-    return f"undefined variable '{name}' (no such key or attribute on {type(obj).__name__})"
-
-
-class StrictUndefined(jinja2.Undefined):
-    """Fails when printed or iterated, but is falsy in ``{% if %}`` so optional keys can be tested."""
-
-    __slots__ = ()
-
-    @property
-    def _undefined_message(self) -> str:  # type: ignore[override]
-        return _undefined_message(self)
-
-    __str__ = jinja2.Undefined._fail_with_undefined_error  # type: ignore[assignment]
-    __iter__ = jinja2.Undefined._fail_with_undefined_error  # type: ignore[assignment]
-    __len__ = jinja2.Undefined._fail_with_undefined_error  # type: ignore[assignment]
-
-
-class LenientUndefined(jinja2.ChainableUndefined):
-    """Renders as ``""`` at any depth (``config.a.b``): for request params, which are then dropped."""
-
-    __slots__ = ()
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -194,28 +160,32 @@ def build_context(
 # -------------------------------------------------------------------------------------- templates
 
 
+_JINJA: ModuleType | None = None
+
+
+def _jinja() -> ModuleType:
+    """:mod:`source_solidafy.manifest.jinja_env`, imported on first need (static values never need it)."""
+    global _JINJA
+    if _JINJA is None:
+        from source_solidafy.manifest import jinja_env
+
+        _JINJA = jinja_env
+    return _JINJA
+
+
 def make_environment() -> SandboxedEnvironment:
     """One per manifest: sandboxed (no Python internals), no autoescape, strict undefined."""
-    env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
-    env.globals.update(HELPERS)
-    return env
+    return _jinja().make_environment()
 
 
 def make_lenient_environment(strict: SandboxedEnvironment) -> SandboxedEnvironment:
     """Same environment, but undefined names render as ``""`` (request and check params)."""
-    return strict.overlay(undefined=LenientUndefined)
-
-
-_DEFAULT_ENVS: tuple[SandboxedEnvironment, SandboxedEnvironment] | None = None
+    return _jinja().make_lenient_environment(strict)
 
 
 def default_environments() -> tuple[SandboxedEnvironment, SandboxedEnvironment]:
     """The process-wide (strict, lenient) pair, for templates built outside a manifest load."""
-    global _DEFAULT_ENVS
-    if _DEFAULT_ENVS is None:
-        strict = make_environment()
-        _DEFAULT_ENVS = (strict, make_lenient_environment(strict))
-    return _DEFAULT_ENVS
+    return _jinja().default_environments()
 
 
 def is_template_text(text: str) -> bool:
@@ -260,24 +230,7 @@ class TemplateString:
         """Render against ``ctx`` (see :func:`build_context`); ``extra`` adds names such as ``record``."""
         if self.is_static:
             return self.source
-        if self._template is None:
-            try:
-                self.compile()
-            except TemplateSyntaxError as exc:
-                raise TemplateError(f"{self._label()}: template syntax error: {exc.message}") from None
-        assert self._template is not None
-        try:
-            return self._template.render(ctx, **extra) if extra else self._template.render(ctx)
-        except UndefinedError as exc:
-            raise TemplateError(f"{self._label()}: {exc.message}") from None
-        except SecurityError as exc:
-            raise TemplateError(f"{self._label()}: not allowed in a template: {exc}") from None
-        except TemplateError as exc:
-            raise TemplateError(f"{self._label()}: {exc.message}") from None
-        except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
-            # Python's messages quote the offending value, which may be a secret: drop quoted parts.
-            detail = _QUOTED.sub("'...'", str(exc))
-            raise TemplateError(f"{self._label()}: {type(exc).__name__}: {detail}") from None
+        return _jinja().render(self, ctx, extra)
 
     def _label(self) -> str:
         return f"template at {self.where}" if self.where else f"template {self.source!r}"
@@ -312,45 +265,9 @@ class TemplateString:
 # ------------------------------------------------------------------------------------ config keys
 
 
-def _const_str(node: nodes.Node) -> str | None:
-    if isinstance(node, nodes.Const) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-def _config_lookups(ast: nodes.Template) -> set[str]:
-    """``config.x``, ``config['x']`` and ``config.get('x')``."""
-    found: set[str] = set()
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Call)):
-        if isinstance(node, nodes.Getattr) and _is_config(node.node) and node.attr != "get":
-            found.add(node.attr)
-        elif isinstance(node, nodes.Getitem) and _is_config(node.node):
-            key = _const_str(node.arg)
-            if key is not None:
-                found.add(key)
-        elif (
-            isinstance(node, nodes.Call)
-            and isinstance(node.node, nodes.Getattr)
-            and node.node.attr == "get"
-            and _is_config(node.node.node)
-            and node.args
-        ):
-            key = _const_str(node.args[0])
-            if key is not None:
-                found.add(key)
-    return found
-
-
-def _is_config(node: nodes.Node) -> bool:
-    return isinstance(node, nodes.Name) and node.name == "config"
-
-
 def config_keys_used(template: TemplateString | str, env: jinja2.Environment | None = None) -> set[str]:
     """Config keys a template reads: ``config.x``, ``config['x']``, ``config.get('x')``, bare ``x``."""
     source = template.source if isinstance(template, TemplateString) else template
     if not is_template_text(source):
         return set()
-    env = env or default_environments()[0]
-    ast = env.parse(source)
-    bare = meta.find_undeclared_variables(ast) - RESERVED_NAMES - set(env.globals)  # range, dict...
-    return _config_lookups(ast) | bare
+    return _jinja().config_keys(source, env)
