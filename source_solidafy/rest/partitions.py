@@ -21,7 +21,7 @@ since, and with them only their children.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -64,8 +64,9 @@ def partitions_for(
     if part.type == "async_job":
         yield from read_job(reader, part, (incoming or {}).get("cursor"))
         return
-    states = PartitionStates(spec.name, incoming, ctx)
-    router = ROUTERS[part.type](source, spec, ctx, reader, states)
+    router_type = ROUTERS[part.type]
+    states = PartitionStates(spec.name, incoming, ctx, router_type.key)
+    router = router_type(source, spec, ctx, reader, states)
     yield from PartitionedRead(router, reader, ctx, states).run()
 
 
@@ -90,8 +91,10 @@ def _newer(a: Any, b: Any) -> Any:
 class PartitionStates:
     """Per-partition cursors of one stream; only the consumer thread changes them."""
 
-    def __init__(self, stream: str, incoming: dict[str, Any] | None, ctx: ReadContext) -> None:
+    def __init__(self, stream: str, incoming: dict[str, Any] | None, ctx: ReadContext,
+                 key: Callable[[dict[str, Any]], str] = partition_key) -> None:
         incoming = incoming or {}
+        self.key = key
         self.stream, self.log = stream, ctx.log
         self.limit = int(ctx.options.get("max_partition_states", DEFAULT_MAX_PARTITION_STATES))
         listed = incoming.get("partitions")
@@ -101,7 +104,7 @@ class PartitionStates:
         self.entries: dict[str, dict[str, Any]] = {}
         for entry in listed or []:
             if isinstance(entry, dict) and isinstance(entry.get("partition"), dict):
-                self.entries[partition_key(entry["partition"])] = dict(entry)
+                self.entries[key(entry["partition"])] = dict(entry)
         self.incoming = {k: dict(v) for k, v in self.entries.items()}  # read by worker threads
         self._warned = False
 
@@ -137,7 +140,7 @@ class PartitionStates:
                                  f"({self.limit}); keeping one stream-level cursor instead of per-partition state")
         else:
             out["partitions"] = sorted(
-                ({k: v for k, v in e.items()} for e in entries), key=lambda e: partition_key(e["partition"])
+                ({k: v for k, v in e.items()} for e in entries), key=lambda e: self.key(e["partition"])
             )
         if self.cursor is not None:
             out["cursor"] = self.cursor
@@ -159,6 +162,11 @@ class Router:
     """Yields the partitions of one stream; ``extra()`` adds router keys to the final state."""
 
     track_done = False
+
+    @staticmethod
+    def key(partition: dict[str, Any]) -> str:
+        """Identity of a partition across syncs."""
+        return partition_key(partition)
 
     def __init__(self, source: DeclarativeSource, spec: Stream, ctx: ReadContext, reader: StreamReader,
                  states: PartitionStates) -> None:
@@ -248,6 +256,11 @@ class DateRangeRouter(Router):
     """
 
     track_done = True
+
+    @staticmethod
+    def key(partition: dict[str, Any]) -> str:
+        """A window is known by its start: the last one's end moves with "now"."""
+        return partition_key({"start": partition.get("start")})
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -379,7 +392,7 @@ class PartitionedRead:
         for partition in self.router.partitions():
             if self.reader.limit_reached():
                 return
-            key = partition_key(partition)
+            key = self.router.key(partition)
             if self.router.skip(key, partition):
                 continue
             yield Work(key, partition, self.states.start_cursor(key))
