@@ -1,7 +1,8 @@
 """A Shopify Admin REST mock that answers like {shop}.myshopify.com (per API-NOTES.md §7).
 
 - ``X-Shopify-Access-Token`` or 401 ``{"errors": "[API] Invalid API key or access token ..."}``.
-- ``/admin/api/<version>/<resource>.json``: records under the plural key; ``limit`` default 50,
+- ``/admin/api/<version>/<resource>.json``: records under the plural key (locations: no filters);
+  ``limit`` default 50,
   at most 250; first request filters (``updated_at_min``/``_max``, ``created_at_min``/``_max``,
   ``since_id``, ``order=updated_at asc``, orders ``status`` defaulting to ``open``).
 - Pagination by ``Link`` header with an opaque ``page_info`` carrying the filters; a follow-up
@@ -113,6 +114,25 @@ def _collections(n: int, start: int, smart: bool) -> list[dict[str, Any]]:
     return out
 
 
+def _price_rules(n: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(n):
+        created, updated = _times(i, n)
+        out.append({"id": 507328175 + i, "title": f"SUMMER{i}", "value_type": ["percentage", "fixed_amount"][i % 2],
+                    "value": f"-{5 + i}.0", "customer_selection": "all", "target_type": "line_item",
+                    "target_selection": "all", "allocation_method": "across", "once_per_customer": False,
+                    "usage_limit": None, "starts_at": created, "ends_at": None, "created_at": created,
+                    "updated_at": updated})
+    return out
+
+
+def _locations(n: int) -> list[dict[str, Any]]:
+    return [{"id": 487838322 + i, "name": f"Warehouse {i}", "address1": f"{100 + i} Main St", "address2": None,
+             "city": "Ottawa", "province": "Ontario", "zip": "K1P 1J1", "country_code": "CA", "phone": None,
+             "active": True, "legacy": False, "created_at": _ts(BASE + timedelta(days=i)),
+             "updated_at": _ts(BASE + timedelta(days=i, hours=1))} for i in range(n)]
+
+
 def _parse(value: str) -> datetime:
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
@@ -125,7 +145,8 @@ def _bad_request(errors: Any) -> Response:
 class ShopifyMock:
     """In-memory store; see the module docstring for what it enforces."""
 
-    streams_with_data = ["products", "orders", "customers", "custom_collections", "smart_collections"]
+    streams_with_data = ["products", "orders", "customers", "custom_collections", "smart_collections",
+                         "price_rules", "locations"]
 
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
@@ -135,6 +156,8 @@ class ShopifyMock:
             "customers": _customers(505),
             "custom_collections": _collections(12, 841564295, smart=False),
             "smart_collections": _collections(7, 482865238, smart=True),
+            "price_rules": _price_rules(9),
+            "locations": _locations(3),
         }
         self._faults: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -149,7 +172,9 @@ class ShopifyMock:
         return "updated_at"
 
     def expected_records(self, stream: str, config_state: Any = None) -> list[dict[str, Any]]:
-        """A full read: every object (orders of every status) in updated_at order, at/after the cursor."""
+        """A full read: every object (orders of every status) in updated_at order, at/after the cursor.
+
+        Locations take no filters and come in id order (their updated_at grows with the id)."""
         records = sorted(self.data[stream], key=lambda r: (_parse(r["updated_at"]), r["id"]))
         cursor = _cursor_of(stream, config_state)
         if cursor is not None:
@@ -250,6 +275,8 @@ class ShopifyMock:
                 records = [r for r in records if keep(_parse(r[field]), bound)]
         if "since_id" in filters:
             records = [r for r in records if r["id"] > int(filters["since_id"])]
+        if resource == "locations":  # no filters, no order: one list by id
+            return sorted(self.data[resource], key=lambda r: r["id"])
         if filters.get("order", "").replace("+", " ").startswith("updated_at"):
             desc = filters["order"].endswith("desc")
             records = sorted(records, key=lambda r: (_parse(r["updated_at"]), r["id"]), reverse=desc)
