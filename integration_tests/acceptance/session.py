@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from integration_tests.acceptance import checks
+from integration_tests.acceptance.gate import rules_for
 from integration_tests.acceptance.runner import AirbyteRun, airbyte
 from integration_tests.acceptance.targets import Target
 
@@ -30,6 +31,13 @@ def configured_stream(stream: dict[str, Any], mode: str | None = None, meltano: 
         if stream.get("source_defined_primary_key"):
             entry["primary_key"] = stream["source_defined_primary_key"]
     return entry
+
+
+def one(run: AirbyteRun, kind: str) -> dict[str, Any]:
+    """The single message of ``kind`` a command must print; a clear failure when it did not."""
+    found = run.of_type(kind)
+    assert len(found) == 1, f"expected exactly one {kind}, got {len(found)}\n{run.describe()}"
+    return found[0]
 
 
 class Session:
@@ -61,7 +69,7 @@ class Session:
         if "invalid_config" in self.target.files:
             bad = json.loads(self.target.files["invalid_config"].read_text())
             return {**bad, "base_url": self.config["base_url"]}
-        spec = self.spec_run.of_type("SPEC")[0]["spec"]
+        spec = one(self.spec_run, "SPEC")["spec"]
         secrets = checks.secret_fields(spec) & set(self.config)
         return {**self.config, **{name: "wrong-credential-0000" for name in secrets}}
 
@@ -75,7 +83,7 @@ class Session:
 
     @cached_property
     def catalog(self) -> dict[str, Any]:
-        return self.discover_run.of_type("CATALOG")[0]["catalog"]
+        return one(self.discover_run, "CATALOG")["catalog"]
 
     @cached_property
     def streams(self) -> dict[str, dict[str, Any]]:
@@ -169,7 +177,7 @@ class Session:
         _ = self.read1
         before = len(self.target.server.requests)
         run = self.run("read", catalog=self.catalog_of([self.subset_stream], "full_refresh"))
-        self.subset_paths = [r.path for r in self.target.server.requests[before:]]
+        self.subset_requests = list(self.target.server.requests[before:])
         return run
 
     @cached_property
@@ -184,12 +192,15 @@ class Session:
         """The subset stream's requests fail (HTTP 503, every retry) after its first page."""
         assert self.target.gate
         _ = self.subset_run
-        paths = set(self.subset_paths)
-        allow = 1 if len(self.subset_paths) > 1 else 0
+        rules = rules_for(self.subset_requests, {str(v) for v in self.config.values()})
+        matching = [r for r in self.subset_requests if any(rule.matches(r) for rule in rules)]
+        allow = 1 if len(matching) > 1 else 0  # let page 1 through when there is a page 2
         self.fault_allowed = allow
-        self.target.gate.fail(paths, allow=allow)
+        self.target.gate.fail(rules, allow=allow)
         try:
             catalog = self.few(self.subset_stream)
+            # The same requests as subset_run made (a full refresh), so the rules recognise them.
+            catalog["streams"][0] = configured_stream(self.streams[self.subset_stream], "full_refresh")
             self.fault_names = [e["stream"]["name"] for e in catalog["streams"]]
             return self.run("read", catalog=catalog)
         finally:
