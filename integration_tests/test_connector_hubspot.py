@@ -53,6 +53,7 @@ def test_full_read_returns_exact_records_per_stream(full_read: tuple[HubSpotMock
         want = mock.expected_records(stream)
         assert [r["id"] for r in got] == [r["id"] for r in want], stream
         assert got == want, stream
+    assert TOKEN not in result.stdout + result.stderr
     assert result.summary["status"] == "SUCCEEDED"
     assert result.summary["total_records"] == sum(len(mock.expected_records(s)) for s in ALL_STREAMS)
 

@@ -54,6 +54,8 @@ def test_full_read_returns_exact_records_per_stream(full_read: tuple[SalesforceM
         assert _ids(got) == _ids(want), stream
         assert got == want, stream  # `attributes` dropped, deleted rows kept (queryAll)
     assert any(r["IsDeleted"] for r in result.records("accounts"))
+    out = result.stdout + result.stderr
+    assert all(secret not in out for secret in (CLIENT_SECRET, REFRESH_TOKEN, *mock.tokens_issued))
     assert result.summary["status"] == "SUCCEEDED"
 
 

@@ -55,6 +55,7 @@ def test_full_read_returns_exact_records_per_stream(full_read: tuple[ShopifyMock
     statuses = {("closed" if o["closed_at"] else "cancelled" if o["cancelled_at"] else "open")
                 for o in result.records("orders")}
     assert statuses == {"open", "closed", "cancelled"}
+    assert TOKEN not in result.stdout + result.stderr
     assert result.summary["status"] == "SUCCEEDED"
 
 

@@ -57,6 +57,7 @@ def test_full_read_returns_exact_records_per_stream(full_read: tuple[ZendeskMock
     # the time-based export repeats each page's last organization at the top of the next page
     orgs = [r["id"] for r in result.records("organizations")]
     assert len(orgs) == 217 and len(set(orgs)) == 215
+    assert API_TOKEN not in result.stdout + result.stderr
     assert result.summary["status"] == "SUCCEEDED"
 
 
