@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 from pathlib import Path
@@ -222,6 +223,9 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
         verbose=args.verbose,
         raw_records=True,
     )
+    # Everything loaded so far (modules, models, manifest) lives until exit: keep the garbage collector
+    # from re-scanning it on every full collection while records stream (~20% of a REST read's CPU).
+    gc.freeze()
     writer = _writer(pretty=args.format == "pretty")
     from source_solidafy.progress import Progress
 
