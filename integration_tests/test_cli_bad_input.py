@@ -68,7 +68,8 @@ def test_bad_input_connector_yaml(tmp_path: Path, case: str) -> None:
         assert check.rc == 0 and status["status"] == "FAILED" and "account_id" in status["message"]
     else:
         assert f"{case}.yaml" in line, line
-        _usage_error(run_cli("check", "-c", str(path), "--config-json", "{}"), *pieces)
+        if case in ("unknown-key", "template-syntax-error"):  # load errors are the same for every command
+            _usage_error(run_cli("check", "-c", str(path), "--config-json", "{}"), *pieces)
 
 
 DEMO_CFG = json.dumps({"api_key": "demo-SECRET-value"})

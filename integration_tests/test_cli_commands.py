@@ -26,9 +26,12 @@ def test_validate_seed_connector(path: Path) -> None:
     res = run_cli("validate", str(path))
     assert res.rc == 0, res.stderr
     assert "valid" in res.stdout and "Traceback" not in res.stderr
-    as_json = run_cli("validate", "--format", "json", str(path))
-    assert as_json.rc == 0, as_json.stderr
-    assert json.loads(as_json.stdout.splitlines()[0])
+
+
+def test_validate_json_format() -> None:
+    res = run_cli("validate", "--format", "json", str(SEED / "hubspot.yaml"))
+    assert res.rc == 0, res.stderr
+    assert json.loads(res.stdout.splitlines()[0])
 
 
 def test_validate_broken_file_lists_every_problem(tmp_path: Path) -> None:
@@ -93,7 +96,7 @@ def test_list_offline_human_and_json(tmp_path: Path) -> None:
     assert {"customers", "orders", "products"} <= set(demo["streams"])
 
 
-@pytest.mark.parametrize("name", ["stripe", "demo", "demo-shop"])
+@pytest.mark.parametrize("name", ["stripe", "demo-shop"])
 def test_spec_and_streams_offline_without_config(tmp_path: Path, name: str) -> None:
     spec = run_cli("spec", "-c", name, env=NO_NETWORK, cwd=str(tmp_path))
     assert spec.rc == 0, spec.stderr

