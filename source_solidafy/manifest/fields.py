@@ -6,11 +6,11 @@ Why here and not in models.py: the two model modules share them, and the loader 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationInfo, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, ValidationInfo
+from pydantic_core import PydanticCustomError, core_schema
 
 from source_solidafy.manifest.templates import TemplateString
 
@@ -19,18 +19,15 @@ class Strict(BaseModel):
     """Unknown keys are errors; ``spellings`` maps an accepted alternative key to the canonical one.
 
     Subclasses list the other spellings they accept; the loader uses the same table to point an
-    error at the key the user actually wrote.
+    error at the key the user actually wrote. A subclass with ``spellings`` also declares
+    ``@model_validator(mode="before")`` calling :meth:`normalise_keys` (one validator on the few
+    models that need it, not one on every model: each costs start-up time).
     """
 
     model_config = ConfigDict(
         extra="forbid", populate_by_name=True, arbitrary_types_allowed=True, frozen=False
     )
     spellings: ClassVar[dict[str, str]] = {}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _accept_spellings(cls, data: Any) -> Any:
-        return cls.normalise_keys(data)
 
     @classmethod
     def normalise_keys(cls, data: Any) -> Any:
@@ -156,22 +153,41 @@ def _to_text_list(value: Any) -> list[str]:
     return [_scalar_text(value)]
 
 
-Template = Annotated[TemplateString, PlainValidator(_to_template)]
+class _Plain:
+    """``Annotated`` marker: ``fn`` alone validates the value.
+
+    Same effect as pydantic's ``PlainValidator``, but says up front whether ``fn`` takes the
+    validation info, so building the ~170 fields skips pydantic's signature inspection (start-up).
+    """
+
+    __slots__ = ("fn", "with_info")
+
+    def __init__(self, fn: Callable[..., Any], with_info: bool = False) -> None:
+        self.fn = fn
+        self.with_info = with_info
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        if self.with_info:
+            return core_schema.with_info_plain_validator_function(self.fn)
+        return core_schema.no_info_plain_validator_function(self.fn)
+
+
+Template = Annotated[TemplateString, _Plain(_to_template, with_info=True)]
 """A (T) value: any YAML scalar, kept as a :class:`TemplateString`."""
 
-LenientTemplate = Annotated[TemplateString, PlainValidator(_to_lenient)]
+LenientTemplate = Annotated[TemplateString, _Plain(_to_lenient, with_info=True)]
 """A (T) value where an undefined variable renders as "" (``incremental.start``: empty = no bound)."""
 
-Body = Annotated[TemplateString, PlainValidator(_to_body)]
+Body = Annotated[TemplateString, _Plain(_to_body, with_info=True)]
 """A request body (T): a string, or a mapping/list that is sent as JSON."""
 
-ParamValue = Annotated[Any, PlainValidator(_to_param)]
+ParamValue = Annotated[Any, _Plain(_to_param, with_info=True)]
 """A request parameter value: a lenient template or a list of them (repeated parameter)."""
 
-Text = Annotated[str, PlainValidator(_to_text)]
+Text = Annotated[str, _Plain(_to_text)]
 """A plain string; numbers and booleans are accepted as their text."""
 
-TextList = Annotated[list[str], BeforeValidator(_to_text_list)]
+TextList = Annotated[list[str], _Plain(_to_text_list)]
 """A string or a list of strings, always stored as a list."""
 
 TemplateMap = dict[str, Template]

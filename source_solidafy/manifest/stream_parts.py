@@ -247,6 +247,11 @@ class ParentStreamPartition(Strict):
     parent_field: Text
     field: Text | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_spellings(cls, data: Any) -> Any:
+        return cls.normalise_keys(data)
+
     @field_validator("type")
     @classmethod
     def _canonical_type(cls, v: str) -> str:

@@ -115,3 +115,19 @@ def test_defaults_and_scalar_coercion() -> None:
     assert isinstance(s.decoder, JsonDecoder) and s.decoder.records_path is None
     assert m.http.timeout_secs == 30 and m.http.backoff == "exponential" and m.http.backoff_max_secs == 60
     assert s.cursor_field is None and s.transform == []
+
+
+def test_every_model_with_spellings_normalises_them() -> None:
+    """The before-validator is declared per model (start-up cost), so none may forget it."""
+    from source_solidafy.manifest import models  # noqa: F401 - defines every Strict subclass
+    from source_solidafy.manifest.fields import Strict
+
+    stack, with_spellings = list(Strict.__subclasses__()), []
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.spellings:
+            with_spellings.append(cls)
+            modes = [d.info.mode for d in cls.__pydantic_decorators__.model_validators.values()]
+            assert "before" in modes, f"{cls.__name__} lists spellings but never normalises them"
+    assert with_spellings
