@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,12 @@ def test_streams_and_spec_of_a_yaml_file_offline(tmp_path: Path) -> None:
     props = spec.messages[0]["spec"]["connectionSpecification"]["properties"]
     assert props["api_token"].get("airbyte_secret") is True
     assert "api_token" in spec.messages[0]["spec"]["connectionSpecification"]["required"]
+
+
+def test_python_dash_m_is_the_same_program(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "source_solidafy", "streams", "-c", "demo"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["type"] == "STREAMS"
