@@ -2,7 +2,7 @@
 
 Wall time at the default ``--concurrency`` (4) against ``--concurrency 1``, measured in the same run,
 and CPU per record of both (targets: wall ratio <= 0.35, CPU per record within 10%).
-Usage: python bench/bench_concurrency.py [--runs 3] [--per-page 500] [--latency 0.05]
+Usage: python bench/bench_concurrency.py [--runs 3] [--per-page 1000] [--latency 0.05]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def run(yaml_path: Path, url: str, concurrency: int | None) -> Measure:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--per-page", type=int, default=500)
+    ap.add_argument("--per-page", type=int, default=1000)
     ap.add_argument("--latency", type=float, default=0.05)
     args = ap.parse_args()
     records = PARTITIONS * PAGES * args.per_page

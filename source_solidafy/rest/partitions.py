@@ -229,7 +229,9 @@ class ParentRouter(Router):
             raise StreamError(f"stream '{parent}': a parent_stream partition cannot use the stream itself")
         if parent not in self.source.manifest.stream_names():
             raise StreamError(f"stream '{self.spec.name}': parent stream '{parent}' is not defined")
-        mode = self.ctx.sync_mode
+        # A child without a cursor is a full snapshot: reading only changed parents would lose the
+        # children of the others (a card attached today to a customer created last year).
+        mode = self.ctx.sync_mode if self.spec.cursor_field else "full_refresh"
         state = self.states.extra.get("parent") if mode != "full_refresh" else None
         pctx = ReadContext(config=self.ctx.config, state=state, sync_mode=mode, concurrency=self.ctx.concurrency,
                            log=self.ctx.log, cancel=self.ctx.cancel, options=self.ctx.options)
@@ -244,6 +246,8 @@ class ParentRouter(Router):
             yield spool.projected, b
 
     def extra(self, complete: bool) -> dict[str, Any]:
+        if not self.spec.cursor_field:
+            return {}
         if complete and self.complete and self.parent_state is not None:
             return {"parent": self.parent_state}
         return {}
