@@ -68,9 +68,10 @@ def tap_sync(config: dict[str, Any], catalog: dict[str, Any], state: list[dict[s
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Any]:
-    from source_solidafy.demo_api import DemoApi
+    from source_solidafy.demo_api import DemoApi, make_data
 
-    api = DemoApi()
+    # Small data: customer_notes makes one request per customer.
+    api = DemoApi(data=make_data(customers=120, orders=300, products=30))
     api.start(port=0)
     yield api
     api.stop()
@@ -85,20 +86,25 @@ def test_two_meltano_runs_are_incremental(demo: Any) -> None:
     config = {**CONFIG, "base_url": demo.url}
     discovered = airbyte("discover", config=config)
     assert discovered.rc == 0 and not discovered.problems, discovered.describe()
-    catalog, keys = meltano_catalog(discovered.of_type("CATALOG")[0]["catalog"])
-    assert keys == {"customers": "updated_at", "orders": "updated_at"}
+    catalog, keys = meltano_catalog(one(discovered, "CATALOG")["catalog"])
+    assert keys["customers"] == keys["orders"] == "updated_at", keys
 
+    requests_before = demo.requests
     first = tap_sync(config, catalog, None)
-    assert {n: len(r) for n, r in first.records.items()} == {n: len(demo.data[n]) for n in demo.data}
-    assert set(first.states) == {"customers", "orders", "products"}
+    first_requests = demo.requests - requests_before
+    for name in demo.data:
+        assert len(first.records[name]) == len(demo.data[name]), name
+    assert set(first.states) == set(first.records) | {"products"}, set(first.states)
 
     newest = demo.data["customers"][-1]
     added = {**newest, "id": "cus_new_1", "updated_at": later(newest["updated_at"], 60)}
     demo.data["customers"].append(added)
+    requests_before = demo.requests
     try:
         second = tap_sync(config, catalog, first.state_arg())
     finally:
         demo.data["customers"].remove(added)
+    second_requests = demo.requests - requests_before
 
     got = {r["id"] for r in second.records.get("customers", [])}
     assert "cus_new_1" in got and newest["id"] in got, sorted(got)[:5]
@@ -107,6 +113,8 @@ def test_two_meltano_runs_are_incremental(demo: Any) -> None:
     assert all(r["updated_at"] >= demo.data["orders"][-1]["updated_at"] for r in orders_again)
     assert len(second.records["products"]) == len(demo.data["products"])  # full refresh: all again
     assert second.states["customers"]["stream_state"] != first.states["customers"]["stream_state"]
+    # Child streams (customer_notes, one request per customer) re-read only changed parents.
+    assert second_requests * 10 < first_requests, (first_requests, second_requests)
 
 
 def test_meltano_run_with_empty_state_list(demo: Any) -> None:
