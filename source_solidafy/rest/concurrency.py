@@ -256,7 +256,7 @@ class SharedReads:
 
     def open(self, stream: str, state: dict[str, Any] | None, projected: bool) -> tuple[Spool, bool]:
         """The spool for this read and whether the caller must fetch (True) or follow (False)."""
-        key = orjson.dumps([stream, state], option=orjson.OPT_SORT_KEYS, default=str)
+        key = orjson.dumps([stream, state or None], option=orjson.OPT_SORT_KEYS, default=str)
         with self._lock:
             spool = self._spools.get(key)
             if spool is not None:

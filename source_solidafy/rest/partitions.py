@@ -235,7 +235,9 @@ class ParentRouter(Router):
         state = self.states.extra.get("parent") if mode != "full_refresh" else None
         pctx = ReadContext(config=self.ctx.config, state=state, sync_mode=mode, concurrency=self.ctx.concurrency,
                            log=self.ctx.log, cancel=self.ctx.cancel, options=self.ctx.options)
-        if self.ctx.max_records is not None:  # this read may stop early: keep it private
+        selected = self.ctx.options.get("selected_streams")
+        alone = selected is not None and parent not in selected
+        if self.ctx.max_records is not None or alone:  # may stop early, or nobody to share with
             for b in self.source.read_plain(parent, pctx):
                 yield False, b
             return

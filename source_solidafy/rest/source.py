@@ -222,6 +222,9 @@ class DeclarativeSource(Source):
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         """Read ``stream``; a parent of other streams is fetched once per sync and shared with them."""
         fields = self._child_fields().get(stream)
+        selected = ctx.options.get("selected_streams")  # when the front door says what is synced
+        if selected is not None:
+            fields = [f for child, f in self._children_of(stream) if child in selected]
         if not fields or ctx.max_records is not None:
             yield from self.read_plain(stream, ctx)
             return
@@ -236,6 +239,10 @@ class DeclarativeSource(Source):
             yield from spool.feed(self.read_plain(stream, ctx), project, "its own output")
         else:
             yield from spool.follow(ctx.cancel)
+
+    def _children_of(self, parent: str) -> list[tuple[str, str]]:
+        return [(s.name, s.partition.parent_field) for s in self.manifest.streams
+                if s.partition is not None and s.partition.type == "parent_stream" and s.partition.stream == parent]
 
     def _child_fields(self) -> dict[str, list[str]]:
         """Parent stream -> the ``parent_field`` paths its children read (computed once)."""

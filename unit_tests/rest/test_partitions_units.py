@@ -158,3 +158,32 @@ def test_now_is_the_default_end() -> None:
     router = DateRangeRouter(mock.Mock(), spec, ctx, mock.Mock(), PartitionStates("s", None, ctx))
     now = datetime(2024, 1, 3, 6, tzinfo=UTC)
     assert list(router.windows(now))[-1] == (datetime(2024, 1, 3, tzinfo=UTC), now)
+
+
+_PARENT_CHILD = """
+name: pc
+base_url: http://127.0.0.1:1
+streams:
+  - name: customers
+    request: {path: /customers}
+  - name: notes
+    request: {path: "/customers/{{ partition.id }}/notes"}
+    partition: {type: parent_stream, stream: customers, parent_field: id}
+"""
+
+
+@pytest.mark.parametrize(("selected", "spooled"), [(None, True), (["customers", "notes"], True), (["customers"], False)])
+def test_parent_output_is_spooled_only_when_a_child_may_follow(selected: list[str] | None, spooled: bool) -> None:
+    from source_solidafy.registry import source_from_yaml_text
+
+    source = source_from_yaml_text(_PARENT_CHILD)
+    options: dict[str, Any] = {} if selected is None else {"selected_streams": selected}
+    batches = [Batch("customers", [{"id": "c1", "name": "x"}], {"cursor": 1})]
+    with mock.patch.object(source, "read_plain", return_value=iter(batches)):
+        out = list(source.read_stream("customers", ReadContext(config={}, options=options)))
+    assert out == batches
+    assert (SharedReads.KEY in options) is spooled
+    if spooled:  # the spool holds only what the child needs
+        spool, fetch = options[SharedReads.KEY].open("customers", {}, projected=True)
+        assert not fetch and spool.projected
+        assert [b.records for b in spool.follow(threading.Event())] == [[{"id": "c1"}]]
