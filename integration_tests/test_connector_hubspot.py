@@ -132,15 +132,17 @@ def test_search_cap_fails_the_stream_and_the_saved_state_gets_past_it() -> None:
     assert [r["id"] for r in first.records() + second.records()] == [r["id"] for r in want[:400] + want[399:]]
 
 
-def test_one_429_mid_sync_is_retried_and_records_stay_exact() -> None:
+def test_429s_mid_sync_are_retried_with_and_without_retry_after() -> None:
+    """HubSpot "does not always return Retry-After": the second 429 has none (backoff applies)."""
     mock = HubSpotMock()
     mock.inject_429("/crm/v3/objects/contacts/search", nth=2, retry_after="0.1")
+    mock.inject_429("/crm/v3/objects/contacts/search", nth=3, retry_after=None)  # its retry, again
     with MockServer(mock.handler) as srv:
         result = _read(srv, mock.config(srv.url), ["contacts"])
     assert result.rc == 0, result.stderr[-2000:]
     assert [r["id"] for r in result.records("contacts")] == [r["id"] for r in mock.expected_records("contacts")]
     afters = [r.json().get("after") for r in srv.requests if r.path.endswith("/search")]
-    assert afters == [None, "200", "200", "400"]  # the 429 answer, then its retry
+    assert afters == [None, "200", "200", "200", "400"]  # two 429 answers, then page 2, then page 3
 
 
 def test_wrong_token_is_a_401_and_fails_the_stream() -> None:

@@ -171,19 +171,20 @@ class HubSpotMock:
         return resp
 
     def _take_fault(self, path: str) -> Response | None:
-        with self._lock:
-            for f in self._faults:
-                if path.startswith(f["prefix"]):
-                    f["left"] -= 1
-                    if f["left"] == 0:
-                        self._faults.remove(f)
-                        headers = {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0",
-                                   "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
-                        if f["retry_after"] is not None:
-                            headers["Retry-After"] = f["retry_after"]
-                        return _error(429, "RATE_LIMITS", "You have reached your ten_secondly_rolling limit.",
-                                      **headers)
-        return None
+        with self._lock:  # every armed fault counts every matching request
+            hits = [f for f in self._faults if path.startswith(f["prefix"])]
+            for f in hits:
+                f["left"] -= 1
+            due = next((h for h in hits if h["left"] <= 0), None)
+            if due is None:
+                return None
+            self._faults.remove(due)
+            headers = {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0",
+                       "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+            if due["retry_after"] is not None:
+                headers["Retry-After"] = due["retry_after"]
+            return _error(429, "RATE_LIMITS", "You have reached your ten_secondly_rolling limit.",
+                          **headers)
 
     def _route(self, req: Request) -> Response:
         parts = req.path.strip("/").split("/")

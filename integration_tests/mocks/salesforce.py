@@ -210,15 +210,16 @@ class SalesforceMock:
         })
 
     def _take_fault(self, path: str) -> Response | None:
-        with self._lock:
-            for f in self._faults:
-                if path.startswith(f["prefix"]):
-                    f["left"] -= 1
-                    if f["left"] == 0:
-                        self._faults.remove(f)
-                        return sf_errors(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.",
-                                         **{"Sforce-Limit-Info": f"api-usage={self._usage}/100000"})
-        return None
+        with self._lock:  # every armed fault counts every matching request
+            hits = [f for f in self._faults if path.startswith(f["prefix"])]
+            for f in hits:
+                f["left"] -= 1
+            due = next((h for h in hits if h["left"] <= 0), None)
+            if due is None:
+                return None
+            self._faults.remove(due)
+            return sf_errors(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.",
+                             **{"Sforce-Limit-Info": f"api-usage={self._usage}/100000"})
 
     def route(self, req: Request) -> Response:
         """Data routes; the Bulk mock adds its own in front of these."""

@@ -202,17 +202,18 @@ class ShopifyMock:
         return resp
 
     def _take_fault(self, path: str) -> Response | None:
-        with self._lock:
-            for f in self._faults:
-                if path.startswith(f["prefix"]):
-                    f["left"] -= 1
-                    if f["left"] == 0:
-                        self._faults.remove(f)
-                        return Response.json(
-                            {"errors": "Exceeded 2 calls per second for api client. "
-                                       "Reduce request rates to resume uninterrupted service."},
-                            429, **{"Retry-After": f["retry_after"], "X-Shopify-Shop-Api-Call-Limit": "40/40"})
-        return None
+        with self._lock:  # every armed fault counts every matching request
+            hits = [f for f in self._faults if path.startswith(f["prefix"])]
+            for f in hits:
+                f["left"] -= 1
+            due = next((h for h in hits if h["left"] <= 0), None)
+            if due is None:
+                return None
+            self._faults.remove(due)
+            return Response.json(
+                {"errors": "Exceeded 2 calls per second for api client. "
+                           "Reduce request rates to resume uninterrupted service."},
+                429, **{"Retry-After": due["retry_after"], "X-Shopify-Shop-Api-Call-Limit": "40/40"})
 
     def _route(self, req: Request) -> Response:
         prefix = "/admin/api/"

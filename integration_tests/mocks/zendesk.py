@@ -187,16 +187,17 @@ class ZendeskMock:
         return resp
 
     def _take_fault(self, path: str) -> Response | None:
-        with self._lock:
-            for f in self._faults:
-                if path.startswith(f["prefix"]):
-                    f["left"] -= 1
-                    if f["left"] == 0:
-                        self._faults.remove(f)
-                        return Response(429, "Rate limit exceeded", {
-                            "Content-Type": "text/plain", "Retry-After": f["retry_after"],
-                            "X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "0"})
-        return None
+        with self._lock:  # every armed fault counts every matching request
+            hits = [f for f in self._faults if path.startswith(f["prefix"])]
+            for f in hits:
+                f["left"] -= 1
+            due = next((h for h in hits if h["left"] <= 0), None)
+            if due is None:
+                return None
+            self._faults.remove(due)
+            return Response(429, "Rate limit exceeded", {
+                "Content-Type": "text/plain", "Retry-After": due["retry_after"],
+                "X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "0"})
 
     def _route(self, req: Request) -> Response:
         path = req.path.removeprefix("/api/v2")
