@@ -50,6 +50,14 @@ XML = """
 """
 
 
+CSV = """
+  - name: rows
+    request:
+      path: "/text/{{ config.start }}"
+    decoder: {type: csv, delimiter: ";", has_header: false}
+"""
+
+
 def job(name: str, obj: str, interval: float = 0.01, attempts: int = 10) -> str:
     return JOB.format(name=name, obj=obj, interval=interval, attempts=attempts)
 
@@ -123,3 +131,18 @@ def test_xml_records_and_hostile_documents(tmp_path: Path) -> None:
         assert "refused" in error and "entities" in error, (name, error)
         assert "root:" not in result.stdout and "Traceback" not in result.stderr
         assert not result.records("items")
+
+
+def test_csv_delimiter_without_header_and_a_large_body(tmp_path: Path) -> None:
+    api = PartitionApi()
+    api.xml["small"] = '\ufeffa;"b;c"\n1;"two\nlines"\n\n3;4;extra\n5\n'
+    api.xml["large"] = "".join(f"{i};{'x' * 50};\"q;{i}\"\n" for i in range(60_000))  # ~4 MB
+    conn = write_connector(tmp_path, CSV)
+    with serve(api) as srv:
+        small = read(conn, srv, start="small")
+        large = read(conn, srv, start="large")
+    assert small.rc == 0 and large.rc == 0, small.stderr[-2000:] + large.stderr[-2000:]
+    assert small.records("rows") == [{"column_1": "a", "column_2": "b;c"}, {"column_1": "1", "column_2": "two\nlines"},
+                                     {"column_1": "3", "column_2": "4", "column_3": "extra"}, {"column_1": "5"}]
+    rows = large.records("rows")
+    assert len(rows) == 60_000 and rows[-1] == {"column_1": "59999", "column_2": "x" * 50, "column_3": "q;59999"}

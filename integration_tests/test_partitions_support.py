@@ -11,7 +11,7 @@
   (or ``Failed`` with ``errorMessage`` for an object in ``fail_objects``); ``GET /jobs/<id>/results``
   answers CSV pages of ``maxRecords`` rows with ``Sforce-Locator`` (the string ``null`` on the last)
   and 412 before the job is complete.
-- ``GET /xml/<name>``: XML documents set in ``xml``.
+- ``GET /xml/<name>``, ``GET /text/<name>``: documents set in ``xml`` (XML, CSV).
 
 Faults: ``fail[(path_prefix, page)] = status`` answers that status for that page of that path.
 """
@@ -88,6 +88,8 @@ class PartitionApi:
             return self._job(req, parts)
         if parts[:1] == ["xml"]:
             return Response(200, self.xml[parts[1]], {"Content-Type": "application/xml"})
+        if parts[:1] == ["text"]:
+            return Response(200, self.xml[parts[1]].encode(), {"Content-Type": "text/csv"})
         return Response.json({"error": "not found"}, 404)
 
     def _paged(self, items: list[dict[str, Any]], since: str | None, page: int, field: str,
