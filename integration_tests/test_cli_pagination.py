@@ -106,7 +106,6 @@ def test_pagination_repeated_cursor_stops() -> None:
     assert [r["id"] for r in res.records("loop")] == ["it_000", "it_000"]
 
 
-@pytest.mark.xfail(strict=True, reason="CursorPaginator stops silently on a repeated cursor (rest/pagination.py:241)")
 def test_pagination_repeated_cursor_warns() -> None:
     res, _ = _read("loop")
     assert any("repeat" in w for w in _warnings(res)), res.stdout

@@ -238,7 +238,10 @@ class CursorPaginator(Paginator):
             cursor = self.cursor_path.get(body)
         else:
             cursor = response.headers.get(self.cursor_header or "")
-        if cursor in _NO_CURSOR or isinstance(cursor, (dict, list)) or cursor == previous.token:
+        if cursor in _NO_CURSOR or isinstance(cursor, (dict, list)):
+            return None
+        if cursor == previous.token:
+            self._warn(f"cursor pagination would repeat the previous cursor ({response.url}); stopping")
             return None
         if self.location == "body":
             return PageRequest(body={self.cursor_param: cursor}, token=cursor)
