@@ -21,11 +21,12 @@ class Strict(BaseModel):
     Subclasses list the other spellings they accept; the loader uses the same table to point an
     error at the key the user actually wrote. A subclass with ``spellings`` also declares
     ``@model_validator(mode="before")`` calling :meth:`normalise_keys` (one validator on the few
-    models that need it, not one on every model: each costs start-up time).
+    models that need it, not one on every model: each costs start-up time). ``defer_build``: a
+    part model builds its own validator only if used on its own; ``Manifest`` builds the whole tree.
     """
 
     model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, arbitrary_types_allowed=True, frozen=False
+        extra="forbid", populate_by_name=True, arbitrary_types_allowed=True, frozen=False, defer_build=True
     )
     spellings: ClassVar[dict[str, str]] = {}
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import (
@@ -276,6 +276,8 @@ class Stream(Strict):
 
 class Manifest(Strict):
     """A validated connector. Build it with :func:`source_solidafy.manifest.load_manifest`."""
+
+    model_config = ConfigDict(defer_build=False)  # the one validator every load uses, built at import
 
     name: Text
     version: Text = "0.1.0"
