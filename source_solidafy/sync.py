@@ -314,15 +314,21 @@ class SyncRun:
             failure_type = "system_error"
             internal = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
         run.error = self._redact(message)
+        out: list[dict[str, Any]] = []
+        if self.plan.sink is None:
+            # Records before a pending state were already handed to the consumer: keep that checkpoint,
+            # so the next sync resumes there instead of starting over (at-least-once, never a loss).
+            self._emit_state(run, out, final=True)
         if run.durable_state is not None:
             self.final_state[run.name] = run.durable_state
         if self.airbyte:
             internal_text = self._redact(internal) if internal else None
             return [
+                *out,
                 p.trace_error(f"{run.name}: {run.error}", failure_type, run.name, internal_text),
                 p.stream_status(run.name, "INCOMPLETE"),
             ]
-        return [p.log("ERROR", f"Stream {run.name} failed: {run.error}")]
+        return [*out, p.log("ERROR", f"Stream {run.name} failed: {run.error}")]
 
     def _finish(self) -> list[dict[str, Any]]:
         plan = self.plan

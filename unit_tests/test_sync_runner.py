@@ -159,3 +159,11 @@ def test_same_records_and_state_whatever_the_concurrency(concurrency: int) -> No
     got = sorted((m["record"]["stream"], m["record"]["data"]["id"]) for m in msgs if m["type"] == "RECORD")
     assert got == sorted((s, i) for s, ps in pages.items() for page in ps for i in page)
     assert sr.final_state == {s: {"cursor": ps[-1][-1]} for s, ps in pages.items()}
+
+
+def test_a_failed_stream_keeps_the_checkpoint_of_records_already_delivered() -> None:
+    sr, msgs = run(FakeSource({"a": [[1], [2], [3]]}, fail_after={"a": 2}))
+    assert sr.final_state == {"a": {"cursor": 2}}
+    state_at = max(i for i, m in enumerate(msgs) if m["type"] == "STATE" and "stream" in m["state"])
+    last_record = max(i for i, m in enumerate(msgs) if m["type"] == "RECORD")
+    assert state_at > last_record
