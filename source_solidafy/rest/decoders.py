@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import csv
 import io
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-from defusedxml import DefusedXmlException, ExternalReferenceForbidden
-from defusedxml.ElementTree import DefusedXMLParser
 
 from source_solidafy.errors import StreamError
 from source_solidafy.rest.paths import Path, compile_path
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 
 class DecodableResponse(Protocol):
@@ -176,8 +177,12 @@ class XmlDecoder(Decoder):
     def decode(self, response: DecodableResponse) -> DecodedPage:
         if not response.content.strip():
             return DecodedPage(None, [])
+        import xml.etree.ElementTree as ET  # XML connectors only: not imported by JSON reads
+
+        from defusedxml import DefusedXmlException
+
         try:
-            parser = _SafeParser()
+            parser = _safe_parser_class()()
             parser.feed(response.content)
             root = parser.close()
         except DefusedXmlException:
@@ -192,17 +197,24 @@ class XmlDecoder(Decoder):
         return DecodedPage(body, records)
 
 
-class _SafeParser(DefusedXMLParser):
+@cache
+def _safe_parser_class() -> type:
     """defusedxml's parser (no entity declarations, no external entities) that also refuses a
-    DOCTYPE pointing at an external DTD; an internal DTD without entities is harmless and allowed."""
+    DOCTYPE pointing at an external DTD; an internal DTD without entities is harmless and allowed.
+    Built on first use so that JSON-only reads never import defusedxml."""
+    from defusedxml import ExternalReferenceForbidden
+    from defusedxml.ElementTree import DefusedXMLParser
 
-    def __init__(self) -> None:
-        super().__init__(forbid_dtd=False, forbid_entities=True, forbid_external=True)
-        self.parser.StartDoctypeDeclHandler = self._refuse_external_dtd
+    class _SafeParser(DefusedXMLParser):
+        def __init__(self) -> None:
+            super().__init__(forbid_dtd=False, forbid_entities=True, forbid_external=True)
+            self.parser.StartDoctypeDeclHandler = self._refuse_external_dtd
 
-    def _refuse_external_dtd(self, name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
-        if sysid or pubid:
-            raise ExternalReferenceForbidden(name, None, sysid, pubid)
+        def _refuse_external_dtd(self, name: str, sysid: str | None, pubid: str | None, internal: bool) -> None:
+            if sysid or pubid:
+                raise ExternalReferenceForbidden(name, None, sysid, pubid)
+
+    return _SafeParser
 
 
 def _local(tag: str) -> str:
