@@ -94,6 +94,7 @@ def test_date_range_seed_form_ends_now_and_resumes_after_done_windows(tmp_path: 
     now = dt.datetime.now(dt.timezone.utc)
     start = (now - dt.timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
     api.daily = [{"id": f"d{i}", "ts": iso(start + dt.timedelta(hours=7 * i))} for i in range(13)]
+    api.daily.append({"id": "today", "ts": iso(start + dt.timedelta(days=3))})  # <= now: the cursor is today
     conn = write_connector(tmp_path, DAILY_SEED)
     state_file = tmp_path / "state.json"
     with serve(api) as srv:
@@ -107,8 +108,10 @@ def test_date_range_seed_form_ends_now_and_resumes_after_done_windows(tmp_path: 
     assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))  # no gap, no overlap
     assert parse(windows[-1][1]) <= dt.datetime.now(dt.timezone.utc)  # the last window ends at "now"
     assert len(first.records("daily")) == len([d for d in api.daily if parse(d["ts"]) < parse(windows[-1][1])])
-    # the three full days are done and skipped; only the window clipped at "now" is read again
+    # the three full days are done and before the cursor: skipped; only today's window (clipped at
+    # "now", holding the cursor) is read again
     assert len(again) == 1 and again[0][0] == windows[-1][0]
+    assert len(second.records("daily")) == 1  # from its cursor on (inclusive): the newest record only
     saved = json.loads(state_file.read_text())["streams"]["daily"]
     assert [e["partition"]["from"] for e in saved["partitions"]] == [w[0] for w in windows]
 

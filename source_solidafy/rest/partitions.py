@@ -9,7 +9,7 @@ A stream without ``partition`` has one partition, ``{}``, whose state is the str
 
 Entries are sorted by partition, so the final state does not depend on the concurrency. A resumed
 sync continues each partition from its cursor; a ``date_range`` window read to its end is marked
-``"done": true`` and skipped next time (a window clipped at "now" is not, it may still grow).
+``"done": true`` and skipped next time if it ends before the stream cursor (newer ones may grow).
 Past ``max_partition_states`` partitions (ReadContext option, default 10,000) only the stream-level
 cursor is kept, with a WARN log line; every partition then starts from that cursor.
 
@@ -343,18 +343,21 @@ class DateRangeRouter(Router):
             del ents[key]
 
     def skip(self, key: str, partition: dict[str, Any]) -> bool:
-        entry = self.states.incoming.get(key)
-        if entry is not None:
-            return bool(entry.get("done")) and entry["partition"].get("end") == partition["end"]
-        if self.states.per_partition or self.states.cursor is None:
+        """Skip a window fully before the stream cursor that was read to its end (or, with a
+        stream-level state only, any window fully before the cursor). The newest windows are read
+        again from their own cursor: data may still arrive in them."""
+        cursor = self.states.incoming_cursor
+        if cursor is None:
             return False
-        end, cursor = to_datetime(partition["end"]), to_datetime(self.states.cursor)
-        return end is not None and cursor is not None and end <= cursor
+        entry = self.states.incoming.get(key)
+        if self.states.per_partition and not (entry is not None and entry.get("done")):
+            return False
+        return _before(partition["end"], to_datetime(cursor))
 
 
-def _before(text: Any, moment: datetime) -> bool:
+def _before(text: Any, moment: datetime | None) -> bool:
     value = to_datetime(text) if text is not None else None
-    return value is not None and value <= moment
+    return value is not None and moment is not None and value <= moment
 
 
 def _add(start: datetime, months: int, delta: timedelta) -> datetime:
