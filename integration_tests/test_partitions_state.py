@@ -81,3 +81,16 @@ def test_concurrency_1_and_8_give_identical_records_and_state(tmp_path: Path) ->
                     region = entry["partition"]["region"]
                     upto = [e["id"] for e in api.events[region] if e["updated_at"] <= entry["cursor"]]
                     assert set(upto) <= seen.get("events", set()), (entry, upto)
+
+
+def test_retries_inside_partitions_use_the_connector_client_and_are_logged(tmp_path: Path) -> None:
+    api = PartitionApi()
+    for region in ("us", "eu", "ap"):
+        api.fail_once[(f"/regions/{region}/", 1)] = 503
+    conn = write_connector(tmp_path, EVENTS, retries=2)
+    with serve(api) as srv:
+        result = read(conn, srv, "--streams", "events", "--concurrency", "4")
+    assert result.rc == 0, result.stderr[-2000:]
+    assert len(result.records("events")) == 35  # each retried page once, no duplicates
+    warnings = [m["log"]["message"] for m in result.of_type("LOG") if m["log"]["level"] == "WARN"]
+    assert sum("503" in w for w in warnings) == 3, warnings

@@ -13,7 +13,8 @@
   and 412 before the job is complete.
 - ``GET /xml/<name>``, ``GET /text/<name>``: documents set in ``xml`` (XML, CSV).
 
-Faults: ``fail[(path_prefix, page)] = status`` answers that status for that page of that path.
+Faults: ``fail[(path_prefix, page)] = status`` answers that status for that page of that path;
+``fail_once`` does it once (with ``Retry-After: 0``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class PartitionApi:
                                 for k in range(n % 3 + 1)]
                       for n, c in enumerate(self.customers)}
         self.fail: dict[tuple[str, int], int] = {}
+        self.fail_once: dict[tuple[str, int], int] = {}
         self.fail_objects: set[str] = set()
         self.jobs: dict[str, dict[str, Any]] = {}
         self.job_ids = itertools.count(1)
@@ -75,6 +77,11 @@ class PartitionApi:
         for (prefix, fail_page), status in list(self.fail.items()):
             if req.path.startswith(prefix) and fail_page == page:
                 return Response.json({"error": "injected"}, status)
+        with self.lock:
+            once = next((k for k in self.fail_once if req.path.startswith(k[0]) and k[1] == page), None)
+            status = self.fail_once.pop(once) if once else None
+        if status:
+            return Response.json({"error": "injected once"}, status, **{"Retry-After": "0"})
         if parts[:1] == ["regions"] and len(parts) == 3:
             return self._paged(self.events[parts[1]], req.arg("since"), page, "updated_at")
         if parts == ["daily"]:
@@ -194,9 +201,10 @@ CUSTOMERS = """
 """
 
 
-def write_connector(tmp_path: Path, *streams: str, name: str = "conn.yaml") -> str:
+def write_connector(tmp_path: Path, *streams: str, name: str = "conn.yaml", retries: int = 0) -> str:
     path = tmp_path / name
-    path.write_text(HEADER + "".join(streams))
+    header = HEADER.replace("max_retries: 0", f"max_retries: {retries}, backoff: constant, backoff_base_secs: 0.01")
+    path.write_text(header + "".join(streams))
     return str(path)
 
 

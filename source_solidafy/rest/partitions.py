@@ -407,6 +407,7 @@ class PartitionedRead:
             yield Work(key, partition, self.states.start_cursor(key))
 
     def _work(self, item: Work) -> Iterator[Batch]:
+        self.reader.rt.set_log(self.ctx.log)  # the client's retry warnings of this worker thread
         return self.reader.read(item.partition, item.cursor)
 
     def run(self) -> Iterator[Batch]:
