@@ -448,7 +448,7 @@ class PartitionedRead:
     def _state(self) -> dict[str, Any] | None:
         """A snapshot, thinned out with many partitions (building one costs O(partitions))."""
         self._events += 1
-        if self._events < len(self.states.entries) // 200:
+        if self._events < len(self.states.entries) // 20:  # at most ~20 snapshots per pass over them
             return None
         self._events = 0
         snap = self.states.snapshot()
