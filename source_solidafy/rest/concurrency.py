@@ -153,7 +153,17 @@ class _Pool(Generic[T]):
 
     def _one(self, item: T) -> None:
         if self._slots is not None:
-            self._slots.acquire()
+            while not self._slots.acquire(timeout=_POLL):
+                if self._gone.is_set():
+                    return
+        try:
+            if not self._gone.is_set():
+                self._read(item)
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+    def _read(self, item: T) -> None:
         batches = self._work(item)
         try:
             self._put(Event("start", item))
@@ -169,8 +179,6 @@ class _Pool(Generic[T]):
             close = getattr(batches, "close", None)
             if close is not None:
                 close()
-            if self._slots is not None:
-                self._slots.release()
 
 
 # ------------------------------------------------------------------------------ shared reads
