@@ -164,9 +164,10 @@ class _Pool(Generic[T]):
                 self._slots.release()
 
     def _read(self, item: T) -> None:
-        batches = self._work(item)
+        batches: Iterator[Batch] | None = None
         try:
             self._put(Event("start", item))
+            batches = self._work(item)
             for batch in batches:
                 if self._gone.is_set():
                     return
