@@ -229,6 +229,7 @@ class Spool:
                 if error is not None:
                     raise StreamError(error)
                 return
+        raise StreamError(f"reading stream '{self.stream}' was cancelled")  # never a silent partial read
 
     def feed(self, batches: Iterator[Batch], project: Callable[[list[Any]], list[Any]] | None,
              reader: str) -> Iterator[Batch]:
