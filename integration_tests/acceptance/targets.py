@@ -5,6 +5,11 @@ each built-in REST connector's mock API (``integration_tests/mocks/<name>.py`` e
 A :class:`Target` starts its API behind a :class:`~integration_tests.acceptance.gate.Gate` on
 127.0.0.1 and gives the config that points the connector at it. A target that cannot run (no mock
 yet, demo API missing) carries ``skip`` with the reason instead.
+
+Built-in YAMLs pace themselves for the real APIs (Shopify's 2 requests/s, Salesforce's 5 s job
+polls); against a local mock that only costs minutes, so a connector runs from a copy of its
+shipped YAML with only ``rate_limit_rps``, ``interval_secs`` and ``backoff_base_secs`` lowered
+(``config.connector`` = the copy's path, which the Airbyte entrypoint accepts like a name).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +128,24 @@ def _mock_module(connector: str) -> Any:
     return None
 
 
+def fast_yaml(connector: str) -> str:
+    """A copy of the built-in YAML without its real-API pacing; the name itself when nothing to lower."""
+    import source_solidafy.connectors as builtin
+
+    shipped = Path(builtin.__file__).parent / f"{connector}.yaml"
+    if not shipped.is_file():
+        return connector
+    text = shipped.read_text()
+    fast = re.sub(r"^[ \t]*rate_limit_rps:.*\n", "", text, flags=re.M)
+    fast = re.sub(r"(interval_secs:[ \t]*)[\d.]+", r"\g<1>0.05", fast)
+    fast = re.sub(r"(backoff_base_secs:[ \t]*)[\d.]+", r"\g<1>0.01", fast)
+    if fast == text:
+        return connector
+    copy = Path(tempfile.mkdtemp(prefix="solidafy-fast-")) / shipped.name
+    copy.write_text(fast)
+    return str(copy)
+
+
 def mock_target(connector: str) -> Target:
     """One built-in connector against its mock (skipped, with the reason, when there is none)."""
     try:
@@ -134,10 +159,12 @@ def mock_target(connector: str) -> Target:
     def upstream() -> tuple[Callable[..., Any], Callable[[], None]]:
         return mock.handler, lambda: None
 
-    def make_config(base_url: str) -> dict[str, Any]:
-        return {"connector": connector, **mock.config(base_url)}
+    runnable = fast_yaml(connector)
 
-    return Target(connector, connector, upstream, make_config)
+    def make_config(base_url: str) -> dict[str, Any]:
+        return {**mock.config(base_url), "connector": runnable}
+
+    return Target(connector, runnable, upstream, make_config)
 
 
 def all_targets() -> list[Target]:
