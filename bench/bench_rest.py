@@ -56,8 +56,8 @@ def run(runs: int, env: dict[str, str]) -> None:
                     "--config-json", json.dumps({"base_url": api.url})]
         for cmd in (raw_cmd, ours_cmd, *([str(BIN / "solidafy-cdk"), *c] for c in STARTUP_COMMANDS)):
             measure(cmd, env=env)  # warm-up: fills the bytecode cache, warms the OS file cache
-        raw = best([measure(raw_cmd, env=env) for _ in range(runs)])
-        ours = best([measure(ours_cmd, env=env) for _ in range(runs)])
+        pairs = [(measure(raw_cmd, env=env), measure(ours_cmd, env=env)) for _ in range(runs)]  # interleaved:
+        raw, ours = best([r for r, _ in pairs]), best([o for _, o in pairs])  # both sides see the same load
     records = 100_000
     print(f"bytecode      : {'cached, as after pip install' if env else 'not cached (source compiled each run)'}")
     print(f"raw loop      : {raw}  -> {records / raw.cpu:,.0f} records/CPU-s")
