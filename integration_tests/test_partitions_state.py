@@ -24,7 +24,7 @@ def test_failed_partition_fails_the_stream_and_a_resume_redoes_only_what_is_miss
     conn = write_connector(tmp_path, EVENTS, CUSTOMERS)
     state_file = tmp_path / "state.json"
     with serve(api) as srv:
-        first = read(conn, srv, "--streams", "events,customers", "--state", str(state_file), "--state-per-page")
+        first = read(conn, srv, "--streams", "events,customers", "--state", str(state_file))
         api.fail.clear()
         srv.requests.clear()
         second = read(conn, srv, "--streams", "events", "--state", str(state_file))
