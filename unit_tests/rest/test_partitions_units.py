@@ -187,3 +187,27 @@ def test_parent_output_is_spooled_only_when_a_child_may_follow(selected: list[st
         spool, fetch = options[SharedReads.KEY].open("customers", {}, projected=True)
         assert not fetch and spool.projected
         assert [b.records for b in spool.follow(threading.Event())] == [[{"id": "c1"}]]
+
+
+def _skips(incoming: dict[str, Any]) -> list[str]:
+    part = DateRangePartition.model_validate(
+        {"type": "date_range", "start": "2024-01-01T00:00:00Z", "end": "2024-01-05T00:00:00Z", "step": "P1D"})
+    spec = mock.Mock(partition=part)
+    ctx, _ = _ctx()
+    states = PartitionStates("s", incoming, ctx, DateRangeRouter.key)
+    router = DateRangeRouter(mock.Mock(), spec, ctx, mock.Mock(), states)
+    return [p["start"][:10] for p in router.partitions() if not router.skip(router.key(p), p)]
+
+
+def test_date_range_resumes_from_the_cursor() -> None:
+    # a stream-level state only: windows ending at or before the cursor are skipped
+    assert _skips({"cursor": "2024-01-03T05:00:00Z"}) == ["2024-01-03", "2024-01-04"]
+    assert _skips({"cursor": "2024-01-03T00:00:00Z"}) == ["2024-01-03", "2024-01-04"]
+    # per-partition: only done windows before the cursor; an unfinished one is read again
+    done = {"start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z"}
+    open_ = {"start": "2024-01-02T00:00:00Z", "end": "2024-01-03T00:00:00Z"}
+    incoming = {"partitions": [{"partition": done, "cursor": "2024-01-01T09:00:00Z", "done": True},
+                               {"partition": open_, "cursor": "2024-01-02T01:00:00Z", "done": False}],
+                "cursor": "2024-01-04T10:00:00Z"}
+    assert _skips(incoming) == ["2024-01-02", "2024-01-03", "2024-01-04"]
+    assert _skips({}) == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
