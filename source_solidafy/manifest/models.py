@@ -245,7 +245,7 @@ class Stream(Strict):
     name: Text
     request: Request | None = None
     headers: TemplateMap = Field(default_factory=dict)
-    decoder: Decoder = Field(default_factory=JsonDecoder)
+    decoder: Decoder = Field(default_factory=JsonDecoder.model_construct)
     pagination: Pagination | None = None
     partition: Partition | None = None
     primary_key: TextList = Field(default_factory=list)
@@ -277,13 +277,16 @@ class Stream(Strict):
 class Manifest(Strict):
     """A validated connector. Build it with :func:`source_solidafy.manifest.load_manifest`."""
 
-    model_config = ConfigDict(defer_build=False)  # the one validator every load uses, built at import
+    # The one validator every load uses, built at import. Defaults (``auth``, ``http``, a stream's
+    # ``decoder``) are made with ``model_construct``: all-default values need no validation, and
+    # validating them would build each part model's own validator at start-up.
+    model_config = ConfigDict(defer_build=False)
 
     name: Text
     version: Text = "0.1.0"
     base_url: Template
-    auth: Auth = Field(default_factory=NoAuth)
-    http: Http = Field(default_factory=Http)
+    auth: Auth = Field(default_factory=NoAuth.model_construct)
+    http: Http = Field(default_factory=Http.model_construct)
     check: Check | None = None
     headers: TemplateMap = Field(default_factory=dict)
     streams: list[Stream] = Field(min_length=1)
