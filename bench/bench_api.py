@@ -34,6 +34,7 @@ def build_pages(pages: int, per_page: int, partitions: int = 1) -> dict[tuple[st
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK wait
     server: Server
 
     def log_message(self, format, *args):  # noqa: A002

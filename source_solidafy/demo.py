@@ -39,7 +39,7 @@ def run_demo(output: str, fmt: str = "parquet") -> int:
     for s in summary.get("streams", []):
         where = f" -> {s['output_file']}" if s.get("output_file") else ""
         error = f" ({s['error']})" if s.get("error") else ""
-        out.write(f"  {s['stream']:<10} {s['status']:<7} {s['records_synced']:>6,} records{where}{error}\n")
+        out.write(f"  {s['stream']:<15} {s['status']:<7} {s['records_synced']:>6,} records{where}{error}\n")
     if to_files and summary.get("status") == "SUCCEEDED":
         ext = "parquet" if fmt == "parquet" else "jsonl"
         reader = "read_parquet" if fmt == "parquet" else "read_json_auto"

@@ -85,6 +85,7 @@ def _decode(cursor: str) -> int | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK wait
     server: _DemoServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002

@@ -81,6 +81,7 @@ Handler = Callable[[Request], Response]
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK wait
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
