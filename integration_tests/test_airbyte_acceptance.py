@@ -29,7 +29,9 @@ def session(request: pytest.FixtureRequest) -> Iterator[Session]:
         pytest.skip(target.skip)
     target.start()
     try:
-        yield Session(target)
+        session = Session(target)
+        session.prefetch()
+        yield session
     finally:
         target.stop()
 
