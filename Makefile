@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/solidafy-cdk demo
 
 test: $(STAMP)
+	$(BIN)/python -m compileall -q source_solidafy  # bytecode once, as an install would (PYTHONDONTWRITEBYTECODE may be set)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -112,7 +112,9 @@ class RecordLines:
         prefix = b'{"type":"RECORD","record":{"stream":' + orjson.dumps(self.stream) + b',"data":'
         suffix = b',"emitted_at":' + str(self.emitted_at).encode() + b"}}"
         out = [prefix + orjson.dumps(r, default=_default, option=_OPTS) + suffix for r in self.records]
-        return b"\n".join(ln if len(ln) <= MAX_LINE_BYTES else _oversized(ln) for ln in out)
+        if max(map(len, out), default=0) > MAX_LINE_BYTES:
+            out = [ln if len(ln) <= MAX_LINE_BYTES else _oversized(ln) for ln in out]
+        return b"\n".join(out)
 
 
 def expand(chunk: Iterable[Any]) -> Iterable[dict[str, Any]]:
