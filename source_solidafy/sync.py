@@ -257,7 +257,12 @@ class SyncRun:
         if sink is not None:
             sink.write(stream, batch.records, emitted_at)
             return
-        records = batch.records if isinstance(batch.records, list) else batch.records.to_pylist()
+        if isinstance(batch.records, list):
+            records = batch.records
+        else:
+            from source_solidafy.arrow_rows import rows
+
+            records = rows(batch.records)
         if self.plan.raw_records:
             out.append(p.RecordLines(stream, records, emitted_at))
             return
