@@ -137,10 +137,11 @@ class SyncRun:
     def _produce(self, stream: str) -> None:
         self._put(("start", stream, None))
         try:
-            for batch in self.source.read_stream(stream, self._context(stream)):
-                if self.runs[stream].stop.is_set() or self.plan.cancel.is_set():
-                    break
-                self._put(("batch", stream, batch))
+            with contextlib.closing(self.source.read_stream(stream, self._context(stream))) as batches:
+                for batch in batches:
+                    if self.runs[stream].stop.is_set() or self.plan.cancel.is_set():
+                        break
+                    self._put(("batch", stream, batch))
         except BaseException as exc:  # noqa: BLE001 - any failure fails this stream only
             self._put(("end", stream, exc))
             return
@@ -185,7 +186,13 @@ class SyncRun:
 
     def _consume(self, pending: int) -> Iterator[list[dict[str, Any]]]:
         while pending:
-            kind, stream, payload = self._queue.get()
+            try:
+                kind, stream, payload = self._queue.get(timeout=_QUEUE_POLL)
+            except queue.Empty:
+                if self.plan.cancel.is_set():  # cancelled from outside (e.g. the HTTP client went away)
+                    self._cancel_pending()
+                    return
+                continue
             if kind == "batch":
                 out = self._on_batch(self.runs[stream], payload)
             elif kind == "log":
@@ -197,6 +204,15 @@ class SyncRun:
                 out = self._on_end(self.runs[stream], payload)
             if out:
                 yield out
+
+    def _cancel_pending(self) -> None:
+        for run in self.runs.values():
+            if not run.ended:
+                run.ended, run.status, run.error = True, "FAILED", "sync cancelled"
+                run.duration_ms = max(1, int((time.monotonic() - run.started) * 1000))
+                if self.plan.sink is not None:
+                    with contextlib.suppress(Exception):
+                        self.plan.sink.abort(run.name)
 
     def _redact(self, text: str) -> str:
         return redact(text, self.plan.secrets)

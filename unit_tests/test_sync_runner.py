@@ -167,3 +167,26 @@ def test_a_failed_stream_keeps_the_checkpoint_of_records_already_delivered() -> 
     state_at = max(i for i, m in enumerate(msgs) if m["type"] == "STATE" and "stream" in m["state"])
     last_record = max(i for i, m in enumerate(msgs) if m["type"] == "RECORD")
     assert state_at > last_record
+
+
+def test_cancel_from_outside_ends_the_sync_with_cancelled_streams() -> None:
+    import threading
+
+    gate = threading.Event()
+
+    class Slow(FakeSource):
+        def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
+            yield Batch(stream, [{"id": 1}], {"cursor": 1})
+            gate.wait(5)
+            yield Batch(stream, [{"id": 2}], {"cursor": 2})
+
+    src = Slow({"a": [[1]]})
+    sr = SyncRun(src, SyncPlan(connector="fake", streams=["a"], config={"token": "t"}))
+    seen = []
+    for chunk in sr:
+        seen.extend(p.expand(chunk))
+        if any(m["type"] == "RECORD" for m in seen) and not sr.plan.cancel.is_set():
+            sr.plan.cancel.set()
+            gate.set()
+    assert sr.summary["status"] == "FAILED"
+    assert sr.summary["streams"][0]["error"] == "sync cancelled"
