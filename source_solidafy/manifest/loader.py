@@ -76,6 +76,7 @@ def load_manifest_text(text: str, source_name: str = "<string>", base_dir: Path 
     _load_schema_files(manifest, base_dir, problems)
     _locate_templates(manifest, problems)
     _check_paths(manifest, problems)
+    _check_auth_alternatives(manifest, problems)
     _note_ignored_requests(manifest, problems)
     problems.raise_if_any()
     return manifest
@@ -180,6 +181,25 @@ def _check_paths(manifest: Manifest, problems: _Problems) -> None:
         except (ValueError, TypeError, LookupError, SolidafyError) as exc:
             message = str(exc)
             problems.add(path, message if message.startswith("invalid path") else f"invalid path {value!r}: {message}")
+
+
+def _check_auth_alternatives(manifest: Manifest, problems: _Problems) -> None:
+    """One default (no ``when``), last; no ``when`` key twice (the second could never be chosen)."""
+    if not isinstance(manifest.auth, list):
+        return
+    last = len(manifest.auth) - 1
+    seen: dict[str, int] = {}
+    for i, alt in enumerate(manifest.auth):
+        when = alt.when
+        if when is None:
+            if i != last:
+                problems.add(("auth", i), "an alternative without 'when' is the default and must come last")
+        elif not when.strip() or any(c in when for c in "{} "):
+            problems.add(("auth", i, "when"), f"expected a config key name, got {when!r}")
+        elif when in seen:
+            problems.add(("auth", i, "when"), f"'{when}' already selects auth[{seen[when]}]: this one is never used")
+        else:
+            seen[when] = i
 
 
 def _note_ignored_requests(manifest: Manifest, problems: _Problems) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import (
@@ -76,12 +76,12 @@ from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is
 from source_solidafy.source import ConfigField
 
 __all__ = [
-    "ApiKeyAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "BasicAuth",
-    "BearerAuth", "Check", "CsvDecoder", "CursorPagination", "DateRangePartition", "Decoder", "Http",
-    "Incremental", "JsonDecoder", "JsonlDecoder", "LinkHeaderPagination", "ListPartition", "Manifest",
-    "NestedRecords", "NextUrlPagination", "NoAuth", "OAuth2ClientCredentialsAuth", "OAuth2RefreshTokenAuth",
-    "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition", "Partition",
-    "RemoveStep", "RenameStep", "Request", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream",
+    "ApiKeyAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
+    "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "Check", "CsvDecoder", "CursorPagination",
+    "DateRangePartition", "Decoder", "Http", "Incremental", "JsonDecoder", "JsonlDecoder", "LinkHeaderPagination",
+    "ListPartition", "Manifest", "NestedRecords", "NextUrlPagination", "NoAuth", "OAuth2ClientCredentialsAuth",
+    "OAuth2RefreshTokenAuth", "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition",
+    "Partition", "RemoveStep", "RenameStep", "Request", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream",
     "TransformStep", "XmlDecoder",
 ]
 
@@ -161,6 +161,79 @@ Auth = Annotated[
     Field(discriminator="type"),
 ]
 OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials")
+
+
+class AuthWhen(Strict):
+    """An auth alternative: any auth block plus ``when: <config key>``; a list of them is ``auth``.
+
+    The first alternative whose ``when`` config key is present and non-empty is used; one
+    alternative may leave ``when`` out and must then come last (the default)::
+
+        auth:
+          - when: access_token
+            type: bearer
+            token: "{{ config.access_token }}"
+          - when: refresh_token
+            type: oauth2_refresh_token
+            token_url: https://api.hubapi.com/oauth/v1/token
+            client_id: "{{ config.client_id }}"
+            client_secret: "{{ config.client_secret }}"
+            refresh_token: "{{ config.refresh_token }}"
+    """
+
+    when: Text | None = None
+
+
+class BearerAlternative(BearerAuth, AuthWhen):
+    pass
+
+
+class ApiKeyAlternative(ApiKeyAuth, AuthWhen):
+    pass
+
+
+class BasicAlternative(BasicAuth, AuthWhen):
+    pass
+
+
+class OAuth2RefreshTokenAlternative(OAuth2RefreshTokenAuth, AuthWhen):
+    pass
+
+
+class OAuth2ClientCredentialsAlternative(OAuth2ClientCredentialsAuth, AuthWhen):
+    pass
+
+
+class SessionTokenAlternative(SessionTokenAuth, AuthWhen):
+    pass
+
+
+class NoAuthAlternative(NoAuth, AuthWhen):
+    type: Literal["none"]  # an alternative names its type, even "none"
+
+
+AuthAlternative = Annotated[
+    BearerAlternative
+    | ApiKeyAlternative
+    | BasicAlternative
+    | OAuth2RefreshTokenAlternative
+    | OAuth2ClientCredentialsAlternative
+    | SessionTokenAlternative
+    | NoAuthAlternative,
+    Field(discriminator="type"),
+]
+AUTH_LIST_TAG = "alternatives"  # the union tags pydantic puts in error locations (problems.py skips them)
+AUTH_ONE_TAG = "block"
+
+
+def _auth_shape(value: Any) -> str:
+    return AUTH_LIST_TAG if isinstance(value, list) else AUTH_ONE_TAG
+
+
+AuthSpec = Annotated[
+    Annotated[Auth, Tag(AUTH_ONE_TAG)] | Annotated[list[AuthAlternative], Tag(AUTH_LIST_TAG), Field(min_length=1)],
+    Discriminator(_auth_shape),
+]
 
 # ---------------------------------------------------------------------------------- http, check
 
@@ -285,7 +358,7 @@ class Manifest(Strict):
     name: Text
     version: Text = "0.1.0"
     base_url: Template
-    auth: Auth = Field(default_factory=NoAuth.model_construct)
+    auth: AuthSpec = Field(default_factory=NoAuth.model_construct)
     http: Http = Field(default_factory=Http.model_construct)
     check: Check | None = None
     headers: TemplateMap = Field(default_factory=dict)
@@ -334,6 +407,12 @@ class Manifest(Strict):
         if self._fields is None:  # derived once: the secrets and config checks ask often
             self._fields = config_fields(self)
         return list(self._fields)
+
+    def auth_for(self, config: dict[str, Any]) -> Auth:
+        """The auth block ``config`` selects (the only one without alternatives); ConfigError if none."""
+        from source_solidafy.manifest.auth_choice import choose_auth
+
+        return choose_auth(self, config)
 
     def missing_config(self, config: dict[str, Any]) -> list[str]:
         """One message per required config key that ``config`` lacks (empty list = fine)."""

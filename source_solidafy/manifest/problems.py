@@ -102,6 +102,8 @@ def _tags(model: type[BaseModel]) -> tuple[Any, ...]:
 
 def _step(tp: Any, part: str | int) -> Any:
     members = _unwrap(tp)
+    if len(members) > 1 and isinstance(part, int):  # a block or a list of blocks: the list
+        members = [m for m in members if typing.get_origin(m) is list] or members
     if len(members) > 1:
         chosen = [m for m in members if isinstance(m, type) and part in _tags(m)]
         return chosen[0] if chosen else None
@@ -184,10 +186,21 @@ def _unknown_tag(loc: KeyPath, err: dict[str, Any]) -> str:
     return f"unknown {kind} type '{tag}'; expected one of {', '.join(tags)}{hint}"
 
 
+def _without_shape_tags(loc: KeyPath) -> KeyPath:
+    """Drop the tag pydantic puts after ``auth`` (one block or a list of alternatives)."""
+    from source_solidafy.manifest.models import AUTH_LIST_TAG, AUTH_ONE_TAG
+
+    if len(loc) > 1 and loc[0] == "auth" and loc[1] in (AUTH_LIST_TAG, AUTH_ONE_TAG):
+        return (loc[0], *loc[2:])
+    return loc
+
+
 def describe(root: type[BaseModel], err: dict[str, Any]) -> tuple[KeyPath, str]:
     """(location to point at, message) for one pydantic error dict."""
-    kind, loc = err["type"], tuple(err["loc"])
+    kind, loc = err["type"], _without_shape_tags(tuple(err["loc"]))
     value = err.get("input")
+    if kind == "extra_forbidden" and loc[0] == "auth" and loc[-1] == "when" and not isinstance(loc[1], int):
+        return loc, "unknown key; 'when' belongs to an alternative in a list of auth blocks (auth: [...])"
     if kind == "missing":
         return loc[:-1], f"missing required key '{loc[-1]}'"
     if kind == "extra_forbidden":

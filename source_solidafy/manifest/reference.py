@@ -18,7 +18,7 @@ from source_solidafy.manifest.templates import TemplateString
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Top level", [m.Manifest]),
     ("auth", [m.BearerAuth, m.ApiKeyAuth, m.BasicAuth, m.OAuth2RefreshTokenAuth,
-              m.OAuth2ClientCredentialsAuth, m.SessionTokenAuth, m.NoAuth]),
+              m.OAuth2ClientCredentialsAuth, m.SessionTokenAuth, m.NoAuth, m.AuthWhen]),
     ("http, check", [m.Http, m.Check]),
     ("spec", [m.SpecField]),
     ("Stream", [m.Stream, m.Request, m.Incremental]),
@@ -32,6 +32,8 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
 
 
 def _type_name(tp: Any) -> str:
+    if tp is m.AuthAlternative:
+        return "auth block plus AuthWhen"
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Annotated:

@@ -4,8 +4,10 @@ Derivation (CONNECTOR-YAML.md): every config key a template reads becomes a stri
 when some strict template reads it (``base_url``, paths, ``auth``, headers, bodies, transforms,
 date_range bounds: rendering fails without it), optional when only lenient templates do (request,
 check and job params, ``incremental.start``: they render empty and the value is left out); secret
-when its name contains key, token, secret or password. ``base_url`` (and ``token_url`` for OAuth2) are always offered as optional
-overrides.
+when its name contains key, token, secret or password. ``base_url`` (and ``token_url`` for OAuth2) are
+always offered as optional overrides. With auth alternatives (``auth:`` a list, see auth_choice.py)
+every key an alternative reads, and every ``when`` key, is optional in the form; the config check
+then requires the keys of the alternative the config selects, and only those.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from source_solidafy.manifest.auth_choice import (
+    alternatives,
+    either_or_message,
+    has_alternatives,
+    keys_of,
+    present,
+    selected_index,
+)
 from source_solidafy.manifest.templates import config_keys_used
 from source_solidafy.manifest.walk import format_path, iter_templates
 from source_solidafy.source import ConfigField
@@ -38,6 +48,7 @@ class Usage:
     key_path: str
     location: str
     required: bool
+    alternative: int | None = None  # index in a list of auth alternatives
 
 
 def config_usages(manifest: Manifest) -> dict[str, list[Usage]]:
@@ -48,7 +59,8 @@ def config_usages(manifest: Manifest) -> dict[str, list[Usage]]:
         if not keys:
             continue
         location = template.where.split(": ", 1)[0] if template.where else manifest.source_name
-        usage = Usage(format_path(path), location, required=not template.lenient)
+        alt = path[1] if len(path) > 1 and path[0] == "auth" and isinstance(path[1], int) else None
+        usage = Usage(format_path(path), location, required=not template.lenient, alternative=alt)
         for key in sorted(keys):
             usages.setdefault(key, []).append(usage)
     return usages
@@ -56,8 +68,9 @@ def config_usages(manifest: Manifest) -> dict[str, list[Usage]]:
 
 def _derived(manifest: Manifest) -> list[ConfigField]:
     fields = []
-    for key, uses in config_usages(manifest).items():
-        required = any(u.required for u in uses)
+    usages = config_usages(manifest)
+    for key, uses in usages.items():
+        required = any(u.required and u.alternative is None for u in uses)
         first = next((u for u in uses if u.required), uses[0])
         fields.append(
             ConfigField(
@@ -67,6 +80,11 @@ def _derived(manifest: Manifest) -> list[ConfigField]:
                 description=f"Used by {first.key_path}",
             )
         )
+    if has_alternatives(manifest):
+        for i, alt in enumerate(alternatives(manifest)):
+            when = getattr(alt, "when", None)
+            if when and when not in usages and when not in {f.name for f in fields}:
+                fields.append(ConfigField(name=when, secret=is_secret_name(when), description=f"Selects auth[{i}]"))
     return fields
 
 
@@ -79,32 +97,51 @@ def config_fields(manifest: Manifest) -> list[ConfigField]:
         fields.append(ConfigField(name="base_url", description=BASE_URL_HELP))
     from source_solidafy.manifest.models import OAUTH2_TYPES
 
-    if manifest.auth.type in OAUTH2_TYPES and "token_url" not in names:
+    if any(a.type in OAUTH2_TYPES for a in alternatives(manifest)) and "token_url" not in names:
         fields.append(ConfigField(name="token_url", description=TOKEN_URL_HELP))
     return fields
 
 
-_OVERRIDES = {"base_url": "base_url", "token_url": "auth.token_url"}
-
-
 def _absent(config: dict[str, Any], name: str) -> bool:
-    return config.get(name) is None or config.get(name) == ""
+    return not present(config, name)
+
+
+def _overridden(usage: Usage, config: dict[str, Any]) -> bool:
+    """A config ``base_url`` / ``token_url`` replaces the template that would read this key."""
+    if usage.key_path == "base_url":
+        return present(config, "base_url")
+    return usage.key_path.startswith("auth") and usage.key_path.endswith(".token_url") and present(config, "token_url")
+
+
+def _message(manifest: Manifest, name: str, uses: list[Usage]) -> str:
+    first = next((u for u in uses if u.required), uses[0] if uses else None)
+    where = f" (used by {first.key_path} at {first.location})" if first else ""
+    return f"{manifest.name}: config field '{name}' is required{where}"
 
 
 def missing_config(manifest: Manifest, config: dict[str, Any]) -> list[str]:
     """``stripe: config field 'api_key' is required (used by auth.token at stripe.yaml:7)``."""
+    chosen = selected_index(manifest, config)
+    if chosen is None:
+        return [either_or_message(manifest)]
     usages = config_usages(manifest)
-    overridden = {p for key, p in _OVERRIDES.items() if not _absent(config, key)}
-    problems = []
+    problems, reported = [], set()
     for f in config_fields(manifest):
         if not f.required or not _absent(config, f.name):
             continue
         uses = usages.get(f.name, [])
+        if uses and all(u.alternative not in (None, chosen) for u in uses):
+            continue  # read only by auth alternatives this config does not select
         if uses and manifest.spec is None:
-            uses = [u for u in uses if u.key_path not in overridden]
+            uses = [u for u in uses if not _overridden(u, config)]
             if not any(u.required for u in uses):
                 continue  # only needed where an override replaces it (config base_url / token_url)
-        first = next((u for u in uses if u.required), uses[0] if uses else None)
-        where = f" (used by {first.key_path} at {first.location})" if first else ""
-        problems.append(f"{manifest.name}: config field '{f.name}' is required{where}")
+        problems.append(_message(manifest, f.name, uses))
+        reported.add(f.name)
+    if has_alternatives(manifest):
+        alt = alternatives(manifest)[chosen]
+        for key in keys_of(alt, skip_token_url=present(config, "token_url")):
+            if key not in reported and _absent(config, key):
+                uses = [u for u in usages.get(key, []) if u.alternative == chosen]
+                problems.append(_message(manifest, key, uses))
     return problems

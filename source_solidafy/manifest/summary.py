@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from source_solidafy.manifest.auth_choice import describe_auth
 from source_solidafy.manifest.models import Manifest
 
 
@@ -14,7 +15,7 @@ def summarize(manifest: Manifest) -> str:
     lines = [
         f"{manifest.name} {manifest.version}: valid",
         f"  base_url: {manifest.base_url.source}",
-        f"  auth: {manifest.auth.type}",
+        f"  auth: {describe_auth(manifest)}",
         f"  streams: {len(manifest.streams)}",
     ]
     rows = [("stream", "pagination", "partition", "cursor_field", "primary_key")]

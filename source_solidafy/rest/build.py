@@ -72,7 +72,8 @@ def decoder(spec: Any) -> d.Decoder:
 def auth(spec: Any, render: Render, config: dict[str, Any], session: Any) -> a.Auth:
     """An Auth from the manifest's ``auth:`` block; ``render`` renders a template against the config.
 
-    A config ``token_url`` overrides the manifest's (tests against a local mock, sandboxes).
+    ``spec`` is one block: with auth alternatives, the one ``Manifest.auth_for(config)`` chose. A
+    config ``token_url`` overrides the manifest's (tests against a local mock, sandboxes).
     """
     if isinstance(spec, m.BearerAuth):
         return a.BearerAuth(render(spec.token))

@@ -44,7 +44,7 @@ class _Runtime:
             secrets=secrets, log=self._log,
         )
         ctx = build_context(config)
-        self.client.auth = build.auth(manifest.auth, lambda t: t.render(ctx), config, self.client.session)
+        self.client.auth = build.auth(manifest.auth_for(config), lambda t: t.render(ctx), config, self.client.session)
         self.headers = {k: v.render(ctx) for k, v in manifest.headers.items()}
         self._base_lock = threading.Lock()
         self._base_url: str | None = None
