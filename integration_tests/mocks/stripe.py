@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from integration_tests.mocks.common import ArmedFaults
 from integration_tests.mocks.server import Request, Response
 
 API_KEY = "sk_test_mock4eC39HqLyjWDarjtT1zdp7dc"
@@ -102,9 +102,7 @@ class StripeMock:
         for i, cus in enumerate(self.data["customers"]):
             if i % 10 == 0:
                 self.payment_methods[cus["id"]] = [self._card(cus, i, k) for k in range(1 + i % 2)]
-        self._pending_429: list[tuple[str, int, str | None]] = []
-        self._lock = threading.Lock()
-        self.served_429: list[str] = []
+        self.faults = ArmedFaults()
 
     # -- fixture data ------------------------------------------------------------------------
     def _make(self, stream: str, i: int) -> Record:
@@ -152,8 +150,7 @@ class StripeMock:
 
     def inject_429(self, path_prefix: str, after: int = 1, retry_after: str | None = None) -> None:
         """Answer one request under path_prefix with 429, after `after` requests went through."""
-        with self._lock:
-            self._pending_429.append((path_prefix, after, retry_after))
+        self.faults.arm(path_prefix, after + 1, retry_after=retry_after)
 
     # -- HTTP --------------------------------------------------------------------------------
     def handler(self, req: Request) -> Response:
@@ -194,21 +191,14 @@ class StripeMock:
         return None
 
     def _take_429(self, path: str) -> Response | None:
-        with self._lock:
-            for n, (prefix, after, retry_after) in enumerate(self._pending_429):
-                if not path.startswith(prefix):
-                    continue
-                if after > 0:
-                    self._pending_429[n] = (prefix, after - 1, retry_after)
-                    return None
-                del self._pending_429[n]
-                self.served_429.append(path)
-                headers = {"Retry-After": retry_after} if retry_after else {}
-                body = {"error": {"type": "invalid_request_error", "code": "rate_limit",
-                                  "message": "Request rate limit exceeded. Learn more about rate limits "
-                                             "here https://stripe.com/docs/rate-limits."}}
-                return Response.json(body, 429, **{"Request-Id": "req_mock429", **headers})
-        return None
+        due = self.faults.take(path)
+        if due is None:
+            return None
+        headers = {"Retry-After": due["retry_after"]} if due["retry_after"] else {}
+        body = {"error": {"type": "invalid_request_error", "code": "rate_limit",
+                          "message": "Request rate limit exceeded. Learn more about rate limits "
+                                     "here https://stripe.com/docs/rate-limits."}}
+        return Response.json(body, 429, **{"Request-Id": "req_mock429", **headers})
 
     def _list(self, req: Request, url: str, rows: list[Record], when: str) -> Response:
         try:
