@@ -12,7 +12,14 @@ import pytest
 import yaml
 
 from integration_tests.helpers import Result, run_cli
-from integration_tests.mocks.hubspot import SEARCH_STREAMS, TOKEN, HubSpotMock
+from integration_tests.mocks.hubspot import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    SEARCH_STREAMS,
+    TOKEN,
+    HubSpotMock,
+)
 from integration_tests.mocks.server import MockServer
 
 YAML_PATH = Path(__file__).resolve().parents[1] / "connectors" / "hubspot.yaml"
@@ -165,13 +172,68 @@ def test_validate_spec_and_streams_work_offline() -> None:
     assert spec.rc == 0, spec.stderr
     text = json.dumps(spec.messages)
     assert "access_token" in text and "base_url" in text
+    props = spec.of_type("SPEC")[0]["spec"]["connectionSpecification"]
+    assert props.get("required", []) == []  # either access_token or the OAuth trio
+    for name in ("access_token", "client_id", "client_secret", "refresh_token", "token_url"):
+        assert name in props["properties"], name
+    for name in ("access_token", "client_secret", "refresh_token"):
+        assert props["properties"][name].get("airbyte_secret") is True, name
     streams = run_cli("streams", "--connector", "hubspot")
     assert streams.rc == 0, streams.stderr
     assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
 
 
-def test_missing_config_field_is_one_clear_usage_error() -> None:
+def test_missing_credentials_name_both_ways_to_authenticate() -> None:
     result = run_cli("read", "--connector", "hubspot", "--config-json", '{"base_url": "http://127.0.0.1:9"}', "--streams", "contacts")
     assert result.rc == 2
-    assert "config field 'access_token' is required" in result.stderr
+    assert "hubspot: give either 'access_token' or 'refresh_token' (with client_id and client_secret)" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_refresh_token_without_client_credentials_names_what_is_missing() -> None:
+    config = {"base_url": "http://127.0.0.1:9", "refresh_token": "na1-secret-refresh", "client_id": "cid"}
+    result = run_cli("read", "--connector", "hubspot", "--config-json", json.dumps(config), "--streams", "contacts")
+    assert result.rc == 2
+    assert "config field 'client_secret' is required (used by auth[1].client_secret at hubspot.yaml:" in result.stderr
+    assert "access_token" not in result.stderr
+    assert "na1-secret-refresh" not in result.stdout + result.stderr
+
+
+def test_oauth_refresh_token_is_traded_for_a_bearer_token() -> None:
+    mock = HubSpotMock()
+    with MockServer(mock.handler) as srv:
+        result = _read(srv, mock.oauth_config(srv.url), ["contacts", "owners"])
+    assert result.rc == 0, result.stderr[-2000:]
+    for stream in ("contacts", "owners"):
+        assert result.records(stream) == mock.expected_records(stream), stream
+    assert mock.token_forms == [{"grant_type": "refresh_token", "client_id": CLIENT_ID,
+                                 "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}]
+    token_req, *data = srv.requests
+    assert token_req.path == "/oauth/v1/token" and token_req.method == "POST"
+    assert token_req.header("Content-Type") == "application/x-www-form-urlencoded"
+    assert data and all(r.header("Authorization") == f"Bearer {mock.issued[0]}" for r in data)
+    for secret in (CLIENT_SECRET, REFRESH_TOKEN, mock.issued[0]):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_access_token_wins_when_both_credentials_are_given() -> None:
+    mock = HubSpotMock()
+    with MockServer(mock.handler) as srv:
+        result = _read(srv, {**mock.oauth_config(srv.url), "access_token": TOKEN}, ["owners"])
+    assert result.rc == 0, result.stderr[-2000:]
+    assert mock.token_forms == []
+    assert {r.header("Authorization") for r in srv.requests} == {f"Bearer {TOKEN}"}
+
+
+def test_wrong_refresh_token_is_refused_and_fails_the_sync() -> None:
+    mock = HubSpotMock()
+    with MockServer(mock.handler) as srv:
+        config = {**mock.oauth_config(srv.url), "refresh_token": "na1-wrong-refresh-secret"}
+        result = _read(srv, config, ["contacts"])
+    assert result.rc == 1, result.stderr[-2000:]
+    assert result.summary["status"] == "FAILED"
+    assert "BAD_REFRESH_TOKEN" in json.dumps(result.summary) + result.stderr
+    assert [r.path for r in srv.requests if r.path != "/oauth/v1/token"] == []  # no data call without a token
+    assert mock.token_forms and mock.token_forms[0]["grant_type"] == "refresh_token"
+    for secret in ("na1-wrong-refresh-secret", CLIENT_SECRET):
+        assert secret not in result.stdout + result.stderr

@@ -14,7 +14,7 @@ import yaml
 
 from integration_tests.helpers import Result, run_cli
 from integration_tests.mocks.server import MockServer
-from integration_tests.mocks.zendesk import API_TOKEN, EMAIL, ZendeskMock
+from integration_tests.mocks.zendesk import API_TOKEN, EMAIL, OAUTH_TOKEN, ZendeskMock
 
 YAML_PATH = Path(__file__).resolve().parents[1] / "connectors" / "zendesk.yaml"
 ALL_STREAMS = ZendeskMock.streams_with_data
@@ -148,8 +148,12 @@ def test_validate_spec_and_streams_work_offline() -> None:
     spec = run_cli("spec", "--connector", "zendesk")
     assert spec.rc == 0, spec.stderr
     text = json.dumps(spec.messages)
-    for name in ("subdomain", "email", "api_token", "start_date", "base_url"):
+    for name in ("subdomain", "email", "api_token", "access_token", "start_date", "base_url"):
         assert name in text
+    props = spec.of_type("SPEC")[0]["spec"]["connectionSpecification"]
+    assert not {"email", "api_token", "access_token"} & set(props.get("required", []))
+    assert props["required"] == ["subdomain"]
+    assert props["properties"]["access_token"].get("airbyte_secret") is True
     streams = run_cli("streams", "--connector", "zendesk")
     assert streams.rc == 0, streams.stderr
     assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
@@ -160,3 +164,44 @@ def test_missing_config_field_is_one_clear_usage_error() -> None:
     assert result.rc == 2
     assert "config field 'email' is required" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_oauth_access_token_is_sent_as_bearer_instead_of_basic() -> None:
+    mock = ZendeskMock()
+    with MockServer(mock.handler) as srv:
+        result = _read(srv, mock.oauth_config(srv.url), ["users", "groups"])
+    assert result.rc == 0, result.stderr[-2000:]
+    for stream in ("users", "groups"):
+        assert result.records(stream) == mock.expected_records(stream), stream
+    assert srv.requests and all(r.header("Authorization") == f"Bearer {OAUTH_TOKEN}" for r in srv.requests)
+    assert OAUTH_TOKEN not in result.stdout + result.stderr
+
+
+def test_api_token_wins_when_both_credentials_are_given() -> None:
+    mock = ZendeskMock()
+    with MockServer(mock.handler) as srv:
+        result = _read(srv, {**mock.config(srv.url), "access_token": "zdoauth-unused"}, ["groups"])
+    assert result.rc == 0, result.stderr[-2000:]
+    assert {r.header("Authorization") for r in srv.requests} == {f"Basic {_basic(EMAIL, API_TOKEN)}"}
+
+
+def test_wrong_oauth_token_is_a_401_and_fails_the_stream() -> None:
+    mock = ZendeskMock()
+    with MockServer(mock.handler) as srv:
+        result = _read(srv, {**mock.oauth_config(srv.url), "access_token": "zdoauth-wrong-secret"}, ["users"])
+    assert result.rc == 1
+    assert result.summary["status"] == "FAILED"
+    assert "401" in result.summary["streams"][0].get("error", "")
+    assert srv.requests[0].header("Authorization") == "Bearer zdoauth-wrong-secret"
+    assert "zdoauth-wrong-secret" not in result.stdout + result.stderr
+
+
+def test_no_credentials_names_both_ways_to_authenticate() -> None:
+    result = run_cli("read", "--connector", "zendesk", "--config-json", '{"subdomain": "acme"}', "--streams", "tickets")
+    assert result.rc == 2
+    assert "zendesk: give either 'api_token' (with email) or 'access_token'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def _basic(email: str, token: str) -> str:
+    return base64.b64encode(f"{email}/token:{token}".encode()).decode()

@@ -1,6 +1,11 @@
 """A HubSpot CRM v3 mock that answers like api.hubapi.com (per /work/shared/docs/API-NOTES.md §6).
 
-- ``Authorization: Bearer <token>`` or 401 with HubSpot's error body (category INVALID_AUTHENTICATION).
+- ``Authorization: Bearer <token>`` (the private app token, or an access token this mock issued) or
+  401 with HubSpot's error body (category INVALID_AUTHENTICATION).
+- ``POST /oauth/v1/token`` (form ``grant_type=refresh_token``, ``client_id``, ``client_secret``,
+  ``refresh_token``) answers ``{"token_type": "bearer", "refresh_token", "access_token",
+  "expires_in": 1800}``; a wrong grant, client or refresh token is 400 with HubSpot's OAuth error body
+  (``status`` BAD_GRANT_TYPE / BAD_CLIENT_ID / BAD_REFRESH_TOKEN, ``message``).
 - GET lists: ``limit`` (default 10, capped at 100), ``after`` = the next object's id, last page has no
   ``paging`` key; ``properties`` picks which properties come back (only those asked for).
 - POST ``/<type>/search``: ``limit`` up to 200 (more is a 400), ``after`` is an offset in the body,
@@ -19,6 +24,9 @@ from typing import Any
 from integration_tests.mocks.server import Request, Response
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+CLIENT_ID = "5f3c2a1b-7d6e-4f00-9a8b-0c1d2e3f4a5b"
+CLIENT_SECRET = "hs-client-secret-9f8e7d6c5b4a"
+REFRESH_TOKEN = "na1-refresh-1a2b-3c4d-5e6f-7a8b9c0d1e2f"
 BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 # object type -> (fixture size, last-modified property, property names requested by the connector)
@@ -128,12 +136,19 @@ class HubSpotMock:
         self.search_cap = search_cap  # HubSpot's is 10,000; tests lower it to reach it quickly
         self.data = {kind: _objects(kind) for kind in OBJECTS}
         self.search_bodies: list[dict[str, Any]] = []
+        self.token_forms: list[dict[str, str]] = []  # every POST /oauth/v1/token form, in order
+        self.issued: list[str] = []  # access tokens the OAuth endpoint handed out
         self._faults: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ reusable interface
     def config(self, base_url: str) -> dict[str, Any]:
         return {"access_token": self.token, "base_url": base_url}
+
+    def oauth_config(self, base_url: str) -> dict[str, Any]:
+        """OAuth app credentials instead of a private app token; token_url is this mock."""
+        return {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN,
+                "token_url": f"{base_url}/oauth/v1/token", "base_url": base_url}
 
     def cursor_field(self, stream: str) -> str | None:
         return None if stream.endswith("_pipelines") else "updatedAt"
@@ -158,7 +173,11 @@ class HubSpotMock:
 
     # ------------------------------------------------------------------ HTTP
     def handler(self, req: Request) -> Response:
-        if req.header("Authorization") != f"Bearer {self.token}":
+        if req.path == "/oauth/v1/token":
+            return self._token(req)
+        with self._lock:
+            accepted = {f"Bearer {t}" for t in (self.token, *self.issued)}
+        if req.header("Authorization") not in accepted:
             return _error(401, "INVALID_AUTHENTICATION",
                           "Authentication credentials not found. This API supports OAuth 2.0 authentication.")
         fault = self._take_fault(req.path)
@@ -169,6 +188,26 @@ class HubSpotMock:
                              "X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "180",
                              "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
         return resp
+
+    def _token(self, req: Request) -> Response:
+        if req.method != "POST":
+            return Response.json({"status": "error", "message": "POST required"}, 405)
+        form = req.form()
+        with self._lock:
+            self.token_forms.append(form)
+        checks = [("grant_type", "refresh_token", "BAD_GRANT_TYPE", "unsupported grant type"),
+                  ("client_id", CLIENT_ID, "BAD_CLIENT_ID", "missing or invalid client id"),
+                  ("client_secret", CLIENT_SECRET, "BAD_CLIENT_ID", "missing or invalid client secret"),
+                  ("refresh_token", REFRESH_TOKEN, "BAD_REFRESH_TOKEN", "missing or unknown refresh token")]
+        for field, want, status, message in checks:
+            if form.get(field) != want:
+                return Response.json({"status": status, "message": message,
+                                      "correlationId": "5d1b3c2a-0000-4000-8000-000000000000"}, 400)
+        with self._lock:
+            access = f"CJSP5qf1KhICAQEYs-gDIIGOBii1{len(self.issued):04d}"
+            self.issued.append(access)
+        return Response.json({"token_type": "bearer", "refresh_token": REFRESH_TOKEN, "access_token": access,
+                              "expires_in": 1800})
 
     def _take_fault(self, path: str) -> Response | None:
         with self._lock:  # every armed fault counts every matching request

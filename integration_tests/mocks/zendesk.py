@@ -150,6 +150,11 @@ class ZendeskMock:
         return {"subdomain": SUBDOMAIN, "email": self.email, "api_token": self.api_token,
                 "start_date": "2020-01-01T00:00:00Z", "base_url": f"{base_url}/api/v2"}
 
+    def oauth_config(self, base_url: str) -> dict[str, Any]:
+        """An OAuth access token (sent as Bearer) instead of email + API token."""
+        return {"subdomain": SUBDOMAIN, "access_token": OAUTH_TOKEN, "start_date": "2020-01-01T00:00:00Z",
+                "base_url": f"{base_url}/api/v2"}
+
     def cursor_field(self, stream: str) -> str | None:
         return None if stream == "tags" else "updated_at"
 

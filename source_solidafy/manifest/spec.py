@@ -121,11 +121,10 @@ def _message(manifest: Manifest, name: str, uses: list[Usage]) -> str:
 
 def missing_config(manifest: Manifest, config: dict[str, Any]) -> list[str]:
     """``stripe: config field 'api_key' is required (used by auth.token at stripe.yaml:7)``."""
-    chosen = selected_index(manifest, config)
-    if chosen is None:
-        return [either_or_message(manifest)]
+    chosen = selected_index(manifest, config)  # None: no alternative fits; say so, then the rest
     usages = config_usages(manifest)
-    problems, reported = [], set()
+    problems = [either_or_message(manifest)] if chosen is None else []
+    reported: set[str] = set()
     for f in config_fields(manifest):
         if not f.required or not _absent(config, f.name):
             continue
@@ -138,7 +137,7 @@ def missing_config(manifest: Manifest, config: dict[str, Any]) -> list[str]:
                 continue  # only needed where an override replaces it (config base_url / token_url)
         problems.append(_message(manifest, f.name, uses))
         reported.add(f.name)
-    if has_alternatives(manifest):
+    if has_alternatives(manifest) and chosen is not None:
         alt = alternatives(manifest)[chosen]
         for key in keys_of(alt, skip_token_url=present(config, "token_url")):
             if key not in reported and _absent(config, key):
