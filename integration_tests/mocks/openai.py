@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 from typing import Any
 
+from integration_tests.mocks.common import ArmedFaults
 from integration_tests.mocks.server import Request, Response
 
 ADMIN_KEY = "sk-admin-mockF7s9Qw2LxR4tY8uP0aZ3"
@@ -135,9 +135,7 @@ class OpenAIMock:
                           "created_at": T0 - (50 - i) * DAY, "archived_at": T0 if i >= 10 else None,
                           "status": "archived" if i >= 10 else "active"} for i, pid in enumerate(PROJECTS)]
         self.now = NOW  # tests move it forward to simulate days passing between syncs
-        self._pending_429: list[tuple[str, int, str]] = []
-        self._lock = threading.Lock()
-        self.served_429: list[str] = []
+        self.faults = ArmedFaults()
 
     # -- contract shared with the server and acceptance tests -----------------------------------
     def config(self, base_url: str) -> dict[str, Any]:
@@ -163,8 +161,7 @@ class OpenAIMock:
 
     def inject_429(self, path_prefix: str, after: int = 1, retry_after: str = "1") -> None:
         """Answer one request under path_prefix with 429 after `after` matching requests."""
-        with self._lock:
-            self._pending_429.append((path_prefix, after, retry_after))
+        self.faults.arm(path_prefix, after + 1, retry_after=retry_after)
 
     # -- HTTP ----------------------------------------------------------------------------------
     def handler(self, req: Request) -> Response:
@@ -189,17 +186,11 @@ class OpenAIMock:
         return _error(404, f"Invalid URL ({req.method} {req.path})")
 
     def _take_429(self, path: str) -> Response | None:
-        with self._lock:
-            for n, (prefix, after, retry_after) in enumerate(self._pending_429):
-                if path.startswith(prefix):
-                    if after > 0:
-                        self._pending_429[n] = (prefix, after - 1, retry_after)
-                        return None
-                    del self._pending_429[n]
-                    self.served_429.append(path)
-                    return _error(429, "Rate limit reached for requests", code="rate_limit_exceeded",
-                                  kind="requests", **{"Retry-After": retry_after})
-        return None
+        due = self.faults.take(path)
+        if due is None:
+            return None
+        return _error(429, "Rate limit reached for requests", code="rate_limit_exceeded",
+                      kind="requests", **{"Retry-After": due["retry_after"]})
 
     def _buckets(self, req: Request, endpoint: str, max_limit: int) -> Response:
         start_raw, end_raw = req.arg("start_time"), req.arg("end_time")
