@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from integration_tests.mocks.common import ArmedFaults
 from integration_tests.mocks.server import Request, Response
 
 ADMIN_KEY = "sk-ant-admin01-mockQ8w7e6r5t4y3u2i1o0p-XYZ"
@@ -180,9 +180,7 @@ class AnthropicMock:
         self.members = {w: [{"type": "workspace_member", "user_id": _hid("user", f"u{j}"), "workspace_id": w,
                              "workspace_role": "workspace_admin" if j == 0 else "workspace_developer"}
                             for j in range(2 + i % 3)] for i, w in enumerate(WORKSPACES)}
-        self._pending_429: list[tuple[str, int, str]] = []
-        self._lock = threading.Lock()
-        self.served_429: list[str] = []
+        self.faults = ArmedFaults()
 
     # -- contract shared with the server and acceptance tests -----------------------------------
     def config(self, base_url: str) -> dict[str, Any]:
@@ -212,8 +210,7 @@ class AnthropicMock:
 
     def inject_429(self, path_prefix: str, after: int = 1, retry_after: str = "1") -> None:
         """Answer one request under path_prefix with 429 after `after` matching requests."""
-        with self._lock:
-            self._pending_429.append((path_prefix, after, retry_after))
+        self.faults.arm(path_prefix, after + 1, retry_after=retry_after)
 
     # -- data ----------------------------------------------------------------------------------
     @staticmethod
@@ -241,16 +238,10 @@ class AnthropicMock:
             return _error(401, "authentication_error", "invalid x-api-key")
         if not req.header("anthropic-version"):
             return _error(400, "invalid_request_error", "anthropic-version: header is required")
-        with self._lock:
-            for n, (prefix, after, retry_after) in enumerate(self._pending_429):
-                if req.path.startswith(prefix):
-                    if after > 0:
-                        self._pending_429[n] = (prefix, after - 1, retry_after)
-                        break
-                    del self._pending_429[n]
-                    self.served_429.append(req.path)
-                    return _error(429, "rate_limit_error", "Number of request tokens has exceeded your "
-                                  "per-minute rate limit", **{"retry-after": retry_after})
+        due = self.faults.take(req.path)
+        if due is not None:
+            return _error(429, "rate_limit_error", "Number of request tokens has exceeded your "
+                          "per-minute rate limit", **{"retry-after": due["retry_after"]})
         return self._route(req)
 
     def _route(self, req: Request) -> Response:
