@@ -13,9 +13,9 @@ Enforced like the real API:
 from __future__ import annotations
 
 import hashlib
-import threading
 from typing import Any
 
+from integration_tests.mocks.common import ArmedFaults
 from integration_tests.mocks.server import Request, Response
 
 API_TOKEN = "mockCfToken-gwR5UHWhisV9lO9jklS4g0igHd2R"
@@ -73,9 +73,7 @@ class CloudflareMock:
             "rate_plan": {"id": plan, "public_name": name, "currency": "USD", "scope": scope,
                           "externally_managed": False, "is_contract": False, "sets": []},
         } for i, (plan, name, scope, price) in enumerate(plans)]
-        self._pending_429: list[tuple[str, int, str]] = []
-        self._lock = threading.Lock()
-        self.served_429: list[str] = []
+        self.faults = ArmedFaults()
 
     # -- contract shared with the server and acceptance tests -----------------------------------
     def config(self, base_url: str) -> dict[str, Any]:
@@ -90,8 +88,7 @@ class CloudflareMock:
 
     def inject_429(self, path_prefix: str, after: int = 1, retry_after: str = "1") -> None:
         """Answer one request under path_prefix with 429 after `after` matching requests."""
-        with self._lock:
-            self._pending_429.append((path_prefix, after, retry_after))
+        self.faults.arm(path_prefix, after + 1, retry_after=retry_after)
 
     # -- HTTP ----------------------------------------------------------------------------------
     def handler(self, req: Request) -> Response:
@@ -122,17 +119,11 @@ class CloudflareMock:
         return _failure(404, 7000, "No route for that URI")
 
     def _take_429(self, path: str) -> Response | None:
-        with self._lock:
-            for n, (prefix, after, retry_after) in enumerate(self._pending_429):
-                if path.startswith(prefix):
-                    if after > 0:
-                        self._pending_429[n] = (prefix, after - 1, retry_after)
-                        return None
-                    del self._pending_429[n]
-                    self.served_429.append(path)
-                    return _failure(429, 971, "Please wait and consider throttling your request speed",
-                                    **{"retry-after": retry_after})
-        return None
+        due = self.faults.take(path)
+        if due is None:
+            return None
+        return _failure(429, 971, "Please wait and consider throttling your request speed",
+                        **{"retry-after": due["retry_after"]})
 
     def _accounts(self, req: Request) -> Response:
         page_raw, per_raw = req.arg("page", "1") or "1", req.arg("per_page", "20") or "20"
