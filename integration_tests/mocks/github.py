@@ -19,6 +19,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from integration_tests.mocks.common import ArmedFaults
 from integration_tests.mocks.server import Request, Response
 
 TOKEN = "ghp_mockR2D2C3POx7Kq9Lm4Np6Rs8Tu0Vw1Yz3"
@@ -98,9 +99,8 @@ class GitHubMock:
         }
         self.usage = _usage_items()
         self.remaining = 5000
-        self._pending: list[tuple[str, int, str, str]] = []
-        self._lock = threading.Lock()
-        self.served_429: list[str] = []
+        self._lock = threading.Lock()  # guards the remaining-calls count
+        self.faults = ArmedFaults()
 
     # -- contract shared with the server and acceptance tests -----------------------------------
     def config(self, base_url: str) -> dict[str, Any]:
@@ -125,8 +125,7 @@ class GitHubMock:
         ``kind="secondary"``: 429 with retry-after; ``kind="primary"``: 403 with
         x-ratelimit-remaining 0 and x-ratelimit-reset one second ahead.
         """
-        with self._lock:
-            self._pending.append((path_prefix, after, retry_after, kind))
+        self.faults.arm(path_prefix, after + 1, retry_after=retry_after, kind=kind)
 
     # -- HTTP ----------------------------------------------------------------------------------
     def _rate_headers(self, remaining: int | None = None, reset: int | None = None) -> dict[str, str]:
@@ -145,26 +144,20 @@ class GitHubMock:
                                  **self._rate_headers(59))
         with self._lock:
             self.remaining -= 1
-            limited = self._take_limit(req.path)
-        return limited or self._route(req)
+        return self._take_limit(req.path) or self._route(req)
 
     def _take_limit(self, path: str) -> Response | None:
-        for n, (prefix, after, retry_after, kind) in enumerate(self._pending):
-            if path.startswith(prefix):
-                if after > 0:
-                    self._pending[n] = (prefix, after - 1, retry_after, kind)
-                    return None
-                del self._pending[n]
-                self.served_429.append(path)
-                if kind == "primary":
-                    body = {"message": "API rate limit exceeded for user ID 1000. If you reach out to GitHub "
-                                       "Support for help, please include the request ID.", "documentation_url": DOCS,
-                            "status": "403"}
-                    return Response.json(body, 403, **self._rate_headers(0, int(time.time()) + 1))
-                body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before "
-                                   "you try again.", "documentation_url": DOCS, "status": "429"}
-                return Response.json(body, 429, **{**self._rate_headers(), "retry-after": retry_after})
-        return None
+        due = self.faults.take(path)
+        if due is None:
+            return None
+        if due["kind"] == "primary":
+            body = {"message": "API rate limit exceeded for user ID 1000. If you reach out to GitHub "
+                               "Support for help, please include the request ID.", "documentation_url": DOCS,
+                    "status": "403"}
+            return Response.json(body, 403, **self._rate_headers(0, int(time.time()) + 1))
+        body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before "
+                           "you try again.", "documentation_url": DOCS, "status": "429"}
+        return Response.json(body, 429, **{**self._rate_headers(), "retry-after": due["retry_after"]})
 
     def _route(self, req: Request) -> Response:
         parts = req.path.strip("/").split("/", 2)
