@@ -20,6 +20,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from integration_tests.mocks.common import ArmedFaults, stream_cursor
 from integration_tests.mocks.server import Request, Response
 
 TOKEN = "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"
@@ -159,8 +160,8 @@ class ShopifyMock:
             "price_rules": _price_rules(9),
             "locations": _locations(3),
         }
-        self._faults: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self.faults = ArmedFaults()
+        self._lock = threading.Lock()  # guards the call count
         self.calls = 0
 
     # ------------------------------------------------------------------ reusable interface
@@ -176,15 +177,14 @@ class ShopifyMock:
 
         Locations take no filters and come in id order (their updated_at grows with the id)."""
         records = sorted(self.data[stream], key=lambda r: (_parse(r["updated_at"]), r["id"]))
-        cursor = _cursor_of(stream, config_state)
+        cursor = stream_cursor(stream, config_state)
         if cursor is not None:
             records = [r for r in records if _parse(r["updated_at"]) >= _parse(cursor)]
         return records
 
     def inject_429(self, path_prefix: str, nth: int = 2, retry_after: str = "0.1") -> None:
         """Answer the ``nth`` request under ``path_prefix`` (counted from now) with one 429."""
-        with self._lock:
-            self._faults.append({"prefix": path_prefix, "left": nth, "retry_after": retry_after})
+        self.faults.arm(path_prefix, nth, retry_after=retry_after)
 
     # ------------------------------------------------------------------ HTTP
     def handler(self, req: Request) -> Response:
@@ -202,18 +202,13 @@ class ShopifyMock:
         return resp
 
     def _take_fault(self, path: str) -> Response | None:
-        with self._lock:  # every armed fault counts every matching request
-            hits = [f for f in self._faults if path.startswith(f["prefix"])]
-            for f in hits:
-                f["left"] -= 1
-            due = next((h for h in hits if h["left"] <= 0), None)
-            if due is None:
-                return None
-            self._faults.remove(due)
-            return Response.json(
-                {"errors": "Exceeded 2 calls per second for api client. "
-                           "Reduce request rates to resume uninterrupted service."},
-                429, **{"Retry-After": due["retry_after"], "X-Shopify-Shop-Api-Call-Limit": "40/40"})
+        due = self.faults.take(path)
+        if due is None:
+            return None
+        return Response.json(
+            {"errors": "Exceeded 2 calls per second for api client. "
+                       "Reduce request rates to resume uninterrupted service."},
+            429, **{"Retry-After": due["retry_after"], "X-Shopify-Shop-Api-Call-Limit": "40/40"})
 
     def _route(self, req: Request) -> Response:
         prefix = "/admin/api/"
@@ -289,15 +284,6 @@ class ShopifyMock:
         token = base64.urlsafe_b64encode(json.dumps({"filters": filters, "offset": offset}).encode()).decode()
         host = req.header("Host", SHOP)
         return f'<http://{host}{req.path}?limit={limit}&page_info={token.rstrip("=")}>; rel="{rel}"'
-
-
-def _cursor_of(stream: str, state: Any) -> str | None:
-    """Accept a cursor value, {"cursor": v}, or the global {"streams": {stream: {"cursor": v}}}."""
-    if state is None or isinstance(state, str):
-        return state
-    if "streams" in state:
-        state = state["streams"].get(stream) or {}
-    return state.get("cursor")
 
 
 MOCK_CLASS = ShopifyMock
