@@ -24,6 +24,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from integration_tests.mocks.common import ArmedFaults, stream_cursor
 from integration_tests.mocks.server import Request, Response
 
 CLIENT_ID = "3MVG9fTLmJ60pJ5IY8LkMockClientId"
@@ -135,7 +136,7 @@ class SalesforceMock:
         self.queries: list[str] = []
         self._cursors: dict[str, tuple[str, list[dict[str, Any]], list[str], int]] = {}
         self._ids = itertools.count(1)
-        self._faults: list[dict[str, Any]] = []
+        self.faults = ArmedFaults()
         self._expire_after: int | None = None
         self._usage = 10000
         self._lock = threading.Lock()
@@ -152,7 +153,7 @@ class SalesforceMock:
     def expected_records(self, stream: str, config_state: Any = None) -> list[dict[str, Any]]:
         """The connector's output: queryAll rows (deleted ones too) by SystemModstamp, no ``attributes``."""
         rows = self.data[STREAM_OBJECTS[stream.removesuffix("_bulk")]]
-        cursor = _cursor_of(stream, config_state)
+        cursor = stream_cursor(stream, config_state)
         if cursor is not None:
             floor = parse_datetime(cursor).replace(microsecond=0)  # the literal is sent to the second
             rows = [r for r in rows if parse_datetime(r["SystemModstamp"]) >= floor]
@@ -160,8 +161,7 @@ class SalesforceMock:
 
     def inject_429(self, path_prefix: str, nth: int = 2) -> None:
         """Salesforce's rate-limit answer (403 REQUEST_LIMIT_EXCEEDED) for the ``nth`` request under the prefix."""
-        with self._lock:
-            self._faults.append({"prefix": path_prefix, "left": nth})
+        self.faults.arm(path_prefix, nth)
 
     def expire_sessions_after(self, n: int) -> None:
         """After ``n`` more data calls every access token issued so far stops working."""
@@ -210,16 +210,10 @@ class SalesforceMock:
         })
 
     def _take_fault(self, path: str) -> Response | None:
-        with self._lock:  # every armed fault counts every matching request
-            hits = [f for f in self._faults if path.startswith(f["prefix"])]
-            for f in hits:
-                f["left"] -= 1
-            due = next((h for h in hits if h["left"] <= 0), None)
-            if due is None:
-                return None
-            self._faults.remove(due)
-            return sf_errors(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.",
-                             **{"Sforce-Limit-Info": f"api-usage={self._usage}/100000"})
+        if self.faults.take(path) is None:
+            return None
+        return sf_errors(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.",
+                         **{"Sforce-Limit-Info": f"api-usage={self._usage}/100000"})
 
     def route(self, req: Request) -> Response:
         """Data routes; the Bulk mock adds its own in front of these."""
@@ -283,15 +277,6 @@ class SalesforceMock:
         if not body["done"]:
             body["nextRecordsUrl"] = f"{path}/{locator}-{offset + len(page)}"
         return Response.json(body)
-
-
-def _cursor_of(stream: str, state: Any) -> str | None:
-    """Accept a cursor value, {"cursor": v}, or the global {"streams": {stream: {"cursor": v}}}."""
-    if state is None or isinstance(state, str):
-        return state
-    if "streams" in state:
-        state = state["streams"].get(stream) or {}
-    return state.get("cursor")
 
 
 MOCK_CLASS = SalesforceMock
