@@ -6,44 +6,37 @@ a 0.05 s poll interval so they stay fast. Everything else in the copy is the shi
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 
-from integration_tests.helpers import Result, run_cli
+from integration_tests.connector_checks import (
+    Connector,
+    assert_exact_records,
+    assert_final_cursors,
+    assert_records_match_declared_schema,
+    assert_secrets_hidden,
+    assert_usage_error,
+    final_state,
+)
+from integration_tests.helpers import Result
 from integration_tests.mocks.salesforce import API, CLIENT_SECRET
 from integration_tests.mocks.salesforce_bulk import SalesforceBulkMock
 from integration_tests.mocks.server import MockServer
 
-YAML_PATH = Path(__file__).resolve().parents[1] / "connectors" / "salesforce-bulk.yaml"
+BULK = Connector("salesforce-bulk")
 ALL_STREAMS = SalesforceBulkMock.streams_with_data
 JOBS = f"{API}/jobs/query"
 
 
 @pytest.fixture(scope="module")
-def fast_yaml(tmp_path_factory: pytest.TempPathFactory) -> str:
-    text = YAML_PATH.read_text()
+def fast(tmp_path_factory: pytest.TempPathFactory) -> Connector:
+    """The shipped connector read from a copy of its YAML that polls every 0.05 s."""
+    text = BULK.yaml_path.read_text()
     assert text.count("interval_secs: 5\n") == 1  # one anchor shared by every stream
     path = tmp_path_factory.mktemp("sfbulk") / "salesforce-bulk.yaml"
     path.write_text(text.replace("interval_secs: 5\n", "interval_secs: 0.05\n"))
-    return str(path)
-
-
-def _read(connector: str, srv: MockServer, config: dict[str, Any], streams: list[str], state: Any = None) -> Result:
-    args = ["read", "--connector", connector, "--config-json", json.dumps(config), "--streams", ",".join(streams)]
-    if state is not None:
-        args += ["--state-json", json.dumps(state)]
-    return run_cli(*args)
-
-
-def _final_state(result: Result) -> dict[str, Any]:
-    states = [m["state"] for m in result.of_type("STATE") if "streams" in m["state"]]
-    assert states, result.stdout[-2000:]
-    return states[-1]
+    return Connector(BULK.name, ref=str(path))
 
 
 def _cursor(stream_state: dict[str, Any]) -> str:
@@ -58,21 +51,16 @@ def _ids(records: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def full_read(fast_yaml: str) -> tuple[SalesforceBulkMock, MockServer, Result]:
+def full_read(fast: Connector) -> tuple[SalesforceBulkMock, MockServer, Result]:
     mock = SalesforceBulkMock()
-    with MockServer(mock.handler) as srv:
-        result = _read(fast_yaml, srv, mock.config(srv.url), ALL_STREAMS)
+    srv, result = fast.read_against(mock, ALL_STREAMS)
     return mock, srv, result
 
 
 def test_full_read_returns_exact_rows_per_stream(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
     mock, _, result = full_read
     assert result.rc == 0, result.stderr[-2000:]
-    for stream in ALL_STREAMS:
-        got = result.records(stream)
-        want = mock.expected_records(stream)
-        assert _ids(got) == _ids(want), stream
-        assert got == want, stream
+    assert_exact_records(result, mock, ALL_STREAMS, ids="Id")
     assert result.summary["status"] == "SUCCEEDED"
 
 
@@ -94,38 +82,31 @@ def test_jobs_are_created_polled_to_job_complete_and_downloaded_by_locator(
 
 def test_every_row_matches_the_declared_schema(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
     _, _, result = full_read
-    manifest = yaml.safe_load(YAML_PATH.read_text())
-    validators = {s["name"]: jsonschema.Draft7Validator(s["schema"]) for s in manifest["streams"]}
-    for msg in result.of_type("RECORD"):
-        validators[msg["record"]["stream"]].validate(msg["record"]["data"])
+    assert_records_match_declared_schema(result, BULK)
 
 
 def test_final_state_is_the_newest_system_modstamp(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
     mock, _, result = full_read
-    state = _final_state(result)["streams"]
-    for stream in ALL_STREAMS:
-        assert _cursor(state[stream]) == max(r["SystemModstamp"] for r in mock.expected_records(stream))
+    assert_final_cursors(result, mock, ALL_STREAMS, cursor=_cursor)
 
 
 def test_second_run_puts_the_cursor_in_the_job_soql(
-    fast_yaml: str, full_read: tuple[SalesforceBulkMock, MockServer, Result],
+    fast: Connector, full_read: tuple[SalesforceBulkMock, MockServer, Result],
 ) -> None:
-    state = _final_state(full_read[2])  # the first run
+    state = final_state(full_read[2])  # the first run
     mock = SalesforceBulkMock()
     cursor = sorted(r["SystemModstamp"] for r in mock.expected_records("contacts_bulk"))[-120]
     state["streams"]["contacts_bulk"] = {"cursor": cursor}
-    with MockServer(mock.handler) as srv:
-        second = _read(fast_yaml, srv, mock.config(srv.url), ["contacts_bulk"], state=state)
+    _, second = fast.read_against(mock, ["contacts_bulk"], state=state)
     assert second.rc == 0, second.stderr[-2000:]
     assert len(mock.queries) == 1 and mock.queries[0].endswith(f"FROM Contact WHERE SystemModstamp >= {cursor[:19]}Z")
     want = mock.expected_records("contacts_bulk", {"cursor": cursor})
     assert _ids(second.records("contacts_bulk")) == _ids(want) and len(want) == 120
 
 
-def test_a_failed_job_fails_only_its_stream(fast_yaml: str) -> None:
+def test_a_failed_job_fails_only_its_stream(fast: Connector) -> None:
     mock = SalesforceBulkMock(fail_objects=("Lead",))
-    with MockServer(mock.handler) as srv:
-        result = _read(fast_yaml, srv, mock.config(srv.url), ["leads_bulk", "tasks_bulk"])
+    srv, result = fast.read_against(mock, ["leads_bulk", "tasks_bulk"])
     assert result.rc == 1
     by_stream = {s["stream"]: s for s in result.summary["streams"]}
     assert by_stream["leads_bulk"]["status"] == "FAILED"
@@ -138,43 +119,32 @@ def test_a_failed_job_fails_only_its_stream(fast_yaml: str) -> None:
     assert not [r for r in srv.requests if r.path == f"{JOBS}/{lead_job['id']}/results"]
 
 
-def test_request_limit_answer_on_a_results_page_is_retried(fast_yaml: str) -> None:
+def test_request_limit_answer_on_a_results_page_is_retried(fast: Connector) -> None:
     mock = SalesforceBulkMock()
-    with MockServer(mock.handler) as srv:
-        mock.inject_429(f"{JOBS}/750R0000000zlh0001/results", nth=2)  # the second results page
-        result = _read(fast_yaml, srv, mock.config(srv.url), ["accounts_bulk"])
+    mock.inject_429(f"{JOBS}/750R0000000zlh0001/results", nth=2)  # the second results page
+    srv, result = fast.read_against(mock, ["accounts_bulk"])
     assert result.rc == 0, result.stderr[-2000:]
     assert _ids(result.records("accounts_bulk")) == _ids(mock.expected_records("accounts_bulk"))
     pages = [r.arg("locator") for r in srv.requests if r.path.endswith("/results")]
     assert pages == [None, "MTAw", "MTAw", "MjAw"]
 
 
-def test_wrong_client_secret_fails_without_leaking_it(fast_yaml: str) -> None:
+def test_wrong_client_secret_fails_without_leaking_it(fast: Connector) -> None:
     mock = SalesforceBulkMock()
-    with MockServer(mock.handler) as srv:
-        config = {**mock.config(srv.url), "client_secret": "wrong-client-secret-value"}
-        result = _read(fast_yaml, srv, config, ["accounts_bulk"])
+    _, result = fast.read_against(mock, ["accounts_bulk"], overrides={"client_secret": "wrong-client-secret-value"})
     assert result.rc == 1
     assert result.summary["status"] == "FAILED"
-    out = result.stdout + result.stderr
-    assert "wrong-client-secret-value" not in out and CLIENT_SECRET not in out
+    assert_secrets_hidden(result, "wrong-client-secret-value", CLIENT_SECRET)
     assert not mock.jobs
 
 
 def test_validate_spec_and_streams_work_offline() -> None:
-    assert run_cli("validate", str(YAML_PATH)).rc == 0
-    spec = run_cli("spec", "--connector", "salesforce-bulk")
-    assert spec.rc == 0, spec.stderr
-    text = json.dumps(spec.messages)
-    for name in ("client_id", "client_secret", "refresh_token", "is_sandbox", "token_url", "base_url"):
-        assert name in text
-    streams = run_cli("streams", "--connector", "salesforce-bulk")
-    assert streams.rc == 0, streams.stderr
-    assert streams.of_type("STREAMS")[0]["streams"] == ALL_STREAMS
+    BULK.assert_yaml_validates()
+    assert {"client_id", "client_secret", "refresh_token", "is_sandbox", "token_url",
+            "base_url"} <= set(BULK.spec()["properties"])
+    assert BULK.streams() == ALL_STREAMS
 
 
 def test_missing_config_field_is_one_clear_usage_error() -> None:
-    result = run_cli("read", "--connector", "salesforce-bulk", "--config-json", '{"client_secret": "b", "refresh_token": "c"}', "--streams", "accounts_bulk")
-    assert result.rc == 2
-    assert "config field 'client_id' is required" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    result = BULK.read({"client_secret": "b", "refresh_token": "c"}, ["accounts_bulk"])
+    assert_usage_error(result, "config field 'client_id' is required")

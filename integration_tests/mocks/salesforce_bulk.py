@@ -19,12 +19,12 @@ import io
 import itertools
 from typing import Any
 
+from integration_tests.mocks.common import stream_cursor
 from integration_tests.mocks.salesforce import (
     API,
     OBJECTS,
     STREAM_OBJECTS,
     SalesforceMock,
-    _cursor_of,
     parse_datetime,
     sf_errors,
 )
@@ -69,7 +69,7 @@ class SalesforceBulkMock(SalesforceMock):
         obj = STREAM_OBJECTS[stream.removesuffix("_bulk")]
         fields = [f for f, _ in OBJECTS[obj][2]]
         rows = self.data[obj]
-        cursor = _cursor_of(stream, config_state)
+        cursor = stream_cursor(stream, config_state)
         if cursor is not None:
             floor = parse_datetime(cursor).replace(microsecond=0)
             rows = [r for r in rows if parse_datetime(r["SystemModstamp"]) >= floor]
