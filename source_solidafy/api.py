@@ -23,9 +23,9 @@ from source_solidafy.errors import (
     UnknownStreamError,
     UsageError,
 )
+from source_solidafy.runner import SyncPlan, SyncRun
 from source_solidafy.source import ConfigField, Source
 from source_solidafy.state import StateMap, parse_state
-from source_solidafy.sync import SyncPlan, SyncRun
 
 FORMATS = ("json", "pretty", "parquet")
 

@@ -11,7 +11,7 @@ import time
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from source_solidafy.sync import SyncRun
+    from source_solidafy.runner import SyncRun
 
 _INTERVAL = 0.25
 

@@ -1,6 +1,6 @@
 """The one Source interface every connector implements (REST manifests and databases alike).
 
-The sync runner (``sync.py``) drives a Source stream by stream; a Source yields :class:`Batch` objects
+The sync runner (``runner.py``) drives a Source stream by stream; a Source yields :class:`Batch` objects
 (one per page or per database batch) carrying records and the stream state that holds once those
 records are delivered. Front doors (CLI, Airbyte entrypoint, HTTP server, Python API) never talk to a
 Source directly: they go through ``api.py``.

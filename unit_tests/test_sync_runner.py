@@ -9,9 +9,9 @@ import pytest
 
 from source_solidafy import protocol as p
 from source_solidafy.errors import HttpError
+from source_solidafy.runner import SyncPlan, SyncRun
 from source_solidafy.sinks.base import Sink
 from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext, Source, StreamInfo
-from source_solidafy.sync import SyncPlan, SyncRun
 
 
 class FakeSource(Source):
@@ -190,3 +190,10 @@ def test_cancel_from_outside_ends_the_sync_with_cancelled_streams() -> None:
             gate.set()
     assert sr.summary["status"] == "FAILED"
     assert sr.summary["streams"][0]["error"] == "sync cancelled"
+
+
+def test_package_level_api_functions_are_callable_after_the_api_is_imported() -> None:
+    import source_solidafy as ss
+    from source_solidafy import api
+
+    assert ss.sync is api.sync and ss.read is api.read and callable(ss.check)
