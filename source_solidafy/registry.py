@@ -69,6 +69,13 @@ def _yaml_loader() -> type:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _auth_type(auth: object) -> str | None:
+    """The auth type, or for a list of alternatives an OAuth2 one if any (it adds ``token_url``)."""
+    blocks = auth if isinstance(auth, list) else [auth]
+    types = [str(b.get("type")) for b in blocks if isinstance(b, dict)]
+    return next((t for t in types if t.startswith("oauth2")), types[0] if types else None)
+
+
 def _scan(path: Path) -> ConnectorInfo:
     import yaml
 
@@ -88,7 +95,7 @@ def _scan(path: Path) -> ConnectorInfo:
         path=path,
         stream_names=streams,
         raw_spec=tuple(raw_spec) if isinstance(raw_spec, list) else None,
-        auth_type=str(auth.get("type")) if isinstance(auth, dict) else None,
+        auth_type=_auth_type(auth),
         documentation_url=data.get("documentation_url"),
     )
 
