@@ -68,6 +68,19 @@ class Connector:
         assert result.rc == 0, result.stderr
         return result.of_type("STREAMS")[0]["streams"]
 
+    def assert_spec(self, required: list[str], secrets: dict[str, str], properties: Iterable[str] = ()) -> None:
+        """``spec`` offline: exactly ``required`` are required, each of ``secrets`` is masked and its
+        description contains the hint given for it (where to find the value), ``properties`` are offered.
+
+            STRIPE.assert_spec(["api_key"], {"api_key": "sk_live_"}, {"start_date_ts", "base_url"})
+        """
+        spec = self.spec()
+        assert sorted(spec["required"]) == sorted(required)
+        for name, hint in secrets.items():
+            assert spec["properties"][name]["airbyte_secret"] is True, name
+            assert hint in spec["properties"][name].get("description", ""), name
+        assert set(properties) <= set(spec["properties"])
+
     def stream_names(self) -> list[str]:
         return [n if isinstance(n, str) else n["name"] for n in self.streams()]
 

@@ -161,10 +161,7 @@ def test_validate_builtin_yaml() -> None:
 
 
 def test_spec_offline() -> None:
-    spec = ANTHROPIC.spec()
-    assert sorted(spec["required"]) == ["admin_api_key", "start_date"]
-    assert spec["properties"]["admin_api_key"]["airbyte_secret"] is True
-    assert {"start_date_short", "base_url"} <= set(spec["properties"])
+    ANTHROPIC.assert_spec(["admin_api_key", "start_date"], {"admin_api_key": ""}, {"start_date_short", "base_url"})
 
 
 def test_streams_offline() -> None:

@@ -107,11 +107,7 @@ def test_validate_builtin_yaml() -> None:
 
 
 def test_spec_offline() -> None:
-    spec = CLOUDFLARE.spec()
-    assert sorted(spec["required"]) == ["account_id", "api_token"]
-    assert spec["properties"]["api_token"]["airbyte_secret"] is True
-    assert "Billing" in spec["properties"]["api_token"]["description"]
-    assert "base_url" in spec["properties"]
+    CLOUDFLARE.assert_spec(["account_id", "api_token"], {"api_token": "Billing"}, {"base_url"})
 
 
 def test_streams_offline() -> None:

@@ -134,11 +134,7 @@ def test_validate_builtin_yaml() -> None:
 
 
 def test_spec_offline() -> None:
-    spec = GITHUB.spec()
-    assert sorted(spec["required"]) == ["access_token", "org"]
-    assert spec["properties"]["access_token"]["airbyte_secret"] is True
-    assert "admin:org" in spec["properties"]["access_token"]["description"]
-    assert "base_url" in spec["properties"]
+    GITHUB.assert_spec(["access_token", "org"], {"access_token": "admin:org"}, {"base_url"})
 
 
 def test_streams_offline() -> None:

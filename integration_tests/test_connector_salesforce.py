@@ -125,8 +125,8 @@ def test_wrong_refresh_token_fails_the_stream_without_leaking_it() -> None:
 
 def test_validate_spec_and_streams_work_offline() -> None:
     SALESFORCE.assert_yaml_validates()
-    assert {"client_id", "client_secret", "refresh_token", "is_sandbox", "start_date", "api_version",
-            "token_url", "base_url"} <= set(SALESFORCE.spec()["properties"])
+    SALESFORCE.assert_spec(["client_id", "client_secret", "refresh_token"], {"client_secret": "", "refresh_token": ""},
+                           {"is_sandbox", "start_date", "api_version", "token_url", "base_url"})
     assert SALESFORCE.streams() == ALL_STREAMS
 
 

@@ -111,7 +111,8 @@ def test_wrong_token_is_a_401_and_fails_the_stream() -> None:
 
 def test_validate_spec_and_streams_work_offline() -> None:
     SHOPIFY.assert_yaml_validates()
-    assert {"shop_domain", "access_token", "start_date", "api_version", "base_url"} <= set(SHOPIFY.spec()["properties"])
+    SHOPIFY.assert_spec(["shop_domain", "access_token"], {"access_token": "shpat_"},
+                        {"start_date", "api_version", "base_url"})
     assert SHOPIFY.streams() == ALL_STREAMS
 
 
