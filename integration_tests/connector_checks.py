@@ -50,10 +50,16 @@ class Connector:
         return run_cli(*args)
 
     def read_against(self, mock: Any, streams: list[str], *extra: str, overrides: dict[str, Any] | None = None,
-                     state: Any = None) -> tuple[MockServer, Result]:
-        """One read against ``mock`` served on a fresh port, with ``overrides`` on top of its config."""
+                     state: Any = None, config: Callable[[str], dict[str, Any]] | None = None,
+                     ) -> tuple[MockServer, Result]:
+        """One read against ``mock`` served on a fresh port, with ``overrides`` on top of its config.
+
+        ``config`` builds that config from the server's URL instead of ``mock.config`` (e.g. a mock's
+        ``oauth_config`` for the other way to authenticate).
+        """
         with MockServer(mock.handler) as srv:
-            result = self.read({**mock.config(srv.url), **(overrides or {})}, streams, *extra, state=state)
+            base = (config or mock.config)(srv.url)
+            result = self.read({**base, **(overrides or {})}, streams, *extra, state=state)
         return srv, result
 
     def spec(self) -> dict[str, Any]:

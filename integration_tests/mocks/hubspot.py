@@ -21,6 +21,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from integration_tests.mocks.common import ArmedFaults, stream_cursor
 from integration_tests.mocks.server import Request, Response
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
@@ -138,8 +139,8 @@ class HubSpotMock:
         self.search_bodies: list[dict[str, Any]] = []
         self.token_forms: list[dict[str, str]] = []  # every POST /oauth/v1/token form, in order
         self.issued: list[str] = []  # access tokens the OAuth endpoint handed out
-        self._faults: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self.faults = ArmedFaults()
+        self._lock = threading.Lock()  # guards token_forms and issued
 
     # ------------------------------------------------------------------ reusable interface
     def config(self, base_url: str) -> dict[str, Any]:
@@ -160,7 +161,7 @@ class HubSpotMock:
         records = OWNERS if stream == "owners" else self.data[stream]
         if stream in SEARCH_STREAMS:
             records = sorted(records, key=lambda r: (r["updatedAt"], r["id"]))
-        cursor = _cursor_of(stream, config_state)
+        cursor = stream_cursor(stream, config_state)
         if cursor is not None:
             floor = _parse_time(cursor)
             records = [r for r in records if _parse_time(r["updatedAt"]) >= floor]
@@ -168,8 +169,7 @@ class HubSpotMock:
 
     def inject_429(self, path_prefix: str, nth: int = 2, retry_after: str | None = "0.1") -> None:
         """Answer the ``nth`` request under ``path_prefix`` (counted from now) with one 429."""
-        with self._lock:
-            self._faults.append({"prefix": path_prefix, "left": nth, "retry_after": retry_after})
+        self.faults.arm(path_prefix, nth, retry_after=retry_after)
 
     # ------------------------------------------------------------------ HTTP
     def handler(self, req: Request) -> Response:
@@ -210,20 +210,14 @@ class HubSpotMock:
                               "expires_in": 1800})
 
     def _take_fault(self, path: str) -> Response | None:
-        with self._lock:  # every armed fault counts every matching request
-            hits = [f for f in self._faults if path.startswith(f["prefix"])]
-            for f in hits:
-                f["left"] -= 1
-            due = next((h for h in hits if h["left"] <= 0), None)
-            if due is None:
-                return None
-            self._faults.remove(due)
-            headers = {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0",
-                       "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
-            if due["retry_after"] is not None:
-                headers["Retry-After"] = due["retry_after"]
-            return _error(429, "RATE_LIMITS", "You have reached your ten_secondly_rolling limit.",
-                          **headers)
+        due = self.faults.take(path)
+        if due is None:
+            return None
+        headers = {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0",
+                   "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+        if due["retry_after"] is not None:
+            headers["Retry-After"] = due["retry_after"]
+        return _error(429, "RATE_LIMITS", "You have reached your ten_secondly_rolling limit.", **headers)
 
     def _route(self, req: Request) -> Response:
         parts = req.path.strip("/").split("/")
@@ -309,15 +303,6 @@ def _filter_ok(record: dict[str, Any], flt: dict[str, Any]) -> bool:
     left, right = _parse_time(have), _parse_time(str(flt["value"]))
     ops = {"GTE": left >= right, "GT": left > right, "LTE": left <= right, "LT": left < right, "EQ": left == right}
     return ops[flt["operator"]]
-
-
-def _cursor_of(stream: str, state: Any) -> str | None:
-    """Accept a cursor value, {"cursor": v}, or the global {"streams": {stream: {"cursor": v}}}."""
-    if state is None or isinstance(state, str):
-        return state
-    if "streams" in state:
-        state = state["streams"].get(stream) or {}
-    return state.get("cursor")
 
 
 MOCK_CLASS = HubSpotMock

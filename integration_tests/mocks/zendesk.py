@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
+from integration_tests.mocks.common import ArmedFaults, stream_cursor
 from integration_tests.mocks.server import Request, Response
 
 SUBDOMAIN = "solidafy"
@@ -142,8 +142,7 @@ class ZendeskMock:
         tickets = _tickets(260)
         self.data = {"tickets": tickets, "users": _users(230), "organizations": _organizations(215),
                      **_lists(tickets)}
-        self._faults: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self.faults = ArmedFaults()
 
     # ------------------------------------------------------------------ reusable interface
     def config(self, base_url: str) -> dict[str, Any]:
@@ -160,7 +159,7 @@ class ZendeskMock:
 
     def expected_records(self, stream: str, config_state: Any = None) -> list[dict[str, Any]]:
         """What a full read returns, in API order (organizations with their boundary repeats)."""
-        cursor = _cursor_of(stream, config_state)
+        cursor = stream_cursor(stream, config_state)
         if stream in EXPORTS:
             start = _unix(cursor) if cursor else _unix("2020-01-01T00:00:00Z")
             if EXPORTS[stream] == "cursor":
@@ -176,8 +175,7 @@ class ZendeskMock:
 
     def inject_429(self, path_prefix: str, nth: int = 2, retry_after: str = "0.1") -> None:
         """Answer the ``nth`` request under ``path_prefix`` (counted from now) with one 429."""
-        with self._lock:
-            self._faults.append({"prefix": path_prefix, "left": nth, "retry_after": retry_after})
+        self.faults.arm(path_prefix, nth, retry_after=retry_after)
 
     # ------------------------------------------------------------------ HTTP
     def handler(self, req: Request) -> Response:
@@ -192,17 +190,12 @@ class ZendeskMock:
         return resp
 
     def _take_fault(self, path: str) -> Response | None:
-        with self._lock:  # every armed fault counts every matching request
-            hits = [f for f in self._faults if path.startswith(f["prefix"])]
-            for f in hits:
-                f["left"] -= 1
-            due = next((h for h in hits if h["left"] <= 0), None)
-            if due is None:
-                return None
-            self._faults.remove(due)
-            return Response(429, "Rate limit exceeded", {
-                "Content-Type": "text/plain", "Retry-After": due["retry_after"],
-                "X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "0"})
+        due = self.faults.take(path)
+        if due is None:
+            return None
+        return Response(429, "Rate limit exceeded", {
+            "Content-Type": "text/plain", "Retry-After": due["retry_after"],
+            "X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "0"})
 
     def _route(self, req: Request) -> Response:
         path = req.path.removeprefix("/api/v2")
@@ -301,15 +294,6 @@ class ZendeskMock:
             "links": {"next": f"{base}&{quote('page[after]')}={after}" if has_more else None,
                       "prev": f"{base}&{quote('page[before]')}={before}" if offset else None},
         })
-
-
-def _cursor_of(stream: str, state: Any) -> str | None:
-    """Accept a cursor value, {"cursor": v}, or the global {"streams": {stream: {"cursor": v}}}."""
-    if state is None or isinstance(state, str):
-        return state
-    if "streams" in state:
-        state = state["streams"].get(stream) or {}
-    return state.get("cursor")
 
 
 MOCK_CLASS = ZendeskMock
