@@ -24,6 +24,8 @@ from integration_tests.helpers import Result, run_cli
 from integration_tests.mocks.server import MockServer, Request
 
 CONNECTORS_DIR = Path(__file__).resolve().parent.parent / "connectors"
+# what a ``full_read`` fixture holds: the mock, its server (with the requests it got) and the read
+FullRead = tuple[Any, MockServer, Result]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,19 @@ class Connector:
             result = self.read({**base, **(overrides or {})}, streams, *extra, state=state)
         return srv, result
 
+    def read_exactly(self, mock: Any, streams: list[str], *extra: str, ids: str | None = None,
+                     **kwargs: Any) -> tuple[MockServer, Result]:
+        """read_against() (same ``kwargs``) that must succeed with exactly the mock's records (assert_exact_records)."""
+        srv, result = self.read_against(mock, streams, *extra, **kwargs)
+        assert result.rc == 0, result.stderr[-2000:]
+        assert_exact_records(result, mock, streams, ids=ids)
+        return srv, result
+
+    def full_read(self, mock: Any, streams: list[str]) -> FullRead:
+        """Every stream in ``streams`` read once against ``mock``: what a module's ``full_read`` fixture holds."""
+        srv, result = self.read_against(mock, streams)
+        return mock, srv, result
+
     def spec(self) -> dict[str, Any]:
         """The connection specification ``spec`` prints without any config or network."""
         result = run_cli("spec", "--connector", self.name)
@@ -93,6 +108,13 @@ class Connector:
     def assert_yaml_validates(self) -> None:
         result = run_cli("validate", str(self.yaml_path))
         assert result.rc == 0, result.stdout + result.stderr
+
+    def assert_offline_commands(self, streams: list[Any], required: list[str], secrets: dict[str, str],
+                                properties: Iterable[str] = ()) -> None:
+        """``validate``, ``spec`` (as in assert_spec) and ``streams`` (exactly ``streams``), all without a network."""
+        self.assert_yaml_validates()
+        self.assert_spec(required, secrets, properties)
+        assert self.streams() == streams
 
 
 def record_key(rec: dict[str, Any]) -> str:
@@ -178,11 +200,23 @@ def assert_final_cursors(result: Result, mock: Any, streams: Iterable[str], *,
         assert parse(cursor(state[stream])) == newest, stream
 
 
-def assert_stream_failed(result: Result, *secrets: str) -> None:
-    """A read of one stream with a wrong credential: that stream and the sync fail, nothing leaks."""
+def assert_stream_failed(result: Result, *secrets: str, error: str | None = None) -> None:
+    """A read of one stream with a wrong credential: that stream and the sync fail, nothing leaks.
+
+    ``error`` is a fragment the failed stream's error must contain (e.g. "401").
+    """
     assert result.rc == 1, result.stderr[-2000:]
     assert result.summary["status"] == "FAILED"
     assert result.summary["streams"][0]["status"] == "FAILED"
+    if error is not None:
+        assert error in result.summary["streams"][0].get("error", ""), result.summary["streams"][0]
+    assert_secrets_hidden(result, *secrets)
+
+
+def assert_full_read(result: Result, mock: Any, streams: list[str], *secrets: str, ids: str | None = None) -> None:
+    """The fixture's read of every stream: all succeeded, each read exactly what the mock holds, no secret printed."""
+    assert_all_streams_succeeded(result, streams)
+    assert_exact_records(result, mock, streams, ids=ids)
     assert_secrets_hidden(result, *secrets)
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_exact_records,
+    FullRead,
     assert_final_cursors,
+    assert_full_read,
     assert_records_match_declared_schema,
     assert_secrets_hidden,
     assert_stream_failed,
@@ -19,7 +20,6 @@ from integration_tests.connector_checks import (
     header_values,
     requests_to,
 )
-from integration_tests.helpers import Result
 from integration_tests.mocks.hubspot import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -37,22 +37,17 @@ NO_SERVER = "http://127.0.0.1:9"  # config mistakes must be caught before any re
 
 
 @pytest.fixture(scope="module")
-def full_read() -> tuple[HubSpotMock, MockServer, Result]:
-    mock = HubSpotMock()
-    srv, result = HUBSPOT.read_against(mock, ALL_STREAMS)
-    return mock, srv, result
+def full_read() -> FullRead:
+    return HUBSPOT.full_read(HubSpotMock(), ALL_STREAMS)
 
 
-def test_full_read_returns_exact_records_per_stream(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+def test_full_read_returns_exact_records_per_stream(full_read: FullRead) -> None:
     mock, _, result = full_read
-    assert result.rc == 0, result.stderr[-2000:]
-    assert_exact_records(result, mock, ALL_STREAMS, ids="id")
-    assert_secrets_hidden(result, TOKEN)
-    assert result.summary["status"] == "SUCCEEDED"
+    assert_full_read(result, mock, ALL_STREAMS, TOKEN, ids="id")
     assert result.summary["total_records"] == sum(len(mock.expected_records(s)) for s in ALL_STREAMS)
 
 
-def test_search_pages_follow_paging_next_after_to_the_end(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+def test_search_pages_follow_paging_next_after_to_the_end(full_read: FullRead) -> None:
     _, srv, _ = full_read
     contacts = requests_to(srv, CONTACTS_SEARCH)
     assert len(contacts) == 3  # 450 contacts at 200 per page; the third answer has no `paging`
@@ -64,7 +59,7 @@ def test_search_pages_follow_paging_next_after_to_the_end(full_read: tuple[HubSp
         assert req.header("Authorization") == f"Bearer {TOKEN}"
 
 
-def test_list_pages_send_after_and_stop_without_paging(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+def test_list_pages_send_after_and_stop_without_paging(full_read: FullRead) -> None:
     _, srv, _ = full_read
     products = requests_to(srv, "/crm/v3/objects/products")
     assert [r.arg("after") for r in products] == [None, "9100", "9200"]
@@ -72,18 +67,18 @@ def test_list_pages_send_after_and_stop_without_paging(full_read: tuple[HubSpotM
     assert len(products[0].arg("properties").split(",")) == 6
 
 
-def test_every_record_matches_the_declared_schema(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+def test_every_record_matches_the_declared_schema(full_read: FullRead) -> None:
     _, _, result = full_read
     assert_records_match_declared_schema(result, HUBSPOT)
 
 
-def test_final_state_is_the_newest_updated_at(full_read: tuple[HubSpotMock, MockServer, Result]) -> None:
+def test_final_state_is_the_newest_updated_at(full_read: FullRead) -> None:
     mock, _, result = full_read
     assert_final_cursors(result, mock, SEARCH_STREAMS)
 
 
 def test_second_run_sends_the_gte_filter_and_gets_only_newer_records(
-    full_read: tuple[HubSpotMock, MockServer, Result],
+    full_read: FullRead,
 ) -> None:
     state = final_state(full_read[2])  # the first run
     mock = HubSpotMock()
@@ -124,9 +119,7 @@ def test_429s_mid_sync_are_retried_with_and_without_retry_after() -> None:
     mock = HubSpotMock()
     mock.inject_429(CONTACTS_SEARCH, nth=2, retry_after="0.1")
     mock.inject_429(CONTACTS_SEARCH, nth=3, retry_after=None)  # its retry, again
-    srv, result = HUBSPOT.read_against(mock, ["contacts"])
-    assert result.rc == 0, result.stderr[-2000:]
-    assert [r["id"] for r in result.records("contacts")] == [r["id"] for r in mock.expected_records("contacts")]
+    srv, _ = HUBSPOT.read_exactly(mock, ["contacts"], ids="id")
     assert mock.faults.served == [CONTACTS_SEARCH, CONTACTS_SEARCH]
     afters = [r.json().get("after") for r in srv.requests if r.path.endswith("/search")]
     assert afters == [None, "200", "200", "200", "400"]  # two 429 answers, then page 2, then page 3
@@ -135,18 +128,16 @@ def test_429s_mid_sync_are_retried_with_and_without_retry_after() -> None:
 def test_wrong_token_is_a_401_and_fails_the_stream() -> None:
     wrong = "pat-na1-wrong-secret-value"
     srv, result = HUBSPOT.read_against(HubSpotMock(), ["contacts"], overrides={"access_token": wrong})
-    assert_stream_failed(result, wrong)
-    assert "401" in result.summary["streams"][0].get("error", "")
+    assert_stream_failed(result, wrong, error="401")
     assert srv.requests[0].header("Authorization") == f"Bearer {wrong}"
 
 
 def test_validate_spec_and_streams_work_offline() -> None:
-    HUBSPOT.assert_yaml_validates()
-    HUBSPOT.assert_spec([],  # either access_token or the OAuth trio
-                        {"access_token": "Private Apps", "client_secret": "same page as the client ID",
-                         "refresh_token": "authorization-code exchange"},
-                        {"access_token", "client_id", "client_secret", "refresh_token", "token_url", "base_url"})
-    assert HUBSPOT.streams() == ALL_STREAMS
+    HUBSPOT.assert_offline_commands(
+        ALL_STREAMS, [],  # nothing required alone: either access_token or the OAuth trio
+        {"access_token": "Private Apps", "client_secret": "same page as the client ID",
+         "refresh_token": "authorization-code exchange"},
+        {"access_token", "client_id", "client_secret", "refresh_token", "token_url", "base_url"})
 
 
 def test_missing_credentials_name_both_ways_to_authenticate() -> None:
@@ -164,9 +155,7 @@ def test_refresh_token_without_client_credentials_names_what_is_missing() -> Non
 
 def test_oauth_refresh_token_is_traded_for_a_bearer_token() -> None:
     mock = HubSpotMock()
-    srv, result = HUBSPOT.read_against(mock, ["contacts", "owners"], config=mock.oauth_config)
-    assert result.rc == 0, result.stderr[-2000:]
-    assert_exact_records(result, mock, ["contacts", "owners"])
+    srv, result = HUBSPOT.read_exactly(mock, ["contacts", "owners"], config=mock.oauth_config)
     assert mock.token_forms == [{"grant_type": "refresh_token", "client_id": CLIENT_ID,
                                  "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}]
     token_req, *data = srv.requests
@@ -178,8 +167,7 @@ def test_oauth_refresh_token_is_traded_for_a_bearer_token() -> None:
 
 def test_access_token_wins_when_both_credentials_are_given() -> None:
     mock = HubSpotMock()
-    srv, result = HUBSPOT.read_against(mock, ["owners"], config=mock.oauth_config, overrides={"access_token": TOKEN})
-    assert result.rc == 0, result.stderr[-2000:]
+    srv, _ = HUBSPOT.read_exactly(mock, ["owners"], config=mock.oauth_config, overrides={"access_token": TOKEN})
     assert mock.token_forms == []
     assert header_values(srv, "Authorization") == {f"Bearer {TOKEN}"}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
@@ -45,52 +46,45 @@ def _times(i: int, n: int) -> tuple[datetime, datetime]:
     return created, updated
 
 
-def _tickets(n: int) -> list[dict[str, Any]]:
-    out = []
-    for i in range(n):
-        created, updated = _times(i, n)
-        tid = 35436 + i
-        out.append({
-            "id": tid, "url": f"https://{SUBDOMAIN}.zendesk.com/api/v2/tickets/{tid}.json", "external_id": None,
-            "subject": f"Help, my printer is on fire! #{i}", "description": "The smoke is very colorful.",
-            "status": ["open", "pending", "solved", "closed"][i % 4], "priority": ["low", "high", None][i % 3],
-            "type": "incident", "requester_id": 20978392 + i % 50, "submitter_id": 20978392 + i % 50,
-            "assignee_id": 235323, "organization_id": 509974 + i % 30, "group_id": 98738, "brand_id": 1,
-            "ticket_form_id": 1, "tags": ["enterprise", "printer"], "custom_fields": [],
-            "via": {"channel": "web"}, "created_at": _iso(created), "updated_at": _iso(updated),
-            "generated_timestamp": int(updated.timestamp()),
-        })
-    return out
+def _rows(n: int, build: Callable[[int, datetime, datetime], dict[str, Any]]) -> list[dict[str, Any]]:
+    """``n`` records in id order, record ``i`` built from its times (see _times)."""
+    return [build(i, *_times(i, n)) for i in range(n)]
 
 
-def _users(n: int) -> list[dict[str, Any]]:
-    out = []
-    for i in range(n):
-        created, updated = _times(i, n)
-        uid = 20978392 + i
-        out.append({
-            "id": uid, "url": f"https://{SUBDOMAIN}.zendesk.com/api/v2/users/{uid}.json", "name": f"User {i}",
-            "email": f"user{i}@example.com", "role": ["end-user", "agent", "admin"][i % 3],
-            "organization_id": 509974 + i % 30, "active": True, "suspended": i % 17 == 0, "verified": True,
-            "time_zone": "Eastern Time (US & Canada)", "locale": "en-US", "tags": [],
-            "created_at": _iso(created), "updated_at": _iso(updated),
-            "generated_timestamp": int(updated.timestamp()),
-        })
-    return out
+def _ticket(i: int, created: datetime, updated: datetime) -> dict[str, Any]:
+    tid = 35436 + i
+    return {
+        "id": tid, "url": f"https://{SUBDOMAIN}.zendesk.com/api/v2/tickets/{tid}.json", "external_id": None,
+        "subject": f"Help, my printer is on fire! #{i}", "description": "The smoke is very colorful.",
+        "status": ["open", "pending", "solved", "closed"][i % 4], "priority": ["low", "high", None][i % 3],
+        "type": "incident", "requester_id": 20978392 + i % 50, "submitter_id": 20978392 + i % 50,
+        "assignee_id": 235323, "organization_id": 509974 + i % 30, "group_id": 98738, "brand_id": 1,
+        "ticket_form_id": 1, "tags": ["enterprise", "printer"], "custom_fields": [],
+        "via": {"channel": "web"}, "created_at": _iso(created), "updated_at": _iso(updated),
+        "generated_timestamp": int(updated.timestamp()),
+    }
 
 
-def _organizations(n: int) -> list[dict[str, Any]]:
-    out = []
-    for i in range(n):
-        created, updated = _times(i, n)
-        oid = 509974 + i
-        out.append({
-            "id": oid, "url": f"https://{SUBDOMAIN}.zendesk.com/api/v2/organizations/{oid}.json",
-            "name": f"Org {i}", "domain_names": [f"org{i}.example"], "details": None, "notes": None,
-            "group_id": None, "shared_tickets": False, "shared_comments": False, "tags": [],
-            "created_at": _iso(created), "updated_at": _iso(updated),
-        })
-    return out
+def _user(i: int, created: datetime, updated: datetime) -> dict[str, Any]:
+    uid = 20978392 + i
+    return {
+        "id": uid, "url": f"https://{SUBDOMAIN}.zendesk.com/api/v2/users/{uid}.json", "name": f"User {i}",
+        "email": f"user{i}@example.com", "role": ["end-user", "agent", "admin"][i % 3],
+        "organization_id": 509974 + i % 30, "active": True, "suspended": i % 17 == 0, "verified": True,
+        "time_zone": "Eastern Time (US & Canada)", "locale": "en-US", "tags": [],
+        "created_at": _iso(created), "updated_at": _iso(updated),
+        "generated_timestamp": int(updated.timestamp()),
+    }
+
+
+def _organization(i: int, created: datetime, updated: datetime) -> dict[str, Any]:
+    oid = 509974 + i
+    return {
+        "id": oid, "url": f"https://{SUBDOMAIN}.zendesk.com/api/v2/organizations/{oid}.json",
+        "name": f"Org {i}", "domain_names": [f"org{i}.example"], "details": None, "notes": None,
+        "group_id": None, "shared_tickets": False, "shared_comments": False, "tags": [],
+        "created_at": _iso(created), "updated_at": _iso(updated),
+    }
 
 
 def _lists(tickets: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -139,8 +133,8 @@ class ZendeskMock:
 
     def __init__(self, email: str = EMAIL, api_token: str = API_TOKEN) -> None:
         self.email, self.api_token = email, api_token
-        tickets = _tickets(260)
-        self.data = {"tickets": tickets, "users": _users(230), "organizations": _organizations(215),
+        tickets = _rows(260, _ticket)
+        self.data = {"tickets": tickets, "users": _rows(230, _user), "organizations": _rows(215, _organization),
                      **_lists(tickets)}
         self.faults = ArmedFaults()
 
