@@ -34,6 +34,8 @@ from source_solidafy.errors import AuthError, HttpError, redact
 from source_solidafy.rest.paths import compile_path
 
 TOKEN_TIMEOUT_SECS = 30.0
+TOKEN_ATTEMPTS = 3
+TOKEN_RETRY_BASE_SECS = 0.5
 REFRESH_MARGIN_SECS = 60.0
 
 
@@ -115,6 +117,7 @@ class _TokenAuth(Auth):
         self._expires_at: float | None = None
         self._info: dict[str, Any] = {}
         self._seen_secrets: list[str] = []
+        self._sleep: Callable[[float], None] = time.sleep  # tests replace it
 
     # subclasses: fetch a token response (a dict) and say where the token is in it
     def _fetch(self) -> dict[str, Any]:
@@ -168,14 +171,28 @@ class _TokenAuth(Auth):
     def _endpoint(self) -> str:
         raise NotImplementedError
 
+    def _send_token_request(self, url: str, proxies: Any, **kwargs: Any) -> requests.Response:
+        """One POST, retried a few times on connection errors, timeouts and 5xx (token endpoints blip too)."""
+        for attempt in range(TOKEN_ATTEMPTS):
+            last = attempt == TOKEN_ATTEMPTS - 1
+            try:
+                resp = self._session.post(url, timeout=TOKEN_TIMEOUT_SECS, proxies=proxies, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last:
+                    raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
+            except requests.RequestException as exc:
+                raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
+            else:
+                if resp.status_code < 500 or last:
+                    return resp
+            self._sleep(TOKEN_RETRY_BASE_SECS * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _post(self, url: str, **kwargs: Any) -> dict[str, Any]:
         """POST a token request; any failure becomes an AuthError with the server's words, redacted."""
         # the client's session reads proxies once per host itself (trust_env off); do the same here
         proxies = requests.utils.get_environ_proxies(url) if not self._session.trust_env else None
-        try:
-            resp = self._session.post(url, timeout=TOKEN_TIMEOUT_SECS, proxies=proxies, **kwargs)
-        except requests.RequestException as exc:
-            raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
+        resp = self._send_token_request(url, proxies, **kwargs)
         if resp.status_code >= 400:
             detail = _error_text(resp)
             message = f"token request to {url} refused: HTTP {resp.status_code}: {detail}"

@@ -161,3 +161,34 @@ def test_auth_token_response_without_token_fails_clearly() -> None:
     auth = SessionTokenAuth("https://h/login", {"p": "x"}, "token", session=FakeSession((200, {"other": 1})))  # type: ignore[arg-type]
     with pytest.raises(AuthError, match="has no token"):
         _applied(auth)
+
+
+def test_token_request_is_retried_on_5xx_and_connection_errors() -> None:
+    import requests as _requests
+
+    from source_solidafy.rest.auth import OAuth2RefreshToken
+
+    class FlakySession:
+        def __init__(self) -> None:
+            self.calls = 0
+            self.trust_env = True
+
+        def post(self, url: str, **kwargs: object) -> _requests.Response:
+            self.calls += 1
+            if self.calls == 1:
+                raise _requests.ConnectionError("reset by peer")
+            resp = _requests.Response()
+            if self.calls == 2:
+                resp.status_code, resp._content = 503, b'{"error":"busy"}'
+            else:
+                resp.status_code, resp._content = 200, b'{"access_token":"tok-123","expires_in":3600}'
+            return resp
+
+    session = FlakySession()
+    auth = OAuth2RefreshToken("http://127.0.0.1:1/token", "cid", "csecret", "rtok", session=session)  # type: ignore[arg-type]
+    waits: list[float] = []
+    auth._sleep = waits.append
+    headers: dict[str, str] = {}
+    auth.apply(headers, {})
+    assert headers["Authorization"] == "Bearer tok-123"
+    assert session.calls == 3 and waits == [0.5, 1.0]
