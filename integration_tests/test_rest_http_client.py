@@ -346,3 +346,11 @@ def test_rest_http_one_client_many_threads_with_faults(rec: Recorder, client_for
     assert errors == []
     assert len(results) == 20 and all(k == v for k, v in results.items())
     assert len(rec.logs) == len(srv.requests) - 20  # one WARN per retry
+
+
+def test_unknown_host_fails_at_once_with_a_clear_message() -> None:
+    waits: list[float] = []
+    client = HttpClient("http://no-such-host.invalid/v1", max_retries=3, sleep=waits.append)
+    with pytest.raises(HttpError, match=r"cannot resolve host 'no-such-host.invalid'.*check base_url"):
+        client.request("GET", "/customers")
+    assert waits == []

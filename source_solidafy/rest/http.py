@@ -26,6 +26,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -46,6 +47,25 @@ _SECRET_NAME = re.compile(
     r"|cookie|credentials?)(?:$|[^a-z])",
     re.I,
 )
+def _is_unknown_host(exc: BaseException) -> bool:
+    """A name that does not resolve before any answer is a configuration mistake: fail at once.
+
+    Once the API has answered, a resolver failure is a blip (DNS in containers) and is retried.
+    """
+    from urllib3.exceptions import NameResolutionError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, NameResolutionError):
+            return True
+        reason = getattr(current, "reason", None)
+        nested = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        current = reason if isinstance(reason, BaseException) else nested or current.__context__
+    return False
+
+
 _TRANSIENT = (
     requests.ConnectionError,
     requests.Timeout,
@@ -150,9 +170,11 @@ class HttpClient:
         self._trust_env = True
         self._proxy_cache: dict[str, dict[str, str]] = {}
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
+        self._answered = False  # set once any response arrived (see _is_unknown_host)
         self._retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max_retries + 1),
-            retry=tenacity.retry_if_exception_type((_Retry, *_TRANSIENT)),
+            retry=tenacity.retry_if_exception_type((_Retry, *_TRANSIENT))
+            & tenacity.retry_if_exception(lambda exc: self._answered or not _is_unknown_host(exc)),
             wait=self._waits,
             sleep=sleep,
             before_sleep=self._before_sleep,
@@ -252,6 +274,11 @@ class HttpClient:
                 requests.exceptions.InvalidURL) as exc:
             raise ConfigError(self.redact(f"cannot request {call.url!r}: {exc} (check base_url and the path)")) from None
         except _TRANSIENT as exc:
+            if _is_unknown_host(exc) and not self._answered:
+                host = urlsplit(call.url).hostname
+                raise HttpError(self.redact(
+                    f"cannot resolve host '{host}' for {call.method} {self._display(call)} (check base_url)"
+                ), url=self._display(call)) from None
             raise HttpError(self.redact(
                 f"{_describe(exc)} from {call.method} {self._display(call)} after {self.max_retries} retries"
             ), url=self._display(call)) from None
@@ -274,6 +301,7 @@ class HttpClient:
                 raw = self._session.request(call.method, call.url, params=params, headers=headers,
                                             data=call.body, timeout=self.timeout, proxies=proxies)
         resp = Response(raw, call.method, self.redact)
+        self._answered = True
         if self._should_retry(resp):
             raise _Retry(resp)
         return resp
