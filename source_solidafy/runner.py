@@ -21,6 +21,7 @@ from typing import Any
 
 from source_solidafy import protocol as p
 from source_solidafy.errors import SolidafyError, redact
+from source_solidafy.queues import drain, put_unless
 from source_solidafy.sinks.base import Sink
 from source_solidafy.source import Batch, ReadContext, Source
 from source_solidafy.state import StateMap, write_state_file
@@ -109,12 +110,7 @@ class SyncRun:
     # -- producer side (worker threads) -------------------------------------------------------------
 
     def _put(self, item: tuple[str, str, Any]) -> None:
-        while not self.plan.cancel.is_set():
-            try:
-                self._queue.put(item, timeout=_QUEUE_POLL)
-                return
-            except queue.Full:
-                continue
+        put_unless(self._queue, item, self.plan.cancel)
 
     def _context(self, stream: str) -> ReadContext:
         plan = self.plan
@@ -162,17 +158,10 @@ class SyncRun:
             plan.cancel.set()
             for run in self.runs.values():
                 run.stop.set()
-            self._drain()
+            drain(self._queue)
             pool.shutdown(wait=True, cancel_futures=True)
             if plan.sink is not None and not self._sink_closed:
                 self._abort_open_streams()
-
-    def _drain(self) -> None:
-        try:
-            while True:
-                self._queue.get_nowait()
-        except queue.Empty:
-            return
 
     def _abort_open_streams(self) -> None:
         sink = self.plan.sink

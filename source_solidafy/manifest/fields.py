@@ -52,7 +52,8 @@ def accepted_keys(model: type[BaseModel]) -> set[str]:
     return keys
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """How an error message names a wrong value: ``a mapping``, ``a list``, ``null`` or its repr."""
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
@@ -70,7 +71,7 @@ def _scalar_text(value: Any, what: str = "a string") -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
-    raise PydanticCustomError("expected", "expected {what}, got {got}", {"what": what, "got": _describe(value)})
+    raise PydanticCustomError("expected", "expected {what}, got {got}", {"what": what, "got": describe_value(value)})
 
 
 def _environments(context: dict[str, Any]) -> tuple[Any, Any]:

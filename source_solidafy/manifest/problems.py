@@ -12,12 +12,11 @@ import difflib
 import functools
 import types
 import typing
-from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
-from source_solidafy.manifest.fields import Strict, accepted_keys
+from source_solidafy.manifest.fields import Strict, accepted_keys, describe_value
 from source_solidafy.manifest.walk import KeyPath, format_path
 from source_solidafy.manifest.yaml_lines import LineDict, LineList
 
@@ -137,14 +136,6 @@ def model_at(root: type[BaseModel], loc: KeyPath) -> type[BaseModel] | None:
 # ---------------------------------------------------------------------------------- the messages
 
 
-def _got(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    return repr(value)
 
 
 _EXPECTED = {
@@ -210,13 +201,13 @@ def describe(root: type[BaseModel], err: dict[str, Any]) -> tuple[KeyPath, str]:
     if kind == "union_tag_not_found":
         return loc, f"missing required key '{(err.get('ctx') or {}).get('discriminator', 'type').strip(chr(39))}'"
     if kind in _EXPECTED:
-        return loc, f"expected {_EXPECTED[kind]}, got {_got(value)}"
+        return loc, f"expected {_EXPECTED[kind]}, got {describe_value(value)}"
     if kind == "literal_error":
         expected = str((err.get("ctx") or {}).get("expected", "")).replace("'", "")
-        return loc, f"expected one of {expected.replace(' or ', ', ')}; got {_got(value)}"
+        return loc, f"expected one of {expected.replace(' or ', ', ')}; got {describe_value(value)}"
     if kind in _BOUNDS:
         bound = next(iter((err.get("ctx") or {}).values()), "?")
-        return loc, f"expected a value {_BOUNDS[kind]} {bound}, got {_got(value)}"
+        return loc, f"expected a value {_BOUNDS[kind]} {bound}, got {describe_value(value)}"
     if kind == "too_short":
         return loc, "expected at least one item"
     message = str(err.get("msg", "invalid value"))

@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from source_solidafy.errors import StreamError
+from source_solidafy.queues import drain, put_unless
 from source_solidafy.source import Batch
 
 T = TypeVar("T")
@@ -114,19 +115,10 @@ class _Pool(Generic[T]):
                 t.join(_POLL)
 
     def _drain(self) -> None:
-        try:
-            while True:
-                self._queue.get_nowait()
-        except queue.Empty:
-            return
+        drain(self._queue)
 
     def _put(self, ev: Any) -> None:
-        while not self._gone.is_set():
-            try:
-                self._queue.put(ev, timeout=_POLL)
-                return
-            except queue.Full:
-                continue
+        put_unless(self._queue, ev, self._gone, _POLL)
 
     def _next(self) -> tuple[bool, T | None]:
         with self._lock:
