@@ -36,6 +36,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
+from source_solidafy.config import OAUTH2_TYPES  # noqa: F401 - part of this module's API
 from source_solidafy.manifest.fields import (
     Body,
     LenientTemplate,
@@ -160,7 +161,6 @@ Auth = Annotated[
     | NoAuth,
     Field(discriminator="type"),
 ]
-OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials")
 
 
 class AuthWhen(Strict):

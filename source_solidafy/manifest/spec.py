@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from source_solidafy.config import OAUTH2_TYPES, is_secret_name, with_overrides
 from source_solidafy.manifest.auth_choice import (
     alternatives,
     either_or_message,
@@ -30,15 +31,6 @@ from source_solidafy.source import ConfigField
 if TYPE_CHECKING:
     from source_solidafy.manifest.models import Manifest
 
-_SECRET_WORDS = ("key", "token", "secret", "password")
-BASE_URL_HELP = "Override the API base URL (proxy, regional endpoint, local mock)"
-TOKEN_URL_HELP = "Override the OAuth2 token URL (proxy, local mock)"
-
-
-def is_secret_name(name: str) -> bool:
-    """``api_key``, ``refresh_token``, ``client_secret``, ``password`` are secrets."""
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
 
 
 @dataclass(frozen=True)
@@ -92,14 +84,9 @@ def config_fields(manifest: Manifest) -> list[ConfigField]:
     """Explicit ``spec`` wins; then the optional overrides nobody declared."""
     explicit = manifest.spec
     fields = [f.to_config_field() for f in explicit] if explicit is not None else _derived(manifest)
-    names = {f.name for f in fields}
-    if "base_url" not in names:
-        fields.append(ConfigField(name="base_url", description=BASE_URL_HELP))
-    from source_solidafy.manifest.models import OAUTH2_TYPES
-
-    if any(a.type in OAUTH2_TYPES for a in alternatives(manifest)) and "token_url" not in names:
-        fields.append(ConfigField(name="token_url", description=TOKEN_URL_HELP))
-    return fields
+    types = [a.type for a in alternatives(manifest)]
+    oauth = next((t for t in types if t in OAUTH2_TYPES), types[0] if types else None)
+    return with_overrides(fields, oauth)
 
 
 def _absent(config: dict[str, Any], name: str) -> bool:
