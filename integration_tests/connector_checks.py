@@ -213,10 +213,14 @@ def assert_stream_failed(result: Result, *secrets: str, error: str | None = None
     assert_secrets_hidden(result, *secrets)
 
 
-def assert_full_read(result: Result, mock: Any, streams: list[str], *secrets: str, ids: str | None = None) -> None:
-    """The fixture's read of every stream: all succeeded, each read exactly what the mock holds, no secret printed."""
+def assert_full_read(result: Result, mock: Any, streams: list[str], *secrets: str, ids: str | None = None,
+                     sort_by: Callable[[dict[str, Any]], Any] | None = None) -> None:
+    """The fixture's read of every stream: all succeeded, each read exactly what the mock holds, no secret printed.
+
+    ``sort_by`` as in assert_exact_records, for APIs whose order across requests is not defined.
+    """
     assert_all_streams_succeeded(result, streams)
-    assert_exact_records(result, mock, streams, ids=ids)
+    assert_exact_records(result, mock, streams, ids=ids, sort_by=sort_by)
     assert_secrets_hidden(result, *secrets)
 
 

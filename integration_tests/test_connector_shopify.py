@@ -9,15 +9,14 @@ import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_exact_records,
+    FullRead,
     assert_final_cursors,
+    assert_full_read,
     assert_records_match_declared_schema,
-    assert_secrets_hidden,
     assert_stream_failed,
     assert_usage_error,
     final_state,
 )
-from integration_tests.helpers import Result
 from integration_tests.mocks.server import MockServer
 from integration_tests.mocks.shopify import TOKEN, VERSION, ShopifyMock
 
@@ -30,24 +29,19 @@ def _requests_for(srv: MockServer, resource: str) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def full_read() -> tuple[ShopifyMock, MockServer, Result]:
-    mock = ShopifyMock()
-    srv, result = SHOPIFY.read_against(mock, ALL_STREAMS)
-    return mock, srv, result
+def full_read() -> FullRead:
+    return SHOPIFY.full_read(ShopifyMock(), ALL_STREAMS)
 
 
-def test_full_read_returns_exact_records_per_stream(full_read: tuple[ShopifyMock, MockServer, Result]) -> None:
+def test_full_read_returns_exact_records_per_stream(full_read: FullRead) -> None:
     mock, _, result = full_read
-    assert result.rc == 0, result.stderr[-2000:]
-    assert_exact_records(result, mock, ALL_STREAMS, ids="id")
+    assert_full_read(result, mock, ALL_STREAMS, TOKEN, ids="id")
     statuses = {("closed" if o["closed_at"] else "cancelled" if o["cancelled_at"] else "open")
                 for o in result.records("orders")}
     assert statuses == {"open", "closed", "cancelled"}
-    assert_secrets_hidden(result, TOKEN)
-    assert result.summary["status"] == "SUCCEEDED"
 
 
-def test_pages_follow_link_next_with_only_page_info(full_read: tuple[ShopifyMock, MockServer, Result]) -> None:
+def test_pages_follow_link_next_with_only_page_info(full_read: FullRead) -> None:
     _, srv, _ = full_read
     products = _requests_for(srv, "products")
     assert len(products) == 3  # 620 products at 250 per page; the third answer has only rel="previous"
@@ -64,18 +58,18 @@ def test_pages_follow_link_next_with_only_page_info(full_read: tuple[ShopifyMock
         assert req.header("Authorization") is None
 
 
-def test_every_record_matches_the_declared_schema(full_read: tuple[ShopifyMock, MockServer, Result]) -> None:
+def test_every_record_matches_the_declared_schema(full_read: FullRead) -> None:
     _, _, result = full_read
     assert_records_match_declared_schema(result, SHOPIFY)
 
 
-def test_final_state_is_the_newest_updated_at(full_read: tuple[ShopifyMock, MockServer, Result]) -> None:
+def test_final_state_is_the_newest_updated_at(full_read: FullRead) -> None:
     mock, _, result = full_read
     assert_final_cursors(result, mock, ALL_STREAMS, parse=datetime.fromisoformat)
 
 
 def test_second_run_sends_updated_at_min_and_gets_only_newer_records(
-    full_read: tuple[ShopifyMock, MockServer, Result],
+    full_read: FullRead,
 ) -> None:
     state = final_state(full_read[2])  # the first run
     mock = ShopifyMock()
@@ -96,24 +90,19 @@ def test_second_run_sends_updated_at_min_and_gets_only_newer_records(
 def test_one_429_mid_sync_is_retried_and_records_stay_exact() -> None:
     mock = ShopifyMock()
     mock.inject_429(f"/admin/api/{VERSION}/orders.json", nth=2, retry_after="0.1")
-    srv, result = SHOPIFY.read_against(mock, ["orders"])
-    assert result.rc == 0, result.stderr[-2000:]
-    assert [r["id"] for r in result.records("orders")] == [r["id"] for r in mock.expected_records("orders")]
+    srv, _ = SHOPIFY.read_exactly(mock, ["orders"], ids="id")
     pages = [r.arg("page_info") for r in _requests_for(srv, "orders")]
     assert len(pages) == 4 and pages[1] == pages[2]  # the 429 answer, then the same URL again
 
 
 def test_wrong_token_is_a_401_and_fails_the_stream() -> None:
     _, result = SHOPIFY.read_against(ShopifyMock(), ["products"], overrides={"access_token": "shpat_wrongwrongwrongwrong"})
-    assert_stream_failed(result, "shpat_wrongwrongwrongwrong")
-    assert "401" in result.summary["streams"][0].get("error", "")
+    assert_stream_failed(result, "shpat_wrongwrongwrongwrong", error="401")
 
 
 def test_validate_spec_and_streams_work_offline() -> None:
-    SHOPIFY.assert_yaml_validates()
-    SHOPIFY.assert_spec(["shop_domain", "access_token"], {"access_token": "shpat_"},
-                        {"start_date", "api_version", "base_url"})
-    assert SHOPIFY.streams() == ALL_STREAMS
+    SHOPIFY.assert_offline_commands(ALL_STREAMS, ["shop_domain", "access_token"], {"access_token": "shpat_"},
+                                    {"start_date", "api_version", "base_url"})
 
 
 def test_missing_config_field_is_one_clear_usage_error() -> None:
