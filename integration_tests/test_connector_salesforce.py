@@ -9,17 +9,15 @@ import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_exact_records,
+    FullRead,
     assert_final_cursors,
+    assert_full_read,
     assert_records_match_declared_schema,
-    assert_secrets_hidden,
     assert_stream_failed,
     assert_usage_error,
     final_state,
 )
-from integration_tests.helpers import Result
 from integration_tests.mocks.salesforce import API, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SalesforceMock
-from integration_tests.mocks.server import MockServer
 
 SALESFORCE = Connector("salesforce")
 ALL_STREAMS = SalesforceMock.streams_with_data
@@ -30,23 +28,19 @@ def _ids(records: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def full_read() -> tuple[SalesforceMock, MockServer, Result]:
-    mock = SalesforceMock()
-    srv, result = SALESFORCE.read_against(mock, ALL_STREAMS)
-    return mock, srv, result
+def full_read() -> FullRead:
+    return SALESFORCE.full_read(SalesforceMock(), ALL_STREAMS)
 
 
-def test_full_read_returns_exact_records_per_stream(full_read: tuple[SalesforceMock, MockServer, Result]) -> None:
+def test_full_read_returns_exact_records_per_stream(full_read: FullRead) -> None:
     mock, _, result = full_read
-    assert result.rc == 0, result.stderr[-2000:]
-    assert_exact_records(result, mock, ALL_STREAMS, ids="Id")  # `attributes` dropped, deleted rows kept (queryAll)
+    # `attributes` dropped, deleted rows kept (queryAll)
+    assert_full_read(result, mock, ALL_STREAMS, CLIENT_SECRET, REFRESH_TOKEN, *mock.tokens_issued, ids="Id")
     assert any(r["IsDeleted"] for r in result.records("accounts"))
-    assert_secrets_hidden(result, CLIENT_SECRET, REFRESH_TOKEN, *mock.tokens_issued)
-    assert result.summary["status"] == "SUCCEEDED"
 
 
 def test_token_refresh_and_instance_url_drive_the_data_calls(
-    full_read: tuple[SalesforceMock, MockServer, Result],
+    full_read: FullRead,
 ) -> None:
     mock, srv, _ = full_read
     token_calls = [r for r in srv.requests if r.path == "/services/oauth2/token"]
@@ -58,7 +52,7 @@ def test_token_refresh_and_instance_url_drive_the_data_calls(
     assert all(r.header("Authorization") in {f"Bearer {t}" for t in mock.tokens_issued} for r in data_calls)
 
 
-def test_batches_follow_next_records_url_until_done(full_read: tuple[SalesforceMock, MockServer, Result]) -> None:
+def test_batches_follow_next_records_url_until_done(full_read: FullRead) -> None:
     mock, srv, _ = full_read
     first = [r for r in srv.requests if r.path == f"{API}/queryAll" and "FROM Account" in (r.arg("q") or "")]
     assert len(first) == 1
@@ -70,17 +64,17 @@ def test_batches_follow_next_records_url_until_done(full_read: tuple[SalesforceM
     assert all(not r.query for r in follow)  # nextRecordsUrl is requested with no parameters
 
 
-def test_every_record_matches_the_declared_schema(full_read: tuple[SalesforceMock, MockServer, Result]) -> None:
+def test_every_record_matches_the_declared_schema(full_read: FullRead) -> None:
     _, _, result = full_read
     assert_records_match_declared_schema(result, SALESFORCE)
 
 
-def test_final_state_is_the_newest_system_modstamp(full_read: tuple[SalesforceMock, MockServer, Result]) -> None:
+def test_final_state_is_the_newest_system_modstamp(full_read: FullRead) -> None:
     mock, _, result = full_read
     assert_final_cursors(result, mock, ALL_STREAMS)
 
 
-def test_second_run_adds_the_soql_where_clause(full_read: tuple[SalesforceMock, MockServer, Result]) -> None:
+def test_second_run_adds_the_soql_where_clause(full_read: FullRead) -> None:
     first = full_read[2]
     state = final_state(first)
     mock = SalesforceMock()
@@ -100,18 +94,14 @@ def test_second_run_adds_the_soql_where_clause(full_read: tuple[SalesforceMock, 
 def test_expired_session_is_refreshed_once_and_the_sync_goes_on() -> None:
     mock = SalesforceMock()
     mock.expire_sessions_after(2)
-    _, result = SALESFORCE.read_against(mock, ["contacts"])
-    assert result.rc == 0, result.stderr[-2000:]
+    SALESFORCE.read_exactly(mock, ["contacts"], ids="Id")
     assert len(mock.tokens_issued) == 2
-    assert _ids(result.records("contacts")) == _ids(mock.expected_records("contacts"))
 
 
 def test_request_limit_answer_is_retried_and_records_stay_exact() -> None:
     mock = SalesforceMock()
     mock.inject_429(f"{API}/query", nth=2)  # 403 REQUEST_LIMIT_EXCEEDED on the second batch
-    srv, result = SALESFORCE.read_against(mock, ["leads"])
-    assert result.rc == 0, result.stderr[-2000:]
-    assert _ids(result.records("leads")) == _ids(mock.expected_records("leads"))
+    srv, _ = SALESFORCE.read_exactly(mock, ["leads"], ids="Id")
     batches = [r.path for r in srv.requests if r.path.startswith(f"{API}/query")]
     assert len(batches) == 4 and batches[1] == batches[2]
 
@@ -124,10 +114,9 @@ def test_wrong_refresh_token_fails_the_stream_without_leaking_it() -> None:
 
 
 def test_validate_spec_and_streams_work_offline() -> None:
-    SALESFORCE.assert_yaml_validates()
-    SALESFORCE.assert_spec(["client_id", "client_secret", "refresh_token"], {"client_secret": "", "refresh_token": ""},
-                           {"is_sandbox", "start_date", "api_version", "token_url", "base_url"})
-    assert SALESFORCE.streams() == ALL_STREAMS
+    SALESFORCE.assert_offline_commands(
+        ALL_STREAMS, ["client_id", "client_secret", "refresh_token"], {"client_secret": "", "refresh_token": ""},
+        {"is_sandbox", "start_date", "api_version", "token_url", "base_url"})
 
 
 def test_missing_config_field_is_one_clear_usage_error() -> None:

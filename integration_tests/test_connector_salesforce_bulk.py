@@ -12,17 +12,16 @@ import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_exact_records,
+    FullRead,
     assert_final_cursors,
+    assert_full_read,
     assert_records_match_declared_schema,
-    assert_secrets_hidden,
+    assert_stream_failed,
     assert_usage_error,
     final_state,
 )
-from integration_tests.helpers import Result
 from integration_tests.mocks.salesforce import API, CLIENT_SECRET
 from integration_tests.mocks.salesforce_bulk import SalesforceBulkMock
-from integration_tests.mocks.server import MockServer
 
 BULK = Connector("salesforce-bulk")
 ALL_STREAMS = SalesforceBulkMock.streams_with_data
@@ -51,21 +50,17 @@ def _ids(records: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def full_read(fast: Connector) -> tuple[SalesforceBulkMock, MockServer, Result]:
-    mock = SalesforceBulkMock()
-    srv, result = fast.read_against(mock, ALL_STREAMS)
-    return mock, srv, result
+def full_read(fast: Connector) -> FullRead:
+    return fast.full_read(SalesforceBulkMock(), ALL_STREAMS)
 
 
-def test_full_read_returns_exact_rows_per_stream(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
+def test_full_read_returns_exact_rows_per_stream(full_read: FullRead) -> None:
     mock, _, result = full_read
-    assert result.rc == 0, result.stderr[-2000:]
-    assert_exact_records(result, mock, ALL_STREAMS, ids="Id")
-    assert result.summary["status"] == "SUCCEEDED"
+    assert_full_read(result, mock, ALL_STREAMS, CLIENT_SECRET, ids="Id")
 
 
 def test_jobs_are_created_polled_to_job_complete_and_downloaded_by_locator(
-    full_read: tuple[SalesforceBulkMock, MockServer, Result],
+    full_read: FullRead,
 ) -> None:
     mock, srv, _ = full_read
     creates = [r for r in srv.requests if r.path == JOBS and r.method == "POST"]
@@ -80,18 +75,18 @@ def test_jobs_are_created_polled_to_job_complete_and_downloaded_by_locator(
     assert all(r.arg("maxRecords") == "50000" for r in results)
 
 
-def test_every_row_matches_the_declared_schema(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
+def test_every_row_matches_the_declared_schema(full_read: FullRead) -> None:
     _, _, result = full_read
     assert_records_match_declared_schema(result, BULK)
 
 
-def test_final_state_is_the_newest_system_modstamp(full_read: tuple[SalesforceBulkMock, MockServer, Result]) -> None:
+def test_final_state_is_the_newest_system_modstamp(full_read: FullRead) -> None:
     mock, _, result = full_read
     assert_final_cursors(result, mock, ALL_STREAMS, cursor=_cursor)
 
 
 def test_second_run_puts_the_cursor_in_the_job_soql(
-    fast: Connector, full_read: tuple[SalesforceBulkMock, MockServer, Result],
+    fast: Connector, full_read: FullRead,
 ) -> None:
     state = final_state(full_read[2])  # the first run
     mock = SalesforceBulkMock()
@@ -122,9 +117,7 @@ def test_a_failed_job_fails_only_its_stream(fast: Connector) -> None:
 def test_request_limit_answer_on_a_results_page_is_retried(fast: Connector) -> None:
     mock = SalesforceBulkMock()
     mock.inject_429(f"{JOBS}/750R0000000zlh0001/results", nth=2)  # the second results page
-    srv, result = fast.read_against(mock, ["accounts_bulk"])
-    assert result.rc == 0, result.stderr[-2000:]
-    assert _ids(result.records("accounts_bulk")) == _ids(mock.expected_records("accounts_bulk"))
+    srv, _ = fast.read_exactly(mock, ["accounts_bulk"], ids="Id")
     pages = [r.arg("locator") for r in srv.requests if r.path.endswith("/results")]
     assert pages == [None, "MTAw", "MTAw", "MjAw"]
 
@@ -132,17 +125,13 @@ def test_request_limit_answer_on_a_results_page_is_retried(fast: Connector) -> N
 def test_wrong_client_secret_fails_without_leaking_it(fast: Connector) -> None:
     mock = SalesforceBulkMock()
     _, result = fast.read_against(mock, ["accounts_bulk"], overrides={"client_secret": "wrong-client-secret-value"})
-    assert result.rc == 1
-    assert result.summary["status"] == "FAILED"
-    assert_secrets_hidden(result, "wrong-client-secret-value", CLIENT_SECRET)
+    assert_stream_failed(result, "wrong-client-secret-value", CLIENT_SECRET)
     assert not mock.jobs
 
 
 def test_validate_spec_and_streams_work_offline() -> None:
-    BULK.assert_yaml_validates()
-    BULK.assert_spec(["client_id", "client_secret", "refresh_token"], {"client_secret": "", "refresh_token": ""},
-                     {"is_sandbox", "token_url", "base_url"})
-    assert BULK.streams() == ALL_STREAMS
+    BULK.assert_offline_commands(ALL_STREAMS, ["client_id", "client_secret", "refresh_token"],
+                                 {"client_secret": "", "refresh_token": ""}, {"is_sandbox", "token_url", "base_url"})
 
 
 def test_missing_config_field_is_one_clear_usage_error() -> None:
