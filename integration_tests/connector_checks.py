@@ -77,6 +77,19 @@ class Connector:
         srv, result = self.read_against(mock, streams)
         return mock, srv, result
 
+    def read_wrong_credential(self, mock: Any, stream: str, field_name: str, wrong: str, *secrets: str,
+                              error: str | None = None) -> MockServer:
+        """A read of ``stream`` with config ``field_name`` set to ``wrong``: it must fail as in
+        assert_stream_failed, printing neither ``wrong`` nor ``secrets``. The server is returned so
+        the test can check how the credential was sent.
+
+            srv = STRIPE.read_wrong_credential(StripeMock(), "customers", "api_key", "sk_test_bad")
+            assert srv.requests[0].header("Authorization") == "Bearer sk_test_bad"
+        """
+        srv, result = self.read_against(mock, [stream], overrides={field_name: wrong})
+        assert_stream_failed(result, wrong, *secrets, error=error)
+        return srv
+
     def spec(self) -> dict[str, Any]:
         """The connection specification ``spec`` prints without any config or network."""
         result = run_cli("spec", "--connector", self.name)

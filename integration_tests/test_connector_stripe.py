@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_all_streams_succeeded,
+    FullRead,
     assert_exact_records,
     assert_final_cursors,
+    assert_full_read,
     assert_records_match_declared_schema,
     assert_secrets_hidden,
-    assert_stream_failed,
     final_state,
     header_values,
     requests_to,
@@ -31,24 +30,23 @@ STRIPE = Connector("stripe")
 
 
 @pytest.fixture(scope="module")
-def full() -> Any:
+def full() -> FullRead:
     mock = StripeMock()
     mock.inject_429("/v1/charges", after=1)
-    srv, result = STRIPE.read_against(mock, mock.streams_with_data)
-    return mock, srv, result
+    return STRIPE.full_read(mock, mock.streams_with_data)
 
 
-def test_full_read_succeeds(full: Any) -> None:
+def test_full_read_succeeds(full: FullRead) -> None:
     mock, _, result = full
-    assert_all_streams_succeeded(result, mock.streams_with_data)
+    assert_full_read(result, mock, mock.streams_with_data, API_KEY, ids="id")
 
 
-def test_exact_records_per_stream(full: Any) -> None:
+def test_exact_records_per_stream(full: FullRead) -> None:
     mock, _, result = full
     assert_exact_records(result, mock, mock.streams_with_data, sort_by=lambda r: r["id"])
 
 
-def test_pages_follow_starting_after_until_has_more_false(full: Any) -> None:
+def test_pages_follow_starting_after_until_has_more_false(full: FullRead) -> None:
     mock, srv, _ = full
     expected = mock.expected_records("charges")
     assert len(expected) == 300  # three full pages: only has_more (not a short page) ends the list
@@ -60,7 +58,7 @@ def test_pages_follow_starting_after_until_has_more_false(full: Any) -> None:
     assert len(requests_to(srv, "/v1/charges")) == 4  # 3 pages + the retried 429
 
 
-def test_one_429_mid_sync_is_retried(full: Any) -> None:
+def test_one_429_mid_sync_is_retried(full: FullRead) -> None:
     mock, srv, _ = full
     assert mock.faults.served == ["/v1/charges"]
     second_page = [r for r in requests_to(srv, "/v1/charges") if r.arg("starting_after")
@@ -68,38 +66,37 @@ def test_one_429_mid_sync_is_retried(full: Any) -> None:
     assert len(second_page) == 2  # answered 429 once, then again with data
 
 
-def test_auth_header_on_every_request(full: Any) -> None:
+def test_auth_header_on_every_request(full: FullRead) -> None:
     _, srv, result = full
     assert srv.requests
     assert header_values(srv, "Authorization") == {f"Bearer {API_KEY}"}
     assert_secrets_hidden(result, API_KEY)
 
 
-def test_subscriptions_include_canceled(full: Any) -> None:
+def test_subscriptions_include_canceled(full: FullRead) -> None:
     _, srv, result = full
     assert {r.arg("status") for r in requests_to(srv, "/v1/subscriptions")} == {"all"}
     assert "canceled" in {r["status"] for r in result.records("subscriptions")}
 
 
-def test_payment_methods_per_customer(full: Any) -> None:
+def test_payment_methods_per_customer(full: FullRead) -> None:
     mock, srv, _ = full
     asked = {r.path.split("/")[3] for r in srv.requests if r.path.endswith("/payment_methods")}
     assert asked == {c["id"] for c in mock.expected_records("customers")}
 
 
-def test_final_state_is_the_newest_cursor(full: Any) -> None:
+def test_final_state_is_the_newest_cursor(full: FullRead) -> None:
     mock, _, result = full
     assert_final_cursors(result, mock, mock.streams_with_data)
 
 
-def test_every_record_matches_declared_schema(full: Any) -> None:
+def test_every_record_matches_declared_schema(full: FullRead) -> None:
     _, _, result = full
     assert_records_match_declared_schema(result, STRIPE)
 
 
 def test_wrong_key_fails_the_stream() -> None:
-    srv, result = STRIPE.read_against(StripeMock(), ["customers"], overrides={"api_key": "sk_test_wrongwrongwrong9999"})
-    assert_stream_failed(result, "sk_test_wrongwrongwrong9999")
+    srv = STRIPE.read_wrong_credential(StripeMock(), "customers", "api_key", "sk_test_wrongwrongwrong9999")
     assert srv.requests[0].header("Authorization") == "Bearer sk_test_wrongwrongwrong9999"
 
 
