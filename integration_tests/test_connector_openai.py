@@ -7,19 +7,18 @@ paging over a long window and incremental runs are separate subprocesses.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_all_streams_succeeded,
+    FullRead,
     assert_exact_records,
     assert_final_cursors,
+    assert_full_read,
     assert_primary_keys_unique,
     assert_records_match_declared_schema,
     assert_secrets_hidden,
-    assert_stream_failed,
     final_state,
     header_values,
     record_key,
@@ -36,29 +35,28 @@ def _calls(srv: MockServer, path: str, group_by: str | None = None) -> list[Requ
 
 
 @pytest.fixture(scope="module")
-def full() -> Any:
+def full() -> FullRead:
     mock = OpenAIMock()
     mock.inject_429("/v1/organization/usage/embeddings", after=2)
-    srv, result = OPENAI.read_against(mock, mock.streams_with_data)
-    return mock, srv, result
+    return OPENAI.full_read(mock, mock.streams_with_data)
 
 
-def test_full_read_succeeds(full: Any) -> None:
+def test_full_read_succeeds(full: FullRead) -> None:
     mock, _, result = full
-    assert_all_streams_succeeded(result, mock.streams_with_data)
+    assert_full_read(result, mock, mock.streams_with_data, ADMIN_KEY)
 
 
-def test_exact_records_one_per_result_with_bucket_bounds(full: Any) -> None:
+def test_exact_records_one_per_result_with_bucket_bounds(full: FullRead) -> None:
     mock, _, result = full
     assert_exact_records(result, mock, mock.streams_with_data, sort_by=record_key)
 
 
-def test_primary_keys_are_unique(full: Any) -> None:
+def test_primary_keys_are_unique(full: FullRead) -> None:
     _, _, result = full
     assert_primary_keys_unique(result, OPENAI)
 
 
-def test_buckets_page_with_next_page_until_has_more_false(full: Any) -> None:
+def test_buckets_page_with_next_page_until_has_more_false(full: FullRead) -> None:
     _, srv, _ = full
     calls = _calls(srv, USAGE, "model")
     assert len(calls) == 4  # 100 daily buckets, 31 per page: the 4th page says has_more false
@@ -69,14 +67,14 @@ def test_buckets_page_with_next_page_until_has_more_false(full: Any) -> None:
     assert len({r.arg("page") for r in calls[1:]}) == 3
 
 
-def test_group_by_sent_as_plain_repeated_key(full: Any) -> None:
+def test_group_by_sent_as_plain_repeated_key(full: FullRead) -> None:
     _, srv, _ = full
     assert _calls(srv, "/v1/organization/costs", "line_item")
     assert _calls(srv, "/v1/organization/usage/completions", "project_id")
     assert not [r for r in srv.requests if any(k.startswith("group_by[") for k in r.query)]
 
 
-def test_one_429_mid_sync_is_retried(full: Any) -> None:
+def test_one_429_mid_sync_is_retried(full: FullRead) -> None:
     mock, srv, result = full
     assert mock.faults.served == ["/v1/organization/usage/embeddings"]
     calls = [r for r in srv.requests if r.path == "/v1/organization/usage/embeddings"]
@@ -84,31 +82,31 @@ def test_one_429_mid_sync_is_retried(full: Any) -> None:
     assert len(result.records("usage_embeddings")) == len(mock.expected_records("usage_embeddings"))
 
 
-def test_auth_header_on_every_request(full: Any) -> None:
+def test_auth_header_on_every_request(full: FullRead) -> None:
     _, srv, result = full
     assert header_values(srv, "Authorization") == {f"Bearer {ADMIN_KEY}"}
     assert_secrets_hidden(result, ADMIN_KEY)
 
 
-def test_projects_include_archived(full: Any) -> None:
+def test_projects_include_archived(full: FullRead) -> None:
     _, srv, result = full
     assert {r.arg("include_archived") for r in srv.requests if r.path == "/v1/organization/projects"} == {"true"}
     assert "archived" in {r["status"] for r in result.records("projects")}
 
 
-def test_users_follow_after_last_id(full: Any) -> None:
+def test_users_follow_after_last_id(full: FullRead) -> None:
     mock, srv, _ = full
     afters = [r.arg("after") for r in srv.requests if r.path == "/v1/organization/users"]
     assert afters == [None, mock.users[99]["id"], mock.users[199]["id"]]
 
 
-def test_final_state_is_the_newest_bucket(full: Any) -> None:
+def test_final_state_is_the_newest_bucket(full: FullRead) -> None:
     mock, _, result = full
     assert {mock.cursor_field(s) for s in mock.streams_with_data} == {"start_time", None}
     assert_final_cursors(result, mock, mock.streams_with_data)
 
 
-def test_every_record_matches_declared_schema(full: Any) -> None:
+def test_every_record_matches_declared_schema(full: FullRead) -> None:
     _, _, result = full
     assert_records_match_declared_schema(result, OPENAI)
 
@@ -125,8 +123,7 @@ def test_costs_page_over_a_long_window() -> None:
 
 
 def test_wrong_key_fails_the_stream() -> None:
-    srv, result = OPENAI.read_against(OpenAIMock(), ["costs"], overrides={"admin_api_key": "sk-admin-wrongwrongwrong"})
-    assert_stream_failed(result, "sk-admin-wrongwrongwrong")
+    srv = OPENAI.read_wrong_credential(OpenAIMock(), "costs", "admin_api_key", "sk-admin-wrongwrongwrong")
     assert srv.requests[0].header("Authorization") == "Bearer sk-admin-wrongwrongwrong"
 
 
