@@ -9,19 +9,18 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_all_streams_succeeded,
+    FullRead,
     assert_exact_records,
     assert_final_cursors,
+    assert_full_read,
     assert_primary_keys_unique,
     assert_records_match_declared_schema,
     assert_secrets_hidden,
-    assert_stream_failed,
     assert_usage_error,
     final_state,
     header_values,
@@ -40,36 +39,35 @@ def _calls(srv: MockServer, path: str, group_by: list[str] | None = None) -> lis
 
 
 @pytest.fixture(scope="module")
-def full() -> Any:
+def full() -> FullRead:
     mock = AnthropicMock()
     mock.inject_429("/v1/organizations/users", after=1)
-    srv, result = ANTHROPIC.read_against(mock, mock.streams_with_data)
-    return mock, srv, result
+    return ANTHROPIC.full_read(mock, mock.streams_with_data)
 
 
-def test_full_read_succeeds(full: Any) -> None:
+def test_full_read_succeeds(full: FullRead) -> None:
     mock, _, result = full
-    assert_all_streams_succeeded(result, mock.streams_with_data)
+    assert_full_read(result, mock, mock.streams_with_data, ADMIN_KEY, sort_by=record_key)
 
 
-def test_exact_records_one_per_result_with_bucket_bounds(full: Any) -> None:
+def test_exact_records_one_per_result_with_bucket_bounds(full: FullRead) -> None:
     mock, _, result = full
     assert_exact_records(result, mock, mock.streams_with_data, sort_by=record_key)
 
 
-def test_primary_keys_are_unique(full: Any) -> None:
+def test_primary_keys_are_unique(full: FullRead) -> None:
     _, _, result = full
     assert_primary_keys_unique(result, ANTHROPIC)
 
 
-def test_headers_on_every_request(full: Any) -> None:
+def test_headers_on_every_request(full: FullRead) -> None:
     _, srv, result = full
     assert header_values(srv, "x-api-key") == {ADMIN_KEY}
     assert header_values(srv, "anthropic-version") == {VERSION}
     assert_secrets_hidden(result, ADMIN_KEY)
 
 
-def test_reports_page_until_has_more_false(full: Any) -> None:
+def test_reports_page_until_has_more_false(full: FullRead) -> None:
     mock, srv, _ = full
     calls = _calls(srv, MESSAGES, ["model"])
     assert len(calls) == 4  # 101 daily buckets at 31 per page; the 4th says has_more false
@@ -78,14 +76,14 @@ def test_reports_page_until_has_more_false(full: Any) -> None:
     assert calls[0].arg("page") is None and len({r.arg("page") for r in calls[1:]}) == 3
 
 
-def test_group_by_brackets_with_several_dimensions(full: Any) -> None:
+def test_group_by_brackets_with_several_dimensions(full: FullRead) -> None:
     _, srv, _ = full
     assert len(_calls(srv, MESSAGES, ["model", "workspace_id", "service_tier"])) == 4
     assert _calls(srv, "/v1/organizations/cost_report", ["description"])
     assert not [r for r in srv.requests if "group_by" in r.query]
 
 
-def test_claude_code_one_day_per_request(full: Any) -> None:
+def test_claude_code_one_day_per_request(full: FullRead) -> None:
     mock, srv, _ = full
     calls = [r for r in srv.requests if r.path == CLAUDE_CODE]
     days = {(mock.today - timedelta(days=i)).isoformat() for i in range(5)}
@@ -94,7 +92,7 @@ def test_claude_code_one_day_per_request(full: Any) -> None:
     assert len([r for r in calls if r.arg("starting_at") == busiest]) == 2 * 3  # two streams, 230 records
 
 
-def test_lists_follow_after_id_and_429_is_retried(full: Any) -> None:
+def test_lists_follow_after_id_and_429_is_retried(full: FullRead) -> None:
     mock, srv, result = full
     assert mock.faults.served == ["/v1/organizations/users"]
     afters = [r.arg("after_id") for r in srv.requests if r.path == "/v1/organizations/users"]
@@ -104,21 +102,19 @@ def test_lists_follow_after_id_and_429_is_retried(full: Any) -> None:
     assert "2025-01-01T00:00:00Z" in {w["archived_at"] for w in result.records("workspaces")}
 
 
-def test_final_state_is_the_newest_bucket(full: Any) -> None:
+def test_final_state_is_the_newest_bucket(full: FullRead) -> None:
     mock, _, result = full
     assert {mock.cursor_field(s) for s in mock.REPORTS} == {"starting_at"}
     assert_final_cursors(result, mock, mock.REPORTS)
 
 
-def test_every_record_matches_declared_schema(full: Any) -> None:
+def test_every_record_matches_declared_schema(full: FullRead) -> None:
     _, _, result = full
     assert_records_match_declared_schema(result, ANTHROPIC)
 
 
 def test_wrong_key_fails_the_stream() -> None:
-    srv, result = ANTHROPIC.read_against(AnthropicMock(), ["workspaces"],
-                                         overrides={"admin_api_key": "sk-ant-admin01-wrongwrong"})
-    assert_stream_failed(result, "sk-ant-admin01-wrongwrong")
+    srv = ANTHROPIC.read_wrong_credential(AnthropicMock(), "workspaces", "admin_api_key", "sk-ant-admin01-wrongwrong")
     assert srv.requests[0].header("x-api-key") == "sk-ant-admin01-wrongwrong"
 
 
