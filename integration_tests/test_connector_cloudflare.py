@@ -7,17 +7,16 @@ a second sync with the first one's state must still return the full snapshot.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_all_streams_succeeded,
+    FullRead,
     assert_exact_records,
+    assert_full_read,
     assert_records_match_declared_schema,
     assert_secrets_hidden,
-    assert_stream_failed,
     assert_usage_error,
     header_values,
     record_key,
@@ -30,25 +29,24 @@ CLOUDFLARE = Connector("cloudflare")
 
 
 @pytest.fixture(scope="module")
-def full() -> Any:
+def full() -> FullRead:
     mock = CloudflareMock()
     mock.inject_429("/client/v4/accounts", after=2)
-    srv, result = CLOUDFLARE.read_against(mock, ["accounts", "account", "billing_profile", "subscriptions"])
-    return mock, srv, result
+    return CLOUDFLARE.full_read(mock, ["accounts", "account", "billing_profile", "subscriptions"])
 
 
-def test_full_read_succeeds(full: Any) -> None:
+def test_full_read_succeeds(full: FullRead) -> None:
     mock, _, result = full
-    assert_all_streams_succeeded(result, mock.streams_with_data)
+    assert_full_read(result, mock, mock.streams_with_data, API_TOKEN, sort_by=record_key)
 
 
-def test_exact_records_from_the_result_envelope(full: Any) -> None:
+def test_exact_records_from_the_result_envelope(full: FullRead) -> None:
     mock, _, result = full
     assert_exact_records(result, mock, mock.streams_with_data, sort_by=record_key)
     assert [r["id"] for r in result.records("account")] == [ACCOUNT_ID]
 
 
-def test_accounts_pages_stop_at_total_pages(full: Any) -> None:
+def test_accounts_pages_stop_at_total_pages(full: FullRead) -> None:
     _, srv, _ = full
     calls = requests_to(srv, "/client/v4/accounts")
     ok_pages = [r.arg("page") for r in calls]
@@ -56,7 +54,7 @@ def test_accounts_pages_stop_at_total_pages(full: Any) -> None:
     assert {r.arg("per_page") for r in calls} == {"50"}
 
 
-def test_one_429_mid_sync_is_retried(full: Any) -> None:
+def test_one_429_mid_sync_is_retried(full: FullRead) -> None:
     mock, srv, result = full
     assert len(mock.faults.served) == 1
     paths = [r.path + "?" + (r.arg("page") or "") for r in srv.requests if r.path.startswith("/client/v4/accounts")]
@@ -64,21 +62,19 @@ def test_one_429_mid_sync_is_retried(full: Any) -> None:
     assert len(result.records("accounts")) == 150
 
 
-def test_auth_header_on_every_request(full: Any) -> None:
+def test_auth_header_on_every_request(full: FullRead) -> None:
     _, srv, result = full
     assert header_values(srv, "Authorization") == {f"Bearer {API_TOKEN}"}
     assert_secrets_hidden(result, API_TOKEN)
 
 
-def test_every_record_matches_declared_schema(full: Any) -> None:
+def test_every_record_matches_declared_schema(full: FullRead) -> None:
     _, _, result = full
     assert_records_match_declared_schema(result, CLOUDFLARE)
 
 
 def test_wrong_token_fails_the_stream() -> None:
-    srv, result = CLOUDFLARE.read_against(CloudflareMock(), ["subscriptions"],
-                                          overrides={"api_token": "wrongTokenwrongToken1234"})
-    assert_stream_failed(result, "wrongTokenwrongToken1234")
+    srv = CLOUDFLARE.read_wrong_credential(CloudflareMock(), "subscriptions", "api_token", "wrongTokenwrongToken1234")
     assert srv.requests[0].header("Authorization") == "Bearer wrongTokenwrongToken1234"
 
 
