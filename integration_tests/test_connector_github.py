@@ -7,17 +7,16 @@ retry-after) rate limit armed mid-sync, backs most assertions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from integration_tests.connector_checks import (
     Connector,
-    assert_all_streams_succeeded,
+    FullRead,
     assert_exact_records,
+    assert_full_read,
     assert_records_match_declared_schema,
     assert_secrets_hidden,
-    assert_stream_failed,
     assert_usage_error,
     final_state,
     header_values,
@@ -35,25 +34,24 @@ def _calls(srv: MockServer, rest: str) -> list[Request]:
 
 
 @pytest.fixture(scope="module")
-def full() -> Any:
+def full() -> FullRead:
     mock = GitHubMock()
     mock.inject_429(f"/orgs/{ORG}/members", after=1, kind="primary")
     mock.inject_429(f"/orgs/{ORG}/copilot/billing/seats", after=1, retry_after="1")
-    srv, result = GITHUB.read_against(mock, mock.streams_with_data)
-    return mock, srv, result
+    return GITHUB.full_read(mock, mock.streams_with_data)
 
 
-def test_full_read_succeeds(full: Any) -> None:
+def test_full_read_succeeds(full: FullRead) -> None:
     mock, _, result = full
-    assert_all_streams_succeeded(result, mock.streams_with_data)
+    assert_full_read(result, mock, mock.streams_with_data, TOKEN, sort_by=record_key)
 
 
-def test_exact_records_per_stream(full: Any) -> None:
+def test_exact_records_per_stream(full: FullRead) -> None:
     mock, _, result = full
     assert_exact_records(result, mock, mock.streams_with_data, sort_by=record_key)
 
 
-def test_lists_follow_link_next_until_it_is_gone(full: Any) -> None:
+def test_lists_follow_link_next_until_it_is_gone(full: FullRead) -> None:
     _, srv, _ = full
     for rest, pages in (("members", ["1", "2", "3"]), ("copilot/billing/seats", ["1", "2", "3"]), ("repos", ["1", "2"])):
         calls = _calls(srv, rest)
@@ -63,7 +61,7 @@ def test_lists_follow_link_next_until_it_is_gone(full: Any) -> None:
     assert {(r.arg("type"), r.arg("sort"), r.arg("direction")) for r in repos} == {("all", "created", "asc")}
 
 
-def test_primary_and_secondary_rate_limits_are_waited_out(full: Any) -> None:
+def test_primary_and_secondary_rate_limits_are_waited_out(full: FullRead) -> None:
     mock, srv, result = full
     assert sorted(mock.faults.served) == [f"/orgs/{ORG}/copilot/billing/seats", f"/orgs/{ORG}/members"]
     assert len(_calls(srv, "members")) == 3 + 1
@@ -71,7 +69,7 @@ def test_primary_and_secondary_rate_limits_are_waited_out(full: Any) -> None:
     assert len(result.records("org_members")) == 250 and len(result.records("copilot_seats")) == 210
 
 
-def test_headers_on_every_request(full: Any) -> None:
+def test_headers_on_every_request(full: FullRead) -> None:
     _, srv, result = full
     assert header_values(srv, "Authorization") == {f"Bearer {TOKEN}"}
     assert header_values(srv, "X-GitHub-Api-Version") == {"2022-11-28"}
@@ -80,25 +78,24 @@ def test_headers_on_every_request(full: Any) -> None:
     assert_secrets_hidden(result, TOKEN)
 
 
-def test_enhanced_billing_uses_the_organizations_prefix(full: Any) -> None:
+def test_enhanced_billing_uses_the_organizations_prefix(full: FullRead) -> None:
     _, srv, result = full
     assert [r.path for r in srv.requests if "billing/usage" in r.path] == [f"/organizations/{ORG}/settings/billing/usage"]
     assert {r["product"] for r in result.records("actions_usage")} == {"Actions", "Packages", "Copilot"}
 
 
-def test_final_state_is_the_newest_repo_update(full: Any) -> None:
+def test_final_state_is_the_newest_repo_update(full: FullRead) -> None:
     mock, _, result = full
     assert final_state(result)["streams"]["org_repos"]["cursor"] == max(r["updated_at"] for r in mock.repos)
 
 
-def test_every_record_matches_declared_schema(full: Any) -> None:
+def test_every_record_matches_declared_schema(full: FullRead) -> None:
     _, _, result = full
     assert_records_match_declared_schema(result, GITHUB)
 
 
 def test_wrong_token_fails_the_stream() -> None:
-    srv, result = GITHUB.read_against(GitHubMock(), ["org_members"], overrides={"access_token": "ghp_wrongwrongwrongwrong"})
-    assert_stream_failed(result, "ghp_wrongwrongwrongwrong")
+    srv = GITHUB.read_wrong_credential(GitHubMock(), "org_members", "access_token", "ghp_wrongwrongwrongwrong")
     assert srv.requests[0].header("Authorization") == "Bearer ghp_wrongwrongwrongwrong"
 
 
