@@ -139,7 +139,6 @@ class DeclarativeSource(Source):
         self.documentation_url = manifest.documentation_url
         self._lock = threading.Lock()
         self._runtimes: dict[bytes, _Runtime] = {}
-        self._children: dict[str, list[str]] | None = None
 
     # -- config ------------------------------------------------------------------------------------
 
@@ -221,10 +220,10 @@ class DeclarativeSource(Source):
 
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         """Read ``stream``; a parent of other streams is fetched once per sync and shared with them."""
-        fields = self._child_fields().get(stream)
         selected = ctx.options.get("selected_streams")  # when the front door says what is synced
-        if selected is not None:
-            fields = [f for child, f in self._children_of(stream) if child in selected]
+        fields = list(dict.fromkeys(
+            f for child, f in self._children_of(stream) if selected is None or child in selected
+        ))
         if not fields or ctx.max_records is not None:
             yield from self.read_plain(stream, ctx)
             return
@@ -243,19 +242,6 @@ class DeclarativeSource(Source):
     def _children_of(self, parent: str) -> list[tuple[str, str]]:
         return [(s.name, s.partition.parent_field) for s in self.manifest.streams
                 if s.partition is not None and s.partition.type == "parent_stream" and s.partition.stream == parent]
-
-    def _child_fields(self) -> dict[str, list[str]]:
-        """Parent stream -> the ``parent_field`` paths its children read (computed once)."""
-        if self._children is None:
-            out: dict[str, list[str]] = {}
-            for s in self.manifest.streams:
-                part = s.partition
-                if part is not None and part.type == "parent_stream":
-                    out.setdefault(part.stream, [])
-                    if part.parent_field not in out[part.stream]:
-                        out[part.stream].append(part.parent_field)
-            self._children = out
-        return self._children
 
     def read_plain(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         """Read ``stream`` itself, with no sharing (the fetch that shared reads spool)."""
