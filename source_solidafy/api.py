@@ -40,11 +40,14 @@ class TooManyRecords(SolidafyError):
 def load_connector(
     connector: str | Source | None = None, *, yaml_text: str | None = None, allow_paths: bool = True
 ) -> Source:
-    """A built-in name or alias, a YAML path (when ``allow_paths``), or YAML text."""
+    """A built-in name or alias, a YAML path (when ``allow_paths``), or YAML text.
+
+    Without ``allow_paths`` the YAML text may not read files either (``schema_file``): the server's way.
+    """
     if isinstance(connector, Source):
         return connector
     if yaml_text is not None:
-        return registry.source_from_yaml_text(yaml_text)
+        return registry.source_from_yaml_text(yaml_text, allow_files=allow_paths)
     if not connector:
         raise UsageError("no connector given: use --connector NAME|FILE, config.connector or SOLIDAFY_CONNECTOR")
     return registry.load_source(connector, allow_paths=allow_paths)

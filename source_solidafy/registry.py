@@ -166,11 +166,12 @@ def load_source(connector: str, *, allow_paths: bool = True) -> Source:
     raise unknown(connector)
 
 
-def source_from_yaml_text(text: str, name: str = "<request>") -> Source:
+def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bool = True) -> Source:
+    """A Source from YAML text; ``allow_files=False`` refuses anything in it that reads a file."""
     from source_solidafy.manifest.loader import load_manifest_text
     from source_solidafy.rest.source import DeclarativeSource
 
-    return DeclarativeSource(load_manifest_text(text, name))
+    return DeclarativeSource(load_manifest_text(text, name, allow_files=allow_files))
 
 
 def _yaml_source(path: Path) -> Source:

@@ -57,8 +57,14 @@ def load_manifest(path: str | Path) -> Manifest:
     return load_manifest_text(text, source_name=p.name, base_dir=p.parent)
 
 
-def load_manifest_text(text: str, source_name: str = "<string>", base_dir: Path | None = None) -> Manifest:
-    """Load a connector from YAML text; ``source_name`` is the file name messages show."""
+def load_manifest_text(
+    text: str, source_name: str = "<string>", base_dir: Path | None = None, *, allow_files: bool = True
+) -> Manifest:
+    """Load a connector from YAML text; ``source_name`` is the file name messages show.
+
+    ``allow_files=False`` is for YAML from someone the machine does not trust (a server request):
+    anything that would read a file here (``schema_file``) is a problem instead.
+    """
     try:
         raw = parse_yaml(text)
     except YamlSyntaxError as exc:
@@ -73,7 +79,7 @@ def load_manifest_text(text: str, source_name: str = "<string>", base_dir: Path 
     problems.raise_if_any()
     assert manifest is not None
     manifest._source_name = source_name
-    _load_schema_files(manifest, base_dir, problems)
+    _load_schema_files(manifest, base_dir, problems, allow_files)
     _locate_templates(manifest, problems)
     _check_paths(manifest, problems)
     _check_auth_alternatives(manifest, problems)
@@ -140,11 +146,14 @@ def _read_schema(file: Path) -> Any:
     return yaml.safe_load(text)
 
 
-def _load_schema_files(manifest: Manifest, base_dir: Path | None, problems: _Problems) -> None:
+def _load_schema_files(manifest: Manifest, base_dir: Path | None, problems: _Problems, allow_files: bool) -> None:
     for i, stream in enumerate(manifest.streams):
         if not stream.schema_file:
             continue
         loc = ("streams", i, "schema_file")
+        if not allow_files:
+            problems.add(loc, "this connector may not read files on this machine; inline the schema as 'schema'")
+            continue
         if stream.json_schema is not None:
             problems.add(loc, "give 'schema' or 'schema_file', not both")
             continue

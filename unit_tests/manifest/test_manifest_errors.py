@@ -186,6 +186,17 @@ def test_schema_file_is_loaded_relative_to_the_yaml(tmp_path: Path) -> None:
     assert m.stream("users").json_schema == {"type": "object", "properties": {"id": {"type": "integer"}}}
 
 
+def test_schema_file_refused_without_file_access(tmp_path: Path) -> None:
+    (tmp_path / "users.json").write_text('{"type": "object", "properties": {"private_field": {}}}')
+    text = GOOD + f"    schema_file:\t{tmp_path / 'users.json'}\n"
+    with pytest.raises(ManifestError) as info:
+        load_manifest_text(text, "req.yaml", allow_files=False)
+    assert info.value.problems == [
+        "req.yaml:16: streams[0].schema_file: this connector may not read files on this machine; inline the schema as 'schema'"
+    ]
+    assert load_manifest_text(text, "req.yaml").stream("users").json_schema == {"type": "object", "properties": {"private_field": {}}}
+
+
 def test_schema_file_problems(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text(GOOD + "    schema_file: missing.json\n")
     with pytest.raises(ManifestError) as info:
