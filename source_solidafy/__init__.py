@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("list_connectors", "spec", "check", "streams", "discover", "read", "sync")
+_API = ("list_connectors", "spec", "check", "streams", "discover", "read", "sync", "prepare_sync")
 
 
 def __getattr__(name: str) -> Any:

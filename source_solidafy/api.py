@@ -227,8 +227,13 @@ def prepare_sync(
     verbose: bool = False,
     raw_records: bool = False,
     cancel: threading.Event | None = None,
+    strict: bool = False,
 ) -> SyncRun:
-    """Validate everything up front (user errors raise here, before any output) and plan the sync."""
+    """Validate everything up front (user errors raise here, before any output) and plan the sync.
+
+    ``strict``: a warning (a stream that may not have read everything: see the summary's
+    ``warnings``) fails its stream instead.
+    """
     source = load_connector(connector)
     config = _validated(source, config)
     incoming = parse_state(state)
@@ -262,6 +267,7 @@ def prepare_sync(
         raw_records=raw_records,
         options={"selected_streams": list(selected)},
         cancel=cancel or threading.Event(),
+        strict=strict,
     )
     return SyncRun(source, plan)
 

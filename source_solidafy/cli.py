@@ -49,6 +49,8 @@ def _read_parser(sub: Any) -> None:
     sp.add_argument("--cursor-field", action="append", default=[], metavar="STREAM=COLUMN",
                     help="incremental column of a database stream (repeatable)")
     sp.add_argument("--compression", default="zstd", help="Parquet compression (zstd, snappy, gzip, none)")
+    sp.add_argument("--strict", action="store_true",
+                    help="fail a stream on any warning (e.g. a paginator that stopped early)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,6 +224,7 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
         state_file=None if airbyte else args.state,
         verbose=args.verbose,
         raw_records=True,
+        strict=args.strict,
     )
     # Everything loaded so far (modules, models, manifest) lives until exit: keep the garbage collector
     # from re-scanning it on every full collection while records stream (~20% of a REST read's CPU).

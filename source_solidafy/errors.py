@@ -64,6 +64,10 @@ class StreamError(SolidafyError):
     """A stream failed while syncing; the other streams go on."""
 
 
+class SuspectReadError(StreamError):
+    """A warning that the stream may not have read everything, raised instead of warned under strict."""
+
+
 class TemplateError(SolidafyError):
     """A template failed to render at run time (syntax errors are ManifestErrors)."""
 

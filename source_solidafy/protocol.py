@@ -47,14 +47,18 @@ def global_state(streams: dict[str, Any]) -> dict[str, Any]:
     return {"type": "STATE", "state": {"streams": streams}}
 
 
-def stream_status(stream: str, status: str) -> dict[str, Any]:
+def stream_status(stream: str, status: str, warnings: list[str] | None = None) -> dict[str, Any]:
+    """A STREAM_STATUS trace; ``warnings`` (the stream's summary warnings) ride along as an extra field.
+
+    The protocol's ``reasons`` only know ``RATE_LIMITED``; ``AirbyteStreamStatusTraceMessage`` allows
+    extra fields, so ``warnings`` stays valid.
+    """
+    body: dict[str, Any] = {"stream_descriptor": {"name": stream}, "status": status}
+    if warnings:
+        body["warnings"] = list(warnings)
     return {
         "type": "TRACE",
-        "trace": {
-            "type": "STREAM_STATUS",
-            "emitted_at": float(now_ms()),
-            "stream_status": {"stream_descriptor": {"name": stream}, "status": status},
-        },
+        "trace": {"type": "STREAM_STATUS", "emitted_at": float(now_ms()), "stream_status": body},
     }
 
 

@@ -27,6 +27,7 @@ from source_solidafy.source import Batch, ReadContext, Source
 from source_solidafy.state import StateMap, write_state_file
 
 _QUEUE_POLL = 0.2
+MAX_WARNINGS = 20  # distinct warnings kept per stream; more are counted, not listed
 
 
 @dataclass
@@ -52,6 +53,7 @@ class SyncPlan:
     raw_records: bool = False  # records as protocol.RecordLines (writers that serialise them fast)
     options: dict[str, Any] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
+    strict: bool = False  # a warning fails its stream
 
 
 @dataclass
@@ -71,6 +73,25 @@ class StreamRun:
     ended: bool = False
     duration_ms: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
+    warnings: list[str] = field(default_factory=list)  # ReadContext.warn messages, distinct, in order
+    more_warnings: int = 0  # distinct warnings beyond MAX_WARNINGS
+    held: bool = False  # a warning holds the state: no STATE of this stream after it
+
+    def warn(self, message: str) -> bool:
+        """Record a warning and hold the state; True when it is new (and should be logged)."""
+        self.held = True
+        self.pending_state = None
+        if message in self.warnings:
+            return False
+        if len(self.warnings) >= MAX_WARNINGS:
+            self.more_warnings += 1
+            return False
+        self.warnings.append(message)
+        return True
+
+    def warning_list(self) -> list[str]:
+        more = [f"... and {self.more_warnings} more warnings"] if self.more_warnings else []
+        return [*self.warnings, *more]
 
     def result(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -83,6 +104,9 @@ class StreamRun:
             out["output_file"] = self.output_file
         if self.error:
             out["error"] = self.error
+        out["warnings"] = self.warning_list()
+        if self.held:
+            out["state_held"] = True
         return out
 
 
@@ -128,6 +152,8 @@ class SyncRun:
             log=lambda level, msg: self._put(("log", stream, (level, msg))),
             cancel=run.stop,
             options=plan.options,
+            strict=plan.strict,
+            on_warning=lambda msg: self._put(("warn", stream, msg)),
         )
 
     def _produce(self, stream: str) -> None:
@@ -186,6 +212,8 @@ class SyncRun:
                 out = self._on_batch(self.runs[stream], payload)
             elif kind == "log":
                 out = self._on_log(stream, *payload)
+            elif kind == "warn":
+                out = self._on_warning(self.runs[stream], payload)
             elif kind == "start":
                 out = self._on_start(self.runs[stream])
             else:
@@ -212,6 +240,13 @@ class SyncRun:
         if self.airbyte and level in ("DEBUG", "INFO") and not self.plan.verbose:
             return []
         return [p.log(level, self._redact(message))]
+
+    def _on_warning(self, run: StreamRun, message: str) -> list[dict[str, Any]]:
+        """ReadContext.warn: recorded for the summary, logged once, and the stream's state is held."""
+        message = self._redact(message)
+        if not run.warn(message):
+            return []
+        return [p.log("WARN", f"{message}; the state of stream '{run.name}' is not advanced")]
 
     def _on_start(self, run: StreamRun) -> list[dict[str, Any]]:
         run.started = time.monotonic()
@@ -276,6 +311,8 @@ class SyncRun:
         )
 
     def _emit_state(self, run: StreamRun, out: list[dict[str, Any]], final: bool = False) -> None:
+        if run.held:  # a warning: nothing after it is certainly safe (ReadContext.warn)
+            run.pending_state = None
         state = run.pending_state
         if state is None:
             return
@@ -287,6 +324,28 @@ class SyncRun:
         run.pending_state = None
         run.since_state = 0
         run.states_emitted += 1
+
+    def _close_state(self, run: StreamRun, out: list[dict[str, Any]], complete: bool) -> None:
+        """The stream's last STATE and its entry in the sync's final state.
+
+        A held stream (it warned: ReadContext.warn) ends on the state it came in with, whatever it
+        checkpointed before the warning: those checkpoints trusted the API's order of records, which
+        the warning puts in doubt. If it had emitted a STATE, a last one says so (Airbyte keeps the
+        last); the records are read again next time (at-least-once, never a loss).
+        """
+        incoming = self.plan.state.get(run.name) or {}
+        if run.held:
+            if run.states_emitted or (complete and self.airbyte):
+                out.append(p.stream_state(run.name, incoming, run.since_state))
+            return  # final_state keeps the incoming entry
+        if complete or self.plan.sink is None:
+            # After a failure, records before a pending state were already handed to the consumer: keep
+            # that checkpoint, so the next sync resumes there instead of starting over.
+            self._emit_state(run, out, final=True)
+        if complete and self.airbyte and run.states_emitted == 0:
+            out.append(p.stream_state(run.name, incoming, run.since_state))
+        if run.durable_state is not None:
+            self.final_state[run.name] = run.durable_state
 
     def _on_end(self, run: StreamRun, exc: BaseException | None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -302,14 +361,9 @@ class SyncRun:
             if sink is not None:
                 sink.abort(run.name)
             return self._on_failure(run, exc)
-        self._emit_state(run, out, final=True)
-        if self.airbyte and run.states_emitted == 0:
-            incoming = self.plan.state.get(run.name) or {}
-            out.append(p.stream_state(run.name, incoming, run.since_state))
-        if run.durable_state is not None:
-            self.final_state[run.name] = run.durable_state
+        self._close_state(run, out, complete=True)
         if self.airbyte:
-            out.append(p.stream_status(run.name, "COMPLETE"))
+            out.append(p.stream_status(run.name, "COMPLETE", run.warning_list()))
         else:
             msg = f"Completed sync for {run.name}: {run.records} records in {run.pages} pages"
             out.append(p.log("INFO", msg))
@@ -325,18 +379,13 @@ class SyncRun:
             internal = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
         run.error = self._redact(message)
         out: list[dict[str, Any]] = []
-        if self.plan.sink is None:
-            # Records before a pending state were already handed to the consumer: keep that checkpoint,
-            # so the next sync resumes there instead of starting over (at-least-once, never a loss).
-            self._emit_state(run, out, final=True)
-        if run.durable_state is not None:
-            self.final_state[run.name] = run.durable_state
+        self._close_state(run, out, complete=False)
         if self.airbyte:
             internal_text = self._redact(internal) if internal else None
             return [
                 *out,
                 p.trace_error(f"{run.name}: {run.error}", failure_type, run.name, internal_text),
-                p.stream_status(run.name, "INCOMPLETE"),
+                p.stream_status(run.name, "INCOMPLETE", run.warning_list()),
             ]
         return [*out, p.log("ERROR", f"Stream {run.name} failed: {run.error}")]
 

@@ -90,9 +90,14 @@ class Batch:
 
 
 LogFn = Callable[[str, str], None]  # (level, message); level in DEBUG INFO WARN ERROR
+WarnFn = Callable[[str], None]  # a suspicion (see ReadContext.warn)
 
 
 def _no_log(level: str, message: str) -> None:  # pragma: no cover - trivial
+    return None
+
+
+def _no_warning(message: str) -> None:  # pragma: no cover - trivial
     return None
 
 
@@ -110,6 +115,23 @@ class ReadContext:
     log: LogFn = _no_log
     cancel: threading.Event = field(default_factory=threading.Event)
     options: dict[str, Any] = field(default_factory=dict)  # source-specific (e.g. batch_size)
+    strict: bool = False  # a warning fails the stream (--strict)
+    on_warning: WarnFn = _no_warning  # the runner records warnings here (see warn)
+
+    def warn(self, message: str) -> None:
+        """Say that this stream may not have read everything (a suspicion, not a failure).
+
+        The one path for every such case (a paginator that stopped early, a cursor field no record
+        has, ...). The runner records ``message`` in the stream's summary ``warnings``, logs it as a
+        WARN line and holds the stream's state: no STATE of this stream goes out after it, so the
+        next sync reads again what this one may have missed. ``message`` names the stream, the YAML
+        key and the URL. Under ``strict`` it then raises :class:`SuspectReadError`, failing the stream.
+        """
+        self.on_warning(message)
+        if self.strict:
+            from source_solidafy.errors import SuspectReadError
+
+            raise SuspectReadError(f"{message} (strict: a warning fails the stream)")
 
 
 @dataclass

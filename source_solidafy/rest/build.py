@@ -15,7 +15,7 @@ from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
 from source_solidafy.rest import pagination as pg
 
-LogFn = Callable[[str, str], None]
+WarnFn = Callable[[str], None]
 Render = Callable[[Any], str]
 
 
@@ -31,28 +31,28 @@ def _stop(spec: sp.Stop | None) -> pg.StopCondition | None:
     return pg.FieldEquals(spec.path or "", spec.value)
 
 
-def _common(spec: Any, log: LogFn | None) -> dict[str, Any]:
-    return {"stop": _stop(spec.stop), "max_pages": spec.max_pages, "log": log}
+def _common(spec: Any, warn: WarnFn | None) -> dict[str, Any]:
+    return {"stop": _stop(spec.stop), "max_pages": spec.max_pages, "warn": warn}
 
 
-PAGINATORS: dict[str, Callable[[Any, LogFn | None], pg.Paginator]] = {
-    "cursor": lambda s, log: pg.CursorPaginator(
-        s.cursor_param, s.cursor_path, s.cursor_header, s.location, **_common(s, log)
+PAGINATORS: dict[str, Callable[[Any, WarnFn | None], pg.Paginator]] = {
+    "cursor": lambda s, warn: pg.CursorPaginator(
+        s.cursor_param, s.cursor_path, s.cursor_header, s.location, **_common(s, warn)
     ),
-    "offset": lambda s, log: pg.OffsetPaginator(s.offset_param, s.limit_param, s.limit, **_common(s, log)),
-    "page_number": lambda s, log: pg.PageNumberPaginator(
-        s.page_param, s.start_page, s.page_size_param, s.page_size, **_common(s, log)
+    "offset": lambda s, warn: pg.OffsetPaginator(s.offset_param, s.limit_param, s.limit, **_common(s, warn)),
+    "page_number": lambda s, warn: pg.PageNumberPaginator(
+        s.page_param, s.start_page, s.page_size_param, s.page_size, **_common(s, warn)
     ),
-    "link_header": lambda s, log: pg.LinkHeaderPaginator(s.rel, **_common(s, log)),
-    "next_url": lambda s, log: pg.NextUrlPaginator(s.next_url_path, **_common(s, log)),
+    "link_header": lambda s, warn: pg.LinkHeaderPaginator(s.rel, **_common(s, warn)),
+    "next_url": lambda s, warn: pg.NextUrlPaginator(s.next_url_path, **_common(s, warn)),
 }
 
 
-def paginator(spec: Any | None, log: LogFn | None = None) -> pg.Paginator:
-    """The paginator for a ``pagination:`` block (one request when absent)."""
+def paginator(spec: Any | None, warn: WarnFn | None = None) -> pg.Paginator:
+    """The paginator for a ``pagination:`` block (one request when absent); ``warn``: ReadContext.warn."""
     if spec is None:
-        return pg.Paginator(log=log)
-    return PAGINATORS[spec.type](spec, log)
+        return pg.Paginator(warn=warn)
+    return PAGINATORS[spec.type](spec, warn)
 
 
 DECODERS: dict[str, Callable[[Any], d.Decoder]] = {

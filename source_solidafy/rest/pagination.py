@@ -10,8 +10,9 @@ the :class:`PageRequest` it returns. The stream loop is::
         req = paginator.next(resp, page.body, page.records, req)
 
 Every paginator takes ``stop`` (conditions such as ``FieldEquals("has_more", False)``),
-``max_pages`` and ``log``; it also stops, with a warning, when the next request would repeat the
-previous one exactly.
+``max_pages`` and ``warn``; it also stops, with a warning, when the next request would repeat the
+previous one exactly. A paginator warns only when it stops while more pages may exist: ``warn`` is
+the stream's ``ReadContext.warn`` (the warning lands in the summary and holds the stream's state).
 
     pagination:
       type: cursor
@@ -31,7 +32,7 @@ from requests.utils import parse_header_links
 
 from source_solidafy.rest.paths import Path, compile_path
 
-LogFn = Callable[[str, str], None]
+WarnFn = Callable[[str], None]
 
 
 class PageResponse(Protocol):
@@ -165,13 +166,13 @@ class Paginator:
         *,
         stop: StopCondition | Iterable[StopCondition] | None = None,
         max_pages: int | None = None,
-        log: LogFn | None = None,
+        warn: WarnFn | None = None,
     ) -> None:
         if isinstance(stop, StopCondition):
             stop = [stop]
         self.stops: list[StopCondition] = list(stop or [])
         self.max_pages = max_pages
-        self.log = log
+        self.warn = warn
 
     def first(self) -> PageRequest:
         return PageRequest()
@@ -180,7 +181,8 @@ class Paginator:
         """The request for the page after ``previous``, or None when the stream is done."""
         pages, total = previous.pages + 1, previous.records + len(records)
         if self.max_pages is not None and pages >= self.max_pages:
-            self._warn(f"stopping after max_pages={self.max_pages} ({total} records)")
+            self._warn(f"pagination stopped after max_pages={self.max_pages} ({total} records, last page "
+                       f"{response.url}); later pages were not read")
             return None
         for condition in self.stops:
             if condition.should_stop(body, records, pages, total):
@@ -198,8 +200,9 @@ class Paginator:
         return None
 
     def _warn(self, message: str) -> None:
-        if self.log is not None:
-            self.log("WARN", message)
+        """Stopping although more pages may exist: the stream may be incomplete."""
+        if self.warn is not None:
+            self.warn(message)
 
 
 NoPagination = Paginator

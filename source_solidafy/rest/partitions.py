@@ -234,7 +234,8 @@ class ParentRouter(Router):
         mode = self.ctx.sync_mode if self.spec.cursor_field else "full_refresh"
         state = self.states.extra.get("parent") if mode != "full_refresh" else None
         pctx = ReadContext(config=self.ctx.config, state=state, sync_mode=mode, concurrency=self.ctx.concurrency,
-                           log=self.ctx.log, cancel=self.ctx.cancel, options=self.ctx.options)
+                           log=self.ctx.log, cancel=self.ctx.cancel, options=self.ctx.options,
+                           strict=self.ctx.strict, on_warning=self.ctx.on_warning)
         selected = self.ctx.options.get("selected_streams")
         alone = selected is not None and parent not in selected
         if self.ctx.max_records is not None or alone:  # may stop early, or nobody to share with

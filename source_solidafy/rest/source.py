@@ -264,6 +264,10 @@ class StreamReader:
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()
 
+    def warn(self, message: str) -> None:
+        """``ReadContext.warn`` with the stream named: the stream may not have read everything."""
+        self.ctx.warn(f"stream '{self.spec.name}': {message}")
+
     def since(self, cursor: Any, ctx: dict[str, Any]) -> str:
         inc = self.spec.incremental
         if cursor is not None:
@@ -291,7 +295,7 @@ class StreamReader:
     def pages(self, request: Any, tracker: CursorTracker, ctx: dict[str, Any], pagination: Any = _STREAM,
               decoder: Any = None) -> Iterator[Batch]:
         """Pages of one request (a ``_StreamRequest`` or an async job download), with its state."""
-        paginator = build.paginator(self.spec.pagination if pagination is _STREAM else pagination, self.ctx.log)
+        paginator = build.paginator(self.spec.pagination if pagination is _STREAM else pagination, self.warn)
         decoder = decoder or self.decoder
         page = paginator.first()
         last_state: dict[str, Any] | None = None

@@ -4,7 +4,8 @@ A body that is not JSON, not an object, or has a field of the wrong type is a 40
 whether the *config* suits the connector is the connector's job (422 ``invalid_config``).
 
     {"connector": "stripe", "config": {"api_key": "sk_test_..."}, "streams": ["customers"],
-     "format": "json", "max_records": 100, "state": {...}, "cursor_fields": {"public.orders": "updated_at"}}
+     "format": "json", "max_records": 100, "state": {...}, "cursor_fields": {"public.orders": "updated_at"},
+     "strict": true}
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def opt_int(body: dict[str, Any], name: str, minimum: int = 0) -> int | None:
     if value is not None and value < minimum:
         raise bad(f"field '{name}' must be at least {minimum}, got {value}")
     return value
+
+
+def opt_bool(body: dict[str, Any], name: str) -> bool:
+    return bool(_typed(body, name, (bool,), "true or false"))
 
 
 def config_of(body: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +126,7 @@ class SyncRequest:
     max_records: int | None
     cursor_fields: dict[str, str] | None
     compression: str | None
+    strict: bool = False
 
 
 def sync_request(body: dict[str, Any], output: str | None) -> SyncRequest:
@@ -136,4 +142,5 @@ def sync_request(body: dict[str, Any], output: str | None) -> SyncRequest:
         max_records=opt_int(body, "max_records", minimum=1),
         cursor_fields=cursor_fields_of(body),
         compression=opt_str(body, "compression"),
+        strict=opt_bool(body, "strict"),
     )

@@ -69,6 +69,8 @@ def _schemas() -> dict[str, Any]:
         "max_records": {"type": "integer", "minimum": 1, "description": "per stream"},
         "cursor_fields": {"type": "object", "additionalProperties": {"type": "string"}, "description": "stream -> incremental column (databases)"},
         "compression": {"type": "string", "description": "parquet compression (default zstd)"},
+        "strict": {"type": "boolean", "default": False,
+                   "description": "a warning (the stream may not have read everything) fails the stream"},
     }
     return {
         "Error": {"type": "object", "properties": {"success": {"const": False}, "error": {

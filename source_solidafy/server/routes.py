@@ -152,6 +152,7 @@ def _sync_kwargs(req: bodies.SyncRequest) -> dict[str, Any]:
         "output": req.output,
         "max_records": req.max_records,
         "cursor_fields": req.cursor_fields,
+        "strict": req.strict,
     }
     if req.compression:
         kwargs["compression"] = req.compression

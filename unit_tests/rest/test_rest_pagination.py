@@ -155,23 +155,23 @@ def test_pagination_next_url_stops_on_null() -> None:
 
 
 def test_pagination_repeat_request_stops_with_warning() -> None:
-    logs: list[tuple[str, str]] = []
-    pag = NextUrlPaginator("next", log=lambda level, msg: logs.append((level, msg)))
+    warnings: list[str] = []
+    pag = NextUrlPaginator("next", warn=warnings.append)
     first = pag.next(Resp(), {"next": "https://h/p2"}, [{}], pag.first())
     assert first is not None
     # the API hands back a different token but the same URL: caught as a repeat
     again = PageRequest(url="https://h/p2", as_is=True, token="other")
     assert pag.next(Resp("https://h/p2"), {"next": "https://h/p2"}, [{}], again) is None
-    assert logs and logs[0][0] == "WARN" and "repeat" in logs[0][1]
+    assert warnings and "repeat" in warnings[0]
 
 
 def test_pagination_max_pages_stops() -> None:
-    logs: list[tuple[str, str]] = []
-    pag = PageNumberPaginator("page", max_pages=2, log=lambda level, msg: logs.append((level, msg)))
+    warnings: list[str] = []
+    pag = PageNumberPaginator("page", max_pages=2, warn=warnings.append)
     req = pag.next(Resp(), None, [1], pag.first())
     assert req is not None
     assert pag.next(Resp(), None, [1], req) is None
-    assert "max_pages=2" in logs[0][1]
+    assert "max_pages=2" in warnings[0]
 
 
 def test_pagination_stop_conditions_compose_with_any_paginator() -> None:

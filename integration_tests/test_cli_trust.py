@@ -1,0 +1,159 @@
+"""A stream that may not have read everything says so and keeps its state (ReadContext.warn).
+
+Each case runs the real CLI (both flavours), the server or the Python API against the generic mock
+API on 127.0.0.1: the summary's ``warnings``, the held state, and ``--strict`` turning a warning into
+a stream failure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from airbyte_protocol.models import AirbyteMessage
+
+from integration_tests.helpers import Result, run_cli
+from integration_tests.mocks.generic import GenericApi, connector, json_body, make_items
+from integration_tests.mocks.server import MockServer
+
+ITEMS = make_items(15)
+START = "2024-01-01T00:00:00Z"
+
+
+def read(streams: str, *extra: str, api: GenericApi | None = None, yaml: str = "trust",
+         state: dict[str, Any] | None = None, tmp: Path | None = None) -> tuple[Result, dict[str, Any] | None]:
+    """One CLI read; with ``tmp``, a state file holding ``state`` is passed and read back afterwards."""
+    args = ["--streams", streams, *extra]
+    state_file = None
+    if tmp is not None:
+        state_file = tmp / "state.json"
+        state_file.write_text(json.dumps({"streams": state or {}}))
+        args += ["--state", str(state_file)]
+    with MockServer(api or GenericApi(ITEMS)) as srv:
+        cfg = json_body({"base_url": f"{srv.url}/v1"})
+        res = run_cli("read", "-c", connector(yaml), "--config-json", cfg, *args)
+    saved = json.loads(state_file.read_text())["streams"] if state_file is not None else None
+    return res, saved
+
+
+def stream_result(res: Result, name: str) -> dict[str, Any]:
+    return next(s for s in res.summary["streams"] if s["stream"] == name)
+
+
+def warn_logs(res: Result) -> list[str]:
+    return [m["log"]["message"] for m in res.of_type("LOG") if m["log"]["level"] == "WARN"]
+
+
+def test_max_pages_is_a_warning_and_holds_the_state(tmp_path: Path) -> None:
+    res, saved = read("capped,fine", state={"capped": {"cursor": START}}, tmp=tmp_path)
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    capped = stream_result(res, "capped")
+    assert capped["status"] == "SUCCESS" and capped["records_synced"] == 10
+    assert capped["state_held"] is True
+    [warning] = capped["warnings"]
+    assert "stream 'capped'" in warning and "max_pages=2" in warning and "/v1/pages?" in warning, warning
+    assert any(warning in line for line in warn_logs(res))
+    assert stream_result(res, "fine")["warnings"] == [] and "state_held" not in stream_result(res, "fine")
+    assert saved == {"capped": {"cursor": START}, "fine": {"cursor": ITEMS[-1]["updated_at"]}}
+    assert res.of_type("STATE")[-1]["state"]["streams"] == saved
+
+
+def test_strict_turns_the_warning_into_a_stream_failure(tmp_path: Path) -> None:
+    res, saved = read("capped,fine", "--strict", state={"capped": {"cursor": START}}, tmp=tmp_path)
+    assert res.rc == 1, res.stdout[-2000:] + res.stderr
+    assert res.summary["status"] == "PARTIAL"
+    capped = stream_result(res, "capped")
+    assert capped["status"] == "FAILED" and "max_pages=2" in capped["error"] and "strict" in capped["error"]
+    assert stream_result(res, "fine")["status"] == "SUCCESS"
+    assert saved is not None and saved["capped"] == {"cursor": START}
+    assert "Traceback" not in res.stderr
+
+
+def _airbyte_files(tmp: Path, url: str, streams: list[str], state: dict[str, Any]) -> list[str]:
+    config, catalog, state_file = tmp / "config.json", tmp / "catalog.json", tmp / "state.json"
+    config.write_text(json.dumps({"connector": connector("trust"), "base_url": f"{url}/v1"}))
+    configured = [{"stream": {"name": s, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+                   "sync_mode": "incremental", "destination_sync_mode": "append"} for s in streams]
+    catalog.write_text(json.dumps({"streams": configured}))
+    state_file.write_text(json.dumps([{"type": "STREAM", "stream": {"stream_descriptor": {"name": n},
+                                                                     "stream_state": s}} for n, s in state.items()]))
+    return ["--config", str(config), "--catalog", str(catalog), "--state", str(state_file)]
+
+
+def _airbyte_read(tmp: Path, *extra: str) -> tuple[Result, list[dict[str, Any]]]:
+    with MockServer(GenericApi(ITEMS)) as srv:
+        res = run_cli("read", *_airbyte_files(tmp, srv.url, ["capped"], {"capped": {"cursor": START}}), *extra,
+                      script="source-solidafy")
+    for line in res.stdout.splitlines():
+        AirbyteMessage.model_validate_json(line)
+    return res, res.messages
+
+
+def _status(msgs: list[dict[str, Any]]) -> dict[str, Any]:
+    return [m["trace"]["stream_status"] for m in msgs
+            if m["type"] == "TRACE" and m["trace"]["type"] == "STREAM_STATUS"][-1]
+
+
+def test_airbyte_flavour_logs_the_warning_and_the_status_carries_it(tmp_path: Path) -> None:
+    res, msgs = _airbyte_read(tmp_path)
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    status = _status(msgs)
+    assert status["status"] == "COMPLETE"
+    [warning] = status["warnings"]
+    assert "max_pages=2" in warning and "stream 'capped'" in warning
+    assert any(warning in line for line in warn_logs(res))
+    states = [m["state"]["stream"]["stream_state"] for m in msgs if m["type"] == "STATE"]
+    # pages were checkpointed before the warning; the last STATE takes the stream back to where it was
+    assert states[-1] == {"cursor": START} and len(states) > 1, states
+
+
+def test_airbyte_flavour_strict_fails_the_stream(tmp_path: Path) -> None:
+    res, msgs = _airbyte_read(tmp_path, "--strict")
+    assert res.rc == 1, res.stdout[-2000:] + res.stderr
+    assert _status(msgs)["status"] == "INCOMPLETE"
+    errors = [m["trace"]["error"] for m in msgs if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
+    assert len(errors) == 1 and "max_pages=2" in errors[0]["message"]
+    states = [m["state"]["stream"]["stream_state"] for m in msgs if m["type"] == "STATE"]
+    assert states[-1] == {"cursor": START}, states
+
+
+def test_server_sync_reports_warnings_and_strict_fails(tmp_path: Path) -> None:
+    from integration_tests.test_server_support import ServerProcess
+
+    yaml_text = Path(connector("trust")).read_text()
+    with MockServer(GenericApi(ITEMS)) as api, ServerProcess("--allow-custom-connectors") as srv:
+        body = {"connector_yaml": yaml_text, "config": {"base_url": f"{api.url}/v1"}, "streams": ["capped", "fine"],
+                "state": {"streams": {"capped": {"cursor": START}}}}
+        lenient = srv.post("/sync", body)
+        strict = srv.post("/sync", {**body, "strict": True})
+        wrong = srv.post("/sync", {**body, "strict": "yes"})
+    assert lenient.status_code == 200, lenient.text
+    result = lenient.json()["data"]["result"]
+    capped = next(s for s in result["streams"] if s["stream"] == "capped")
+    assert result["status"] == "SUCCEEDED" and capped["state_held"] is True
+    assert "max_pages=2" in capped["warnings"][0]
+    assert result["state"]["streams"]["capped"] == {"cursor": START}
+    assert strict.status_code == 200, strict.text
+    result = strict.json()["data"]["result"]
+    assert result["status"] == "PARTIAL"
+    capped = next(s for s in result["streams"] if s["stream"] == "capped")
+    assert capped["status"] == "FAILED" and "max_pages=2" in capped["error"]
+    assert wrong.status_code == 400 and "'strict' must be true or false" in wrong.json()["error"]["message"]
+
+
+def test_python_api_strict() -> None:
+    import source_solidafy as ss
+
+    with MockServer(GenericApi(ITEMS)) as api:
+        config = {"base_url": f"{api.url}/v1"}
+        lenient = ss.sync(connector("trust"), config, streams=["capped"], state={"capped": {"cursor": START}})
+        strict = ss.sync(connector("trust"), config, streams=["capped"], state={"capped": {"cursor": START}},
+                         strict=True)
+        run = ss.prepare_sync(connector("trust"), config, streams=["capped"], strict=True)
+        chunks = list(run)
+    assert lenient["status"] == "SUCCEEDED" and "max_pages=2" in lenient["streams"][0]["warnings"][0]
+    assert lenient["state"]["streams"]["capped"] == {"cursor": START}
+    assert strict["status"] == "FAILED" and "max_pages=2" in strict["streams"][0]["error"]
+    assert strict["state"]["streams"]["capped"] == {"cursor": START}
+    assert run.summary is not None and run.summary["status"] == "FAILED" and chunks[-1][-1]["type"] == "SYNC_SUMMARY"
