@@ -89,18 +89,23 @@ def test_check_chooses_connector_three_ways(demo_url: str, how: str) -> None:
     assert [m["connectionStatus"]["status"] for m in run.of_type("CONNECTION_STATUS")] == ["SUCCEEDED"]
 
 
-def test_check_unreachable_host_is_a_trace_error(tmp_path: Path) -> None:
-    """Point 5: no server at all is not 'bad credentials': TRACE ERROR and a non-zero exit."""
+def test_check_unreachable_host_is_a_failed_status(tmp_path: Path) -> None:
+    """Point 5: no server at all is a failed check like bad credentials: CONNECTION_STATUS FAILED, exit 0.
+
+    (Refused, unknown host and timeout, in both flavours: test_cli_check_unreachable.py.)
+    """
+    port = closed_port()
     manifest = tmp_path / "unreachable.yaml"
     manifest.write_text(
         "name: unreachable\n"
-        f"base_url: http://127.0.0.1:{closed_port()}/v1\n"
+        f"base_url: http://127.0.0.1:{port}/v1\n"
         "http: {max_retries: 1, backoff: constant, backoff_base_secs: 0.01, timeout_secs: 5}\n"
         "streams:\n  - name: things\n    request: {path: /things}\n"
     )
     run = airbyte("check", config={"connector": str(manifest)})
-    assert run.rc != 0 and not run.problems, run.describe()
-    assert run.errors() and not run.of_type("CONNECTION_STATUS"), run.describe()
+    assert run.rc == 0 and not run.problems and not run.errors(), run.describe()
+    (status,) = [m["connectionStatus"] for m in run.of_type("CONNECTION_STATUS")]
+    assert status["status"] == "FAILED" and f"127.0.0.1:{port}" in status["message"], run.describe()
 
 
 def test_check_broken_yaml_is_a_config_error(tmp_path: Path) -> None:

@@ -130,7 +130,8 @@ def custom() -> Iterator[ServerProcess]:
 
 
 def test_upstream_failures(srv: ServerProcess, custom: ServerProcess, demo: DemoApi) -> None:
-    """Our own 401 and the upstream's are different codes; an API that cannot be reached is a 502."""
+    """Our own 401 and the upstream's are different codes; an API that cannot be reached is a 502
+    (a failed /check is a CONNECTION_STATUS FAILED)."""
     with MockServer(_tiny_api) as tiny:
         ok = custom.post("/discover", {"connector_yaml": TINY_YAML, "config": {"api_key": "good-key", "base_url": tiny.url}, "sample": 3})
         assert ok.status_code == 200 and ok.json()["data"]["catalog"]["streams"][0]["name"] == "items"
@@ -138,7 +139,11 @@ def test_upstream_failures(srv: ServerProcess, custom: ServerProcess, demo: Demo
         msg = err(custom.post("/discover", wrong), 401, "upstream_unauthorized")
         assert "upstream" in msg and "bad-key-123" not in msg
     refused = {"connector_yaml": TINY_YAML, "config": {"api_key": "good-key", "base_url": "http://127.0.0.1:9"}}
-    err(custom.post("/check", refused), 502, "upstream_error")
+    err(custom.post("/discover", {**refused, "sample": 3}), 502, "upstream_error")
+    checked = custom.post("/check", refused)  # a check answers the question: FAILED, like a 401
+    assert checked.status_code == 200, checked.text
+    status = checked.json()["data"]["connectionStatus"]
+    assert status["status"] == "FAILED" and "Connection refused" in status["message"], status
     failed = srv.post("/sync", {"connector": "demo", "config": demo_config(demo.url, api_key="bad-key-456")})
     assert "401" in err(failed, 502, "sync_failed") and "bad-key-456" not in failed.text
     assert failed.json()["data"]["result"]["status"] == "FAILED"

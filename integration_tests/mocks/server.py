@@ -130,6 +130,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     mock: MockServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout, reset) is normal here: no traceback on stderr."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
 
 class MockServer:
     """Serve ``handler`` on 127.0.0.1:<free port> in a background thread."""

@@ -420,5 +420,5 @@ def _describe(exc: BaseException | None) -> str:
 
 
 def _short(text: str) -> str:
-    match = re.search(r"\[Errno [^\]]+\][^')]*", text)
+    match = re.search(r"\[Errno [^\]]+\][^'\")]*", text)
     return match.group(0) if match else text[:120]
