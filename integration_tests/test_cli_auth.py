@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,3 +131,24 @@ def test_auth_oauth_refreshes_before_expiry() -> None:
     assert creds.rejected == 0, "a stale token was sent"
     used = [r.header("Authorization") for r in srv.requests if r.path == "/v1/cursor"]
     assert len(used) == 3 and len(set(used)) == 3, used
+
+
+@pytest.mark.parametrize(
+    ("yaml_prefix", "sent"),
+    [("Session", "Session at-1"), ("Bearer ", "Bearer at-1"), ("Bearer", "Bearer at-1"),
+     ("Token token=", "Token token=at-1"), ("", "at-1")],
+)
+def test_session_token_prefix_word_gets_one_space(tmp_path: Path, yaml_prefix: str, sent: str) -> None:
+    """A prefix that is a word is separated from the token by one space; empty means none."""
+    text = Path(connector("auth_session")).read_text().replace('header_prefix: ""', f"header_prefix: {yaml_prefix!r}")
+    conn = tmp_path / "auth_session_prefix.yaml"
+    conn.write_text(text)
+    expected_prefix = sent.removesuffix("at-1")
+    creds = Credentials("session", username="ann", password="pw-P", header_name="X-Session",
+                        header_prefix=expected_prefix)
+    with MockServer(GenericApi(ITEMS, creds)) as srv:
+        res = run_cli("read", "-c", str(conn), "--config-json",
+                      json_body({"username": "ann", "password": "pw-P", "base_url": f"{srv.url}/v1"}))
+    assert res.rc == 0, res.stdout[-1500:]
+    assert [r.header("X-Session") for r in srv.requests if r.path == "/v1/cursor"] == [sent] * 3
+    assert creds.rejected == 0

@@ -135,7 +135,11 @@ class OAuth2ClientCredentialsAuth(Strict):
 
 
 class SessionTokenAuth(Strict):
-    """POST ``body`` to ``login_url``, read ``token_path``, send ``<header_name>: <prefix><token>``."""
+    """POST ``body`` to ``login_url``, read ``token_path``, send ``<header_name>: <prefix> <token>``.
+
+    A word prefix (``Session``) gets one space before the token; ``""`` means none; one ending in
+    punctuation (``token=``) is used as written.
+    """
 
     type: Literal["session_token"]
     login_url: Template

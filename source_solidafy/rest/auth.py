@@ -39,6 +39,15 @@ TOKEN_RETRY_BASE_SECS = 0.5
 REFRESH_MARGIN_SECS = 60.0
 
 
+def spaced_prefix(prefix: str) -> str:
+    """A token prefix as sent: a word (``Session``, ``Bearer``, ``Bearer ``) gets exactly one space
+    before the token, an empty prefix is none, one ending in punctuation (``token=``) is kept as is."""
+    word = prefix.rstrip()
+    if not word:
+        return ""
+    return f"{word} " if word != prefix or word[-1].isalnum() else prefix
+
+
 class Auth:
     """No credentials. Base class of the others."""
 
@@ -325,7 +334,7 @@ class SessionTokenAuth(_TokenAuth):
     ) -> None:
         super().__init__(session, clock)
         self.login_url = login_url
-        self.header_name, self.header_prefix = header_name, header_prefix
+        self.header_name, self.header_prefix = header_name, spaced_prefix(header_prefix)
         self._token_path = compile_path(token_path)
         self._body = body if isinstance(body, str) else orjson.dumps(dict(body)).decode()
         self._body_secrets = _string_leaves(body)
