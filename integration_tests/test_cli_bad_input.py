@@ -72,6 +72,36 @@ def test_bad_input_connector_yaml(tmp_path: Path, case: str) -> None:
             _usage_error(run_cli("check", "-c", str(path), "--config-json", "{}"), *pieces)
 
 
+UNCLOSED = {
+    "flow-sequence": (GOOD + "    primary_key: [id, name\n    cursor_field: updated_at\n",
+                      "unclosed.yaml:6: invalid YAML: flow sequence '[' opened at line 6 is not closed "
+                      "(line 7: did not find expected ',' or ']')"),
+    "flow-mapping": (GOOD.replace("{path: /cursor}", "{path: /cursor\n    primary_key: id"),
+                     "unclosed.yaml:5: invalid YAML: flow mapping '{' opened at line 5 is not closed "
+                     "(line 6: did not find expected ',' or '}')"),
+    "quoted-string": (GOOD.replace("{path: /cursor}", "{path: '/cursor}\n    primary_key: id\n"),
+                      "unclosed.yaml:5: invalid YAML: quoted string opened at line 5 is not closed "
+                      "(line 8: found unexpected end of stream)"),
+    "tab": (GOOD.replace("  - name: items", "\t- name: items"),
+            "unclosed.yaml:4: invalid YAML: a tab character cannot indent YAML (use spaces)"),
+    "indentation": (GOOD + "   primary_key: id\n",
+                    "unclosed.yaml:6: invalid YAML: did not find expected '-' indicator (in the list that starts "
+                    "at line 4; check the indentation)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNCLOSED))
+def test_yaml_syntax_error_names_where_the_construct_starts(tmp_path: Path, case: str) -> None:
+    """Where the broken construct starts and where the parser gave up, one line, exit 2, every command."""
+    text, expected = UNCLOSED[case]
+    path = tmp_path / "unclosed.yaml"
+    path.write_text(text)
+    validated = run_cli("validate", str(path))
+    assert validated.rc == 2 and validated.stderr.strip() == expected, validated.stderr
+    read = _usage_error(run_cli("read", "-c", str(path), "--config-json", "{}"))
+    assert read == f"error: {expected}", read
+
+
 DEMO_CFG = json.dumps({"api_key": "demo-SECRET-value"})
 
 

@@ -89,11 +89,49 @@ def parse_yaml(text: str) -> Any:
     try:
         return yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem:
-            problem = f"{exc.problem} ({exc.context})"
+        line, problem = describe_yaml_error(exc, text)
         raise YamlSyntaxError(line, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(None, f"invalid YAML: {exc}") from None
+
+
+# what the parser was inside ("while parsing a flow sequence") -> what a person calls it
+_CONSTRUCTS = {
+    "flow sequence": "flow sequence '['",
+    "flow mapping": "flow mapping '{'",
+    "quoted scalar": "quoted string",
+    "block mapping": "mapping",
+    "block collection": "list",
+    "block scalar": "block scalar",
+}
+_UNCLOSED = ("expected ',' or ']'", "expected ',' or '}'", "end of stream")
+
+
+def describe_yaml_error(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
+    """(line to point at, one line): where the broken construct starts and where the parser gave up.
+
+    ``flow sequence '[' opened at line 10 is not closed (line 11: did not find expected ',' or ']')``
+    points at line 10; an indentation mistake points at the line the parser stopped on and names
+    the mapping it was in.
+    """
+    start, stop = exc.context_mark, exc.problem_mark or exc.context_mark
+    start_line = start.line + 1 if start is not None else None
+    stop_line = stop.line + 1 if stop is not None else None
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "tab character" in problem or (stop is not None and _char_at(text, stop) == "\t"):
+        return stop_line, "a tab character cannot indent YAML (use spaces)"
+    context = (exc.context or "").removeprefix("while parsing ").removeprefix("while scanning ")
+    construct = next((name for key, name in _CONSTRUCTS.items() if key in context), context.removeprefix("a "))
+    if not exc.context or start_line is None or start_line == stop_line:
+        return stop_line, problem
+    if any(marker in problem for marker in _UNCLOSED):
+        return start_line, f"{construct} opened at line {start_line} is not closed (line {stop_line}: {problem})"
+    hint = "; check the indentation" if construct in ("mapping", "list") else ""
+    return stop_line, f"{problem} (in the {construct} that starts at line {start_line}{hint})"
+
+
+def _char_at(text: str, mark: Any) -> str:
+    lines = text.splitlines()
+    if 0 <= mark.line < len(lines) and 0 <= mark.column < len(lines[mark.line]):
+        return lines[mark.line][mark.column]
+    return ""
