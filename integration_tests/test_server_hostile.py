@@ -8,11 +8,13 @@ page, writing outside ``--output-root``.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from integration_tests.mocks.server import MockServer, Request, Response
 from integration_tests.test_server_support import ServerProcess
 
 SECRET_MARKER = "server_private_value_7f3a"
@@ -57,3 +59,160 @@ def test_custom_yaml_cannot_read_server_files(custom: ServerProcess, private_fil
         message = err(resp, 422, "invalid_manifest")
         assert "schema_file" in message and "may not read files" in message, message
         assert SECRET_MARKER not in resp.text
+
+
+# --------------------------------------------------------------------------- sqlite files on the server
+
+
+def _sqlite(path: Path, marker: str) -> Path:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE secrets (value TEXT)")
+    con.execute("INSERT INTO secrets VALUES (?)", (marker,))
+    con.commit()
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("sqlite-files")
+    allowed, outside = base / "allowed", base / "outside"
+    allowed.mkdir()
+    outside.mkdir()
+    (outside / "notes.txt").write_text("not a database")
+    (allowed / "escape").symlink_to(outside)
+    return {"allowed": allowed, "shop": _sqlite(allowed / "shop.db", "shop-row"),
+            "private": _sqlite(outside / "private.db", SECRET_MARKER), "text": outside / "notes.txt"}
+
+
+def test_sqlite_refused_without_the_flag(files: dict[str, Path]) -> None:
+    """Default settings: no SQLite file at all, and the answer is the same for every path."""
+    with ServerProcess() as s:
+        messages = set()
+        for path in (files["private"], files["text"], files["private"].parent / "missing.db", files["shop"]):
+            resp = s.post("/streams", {"connector": "sqlite", "config": {"connection_string": str(path)}})
+            messages.add(err(resp, 403, "not_allowed").replace(str(path), "<path>"))
+            assert SECRET_MARKER not in resp.text
+        assert len(messages) == 1 and "--sqlite-dir" in messages.pop()
+
+
+def test_sqlite_confined_to_the_named_directory(files: dict[str, Path]) -> None:
+    with ServerProcess("--sqlite-dir", str(files["allowed"])) as s:
+        ok = s.post("/sync", {"connector": "sqlite", "config": {"connection_string": "shop.db"}})
+        assert ok.status_code == 200, ok.text
+        assert [r["data"]["value"] for r in ok.json()["data"]["result"]["records"]] == ["shop-row"]
+        absolute = s.post("/streams", {"connector": "sqlite", "config": {"connection_string": str(files["shop"])}})
+        assert absolute.json()["data"]["streams"] == ["secrets"]
+        outside = [str(files["private"]), str(files["text"]), "../outside/private.db", "escape/private.db",
+                   f"sqlite:///{files['private']}", "file:../outside/missing.db", str(files["private"].parent / "nope.db")]
+        messages = set()
+        for path in outside:
+            for endpoint in ("/streams", "/sync"):
+                resp = s.post(endpoint, {"connector": "sqlite", "config": {"connection_string": path}})
+                messages.add(err(resp, 403, "not_allowed").split(" is not a database file")[1])
+                assert SECRET_MARKER not in resp.text
+            status = s.post("/check", {"connector": "sqlite", "config": {"connection_string": path}}).json()
+            assert status["data"]["connectionStatus"]["status"] == "FAILED"
+        assert len(messages) == 1, messages  # exists or not, database or not: one answer
+
+
+@pytest.mark.parametrize("conn", [
+    "postgresql://postgres@127.0.0.1:5432/postgres",
+    "postgresql://postgres@localhost:5432/postgres",
+    "postgresql://postgres@/postgres?host=/var/run/postgresql",
+    "postgresql://postgres@%2Fvar%2Frun%2Fpostgresql/postgres",
+    "postgresql://postgres@db.example.com:5432/postgres?sslrootcert=/etc/shadow",
+    "postgresql://postgres@db.example.com:5432/postgres?passfile=/etc/shadow",
+    "postgresql://postgres@db.example.com:5432/postgres?service=admin",
+    "host=127.0.0.1 port=5432 user=postgres dbname=postgres",
+])
+def test_database_connections_from_requests_are_confined(conn: str) -> None:
+    """No loopback or private database, no Unix socket, no option that names a file on the server."""
+    with ServerProcess(private_networks=False) as s:
+        resp = s.post("/streams", {"connector": "postgres", "config": {"connection_string": conn}})
+        err(resp, 403, "not_allowed")
+        status = s.post("/check", {"connector": "postgres", "config": {"connection_string": conn}}).json()
+        assert status["data"]["connectionStatus"]["status"] == "FAILED"
+        resp = s.post("/streams", {"connector": "mysql", "config": {"host": "127.0.0.1", "user": "root"}})
+        err(resp, 403, "not_allowed")
+
+
+# --------------------------------------------------------------------------- private networks
+
+
+def _admin_page(req: Request) -> Response:  # an internal service that trusts its network
+    if req.path.endswith("/token") or req.path.endswith("/login"):
+        return Response.json({"access_token": "internal-token", "expires_in": 3600, "token": "internal-token"})
+    return Response.json({"data": [{"id": 1, "secret": SECRET_MARKER}], "has_more": False})
+
+
+@pytest.fixture(scope="module")
+def admin() -> Iterator[MockServer]:
+    with MockServer(_admin_page) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def confined() -> Iterator[ServerProcess]:
+    """Default network rules (no --allow-private-networks), custom connectors on."""
+    with ServerProcess("--allow-custom-connectors", private_networks=False) as s:
+        yield s
+
+
+def _refused(text: str) -> bool:
+    return "private, loopback or link-local" in text and "--allow-private-networks" in text
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.1", "2130706433", "0.0.0.0", "[::ffff:127.0.0.1]"])
+def test_base_url_cannot_reach_private_addresses(confined: ServerProcess, admin: MockServer, host: str) -> None:
+    base_url = f"http://{host}:{admin.port}"
+    config = {"api_key": "k", "base_url": base_url, "start_date": "2024-01-01T00:00:00Z"}
+    status = confined.post("/check", {"connector": "demo", "config": config}).json()["data"]["connectionStatus"]
+    assert status["status"] == "FAILED" and _refused(status["message"]), status
+    resp = confined.post("/sync", {"connector": "demo", "config": config, "streams": ["customers"]})
+    assert _refused(err(resp, 502, "sync_failed"))
+    with_accept = confined.post("/sync", {"connector": "demo", "config": config, "streams": ["customers"]},
+                                headers={"Accept": "application/x-ndjson"})
+    assert _refused(with_accept.text) and SECRET_MARKER not in resp.text + with_accept.text
+    assert admin.requests == []
+
+
+def test_link_local_metadata_address_refused(confined: ServerProcess) -> None:
+    config = {"api_key": "k", "base_url": "http://169.254.169.254/latest/meta-data", "start_date": "2024-01-01T00:00:00Z"}
+    status = confined.post("/check", {"connector": "demo", "config": config}).json()["data"]["connectionStatus"]
+    assert _refused(status["message"]), status
+
+
+AUTH_YAML = """\
+name: internal
+base_url: "{{{{ config.base_url }}}}"
+auth:
+{auth}
+http: {{max_retries: 0}}
+streams:
+  - name: items
+    request: {{path: /items}}
+    decoder: {{type: json, records_path: data}}
+"""
+AUTHS = {
+    "token_url": "  type: oauth2_client_credentials\n  token_url: https://auth.example.com/token\n"
+                 "  client_id: a\n  client_secret: b",
+    "login_url": "  type: session_token\n  login_url: https://auth.example.com/login\n  token_path: token",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(AUTHS))
+def test_token_and_login_urls_cannot_reach_private_addresses(confined: ServerProcess, admin: MockServer, kind: str) -> None:
+    yaml_text = AUTH_YAML.format(auth=AUTHS[kind])
+    config = {"base_url": "https://api.example.com", "token_url": f"{admin.url}/{kind.split('_')[0]}"}
+    resp = confined.post("/sync", {"connector_yaml": yaml_text, "config": config})
+    message = err(resp, 502, "sync_failed")
+    assert _refused(message) and f"127.0.0.1:{admin.port}" in message, message
+    assert admin.requests == [] and SECRET_MARKER not in resp.text
+
+
+def test_private_networks_allowed_by_the_operator(admin: MockServer) -> None:
+    with ServerProcess("--allow-custom-connectors") as s:  # ServerProcess adds --allow-private-networks
+        config = {"base_url": admin.url, "token_url": f"{admin.url}/token"}
+        resp = s.post("/sync", {"connector_yaml": AUTH_YAML.format(auth=AUTHS["token_url"]), "config": config})
+        assert resp.status_code == 200 and SECRET_MARKER in resp.text, resp.text

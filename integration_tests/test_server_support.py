@@ -23,10 +23,15 @@ DEMO_TOKEN = "demo-secret-token"
 
 
 class ServerProcess:
-    """``solidafy-cdk serve --port 0 --format json ARGS``; the first stdout line says where it listens."""
+    """``solidafy-cdk serve --port 0 --format json ARGS``; the first stdout line says where it listens.
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, token: str | None = None) -> None:
-        self.args = args
+    The mock APIs and databases of the tests listen on 127.0.0.1, so the server is started with
+    ``--allow-private-networks`` unless ``private_networks=False`` (the default a real server has).
+    """
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, token: str | None = None,
+                 private_networks: bool = True) -> None:
+        self.args = ("--allow-private-networks", *args) if private_networks else args
         self.env = {k: v for k, v in os.environ.items() if k != "SOLIDAFY_API_TOKEN"}
         self.env.update(env or {})
         self.token = token

@@ -16,6 +16,7 @@ from typing import Any
 from source_solidafy import protocol as p
 from source_solidafy import registry
 from source_solidafy.config import fields_to_json_schema
+from source_solidafy.confinement import Confinement
 from source_solidafy.errors import (
     AuthError,
     ConfigError,
@@ -38,19 +39,27 @@ class TooManyRecords(SolidafyError):
 
 
 def load_connector(
-    connector: str | Source | None = None, *, yaml_text: str | None = None, allow_paths: bool = True
+    connector: str | Source | None = None,
+    *,
+    yaml_text: str | None = None,
+    allow_paths: bool = True,
+    confinement: Confinement | None = None,
 ) -> Source:
     """A built-in name or alias, a YAML path (when ``allow_paths``), or YAML text.
 
-    Without ``allow_paths`` the YAML text may not read files either (``schema_file``): the server's way.
+    Without ``allow_paths`` the YAML text may not read files either (``schema_file``). ``confinement``
+    limits the files and networks the connector may reach (see ``confinement.py``): the server's way.
     """
     if isinstance(connector, Source):
         return connector
     if yaml_text is not None:
-        return registry.source_from_yaml_text(yaml_text, allow_files=allow_paths)
-    if not connector:
+        source = registry.source_from_yaml_text(yaml_text, allow_files=allow_paths)
+    elif not connector:
         raise UsageError("no connector given: use --connector NAME|FILE, config.connector or SOLIDAFY_CONNECTOR")
-    return registry.load_source(connector, allow_paths=allow_paths)
+    else:
+        source = registry.load_source(connector, allow_paths=allow_paths)
+    source.confinement = confinement
+    return source
 
 
 def list_connectors(detail: bool = True) -> list[dict[str, Any]]:

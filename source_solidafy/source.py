@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from source_solidafy.confinement import Confinement
+
 
 @dataclass(frozen=True)
 class ConfigField:
@@ -148,6 +150,7 @@ class Source(ABC):
     category: str = ""
     aliases: tuple[str, ...] = ()
     streams_dynamic: bool = False  # databases: streams are known only with a config
+    confinement: Confinement | None = None  # set for untrusted callers (the server); None: unconfined
 
     @abstractmethod
     def config_fields(self) -> list[ConfigField]:

@@ -139,13 +139,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class MockServer:
-    """Serve ``handler`` on 127.0.0.1:<free port> in a background thread."""
+    """Serve ``handler`` on 127.0.0.1:<free port> (or ``host``:``port``) in a background thread."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
         self.handler = handler
+        self.host = host
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _RequestHandler)
+        self._server = _Server((host, port), _RequestHandler)
         self._server.mock = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -155,7 +156,7 @@ class MockServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def record(self, req: Request) -> None:
         with self._lock:

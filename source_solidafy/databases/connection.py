@@ -45,6 +45,8 @@ class ConnectionSpec:
     secret: dict[str, Any] = field(default_factory=dict)  # CREATE SECRET parameters, may be empty
     database: str | None = None  # the database named in the config (MySQL stream naming)
     secrets: tuple[str, ...] = ()  # values to redact from every message
+    options: dict[str, str] = field(default_factory=dict)  # the connection string's ?options, as given
+    given_path: str | None = None  # sqlite: the file path as the config gave it (before ~ and the cwd)
 
     @property
     def extension(self) -> str:
@@ -72,6 +74,7 @@ def connection_spec(dialect: str, config: dict[str, Any]) -> ConnectionSpec:
         params, options = _parse_url(dialect, conn)
     else:
         params = _field_params(config)
+    given = dict(options)
     ssl = str(config.get("ssl_mode") or "prefer")
     if dialect == "postgres":
         options.setdefault("sslmode", ssl)
@@ -88,6 +91,7 @@ def connection_spec(dialect: str, config: dict[str, Any]) -> ConnectionSpec:
         secret=params,
         database=params.get("database") or None,
         secrets=tuple(s for s in (password, str(config.get("password") or "")) if s),
+        options=given,
     )
 
 
@@ -153,7 +157,7 @@ def _sqlite_spec(config: dict[str, Any]) -> ConnectionSpec:
         if raw.startswith(prefix):
             raw = raw[len(prefix) :]
             break
-    return ConnectionSpec(dialect="sqlite", attach=str(Path(raw).expanduser().resolve()))
+    return ConnectionSpec(dialect="sqlite", attach=str(Path(raw).expanduser().resolve()), given_path=raw)
 
 
 def _libpq_quote(value: str) -> str:

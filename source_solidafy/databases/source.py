@@ -81,6 +81,8 @@ class DatabaseSource(Source):
         from source_solidafy.databases.engine import DuckSession
 
         spec = connection_spec(self.dialect, self.validate_config(config))
+        if self.confinement is not None:
+            spec = self.confinement.database(spec)
         key = (spec.attach, tuple(sorted(spec.secret.items())))
         with self._lock:
             session = self._sessions.get(key)

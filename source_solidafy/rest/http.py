@@ -149,9 +149,11 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        connect_guard: Callable[[str, int], str] | None = None,
     ) -> None:
         """``sleep``, ``clock`` (wall time, for Retry-After dates) and ``monotonic`` (the rate limiter)
-        are injectable so tests never wait."""
+        are injectable so tests never wait. ``connect_guard`` (host, port -> address) is asked before
+        every new connection (see ``rest/guard.py``; the server's private-network rule)."""
         if backoff not in BACKOFFS:
             raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
         self._base_url = base_url.rstrip("/")
@@ -166,7 +168,7 @@ class HttpClient:
         self._secrets.update(v for k, v in self._headers.items() if _SECRET_NAME.search(k) and v)
         self._bucket = TokenBucket(rate_limit_rps, clock=monotonic, sleep=sleep) if rate_limit_rps else None
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
-        self._session = _make_session(max_concurrency)
+        self._session = _make_session(max_concurrency, connect_guard)
         self._trust_env = True
         self._proxy_cache: dict[str, dict[str, str]] = {}
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
@@ -391,13 +393,18 @@ def _param_list(params: Params) -> list[tuple[str, Any]]:
     return out
 
 
-def _make_session(max_concurrency: int | None) -> requests.Session:
+def _make_session(max_concurrency: int | None, guard: Callable[[str, int], str] | None = None) -> requests.Session:
     """A pooled session that reads the environment once (see ``HttpClient._proxies_for``)."""
     session = requests.Session()
     session.trust_env = False
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     size = max(32, max_concurrency or 0)  # a full pool makes urllib3 warn on stderr
-    adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
+    if guard is not None:
+        from source_solidafy.rest.guard import GuardedAdapter
+
+        adapter: HTTPAdapter = GuardedAdapter(guard, pool_connections=size, pool_maxsize=size)
+    else:
+        adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from source_solidafy.confinement import ConnectGuard
 from source_solidafy.errors import ConfigError, HttpError, TemplateError
 from source_solidafy.manifest.models import Manifest, Stream
 from source_solidafy.manifest.templates import build_context
@@ -31,7 +32,8 @@ _STREAM = object()  # pages(): the stream's own pagination
 class _Runtime:
     """HTTP client, auth and rendered connector-level values for one config."""
 
-    def __init__(self, manifest: Manifest, config: dict[str, Any], secrets: list[str]) -> None:
+    def __init__(self, manifest: Manifest, config: dict[str, Any], secrets: list[str],
+                 guard: ConnectGuard | None = None) -> None:
         self.manifest = manifest
         self.config = config
         self._local = threading.local()
@@ -41,7 +43,7 @@ class _Runtime:
             backoff_base=http.backoff_base_secs, backoff_max=http.backoff_max_secs,
             retry_statuses=http.retry_statuses, rate_limit_rps=http.rate_limit_rps,
             max_concurrency=http.max_concurrency, user_agent=http.user_agent or "source-solidafy",
-            secrets=secrets, log=self._log,
+            secrets=secrets, log=self._log, connect_guard=guard,
         )
         ctx = build_context(config)
         self.client.auth = build.auth(manifest.auth_for(config), lambda t: t.render(ctx), config, self.client.session)
@@ -155,7 +157,8 @@ class DeclarativeSource(Source):
         with self._lock:
             rt = self._runtimes.get(key)
             if rt is None:
-                rt = self._runtimes[key] = _Runtime(self.manifest, config, self.secrets(config))
+                guard = self.confinement.connect_guard() if self.confinement is not None else None
+                rt = self._runtimes[key] = _Runtime(self.manifest, config, self.secrets(config), guard)
             return rt
 
     def close(self) -> None:

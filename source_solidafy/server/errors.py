@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Iterable
 
 from source_solidafy import errors as e
+from source_solidafy.confinement import NotAllowedError
 
 
 class ApiError(Exception):
@@ -31,6 +32,7 @@ _TOO_MANY = "TooManyRecords"
 _MAP: tuple[tuple[type[BaseException], int, str], ...] = (
     (e.UnknownConnectorError, 404, "unknown_connector"),
     (e.UnknownStreamError, 404, "unknown_stream"),
+    (NotAllowedError, 403, "not_allowed"),
     (e.ManifestError, 422, "invalid_manifest"),
     (e.StateError, 422, "invalid_state"),
     (e.ConfigError, 422, "invalid_config"),

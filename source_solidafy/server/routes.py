@@ -43,11 +43,11 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _connector(api: Any, body: dict[str, Any], allow_custom: bool) -> Any:
+def _connector(api: Any, body: dict[str, Any], settings: ServerSettings) -> Any:
     """The request's Source; its own idea of what is secret in the config joins the redaction list."""
     from flask import g
 
-    source = connectors.resolve(api, body, allow_custom)
+    source = connectors.resolve(api, body, settings)
     config = body.get("config")
     secrets_of = getattr(source, "secrets", None)
     if isinstance(config, dict) and callable(secrets_of):
@@ -79,12 +79,12 @@ class _Listing:
 
 
 def register_routes(app: Flask, api: Any, settings: ServerSettings) -> None:
-    _register_metadata(app, api)
+    _register_metadata(app, api, settings)
     _register_calls(app, api, settings)
     _register_sync(app, api, settings)
 
 
-def _register_metadata(app: Flask, api: Any) -> None:
+def _register_metadata(app: Flask, api: Any, settings: ServerSettings) -> None:
     from source_solidafy.server.openapi import openapi_document
 
     @app.get("/health")
@@ -107,21 +107,19 @@ def _register_metadata(app: Flask, api: Any) -> None:
 
     @app.get("/connectors/<name>/streams")
     def connector_streams(name: str) -> Response:
-        source = connectors.builtin(api, name)
+        source = connectors.builtin(api, name, settings)
         return ok({"connector": source.name, "streams": api.streams(source)})
 
     @app.get("/connectors/<name>/spec")
     def connector_spec(name: str) -> Response:
-        return ok(api.spec(connectors.builtin(api, name)))
+        return ok(api.spec(connectors.builtin(api, name, settings)))
 
 
 def _register_calls(app: Flask, api: Any, settings: ServerSettings) -> None:
-    allow = settings.allow_custom_connectors
-
     @app.post("/streams")
     def streams() -> Response:
         body = _body()
-        connector = _connector(api, body, allow)
+        connector = _connector(api, body, settings)
         config = body.get("config")
         config = bodies.config_of(body) if config is not None else None
         return ok({"connector": _label(connector), "streams": api.streams(connector, config)})
@@ -129,13 +127,13 @@ def _register_calls(app: Flask, api: Any, settings: ServerSettings) -> None:
     @app.post("/check")
     def check() -> Response:
         body = _body()
-        connector = _connector(api, body, allow)
+        connector = _connector(api, body, settings)
         return ok(api.check(connector, bodies.config_of(body)))
 
     @app.post("/discover")
     def discover() -> Response:
         body = _body()
-        connector = _connector(api, body, allow)
+        connector = _connector(api, body, settings)
         sample = bodies.opt_int(body, "sample") or 0
         return ok(api.discover(connector, bodies.config_of(body), sample=sample))
 
@@ -167,7 +165,7 @@ def _register_sync(app: Flask, api: Any, settings: ServerSettings) -> None:
     @app.post("/sync")
     def sync() -> Response:
         body = _body()
-        connector = _connector(api, body, settings.allow_custom_connectors)
+        connector = _connector(api, body, settings)
         output = outputs.resolve_output(bodies.opt_str(body, "output"), settings.output_root)
         req = bodies.sync_request(body, output)
         config = bodies.config_of(body)

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from source_solidafy.confinement import PRIVATE_FLAG, SQLITE_FLAG, Confinement
 from source_solidafy.errors import UsageError
 
 TOKEN_ENV = "SOLIDAFY_API_TOKEN"
@@ -38,6 +39,12 @@ class ServerSettings:
     max_held_records: int = DEFAULT_MAX_HELD_RECORDS
     output_format: str = "text"  # how the "listening" line is printed: text | json
     verbose: bool = False
+    allow_private_networks: bool = False
+    sqlite_dir: str | None = None
+
+    def confinement(self) -> Confinement:
+        """What connectors run for requests may reach (files, networks): see docs/security.md."""
+        return Confinement(private_networks=self.allow_private_networks, sqlite_dir=self.sqlite_dir)
 
 
 def is_loopback(host: str) -> bool:
@@ -83,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body-bytes", type=_positive("--max-body-bytes"), default=DEFAULT_MAX_BODY_BYTES)
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow this browser origin (repeatable; * for any)")
     p.add_argument("--max-held-records", type=_positive("--max-held-records"), default=DEFAULT_MAX_HELD_RECORDS, help="records one JSON /sync response may hold")
+    p.add_argument(PRIVATE_FLAG, action="store_true",
+                   help="let requests reach private, loopback and link-local addresses (base_url, token_url, databases)")
+    p.add_argument(SQLITE_FLAG, default=None, metavar="DIR", help="let requests open SQLite database files under DIR")
     p.add_argument("--format", dest="output_format", choices=["text", "json"], default="text", help="how the listening line is printed")
     p.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     return p
@@ -98,11 +108,7 @@ def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> Se
             f"serve: refusing to bind {ns.host!r} without an auth token; "
             f"set --auth-token or {TOKEN_ENV} (or bind 127.0.0.1)"
         )
-    root = None
-    if ns.output_root:
-        root = os.path.realpath(ns.output_root)
-        if not os.path.isdir(root):
-            raise UsageError(f"serve: --output-root {ns.output_root!r} is not an existing directory")
+    root = _existing_dir("--output-root", ns.output_root)
     origins = tuple(o.strip().rstrip("/") for raw in ns.cors_origin for o in raw.split(",") if o.strip())
     return ServerSettings(
         host=ns.host,
@@ -117,4 +123,15 @@ def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> Se
         max_held_records=ns.max_held_records,
         output_format=ns.output_format,
         verbose=ns.verbose,
+        allow_private_networks=ns.allow_private_networks,
+        sqlite_dir=_existing_dir(SQLITE_FLAG, ns.sqlite_dir),
     )
+
+
+def _existing_dir(flag: str, given: str | None) -> str | None:
+    if not given:
+        return None
+    path = os.path.realpath(given)
+    if not os.path.isdir(path):
+        raise UsageError(f"serve: {flag} {given!r} is not an existing directory")
+    return path

@@ -40,7 +40,7 @@ class StubApi:
                                     "description": ""}], "streams": ["items", "users"], "streams_dynamic": False}]
 
     def load_connector(self, connector: str | None = None, *, yaml_text: str | None = None,
-                       allow_paths: bool = True) -> StubSource:
+                       allow_paths: bool = True, confinement: Any = None) -> StubSource:
         self.calls.append(("load_connector", connector, {"yaml_text": yaml_text, "allow_paths": allow_paths}))
         if yaml_text is not None:
             self._maybe_raise("yaml")
