@@ -233,9 +233,9 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
     from source_solidafy.progress import Progress
 
     progress = Progress.for_stderr(enabled=not airbyte)
+    run.watch = progress.update  # redrawn while waiting too, not only when a chunk arrives
     for chunk in run:
         writer.write(chunk)
-        progress.update(run)
     progress.close(run)
     return 1 if run.failed else 0
 

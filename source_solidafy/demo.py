@@ -28,8 +28,9 @@ def run_demo(output: str, fmt: str = "parquet") -> int:
         run = api.prepare_sync("demo", config, format=fmt if to_files else "json",
                                output=output if to_files else None)
         progress = Progress.for_stderr()
+        run.watch = progress.update  # a sync to files yields nothing while records flow
         for _chunk in run:
-            progress.update(run)
+            pass
         progress.close(run)
     summary = run.summary or {}
     elapsed = time.monotonic() - started

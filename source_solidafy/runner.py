@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,13 +111,19 @@ class StreamRun:
 
 
 class SyncRun:
-    """Iterate to run the sync: yields chunks (lists) of message dicts; ``summary`` once done."""
+    """Iterate to run the sync: yields chunks (lists) of message dicts; ``summary`` once done.
+
+    ``watch`` (e.g. the live progress display) is called with the run after every event and at
+    least every 0.2 s while waiting for one: a sync that writes to files yields nothing for long
+    stretches, and a slow page yields nothing until it arrives.
+    """
 
     def __init__(self, source: Source, plan: SyncPlan) -> None:
         self.source = source
         self.plan = plan
         self.runs = {name: StreamRun(name) for name in plan.streams}
         self.summary: dict[str, Any] | None = None
+        self.watch: Callable[[SyncRun], None] | None = None
         self.final_state: StateMap = dict(plan.state)
         self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=max(8, plan.concurrency * 4))
         self._started = time.monotonic()
@@ -207,6 +213,8 @@ class SyncRun:
                 if self.plan.cancel.is_set():  # cancelled from outside (e.g. the HTTP client went away)
                     self._cancel_pending()
                     return
+                if self.watch is not None:
+                    self.watch(self)
                 continue
             if kind == "batch":
                 out = self._on_batch(self.runs[stream], payload)
@@ -219,6 +227,8 @@ class SyncRun:
             else:
                 pending -= 1
                 out = self._on_end(self.runs[stream], payload)
+            if self.watch is not None:
+                self.watch(self)
             if out:
                 yield out
 
