@@ -2,7 +2,9 @@
 
 1. ``--clients`` (50) threads for ``--duration`` (30 s) seconds, each looping over ``/health``,
    ``/connectors`` and a small ``/sync`` (20 demo products) against the demo API: failed requests
-   (any non-2xx or connection error), p50/p99 latency per endpoint, peak RSS of the server.
+   (any non-2xx or connection error), p50/p99 latency per endpoint, peak RSS of the server. A 503
+   ``busy`` (more syncs than ``--max-concurrent-calls``) is the server's back-pressure, counted as
+   ``busy`` and not a failure; the client waits ``Retry-After`` (capped at 0.2 s here) and goes on.
 2. One streamed ``/sync`` of 100,000 demo orders (``Accept: application/x-ndjson``) and the same sync
    by ``solidafy-cdk read``, measured in the same run: the server's wall time must stay within
    ``--max-ratio`` (1.5) times the CLI's.
@@ -72,6 +74,7 @@ class Load:
         self.calls = [("GET", "/health", None), ("GET", "/connectors", None), ("POST", "/sync", sync)]
         self.latency: dict[str, list[float]] = {path: [] for _, path, _ in self.calls}
         self.failures: list[str] = []
+        self.busy = 0
         self._lock = threading.Lock()
 
     def _client(self, offset: int, deadline: float) -> None:
@@ -83,6 +86,11 @@ class Load:
             started = time.perf_counter()
             try:
                 resp = session.request(method, self.url + path, json=body, timeout=60)
+                if resp.status_code == 503 and resp.json()["error"]["code"] == "busy":
+                    with self._lock:
+                        self.busy += 1
+                    time.sleep(min(0.2, float(resp.headers.get("Retry-After", "1"))))
+                    continue
                 ok = resp.ok and (path != "/sync" or resp.json()["data"]["result"]["status"] == "SUCCEEDED")
                 problem = None if ok else f"{path}: HTTP {resp.status_code} {resp.text[:200]}"
             except requests.RequestException as exc:
@@ -106,7 +114,7 @@ class Load:
                       "mean_ms": round(statistics.fmean(v), 1) if v else 0.0} for path, v in self.latency.items()}
         every = [x for v in self.latency.values() for x in v]
         return {"clients": self.clients, "duration_s": self.duration, "requests": len(every),
-                "failed": len(self.failures), "first_failures": self.failures[:5],
+                "failed": len(self.failures), "busy": self.busy, "first_failures": self.failures[:5],
                 "p50_ms": round(percentile(every, 0.50), 1), "p99_ms": round(percentile(every, 0.99), 1), "endpoints": per}
 
 
@@ -187,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 def _human(r: dict[str, Any]) -> str:
     load, s = r["load"], r["streamed_sync"]
     lines = [f"load: {load['clients']} clients x {load['duration_s']:.0f}s: {load['requests']} requests, "
-             f"{load['failed']} failed, p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms"]
+             f"{load['failed']} failed, {load['busy']} busy (503), p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms"]
     lines += [f"  {path:<12} {e['requests']:>6} req  p50 {e['p50_ms']:>7} ms  p99 {e['p99_ms']:>7} ms"
               for path, e in load["endpoints"].items()]
     lines += load["first_failures"]

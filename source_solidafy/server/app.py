@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from source_solidafy import protocol
 from source_solidafy.server.errors import classify, log_exception, message_for
+from source_solidafy.server.hosts import host_allowed, refusal
 from source_solidafy.server.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -86,9 +87,17 @@ def _install_hooks(app: Flask, settings: ServerSettings) -> None:
             return _preflight(settings)
         if request.path in OPEN_PATHS:
             return None
+        host = request.environ.get("HTTP_HOST")
+        if not host_allowed(settings, host):
+            return error_response(400, "host_not_allowed", refusal(settings, str(host)))
         if not _authorized(settings, request.headers.get("Authorization")):
             message = "missing or wrong bearer token for this server (send Authorization: Bearer <token>)"
             return error_response(401, "unauthorized", message)
+        if request.method == "POST" and request.mimetype != "application/json":
+            # a web page can POST text/plain or a form without a CORS preflight: only JSON is a request
+            got = request.headers.get("Content-Type") or "none"
+            return error_response(415, "unsupported_media_type",
+                                  f"POST bodies must be JSON sent with Content-Type: application/json (got {got!r})")
         return None
 
     @app.after_request
@@ -152,4 +161,6 @@ def _install_error_handlers(app: Flask, settings: ServerSettings) -> None:
         secrets = request_secrets(settings)
         if code == "internal_error":
             log_exception(exc, secrets, f"{request.method} {request.path}")
-        return error_response(status, code, message_for(exc, status, code, secrets))
+        resp = error_response(status, code, message_for(exc, status, code, secrets))
+        resp.headers.update(getattr(exc, "headers", None) or {})
+        return resp

@@ -19,11 +19,12 @@ from source_solidafy.confinement import NotAllowedError
 class ApiError(Exception):
     """An error the server itself raises (bad body, refused path, our token) with its status and code."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 _TOO_MANY = "TooManyRecords"

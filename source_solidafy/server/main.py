@@ -66,17 +66,20 @@ def run(settings: ServerSettings, api: Any = None) -> int:
 
 
 def _server(create_server: Any, app: Any, settings: ServerSettings, sock: socket.socket) -> Any:
-    return create_server(
+    from source_solidafy.server.transport_errors import use_json_errors
+
+    return use_json_errors(create_server(
         app,
         sockets=[sock],
         threads=settings.threads,
-        # Flask enforces the real limit (with a JSON 413); waitress only stops absurd bodies early.
-        max_request_body_size=settings.max_body_bytes + 65536,
+        # waitress stops a larger body while reading it (our JSON 413: transport_errors.py); Flask's
+        # MAX_CONTENT_LENGTH is the same limit for apps embedded in another WSGI server.
+        max_request_body_size=settings.max_body_bytes,
         ident="solidafy",
         channel_request_lookahead=1,  # keep reading during a request: notices clients that hang up
         expose_tracebacks=False,
         clear_untrusted_proxy_headers=True,
-    )
+    ))
 
 
 def serve_main(argv: list[str]) -> int:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy import __version__
 from source_solidafy.errors import redact
 from source_solidafy.server import bodies, connectors, outputs
 from source_solidafy.server.app import json_response, request_secrets
+from source_solidafy.server.capacity import Slots
 from source_solidafy.server.disconnect import DisconnectWatcher
 from source_solidafy.server.errors import ApiError
 from source_solidafy.server.settings import ServerSettings
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from flask import Flask, Response
 
 NDJSON = "application/x-ndjson"
+_SLOT_HANDED = "solidafy.slot_handed"  # environ flag: the streamed response releases the call slot
 
 
 def ok(data: Any) -> Response:
@@ -79,9 +82,10 @@ class _Listing:
 
 
 def register_routes(app: Flask, api: Any, settings: ServerSettings) -> None:
+    slots = Slots(settings.call_limit)
     _register_metadata(app, api, settings)
-    _register_calls(app, api, settings)
-    _register_sync(app, api, settings)
+    _register_calls(app, api, settings, slots)
+    _register_sync(app, api, settings, slots)
 
 
 def _register_metadata(app: Flask, api: Any, settings: ServerSettings) -> None:
@@ -115,27 +119,30 @@ def _register_metadata(app: Flask, api: Any, settings: ServerSettings) -> None:
         return ok(api.spec(connectors.builtin(api, name, settings)))
 
 
-def _register_calls(app: Flask, api: Any, settings: ServerSettings) -> None:
+def _register_calls(app: Flask, api: Any, settings: ServerSettings, slots: Slots) -> None:
     @app.post("/streams")
     def streams() -> Response:
-        body = _body()
-        connector = _connector(api, body, settings)
-        config = body.get("config")
-        config = bodies.config_of(body) if config is not None else None
-        return ok({"connector": _label(connector), "streams": api.streams(connector, config)})
+        with slots.held():
+            body = _body()
+            connector = _connector(api, body, settings)
+            config = body.get("config")
+            config = bodies.config_of(body) if config is not None else None
+            return ok({"connector": _label(connector), "streams": api.streams(connector, config)})
 
     @app.post("/check")
     def check() -> Response:
-        body = _body()
-        connector = _connector(api, body, settings)
-        return ok(api.check(connector, bodies.config_of(body)))
+        with slots.held():
+            body = _body()
+            connector = _connector(api, body, settings)
+            return ok(api.check(connector, bodies.config_of(body)))
 
     @app.post("/discover")
     def discover() -> Response:
-        body = _body()
-        connector = _connector(api, body, settings)
-        sample = bodies.opt_int(body, "sample") or 0
-        return ok(api.discover(connector, bodies.config_of(body), sample=sample))
+        with slots.held():
+            body = _body()
+            connector = _connector(api, body, settings)
+            sample = bodies.opt_int(body, "sample") or 0
+            return ok(api.discover(connector, bodies.config_of(body), sample=sample))
 
 
 def _label(connector: Any) -> str:
@@ -157,34 +164,66 @@ def _sync_kwargs(req: bodies.SyncRequest) -> dict[str, Any]:
     return kwargs
 
 
-def _register_sync(app: Flask, api: Any, settings: ServerSettings) -> None:
-    from flask import Response, request
+def _register_sync(app: Flask, api: Any, settings: ServerSettings, slots: Slots) -> None:
+    from flask import request
 
     watcher = DisconnectWatcher()
 
     @app.post("/sync")
     def sync() -> Response:
-        body = _body()
-        connector = _connector(api, body, settings)
-        output = outputs.resolve_output(bodies.opt_str(body, "output"), settings.output_root)
-        req = bodies.sync_request(body, output)
-        config = bodies.config_of(body)
-        cancel = threading.Event()
-        if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
-            chunks = api.read(connector, config, cancel=cancel, raw_records=True, **_sync_kwargs(req))
-            key = watcher.watch(request.environ, cancel, "a streamed POST /sync")
-            stream = NdjsonStream(chunks, cancel, request_secrets(settings), on_close=lambda: watcher.unwatch(key))
-            stream.prime()
-            return Response(stream, mimetype=NDJSON, headers={"X-Accel-Buffering": "no"})
-        key = watcher.watch(request.environ, cancel, "POST /sync")
+        release = slots.take()
         try:
-            result = api.sync(connector, config, max_held_records=settings.max_held_records, cancel=cancel,
-                              **_sync_kwargs(req))
+            body = _body()
+            connector = _connector(api, body, settings)
+            output = outputs.resolve_output(bodies.opt_str(body, "output"), settings.output_root)
+            req = bodies.sync_request(body, output)
+            config = bodies.config_of(body)
+            run = _SyncCall(api, settings, watcher, connector, config, req)
+            if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
+                return run.streamed(release)  # the stream releases the slot when it ends
+            return run.json()
         finally:
-            watcher.unwatch(key)
+            if not request.environ.get(_SLOT_HANDED):
+                release()
+
+
+class _SyncCall:
+    """One checked POST /sync, answered as JSON or streamed as NDJSON."""
+
+    def __init__(self, api: Any, settings: ServerSettings, watcher: DisconnectWatcher, connector: Any,
+                 config: dict[str, Any], req: bodies.SyncRequest) -> None:
+        self.api, self.settings, self.watcher = api, settings, watcher
+        self.connector, self.config, self.req = connector, config, req
+        self.cancel = threading.Event()
+
+    def streamed(self, release: Callable[[], None]) -> Response:
+        from flask import Response, request
+
+        chunks = self.api.read(self.connector, self.config, cancel=self.cancel, raw_records=True,
+                               **_sync_kwargs(self.req))
+        key = self.watcher.watch(request.environ, self.cancel, "a streamed POST /sync")
+
+        def on_close() -> None:
+            self.watcher.unwatch(key)
+            release()
+
+        stream = NdjsonStream(chunks, self.cancel, request_secrets(self.settings), on_close=on_close)
+        stream.prime()
+        request.environ[_SLOT_HANDED] = True
+        return Response(stream, mimetype=NDJSON, headers={"X-Accel-Buffering": "no"})
+
+    def json(self) -> Response:
+        from flask import request
+
+        key = self.watcher.watch(request.environ, self.cancel, "POST /sync")
+        try:
+            result = self.api.sync(self.connector, self.config, max_held_records=self.settings.max_held_records,
+                                   cancel=self.cancel, **_sync_kwargs(self.req))
+        finally:
+            self.watcher.unwatch(key)
         data = {"type": "SYNC_RESULT", "result": _with_files(result)}
         if result.get("status") == "FAILED":
-            return _failed_sync(data, request_secrets(settings))
+            return _failed_sync(data, request_secrets(self.settings))
         return ok(data)
 
 

@@ -41,6 +41,15 @@ class ServerSettings:
     verbose: bool = False
     allow_private_networks: bool = False
     sqlite_dir: str | None = None
+    allowed_hosts: tuple[str, ...] = ()  # extra Host names (see hosts.py); "*" turns the check off
+    max_concurrent_calls: int | None = None  # None: default_limit(threads)
+
+    @property
+    def call_limit(self) -> int:
+        """Connector calls that may run at once (see capacity.py)."""
+        from source_solidafy.server.capacity import default_limit
+
+        return self.max_concurrent_calls or default_limit(self.threads)
 
     def confinement(self) -> Confinement:
         """What connectors run for requests may reach (files, networks): see docs/security.md."""
@@ -93,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(PRIVATE_FLAG, action="store_true",
                    help="let requests reach private, loopback and link-local addresses (base_url, token_url, databases)")
     p.add_argument(SQLITE_FLAG, default=None, metavar="DIR", help="let requests open SQLite database files under DIR")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host is NAME (repeatable; * for any)")
+    p.add_argument("--max-concurrent-calls", type=_positive("--max-concurrent-calls"), default=None, metavar="N",
+                   help="connector calls (/streams /check /discover /sync) running at once; more get 503 (default: threads - 2)")
     p.add_argument("--format", dest="output_format", choices=["text", "json"], default="text", help="how the listening line is printed")
     p.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     return p
@@ -125,7 +138,18 @@ def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> Se
         verbose=ns.verbose,
         allow_private_networks=ns.allow_private_networks,
         sqlite_dir=_existing_dir(SQLITE_FLAG, ns.sqlite_dir),
+        allowed_hosts=tuple(h.strip().lower().rstrip(".") for raw in ns.allowed_host for h in raw.split(",") if h.strip()),
+        max_concurrent_calls=_call_limit(ns.max_concurrent_calls, ns.threads),
     )
+
+
+def _call_limit(given: int | None, threads: int) -> int | None:
+    if given is not None and threads > 1 and given >= threads:
+        raise UsageError(
+            f"serve: --max-concurrent-calls {given} must be below --threads {threads}, "
+            "so /health and quick requests always find a free thread"
+        )
+    return given
 
 
 def _existing_dir(flag: str, given: str | None) -> str | None:

@@ -48,3 +48,25 @@ def test_output_root_and_cors(tmp_path: Path) -> None:
     assert s.cors_origins == ("https://a.example", "https://b.example", "https://c.example")
     with pytest.raises(UsageError, match="not an existing directory"):
         parse_settings(["--output-root", str(tmp_path / "missing")], environ={})
+
+
+@pytest.mark.parametrize("bind, header, allowed", [
+    ("127.0.0.1", "127.0.0.1:8080", True), ("127.0.0.1", "localhost:8080", True), ("127.0.0.1", "[::1]:8080", True),
+    ("127.0.0.1", "LOCALHOST.", True), ("127.0.0.1", "evil.example:8080", False), ("127.0.0.1", "10.0.0.5", False),
+    ("127.0.0.1", "127.0.0.1.evil.example", False), ("0.0.0.0", "10.0.0.5:8080", True), ("0.0.0.0", "evil.example", False),
+    ("0.0.0.0", "api.internal", True), ("::", "[fd00::2]:8080", True), ("10.0.0.5", "10.0.0.5:8080", True),
+    ("10.0.0.5", "localhost", False), ("127.0.0.1", None, True), ("127.0.0.1", "", True),
+])
+def test_host_header_rules(bind: str, header: str | None, allowed: bool) -> None:
+    from source_solidafy.server.hosts import host_allowed
+
+    settings = parse_settings(["--host", bind, "--allowed-host", "API.internal"], environ={"SOLIDAFY_API_TOKEN": "t"})
+    assert host_allowed(settings, header) is allowed
+
+
+def test_concurrent_calls_stay_below_the_threads() -> None:
+    assert parse_settings([], environ={}).call_limit == 6
+    assert parse_settings(["--threads", "2"], environ={}).call_limit == 1
+    assert parse_settings(["--threads", "4", "--max-concurrent-calls", "3"], environ={}).call_limit == 3
+    with pytest.raises(UsageError, match="--max-concurrent-calls 8 must be below --threads 8"):
+        parse_settings(["--max-concurrent-calls", "8"], environ={})
