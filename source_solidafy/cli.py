@@ -81,11 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _json_arg(text: str, where: str) -> Any:
-    import orjson
+    from source_solidafy import jsoncodec
 
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
+        return jsoncodec.loads(text)
+    except jsoncodec.JSONDecodeError as exc:
         raise ConfigError(f"{where}: not valid JSON ({exc})") from None
 
 

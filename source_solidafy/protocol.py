@@ -2,7 +2,8 @@
 
 The Airbyte flavour prints only messages ``airbyte_protocol.models.AirbyteMessage`` accepts; the
 solidafy flavour adds the global STATE, STREAMS and SYNC_SUMMARY of the original README.
-Messages are built as dicts and serialised with orjson, a chunk (one page) at a time.
+Messages are built as dicts and serialised with orjson, a chunk (one page) at a time; integers beyond
+64 bits keep their exact digits (``jsoncodec``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 import orjson
+
+from source_solidafy import jsoncodec
 
 PROTOCOL_VERSION = "0.2.0"
 MAX_LINE_BYTES = 5 * 1024 * 1024 - 1
@@ -115,7 +118,10 @@ class RecordLines:
     def lines(self) -> bytes:
         prefix = b'{"type":"RECORD","record":{"stream":' + orjson.dumps(self.stream) + b',"data":'
         suffix = b',"emitted_at":' + str(self.emitted_at).encode() + b"}}"
-        out = [prefix + orjson.dumps(r, default=_default, option=_OPTS) + suffix for r in self.records]
+        try:
+            out = [prefix + orjson.dumps(r, default=_default, option=_OPTS) + suffix for r in self.records]
+        except TypeError:  # an integer beyond 64 bits: its exact digits, through the slower encoder
+            out = [prefix + jsoncodec.dumps(r, default=_default, option=_OPTS) + suffix for r in self.records]
         if max(map(len, out), default=0) > MAX_LINE_BYTES:
             out = [ln if len(ln) <= MAX_LINE_BYTES else _oversized(ln) for ln in out]
         return b"\n".join(out)
@@ -151,7 +157,7 @@ _OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z  # naive timestamps stay naiv
 
 
 def dumps(message: dict[str, Any]) -> bytes:
-    return orjson.dumps(message, default=_default, option=_OPTS)
+    return jsoncodec.dumps(message, default=_default, option=_OPTS)
 
 
 def _sized(line: bytes) -> bytes:
@@ -172,7 +178,7 @@ class NdjsonWriter:
     def write(self, messages: Iterable[Any]) -> None:
         if self.pretty:
             opts = _OPTS | orjson.OPT_INDENT_2
-            data = b"".join(orjson.dumps(m, default=_default, option=opts) + b"\n" for m in expand(messages))
+            data = b"".join(jsoncodec.dumps(m, default=_default, option=opts) + b"\n" for m in expand(messages))
         else:
             parts = [m.lines() if isinstance(m, RecordLines) else _sized(dumps(m)) for m in messages]
             parts = [x for x in parts if x]

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from source_solidafy import jsoncodec
 from source_solidafy.errors import StateError
 
 StateMap = dict[str, dict[str, Any]]
@@ -70,8 +71,8 @@ def parse_state(value: Any, where: str = "state") -> StateMap:
 
 def parse_state_text(text: str, where: str) -> StateMap:
     try:
-        value = orjson.loads(text) if text.strip() else None
-    except orjson.JSONDecodeError as exc:
+        value = jsoncodec.loads(text) if text.strip() else None
+    except jsoncodec.JSONDecodeError as exc:
         raise StateError(f"{where}: not valid JSON ({exc})") from None
     return parse_state(value, where)
 
@@ -95,7 +96,7 @@ def write_state_file(path: str, state: StateMap) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(orjson.dumps({"streams": state}, option=orjson.OPT_INDENT_2))
+            fh.write(jsoncodec.dumps({"streams": state}, option=orjson.OPT_INDENT_2))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

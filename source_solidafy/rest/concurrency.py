@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.queues import drain, put_unless
 from source_solidafy.source import Batch
@@ -190,7 +191,7 @@ class Spool:
         self._error: str | None = None
 
     def write(self, records: list[dict[str, Any]], state: dict[str, Any] | None) -> None:
-        line = orjson.dumps({"r": records, "s": state}, default=str) + b"\n"
+        line = jsoncodec.dumps({"r": records, "s": state}, default=str) + b"\n"
         with self._cond:
             os.pwrite(self._file.fileno(), line, self._size)
             self._size += len(line)
@@ -214,7 +215,7 @@ class Spool:
                 offset += len(chunk) - len(tail)
                 *lines, tail = chunk.split(b"\n")
                 for line in lines:
-                    item = orjson.loads(line)
+                    item = jsoncodec.loads(line)
                     yield Batch(self.stream, item["r"], item["s"])
                 continue
             if done:
@@ -258,7 +259,7 @@ class SharedReads:
 
     def open(self, stream: str, state: dict[str, Any] | None, projected: bool) -> tuple[Spool, bool]:
         """The spool for this read and whether the caller must fetch (True) or follow (False)."""
-        key = orjson.dumps([stream, state or None], option=orjson.OPT_SORT_KEYS, default=str)
+        key = jsoncodec.dumps([stream, state or None], option=orjson.OPT_SORT_KEYS, default=str)
         with self._lock:
             spool = self._spools.get(key)
             if spool is not None:

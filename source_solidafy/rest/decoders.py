@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.rest.paths import Path, compile_path
 
@@ -113,7 +114,7 @@ class JsonlDecoder(Decoder):
             if not line.strip():
                 continue
             try:
-                records.append(orjson.loads(line))
+                records.append(jsoncodec.loads(line))
             except orjson.JSONDecodeError as exc:
                 raise StreamError(
                     f"invalid JSON line {number} from {response.method} {response.url}: {exc} "

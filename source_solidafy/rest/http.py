@@ -34,6 +34,7 @@ import tenacity
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from source_solidafy import jsoncodec
 from source_solidafy.errors import AuthError, ConfigError, HttpError, StreamError, redact
 from source_solidafy.rest.auth import Auth
 from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket
@@ -75,7 +76,7 @@ _TRANSIENT = (
 
 
 class Response:
-    """A fully read response. ``json()`` parses once (orjson) and caches."""
+    """A fully read response. ``json()`` parses once (orjson; integers of any size exact) and caches."""
 
     __slots__ = ("status", "reason", "headers", "content", "url", "method", "_json", "_redact")
 
@@ -92,7 +93,7 @@ class Response:
     def json(self) -> Any:
         if self._json is _UNSET:
             try:
-                self._json = orjson.loads(self.content)
+                self._json = jsoncodec.loads(self.content)
             except orjson.JSONDecodeError as exc:
                 raise StreamError(self._redact(
                     f"invalid JSON from {self.method} {self.url}: {exc} (first bytes: {self.content[:80]!r})"

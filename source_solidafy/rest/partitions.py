@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError, TemplateError
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest.async_job import read_job
@@ -71,7 +72,7 @@ def partitions_for(
 
 
 def partition_key(partition: dict[str, Any]) -> str:
-    return orjson.dumps(partition, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    return jsoncodec.dumps(partition, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
 def _newer(a: Any, b: Any) -> Any:
@@ -214,7 +215,7 @@ class ParentRouter(Router):
                 value = rec.get(self.part.parent_field) if projected else self.path.get(rec)
                 if value is None or value == "":
                     continue
-                marker = value if isinstance(value, str) else orjson.dumps(value).decode()
+                marker = value if isinstance(value, str) else jsoncodec.dumps(value).decode()
                 if marker in seen:
                     continue
                 seen.add(marker)

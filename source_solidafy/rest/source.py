@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from source_solidafy import jsoncodec
 from source_solidafy.confinement import ConnectGuard
 from source_solidafy.errors import ConfigError, HttpError, TemplateError
 from source_solidafy.manifest.models import Manifest, Stream
@@ -153,7 +154,7 @@ class DeclarativeSource(Source):
         return config
 
     def runtime(self, config: dict[str, Any]) -> _Runtime:
-        key = orjson.dumps(config, option=orjson.OPT_SORT_KEYS, default=str)
+        key = jsoncodec.dumps(config, option=orjson.OPT_SORT_KEYS, default=str)
         with self._lock:
             rt = self._runtimes.get(key)
             if rt is None:

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from source_solidafy import jsoncodec
 from source_solidafy.server.errors import ApiError
 
 _SECRET_KEY = re.compile(r"key|token|secret|password|passwd|credential|private|connection_string|dsn", re.I)
@@ -31,8 +30,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        body = jsoncodec.loads(raw)
+    except jsoncodec.JSONDecodeError as exc:
         raise bad(f"request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise bad(f"request body must be a JSON object, got {type(body).__name__}")

@@ -12,7 +12,6 @@ batches disagree is the column widened by the same rules (other mismatches becom
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from itertools import chain
 from operator import itemgetter
@@ -22,6 +21,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from source_solidafy import jsoncodec
+
 NULL, BOOL, INT, FLOAT, STRING = 0, 1, 2, 3, 4
 RANK_TYPES = {NULL: pa.null(), BOOL: pa.bool_(), INT: pa.int64(), FLOAT: pa.float64(), STRING: pa.string()}
 _PY_RANK = {type(None): NULL, bool: BOOL, int: INT, float: FLOAT, str: STRING}
@@ -30,11 +31,8 @@ _JSON_RANKS = {"null": NULL, "boolean": BOOL, "integer": INT, "number": FLOAT, "
 
 
 def json_text(value: Any) -> str:
-    """Compact JSON for nested values; falls back to ``json`` for integers orjson refuses (> 64 bits)."""
-    try:
-        return orjson.dumps(value, default=str).decode()
-    except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON for nested values (integers beyond 64 bits with their exact digits)."""
+    return jsoncodec.dumps(value, default=str).decode()
 
 
 def as_text(value: Any) -> str:

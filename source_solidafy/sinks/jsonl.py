@@ -8,13 +8,13 @@ strings (no precision lost), bytes as base64.
 from __future__ import annotations
 
 import base64
-import json
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from source_solidafy import jsoncodec
 from source_solidafy.sinks.files import FileSink, StreamFiles
 
 _OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
@@ -30,20 +30,13 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def _line(record: Any) -> bytes:
-    try:
-        return orjson.dumps(record, default=_default, option=_OPTIONS)
-    except orjson.JSONEncodeError:  # integers beyond 64 bits
-        return (json.dumps(record, default=_default, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-
-
 def encode_lines(records: list[Any]) -> bytes:
     """All records as JSON lines; one orjson call per record, the slow path only for what orjson refuses."""
     dumps = orjson.dumps
     try:
         return b"".join([dumps(r, default=_default, option=_OPTIONS) for r in records])
-    except orjson.JSONEncodeError:
-        return b"".join([_line(r) for r in records])
+    except TypeError:  # integers beyond 64 bits: written with their exact digits
+        return b"".join([jsoncodec.dumps(r, default=_default, option=_OPTIONS) for r in records])
 
 
 class JsonlFiles(StreamFiles):
