@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -15,38 +16,44 @@ import requests
 from integration_tests.mocks.server import MockServer
 from integration_tests.test_server_support import GatedDemoApi, ServerProcess, demo_config
 from source_solidafy.demo_api import make_data
+from source_solidafy.server.transport_errors import BODY_SLACK
 
 NDJSON = {"Accept": "application/x-ndjson"}
 
 
 def raw(srv: ServerProcess, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
-        chunks: list[bytes] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """One request with exactly these headers (``Host`` included) over a fresh connection."""
+        ) -> tuple[int, dict[str, str], bytes]:
+    """One request with exactly these headers (``Host`` and framing included) over a fresh connection."""
     parts = urlsplit(srv.url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    headers = dict(headers or {})
+    if method == "POST" and "Transfer-Encoding" not in headers:
+        headers.setdefault("Content-Length", str(len(body)))
     try:
         conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        for k, v in (headers or {}).items():
+        for k, v in headers.items():
             conn.putheader(k, v)
-        if chunks is not None:
-            conn.putheader("Transfer-Encoding", "chunked")
-        elif body or method == "POST":
-            conn.putheader("Content-Length", str(len(body)))
         conn.endheaders()
-        if chunks is not None:
-            for chunk in chunks:
-                try:
-                    conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                except OSError:  # the server answered and closed: read its answer
-                    break
-            else:
-                conn.send(b"0\r\n\r\n")
-        elif body:
+        if body:
             conn.send(body)
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
+
+
+def _oversized_headers(srv: ServerProcess, limit: int = 262_144) -> tuple[int, str]:
+    """Header bytes reaching waitress's limit exactly at the last byte sent (none left unread)."""
+    parts = urlsplit(srv.url)
+    head = f"GET /connectors HTTP/1.1\r\nHost: 127.0.0.1:{parts.port}\r\nX-Pad: ".encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=60) as sock:
+        sock.sendall(head + b"y" * (limit - len(head)))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    return int(status_line.split()[1]), body["error"]["code"]
 
 
 def envelope(status: int, headers: dict[str, str], body: bytes, want_status: int, code: str) -> str:
@@ -109,12 +116,19 @@ def test_post_without_json_content_type_is_refused(srv: ServerProcess, api: Mock
 def test_oversized_bodies_and_headers_get_the_envelope(srv: ServerProcess) -> None:
     port = urlsplit(srv.url).port
     headers = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json"}
-    big = b'{"connector": "demo", "pad": "' + b"x" * 2_000_000 + b'"}'
-    message = envelope(*raw(srv, "POST", "/sync", big, headers), 413, "payload_too_large")
-    assert "20000 bytes" in message
-    chunked = raw(srv, "POST", "/sync", headers=headers, chunks=[b"x" * 65536] * 40)
-    envelope(*chunked, 413, "payload_too_large")
-    envelope(*raw(srv, "GET", "/connectors", headers={**headers, "X-Pad": "y" * 300_000}), 431, "headers_too_large")
+    # The server answers as soon as it knows, then closes: the client sends no more than that takes
+    # (bytes it sent and the server never read would reset the connection before the answer is read).
+    declared = raw(srv, "POST", "/sync", headers={**headers, "Content-Length": "2000000"})
+    assert "20000 bytes" in envelope(*declared, 413, "payload_too_large")
+    # an endless chunked body: waitress reads 64 KiB past the limit, then answers (the last byte sent)
+    chunk = b"100000\r\n"  # announces 1 MiB
+    endless = chunk + b"x" * (20000 + BODY_SLACK - len(chunk))
+    envelope(*raw(srv, "POST", "/sync", endless, {**headers, "Transfer-Encoding": "chunked"}), 413, "payload_too_large")
+    exact = b'{"connector": "demo", "pad": "' + b"x" * (20000 - 32) + b'"}'
+    assert len(exact) == 20000 and raw(srv, "POST", "/sync", exact, headers)[0] == 422  # at the limit: read
+    over = raw(srv, "POST", "/sync", exact + b" ", headers)
+    assert "20000 bytes" in envelope(*over, 413, "payload_too_large")
+    assert _oversized_headers(srv) == (431, "headers_too_large")
     status, _, body = raw(srv, "GET", "/health", headers=headers)
     assert status == 200 and json.loads(body)["status"] == "ok"
 

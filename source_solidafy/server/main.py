@@ -66,15 +66,15 @@ def run(settings: ServerSettings, api: Any = None) -> int:
 
 
 def _server(create_server: Any, app: Any, settings: ServerSettings, sock: socket.socket) -> Any:
-    from source_solidafy.server.transport_errors import use_json_errors
+    from source_solidafy.server.transport_errors import BODY_SLACK, use_json_errors
 
     return use_json_errors(create_server(
         app,
         sockets=[sock],
         threads=settings.threads,
-        # waitress stops a larger body while reading it (our JSON 413: transport_errors.py); Flask's
-        # MAX_CONTENT_LENGTH is the same limit for apps embedded in another WSGI server.
-        max_request_body_size=settings.max_body_bytes,
+        # Flask refuses a body over the limit once read (JSON 413); waitress stops one that goes on
+        # BODY_SLACK further while reading it (also a JSON 413, see transport_errors.py).
+        max_request_body_size=settings.max_body_bytes + BODY_SLACK,
         ident="solidafy",
         channel_request_lookahead=1,  # keep reading during a request: notices clients that hang up
         expose_tracebacks=False,

@@ -13,6 +13,9 @@ import orjson
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
+# waitress's own limit is the server's plus this: a body a little over the limit is read whole and
+# refused by the app (a client that is still sending when the server closes gets a reset, not the 413)
+BODY_SLACK = 65536
 _CODES = {400: "bad_request", 413: "payload_too_large", 431: "headers_too_large", 501: "not_implemented"}
 
 
@@ -21,7 +24,7 @@ class JsonErrorTask(ErrorTask):
         error = self.request.error
         adj = self.channel.server.adj
         if error.code == 413:
-            message = f"request body is larger than this server's limit of {adj.max_request_body_size} bytes"
+            message = f"request body is larger than this server's limit of {adj.max_request_body_size - BODY_SLACK} bytes"
         else:
             message = f"{error.reason}: {error.body}".rstrip(": ")
         body = orjson.dumps({"success": False, "error": {"code": _CODES.get(error.code, "http_error"), "message": message}})
