@@ -268,10 +268,23 @@ class SharedReads:
             return spool, True
 
 
-def sync_slots(options: dict[str, Any], concurrency: int) -> threading.Semaphore:
-    """One semaphore per sync: ``--concurrency`` caps partitions in flight across all streams."""
-    key = "_solidafy_partition_slots"
+def _per_sync(options: dict[str, Any], key: str, concurrency: int) -> threading.Semaphore:
     slots = options.get(key)
-    if slots is None:
+    if slots is None:  # setdefault is atomic: two threads get the same semaphore
         slots = options.setdefault(key, threading.BoundedSemaphore(max(1, concurrency)))
     return slots  # type: ignore[no-any-return]
+
+
+def sync_slots(options: dict[str, Any], concurrency: int) -> threading.Semaphore:
+    """One semaphore per sync: ``--concurrency`` caps partitions being read across all streams."""
+    return _per_sync(options, "_solidafy_partition_slots", concurrency)
+
+
+def request_slots(options: dict[str, Any], concurrency: int) -> threading.Semaphore:
+    """One semaphore per sync: ``--concurrency`` caps HTTP requests in flight, whoever makes them.
+
+    Streams, partitions, parent reads, async job polls and token requests all take a slot while on
+    the wire (``HttpClient.request(slots=...)``), so at ``--concurrency 2`` the API never sees more
+    than two requests of this sync at once.
+    """
+    return _per_sync(options, "_solidafy_request_slots", concurrency)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -37,7 +38,7 @@ from requests.structures import CaseInsensitiveDict
 from source_solidafy import jsoncodec
 from source_solidafy.errors import AuthError, ConfigError, HttpError, StreamError, redact
 from source_solidafy.rest.auth import Auth
-from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket
+from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket, request_slot
 
 LogFn = Callable[[str, str], None]
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
@@ -232,15 +233,20 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
         data: Any = None,
+        slots: threading.Semaphore | None = None,
     ) -> Response:
-        """Send one logical request (retrying as configured); raise HttpError/AuthError on failure."""
+        """Send one logical request (retrying as configured); raise HttpError/AuthError on failure.
+
+        ``slots`` is the sync's cap on requests in flight (``--concurrency``): each attempt holds one
+        of them while it is on the wire (see :func:`request_slot`).
+        """
         method = method.upper()
         url = self.url_for(path_or_url)
         merged = {**self._headers, **headers} if headers else self._headers
         body = orjson.dumps(json_body) if json_body is not None else data
         if json_body is not None:
             merged = {"Content-Type": "application/json", **merged}
-        call = _Call(method, url, _param_list(params), merged, body)
+        call = _Call(method, url, _param_list(params), merged, body, slots)
         for key, value in call.params:
             if value and _SECRET_NAME.search(key):
                 self._secrets.add(str(value))
@@ -257,7 +263,8 @@ class HttpClient:
 
     def _refresh_after_401(self, call: _Call) -> bool:
         try:
-            refreshed = self.auth.on_unauthorized()
+            with request_slot(call.slots, None):  # the token request is a request of this sync too
+                refreshed = self.auth.on_unauthorized()
         except HttpError as exc:
             raise type(exc)(self.redact(exc.message), status=exc.status, url=exc.url) from None
         if refreshed:
@@ -291,23 +298,22 @@ class HttpClient:
     def _attempt(self, call: _Call) -> Response:
         if self._bucket is not None:
             self._bucket.acquire()
-        headers = dict(call.headers)
-        auth_params: dict[str, Any] = {}
-        self.auth.apply(headers, auth_params)
-        params = [*call.params, *auth_params.items()] if auth_params else call.params
-        proxies = self._proxies_for(call.url)
-        if self._limiter is None:
-            raw = self._session.request(call.method, call.url, params=params, headers=headers,
-                                        data=call.body, timeout=self.timeout, proxies=proxies)
-        else:
-            with self._limiter:
-                raw = self._session.request(call.method, call.url, params=params, headers=headers,
-                                            data=call.body, timeout=self.timeout, proxies=proxies)
+        with request_slot(call.slots, self._limiter):  # a token fetched by auth.apply counts as well
+            raw = self._send(call)
         resp = Response(raw, call.method, self.redact)
         self._answered = True
         if self._should_retry(resp):
             raise _Retry(resp)
         return resp
+
+    def _send(self, call: _Call) -> requests.Response:
+        """One attempt on the wire, body read (``stream`` is off), credentials applied."""
+        headers = dict(call.headers)
+        auth_params: dict[str, Any] = {}
+        self.auth.apply(headers, auth_params)
+        params = [*call.params, *auth_params.items()] if auth_params else call.params
+        return self._session.request(call.method, call.url, params=params, headers=headers,
+                                     data=call.body, timeout=self.timeout, proxies=self._proxies_for(call.url))
 
     def _proxies_for(self, url: str) -> dict[str, str]:
         """Environment proxies (HTTPS_PROXY, NO_PROXY...) per scheme and host, looked up once.
@@ -371,11 +377,12 @@ class HttpClient:
 class _Call:
     """The parts of a logical request that stay the same across its attempts."""
 
-    __slots__ = ("method", "url", "params", "headers", "body")
+    __slots__ = ("method", "url", "params", "headers", "body", "slots")
 
     def __init__(self, method: str, url: str, params: list[tuple[str, Any]],
-                 headers: Mapping[str, str], body: Any) -> None:
+                 headers: Mapping[str, str], body: Any, slots: threading.Semaphore | None = None) -> None:
         self.method, self.url, self.params, self.headers, self.body = method, url, params, headers, body
+        self.slots = slots
 
 
 def _param_list(params: Params) -> list[tuple[str, Any]]:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 
@@ -81,6 +81,26 @@ class ConcurrencyLimiter:
 
     def __exit__(self, *exc: object) -> None:
         self._slot.__exit__(None, None, None)
+
+
+@contextmanager
+def request_slot(sync_slots: threading.Semaphore | None, limiter: ConcurrencyLimiter | None) -> Iterator[None]:
+    """Hold one request slot of the sync (``--concurrency``) and one of the connector (``max_concurrency``).
+
+    Always in this order (sync, then connector), so syncs sharing a connector cannot deadlock; a slot
+    is held only while a request (or a token request) is on the wire, never during a backoff wait.
+    """
+    if sync_slots is not None:
+        sync_slots.acquire()
+    try:
+        if limiter is None:
+            yield
+        else:
+            with limiter:
+                yield
+    finally:
+        if sync_slots is not None:
+            sync_slots.release()
 
 
 BACKOFFS = ("exponential", "linear", "constant")

@@ -18,7 +18,7 @@ from source_solidafy.errors import ConfigError, HttpError, TemplateError
 from source_solidafy.manifest.models import Manifest, Stream
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import build
-from source_solidafy.rest.concurrency import SharedReads
+from source_solidafy.rest.concurrency import SharedReads, request_slots
 from source_solidafy.rest.http import HttpClient
 from source_solidafy.rest.infer import ensure_fields, infer_schema
 from source_solidafy.rest.partitions import partitions_for
@@ -259,6 +259,7 @@ class StreamReader:
 
     def __init__(self, source: DeclarativeSource, rt: _Runtime, spec: Stream, ctx: ReadContext) -> None:
         self.source, self.rt, self.spec, self.ctx = source, rt, spec, ctx
+        self.slots = request_slots(ctx.options, ctx.concurrency)  # the sync's cap on requests in flight
         self.decoder = build.decoder(spec.decoder)
         self.transformer = Transformer(spec.transform)
         self.delivered = 0  # over all partitions (read by several threads)
@@ -302,8 +303,8 @@ class StreamReader:
         while page is not None and not self.ctx.cancel.is_set():
             path, params, headers, body = page.resolve(request.path, request.params, request.headers,
                                                        request.json_body)
-            resp = self.rt.client.request(request.method, path, params=params, headers=headers,
-                                          json_body=body, data=request.data if body is None else None)
+            resp = self.rt.client.request(request.method, path, params=params, headers=headers, json_body=body,
+                                          data=request.data if body is None else None, slots=self.slots)
             decoded = decoder.decode(resp)
             records = self._records(decoded.records, ctx, tracker)
             state = tracker.state() if tracker.ascending and tracker.seen_enough else None

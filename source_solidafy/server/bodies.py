@@ -5,7 +5,7 @@ whether the *config* suits the connector is the connector's job (422 ``invalid_c
 
     {"connector": "stripe", "config": {"api_key": "sk_test_..."}, "streams": ["customers"],
      "format": "json", "max_records": 100, "state": {...}, "cursor_fields": {"public.orders": "updated_at"},
-     "strict": true}
+     "strict": true, "concurrency": 4}
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ class SyncRequest:
     cursor_fields: dict[str, str] | None
     compression: str | None
     strict: bool = False
+    concurrency: int | None = None
 
 
 def sync_request(body: dict[str, Any], output: str | None) -> SyncRequest:
@@ -142,4 +143,15 @@ def sync_request(body: dict[str, Any], output: str | None) -> SyncRequest:
         cursor_fields=cursor_fields_of(body),
         compression=opt_str(body, "compression"),
         strict=opt_bool(body, "strict"),
+        concurrency=concurrency_of(body),
     )
+
+
+MAX_CONCURRENCY = 16  # requests in flight per sync; each stream may run as many partition threads
+
+
+def concurrency_of(body: dict[str, Any]) -> int | None:
+    value = opt_int(body, "concurrency", minimum=1)
+    if value is not None and value > MAX_CONCURRENCY:
+        raise bad(f"field 'concurrency' must be at most {MAX_CONCURRENCY}, got {value}")
+    return value

@@ -71,6 +71,8 @@ def _schemas() -> dict[str, Any]:
         "compression": {"type": "string", "description": "parquet compression (default zstd)"},
         "strict": {"type": "boolean", "default": False,
                    "description": "a warning (the stream may not have read everything) fails the stream"},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": 16, "default": 4,
+                        "description": "HTTP requests of this sync in flight at once (streams, partitions, parents)"},
     }
     return {
         "Error": {"type": "object", "properties": {"success": {"const": False}, "error": {

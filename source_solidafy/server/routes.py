@@ -161,6 +161,8 @@ def _sync_kwargs(req: bodies.SyncRequest) -> dict[str, Any]:
     }
     if req.compression:
         kwargs["compression"] = req.compression
+    if req.concurrency:
+        kwargs["concurrency"] = req.concurrency
     return kwargs
 
 
