@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from integration_tests.mocks.server import MockServer, Request, Response
-from integration_tests.test_server_support import ServerProcess
+from integration_tests.test_server_support import ServerProcess, demo_config
+from source_solidafy.demo_api import DemoApi, make_data
 
 SECRET_MARKER = "server_private_value_7f3a"
 
@@ -216,3 +218,68 @@ def test_private_networks_allowed_by_the_operator(admin: MockServer) -> None:
         config = {"base_url": admin.url, "token_url": f"{admin.url}/token"}
         resp = s.post("/sync", {"connector_yaml": AUTH_YAML.format(auth=AUTHS["token_url"]), "config": config})
         assert resp.status_code == 200 and SECRET_MARKER in resp.text, resp.text
+
+
+# --------------------------------------------------------------------------- symlinks under --output-root
+
+
+class HeldApi:
+    """The demo API, holding every request until ``release`` (so the test can act in between)."""
+
+    def __init__(self) -> None:
+        self.api = DemoApi(make_data(customers=5, orders=5, products=30))
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    def handler(self, req: Request) -> Response:
+        self.arrived.set()
+        if not self.release.wait(30):
+            return Response.json({"error": {"type": "held", "message": "never released"}}, 599)
+        status, body = self.api.answer(req.path, {k: v[-1] for k, v in req.query.items()})
+        return Response.json(body, status)
+
+
+def _files(path: Path) -> list[Path]:
+    return [p for p in path.rglob("*") if p.is_file()]
+
+
+def _refused_symlink(resp) -> None:  # type: ignore[no-untyped-def]
+    """Refused when the directory is opened (403) or when the stream writes (the sync fails, 502)."""
+    code = "not_allowed" if resp.status_code == 403 else "sync_failed"
+    assert "symlink" in err(resp, resp.status_code if resp.status_code in (403, 502) else 502, code)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "json"])
+def test_symlink_at_the_stream_directory_is_not_followed(tmp_path: Path, fmt: str) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "runs" / "one").mkdir(parents=True)
+    outside.mkdir()
+    (root / "runs" / "one" / "products").symlink_to(outside)  # planted before the request
+    held = HeldApi()
+    held.release.set()
+    with MockServer(held.handler) as api, ServerProcess("--output-root", str(root)) as s:
+        body = {"connector": "demo", "config": demo_config(api.url + "/v1"), "streams": ["products"],
+                "format": fmt, "output": "runs/one"}
+        resp = s.post("/sync", body)
+    _refused_symlink(resp)
+    assert _files(outside) == []
+
+
+def test_symlink_planted_between_the_check_and_the_write(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "runs" / "two").mkdir(parents=True)
+    outside.mkdir()
+    held = HeldApi()
+    with MockServer(held.handler) as api, ServerProcess("--output-root", str(root)) as s:
+        body = {"connector": "demo", "config": demo_config(api.url + "/v1"), "streams": ["products"],
+                "format": "parquet", "output": "runs/two"}
+        result: dict[str, object] = {}
+        sync = threading.Thread(target=lambda: result.update(resp=s.post("/sync", body)))
+        sync.start()
+        assert held.arrived.wait(60)  # the output was checked and the sync is reading
+        (root / "runs" / "two").rmdir()
+        (root / "runs" / "two").symlink_to(outside)
+        held.release.set()
+        sync.join(120)
+    _refused_symlink(result["resp"])
+    assert _files(outside) == [] and _files(root) == []

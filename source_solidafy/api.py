@@ -205,7 +205,7 @@ def _from_catalog(catalog: dict[str, Any]) -> tuple[list[str], dict[str, str], d
     return names, modes, cursors
 
 
-def _make_sink(fmt: str, output: str | None, compression: str) -> Any:
+def _make_sink(fmt: str, output: str | None, compression: str, confinement: Confinement | None) -> Any:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
     if fmt != "parquet" and not output:
@@ -214,7 +214,7 @@ def _make_sink(fmt: str, output: str | None, compression: str) -> Any:
         from source_solidafy.sinks import make_sink
     except ImportError:
         raise UsageError(f"--format {fmt} with --output is not available in this build") from None
-    return make_sink("json" if fmt == "pretty" else fmt, output, compression=compression)
+    return make_sink("json" if fmt == "pretty" else fmt, output, compression=compression, confinement=confinement)
 
 
 def prepare_sync(
@@ -255,7 +255,7 @@ def prepare_sync(
     selected = _select(source, config, streams)
     if max_records is not None and max_records < 1:
         raise UsageError("--max-records must be a positive integer")
-    sink = _make_sink(format, output, compression)
+    sink = _make_sink(format, output, compression, source.confinement)
     plan = SyncPlan(
         connector=source.name,
         streams=selected,

@@ -7,6 +7,8 @@ The CLI and the Python API run unconfined: their YAML and config are the operato
   hosts) must be public addresses, checked on the address actually connected to, at connect time
   (a name that resolves to a public address once and to ``127.0.0.1`` later is still refused);
   ``--allow-private-networks`` lifts this;
+- local output goes only under ``--output-root``, and no symlink below it is followed when a
+  directory or file is made (``sinks/storage.py``);
 - SQLite database files must lie under ``--sqlite-dir``; without it no file is opened. A refused path
   gets one message whether or not it exists;
 - PostgreSQL/MySQL connections need a network host (no Unix socket) and take no option that names a
@@ -57,6 +59,13 @@ class Confinement:
 
     private_networks: bool = False
     sqlite_dir: str | None = None
+    output_root: str | None = None
+
+    def local_output_root(self) -> str:
+        """Where local output may go (no symlink below it is followed: ``sinks/storage.py``)."""
+        if self.output_root is None:
+            raise NotAllowedError("local output directories are not allowed here; use a cloud URI (s3://...)")
+        return self.output_root
 
     # -- networks ---------------------------------------------------------------------------------
 

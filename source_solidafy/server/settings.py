@@ -53,7 +53,8 @@ class ServerSettings:
 
     def confinement(self) -> Confinement:
         """What connectors run for requests may reach (files, networks): see docs/security.md."""
-        return Confinement(private_networks=self.allow_private_networks, sqlite_dir=self.sqlite_dir)
+        return Confinement(private_networks=self.allow_private_networks, sqlite_dir=self.sqlite_dir,
+                           output_root=self.output_root)
 
 
 def is_loopback(host: str) -> bool:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from source_solidafy.errors import UsageError
 
 if TYPE_CHECKING:
+    from source_solidafy.confinement import Confinement
     from source_solidafy.sinks.base import Sink
     from source_solidafy.source import LogFn
 
@@ -46,6 +47,7 @@ def make_sink(
     log: LogFn | None = None,
     part_rows: int | None = None,
     row_group_rows: int | None = None,
+    confinement: Confinement | None = None,
 ) -> Sink | None:
     """The sink for ``--format``/``--output``; None for JSON without ``--output`` (records go to stdout).
 
@@ -68,7 +70,7 @@ def make_sink(
     if fmt in _JSON_FORMATS:
         from source_solidafy.sinks.jsonl import JsonlSink
 
-        storage = open_storage(output or "")
+        storage = open_storage(output or "", confinement)
         storage.check()
         return JsonlSink(storage, **options)
     from source_solidafy.sinks.parquet import ParquetSink, parquet_compression
@@ -77,7 +79,7 @@ def make_sink(
     group = _env_int("SOLIDAFY_ROW_GROUP_ROWS", row_group_rows)
     if group is not None:
         options["row_group_rows"] = group
-    storage = open_storage(output or DEFAULT_PARQUET_OUTPUT)
+    storage = open_storage(output or DEFAULT_PARQUET_OUTPUT, confinement)
     storage.check()
     return ParquetSink(storage, compression=compression, **options)
 

@@ -13,12 +13,14 @@ leaves nothing at the final name and no temporary behind. A commit never replace
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+from source_solidafy.confinement import Confinement, NotAllowedError
 from source_solidafy.errors import UsageError
 
 CLOUD_SCHEMES = ("s3", "r2", "gs", "gcs", "az", "azure")
@@ -102,13 +104,19 @@ def _pid_alive(pid: int) -> bool:
 
 
 class LocalUpload(Upload):
-    """Writes ``.<name>.<pid>.<hex>.tmp`` next to the final file; commit links it into place."""
+    """Writes ``.<name>.<pid>.<hex>.tmp`` next to the final file; commit links it into place.
 
-    def __init__(self, final: Path) -> None:
+    Every operation is relative to the open directory ``dir_fd`` (which it owns), so what was
+    checked when the directory was opened is where the bytes go, whatever is renamed meanwhile.
+    """
+
+    def __init__(self, dir_fd: int, directory: Path, name: str) -> None:
         super().__init__()
-        self.final = final
-        self.temp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-        self._fh = open(self.temp, "xb")  # noqa: SIM115 - lives until commit/abort
+        self._dir = dir_fd
+        self.final = directory / name
+        self.temp = directory / f".{name}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        self._fh = os.fdopen(os.open(self.temp.name, flags, 0o666, dir_fd=dir_fd), "wb")
 
     def _write(self, data: bytes | memoryview) -> None:
         self._fh.write(data)
@@ -117,47 +125,74 @@ class LocalUpload(Upload):
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()
-        target = self.final
+        target = self.final.name
+        dirs = {"src_dir_fd": self._dir, "dst_dir_fd": self._dir}
         while True:
             try:
-                os.link(self.temp, target)  # fails if target exists: never overwrite
+                os.link(self.temp.name, target, **dirs, follow_symlinks=False)  # never overwrites
                 break
             except FileExistsError:
-                target = target.with_name(f"{target.stem}-{secrets.token_hex(3)}{target.suffix}")
+                target = _another_name(target)
             except OSError:  # filesystems without hard links
-                if target.exists():
-                    target = target.with_name(f"{target.stem}-{secrets.token_hex(3)}{target.suffix}")
+                if _lexists(target, self._dir):
+                    target = _another_name(target)
                     continue
-                os.rename(self.temp, target)
+                os.rename(self.temp.name, target, **dirs)
                 break
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temp)
-        _fsync_dir(target.parent)
-        self.final = target
-        return str(target)
+            os.unlink(self.temp.name, dir_fd=self._dir)
+        with contextlib.suppress(OSError):
+            os.fsync(self._dir)
+        self._close_dir()
+        self.final = self.final.with_name(target)
+        return str(self.final)
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):
             self._fh.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temp)
+        with contextlib.suppress(OSError):
+            os.unlink(self.temp.name, dir_fd=self._dir)
+        self._close_dir()
+
+    def _close_dir(self) -> None:
+        if self._dir >= 0:
+            os.close(self._dir)
+            self._dir = -1
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _another_name(name: str) -> str:
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}-{secrets.token_hex(3)}{dot}{suffix}" if dot else f"{name}-{secrets.token_hex(3)}"
+
+
+def _lexists(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 class LocalStorage(Storage):
-    def __init__(self, root: str) -> None:
-        self.path = Path(root).expanduser().resolve()
+    """A local directory. With ``within`` (the server's ``--output-root``) the output and every
+    directory and file below it are opened one path segment at a time without following a symlink,
+    at the moment they are used: a symlink planted anywhere below ``within`` is refused, not followed.
+    """
+
+    def __init__(self, root: str, within: str | None = None) -> None:
+        self.path = Path(root).expanduser().resolve() if within is None else Path(root)
         self.root = str(self.path)
+        self._within = within
+        self._base = Path(within) if within is not None else self.path
+        if within is not None and not self.path.is_relative_to(self._base):
+            raise NotAllowedError(f"output {root!r} is outside the output root")
+        self._below = self.path.relative_to(self._base).parts if within is not None else ()
+        self._nofollow = os.O_NOFOLLOW if within is not None else 0
 
     def check(self) -> None:
+        if self._within is not None:
+            os.close(self._open_dir(""))
+            return
         if self.path.exists() and not self.path.is_dir():
             raise UsageError(f"--output {self.root}: exists and is not a directory")
         try:
@@ -168,20 +203,51 @@ class LocalStorage(Storage):
             raise UsageError(f"--output {self.root}: directory is not writable")
 
     def exists(self, key: str) -> bool:
-        return (self.path / key).exists()
+        return os.path.lexists(self.path / key)
 
     def create(self, key: str) -> Upload:
-        return LocalUpload(self.path / key)
+        directory, _, name = key.rpartition("/")
+        return LocalUpload(self._open_dir(directory), self.path / directory, name)
 
     def prepare(self, dir_key: str) -> None:
         """Create the directory and remove temporaries left by killed syncs (their pid is gone)."""
-        directory = self.path / dir_key
-        directory.mkdir(parents=True, exist_ok=True)
-        for entry in directory.iterdir():
-            match = _TEMP.match(entry.name)
-            if match and not _pid_alive(int(match["pid"])):
-                with contextlib.suppress(OSError):
-                    entry.unlink()
+        fd = self._open_dir(dir_key)
+        try:
+            for entry in os.scandir(fd):
+                match = _TEMP.match(entry.name)
+                if match and not _pid_alive(int(match["pid"])):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.name, dir_fd=fd)
+        finally:
+            os.close(fd)
+
+    def _open_dir(self, dir_key: str) -> int:
+        """An open descriptor of ``root/dir_key``, made segment by segment (mkdir as needed)."""
+        segments = [*self._below, *(p for p in dir_key.split("/") if p)]
+        if self._within is None:
+            self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for i, name in enumerate(segments):
+                if name in (".", ".."):
+                    raise NotAllowedError(f"output path segment {name!r} refused")
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, dir_fd=fd)
+                try:
+                    step = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | self._nofollow, dir_fd=fd)
+                except OSError as exc:
+                    if self._within is not None and exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        where = "/".join(segments[: i + 1])
+                        raise NotAllowedError(
+                            f"output {where!r} under the output root is a symlink or not a directory; refused"
+                        ) from None
+                    raise
+                os.close(fd)
+                fd = step
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
@@ -206,11 +272,15 @@ def split_uri(output: str) -> tuple[str, str, str]:
     return scheme, bucket, prefix.strip("/")
 
 
-def open_storage(output: str) -> Storage:
-    """The Storage for an ``--output`` value; cloud SDKs are imported only here, when needed."""
+def open_storage(output: str, confinement: Confinement | None = None) -> Storage:
+    """The Storage for an ``--output`` value; cloud SDKs are imported only here, when needed.
+
+    Confined (the server), a local output must lie under the output root and no symlink below the
+    root is followed.
+    """
     scheme, bucket, prefix = split_uri(output)
     if scheme == "file":
-        return LocalStorage(prefix)
+        return LocalStorage(prefix, confinement.local_output_root() if confinement is not None else None)
     if scheme in ("s3", "r2"):
         from source_solidafy.sinks.cloud_s3 import S3Storage
 
