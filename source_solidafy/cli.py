@@ -242,11 +242,13 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from source_solidafy.errors import ManifestError
+    from source_solidafy.lowcode.loader import load_airbyte_manifest, looks_like_airbyte_file
     from source_solidafy.manifest.loader import load_manifest
     from source_solidafy.manifest.summary import summarize
 
-    try:
-        manifest = load_manifest(args.file)
+    try:  # an Airbyte declarative manifest is detected by its shape (docs/airbyte-manifests.md)
+        airbyte = looks_like_airbyte_file(Path(args.file))
+        manifest = load_airbyte_manifest(args.file).manifest if airbyte else load_manifest(args.file)
     except ManifestError as exc:
         if args.format == "json":
             _writer().write([{"type": "VALIDATION", "valid": False, "file": args.file, "errors": exc.problems}])

@@ -1,0 +1,132 @@
+"""Which Airbyte components and options we run, and the one message for those we do not.
+
+``SUPPORTED`` maps a component type to the options we translate with the CDK's semantics. Every
+other option the CDK knows (``KNOWN``) must be absent or at its default, else the manifest fails at
+load time naming the component, the option and its path. Keys the CDK does not know are ignored, as
+the CDK ignores them (and ``$parameters`` copies parameters into components as keys).
+
+``NEEDS`` says, for a component type or option we do not run, what engine capability it waits for
+(docs/airbyte-manifests.md, "Needs engine features", is written from this table).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUPPORTED: dict[str, frozenset[str]] = {
+    "DeclarativeSource": frozenset({"check", "streams", "version", "schemas", "definitions", "spec",
+                                    "metadata", "description", "concurrency_level"}),
+    "DeclarativeStream": frozenset({"name", "retriever", "incremental_sync", "primary_key", "schema_loader",
+                                    "transformations"}),
+    "SimpleRetriever": frozenset({"requester", "record_selector", "paginator", "partition_router"}),
+    "HttpRequester": frozenset({"url_base", "path", "http_method", "authenticator", "request_parameters",
+                                "request_headers", "request_body_json", "error_handler", "use_cache"}),
+    "RecordSelector": frozenset({"extractor"}),
+    "DpathExtractor": frozenset({"field_path"}),
+    "DefaultPaginator": frozenset({"pagination_strategy", "page_size_option", "page_token_option"}),
+    "NoPagination": frozenset(),
+    "OffsetIncrement": frozenset({"page_size", "inject_on_first_request"}),
+    "PageIncrement": frozenset({"page_size", "start_from_page", "inject_on_first_request"}),
+    "CursorPagination": frozenset({"cursor_value", "page_size", "stop_condition"}),
+    "RequestOption": frozenset({"inject_into", "field_name", "field_path"}),
+    "RequestPath": frozenset(),
+    "DatetimeBasedCursor": frozenset({"cursor_field", "allow_catalog_defined_cursor_field",
+                                      "cursor_datetime_formats", "start_datetime", "start_time_option",
+                                      "end_datetime", "end_time_option", "datetime_format", "cursor_granularity",
+                                      "is_compare_strictly", "lookback_window", "partition_field_end",
+                                      "partition_field_start", "step"}),
+    "MinMaxDatetime": frozenset({"datetime", "datetime_format", "max_datetime", "min_datetime"}),
+    "SubstreamPartitionRouter": frozenset({"parent_stream_configs"}),
+    "ParentStreamConfig": frozenset({"stream", "parent_key", "partition_field", "request_option"}),
+    "ListPartitionRouter": frozenset({"cursor_field", "values", "request_option"}),
+    "ApiKeyAuthenticator": frozenset({"api_token", "header", "inject_into"}),
+    "BearerAuthenticator": frozenset({"api_token"}),
+    "BasicHttpAuthenticator": frozenset({"username", "password"}),
+    "NoAuth": frozenset(),
+    "InlineSchemaLoader": frozenset({"schema"}),
+    "JsonFileSchemaLoader": frozenset({"file_path"}),
+    "AddFields": frozenset({"fields"}),
+    "AddedFieldDefinition": frozenset({"path", "value"}),
+    "RemoveFields": frozenset({"field_pointers"}),
+    "DefaultErrorHandler": frozenset(),
+    "CheckStream": frozenset({"stream_names"}),
+    "Spec": frozenset({"connection_specification", "documentation_url", "advanced_auth"}),
+    "JsonDecoder": frozenset(),
+}
+
+# Options the CDK knows besides the supported ones, with their defaults (absent or default = fine).
+KNOWN: dict[str, dict[str, Any]] = {
+    "DeclarativeStream": {"state_migrations": [], "file_uploader": None},
+    "SimpleRetriever": {"decoder": None, "pagination_reset": None, "page_size_reduction": None,
+                        "request_window_splitting": None,
+                        "ignore_stream_slicer_parameters_on_paginated_requests": False},
+    "HttpRequester": {"url": None, "fetch_properties_from_endpoint": None, "query_properties": None,
+                      "request_body_data": None, "request_body": None, "connect_timeout_in_seconds": None,
+                      "read_timeout_in_seconds": None, "use_tcp_keepalive": False},
+    "RecordSelector": {"record_filter": None, "schema_normalization": None, "transform_before_filtering": None},
+    "DpathExtractor": {"record_expander": None},
+    "DatetimeBasedCursor": {"clamping": None, "is_data_feed": None, "is_client_side_incremental": None,
+                            "global_substream_cursor": False},
+    "ParentStreamConfig": {"incremental_dependency": False, "lazy_read_pointer": [], "extra_fields": None},
+    "AddFields": {"condition": ""},
+    "AddedFieldDefinition": {"value_type": None},
+    "RemoveFields": {"condition": ""},
+    "DefaultErrorHandler": {"backoff_strategies": None, "max_retries": 5, "response_filters": None},
+    "CheckStream": {"dynamic_streams_check_configs": None, "config_overrides": None},
+    "Spec": {"config_normalization_rules": None},
+    "DeclarativeSource": {"dynamic_streams": None, "api_budget": None, "stream_groups": None,
+                          "max_concurrent_async_job_count": None},
+}
+
+ERROR_RULES = "error handler rules (per-status actions, backoff strategies, retry limits)"
+NEEDS: dict[str, str] = {
+    "CompositeErrorHandler": ERROR_RULES,
+    "DefaultErrorHandler.response_filters": ERROR_RULES,
+    "DefaultErrorHandler.backoff_strategies": ERROR_RULES,
+    "DefaultErrorHandler.max_retries": ERROR_RULES,
+    "HttpResponseFilter": ERROR_RULES,
+    "WaitTimeFromHeader": ERROR_RULES,
+    "ConstantBackoffStrategy": ERROR_RULES,
+    "ExponentialBackoffStrategy": ERROR_RULES,
+    "WaitUntilTimeFromHeader": ERROR_RULES,
+    "RecordSelector.record_filter": "a record filter (a condition template per record)",
+    "RecordFilter": "a record filter (a condition template per record)",
+    "RecordSelector.schema_normalization": "schema normalization of record values (TypeTransformer)",
+    "DpathFlattenFields": "more record transforms (flatten, nested paths)",
+    "FlattenFields": "more record transforms (flatten, nested paths)",
+    "KeysToLower": "more record transforms (flatten, nested paths)",
+    "KeysToSnakeCase": "more record transforms (flatten, nested paths)",
+    "KeysReplace": "more record transforms (flatten, nested paths)",
+    "JwtAuthenticator": "JWT auth",
+    "OAuthAuthenticator": "OAuth with the CDK's refresh request, expiry formats and token paths",
+    "SelectiveAuthenticator": "auth chosen by a config value (the engine chooses by the presence of a key)",
+    "SessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
+    "LegacySessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
+    "CsvDecoder": "more decoders", "GzipDecoder": "more decoders", "XmlDecoder": "more decoders",
+    "JsonlDecoder": "more decoders", "IterableDecoder": "more decoders", "ZipfileDecoder": "more decoders",
+    "CompositeRawDecoder": "more decoders",
+    "SimpleRetriever.decoder": "more decoders",
+    "DatetimeBasedCursor.is_client_side_incremental": "a record filter (a condition template per record)",
+    "DatetimeBasedCursor.clamping": "DatetimeBasedCursor specifics (clamping, data feeds, global substream cursor)",
+    "DatetimeBasedCursor.is_data_feed": "DatetimeBasedCursor specifics (clamping, data feeds, global substream cursor)",
+    "DatetimeBasedCursor.global_substream_cursor":
+        "DatetimeBasedCursor specifics (clamping, data feeds, global substream cursor)",
+    "incremental+partition": "a cursor per partition (DatetimeBasedCursor on a partitioned stream, the CDK's "
+                             "per-partition state)",
+    "ParentStreamConfig.incremental_dependency": "parent state inside child state (incremental_dependency)",
+    "AsyncRetriever": "the CDK's async jobs (AsyncRetriever) mapped onto async_job partitions",
+    "DynamicDeclarativeStream": "streams generated at run time (dynamic_streams)",
+    "DeclarativeSource.dynamic_streams": "streams generated at run time (dynamic_streams)",
+    "StateDelegatingStream": "streams that switch retrievers by state (StateDelegatingStream)",
+    "CustomPartitionRouter": "Python", "DynamicSchemaLoader": "schemas loaded from the API at discover time",
+    "paginator-config": "paginator templates that read config (the engine's paginator factory gets no config)",
+    "next_page_token": "request templates rendered per page (next_page_token in a request template)",
+}
+
+
+def need(key: str) -> str:
+    """``needs <capability>`` for a type or ``Type.option``; ``needs Python`` for Custom*."""
+    if key.split(".")[0].startswith("Custom"):
+        return "needs Python"
+    what = NEEDS.get(key)
+    return f"needs {what}" if what else "not supported yet"

@@ -1,0 +1,180 @@
+"""Airbyte's DatetimeBasedCursor, with airbyte-cdk 7's slices and state, as one of our partition routers.
+
+Slices (the CDK's ``ConcurrentCursor``): the sync starts at ``start_datetime`` or at the incoming state's
+cursor value when later; the first slice starts ``lookback_window`` before that (never before
+``start_datetime``). Slices are ``step`` long: ``[lower, lower + step - cursor_granularity]``, the last
+one ending at ``end_datetime`` (default now) itself; without ``step`` there is one slice. Each slice is a
+partition ``{start_time: ..., end_time: ...}`` (``partition_field_start``/``_end``) formatted with
+``datetime_format``; ``stream_interval`` / ``stream_slice`` read it, and ``start_time_option`` /
+``end_time_option`` send it. Records are not filtered by the cursor (as the CDK, unless
+``is_client_side_incremental``, which is not supported yet).
+
+State is the CDK's: ``{cursor_field: value}``, where value is the newest record cursor of the first
+run of finished slices, contiguous from the start (or the sync start when they hold no records), in
+``datetime_format``. Inside our engine the incoming CDK state travels under ``"airbyte"`` and each
+slice's newest cursor and ``done`` flag in ``"partitions"``; :func:`cdk_state` turns that back into
+the CDK's shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from source_solidafy.errors import StreamError
+from source_solidafy.lowcode.durations import Duration, add, parse_duration
+from source_solidafy.lowcode.interpolation import Interpolated, format_as, parse_datetime
+from source_solidafy.rest.partitions import ROUTERS, Router
+
+STATE_KEY = "airbyte"
+_DEFAULT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"
+
+
+@dataclass
+class MinMax:
+    """A MinMaxDatetime: ``datetime`` parsed with ``datetime_format``, clipped by min/max."""
+
+    datetime: Interpolated
+    datetime_format: str = ""
+    min_datetime: Interpolated | None = None
+    max_datetime: Interpolated | None = None
+
+    def value(self, config: Mapping[str, Any], fallback_format: str) -> dt.datetime:
+        fmt = self.datetime_format or fallback_format or _DEFAULT_FORMAT
+        moment = parse_datetime(str(self.datetime.eval(config)), fmt)
+        for bound, pick in ((self.min_datetime, max), (self.max_datetime, min)):
+            if bound is not None:
+                text = str(bound.eval(config))
+                if text:
+                    moment = pick(moment, parse_datetime(text, fmt))
+        return moment
+
+
+@dataclass
+class DatetimeSlices:
+    """The translated DatetimeBasedCursor (``type`` is our router table's key)."""
+
+    cursor_field: str
+    datetime_format: str
+    start: MinMax
+    end: MinMax | None = None
+    step: str | None = None
+    granularity: str | None = None
+    lookback: str | None = None
+    cursor_formats: list[str] = field(default_factory=list)
+    start_field: str = "start_time"
+    end_field: str = "end_time"
+    compare_strictly: bool = False
+    type: str = "airbyte_datetime"
+
+    def parse(self, value: Any) -> dt.datetime:
+        for fmt in [*self.cursor_formats, self.datetime_format]:
+            try:
+                return parse_datetime(value, fmt)
+            except (ValueError, TypeError, OverflowError):
+                continue
+        raise ValueError(f"no format in {[*self.cursor_formats, self.datetime_format]} matches {value!r}")
+
+    def fmt(self, moment: dt.datetime) -> str:
+        return format_as(moment, self.datetime_format)
+
+    def gran(self) -> dt.timedelta | None:
+        return _delta(self.granularity) if self.granularity else None
+
+    def sync_start(self, config: Mapping[str, Any], legacy: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+        """(start_datetime, where this sync starts: the incoming cursor when later)."""
+        start = self.start.value(config, self.datetime_format)
+        if self.cursor_field in legacy:
+            previous = self.parse(legacy[self.cursor_field])
+            if previous >= start:
+                return start, previous
+        return start, start
+
+
+def _delta(text: str) -> dt.timedelta:
+    value = parse_duration(text)
+    if isinstance(value, Duration):
+        raise ValueError(f"a granularity in months or years is not supported: {text!r}")
+    return value
+
+
+def slices(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping[str, Any],
+           now: dt.datetime | None = None) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """The CDK's slices for a stream whose state is ``legacy`` (``{cursor_field: value}`` or empty)."""
+    start, sync_start = spec.sync_start(config, legacy)
+    upper = spec.end.value(config, spec.datetime_format) if spec.end is not None else \
+        (now or dt.datetime.now(dt.timezone.utc))
+    lower = sync_start - parse_duration(spec.lookback) if spec.lookback else sync_start
+    gran = spec.gran()
+    step = parse_duration(spec.step) if spec.step else None
+    if lower > upper or (lower == upper and not gran) or upper < start:
+        return
+    lower = max(lower, start)
+    if lower > upper or (lower == upper and spec.compare_strictly):
+        return
+    if step is None or add(lower, step) >= upper:
+        yield lower, upper
+        return
+    current = lower
+    while True:
+        bound = min(add(current, step), upper)
+        reached = bound >= upper
+        if current >= bound:
+            return
+        yield current, (bound - gran if gran and not reached else bound)
+        current = bound
+        if reached:
+            return
+
+
+class DatetimeRouter(Router):
+    """One partition per CDK slice; finished slices are marked ``done`` for :func:`cdk_state`."""
+
+    track_done = True
+
+    def partitions(self) -> Iterator[dict[str, Any]]:
+        spec: DatetimeSlices = self.spec.partition  # type: ignore[assignment]
+        legacy = self.states.extra.get(STATE_KEY) or {}
+        try:
+            windows = list(slices(spec, self.ctx.config, legacy))
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise StreamError(f"stream '{self.spec.name}': incremental_sync: {exc}") from None
+        for lo, hi in windows:
+            yield {spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
+
+
+ROUTERS["airbyte_datetime"] = DatetimeRouter
+
+
+def _merge(intervals: list[dict[str, Any]], step: dt.timedelta) -> list[dict[str, Any]]:
+    """The CDK's merge_intervals: sort, then join intervals that touch within one ``step``."""
+    ordered = sorted(intervals, key=lambda i: (i["start"], i["end"]))
+    merged = [dict(ordered[0])]
+    for cur in ordered[1:]:
+        last = merged[-1]
+        if last["end"] + step >= cur["start"]:
+            last["end"] = max(last["end"], cur["end"])
+            a, b = cur.get("recent"), last.get("recent")
+            last["recent"] = max(a, b) if a and b else a or b
+        else:
+            merged.append(dict(cur))
+    return merged
+
+
+def cdk_state(spec: DatetimeSlices, config: Mapping[str, Any], engine_state: Mapping[str, Any]) -> dict[str, Any]:
+    """Our engine's state of a DatetimeBasedCursor stream in the CDK's shape ``{cursor_field: value}``."""
+    legacy = dict(engine_state.get(STATE_KEY) or {})
+    start, sync_start = spec.sync_start(config, legacy)
+    intervals = [{"start": start, "end": sync_start, "recent": sync_start}]
+    for entry in engine_state.get("partitions") or []:
+        if not entry.get("done"):
+            continue
+        part = entry.get("partition") or {}
+        cursor = entry.get("cursor")
+        intervals.append({"start": spec.parse(part[spec.start_field]), "end": spec.parse(part[spec.end_field]),
+                          "recent": spec.parse(cursor) if cursor is not None else None})
+    first = _merge(intervals, spec.gran() or dt.timedelta(milliseconds=1))[0]
+    legacy[spec.cursor_field] = spec.fmt(first.get("recent") or first["start"])
+    return legacy

@@ -1,0 +1,218 @@
+"""Airbyte's interpolation, with airbyte-cdk's semantics, for the values of a declarative manifest.
+
+What the CDK does with ``"{{ ... }}"`` and what we do the same way:
+
+- A sandboxed jinja2 environment with the CDK's macros (``now_utc()`` is a datetime, ``today_utc()`` a
+  date, ``day_delta(n, format)``, ``format_datetime(value, format, input_format)``, ``duration``,
+  ``max``, ``min``, ``timestamp``, ``str_to_datetime``, ``today_with_timezone``, ``sanitize_url``,
+  ``camel_case_to_snake_case``, ``generate_uuid``) and filters (``hash``, ``base64encode``,
+  ``base64decode``, ``string``, ``regex_search``, ``regex_replace``); ``range`` is removed.
+- Undefined attributes render empty; a name the context lacks is an error (the CDK raises too).
+- ``stream_interval`` and ``stream_partition`` are aliases of ``stream_slice``.
+- The rendered text goes through ``ast.literal_eval``: ``"{{ 5 }}"`` is the number 5, ``"True"`` the
+  boolean; an empty result is the default (``None`` unless given).
+
+Our engine renders templates with its own context (``config``, ``partition``, ...). An Airbyte value is
+kept in a :class:`TemplateTable` and the engine is given ``{{ _ab(N, config, partition) }}``, a
+template of the manifest's environment that evaluates value N here, so there is one implementation of
+these rules.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import builtins
+import datetime as dt
+import hashlib
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+import orjson
+from jinja2 import Undefined, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from source_solidafy.lowcode.durations import parse_duration
+
+ALIASES = ("stream_interval", "stream_partition")
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def today_utc() -> dt.date:
+    return now_utc().date()
+
+
+def today_with_timezone(timezone: str) -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(tz=ZoneInfo(timezone)).date()
+
+
+def str_to_datetime(text: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def timestamp(value: Any) -> int | float:
+    if isinstance(value, (int, float)):
+        return int(value)
+    return str_to_datetime(value).timestamp()
+
+
+def day_delta(num_days: int, format: str = "%Y-%m-%dT%H:%M:%S.%f%z") -> str:  # noqa: A002 - the CDK's name
+    return (now_utc() + dt.timedelta(days=num_days)).strftime(format)
+
+
+def duration(text: str) -> Any:
+    return parse_duration(text)
+
+
+def parse_datetime(value: Any, fmt: str) -> dt.datetime:
+    """The CDK's DatetimeParser.parse: ``%s``, ``%s_as_float``, ``%ms``, ``%epoch_microseconds``, ``%_ms``."""
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    if fmt == "%s":
+        return dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc)
+    if fmt == "%s_as_float":
+        return dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
+    if fmt == "%epoch_microseconds":
+        return epoch + dt.timedelta(microseconds=int(value))
+    if fmt == "%ms":
+        return epoch + dt.timedelta(milliseconds=int(value))
+    parsed = dt.datetime.strptime(str(value), fmt.replace("%_ms", "%f"))
+    if parsed.tzinfo is None or parsed.tzinfo.utcoffset(parsed) is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed
+
+
+def format_as(moment: dt.datetime, fmt: str) -> str:
+    """The CDK's DatetimeParser.format."""
+    if fmt == "%s":
+        return str(int(moment.timestamp()))
+    if fmt == "%s_as_float":
+        return str(float(moment.timestamp()))
+    if fmt == "%epoch_microseconds":
+        return str(int(moment.timestamp() * 1_000_000))
+    if fmt == "%ms":
+        return str(int(moment.timestamp() * 1000))
+    if "%_ms" in fmt:
+        text = moment.strftime(fmt.replace("%_ms", "%f"))
+        return text.replace(moment.strftime("%f"), f"{int(moment.microsecond / 1000):03d}")
+    return moment.strftime(fmt)
+
+
+def format_datetime(value: Any, format: str, input_format: str | None = None) -> str:  # noqa: A002
+    if isinstance(value, dt.datetime):
+        return value.strftime(format)
+    if isinstance(value, int):
+        moment = parse_datetime(value, input_format or "%s")
+    else:
+        moment = dt.datetime.strptime(value, input_format) if input_format else str_to_datetime(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return format_as(moment, format)
+
+
+def _hash(value: Any, hash_type: str = "md5", salt: str | None = None) -> str:
+    fn = getattr(hashlib, hash_type, None)
+    if fn is None:
+        raise AttributeError(f"No hashing function named {hash_type}")
+    h = fn()
+    h.update(str(value).encode("utf-8"))
+    if salt:
+        h.update(str(salt).encode("utf-8"))
+    return h.hexdigest()
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return f'"""{orjson.dumps(value).decode()}"""'
+
+
+def _regex_search(value: str, regex: str) -> str:
+    match = re.search(regex, value)
+    return match.group(1) if match and len(match.groups()) > 0 else ""
+
+
+MACROS: dict[str, Any] = {
+    "now_utc": now_utc, "today_utc": today_utc, "timestamp": timestamp, "max": builtins.max,
+    "min": builtins.min, "day_delta": day_delta, "duration": duration, "format_datetime": format_datetime,
+    "today_with_timezone": today_with_timezone, "str_to_datetime": str_to_datetime,
+    "sanitize_url": quote_plus, "generate_uuid": lambda: str(uuid.uuid4()),
+    "camel_case_to_snake_case": lambda v: re.sub(r"(?<!^)(?=[A-Z])", "_", v).lower(),
+}
+FILTERS: dict[str, Any] = {
+    "hash": _hash,
+    "base64encode": lambda v: base64.b64encode(v.encode("utf-8")).decode(),
+    "base64decode": lambda v: base64.b64decode(v.encode("utf-8")).decode(),
+    "string": _string,
+    "regex_search": _regex_search,
+    "regex_replace": lambda v, regex, repl: re.sub(regex, repl, v),
+}
+
+
+def make_environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=Undefined)
+    env.filters.update(FILTERS)
+    env.globals.update(MACROS)
+    env.globals.pop("range", None)
+    return env
+
+
+_ENV = make_environment()
+
+
+def literal(text: Any) -> Any:
+    """The CDK's ``ast.literal_eval`` step: a Python literal becomes its value, anything else stays."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    return text if isinstance(value, complex) else value
+
+
+def variables(text: str) -> set[str]:
+    """Top-level names a template reads (``config``, ``stream_slice``, ...)."""
+    return set(meta.find_undeclared_variables(_ENV.parse(text)))
+
+
+@dataclass
+class Interpolated:
+    """One manifest value: its text, the ``$parameters`` of its component, and where it is."""
+
+    text: str
+    parameters: Mapping[str, Any]
+    where: str = ""
+
+    def eval(self, config: Mapping[str, Any], default: Any = None, **context: Any) -> Any:
+        """The value as the CDK computes it (``default`` when it renders empty)."""
+        ctx: dict[str, Any] = {"config": config, "parameters": self.parameters, **context}
+        if "stream_slice" in ctx:
+            for alias in ALIASES:
+                ctx[alias] = ctx["stream_slice"]
+        missing = variables(self.text) - set(ctx) - set(_ENV.globals)
+        if missing:
+            raise ValueError(f"{self.where or self.text}: undefined variables {sorted(missing)}")
+        rendered = _ENV.from_string(self.text).render(ctx) if "{" in self.text else self.text
+        if rendered:
+            return literal(rendered)
+        if default is None:
+            return None
+        return literal(_ENV.from_string(str(default)).render(ctx))
+
+
+def is_static(text: str) -> bool:
+    """Renders as itself in both engines (no jinja, and literal_eval leaves the text as it was)."""
+    if "{{" in text or "{%" in text or "{#" in text:
+        return False
+    value = literal(text)
+    return isinstance(value, str) or str(value) == text

@@ -1,0 +1,172 @@
+"""Load an Airbyte declarative manifest (``type: DeclarativeSource``) as one of our connectors.
+
+Detection is by shape (:func:`looks_like_airbyte`). Loading resolves ``$ref`` / ``#/...`` /
+``$parameters`` as airbyte-cdk does (resolve.py), checks every component (components.py) and translates
+the streams (translate.py); every unsupported part is reported at once, one line each::
+
+    manifest.yaml:48: definitions.streams.users.retriever.paginator.pagination_strategy:
+        CustomPaginationStrategy is not supported (needs Python)
+
+The config form is ``spec.connection_specification``, or ``spec.yaml`` / ``spec.json`` beside the
+manifest (``connectionSpecification``), as Airbyte's packages lay them out; ``JsonFileSchemaLoader``
+schemas are read from ``schemas/<file>.json`` beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from source_solidafy.errors import ManifestError
+from source_solidafy.lowcode.resolve import resolve
+from source_solidafy.lowcode.translate import Translator
+from source_solidafy.manifest.models import Manifest
+from source_solidafy.manifest.problems import where_of
+from source_solidafy.manifest.yaml_lines import YamlSyntaxError, parse_yaml
+
+DEFAULT_RETRY = [429, *range(500, 600)]
+
+
+def looks_like_airbyte(data: Any) -> bool:
+    """``type: DeclarativeSource``, or a ``version`` with ``streams``/``definitions`` and no ``base_url``."""
+    if not isinstance(data, dict):
+        return False
+    if data.get("type") == "DeclarativeSource":
+        return True
+    return "version" in data and "base_url" not in data and ("streams" in data or "definitions" in data) \
+        and "name" not in data
+
+
+def looks_like_airbyte_text(text: str) -> bool:
+    """The shape of an Airbyte manifest, read from the top-level keys (no templates, no validation)."""
+    if "DeclarativeSource" not in text and ("base_url" in text or "version" not in text):
+        return False  # ours always has base_url; Airbyte's have a version
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
+    except yaml.YAMLError:
+        return False
+    return looks_like_airbyte(data)
+
+
+def looks_like_airbyte_file(path: Path) -> bool:
+    """The file's text looks like an Airbyte manifest (unreadable files are left to our loader)."""
+    try:
+        return looks_like_airbyte_text(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _sidecar_spec(base_dir: Path | None) -> dict[str, Any] | None:
+    if base_dir is None:
+        return None
+    for name in ("spec.yaml", "spec.yml", "spec.json"):
+        file = base_dir / name
+        if file.is_file():
+            import yaml
+
+            text = file.read_text(encoding="utf-8")
+            data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+            if isinstance(data, dict):
+                spec = data.get("connectionSpecification") or data.get("connection_specification")
+                if isinstance(spec, dict):
+                    return {"connection_specification": spec, "documentation_url": data.get("documentationUrl")}
+    return None
+
+
+def load_airbyte_manifest(path: str | Path, *, allow_files: bool = True) -> Any:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read the manifest: {exc}") from None
+    return load_airbyte_text(text, p.name, p.parent if allow_files else None)
+
+
+def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: Path | None = None) -> Any:
+    """An :class:`AirbyteManifestSource`; ManifestError listing every unsupported part."""
+    from source_solidafy.lowcode.source import AirbyteManifestSource
+
+    try:
+        raw = parse_yaml(text)
+    except YamlSyntaxError as exc:
+        raise ManifestError(f"{source_name}:{exc.line or 1}: {exc.problem}") from None
+    if not looks_like_airbyte(raw):
+        raise ManifestError(f"{source_name}:1: not an Airbyte declarative manifest (expected type: DeclarativeSource)")
+    resolved = resolve(raw, source_name)
+    tr = Translator(resolved, lambda loc: where_of(source_name, raw, loc)[1])
+    tr.base_dir, tr.allow_files = base_dir, base_dir is not None
+    streams = tr.streams()
+    spec = resolved.tree.get("spec") or _sidecar_spec(base_dir)
+    if not isinstance(spec, dict) or not isinstance(spec.get("connection_specification"), dict):
+        tr.problems.append((("spec",), "no spec: give spec.connection_specification, or spec.yaml beside the manifest"))
+    if not tr.problems and not streams:
+        tr.problems.append((("streams",), "no streams"))
+    _one_auth(streams, tr)
+    _raise(tr.problems, source_name, raw)
+    manifest = _manifest(streams, source_name, tr)
+    check = resolved.tree.get("check") or {}
+    names = [str(n) for n in check.get("stream_names") or []] if isinstance(check, dict) else []
+    return AirbyteManifestSource(manifest, spec, names, tr.table)
+
+
+def _one_auth(streams: list[dict[str, Any]], tr: Translator) -> None:
+    """Our engine has one auth per connector: every requester must authenticate the same way."""
+    if not streams:
+        return
+    first = streams[0]["_auth"][2]
+    for s in streams[1:]:
+        _, where, auth = s["_auth"]
+        if auth != first:
+            tr.problems.append((where, "a different authenticator per stream is not supported yet"))
+            return
+
+
+def _raise(problems: list[tuple[Any, str]], source_name: str, raw: Any) -> None:
+    if not problems:
+        return
+    lines = []
+    for loc, message in problems:
+        line, where = where_of(source_name, raw, tuple(loc))
+        lines.append((line or 0, f"{where}: {message}"))
+    lines.sort(key=lambda item: item[0])
+    texts = list(dict.fromkeys(t for _, t in lines))
+    more = f" (and {len(texts) - 1} more problem{'s' if len(texts) > 2 else ''})" if len(texts) > 1 else ""
+    raise ManifestError(texts[0] + more, problems=texts)
+
+
+def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -> Manifest:
+    """Our Manifest; Airbyte-only parts (datetime slices, DefaultPaginator) are set after validation."""
+    later: list[tuple[Any, Any]] = []
+    plain = []
+    for s in streams:
+        s = dict(s)
+        s.pop("_url_base")
+        s.pop("_auth")
+        part, paging = s.get("partition"), s.get("pagination")
+        if part is not None and not isinstance(part, dict):
+            s.pop("partition")
+        if paging is not None:
+            s.pop("pagination")
+        later.append((part if not isinstance(part, dict) else None, paging))
+        plain.append(s)
+    first_base = streams[0]["_url_base"]
+    data = {"name": Path(source_name).stem, "base_url": tr.table.template(first_base, first_base.where),
+            "streams": plain, "auth": streams[0]["_auth"][0],
+            "http": {"max_retries": 5, "retry_statuses": DEFAULT_RETRY, "backoff_base_secs": 5.0,
+                     "backoff_max_secs": 600.0}}
+    try:
+        manifest = Manifest.model_validate(data, context={"envs": None})
+    except ValidationError as exc:
+        raise ManifestError(f"{source_name}: cannot translate: {exc.errors()[0].get('msg')}") from None
+    for stream, (part, paging) in zip(manifest.streams, later, strict=True):
+        if part is not None:
+            stream.partition = part
+        if paging is not None:
+            stream.pagination = paging
+    manifest._source_name = source_name
+    return manifest

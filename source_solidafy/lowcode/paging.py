@@ -1,0 +1,144 @@
+"""Airbyte's DefaultPaginator, with the CDK's semantics, as one of our engine's paginators.
+
+The strategies (``OffsetIncrement``, ``PageIncrement``, ``CursorPagination``) decide the next token;
+``page_token_option`` puts it in a query parameter, header or JSON body field (``RequestOption``) or
+uses it as the next URL (``RequestPath``, the stream's query parameters still added); ``page_size_option``
+sends the page size on every request. Offsets and pages are sent on the first request only with
+``inject_on_first_request``. ``CursorPagination`` evaluates ``cursor_value`` and ``stop_condition``
+with ``response``, ``headers`` (``headers.link`` is the parsed Link header), ``last_record``,
+``last_page_size``, ``page_size`` and ``stream_slice``, as the CDK does.
+
+Registered in our engine's paginator table as type ``airbyte_default`` (the stream's ``pagination`` is a
+:class:`AirbytePaging`); our base class still stops, with a warning, on a request that repeats the
+previous one exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from requests.utils import parse_header_links
+
+from source_solidafy.lowcode.interpolation import Interpolated
+from source_solidafy.rest import build
+from source_solidafy.rest.pagination import PageRequest, PageResponse, Paginator
+
+FALSE_VALUES = ("False", "false", "{}", "[]", "()", "", "0", "0.0")
+
+
+@dataclass
+class TokenOption:
+    """Where a value goes: ``request_parameter``, ``header``, ``body_json`` (``path`` nests) or ``path``."""
+
+    inject_into: str
+    field_name: str = ""
+    field_path: list[str] = field(default_factory=list)
+
+    def put(self, page: PageRequest, value: Any) -> None:
+        if self.inject_into == "request_parameter":
+            page.params[self.field_name] = value
+        elif self.inject_into == "header":
+            page.headers[self.field_name] = str(value)
+        elif self.inject_into == "body_json":
+            if self.field_path:
+                node = page.body
+                for part in self.field_path[:-1]:
+                    node = node.setdefault(part, {})
+                node[self.field_path[-1]] = value
+            else:
+                page.body[self.field_name] = value
+        elif self.inject_into == "path":
+            page.url = str(value)
+
+
+@dataclass
+class AirbytePaging:
+    """The translated paginator: ``strategy`` is ``offset``, ``page`` or ``cursor``."""
+
+    strategy: str
+    page_size: int | None = None
+    start_from_page: int = 1
+    inject_on_first_request: bool = False
+    cursor_value: Interpolated | None = None
+    stop_condition: Interpolated | None = None
+    token_option: TokenOption | None = None
+    size_option: TokenOption | None = None
+    type: str = "airbyte_default"
+    stop: Any = None
+    max_pages: int | None = None
+
+
+def _headers(response: Any) -> dict[str, Any]:
+    headers: dict[str, Any] = dict(getattr(response, "headers", {}) or {})
+    links: dict[str, Any] = {}
+    for link in parse_header_links(headers.get("link") or headers.get("Link") or ""):
+        key = link.get("rel") or link.get("url")
+        if key:
+            links[key] = link
+    headers["link"] = links
+    return headers
+
+
+class AirbytePaginator(Paginator):
+    """One DefaultPaginator; the token travels in ``PageRequest.token`` like our paginators' cursors."""
+
+    kind = "airbyte"
+
+    def __init__(self, spec: AirbytePaging, config: Mapping[str, Any], warn: Any = None) -> None:
+        super().__init__(warn=warn)
+        self.spec, self.config = spec, config
+
+    def _request(self, token: Any) -> PageRequest:
+        page = PageRequest(token=token)
+        if token is not None and self.spec.token_option is not None:
+            self.spec.token_option.put(page, token)
+        if self.spec.size_option is not None and self.spec.page_size:
+            self.spec.size_option.put(page, self.spec.page_size)
+        return page
+
+    def first(self) -> PageRequest:
+        s = self.spec
+        token = None
+        if s.inject_on_first_request:
+            token = 0 if s.strategy == "offset" else s.start_from_page if s.strategy == "page" else None
+        return self._request(token)
+
+    def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        s = self.spec
+        size = len(records)
+        if s.strategy in ("offset", "page"):
+            if (s.page_size and size < s.page_size) or size == 0:
+                return None
+            last = previous.token
+            if s.strategy == "offset":
+                token: Any = size if last is None else last + size
+            else:
+                token = s.start_from_page + 1 if last is None else last + 1
+        else:
+            token = self._cursor(response, body, records)
+            if token is None:
+                return None
+        if not token:
+            return None
+        return self._request(token)
+
+    def _cursor(self, response: Any, body: Any, records: list[Any]) -> Any:
+        s = self.spec
+        ctx = {"response": body, "headers": _headers(response), "last_record": records[-1] if records else None,
+               "last_page_size": len(records), "page_size": s.page_size, "stream_slice": {}}
+        if s.stop_condition is not None:
+            stop = s.stop_condition.eval(self.config, **ctx)
+            if stop not in FALSE_VALUES and stop not in ({}, [], (), False, 0, 0.0) and stop is not None:
+                return None
+        assert s.cursor_value is not None
+        token = s.cursor_value.eval(self.config, **ctx)
+        return token if token else None
+
+
+def _factory(spec: Any, warn: Any) -> Paginator:
+    return AirbytePaginator(spec, spec.config, warn)
+
+
+build.PAGINATORS["airbyte_default"] = _factory

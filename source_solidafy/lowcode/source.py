@@ -1,0 +1,133 @@
+"""An Airbyte manifest run by our engine: the CDK's spec, check and state shapes around DeclarativeSource.
+
+- ``spec`` is the manifest's ``connection_specification`` as written; a config must have its top-level
+  ``required`` keys; values under any property marked ``airbyte_secret`` are redacted from every output.
+- ``check`` is the manifest's ``CheckStream``: the first record of each named stream.
+- State is the CDK's: ``{cursor_field: value}`` for DatetimeBasedCursor streams (cursor.py), and
+  ``{"__ab_no_cursor_state_message": true}`` after a stream without one, as the CDK emits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from source_solidafy.errors import ConfigError, HttpError
+from source_solidafy.lowcode.cursor import STATE_KEY, DatetimeSlices, cdk_state
+from source_solidafy.lowcode.values import TemplateTable
+from source_solidafy.manifest.models import Manifest
+from source_solidafy.rest.source import DeclarativeSource
+from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext
+
+NO_CURSOR_STATE = {"__ab_no_cursor_state_message": True}
+_JSON_TYPES = ("string", "integer", "number", "boolean", "object", "array")
+
+
+def _secret_names(schema: Any, out: set[str], name: str = "") -> set[str]:
+    if isinstance(schema, dict):
+        if schema.get("airbyte_secret") is True and name:
+            out.add(name)
+        for key, value in (schema.get("properties") or {}).items():
+            _secret_names(value, out, str(key))
+        for key in ("oneOf", "anyOf", "allOf"):
+            for branch in schema.get(key) or []:
+                _secret_names(branch, out, name)
+        if isinstance(schema.get("items"), dict):
+            _secret_names(schema["items"], out, name)
+    return out
+
+
+def _values_of(config: Any, names: set[str], out: list[str]) -> list[str]:
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key in names and isinstance(value, (str, int, float)) and str(value):
+                out.append(str(value))
+            else:
+                _values_of(value, names, out)
+    elif isinstance(config, list):
+        for value in config:
+            _values_of(value, names, out)
+    return out
+
+
+def _field(name: str, prop: Any, required: bool, secrets: set[str]) -> ConfigField:
+    prop = prop if isinstance(prop, dict) else {}
+    kinds = prop.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    kind = next((k for k in kinds if k in _JSON_TYPES), "object" if "oneOf" in prop else "string")
+    return ConfigField(name=name, type=kind, required=required, secret=name in secrets,
+                       description=str(prop.get("description") or prop.get("title") or ""),
+                       default=prop.get("default"), examples=tuple(prop.get("examples") or ()),
+                       enum=tuple(prop.get("enum") or ()), pattern=prop.get("pattern"))
+
+
+class AirbyteManifestSource(DeclarativeSource):
+    """A DeclarativeSource built from an Airbyte manifest."""
+
+    def __init__(self, manifest: Manifest, spec: dict[str, Any], check_streams: list[str],
+                 table: TemplateTable) -> None:
+        super().__init__(manifest)
+        self.connection_spec: dict[str, Any] = spec["connection_specification"]
+        self.documentation_url = spec.get("documentation_url") or None
+        self.check_streams = check_streams or manifest.stream_names()[:1]
+        self.table = table  # the Airbyte values the manifest's templates evaluate
+        self._secret_keys = _secret_names(self.connection_spec, set())
+
+    # -- config ------------------------------------------------------------------------------------
+
+    def spec(self) -> dict[str, Any]:
+        return self.connection_spec
+
+    def config_fields(self) -> list[ConfigField]:
+        required = set(self.connection_spec.get("required") or [])
+        props = self.connection_spec.get("properties") or {}
+        return [_field(str(k), v, k in required, self._secret_keys) for k, v in props.items()]
+
+    def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(config, dict):
+            raise ConfigError("config must be a JSON object")
+        missing = [k for k in self.connection_spec.get("required") or [] if config.get(k) in (None, "")]
+        if missing:
+            raise ConfigError(f"{self.name}: missing required config key(s): {', '.join(map(str, missing))}")
+        return config
+
+    def secrets(self, config: dict[str, Any]) -> list[str]:
+        return _values_of(config, self._secret_keys, [])
+
+    # -- check -------------------------------------------------------------------------------------
+
+    def check(self, config: dict[str, Any]) -> CheckResult:
+        try:
+            for name in self.check_streams:
+                ctx = ReadContext(config=config, max_records=1, sync_mode="full_refresh")
+                next(iter(self.read_plain(name, ctx)), None)
+        except HttpError as exc:
+            return CheckResult(False, str(exc))
+        return CheckResult(True, "Connection successful")
+
+    # -- read: the CDK's state shapes --------------------------------------------------------------
+
+    def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
+        part = self.manifest.stream(stream).partition
+        if isinstance(part, DatetimeSlices):
+            yield from self._read_datetime(stream, part, ctx)
+            return
+        inner = dataclasses.replace(ctx, state=None)
+        for batch in super().read_stream(stream, inner):
+            if len(batch):
+                yield Batch(batch.stream, batch.records, None)
+        if ctx.max_records is None and not ctx.cancel.is_set():
+            yield Batch(stream, [], dict(NO_CURSOR_STATE))
+
+    def _read_datetime(self, stream: str, spec: DatetimeSlices, ctx: ReadContext) -> Iterator[Batch]:
+        incoming = ctx.state if ctx.sync_mode != "full_refresh" else None
+        inner = dataclasses.replace(ctx, state={STATE_KEY: dict(incoming or {})})
+        last: dict[str, Any] | None = None
+        for batch in super().read_stream(stream, inner):
+            state = cdk_state(spec, ctx.config, batch.state) if batch.state is not None else None
+            if state == last:
+                state = None
+            last = state or last
+            if state is not None or len(batch):
+                yield Batch(batch.stream, batch.records, state)

@@ -1,0 +1,274 @@
+"""The parts of a stream's translation: cursor, partition router, selector, paginator, schema, transforms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from source_solidafy.lowcode import components as c
+from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
+from source_solidafy.lowcode.durations import parse_duration
+from source_solidafy.lowcode.interpolation import Interpolated, is_static
+from source_solidafy.lowcode.paging import AirbytePaging
+from source_solidafy.lowcode.resolve import PARAMETERS
+
+if TYPE_CHECKING:
+    from source_solidafy.lowcode.translate import Translator as _T
+
+CONFIG_VARS = {"config", "parameters"}
+PAGE_VARS = {"config", "parameters", "response", "headers", "last_record", "last_page_size", "page_size",
+             "stream_slice", "stream_partition", "stream_interval"}
+RECORD_VARS = {"config", "parameters", "record", "stream_slice", "stream_partition", "stream_interval"}
+
+
+class Unsupported(Exception):
+    """Stops translating one stream; the problem is already recorded."""
+
+
+def _static(t: _T, node: dict[str, Any], key: str, what: str) -> str:
+    """A value that must not depend on the config: evaluated once, at load time."""
+    item = t.interp(node, key, CONFIG_VARS)
+    if not is_static(item.text) and "config" in item.text:
+        raise t.fail(t.path(node, key), f"a {what} that depends on the config is not supported yet")
+    value = item.eval({})
+    return "" if value is None else str(value)
+
+
+class StreamParts:
+    """Mixed into :class:`~source_solidafy.lowcode.translate.Translator`."""
+
+    base_dir: Path | None = None
+    allow_files: bool = True
+
+    def cursor(self: _T, node: Any, injected: Any) -> DatetimeSlices:
+        self.check(node, ())
+        if node.get("type") != "DatetimeBasedCursor":
+            raise self.fail(self.path(node), f"{node.get('type')} is not supported")
+        fmt = _static(self, node, "datetime_format", "datetime_format")
+        field = _static(self, node, "cursor_field", "cursor_field")
+        if "." in field or "/" in field:
+            raise self.fail(self.path(node, "cursor_field"), "a nested cursor_field is not supported yet")
+        step, gran = node.get("step"), node.get("cursor_granularity")
+        if bool(step) != bool(gran):
+            raise self.fail(self.path(node), "give both step and cursor_granularity, or neither (the CDK requires it)")
+        spec = DatetimeSlices(
+            cursor_field=field, datetime_format=fmt, start=self._minmax(node, "start_datetime"),
+            end=self._minmax(node, "end_datetime") if node.get("end_datetime") else None,
+            step=_static(self, node, "step", "step") if step else None,
+            granularity=_static(self, node, "cursor_granularity", "cursor_granularity") if gran else None,
+            lookback=_static(self, node, "lookback_window", "lookback_window") if node.get("lookback_window") else None,
+            cursor_formats=[str(f) for f in node.get("cursor_datetime_formats") or []],
+            start_field=_static(self, node, "partition_field_start", "field") if node.get("partition_field_start")
+            else "start_time",
+            end_field=_static(self, node, "partition_field_end", "field") if node.get("partition_field_end")
+            else "end_time",
+            compare_strictly=bool(node.get("is_compare_strictly")),
+        )
+        for key in ("step", "cursor_granularity", "lookback_window"):
+            try:
+                if node.get(key):
+                    parse_duration(str(node[key]))
+            except ValueError as exc:
+                raise self.fail(self.path(node, key), str(exc)) from None
+        for key, field_name in (("start_time_option", spec.start_field), ("end_time_option", spec.end_field)):
+            if node.get(key):
+                option = self.option(node[key], self.path(node, key))
+                self.inject(option, field_name, injected, self.path(node[key]))
+        return spec
+
+    def _minmax(self: _T, node: dict[str, Any], key: str) -> MinMax:
+        value = node.get(key)
+        if isinstance(value, str):
+            holder = {"datetime": value, PARAMETERS: node.get(PARAMETERS)}
+            self.resolved.origin[id(holder)] = self.path(node, key)
+            return MinMax(self.interp(holder, "datetime", CONFIG_VARS))
+        self.check(value, self.path(node, key))
+        return MinMax(
+            self.interp(value, "datetime", CONFIG_VARS), str(value.get("datetime_format") or ""),
+            self.interp(value, "min_datetime", CONFIG_VARS) if value.get("min_datetime") else None,
+            self.interp(value, "max_datetime", CONFIG_VARS) if value.get("max_datetime") else None,
+        )
+
+    def router(self: _T, node: Any, injected: Any, retriever: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(node, list):  # the CDK's cartesian product of routers; one router is itself
+            if len(node) != 1:
+                raise self.fail(self.path(retriever, "partition_router"),
+                                f"a product of {len(node)} partition routers is not supported yet")
+            node = node[0]
+        kind = self.check(node, self.path(retriever, "partition_router"))
+        if kind == "ListPartitionRouter":
+            values = node.get("values")
+            if not isinstance(values, list):
+                raise self.fail(self.path(node, "values"), "ListPartitionRouter.values from a template is not supported yet")
+            field = _static(self, node, "cursor_field", "cursor_field")
+            if node.get("request_option"):
+                self.inject(self.option(node["request_option"], self.path(node, "request_option")), field,
+                            injected, self.path(node, "request_option"))
+            return {"type": "list", "field": field, "values": [str(v) for v in values]}
+        configs = node.get("parent_stream_configs") or []
+        if len(configs) != 1:
+            raise self.fail(self.path(node, "parent_stream_configs"),
+                            f"{len(configs)} parent streams are not supported yet (one is)")
+        parent = configs[0]
+        self.check(parent, self.path(node, "parent_stream_configs"))
+        key = _static(self, parent, "parent_key", "parent_key")
+        field = _static(self, parent, "partition_field", "partition_field")
+        if any(ch in key for ch in "./[*"):
+            raise self.fail(self.path(parent, "parent_key"), "a nested parent_key is not supported yet")
+        name = self._parent_name(parent)
+        if parent.get("request_option"):
+            self.inject(self.option(parent["request_option"], self.path(parent, "request_option")), field,
+                        injected, self.path(parent, "request_option"))
+        return {"type": "parent_stream", "stream": name, "parent_field": key, "field": field}
+
+    def _parent_name(self: _T, parent: dict[str, Any]) -> str:
+        """The parent must be one of the manifest's streams, translated the same way."""
+        stream = parent.get("stream")
+        name = str((stream or {}).get("name") or "")
+        tops = [s for s in self.resolved.tree.get("streams") or [] if isinstance(s, dict) and s.get("name") == name]
+        if not tops or _plain_stream(tops[0]) != _plain_stream(stream):
+            raise self.fail(self.path(parent, "stream"), f"parent stream '{name}' differs from the manifest's stream of "
+                            "that name (a hidden parent stream is not supported yet)")
+        return name
+
+    def selector(self: _T, node: Any, retriever: dict[str, Any]) -> dict[str, Any]:
+        self.check(node, self.path(retriever, "record_selector"))
+        extractor = node.get("extractor")
+        self.check(extractor, self.path(node, "extractor"))
+        parts = []
+        for i, part in enumerate(extractor.get("field_path") or []):
+            holder = {"p": part, PARAMETERS: extractor.get(PARAMETERS)}
+            self.resolved.origin[id(holder)] = (*self.path(extractor, "field_path"), i)
+            value = self.interp(holder, "p", CONFIG_VARS)
+            if "config" in value.text:
+                raise self.fail((*self.path(extractor, "field_path"), i), "a field_path that depends on the config is not supported yet")
+            text = str(value.eval({}))
+            if text == "*" or not text or any(ch in text for ch in ".[]*\"'\\"):
+                raise self.fail((*self.path(extractor, "field_path"), i),
+                                f"field_path part {text!r} is not supported yet (wildcards and special characters)")
+            parts.append(text)
+        return {"type": "json", "records_path": ".".join(parts)} if parts else {"type": "json"}
+
+    def paginator(self: _T, node: Any, retriever: dict[str, Any]) -> AirbytePaging | None:
+        kind = self.check(node, self.path(retriever, "paginator"))
+        if kind == "NoPagination":
+            return None
+        strategy = node.get("pagination_strategy")
+        skind = self.check(strategy, self.path(node, "pagination_strategy"))
+        size = strategy.get("page_size")
+        if size is not None and not isinstance(size, int):
+            raise self.fail(self.path(strategy, "page_size"), "a templated page_size is not supported yet")
+        spec = AirbytePaging({"OffsetIncrement": "offset", "PageIncrement": "page"}.get(skind, "cursor"), page_size=size)
+        if skind in ("OffsetIncrement", "PageIncrement"):
+            spec.inject_on_first_request = bool(strategy.get("inject_on_first_request"))
+            spec.start_from_page = int(strategy.get("start_from_page") or 0)
+        else:
+            for key in ("cursor_value", "stop_condition"):
+                if strategy.get(key) is None:
+                    continue
+                item = self.interp(strategy, key, PAGE_VARS)
+                if "config" in item.text:
+                    raise self.fail(self.path(strategy, key), f"config in {key} is not supported ({c.need('paginator-config')})")
+                setattr(spec, key, item)
+        if node.get("page_token_option"):
+            spec.token_option = self.option(node["page_token_option"], self.path(node, "page_token_option"))
+        if node.get("page_size_option"):
+            spec.size_option = self.option(node["page_size_option"], self.path(node, "page_size_option"))
+        spec.config = {}  # type: ignore[attr-defined]
+        return spec
+
+    def schema(self: _T, s: dict[str, Any]) -> dict[str, Any] | None:
+        loader = s.get("schema_loader")
+        if loader is None:
+            loader = {"type": "JsonFileSchemaLoader"}
+        kind = self.check(loader, self.path(s, "schema_loader"))
+        if kind == "InlineSchemaLoader":
+            schema = loader.get("schema")
+            return schema if isinstance(schema, dict) else None
+        name = str(s.get("name") or "")
+        file_path = str(loader.get("file_path") or f"schemas/{name}.json")
+        if "{" in file_path:
+            file_path = f"schemas/{name}.json"  # the CDK's default: ./source_x/schemas/{{ parameters.name }}.json
+        if not self.allow_files or self.base_dir is None:
+            return None
+        candidate = self.base_dir / "schemas" / Path(file_path).name
+        if not candidate.is_file():
+            return None
+        try:
+            return json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise self.fail(self.path(loader), f"cannot read {candidate.name}: {exc}") from None
+
+    def transforms(self: _T, s: dict[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for i, step in enumerate(s.get("transformations") or []):
+            kind = self.check(step, (*self.path(s, "transformations"), i))
+            if kind == "RemoveFields":
+                fields = []
+                for pointer in step.get("field_pointers") or []:
+                    if len(pointer) != 1 or "*" in str(pointer[0]):
+                        raise self.fail(self.path(step, "field_pointers"), "nested RemoveFields paths are not supported yet")
+                    fields.append(str(pointer[0]))
+                out.append({"op": "remove", "fields": fields})
+                continue
+            for field in step.get("fields") or []:
+                self.check(field, self.path(step, "fields"))
+                path = field.get("path") or []
+                if len(path) != 1:
+                    raise self.fail(self.path(field, "path"), "nested AddFields paths are not supported yet")
+                value = self.interp(field, "value", RECORD_VARS)
+                out.append({"op": "set", "field": str(path[0]), "value": self.table.field_template(value)})
+        return out
+
+    def auth(self: _T, requester: dict[str, Any]) -> dict[str, Any]:
+        """Our auth block for the requester's authenticator (the same one for every stream)."""
+        node = requester.get("authenticator")
+        if node is None:
+            return {"type": "none"}
+        kind = self.check(node, self.path(requester, "authenticator"))
+
+        def value(key: str, default: Any = None) -> Any:
+            return self.table.template(self.interp(node, key, CONFIG_VARS, default), self.where_of(self.path(node, key)))
+
+        if kind == "BearerAuthenticator":
+            return {"type": "bearer", "token": value("api_token")}
+        if kind == "BasicHttpAuthenticator":
+            return {"type": "basic", "username": value("username"), "password": value("password", "")}
+        if kind == "ApiKeyAuthenticator":
+            option = node.get("inject_into")
+            if option is None:
+                return {"type": "api_key", "key": _static(self, node, "header", "header"), "value": value("api_token")}
+            opt = self.option(option, self.path(node, "inject_into"))
+            if opt.inject_into not in ("header", "request_parameter"):
+                raise self.fail(self.path(node, "inject_into"), "an API key in the body is not supported yet")
+            where = "header" if opt.inject_into == "header" else "query"
+            return {"type": "api_key", "key": opt.field_name, "value": value("api_token"), "location": where}
+        return {"type": "none"}
+
+    def error_handler(self: _T, requester: dict[str, Any]) -> None:
+        handler = requester.get("error_handler")
+        if handler is not None:
+            self.check(handler, self.path(requester, "error_handler"))
+
+
+def signature(node: Any) -> Any:
+    """A component reduced to what we translate (its type and supported options), for comparing."""
+    if isinstance(node, dict):
+        keep = c.SUPPORTED.get(str(node.get("type")), frozenset(node))
+        return {k: signature(v) for k, v in node.items() if k == "type" or (k in keep and k != PARAMETERS)}
+    if isinstance(node, list):
+        return [signature(v) for v in node]
+    return node
+
+
+def _plain_stream(stream: Any) -> Any:
+    """A stream definition without the parameters the CDK copied into it (for comparing)."""
+    if isinstance(stream, dict):
+        return {k: _plain_stream(v) for k, v in stream.items() if k != PARAMETERS}
+    if isinstance(stream, list):
+        return [_plain_stream(v) for v in stream]
+    return stream
+
+
+__all__ = ["StreamParts", "Unsupported", "Interpolated"]
