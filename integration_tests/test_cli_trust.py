@@ -157,3 +157,58 @@ def test_python_api_strict() -> None:
     assert strict["status"] == "FAILED" and "max_pages=2" in strict["streams"][0]["error"]
     assert strict["state"]["streams"]["capped"] == {"cursor": START}
     assert run.summary is not None and run.summary["status"] == "FAILED" and chunks[-1][-1]["type"] == "SYNC_SUMMARY"
+
+
+# ---------------------------------------------------------------- records_path that matches nothing
+
+
+def failed(res: Result, name: str) -> str:
+    """The stream failed (exit 1, SYNC_SUMMARY still last); its error message."""
+    assert res.rc == 1, res.stdout[-2000:] + res.stderr
+    entry = stream_result(res, name)
+    assert entry["status"] == "FAILED" and entry["records_synced"] == 0 or entry["status"] == "FAILED", entry
+    assert "Traceback" not in res.stderr
+    return str(entry["error"])
+
+
+def test_records_path_that_matches_nothing_fails_the_stream() -> None:
+    res, _ = read("wrong_path")
+    error = failed(res, "wrong_path")
+    assert error.startswith("stream 'wrong_path': decoder.records_path 'data' matched nothing in GET http://"), error
+    assert "/v1/offset?offset=0&limit=5" in error
+    assert "no key 'data' at the top level (keys: items, meta; did you mean 'items'?)" in error
+    assert res.summary["status"] == "FAILED" and res.summary["total_records"] == 0
+
+
+def test_records_path_missing_on_a_later_page_fails_unless_declared() -> None:
+    res, _ = read("sparse")
+    error = failed(res, "sparse")
+    assert "decoder.records_path 'data' matched nothing" in error and "page=4" in error
+    assert "no key 'data' at the top level (keys: page)" in error
+    assert "set decoder.missing_means_empty: true" in error
+    res, _ = read("sparse_declared")
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    assert [r["id"] for r in res.records("sparse_declared")] == [r["id"] for r in ITEMS]
+
+
+def test_records_path_missing_on_the_first_page_fails_even_when_declared() -> None:
+    res, _ = read("sparse_declared", api=GenericApi([]))
+    error = failed(res, "sparse_declared")
+    assert "decoder.records_path 'data' matched nothing" in error and "page=1" in error
+
+
+def test_nested_records_path_that_matches_nothing_fails() -> None:
+    res, _ = read("buckets_wrong")
+    error = failed(res, "buckets_wrong")
+    assert "decoder.nested_records.path 'result' matched nothing in any of the 3 buckets of GET http" in error, error
+    assert "no key 'result' at the first bucket (keys: object, start_time, results; did you mean 'results'?)" in error
+
+
+def test_xml_records_path_that_matches_nothing_fails_but_an_empty_element_is_empty() -> None:
+    res, _ = read("xml_wrong")
+    error = failed(res, "xml_wrong")
+    assert "decoder.records_path 'response.items.record' matched nothing" in error
+    assert "no key 'record' at 'response.items' (keys: item" in error
+    res, _ = read("xml_ok")
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    assert len(res.records("xml_ok")) == 15

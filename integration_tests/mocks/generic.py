@@ -11,6 +11,10 @@ The routes mirror real APIs (API-NOTES.md) so a paginator that passes here would
 - ``/v1/next``: ``nextRecordsUrl`` relative to the host, ``done: true`` at the end (Salesforce)
 - ``/v1/hasmore``: ``starting_after=<last id>``, ``has_more: false`` at the end (Stripe)
 - ``/v1/loop``: the same cursor forever; ``/v1/selflink``: ``rel="next"`` to itself; ``/v1/endless``: full pages forever
+- ``/v1/sparse``: ``page``/``per_page``, ``{"data": [...], "page": N}``; an empty page leaves ``data`` out
+- ``/v1/buckets``: OpenAI-style time buckets, ``{"data": [{"start_time", "results": [...]}]}``, ``per_page`` records a bucket
+- ``/v1/xml``: ``page``/``per_page``, ``<response><items><item>...</item></items></response>``; ``<items/>`` when empty
+- ``/v1/items/<id>/notes``: two child records of an item (a parent_stream partition)
 
 Every list route honours ``updated_since`` (records with ``updated_at`` at or after it). Wrong
 credentials get a 401 with a JSON error, as real APIs answer.
@@ -120,6 +124,9 @@ class GenericApi:
             "/v1/loop": self._loop,
             "/v1/endless": self._endless,
             "/v1/selflink": self._selflink,
+            "/v1/sparse": self._sparse,
+            "/v1/buckets": self._buckets,
+            "/v1/xml": self._xml,
         }
 
     def __call__(self, req: Request) -> Response:
@@ -136,6 +143,8 @@ class GenericApi:
         items = self._filtered(req)
         if req.path.startswith("/v1/next"):
             return self._next(req, items)
+        if req.path.startswith("/v1/items/") and req.path.endswith("/notes"):
+            return self._notes(req.path.split("/")[3])
         route = self._routes.get(req.path)
         if route is None:
             return Response.json({"error": {"type": "not_found", "message": f"no route {req.path}"}}, 404)
@@ -248,6 +257,33 @@ class GenericApi:
     def _endless(self, req: Request, items: list[dict[str, Any]]) -> Response:
         page = int(req.arg("page") or 1)
         return Response.json({"data": [{"id": f"e_{page}_{i}", "page": page} for i in range(self.page_size)]})
+
+
+    def _page(self, req: Request, items: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+        page, per = int(req.arg("page") or 1), self._limit(req.arg("per_page"))
+        return page, items[(page - 1) * per : page * per]
+
+    def _sparse(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        page, rows = self._page(req, items)
+        return Response.json({"data": rows, "page": page} if rows else {"page": page})
+
+    def _buckets(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        per = self._limit(req.arg("per_page"))
+        buckets = [{"object": "bucket", "start_time": i, "results": items[i : i + per]} for i in range(0, len(items), per)]
+        return Response.json({"object": "page", "data": buckets, "has_more": False})
+
+    def _xml(self, req: Request, items: list[dict[str, Any]]) -> Response:
+        _, rows = self._page(req, items)
+        inner = "".join(f'<item id="{r["id"]}"><name>{r["name"]}</name><updated_at>{r["updated_at"]}</updated_at></item>'
+                        for r in rows)
+        body = f'<?xml version="1.0"?><response><items>{inner}</items></response>' if rows else \
+            '<?xml version="1.0"?><response><items/></response>'
+        return Response(body=body, headers={"Content-Type": "application/xml"})
+
+    def _notes(self, item_id: str) -> Response:
+        if not any(r["id"] == item_id for r in self.items):
+            return Response.json({"error": {"type": "not_found", "message": f"no item {item_id}"}}, 404)
+        return Response.json({"data": [{"id": f"{item_id}-n{i}", "item_id": item_id} for i in (1, 2)]})
 
 
 def json_body(obj: Any) -> str:

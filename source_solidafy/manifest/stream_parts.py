@@ -43,11 +43,17 @@ class NestedRecords(Strict):
 
 
 class JsonDecoder(Strict):
-    """JSON body; ``records_path`` selects the records (an object is one record, an array its items)."""
+    """JSON body; ``records_path`` selects the records (an object is one record, an array its items).
+
+    A ``records_path`` that is not in a non-empty response fails the stream, naming the keys there.
+    ``missing_means_empty: true``: the API leaves the key out of an empty page, so a page after the
+    first without it is an empty page (on the first page it is always an error).
+    """
 
     type: Literal["json"] = "json"
     records_path: Text | None = None
     nested_records: NestedRecords | None = None
+    missing_means_empty: bool = False
 
 
 class JsonlDecoder(Strict):
@@ -72,10 +78,15 @@ class CsvDecoder(Strict):
 
 
 class XmlDecoder(Strict):
-    """XML parsed safely (no DTD entities); records map like xmltodict."""
+    """XML parsed safely (no DTD entities); records map like xmltodict.
+
+    An empty element on the ``records_path`` (``<items/>``) is an empty page; a path that is not
+    there fails the stream as with JSON (``missing_means_empty`` as with JSON).
+    """
 
     type: Literal["xml"]
     records_path: Text | None = None
+    missing_means_empty: bool = False
 
 
 Decoder = Annotated[JsonDecoder | JsonlDecoder | CsvDecoder | XmlDecoder, Field(discriminator="type")]

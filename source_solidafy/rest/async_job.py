@@ -81,7 +81,8 @@ def read_job(reader: StreamReader, part: AsyncJobPartition, cursor: Any) -> Iter
                          {**rt.headers, **_render(download.headers, ctx)})
     decoder = None
     if download.records_path and spec.decoder.type == "json":
-        decoder = build.decoder(spec.decoder.model_copy(update={"records_path": download.records_path}))
+        decoder = build.decoder(spec.decoder.model_copy(update={"records_path": download.records_path}),
+                                key="partition.download.records_path")
     tracker = CursorTracker(spec.cursor_field, cursor)
     yield from reader.pages(request, tracker, ctx, pagination=download.pagination, decoder=decoder)
 

@@ -55,18 +55,20 @@ def paginator(spec: Any | None, warn: WarnFn | None = None) -> pg.Paginator:
     return PAGINATORS[spec.type](spec, warn)
 
 
-DECODERS: dict[str, Callable[[Any], d.Decoder]] = {
-    "json": lambda s: d.JsonDecoder(
-        s.records_path, {"path": s.nested_records.path, "carry": s.nested_records.carry} if s.nested_records else None
+DECODERS: dict[str, Callable[[Any, str], d.Decoder]] = {
+    "json": lambda s, key: d.JsonDecoder(
+        s.records_path, {"path": s.nested_records.path, "carry": s.nested_records.carry} if s.nested_records else None,
+        key, s.missing_means_empty,
     ),
-    "jsonl": lambda s: d.JsonlDecoder(),
-    "csv": lambda s: d.CsvDecoder(s.delimiter, s.has_header),
-    "xml": lambda s: d.XmlDecoder(s.records_path),
+    "jsonl": lambda s, key: d.JsonlDecoder(),
+    "csv": lambda s, key: d.CsvDecoder(s.delimiter, s.has_header),
+    "xml": lambda s, key: d.XmlDecoder(s.records_path, key, s.missing_means_empty),
 }
 
 
-def decoder(spec: Any) -> d.Decoder:
-    return DECODERS[spec.type](spec)
+def decoder(spec: Any, key: str = "decoder.records_path") -> d.Decoder:
+    """The decoder for a ``decoder:`` block; ``key`` is the YAML key its records path came from."""
+    return DECODERS[spec.type](spec, key)
 
 
 def auth(spec: Any, render: Render, config: dict[str, Any], session: Any) -> a.Auth:

@@ -39,11 +39,29 @@ class DecodableResponse(Protocol):
 
 @dataclass(slots=True)
 class DecodedPage:
+    """One page: the parsed body, its records, and why the records path matched nothing (if so).
+
+    ``missing`` names the YAML key, the path, the request and what the body has instead; the reader
+    decides whether that is an error (always on a first page) or an empty page (``missing_means_empty``).
+    """
+
     body: Any
     records: list[Any]
+    missing: str | None = None
+
+
+_ABSENT = object()
+
+
+def _missing(key: str, path: Path, body: Any, response: DecodableResponse, root: str = "the top level",
+             where: str = "") -> str:
+    why = path.missing(body, prefer_lists=True, root=root) or "nothing there"
+    return f"{key} '{path.text}' matched nothing in {where}{response.method} {response.url}: {why}"
 
 
 class Decoder:
+    missing_means_empty = False  # a page after the first without the records path is an empty page
+
     def decode(self, response: DecodableResponse) -> DecodedPage:
         raise NotImplementedError
 
@@ -82,26 +100,45 @@ class NestedRecords:
 
 
 class JsonDecoder(Decoder):
-    """A JSON body: records at ``records_path`` (whole body when absent); object -> one record."""
+    """A JSON body: records at ``records_path`` (whole body when absent); object -> one record.
+
+    A ``records_path`` (or ``nested_records.path`` in every bucket) that is not in a non-empty body
+    is reported in ``DecodedPage.missing``; a key present with ``null`` is an empty page. ``key``
+    is the YAML key named in that report.
+    """
 
     def __init__(
         self,
         records_path: str | None = None,
         nested_records: NestedRecords | Mapping[str, Any] | None = None,
+        key: str = "decoder.records_path",
+        missing_means_empty: bool = False,
     ) -> None:
         self.records_path = compile_path(records_path) if records_path else None
+        self.missing_means_empty = missing_means_empty
         if isinstance(nested_records, Mapping):
             nested_records = NestedRecords(nested_records["path"], nested_records.get("carry"))
         self.nested = nested_records
+        self.key = key
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
         if not response.content.strip():
             return DecodedPage(None, [])
         body = response.json()
-        selected = self.records_path.get(body) if self.records_path is not None else body
+        selected = self.records_path.get(body, _ABSENT) if self.records_path is not None else body
+        if selected is _ABSENT:
+            assert self.records_path is not None
+            if self.records_path.stops_at_null(body):  # {"data": null} for data.items: no records
+                return DecodedPage(body, [])
+            return DecodedPage(body, [], _missing(self.key, self.records_path, body, response))
         records = _as_records(selected)
         if self.nested is not None:
-            records = self.nested.flatten(records)
+            buckets = records
+            records = self.nested.flatten(buckets)
+            if not records and buckets and not any(self.nested.path.get(b, _ABSENT) is not _ABSENT for b in buckets):
+                return DecodedPage(body, [], _missing(
+                    "decoder.nested_records.path", self.nested.path, buckets[0], response, "the first bucket",
+                    f"any of the {len(buckets)} buckets of "))
         return DecodedPage(body, records)
 
 
@@ -172,8 +209,11 @@ class XmlDecoder(Decoder):
     entities or referencing external resources are refused (billion laughs, XXE).
     """
 
-    def __init__(self, records_path: str | None = None) -> None:
+    def __init__(self, records_path: str | None = None, key: str = "decoder.records_path",
+                 missing_means_empty: bool = False) -> None:
         self.records_path = compile_path(records_path) if records_path else None
+        self.key = key
+        self.missing_means_empty = missing_means_empty
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
         if not response.content.strip():
@@ -193,7 +233,12 @@ class XmlDecoder(Decoder):
         except ET.ParseError as exc:
             raise StreamError(f"invalid XML from {response.method} {response.url}: {exc}") from None
         body = {_local(root.tag): _element(root)}
-        selected = self.records_path.get(body) if self.records_path is not None else body
+        selected = self.records_path.get(body, _ABSENT) if self.records_path is not None else body
+        if selected is _ABSENT:
+            assert self.records_path is not None
+            if self.records_path.stops_at_null(body):  # an empty element on the way (<items/>): no records
+                return DecodedPage(body, [])
+            return DecodedPage(body, [], _missing(self.key, self.records_path, body, response))
         records = [r if isinstance(r, dict) else {"#text": r} for r in _as_records(selected)]
         return DecodedPage(body, records)
 

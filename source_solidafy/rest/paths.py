@@ -53,6 +53,94 @@ class Path:
         return obj
 
 
+    def missing(self, obj: Any, prefer_lists: bool = False, root: str = "the top level") -> str | None:
+        """Why the path selects nothing in ``obj`` (None when it selects something, even null).
+
+        Names where it stops and what is there instead: ``no key 'data' at the top level (keys:
+        items, meta; did you mean 'items'?)``. A ``[*]`` step is explained through the first item.
+        ``prefer_lists``: with no close spelling, suggest the one key holding a non-empty list.
+        ``root`` names ``obj`` itself.
+        """
+        where = root
+        for i, step in enumerate(self._steps):
+            if step is _WILDCARD or not isinstance(step, str):
+                if not isinstance(obj, list):
+                    return f"{where} is {describe(obj)}, not a list"
+                if step is _WILDCARD:
+                    if not obj:
+                        return None
+                    step = 0
+                if not -len(obj) <= step < len(obj):
+                    return f"{where} is a list of {len(obj)}, with no item [{step}]"
+            elif not isinstance(obj, dict):
+                return f"{where} is {describe(obj)}, not an object"
+            elif step not in obj:
+                return f"no key '{step}' at {where}{keys_hint(step, obj, prefer_lists)}"
+            obj = obj[step]
+            where = f"'{_prefix(self._steps[: i + 1])}'"
+        return None
+
+
+    def stops_at_null(self, obj: Any) -> bool:
+        """True when walking the path meets a null before its end (an empty XML element, ``<items/>``)."""
+        for step in self._steps:
+            if obj is None:
+                return True
+            if isinstance(step, str):
+                if not isinstance(obj, dict) or step not in obj:
+                    return False
+                obj = obj[step]
+            elif isinstance(obj, list) and obj and step is _WILDCARD:
+                obj = obj[0]
+            elif isinstance(obj, list) and step is not _WILDCARD and -len(obj) <= step < len(obj):
+                obj = obj[step]
+            else:
+                return False
+        return False
+
+
+def _prefix(steps: tuple[Any, ...]) -> str:
+    out = ""
+    for step in steps:
+        if isinstance(step, str):
+            out += f".{step}" if out else step
+        else:
+            out += "[*]" if step is _WILDCARD else f"[{step}]"
+    return out
+
+
+_MAX_KEYS_SHOWN = 20
+
+
+def describe(value: Any) -> str:
+    """A short, bounded description of a JSON value's kind (for messages)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return "an object"
+
+
+def keys_hint(wanted: str, obj: dict[str, Any], prefer_lists: bool = False) -> str:
+    """`` (keys: a, b; did you mean 'b'?)`` for a key not found in ``obj``; bounded for huge objects."""
+    import difflib
+
+    keys = [str(k) for k in obj]
+    shown = ", ".join(k[:40] for k in keys[:_MAX_KEYS_SHOWN]) + (" ..." if len(keys) > _MAX_KEYS_SHOWN else "")
+    close = difflib.get_close_matches(wanted, keys[:1000], n=1)
+    if not close and prefer_lists:
+        lists = [k for k, v in obj.items() if isinstance(v, list) and v]
+        close = lists if len(lists) == 1 else []
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f" (keys: {shown or 'none'}{hint})"
+
+
 def _walk_wild(obj: Any, steps: tuple[Any, ...], start: int, default: Any) -> Any:
     """Slow path for ``[*]``: fan out over a list, dropping items where the rest is missing."""
     for i in range(start, len(steps)):

@@ -14,7 +14,7 @@ import orjson
 
 from source_solidafy import jsoncodec
 from source_solidafy.confinement import ConnectGuard
-from source_solidafy.errors import ConfigError, HttpError, TemplateError
+from source_solidafy.errors import ConfigError, HttpError, StreamError, TemplateError
 from source_solidafy.manifest.models import Manifest, Stream
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import build
@@ -306,6 +306,8 @@ class StreamReader:
             resp = self.rt.client.request(request.method, path, params=params, headers=headers, json_body=body,
                                           data=request.data if body is None else None, slots=self.slots)
             decoded = decoder.decode(resp)
+            if decoded.missing is not None:
+                self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
             records = self._records(decoded.records, ctx, tracker)
             state = tracker.state() if tracker.ascending and tracker.seen_enough else None
             if state == last_state:
@@ -318,6 +320,14 @@ class StreamReader:
         final = tracker.state()
         if final is not None and final != last_state and not self.ctx.cancel.is_set():
             yield Batch(self.spec.name, [], final)
+
+    def _missing_records(self, missing: str, first: bool, means_empty: bool) -> None:
+        """The records path matched nothing: an error on a first page, else unless the YAML allows it."""
+        if means_empty and not first:
+            return
+        hint = "" if first else ("; if the API leaves the key out of an empty page, set "
+                                 "decoder.missing_means_empty: true")
+        raise StreamError(f"stream '{self.spec.name}': {missing}{hint}")
 
     def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker) -> list[dict[str, Any]]:
         records = [r if isinstance(r, dict) else {"value": r} for r in raw]

@@ -33,8 +33,25 @@ def test_decoders_json_records_path_and_missing_path() -> None:
     page = JsonDecoder("data").decode(_j({"data": [{"id": 1}], "has_more": False}))
     assert page.records == [{"id": 1}] and page.body["has_more"] is False
     assert JsonDecoder("result").decode(_j({"result": {"id": "zone"}})).records == [{"id": "zone"}]
-    assert JsonDecoder("nope.deeper").decode(_j({"data": []})).records == []
-    assert JsonDecoder("data").decode(_j({"data": None})).records == []
+    missing = JsonDecoder("nope.deeper").decode(_j({"data": []}))
+    assert missing.records == [] and missing.missing == (
+        "decoder.records_path 'nope.deeper' matched nothing in GET https://h/x: "
+        "no key 'nope' at the top level (keys: data)")
+    empty = JsonDecoder("data").decode(_j({"data": None}))
+    assert empty.records == [] and empty.missing is None  # present and null: an empty page
+    assert JsonDecoder("data.items").decode(_j({"data": None})).missing is None
+    assert JsonDecoder("data").decode(Resp(b"")).missing is None  # an empty body is no evidence
+
+
+def test_decoders_json_missing_suggests_the_close_or_the_only_list_key() -> None:
+    close = JsonDecoder("result").decode(_j({"results": [1], "total": 1})).missing
+    assert close is not None and "(keys: results, total; did you mean 'results'?)" in close
+    only_list = JsonDecoder("data").decode(_j({"items": [{"id": 1}], "meta": {}})).missing
+    assert only_list is not None and "did you mean 'items'?" in only_list
+    top_list = JsonDecoder("data").decode(_j([{"id": 1}])).missing
+    assert top_list is not None and "the top level is a list of 1, not an object" in top_list
+    many = JsonDecoder("zzz").decode(_j({f"k{i}": i for i in range(500)})).missing
+    assert many is not None and len(many) < 400 and many.endswith("k19 ...)")
 
 
 def test_decoders_json_parses_once() -> None:
@@ -57,6 +74,10 @@ def test_decoders_json_nested_buckets_carry_fields() -> None:
     ]
     renamed = JsonDecoder("data", {"path": "results", "carry": {"bucket_start": "start_time"}})
     assert renamed.decode(_j(body)).records[0] == {"bucket_start": 1, "input_tokens": 5}
+    assert dec.decode(_j(body)).missing is None
+    wrong = JsonDecoder("data", {"path": "result"}).decode(_j(body)).missing
+    assert wrong is not None and "'result' matched nothing in any of the 3 buckets of GET" in wrong
+    assert JsonDecoder("data", {"path": "result"}).decode(_j({"data": []})).missing is None  # no buckets
 
 
 def test_decoders_jsonl_lines_and_bad_line() -> None:
@@ -96,6 +117,11 @@ def test_decoders_xml_maps_like_xmltodict() -> None:
         {"@id": "2", "name": "B", "note": {"@lang": "en", "#text": "hi"}},
     ]
     assert page.body["response"]["next"] == "abc"
+    assert page.missing is None
+    wrong = XmlDecoder("response.items.record").decode(Resp(xml)).missing
+    assert wrong is not None and "no key 'record' at 'response.items' (keys: item; did you mean 'item'?)" in wrong
+    empty = XmlDecoder("response.items.item").decode(Resp(b"<response><items/></response>"))
+    assert empty.records == [] and empty.missing is None
 
 
 def test_decoders_xml_single_child_is_one_record() -> None:
