@@ -6,12 +6,19 @@
 FROM python:3.11-slim AS build
 
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# binutils' strip, for the build stage only (the final stage has no build tools).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils >/dev/null
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY source_solidafy ./source_solidafy
 COPY connectors ./connectors
+COPY container/slim_venv.py /tmp/slim_venv.py
+# Install, trim what no feature loads (pip, tests, headers, Arrow Flight; see slim_venv.py), then
+# byte-compile once: the final image never writes bytecode (read-only for its non-root user).
 RUN python -m venv /opt/solidafy \
-    && /opt/solidafy/bin/pip install ".[cloud]"
+    && /opt/solidafy/bin/pip install --no-compile ".[cloud]" \
+    && /opt/solidafy/bin/python /tmp/slim_venv.py /opt/solidafy \
+    && /opt/solidafy/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/solidafy/lib
 
 FROM python:3.11-slim
 

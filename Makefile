@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test container-test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m compileall -q source_solidafy  # bytecode once, as an install would (PYTHONDONTWRITEBYTECODE may be set)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not container"
+
+# The real image: installs podman/runc/mmdebstrap when missing (root, Debian), makes the local
+# python:3.11-slim base (cached in /var/cache/solidafy-container), builds the Dockerfile and runs
+# the container tests against it, Airbyte's standard tests and PyAirbyte included.
+container-test: $(STAMP)
+	bash container/build.sh
+	$(BIN)/python -m pytest -m container integration_tests/test_container.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

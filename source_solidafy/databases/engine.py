@@ -3,7 +3,7 @@
 Why each setting:
 
 - the extension comes from the ``duckdb_extension_<name>`` Python package
-  (``duckdb_extensions.import_extension``), installed into a private temporary
+  (:mod:`~source_solidafy.databases.extensions`), installed into a private temporary
   ``extension_directory``; ``autoinstall_known_extensions`` and ``autoload_known_extensions`` are off
   and the configuration is locked afterwards, so nothing is ever downloaded, not even by a query that
   would need another extension (it fails instead);
@@ -23,6 +23,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 from source_solidafy.databases.connection import ConnectionSpec, sql_literal
+from source_solidafy.databases.extensions import install_extension
 
 if TYPE_CHECKING:
     import duckdb
@@ -58,12 +59,10 @@ class DuckSession:
             raise
 
     def _setup(self) -> None:
-        import duckdb_extensions
-
         con = self.con
         con.execute("SET enable_progress_bar = false")
         con.execute("SET TimeZone = 'UTC'")
-        duckdb_extensions.import_extension(self.spec.extension, con=con)
+        install_extension(con, self.spec.extension, self.workdir)
         con.execute(f"LOAD {self.spec.extension}_scanner")
         options = [f"TYPE {self.spec.dialect}", "READ_ONLY"]
         if self.spec.secret:
