@@ -40,6 +40,12 @@ YAML_CASES: dict[str, tuple[str, list[str]]] = {
         ["account_id", "streams[0].request.path", "required"],
     ),
     "duplicate-stream": (GOOD + "  - name: items\n    request: {path: /y}\n", ["items", "duplicate"]),
+    # 543 bytes that expand to billions of nodes took 40 s in the duplicate-key check
+    "alias-bomb": (GOOD + "    schema:\n" + "".join(
+        f"      a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9) if i else 'x'}]\n" for i in range(9)),
+        [":12:", "aliases expand to more than 100,000 nodes"]),
+    "deep-nesting": (GOOD + "    schema: " + "[" * 5000 + "]" * 5000 + "\n", [":6:", "nested more than 64 levels"]),
+    "very-deep-nesting": ("[" * 200_000 + "]" * 200_000 + "\n", [":1:", "nested more than 64 levels"]),  # crashed libyaml
 }
 
 

@@ -283,3 +283,32 @@ def test_symlink_planted_between_the_check_and_the_write(tmp_path: Path) -> None
         sync.join(120)
     _refused_symlink(result["resp"])
     assert _files(outside) == [] and _files(root) == []
+
+
+# --------------------------------------------------------------------------- hostile YAML
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    anchors = "".join(f"      a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9) if i else 'x'}]\n" for i in range(levels))
+    return SCHEMA_READER.split("    schema_file")[0] + "    schema:\n" + anchors
+
+
+def _reference_bomb(levels: int = 9) -> str:
+    def refs(i: int) -> str:
+        return ", ".join(f'k{j}: {{$ref: "#/definitions/a{i - 1}"}}' for j in range(9))
+
+    defs = "".join(f"  a{i}: {{{refs(i)}}}\n" for i in range(1, levels + 1))
+    return ("version: 1.0.0\ntype: DeclarativeSource\ndefinitions:\n  a0: {x: 1}\n" + defs
+            + f'streams:\n  - {{$ref: "#/definitions/a{levels}"}}\n')
+
+
+@pytest.mark.parametrize("yaml_text, expected", [
+    (_alias_bomb(), "aliases expand to more than 100,000 nodes"),
+    (_reference_bomb(), "references expand to more than 100,000 nodes"),
+    ("version: " + "[" * 200_000 + "]" * 200_000, "nested more than 64 levels"),  # crashed the server
+    ("a: &a [*a]\n", "alias refers to a node that contains it"),
+], ids=["alias-bomb", "reference-bomb", "deep", "recursive-alias"])
+def test_hostile_yaml_is_refused_at_once(custom: ServerProcess, yaml_text: str, expected: str) -> None:
+    resp = custom.post("/check", {"connector_yaml": yaml_text, "config": {}})
+    assert expected in err(resp, 422, "invalid_manifest")
+    assert custom.get("/health").json()["status"] == "ok"  # still there, and not busy

@@ -44,11 +44,9 @@ def looks_like_airbyte_text(text: str) -> bool:
     """The shape of an Airbyte manifest, read from the top-level keys (no templates, no validation)."""
     if "DeclarativeSource" not in text and ("base_url" in text or "version" not in text):
         return False  # ours always has base_url; Airbyte's have a version
-    import yaml
-
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
-    except yaml.YAMLError:
+        data = parse_yaml(text)  # depth and alias limits: this text may come from a request
+    except YamlSyntaxError:
         return False
     return looks_like_airbyte(data)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from source_solidafy.errors import ManifestError
+from source_solidafy.manifest.yaml_lines import MAX_NODES
 
 KeyPath = tuple[Any, ...]
 
@@ -109,6 +110,12 @@ class _References:
         self.source_name = source_name
         self.origin: dict[int, KeyPath] = {}
         self.alive: list[Any] = []  # every mapping made stays alive, so no id in ``origin`` is reused
+        self.made = 0  # mappings and lists built: references can multiply them like YAML aliases
+
+    def _count(self, path: KeyPath) -> None:
+        self.made += 1
+        if self.made > MAX_NODES:
+            raise self.fail(path, f"references expand to more than {MAX_NODES:,} nodes (a reference bomb?)")
 
     def fail(self, path: KeyPath, message: str) -> ManifestError:
         from source_solidafy.manifest.walk import format_path
@@ -116,6 +123,8 @@ class _References:
         return ManifestError(f"{self.source_name}: {format_path(path) or '(top level)'}: {message}")
 
     def node(self, value: Any, path: KeyPath, visiting: tuple[str, ...]) -> Any:
+        if isinstance(value, (dict, list)):
+            self._count(path)
         if isinstance(value, dict):
             out = {
                 k: copy.deepcopy(v) if k in _KEEP_AS_WRITTEN else self.node(v, (*path, k), visiting)

@@ -98,8 +98,16 @@ def _validate(raw: LineDict, context: dict[str, Any], problems: _Problems) -> Ma
     return None
 
 
-def _check_duplicate_keys(node: Any, path: KeyPath, problems: _Problems) -> None:
-    """A repeated key is an error, except in ``params`` where it is a repeated query parameter."""
+def _check_duplicate_keys(node: Any, path: KeyPath, problems: _Problems, seen: set[int] | None = None) -> None:
+    """A repeated key is an error, except in ``params`` where it is a repeated query parameter.
+
+    A mapping or list reached again through an alias is checked once (linear in the text's size).
+    """
+    seen = set() if seen is None else seen
+    if isinstance(node, (LineDict, LineList)):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
     if isinstance(node, LineDict):
         for key, occurrences in node.duplicates.items():
             if path and path[-1] == "params":
@@ -115,10 +123,10 @@ def _check_duplicate_keys(node: Any, path: KeyPath, problems: _Problems) -> None
                 (last, f"{problems.source_name}:{last}: {shown}: duplicate key (first given at line {first})")
             )
         for key, value in node.items():
-            _check_duplicate_keys(value, (*path, key), problems)
+            _check_duplicate_keys(value, (*path, key), problems, seen)
     elif isinstance(node, LineList):
         for i, value in enumerate(node):
-            _check_duplicate_keys(value, (*path, i), problems)
+            _check_duplicate_keys(value, (*path, i), problems, seen)
 
 
 def _check_stream_names(raw: LineDict, problems: _Problems) -> None:

@@ -4,6 +4,11 @@ Why: every manifest problem is reported as ``file:line: key.path: message``. The
 :class:`LineDict` / :class:`LineList` (plain dict / list subclasses, so pydantic validates them as
 usual) that carry the lines. Duplicate keys are remembered rather than silently overwritten: the
 loader reports them, except in ``params`` where a repeated key means a repeated query parameter.
+
+Hostile YAML stays cheap: nesting deeper than :data:`MAX_DEPTH` is refused before the (recursive)
+composer runs (100,000 ``[`` crashed it), and a document whose aliases expand to more than
+:data:`MAX_NODES` nodes (an alias bomb: 543 bytes, billions of nodes) or that refers to itself is
+refused before anything walks the tree. Both checks are linear in the size of the text.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, SequenceNode
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+MAX_DEPTH = 64  # nesting levels (the built-in and seed connectors use at most 9)
+MAX_NODES = 100_000  # nodes once every alias is expanded (the largest built-in, stripe, has ~3,300)
 
 
 class LineDict(dict):
@@ -87,12 +95,77 @@ class YamlSyntaxError(Exception):
 def parse_yaml(text: str) -> Any:
     """Parse one YAML document into LineDict/LineList/scalars; raise :class:`YamlSyntaxError`."""
     try:
-        return yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
+        _check_depth(text)
+        loader = LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expanded_size(node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         line, problem = describe_yaml_error(exc, text)
         raise YamlSyntaxError(line, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(None, f"invalid YAML: {exc}") from None
+
+
+_OPENS = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+          yaml.FlowSequenceStartToken)
+_CLOSES = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _check_depth(text: str) -> None:
+    """Count nesting on the scanner's tokens (no recursion); a scanning error is left to the parser."""
+    scanner = _SafeBase(text)
+    depth = 0
+    try:
+        while scanner.check_token():
+            token = scanner.get_token()
+            if isinstance(token, _OPENS):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = token.start_mark.line + 1
+                    raise YamlSyntaxError(line, f"invalid YAML: nested more than {MAX_DEPTH} levels deep")
+            elif isinstance(token, _CLOSES):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+    finally:
+        scanner.dispose()
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expanded_size(root: Node) -> None:
+    """Nodes counted as if every alias were copied, each distinct node visited once (no recursion)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_NODES:
+                raise YamlSyntaxError(node.start_mark.line + 1, (
+                    f"invalid YAML: its aliases expand to more than {MAX_NODES:,} nodes (an alias bomb?); "
+                    "write the repeated parts out or use fewer aliases"))
+        elif key in open_nodes:
+            raise YamlSyntaxError(node.start_mark.line + 1, "invalid YAML: an alias refers to a node that contains it")
+        elif key not in sizes:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
 
 
 # what the parser was inside ("while parsing a flow sequence") -> what a person calls it
