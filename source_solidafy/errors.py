@@ -8,7 +8,7 @@ it into one clear line, never a traceback. Failures while syncing a stream raise
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 class SolidafyError(Exception):
@@ -102,6 +102,30 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
             text = text.replace(form, "***")
     return _URL_PASSWORD.sub(r"\1***@", text)
+
+
+def redact_cut(text: str | bytes, secrets: Iterable[str] | Callable[[str], str], limit: int) -> str:
+    """``text`` redacted, on one line, then cut to ``limit`` characters (``...`` marks the cut).
+
+    Always in this order: cut first and a secret split by the cut is no longer found, so its start
+    leaks. ``text`` may be a body (bytes, read as UTF-8). ``secrets`` is the values to hide or a function that redacts (HttpClient.redact). Only a
+    window of ``text`` is redacted, so a huge body costs little more than a short one; the window
+    grows until the part kept lies well before its end (where a secret may be split).
+    """
+    if callable(secrets):
+        redactor, margin = secrets, 4096
+    else:
+        values = [s for s in secrets if s]
+        redactor = lambda t: redact(t, values)  # noqa: E731
+        margin = 3 * max((len(s) for s in values), default=0) + 512  # %-encoded: at most 3x longer
+    window = limit + margin
+    while True:
+        part = text[:window]
+        clean = " ".join(redactor(part.decode("utf-8", "replace") if isinstance(part, bytes) else part).split())
+        if window >= len(text) or len(clean) >= limit + margin:
+            break
+        window *= 4
+    return clean if len(clean) <= limit else clean[:limit] + "..."
 
 
 _URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)[^@\s]+@")

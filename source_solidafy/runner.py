@@ -386,12 +386,12 @@ class SyncRun:
         else:
             message = f"internal error: {type(exc).__name__}: {exc}"
             failure_type = "system_error"
-            internal = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
+            internal = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         run.error = self._redact(message)
         out: list[dict[str, Any]] = []
         self._close_state(run, out, complete=False)
         if self.airbyte:
-            internal_text = self._redact(internal) if internal else None
+            internal_text = self._redact(internal)[-4000:] if internal else None  # redacted, then cut
             return [
                 *out,
                 p.trace_error(f"{run.name}: {run.error}", failure_type, run.name, internal_text),

@@ -155,6 +155,19 @@ def _to_text_list(value: Any) -> list[str]:
     return [_scalar_text(value)]
 
 
+def _to_host_list(value: Any) -> list[str]:
+    """``allowed_hosts``: each entry a host, host:port or scheme://host[:port] (see rest/origins.py)."""
+    from source_solidafy.rest.origins import parse_allowed
+
+    hosts = _to_text_list(value)
+    for host in hosts:
+        try:
+            parse_allowed(host)
+        except ValueError as exc:
+            raise PydanticCustomError("value_error", "{problem}", {"problem": str(exc)}) from None
+    return hosts
+
+
 class _Plain:
     """``Annotated`` marker: ``fn`` alone validates the value.
 
@@ -191,6 +204,9 @@ Text = Annotated[str, _Plain(_to_text)]
 
 TextList = Annotated[list[str], _Plain(_to_text_list)]
 """A string or a list of strings, always stored as a list."""
+
+HostList = Annotated[list[str], _Plain(_to_host_list)]
+"""``allowed_hosts``: a TextList whose entries are checked as origins."""
 
 TemplateMap = dict[str, Template]
 ParamMap = dict[str, ParamValue]

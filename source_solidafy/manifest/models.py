@@ -39,6 +39,7 @@ from pydantic_core import PydanticCustomError
 from source_solidafy.config import OAUTH2_TYPES  # noqa: F401 - part of this module's API
 from source_solidafy.manifest.fields import (
     Body,
+    HostList,
     LenientTemplate,
     ParamMap,
     Strict,
@@ -243,9 +244,16 @@ AuthSpec = Annotated[
 
 
 class Http(Strict):
-    """Timeouts, retries, backoff and rate limits of this connector's requests."""
+    """Timeouts, retries, backoff, rate limits, response limits and the hosts that get credentials.
+
+    ``deadline_secs`` (default ``timeout_secs``) bounds one attempt from connect to last byte;
+    ``max_response_mb`` one decoded body; ``allowed_hosts`` adds origins to base_url's for credentials.
+    """
 
     timeout_secs: float = Field(default=30.0, gt=0)
+    deadline_secs: float | None = Field(default=None, gt=0)
+    max_response_mb: float = Field(default=128.0, gt=0)
+    allowed_hosts: HostList = Field(default_factory=list)
     max_retries: int = Field(default=3, ge=0)
     rate_limit_rps: float | None = Field(default=None, gt=0)
     user_agent: Text | None = None

@@ -134,6 +134,7 @@ StopSpec = Annotated[Stop, BeforeValidator(_stop_form)]
 class _Paging(Strict):
     stop: StopSpec | None = None
     max_pages: int | None = Field(default=None, ge=1)
+    max_empty_pages: int = Field(default=10, ge=1)
 
 
 class CursorPagination(_Paging):

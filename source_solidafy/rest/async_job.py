@@ -21,13 +21,13 @@ The option ``async_poll_interval_secs`` (ReadContext options) overrides ``interv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from source_solidafy.errors import StreamError
+from source_solidafy.errors import StreamError, redact_cut
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import build
 from source_solidafy.rest.paths import compile_path
@@ -130,7 +130,7 @@ def _poll(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any], jo
             reader.ctx.log("INFO", f"stream '{name}': async job {job_id} completed after {attempt} polls")
             return True
         if str(status) in failed:
-            detail = _detail(body)
+            detail = _detail(body, reader.rt.client.redact)
             raise StreamError(f"stream '{name}': async job {job_id} ended in state '{status}'{detail}")
         if attempt < poll.max_attempts and reader.ctx.cancel.wait(interval):
             return False
@@ -140,11 +140,11 @@ def _poll(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any], jo
     )
 
 
-def _detail(body: Any) -> str:
+def _detail(body: Any, redactor: Callable[[str], str]) -> str:
     if isinstance(body, dict):
         for key in ("errorMessage", "error_message", "error", "message"):
             if body.get(key):
-                return f": {str(body[key])[:300]}"
+                return f": {redact_cut(str(body[key]), redactor, 300)}"
     return ""
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 import requests
 
-from source_solidafy.errors import AuthError, HttpError, redact
+from source_solidafy.errors import AuthError, HttpError, redact, redact_cut
 from source_solidafy.rest.paths import compile_path
 
 TOKEN_TIMEOUT_SECS = 30.0
@@ -203,7 +203,7 @@ class _TokenAuth(Auth):
         proxies = requests.utils.get_environ_proxies(url) if not self._session.trust_env else None
         resp = self._send_token_request(url, proxies, **kwargs)
         if resp.status_code >= 400:
-            detail = _error_text(resp)
+            detail = _error_text(resp, self.secrets())
             message = f"token request to {url} refused: HTTP {resp.status_code}: {detail}"
             cls = HttpError if resp.status_code >= 500 else AuthError
             raise cls(redact(message, self.secrets()), status=resp.status_code, url=url)
@@ -226,8 +226,8 @@ def _expiry(expires_in: Any, now: float) -> float | None:
     return now + lifetime - margin
 
 
-def _error_text(resp: requests.Response) -> str:
-    """``error: error_description`` from an OAuth error body, else the first 200 characters."""
+def _error_text(resp: requests.Response, secrets: list[str]) -> str:
+    """``error: error_description`` from an OAuth error body, else the first 200 characters (redacted first)."""
     try:
         body = orjson.loads(resp.content)
     except orjson.JSONDecodeError:
@@ -235,9 +235,9 @@ def _error_text(resp: requests.Response) -> str:
     if isinstance(body, dict) and "error" in body:
         err, desc = body.get("error"), body.get("error_description") or body.get("message")
         if isinstance(err, dict):  # {"error": {"message": ...}}
-            return str(err.get("message") or err)[:200]
-        return f"{err}: {desc}" if desc else str(err)
-    return resp.content[:200].decode("utf-8", "replace") or (resp.reason or "")
+            return redact_cut(str(err.get("message") or err), secrets, 200)
+        return redact_cut(f"{err}: {desc}" if desc else str(err), secrets, 200)
+    return redact_cut(resp.content, secrets, 200) or (resp.reason or "")
 
 
 class OAuth2RefreshToken(_TokenAuth):

@@ -32,7 +32,8 @@ def _stop(spec: sp.Stop | None) -> pg.StopCondition | None:
 
 
 def _common(spec: Any, warn: WarnFn | None) -> dict[str, Any]:
-    return {"stop": _stop(spec.stop), "max_pages": spec.max_pages, "warn": warn}
+    return {"stop": _stop(spec.stop), "max_pages": spec.max_pages, "max_empty_pages": spec.max_empty_pages,
+            "warn": warn}
 
 
 PAGINATORS: dict[str, Callable[[Any, WarnFn | None], pg.Paginator]] = {

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from source_solidafy import jsoncodec
-from source_solidafy.errors import StreamError
+from source_solidafy.errors import StreamError, redact_cut
 from source_solidafy.rest.paths import Path, compile_path
 
 if TYPE_CHECKING:
@@ -155,9 +155,15 @@ class JsonlDecoder(Decoder):
             except orjson.JSONDecodeError as exc:
                 raise StreamError(
                     f"invalid JSON line {number} from {response.method} {response.url}: {exc} "
-                    f"(first bytes: {line[:80]!r})"
+                    f"(first bytes: {_first_bytes(response, line)!r})"
                 ) from None
         return DecodedPage(None, records)
+
+
+def _first_bytes(response: DecodableResponse, line: bytes) -> str:
+    """The start of a bad line, redacted before it is cut (the response knows the secrets)."""
+    redactor = getattr(response, "redact", None) or (lambda text: text)
+    return redact_cut(line, redactor, 80)
 
 
 class CsvDecoder(Decoder):

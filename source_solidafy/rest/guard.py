@@ -13,12 +13,11 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
 
 from source_solidafy.confinement import ConnectGuard
+from source_solidafy.rest.transport import WatchedAdapter
 
 
 def _guarded(conn_cls: type[HTTPConnection], guard: ConnectGuard) -> type[HTTPConnection]:
@@ -40,15 +39,13 @@ def _guarded(conn_cls: type[HTTPConnection], guard: ConnectGuard) -> type[HTTPCo
     return Guarded
 
 
-class GuardedAdapter(HTTPAdapter):
-    """``HTTPAdapter`` whose pools make :func:`_guarded` connections."""
+class GuardedAdapter(WatchedAdapter):
+    """The session's adapter (deadline watch included) whose pools make :func:`_guarded` connections."""
 
     def __init__(self, guard: ConnectGuard, **kwargs: Any) -> None:
         self._guard = guard
         super().__init__(**kwargs)
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        http = type("GuardedPool", (HTTPConnectionPool,), {"ConnectionCls": _guarded(HTTPConnection, self._guard)})
-        https = type("GuardedTlsPool", (HTTPSConnectionPool,), {"ConnectionCls": _guarded(HTTPSConnection, self._guard)})
-        self.poolmanager.pool_classes_by_scheme = {"http": http, "https": https}
+    def connection_classes(self) -> tuple[type[HTTPConnection], type[HTTPSConnection]]:
+        http, https = super().connection_classes()
+        return _guarded(http, self._guard), _guarded(https, self._guard)  # type: ignore[return-value]

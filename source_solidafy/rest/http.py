@@ -11,17 +11,25 @@ It knows nothing about YAML; the declarative layer builds one per connector from
       retry_statuses: [429, 500, 502, 503, 504]
       rate_limit_rps: 25
       max_concurrency: 4
+      max_response_mb: 128        # decoded body size limit, enforced while reading
+      deadline_secs: 30           # one attempt, connect to last byte (default: timeout_secs)
+      allowed_hosts: [cdn.example.com]   # origins besides base_url's that may get credentials
 
 Retried: the retry statuses, connection errors (a reset included), timeouts and truncated bodies (the
 body is read inside the retried call). Waits honour ``Retry-After`` (seconds, fractional, or an HTTP
 date), ``retry-after-ms`` and GitHub's ``x-ratelimit-remaining: 0`` + ``x-ratelimit-reset``;
 ``Stripe-Should-Retry: false`` stops retrying. Other 4xx fail at once; a 401 gets one retry when the
 auth could refresh its token. Every message and log line is redacted.
+
+Credentials (what the auth adds, and every header of the request) go only to the origins the
+:class:`~source_solidafy.rest.origins.CredentialScope` allows; a request elsewhere carries only the
+harmless headers. The session (rest/transport.py) bounds every body and every request's time, and
+follows redirects under the same rule. ``add_url_check`` adds a check run on every URL before it
+is contacted, redirect hops and token requests included (the server refuses private addresses so).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -32,13 +40,22 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 import tenacity
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
 
-from source_solidafy import jsoncodec
-from source_solidafy.errors import AuthError, ConfigError, HttpError, StreamError, redact
+from source_solidafy.errors import AuthError, ConfigError, HttpError, redact
 from source_solidafy.rest.auth import Auth
+from source_solidafy.rest.origins import CredentialScope, ScopedCookiePolicy, forwardable
 from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket, request_slot
+from source_solidafy.rest.response import Response, describe, is_unknown_host
+from source_solidafy.rest.transport import (
+    DEFAULT_MAX_RESPONSE_MB,
+    DeadlineExceeded,
+    Limits,
+    RedirectRefused,
+    ResponseTooLarge,
+    make_session,
+)
+
+__all__ = ["HttpClient", "Response"]
 
 LogFn = Callable[[str, str], None]
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
@@ -49,76 +66,12 @@ _SECRET_NAME = re.compile(
     r"|cookie|credentials?)(?:$|[^a-z])",
     re.I,
 )
-def _is_unknown_host(exc: BaseException) -> bool:
-    """A name that does not resolve before any answer is a configuration mistake: fail at once.
-
-    Once the API has answered, a resolver failure is a blip (DNS in containers) and is retried.
-    """
-    from urllib3.exceptions import NameResolutionError
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, NameResolutionError):
-            return True
-        reason = getattr(current, "reason", None)
-        nested = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
-        current = reason if isinstance(reason, BaseException) else nested or current.__context__
-    return False
-
-
 _TRANSIENT = (
     requests.ConnectionError,
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,  # truncated body: IncompleteRead, Content-Length mismatch
     requests.exceptions.ContentDecodingError,  # truncated gzip body
 )
-
-
-class Response:
-    """A fully read response. ``json()`` parses once (orjson; integers of any size exact) and caches."""
-
-    __slots__ = ("status", "reason", "headers", "content", "url", "method", "_json", "_redact")
-
-    def __init__(self, raw: requests.Response, method: str, redactor: Callable[[str], str]) -> None:
-        self.status: int = raw.status_code
-        self.reason: str = raw.reason or ""
-        self.headers: CaseInsensitiveDict[str] = raw.headers
-        self.content: bytes = raw.content
-        self.url: str = raw.url
-        self.method = method
-        self._json: Any = _UNSET
-        self._redact = redactor
-
-    def json(self) -> Any:
-        if self._json is _UNSET:
-            try:
-                self._json = jsoncodec.loads(self.content)
-            except orjson.JSONDecodeError as exc:
-                raise StreamError(self._redact(
-                    f"invalid JSON from {self.method} {self.url}: {exc} (first bytes: {self.content[:80]!r})"
-                )) from None
-        return self._json
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", "replace")
-
-    @property
-    def links(self) -> dict[str, dict[str, str]]:
-        """RFC 8288 ``Link`` header parsed by requests, keyed by ``rel``."""
-        header = self.headers.get("link")
-        if not header:
-            return {}
-        links = requests.utils.parse_header_links(header)
-        return {link.get("rel") or link.get("url", ""): link for link in links}
-
-    def __repr__(self) -> str:
-        return f"<Response {self.status} {self.method} {self._redact(self.url)}>"
-
-
-_UNSET = object()
 
 
 class _Retry(Exception):
@@ -146,6 +99,9 @@ class HttpClient:
         rate_limit_rps: float | None = None,
         max_concurrency: int | None = None,
         user_agent: str | None = None,
+        allowed_hosts: Iterable[str] = (),
+        max_response_mb: float = DEFAULT_MAX_RESPONSE_MB,
+        deadline: float | None = None,
         secrets: Iterable[str] = (),
         log: LogFn | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -154,11 +110,14 @@ class HttpClient:
         connect_guard: Callable[[str, int], str] | None = None,
     ) -> None:
         """``sleep``, ``clock`` (wall time, for Retry-After dates) and ``monotonic`` (the rate limiter)
-        are injectable so tests never wait. ``connect_guard`` (host, port -> address) is asked before
-        every new connection (see ``rest/guard.py``; the server's private-network rule)."""
+        are injectable so tests never wait. ``deadline`` bounds one attempt (default: ``timeout``).
+        ``connect_guard`` (host, port -> address) is asked before every new connection (see
+        ``rest/guard.py``; the server's private-network rule)."""
         if backoff not in BACKOFFS:
             raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
-        self._base_url = base_url.rstrip("/")
+        self._scope = CredentialScope(allowed_hosts)
+        self._base_url = ""
+        self.base_url = base_url
         self.auth = auth or Auth()
         self.timeout, self.max_retries = timeout, max_retries
         self.retry_statuses = frozenset(retry_statuses)
@@ -170,15 +129,18 @@ class HttpClient:
         self._secrets.update(v for k, v in self._headers.items() if _SECRET_NAME.search(k) and v)
         self._bucket = TokenBucket(rate_limit_rps, clock=monotonic, sleep=sleep) if rate_limit_rps else None
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
-        self._session = _make_session(max_concurrency, connect_guard)
+        self.deadline = timeout if deadline is None else deadline
+        limits = Limits(int(max_response_mb * 2**20), self.deadline)
+        self._session = make_session(limits, max(32, max_concurrency or 0), connect_guard)
+        self._session.cookies.set_policy(ScopedCookiePolicy(self._scope.allows))
         self._trust_env = True
         self._proxy_cache: dict[str, dict[str, str]] = {}
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
-        self._answered = False  # set once any response arrived (see _is_unknown_host)
+        self._answered = False  # set once any response arrived (see is_unknown_host)
         self._retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max_retries + 1),
             retry=tenacity.retry_if_exception_type((_Retry, *_TRANSIENT))
-            & tenacity.retry_if_exception(lambda exc: self._answered or not _is_unknown_host(exc)),
+            & tenacity.retry_if_exception(lambda exc: self._answered or not is_unknown_host(exc)),
             wait=self._waits,
             sleep=sleep,
             before_sleep=self._before_sleep,
@@ -191,13 +153,29 @@ class HttpClient:
 
     @base_url.setter
     def base_url(self, value: str) -> None:
-        """Settable once known (Salesforce's comes from the token response)."""
+        """Settable once known (Salesforce's comes from the token response); its origin gets credentials."""
         self._base_url = value.rstrip("/")
+        self._scope.set_base(self._base_url)
 
     @property
     def session(self) -> requests.Session:
         """The shared session (auths use it for their token requests)."""
         return self._session
+
+    def may_send_credentials(self, url: str) -> bool:
+        """True when ``url``'s origin is base_url's or one of ``allowed_hosts``."""
+        return self._scope.allows(url)
+
+    def credential_origins(self) -> str:
+        """The origins that get credentials, in words (for messages)."""
+        return self._scope.describe()
+
+    def add_url_check(self, check: Callable[[str], None]) -> None:
+        """Run ``check(url)`` before contacting any URL (redirect hops and token requests included).
+
+        It raises to refuse the URL; the error propagates as raised (a SolidafyError stays one).
+        """
+        self._session.url_checks.append(check)
 
     def add_secret(self, value: str) -> None:
         """Redact ``value`` from every later message (a value rendered from a secret config field)."""
@@ -276,21 +254,26 @@ class HttpClient:
             return self._retrying(self._attempt, call)
         except _Retry as exc:
             return exc.response
-        except requests.Timeout:
+        except (ResponseTooLarge, RedirectRefused) as exc:
+            raise HttpError(self.redact(f"{call.method} {self._display(call)}: {_reason(exc)}"),
+                            url=self._display(call)) from None
+        except requests.Timeout as exc:
+            what = (f"no complete response within {exc.secs:g}s (http.deadline_secs, default timeout_secs)"
+                    if isinstance(exc, DeadlineExceeded) else f"timeout after {self.timeout}s")
             raise HttpError(self.redact(
-                f"timeout after {self.timeout}s from {call.method} {self._display(call)} "
-                f"after {self.max_retries} retries"), url=self._display(call)) from None
+                f"{what} from {call.method} {self._display(call)} after {self.max_retries} retries"
+            ), url=self._display(call)) from None
         except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
                 requests.exceptions.InvalidURL) as exc:
             raise ConfigError(self.redact(f"cannot request {call.url!r}: {exc} (check base_url and the path)")) from None
         except _TRANSIENT as exc:
-            if _is_unknown_host(exc) and not self._answered:
+            if is_unknown_host(exc) and not self._answered:
                 host = urlsplit(call.url).hostname
                 raise HttpError(self.redact(
                     f"cannot resolve host '{host}' for {call.method} {self._display(call)} (check base_url)"
                 ), url=self._display(call)) from None
             raise HttpError(self.redact(
-                f"{_describe(exc)} from {call.method} {self._display(call)} after {self.max_retries} retries"
+                f"{describe(exc, self.redact)} from {call.method} {self._display(call)} after {self.max_retries} retries"
             ), url=self._display(call)) from None
         except requests.RequestException as exc:
             raise HttpError(self.redact(f"{call.method} {self._display(call)} failed: {exc}")) from None
@@ -307,13 +290,25 @@ class HttpClient:
         return resp
 
     def _send(self, call: _Call) -> requests.Response:
-        """One attempt on the wire, body read (``stream`` is off), credentials applied."""
+        """One attempt on the wire, body read (within the limits), credentials only where they may go."""
+        headers, params = self._credentials_for(call)
+        return self._session.request(call.method, call.url, params=params, headers=headers,
+                                     data=call.body, timeout=self.timeout, proxies=self._proxies_for(call.url))
+
+    def _credentials_for(self, call: _Call) -> tuple[dict[str, str], list[tuple[str, Any]]]:
+        """Headers and params of one attempt: with the auth's credentials only for an allowed origin.
+
+        Elsewhere (a YAML path to another host, a URL from a job response) only the harmless headers
+        go, and no parameter whose value holds a secret.
+        """
+        if not self._scope.allows(call.url):
+            secrets = [s for s in (*self._secrets, *self.auth.secrets()) if s]
+            params = [(k, v) for k, v in call.params if not any(s in str(v) for s in secrets)]
+            return forwardable(call.headers), params
         headers = dict(call.headers)
         auth_params: dict[str, Any] = {}
         self.auth.apply(headers, auth_params)
-        params = [*call.params, *auth_params.items()] if auth_params else call.params
-        return self._session.request(call.method, call.url, params=params, headers=headers,
-                                     data=call.body, timeout=self.timeout, proxies=self._proxies_for(call.url))
+        return headers, [*call.params, *auth_params.items()] if auth_params else call.params
 
     def _proxies_for(self, url: str) -> dict[str, str]:
         """Environment proxies (HTTPS_PROXY, NO_PROXY...) per scheme and host, looked up once.
@@ -343,7 +338,7 @@ class HttpClient:
         assert state.outcome is not None and state.next_action is not None
         exc = state.outcome.exception()
         call: _Call = state.args[0]
-        what = f"HTTP {exc.response.status}" if isinstance(exc, _Retry) else _describe(exc)
+        what = f"HTTP {exc.response.status}" if isinstance(exc, _Retry) else describe(exc, self.redact)
         reason = getattr(state, "solidafy_reason", "backoff")
         self._warn(
             f"{what} from {call.method} {self._display(call)}, retry {state.attempt_number}/{self.max_retries}"
@@ -353,9 +348,9 @@ class HttpClient:
     def _final_error(self, call: _Call, resp: Response) -> HttpError:
         retried = self._retried(resp)
         after = f" after {self.max_retries} retries" if retried else ""
-        snippet = " ".join(resp.content[:200].decode("utf-8", "replace").split())  # one line
-        message = f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}{after}"
-        message = self.redact(f"{message}: {snippet}" if snippet else message)
+        snippet = resp.snippet(200)  # redacted before it is cut: a cut secret would leak its start
+        message = self.redact(f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}{after}")
+        message = f"{message}: {snippet}" if snippet else message
         rate_limited = resp.status == 429 or resp.headers.get("x-ratelimit-remaining") == "0"
         cls = AuthError if resp.status in (401, 403) and not rate_limited else HttpError
         return cls(message, status=resp.status, url=self.redact(resp.url))
@@ -401,39 +396,8 @@ def _param_list(params: Params) -> list[tuple[str, Any]]:
     return out
 
 
-def _make_session(max_concurrency: int | None, guard: Callable[[str, int], str] | None = None) -> requests.Session:
-    """A pooled session that reads the environment once (see ``HttpClient._proxies_for``)."""
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    size = max(32, max_concurrency or 0)  # a full pool makes urllib3 warn on stderr
-    if guard is not None:
-        from source_solidafy.rest.guard import GuardedAdapter
-
-        adapter: HTTPAdapter = GuardedAdapter(guard, pool_connections=size, pool_maxsize=size)
-    else:
-        adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def _describe(exc: BaseException | None) -> str:
-    """A short human name for a transport failure."""
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "truncated response body"
-    if isinstance(exc, requests.exceptions.ContentDecodingError):
-        return "undecodable (truncated?) compressed body"
-    if isinstance(exc, requests.Timeout):
-        return "timeout"
-    if isinstance(exc, requests.ConnectionError):
-        text = str(exc)
-        if "reset" in text.lower() or "aborted" in text.lower():
-            return "connection reset"
-        return f"connection failed ({_short(text)})"
-    return type(exc).__name__ if exc is not None else "error"
-
-
-def _short(text: str) -> str:
-    match = re.search(r"\[Errno [^\]]+\][^'\")]*", text)
-    return match.group(0) if match else text[:120]
+def _reason(exc: BaseException) -> str:
+    """The reason part of a transport refusal (its own message names the URL unredacted: drop it)."""
+    if isinstance(exc, ResponseTooLarge):
+        return f"the response is larger than {exc.limit / 2**20:g} MB, the limit (http.max_response_mb); stopped reading there"
+    return str(exc)

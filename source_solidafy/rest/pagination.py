@@ -10,9 +10,12 @@ the :class:`PageRequest` it returns. The stream loop is::
         req = paginator.next(resp, page.body, page.records, req)
 
 Every paginator takes ``stop`` (conditions such as ``FieldEquals("has_more", False)``),
-``max_pages`` and ``warn``; it also stops, with a warning, when the next request would repeat the
-previous one exactly. A paginator warns only when it stops while more pages may exist: ``warn`` is
-the stream's ``ReadContext.warn`` (the warning lands in the summary and holds the stream's state).
+``max_pages``, ``max_empty_pages`` and ``warn``. It also stops, with a warning, when the next request
+would repeat any earlier request of the same partition (A->B->A cursors, alternating links: each
+request's fingerprint is kept, one small int a page), and after ``max_empty_pages`` empty pages in
+a row that each still name a next page (a new cursor on every empty page). A paginator warns only
+when it stops while more pages may exist: ``warn`` is the stream's ``ReadContext.warn`` (the warning
+lands in the summary and holds the stream's state).
 
     pagination:
       type: cursor
@@ -28,11 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
+import orjson
 from requests.utils import parse_header_links
 
 from source_solidafy.rest.paths import Path, compile_path
 
 WarnFn = Callable[[str], None]
+DEFAULT_MAX_EMPTY_PAGES = 10
 
 
 class PageResponse(Protocol):
@@ -49,7 +54,8 @@ class PageRequest:
     ``params``/``headers``/``body`` override the stream's (``body`` fields go into its JSON body);
     with ``as_is`` the request goes to ``url`` exactly (its own query string; the stream's params are
     not added again; Shopify rejects them). ``token`` is the paginator's memory (cursor, offset, page);
-    ``pages``/``records`` count what came before this request.
+    ``pages``/``records`` count what came before this request, ``empty_run`` the empty pages right
+    before it; ``seen`` holds the fingerprints of the partition's requests so far (shared down the chain).
     """
 
     params: dict[str, Any] = field(default_factory=dict)
@@ -60,6 +66,8 @@ class PageRequest:
     token: Any = None
     pages: int = 0
     records: int = 0
+    empty_run: int = 0
+    seen: set[int] | None = field(default=None, repr=False, compare=False)
 
     def resolve(
         self,
@@ -84,6 +92,11 @@ class PageRequest:
 
     def same_as(self, other: PageRequest) -> bool:
         return (self.url, self.params, self.headers, self.body) == (other.url, other.params, other.headers, other.body)
+
+    def fingerprint(self) -> int:
+        """A 64-bit hash of what this request sends (within one partition the rest is the same)."""
+        return hash(orjson.dumps([self.url, self.params, self.headers, self.body],
+                                 option=orjson.OPT_SORT_KEYS, default=str))
 
 
 def _merge_params(base: Mapping[str, Any] | Sequence[tuple[str, Any]] | None, over: dict[str, Any]) -> Any:
@@ -166,12 +179,14 @@ class Paginator:
         *,
         stop: StopCondition | Iterable[StopCondition] | None = None,
         max_pages: int | None = None,
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
         warn: WarnFn | None = None,
     ) -> None:
         if isinstance(stop, StopCondition):
             stop = [stop]
         self.stops: list[StopCondition] = list(stop or [])
         self.max_pages = max_pages
+        self.max_empty_pages = max_empty_pages
         self.warn = warn
 
     def first(self) -> PageRequest:
@@ -191,9 +206,23 @@ class Paginator:
         if req is None:
             return None
         req.pages, req.records = pages, total
-        if req.same_as(previous):
-            self._warn(f"{self.kind} pagination would repeat the previous request ({response.url}); stopping")
+        req.empty_run = 0 if records else previous.empty_run + 1
+        if req.empty_run >= self.max_empty_pages:
+            self._warn(f"{self.kind} pagination: {req.empty_run} empty pages in a row still name a next page "
+                       f"({response.url}); stopping (pagination.max_empty_pages={self.max_empty_pages})")
             return None
+        return self._unless_seen(req, previous, response.url)
+
+    def _unless_seen(self, req: PageRequest, previous: PageRequest, url: str) -> PageRequest | None:
+        """``req``, or None (with a warning) when the partition already sent the same request."""
+        seen = previous.seen if previous.seen is not None else {previous.fingerprint()}
+        mark = req.fingerprint()
+        if mark in seen:
+            what = "the previous request" if req.same_as(previous) else "an earlier request (a pagination cycle)"
+            self._warn(f"{self.kind} pagination would repeat {what} ({url}); stopping after {req.pages} pages")
+            return None
+        seen.add(mark)
+        req.seen = seen
         return req
 
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:

@@ -44,6 +44,7 @@ class _Runtime:
             backoff_base=http.backoff_base_secs, backoff_max=http.backoff_max_secs,
             retry_statuses=http.retry_statuses, rate_limit_rps=http.rate_limit_rps,
             max_concurrency=http.max_concurrency, user_agent=http.user_agent or "source-solidafy",
+            allowed_hosts=http.allowed_hosts, max_response_mb=http.max_response_mb, deadline=http.deadline_secs,
             secrets=secrets, log=self._log, connect_guard=guard,
         )
         ctx = build_context(config)
@@ -317,6 +318,8 @@ class StreamReader:
             if self.limit_reached():
                 break
             page = paginator.next(resp, decoded.body, decoded.records, page)
+            if page is not None and page.url is not None:
+                self._check_link(page.url)
         final = tracker.state()
         if final is not None and final != last_state and not self.ctx.cancel.is_set():
             yield Batch(self.spec.name, [], final)
@@ -328,6 +331,20 @@ class StreamReader:
         hint = "" if first else ("; if the API leaves the key out of an empty page, set "
                                  "decoder.missing_means_empty: true")
         raise StreamError(f"stream '{self.spec.name}': {missing}{hint}")
+
+    def _check_link(self, url: str) -> None:
+        """A next-page link to an origin that may not get credentials fails the stream.
+
+        Followed without credentials it would most likely answer 401, or worse an empty last page:
+        a silent partial read. The API's own link is not trusted to choose where our requests go.
+        """
+        client = self.rt.client
+        if not client.may_send_credentials(url):
+            raise StreamError(client.redact(
+                f"stream '{self.spec.name}': the next page link {url} points to another host than "
+                f"{client.credential_origins()}; not followed (credentials go nowhere else). If the API "
+                "really pages through that host, list it in http.allowed_hosts"
+            ))
 
     def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker) -> list[dict[str, Any]]:
         records = [r if isinstance(r, dict) else {"value": r} for r in raw]

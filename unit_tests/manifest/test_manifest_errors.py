@@ -50,7 +50,7 @@ def test_unknown_key_with_hint() -> None:
 
 def test_unknown_key_without_close_match_lists_the_keys() -> None:
     (problem,) = problems(GOOD.replace("  max_retries: 3", "  zzz: 3"))
-    assert problem.startswith("demo.yaml:7: http.zzz: unknown key; expected one of backoff, ")
+    assert problem.startswith("demo.yaml:7: http.zzz: unknown key; expected one of allowed_hosts, backoff, ")
     assert "max_retries" in problem
 
 

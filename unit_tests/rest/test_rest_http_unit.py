@@ -55,7 +55,7 @@ def test_rest_http_response_json_cached_and_invalid_json_redacted() -> None:
     assert resp.json() is resp.json()
     assert resp.links["next"]["url"] == "http://h/x?page=2"
     bad = Response(_raw(b"not json"), "GET", lambda s: s.replace("k_SECRET", "***"))
-    with pytest.raises(Exception, match=r"invalid JSON from GET http://h/x\?key=\*\*\*: .*first bytes: b'not json'"):
+    with pytest.raises(Exception, match=r"invalid JSON from GET http://h/x\?key=\*\*\*: .*first bytes: 'not json'"):
         bad.json()
 
 
