@@ -21,11 +21,9 @@ date), ``retry-after-ms`` and GitHub's ``x-ratelimit-remaining: 0`` + ``x-rateli
 ``Stripe-Should-Retry: false`` stops retrying. Other 4xx fail at once; a 401 gets one retry when the
 auth could refresh its token. Every message and log line is redacted.
 
-Credentials (what the auth adds, and every header of the request) go only to the origins the
-:class:`~source_solidafy.rest.origins.CredentialScope` allows; a request elsewhere carries only the
-harmless headers. The session (rest/transport.py) bounds every body and every request's time, and
-follows redirects under the same rule. ``add_url_check`` adds a check run on every URL before it
-is contacted, redirect hops and token requests included (the server refuses private addresses so).
+Credentials (what the auth adds, every header of the request) go only to the origins of the
+:class:`~source_solidafy.rest.origins.CredentialScope`. The session (rest/transport.py) bounds every
+body and request time, and follows redirects under the same rule.
 """
 
 from __future__ import annotations
@@ -169,13 +167,6 @@ class HttpClient:
     def credential_origins(self) -> str:
         """The origins that get credentials, in words (for messages)."""
         return self._scope.describe()
-
-    def add_url_check(self, check: Callable[[str], None]) -> None:
-        """Run ``check(url)`` before contacting any URL (redirect hops and token requests included).
-
-        It raises to refuse the URL; the error propagates as raised (a SolidafyError stays one).
-        """
-        self._session.url_checks.append(check)
 
     def add_secret(self, value: str) -> None:
         """Redact ``value`` from every later message (a value rendered from a secret config field)."""

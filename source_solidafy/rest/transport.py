@@ -11,11 +11,9 @@ use it) that
   server trickles: :class:`DeadlineExceeded`;
 - follows redirects itself: within one origin as requests would; to another origin with only the
   harmless headers (no credential whatever its name, no cookie) and never with a body
-  (:class:`RedirectRefused`); at most ``max_redirects`` hops;
-- runs each of ``url_checks`` on every URL before contacting it (the first request and every hop).
+  (:class:`RedirectRefused`); at most ``max_redirects`` hops.
 
     session = GuardedSession(Limits(max_bytes=128 * 2**20, deadline_secs=30))
-    session.url_checks.append(refuse_private_addresses)   # raises to refuse a URL
 """
 
 from __future__ import annotations
@@ -202,12 +200,11 @@ class WatchedAdapter(HTTPAdapter):
 
 
 class GuardedSession(requests.Session):
-    """A session with bounded bodies, a deadline per request, its own redirects and URL checks."""
+    """A session with bounded bodies, a deadline per request and its own redirects."""
 
     def __init__(self, limits: Limits | None = None) -> None:
         super().__init__()
         self.limits = limits or Limits()
-        self.url_checks: list[Callable[[str], None]] = []
         self.max_redirects = MAX_REDIRECTS
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -233,8 +230,6 @@ class GuardedSession(requests.Session):
 
     def _send_one(self, request: requests.PreparedRequest, kwargs: dict[str, Any], follow: bool) -> requests.Response:
         assert request.url is not None
-        for check in self.url_checks:
-            check(request.url)
         limits = self.limits
         with _WATCHDOG.watch(limits.deadline_secs) as watch:
             try:
