@@ -24,7 +24,7 @@ from source_solidafy.errors import SolidafyError, redact
 from source_solidafy.queues import drain, put_unless
 from source_solidafy.sinks.base import Sink
 from source_solidafy.source import Batch, ReadContext, Source
-from source_solidafy.state import StateMap, write_state_file
+from source_solidafy.state import StateFileSaver, StateMap
 
 _QUEUE_POLL = 0.2
 MAX_WARNINGS = 20  # distinct warnings kept per stream; more are counted, not listed
@@ -65,7 +65,7 @@ class StreamRun:
     pages: int = 0
     error: str | None = None
     output_file: str | None = None
-    durable_state: dict[str, Any] | None = None  # last state emitted (delivered)
+    durable_state: dict[str, Any] | None = None  # last state whose records are delivered (emitted or saved)
     pending_state: dict[str, Any] | None = None  # state waiting for its records to become durable
     since_state: int = 0
     states_emitted: int = 0
@@ -128,6 +128,7 @@ class SyncRun:
         self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=max(8, plan.concurrency * 4))
         self._started = time.monotonic()
         self._sink_closed = False
+        self._saver = StateFileSaver(plan.state_file)
 
     @property
     def airbyte(self) -> bool:
@@ -215,6 +216,7 @@ class SyncRun:
                     return
                 if self.watch is not None:
                     self.watch(self)
+                self._saver.save_if_due(self._file_state)
                 continue
             if kind == "batch":
                 out = self._on_batch(self.runs[stream], payload)
@@ -230,7 +232,8 @@ class SyncRun:
             if self.watch is not None:
                 self.watch(self)
             if out:
-                yield out
+                yield out  # resumed once the consumer has taken (written) the chunk
+            self._saver.save_if_due(self._file_state)
 
     def _cancel_pending(self) -> None:
         for run in self.runs.values():
@@ -254,6 +257,7 @@ class SyncRun:
     def _on_warning(self, run: StreamRun, message: str) -> list[dict[str, Any]]:
         """ReadContext.warn: recorded for the summary, logged once, and the stream's state is held."""
         message = self._redact(message)
+        self._saver.changed()  # the state file goes back to the stream's incoming state
         if not run.warn(message):
             return []
         return [p.log("WARN", f"{message}; the state of stream '{run.name}' is not advanced")]
@@ -299,6 +303,9 @@ class SyncRun:
             run.pending_state = batch.state
             if self.airbyte or self.plan.state_per_page:
                 self._emit_state(run, out)
+            elif self._saver.path and run.pending_state is not None and self._durable(run):
+                run.durable_state = run.pending_state  # for the state file; stdout's STATE comes at the end
+                self._saver.changed()
         return out
 
     def _deliver(self, stream: str, batch: Batch, out: list[dict[str, Any]]) -> None:
@@ -324,16 +331,27 @@ class SyncRun:
         if run.held:  # a warning: nothing after it is certainly safe (ReadContext.warn)
             run.pending_state = None
         state = run.pending_state
-        if state is None:
-            return
-        sink = self.plan.sink
-        if sink is not None and not final and not sink.checkpoint(run.name):
+        if state is None or (not final and not self._durable(run)):
             return
         out.append(p.stream_state(run.name, state, run.since_state))
         run.durable_state = state
+        self._saver.changed()
         run.pending_state = None
         run.since_state = 0
         run.states_emitted += 1
+
+    def _durable(self, run: StreamRun) -> bool:
+        """Every record of the stream so far is delivered: with a sink, once it made them durable."""
+        sink = self.plan.sink
+        return sink is None or sink.checkpoint(run.name)
+
+    def _file_state(self) -> StateMap:
+        """The state file's content now: ended streams' final state, running streams' last checkpoint."""
+        out = dict(self.final_state)
+        for run in self.runs.values():
+            if not run.ended and not run.held and run.durable_state is not None:
+                out[run.name] = run.durable_state
+        return out
 
     def _close_state(self, run: StreamRun, out: list[dict[str, Any]], complete: bool) -> None:
         """The stream's last STATE and its entry in the sync's final state.
@@ -344,6 +362,7 @@ class SyncRun:
         last); the records are read again next time (at-least-once, never a loss).
         """
         incoming = self.plan.state.get(run.name) or {}
+        self._saver.changed()
         if run.held:
             if run.states_emitted or (complete and self.airbyte):
                 out.append(p.stream_state(run.name, incoming, run.since_state))
@@ -404,8 +423,7 @@ class SyncRun:
         if plan.sink is not None:
             self._sink_closed = True
             plan.sink.close()
-        if plan.state_file:
-            write_state_file(plan.state_file, self.final_state)
+        self._saver.save(self.final_state)
         results = [self.runs[name].result() for name in plan.streams]
         failed = sum(1 for r in results if r["status"] == "FAILED")
         status = "SUCCEEDED" if not failed else ("FAILED" if failed == len(results) else "PARTIAL")
