@@ -312,3 +312,24 @@ def test_hostile_yaml_is_refused_at_once(custom: ServerProcess, yaml_text: str, 
     resp = custom.post("/check", {"connector_yaml": yaml_text, "config": {}})
     assert expected in err(resp, 422, "invalid_manifest")
     assert custom.get("/health").json()["status"] == "ok"  # still there, and not busy
+
+
+TEMPLATE_BOMBS = {
+    "power": "{{ 9**20000000 }}",  # folded when the template compiled: the whole server stopped for 129 s
+    "repetition": "{{ 'x' * 10**10 }}",
+    "percent-width": "{{ '%0999999999d' % 1 }}",
+    "format-width": "{{ '{:>999999999}'.format(1) }}",
+    "padding": "{{ 'x'.center(10**10) }}",
+    "nested-loops": "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_BOMBS))
+def test_template_arithmetic_and_repetition_are_bounded(custom: ServerProcess, admin: MockServer, name: str) -> None:
+    yaml_text = SCHEMA_READER.split("    schema_file")[0].replace("path: /items", f'path: "/items/{TEMPLATE_BOMBS[name]}"')
+    yaml_text = yaml_text.replace("base_url: http://127.0.0.1:9", f"base_url: {admin.url}")
+    before = len(admin.requests)
+    resp = custom.post("/sync", {"connector_yaml": yaml_text, "config": {}})
+    assert "not allowed in a template" in err(resp, 502, "sync_failed")
+    assert len(admin.requests) == before
+    assert custom.get("/health").json()["status"] == "ok"

@@ -17,6 +17,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from source_solidafy.errors import TemplateError
+from source_solidafy.manifest.jinja_limits import BoundedSandbox, end_render, start_render
 from source_solidafy.manifest.templates import HELPERS, RESERVED_NAMES, Namespace
 
 if TYPE_CHECKING:
@@ -70,8 +71,9 @@ class LenientUndefined(jinja2.ChainableUndefined):
 
 
 def make_environment() -> SandboxedEnvironment:
-    """One per manifest: sandboxed (no Python internals), no autoescape, strict undefined."""
-    env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+    """One per manifest: sandboxed (no Python internals, bounded work: jinja_limits.py), no autoescape,
+    strict undefined."""
+    env = BoundedSandbox(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
     env.globals.update(HELPERS)
     return env
 
@@ -102,6 +104,7 @@ def render(template: TemplateString, ctx: Mapping[str, Any], extra: dict[str, An
             raise TemplateError(f"{template._label()}: template syntax error: {exc.message}") from None
     compiled = template._template
     assert compiled is not None
+    token = start_render()
     try:
         return compiled.render(ctx, **extra) if extra else compiled.render(ctx)
     except UndefinedError as exc:
@@ -110,10 +113,14 @@ def render(template: TemplateString, ctx: Mapping[str, Any], extra: dict[str, An
         raise TemplateError(f"{template._label()}: not allowed in a template: {exc}") from None
     except TemplateError as exc:
         raise TemplateError(f"{template._label()}: {exc.message}") from None
+    except RecursionError:
+        raise TemplateError(f"{template._label()}: the template calls itself too deeply") from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         # Python's messages quote the offending value, which may be a secret: drop quoted parts.
         detail = _QUOTED.sub("'...'", str(exc))
         raise TemplateError(f"{template._label()}: {type(exc).__name__}: {detail}") from None
+    finally:
+        end_render(token)
 
 
 # ------------------------------------------------------------------------------------ config keys
