@@ -176,7 +176,7 @@ def test_records_path_that_matches_nothing_fails_the_stream() -> None:
     error = failed(res, "wrong_path")
     assert error.startswith("stream 'wrong_path': decoder.records_path 'data' matched nothing in GET http://"), error
     assert "/v1/offset?offset=0&limit=5" in error
-    assert "no key 'data' at the top level (keys: items, meta; did you mean 'items'?)" in error
+    assert "no key 'data' in the response (keys: items, meta; did you mean 'items'?)" in error
     assert res.summary["status"] == "FAILED" and res.summary["total_records"] == 0
 
 
@@ -184,7 +184,7 @@ def test_records_path_missing_on_a_later_page_fails_unless_declared() -> None:
     res, _ = read("sparse")
     error = failed(res, "sparse")
     assert "decoder.records_path 'data' matched nothing" in error and "page=4" in error
-    assert "no key 'data' at the top level (keys: page)" in error
+    assert "no key 'data' in the response (keys: page)" in error
     assert "set decoder.missing_means_empty: true" in error
     res, _ = read("sparse_declared")
     assert res.rc == 0, res.stdout[-2000:] + res.stderr
@@ -201,14 +201,65 @@ def test_nested_records_path_that_matches_nothing_fails() -> None:
     res, _ = read("buckets_wrong")
     error = failed(res, "buckets_wrong")
     assert "decoder.nested_records.path 'result' matched nothing in any of the 3 buckets of GET http" in error, error
-    assert "no key 'result' at the first bucket (keys: object, start_time, results; did you mean 'results'?)" in error
+    assert "no key 'result' in the first bucket (keys: object, start_time, results; did you mean 'results'?)" in error
 
 
 def test_xml_records_path_that_matches_nothing_fails_but_an_empty_element_is_empty() -> None:
     res, _ = read("xml_wrong")
     error = failed(res, "xml_wrong")
     assert "decoder.records_path 'response.items.record' matched nothing" in error
-    assert "no key 'record' at 'response.items' (keys: item" in error
+    assert "no key 'record' in 'response.items' (keys: item" in error
     res, _ = read("xml_ok")
     assert res.rc == 0, res.stdout[-2000:] + res.stderr
     assert len(res.records("xml_ok")) == 15
+
+
+# ------------------------------------------------------ a next-page value that never resolves
+
+
+def test_cursor_path_that_never_resolves_on_a_full_first_page_warns_and_holds(tmp_path: Path) -> None:
+    res, saved = read("cursor_wrong", state={"cursor_wrong": {"cursor": START}}, tmp=tmp_path)
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    entry = stream_result(res, "cursor_wrong")
+    assert entry["records_synced"] == 4 and entry["state_held"] is True
+    [warning] = entry["warnings"]
+    assert warning.startswith("stream 'cursor_wrong': pagination.cursor_path 'next' matched nothing in http://"), warning
+    assert "/v1/cursor?limit=4: no key 'next' in the response (keys: data, next_cursor; did you mean 'next_cursor'?)" \
+        in warning
+    assert warning.endswith("although the first page was full (4 records for limit=4); later pages were not read")
+    assert saved == {"cursor_wrong": {"cursor": START}}
+    res, _ = read("cursor_wrong", "--strict")
+    assert res.rc == 1 and "pagination.cursor_path 'next'" in stream_result(res, "cursor_wrong")["error"]
+
+
+def test_a_full_single_page_with_a_null_cursor_is_the_end_not_a_warning() -> None:
+    res, _ = read("fine", api=GenericApi(make_items(5)))
+    assert res.rc == 0 and stream_result(res, "fine")["warnings"] == [], res.stdout[-2000:]
+
+
+def test_cursor_header_and_link_rel_that_never_resolve_warn() -> None:
+    res, _ = read("header_wrong,rel_wrong")
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    [header] = stream_result(res, "header_wrong")["warnings"]
+    assert "pagination.cursor_header 'X-Next-Token' is not in the response headers of http://" in header
+    assert "did you mean 'X-Next-Cursor'?" in header and "(4 records for limit=4)" in header
+    [rel] = stream_result(res, "rel_wrong")["warnings"]
+    assert "pagination.rel 'following' is not in the Link header of http://" in rel
+    assert "(rels: next)" in rel and "(4 records for per_page=4)" in rel
+
+
+# ---------------------------------------------------------------- cursor_field no record has
+
+
+def test_cursor_field_no_record_has_warns_once_and_the_state_stays(tmp_path: Path) -> None:
+    state = {"no_cursor_field": {"cursor": START}}
+    res, saved = read("no_cursor_field", state=state, tmp=tmp_path)
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    entry = stream_result(res, "no_cursor_field")
+    assert entry["records_synced"] == 30 and entry["state_held"] is True
+    assert entry["warnings"] == [
+        "stream 'no_cursor_field': cursor_field 'updated' is in no record read: no key 'updated' in the first "
+        "record (keys: id, n, name, updated_at; did you mean 'updated_at'?); the stream's cursor cannot advance"
+    ]
+    assert len([w for w in warn_logs(res) if "cursor_field 'updated'" in w]) == 1
+    assert saved == state

@@ -31,29 +31,30 @@ def _stop(spec: sp.Stop | None) -> pg.StopCondition | None:
     return pg.FieldEquals(spec.path or "", spec.value)
 
 
-def _common(spec: Any, warn: WarnFn | None) -> dict[str, Any]:
+def _common(spec: Any, warn: WarnFn | None, page_size: tuple[str, int] | None) -> dict[str, Any]:
     return {"stop": _stop(spec.stop), "max_pages": spec.max_pages, "max_empty_pages": spec.max_empty_pages,
-            "warn": warn}
+            "warn": warn, "requested_size": page_size}
 
 
-PAGINATORS: dict[str, Callable[[Any, WarnFn | None], pg.Paginator]] = {
-    "cursor": lambda s, warn: pg.CursorPaginator(
-        s.cursor_param, s.cursor_path, s.cursor_header, s.location, **_common(s, warn)
+PAGINATORS: dict[str, Callable[[Any, WarnFn | None, tuple[str, int] | None], pg.Paginator]] = {
+    "cursor": lambda s, warn, size: pg.CursorPaginator(
+        s.cursor_param, s.cursor_path, s.cursor_header, s.location, **_common(s, warn, size)
     ),
-    "offset": lambda s, warn: pg.OffsetPaginator(s.offset_param, s.limit_param, s.limit, **_common(s, warn)),
-    "page_number": lambda s, warn: pg.PageNumberPaginator(
-        s.page_param, s.start_page, s.page_size_param, s.page_size, **_common(s, warn)
+    "offset": lambda s, warn, size: pg.OffsetPaginator(s.offset_param, s.limit_param, s.limit, **_common(s, warn, size)),
+    "page_number": lambda s, warn, size: pg.PageNumberPaginator(
+        s.page_param, s.start_page, s.page_size_param, s.page_size, **_common(s, warn, size)
     ),
-    "link_header": lambda s, warn: pg.LinkHeaderPaginator(s.rel, **_common(s, warn)),
-    "next_url": lambda s, warn: pg.NextUrlPaginator(s.next_url_path, **_common(s, warn)),
+    "link_header": lambda s, warn, size: pg.LinkHeaderPaginator(s.rel, **_common(s, warn, size)),
+    "next_url": lambda s, warn, size: pg.NextUrlPaginator(s.next_url_path, **_common(s, warn, size)),
 }
 
 
-def paginator(spec: Any | None, warn: WarnFn | None = None) -> pg.Paginator:
-    """The paginator for a ``pagination:`` block (one request when absent); ``warn``: ReadContext.warn."""
+def paginator(spec: Any | None, warn: WarnFn | None = None, page_size: tuple[str, int] | None = None) -> pg.Paginator:
+    """The paginator for a ``pagination:`` block (one request when absent); ``warn``: ReadContext.warn;
+    ``page_size``: the request's (parameter, value) from ``pagination.page_size_of``."""
     if spec is None:
         return pg.Paginator(warn=warn)
-    return PAGINATORS[spec.type](spec, warn)
+    return PAGINATORS[spec.type](spec, warn, page_size)
 
 
 DECODERS: dict[str, Callable[[Any, str], d.Decoder]] = {

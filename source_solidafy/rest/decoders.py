@@ -53,7 +53,7 @@ class DecodedPage:
 _ABSENT = object()
 
 
-def _missing(key: str, path: Path, body: Any, response: DecodableResponse, root: str = "the top level",
+def _missing(key: str, path: Path, body: Any, response: DecodableResponse, root: str = "the response",
              where: str = "") -> str:
     why = path.missing(body, prefer_lists=True, root=root) or "nothing there"
     return f"{key} '{path.text}' matched nothing in {where}{response.method} {response.url}: {why}"

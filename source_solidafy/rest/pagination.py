@@ -34,7 +34,7 @@ from urllib.parse import urljoin
 import orjson
 from requests.utils import parse_header_links
 
-from source_solidafy.rest.paths import Path, compile_path
+from source_solidafy.rest.paths import Path, compile_path, keys_hint
 
 WarnFn = Callable[[str], None]
 DEFAULT_MAX_EMPTY_PAGES = 10
@@ -181,6 +181,7 @@ class Paginator:
         max_pages: int | None = None,
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
         warn: WarnFn | None = None,
+        requested_size: tuple[str, int] | None = None,
     ) -> None:
         if isinstance(stop, StopCondition):
             stop = [stop]
@@ -188,6 +189,7 @@ class Paginator:
         self.max_pages = max_pages
         self.max_empty_pages = max_empty_pages
         self.warn = warn
+        self.requested_size = requested_size  # (parameter, value) the request asks for; see page_size_of()
 
     def first(self) -> PageRequest:
         return PageRequest()
@@ -196,7 +198,7 @@ class Paginator:
         """The request for the page after ``previous``, or None when the stream is done."""
         pages, total = previous.pages + 1, previous.records + len(records)
         if self.max_pages is not None and pages >= self.max_pages:
-            self._warn(f"pagination stopped after max_pages={self.max_pages} ({total} records, last page "
+            self._warn(f"pagination.max_pages={self.max_pages} reached ({total} records, last page "
                        f"{response.url}); later pages were not read")
             return None
         for condition in self.stops:
@@ -204,6 +206,8 @@ class Paginator:
                 return None
         req = self._next(response, body, records, previous)
         if req is None:
+            if pages == 1:
+                self._check_full_first_page(response, body, len(records))
             return None
         req.pages, req.records = pages, total
         req.empty_run = 0 if records else previous.empty_run + 1
@@ -227,6 +231,20 @@ class Paginator:
 
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         return None
+
+    def _unresolved(self, response: PageResponse, body: Any) -> str | None:
+        """Why the next-page value is absent from this response (None: present, even null = the end)."""
+        return None
+
+    def _check_full_first_page(self, response: PageResponse, body: Any, count: int) -> None:
+        """A first page as long as the page size asked for, and no next-page value: a wrong path, not the end."""
+        if self.requested_size is None or count < self.requested_size[1]:
+            return
+        why = self._unresolved(response, body)
+        if why is not None:
+            name, size = self.requested_size
+            self._warn(f"{why}, although the first page was full ({count} records for {name}={size}); "
+                       "later pages were not read")
 
     def _warn(self, message: str) -> None:
         """Stopping although more pages may exist: the stream may be incomplete."""
@@ -265,6 +283,13 @@ class CursorPaginator(Paginator):
         self.cursor_header = cursor_header
         self.cursor_path: Path | None = compile_path(cursor_path) if cursor_path is not None else None
 
+    def _unresolved(self, response: PageResponse, body: Any) -> str | None:
+        if self.cursor_path is not None:
+            why = self.cursor_path.missing(body)
+            where = f"pagination.cursor_path '{self.cursor_path.text}'"
+            return f"{where} matched nothing in {response.url}: {why}" if why else None
+        return _header_missing(response, self.cursor_header or "", "pagination.cursor_header")
+
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         if self.cursor_path is not None:
             cursor = self.cursor_path.get(body)
@@ -273,7 +298,9 @@ class CursorPaginator(Paginator):
         if cursor in _NO_CURSOR or isinstance(cursor, (dict, list)):
             return None
         if cursor == previous.token:
-            self._warn(f"cursor pagination would repeat the previous cursor ({response.url}); stopping")
+            key = f"cursor_path '{self.cursor_path.text}'" if self.cursor_path else f"cursor_header '{self.cursor_header}'"
+            self._warn(f"pagination.{key} would repeat the previous cursor ({response.url}); "
+                       "stopped there, later pages may not have been read")
             return None
         if self.location == "body":
             return PageRequest(body={self.cursor_param: cursor}, token=cursor)
@@ -350,13 +377,24 @@ class LinkHeaderPaginator(Paginator):
         super().__init__(**common)
         self.rel = rel
 
+    def _unresolved(self, response: PageResponse, body: Any) -> str | None:
+        """No Link header is the end; one without our ``rel`` (``rel: Next`` for ``next``) is a mistake."""
+        header = response.headers.get("link")
+        if not header:
+            return None
+        rels = {r: r for link in parse_header_links(header) for r in (link.get("rel") or "").lower().split()}
+        if self.rel.lower() in rels:
+            return None
+        hint = keys_hint(self.rel, rels, label="rels")
+        return f"pagination.rel '{self.rel}' is not in the Link header of {response.url}{hint}"
+
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         header = response.headers.get("link")
         if not header:
             return None
         for link in parse_header_links(header):
-            rels = (link.get("rel") or "").split()
-            if self.rel in rels and link.get("url"):
+            rels = (link.get("rel") or "").lower().split()  # relation types are case-insensitive (RFC 8288)
+            if self.rel.lower() in rels and link.get("url"):
                 return _follow(response.url, link["url"])
         return None
 
@@ -374,11 +412,45 @@ class NextUrlPaginator(Paginator):
         super().__init__(**common)
         self.next_url_path = compile_path(next_url_path)
 
+    def _unresolved(self, response: PageResponse, body: Any) -> str | None:
+        why = self.next_url_path.missing(body)
+        where = f"pagination.next_url_path '{self.next_url_path.text}'"
+        return f"{where} matched nothing in {response.url}: {why}" if why else None
+
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         target = self.next_url_path.get(body)
         if not isinstance(target, str) or target in _NO_CURSOR:
             return None
         return _follow(response.url, target)
+
+
+def _header_missing(response: PageResponse, name: str, key: str) -> str | None:
+    if response.headers.get(name) is not None:
+        return None
+    headers = {str(h): h for h in response.headers}
+    return f"{key} '{name}' is not in the response headers of {response.url}{keys_hint(name, headers, label='headers')}"
+
+
+# Query or body parameters that set a page's length, compared lower-cased without "_", "-", "$", "[]".
+_PAGE_SIZE_NAMES = {"limit", "pagesize", "perpage", "maxresults", "maxrecords", "size", "top", "first",
+                    "count", "resultsperpage", "pagelimit", "maxpagesize"}
+
+
+def page_size_of(params: Any, body: Any = None) -> tuple[str, int] | None:
+    """The page length a request asks for (``limit=100``, ``per_page``, ``maxRecords``, ``page[size]``...).
+
+    Read from the request's query params (a mapping or pairs) or its JSON body; None when none is found.
+    """
+    pairs = list(params.items()) if isinstance(params, Mapping) else list(params or [])
+    if isinstance(body, Mapping):
+        pairs += list(body.items())
+    for name, value in pairs:
+        key = "".join(c for c in str(name).lower() if c.isalnum())
+        if key in _PAGE_SIZE_NAMES and not isinstance(value, (list, dict, bool)):
+            size = _as_int(value)
+            if size is not None and size > 0:
+                return str(name), size
+    return None
 
 
 def _follow(current_url: str, target: str) -> PageRequest:

@@ -53,10 +53,10 @@ class Path:
         return obj
 
 
-    def missing(self, obj: Any, prefer_lists: bool = False, root: str = "the top level") -> str | None:
+    def missing(self, obj: Any, prefer_lists: bool = False, root: str = "the response") -> str | None:
         """Why the path selects nothing in ``obj`` (None when it selects something, even null).
 
-        Names where it stops and what is there instead: ``no key 'data' at the top level (keys:
+        Names where it stops and what is there instead: ``no key 'data' in the response (keys:
         items, meta; did you mean 'items'?)``. A ``[*]`` step is explained through the first item.
         ``prefer_lists``: with no close spelling, suggest the one key holding a non-empty list.
         ``root`` names ``obj`` itself.
@@ -75,7 +75,7 @@ class Path:
             elif not isinstance(obj, dict):
                 return f"{where} is {describe(obj)}, not an object"
             elif step not in obj:
-                return f"no key '{step}' at {where}{keys_hint(step, obj, prefer_lists)}"
+                return f"no key '{step}' in {where}{keys_hint(step, obj, prefer_lists)}"
             obj = obj[step]
             where = f"'{_prefix(self._steps[: i + 1])}'"
         return None
@@ -127,18 +127,22 @@ def describe(value: Any) -> str:
     return "an object"
 
 
-def keys_hint(wanted: str, obj: dict[str, Any], prefer_lists: bool = False) -> str:
+def keys_hint(wanted: str, obj: dict[str, Any], prefer_lists: bool = False, label: str = "keys") -> str:
     """`` (keys: a, b; did you mean 'b'?)`` for a key not found in ``obj``; bounded for huge objects."""
     import difflib
 
     keys = [str(k) for k in obj]
     shown = ", ".join(k[:40] for k in keys[:_MAX_KEYS_SHOWN]) + (" ..." if len(keys) > _MAX_KEYS_SHOWN else "")
     close = difflib.get_close_matches(wanted, keys[:1000], n=1)
+    if not close:  # 'next' for 'next_cursor', 'cursor' for 'nextCursor'
+        low = wanted.lower()
+        close = [k for k in keys[:1000] if len(k) >= 3 and (low in k.lower() or k.lower() in low)]
+        close = close if len(close) == 1 else []
     if not close and prefer_lists:
         lists = [k for k, v in obj.items() if isinstance(v, list) and v]
         close = lists if len(lists) == 1 else []
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f" (keys: {shown or 'none'}{hint})"
+    return f" ({label}: {shown or 'none'}{hint})"
 
 
 def _walk_wild(obj: Any, steps: tuple[Any, ...], start: int, default: Any) -> Any:

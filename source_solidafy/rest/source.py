@@ -21,6 +21,7 @@ from source_solidafy.rest import build
 from source_solidafy.rest.concurrency import SharedReads, request_slots
 from source_solidafy.rest.http import HttpClient
 from source_solidafy.rest.infer import ensure_fields, infer_schema
+from source_solidafy.rest.pagination import page_size_of
 from source_solidafy.rest.partitions import partitions_for
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.records import CursorTracker, Transformer, format_since
@@ -265,6 +266,7 @@ class StreamReader:
         self.transformer = Transformer(spec.transform)
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()
+        self._cursor_warned = False
 
     def warn(self, message: str) -> None:
         """``ReadContext.warn`` with the stream named: the stream may not have read everything."""
@@ -297,10 +299,12 @@ class StreamReader:
     def pages(self, request: Any, tracker: CursorTracker, ctx: dict[str, Any], pagination: Any = _STREAM,
               decoder: Any = None) -> Iterator[Batch]:
         """Pages of one request (a ``_StreamRequest`` or an async job download), with its state."""
-        paginator = build.paginator(self.spec.pagination if pagination is _STREAM else pagination, self.warn)
+        paginator = build.paginator(self.spec.pagination if pagination is _STREAM else pagination, self.warn,
+                                    page_size_of(request.params, request.json_body))
         decoder = decoder or self.decoder
         page = paginator.first()
         last_state: dict[str, Any] | None = None
+        sample: dict[str, Any] | None = None  # a record, to say which keys records have
         while page is not None and not self.ctx.cancel.is_set():
             path, params, headers, body = page.resolve(request.path, request.params, request.headers,
                                                        request.json_body)
@@ -310,6 +314,7 @@ class StreamReader:
             if decoded.missing is not None:
                 self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
             records = self._records(decoded.records, ctx, tracker)
+            sample = sample or (records[0] if records else None)
             state = tracker.state() if tracker.ascending and tracker.seen_enough else None
             if state == last_state:
                 state = None
@@ -320,9 +325,22 @@ class StreamReader:
             page = paginator.next(resp, decoded.body, decoded.records, page)
             if page is not None and page.url is not None:
                 self._check_link(page.url)
+        if sample is not None and tracker.path is not None and tracker.seen == 0:
+            self._cursor_missing(sample)
         final = tracker.state()
         if final is not None and final != last_state and not self.ctx.cancel.is_set():
             yield Batch(self.spec.name, [], final)
+
+    def _cursor_missing(self, sample: dict[str, Any]) -> None:
+        """No record read has a value at ``cursor_field``: the state cannot advance (once per stream)."""
+        with self._count_lock:
+            if self._cursor_warned:
+                return
+            self._cursor_warned = True
+        field = self.spec.cursor_field or ""
+        why = compile_path(field).missing(sample, root="the first record")
+        found = f"is in no record read: {why}" if why else "is null in every record read"
+        self.warn(f"cursor_field '{field}' {found}; the stream's cursor cannot advance")
 
     def _missing_records(self, missing: str, first: bool, means_empty: bool) -> None:
         """The records path matched nothing: an error on a first page, else unless the YAML allows it."""

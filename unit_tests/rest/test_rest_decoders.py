@@ -36,7 +36,7 @@ def test_decoders_json_records_path_and_missing_path() -> None:
     missing = JsonDecoder("nope.deeper").decode(_j({"data": []}))
     assert missing.records == [] and missing.missing == (
         "decoder.records_path 'nope.deeper' matched nothing in GET https://h/x: "
-        "no key 'nope' at the top level (keys: data)")
+        "no key 'nope' in the response (keys: data)")
     empty = JsonDecoder("data").decode(_j({"data": None}))
     assert empty.records == [] and empty.missing is None  # present and null: an empty page
     assert JsonDecoder("data.items").decode(_j({"data": None})).missing is None
@@ -49,7 +49,7 @@ def test_decoders_json_missing_suggests_the_close_or_the_only_list_key() -> None
     only_list = JsonDecoder("data").decode(_j({"items": [{"id": 1}], "meta": {}})).missing
     assert only_list is not None and "did you mean 'items'?" in only_list
     top_list = JsonDecoder("data").decode(_j([{"id": 1}])).missing
-    assert top_list is not None and "the top level is a list of 1, not an object" in top_list
+    assert top_list is not None and "the response is a list of 1, not an object" in top_list
     many = JsonDecoder("zzz").decode(_j({f"k{i}": i for i in range(500)})).missing
     assert many is not None and len(many) < 400 and many.endswith("k19 ...)")
 
@@ -119,7 +119,7 @@ def test_decoders_xml_maps_like_xmltodict() -> None:
     assert page.body["response"]["next"] == "abc"
     assert page.missing is None
     wrong = XmlDecoder("response.items.record").decode(Resp(xml)).missing
-    assert wrong is not None and "no key 'record' at 'response.items' (keys: item; did you mean 'item'?)" in wrong
+    assert wrong is not None and "no key 'record' in 'response.items' (keys: item; did you mean 'item'?)" in wrong
     empty = XmlDecoder("response.items.item").decode(Resp(b"<response><items/></response>"))
     assert empty.records == [] and empty.missing is None
 

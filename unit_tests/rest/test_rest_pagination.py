@@ -17,6 +17,7 @@ from source_solidafy.rest.pagination import (
     PageRequest,
     TotalCount,
     TotalPages,
+    page_size_of,
 )
 
 
@@ -194,3 +195,43 @@ def test_pagination_resolve_keeps_pair_lists_and_overrides_keys() -> None:
     assert req.resolve("/r", pairs)[1] == [("group_by[]", "model"), ("group_by[]", "workspace_id"), ("page", "p2")]
     assert pag.first().resolve("/r", pairs)[1] is pairs
     assert pag.first().resolve("/r", [])[1] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "body", "expected"),
+    [
+        ({"limit": "100"}, None, ("limit", 100)),
+        ([("q", "x"), ("per_page", "50")], None, ("per_page", 50)),
+        ({"page[size]": 25}, None, ("page[size]", 25)),
+        ({"maxRecords": "50000"}, None, ("maxRecords", 50000)),
+        ({"$top": "10"}, None, ("$top", 10)),
+        (None, {"limit": 4, "after": "x"}, ("limit", 4)),
+        ({"q": "limit"}, None, None),
+        ({"limit": "all"}, None, None),
+        ({"limit": "0"}, None, None),
+    ],
+)
+def test_pagination_page_size_of_request(params: Any, body: Any, expected: Any) -> None:
+    assert page_size_of(params, body) == expected
+
+
+def test_pagination_full_first_page_without_a_next_value_warns_null_does_not() -> None:
+    warnings: list[str] = []
+    pag = CursorPaginator("cursor", cursor_path="next", warn=warnings.append, requested_size=("limit", 2))
+    records = [{}, {}]
+    assert pag.next(Resp(), {"data": records, "next_cursor": "c2"}, records, pag.first()) is None
+    assert len(warnings) == 1 and "did you mean 'next_cursor'?" in warnings[0] and "(2 records for limit=2)" in warnings[0]
+    assert pag.next(Resp(), {"data": records, "next": None}, records, pag.first()) is None  # null: the end
+    assert pag.next(Resp(), {"data": records[:1]}, records[:1], pag.first()) is None  # a short page: the end
+    assert len(warnings) == 1
+
+
+def test_pagination_link_header_without_our_rel_on_a_full_page_warns() -> None:
+    warnings: list[str] = []
+    pag = LinkHeaderPaginator("nxt", warn=warnings.append, requested_size=("per_page", 2))
+    assert pag.next(Resp(Link='<https://h/p2>; rel="next"'), None, [{}, {}], pag.first()) is None
+    assert "pagination.rel 'nxt' is not in the Link header" in warnings[0] and "did you mean 'next'?" in warnings[0]
+    upper = LinkHeaderPaginator("Next")  # relation types compare case-insensitively
+    assert upper.next(Resp(Link='<https://h/p2>; rel="next"'), None, [{}], upper.first()) is not None
+    assert pag.next(Resp(), None, [{}, {}], pag.first()) is None  # no Link header at all: the end
+    assert len(warnings) == 1
