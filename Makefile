@@ -24,7 +24,7 @@ test: $(STAMP)
 # the container tests against it, Airbyte's standard tests and PyAirbyte included.
 container-test: $(STAMP)
 	bash container/build.sh
-	$(BIN)/python -m pytest -m container integration_tests/test_container.py
+	$(BIN)/python -m pytest -m container integration_tests/test_container.py integration_tests/test_container_airbyte.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

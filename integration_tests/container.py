@@ -9,9 +9,12 @@ install it, or no container starts).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
+import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -109,3 +112,20 @@ def writable_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o777)
     return path
+
+
+TOOLS_REQUIREMENTS = REPO / "container" / "airbyte-tools.txt"
+
+
+def airbyte_tools() -> Path:
+    """The virtualenv with airbyte-cdk and PyAirbyte (container/airbyte-tools.txt), made once per pin set."""
+    digest = hashlib.sha256(TOOLS_REQUIREMENTS.read_bytes()).hexdigest()[:12]
+    venv = CACHE / f"airbyte-tools-{digest}"
+    if not (venv / ".installed").is_file():
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+        pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-r", str(TOOLS_REQUIREMENTS)],
+                             capture_output=True, text=True, timeout=900)  # fmt: skip
+        assert pip.returncode == 0, f"installing {TOOLS_REQUIREMENTS.name} failed:\n{pip.stderr[-4000:]}"
+        (venv / ".installed").write_text(TOOLS_REQUIREMENTS.read_text())
+    return venv

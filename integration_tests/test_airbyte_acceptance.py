@@ -101,7 +101,7 @@ def test_full_read_records_match_schema(session: Session) -> None:
 
 
 def test_expected_records_present(session: Session) -> None:
-    """basic_read expect_records: the demo's expected_records.jsonl lines are all read (any order);
+    """The demo's integration_tests/expected_records.jsonl lines are all read (any order);
     for a connector mock, the primary keys read are exactly those of the mock's expected_records."""
     path = session.target.files.get("expected_records")
     if path is not None:

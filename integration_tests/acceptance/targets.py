@@ -91,7 +91,9 @@ def demo_target() -> Target:
         "config": REPO / cat["connection"]["tests"][0]["config_path"],
         "invalid_config": REPO / cat["connection"]["tests"][1]["config_path"],
         "catalog": REPO / cat["basic_read"]["tests"][0]["configured_catalog_path"],
-        "expected_records": REPO / cat["basic_read"]["tests"][0]["expect_records"]["path"],
+        # Not named in acceptance-test-config.yml: airbyte-cdk's standard tests refuse `expect_records`
+        # (a key of the retired acceptance tests); the offline suite still compares against it.
+        "expected_records": REPO / "integration_tests" / "expected_records.jsonl",
         "future_state": REPO / cat["incremental"]["tests"][0]["future_state"]["future_state_path"],
         "sample_state": REPO / "integration_tests" / "sample_state.json",
     }
