@@ -127,11 +127,24 @@ DEMO_CFG = json.dumps({"api_key": "demo-SECRET-value"})
         (["read", "-c", "demo", "--config-json", "{}"], ["api_key"]),
         (["read", "-c", "demo", "--config-json", DEMO_CFG, "--format", "xml"], ["format", "xml"]),
         (["read", "-c", "demo", "--config-json", DEMO_CFG, "--max-records", "lots"], ["--max-records"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--concurrency", "0"], ["--concurrency", "at least 1", "0"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--concurrency", "-1"], ["--concurrency", "at least 1", "-1"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--state-json", '{"streams": {"customers": {"cursor": {"gt": 1}}}}'],
+         ["--state-json", "'customers'", "'cursor' must be a string or a number", "object"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--state-json", '{"customers": {"cursor": [1, 2]}}'],
+         ["'customers'", "'cursor'", "a list"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--state-json", '{"customer_notes": {"partitions": {"a": 1}}}'],
+         ["'customer_notes'", "'partitions' must be a list"]),
+        (["read", "-c", "demo", "--config-json", DEMO_CFG, "--state-json",
+          '{"customer_notes": {"partitions": [{"partition": {"id": 1}, "cursor": {"x": 1}}]}}'],
+         ["partitions[0]", "'cursor' must be a string or a number"]),
     ],
     ids=[
         "config-json-invalid", "config-json-not-object", "config-file-missing", "unknown-connector",
         "unknown-connector-streams", "unknown-stream", "state-streams-not-object", "state-array-of-ints",
         "state-json-invalid", "required-config-missing", "unknown-format", "bad-max-records",
+        "concurrency-zero", "concurrency-negative", "state-cursor-object", "state-cursor-list",
+        "state-partitions-not-list", "state-partition-cursor-object",
     ],
 )
 def test_bad_input_flags(args: list[str], pieces: list[str]) -> None:
@@ -150,6 +163,32 @@ def test_bad_input_state_file(tmp_path: Path, content: str, pieces: list[str]) -
     state.write_text(content)
     _usage_error(run_cli("read", "-c", "demo", "--config-json", DEMO_CFG, "--state", str(state)), *pieces)
     assert state.read_text() == content, "a state file we could not read is left alone"
+
+
+@pytest.mark.parametrize("flag", ["-C", "--state"])
+def test_bad_input_file_not_utf8(tmp_path: Path, flag: str) -> None:
+    bad = tmp_path / "latin1.json"
+    bad.write_bytes('{"api_key": "demo-SECRET-value", "note": "caf\xe9"}'.encode("latin-1"))
+    args = ["-C", str(bad)] if flag == "-C" else ["--config-json", DEMO_CFG, "--state", str(bad)]
+    res = run_cli("read", "-c", "demo", *args)
+    _usage_error(res, "latin1.json", "not UTF-8", "byte 0xe9")
+    assert "demo-SECRET-value" not in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("where", ["parent-is-a-file", "under-a-file", "a-directory", "unwritable-filesystem"])
+def test_unwritable_state_path_is_refused_before_the_sync(tmp_path: Path, where: str) -> None:
+    """Before, the sync ran to its end and then failed with 'internal error' and no SYNC_SUMMARY."""
+    from integration_tests.mocks.server import MockServer, Response
+
+    (tmp_path / "a-file").write_text("x")
+    path = {"parent-is-a-file": tmp_path / "a-file" / "state.json", "under-a-file": tmp_path / "a-file" / "d" / "s.json",
+            "a-directory": tmp_path, "unwritable-filesystem": Path("/proc/solidafy-state.json")}[where]
+    with MockServer(lambda req: Response.json({"data": [], "has_more": False})) as api:
+        cfg = json.dumps({"api_key": "demo-SECRET-value", "base_url": api.url + "/v1"})
+        res = run_cli("read", "-c", "demo", "--config-json", cfg, "--state", str(path))
+        line = _usage_error(res, "--state" if where != "a-directory" else "", str(path))
+        assert api.requests == [], "the sync must not start"
+    assert res.stdout == "" and ("not a directory" in line or "cannot" in line), line
 
 
 def test_bad_input_config_file_invalid_json(tmp_path: Path) -> None:

@@ -333,3 +333,21 @@ def test_template_arithmetic_and_repetition_are_bounded(custom: ServerProcess, a
     assert "not allowed in a template" in err(resp, 502, "sync_failed")
     assert len(admin.requests) == before
     assert custom.get("/health").json()["status"] == "ok"
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("body, status, code, piece", [
+    ({"state": {"streams": {"customers": {"cursor": {"$gt": ""}}}}}, 422, "invalid_state", "'cursor' must be a string or a number"),
+    ({"state": {"customer_notes": {"partitions": {"a": 1}}}}, 422, "invalid_state", "'partitions' must be a list"),
+    ({"concurrency": 0}, 400, "bad_request", "'concurrency' must be at least 1"),
+    ({"concurrency": -1}, 400, "bad_request", "'concurrency' must be at least 1"),
+])
+def test_bad_state_and_concurrency_are_refused_before_any_request(admin: MockServer, body: dict, status: int,
+                                                                   code: str, piece: str) -> None:
+    before = len(admin.requests)
+    with ServerProcess() as s:
+        resp = s.post("/sync", {"connector": "demo", "config": demo_config(admin.url + "/v1"), **body})
+    assert piece in err(resp, status, code)
+    assert len(admin.requests) == before

@@ -26,7 +26,7 @@ from source_solidafy.errors import (
 )
 from source_solidafy.runner import SyncPlan, SyncRun
 from source_solidafy.source import ConfigField, Source
-from source_solidafy.state import StateMap, parse_state
+from source_solidafy.state import StateMap, check_state_path, parse_state
 
 FORMATS = ("json", "pretty", "parquet")
 
@@ -255,6 +255,10 @@ def prepare_sync(
     selected = _select(source, config, streams)
     if max_records is not None and max_records < 1:
         raise UsageError("--max-records must be a positive integer")
+    if concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
+    if state_file:
+        check_state_path(state_file)
     sink = _make_sink(format, output, compression, source.confinement)
     plan = SyncPlan(
         connector=source.name,
@@ -267,7 +271,7 @@ def prepare_sync(
         state_file=state_file,
         max_records=max_records,
         state_per_page=state_per_page,
-        concurrency=max(1, concurrency),
+        concurrency=concurrency,
         sync_modes=modes,
         cursor_fields=cursors,
         schemas=_schemas(source, selected) if sink is not None else {},

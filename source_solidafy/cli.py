@@ -17,7 +17,7 @@ from typing import Any
 
 from source_solidafy import __version__
 from source_solidafy import protocol as p
-from source_solidafy.errors import ConfigError, SolidafyError, UsageError
+from source_solidafy.errors import ConfigError, SolidafyError, UsageError, not_utf8
 
 CONNECTOR_HELP = "built-in connector name or alias, or a path to a connector YAML file"
 
@@ -97,6 +97,8 @@ def _json_file(path: str, what: str) -> Any:
         return _json_arg(file.read_text(encoding="utf-8"), path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what} file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: {what} file is not UTF-8 text ({not_utf8(exc)})") from None
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from source_solidafy import jsoncodec
-from source_solidafy.errors import StateError, UsageError
+from source_solidafy.errors import StateError, UsageError, not_utf8
 
 StateMap = dict[str, dict[str, Any]]
 DEFAULT_SAVE_SECS = 1.0
@@ -46,6 +46,7 @@ def _from_airbyte_item(item: Any, where: str) -> tuple[str, dict[str, Any]] | No
         value = stream.get("stream_state") or {}
         if not isinstance(value, dict):
             raise StateError(f"{where}: stream_state of '{name}' must be an object")
+        check_stream_state(value, f"{where}: stream_state of '{name}'")
         return name, value
     if kind in ("GLOBAL", "LEGACY"):
         return None  # not produced by us; a REST source has nothing to resume from them
@@ -73,7 +74,36 @@ def parse_state(value: Any, where: str = "state") -> StateMap:
     for name, st in streams.items():
         if not isinstance(st, dict):
             raise StateError(f"{where}: state of stream '{name}' must be an object, got {type(st).__name__}")
+        check_stream_state(st, f"{where}: state of stream '{name}'")
     return {str(k): v for k, v in streams.items()}
+
+
+_KIND = {dict: "an object", list: "a list", bool: "a boolean"}
+
+
+def _kind(value: Any) -> str:
+    return _KIND.get(type(value), type(value).__name__)
+
+
+def _check_cursor(value: Any, where: str) -> None:
+    """A cursor is sent upstream as text: a string or a number (an object was sent as a Python repr)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        raise StateError(f"{where}: 'cursor' must be a string or a number, got {_kind(value)}")
+
+
+def check_stream_state(state: dict[str, Any], where: str) -> None:
+    """The keys the engine reads: ``cursor`` and ``partitions`` (a list of {partition, cursor})."""
+    _check_cursor(state.get("cursor"), where)
+    partitions = state.get("partitions")
+    if partitions is None:
+        return
+    if not isinstance(partitions, list):
+        raise StateError(f"{where}: 'partitions' must be a list of {{\"partition\": ..., \"cursor\": ...}} "
+                         f"objects, got {_kind(partitions)}")
+    for i, entry in enumerate(partitions):
+        if not isinstance(entry, dict) or not isinstance(entry.get("partition", {}), dict):
+            raise StateError(f"{where}: partitions[{i}] must be an object with a 'partition' object, got {_kind(entry)}")
+        _check_cursor(entry.get("cursor"), f"{where}: partitions[{i}]")
 
 
 def parse_state_text(text: str, where: str) -> StateMap:
@@ -93,7 +123,31 @@ def load_state_file(path: str) -> StateMap:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise StateError(f"{path}: cannot read state file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise StateError(f"{path}: state file is not UTF-8 text ({not_utf8(exc)})") from None
     return parse_state_text(text, path)
+
+
+def check_state_path(path: str) -> None:
+    """Fail before the sync starts when ``--state FILE`` cannot be written (the sync would run to
+    the end and lose its state): the parent directories are made and a temporary file is created
+    and removed there, the way :func:`write_state_file` will."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--state {path}: is a directory; give a file path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next(p for p in target.parents if p.exists())
+        raise UsageError(f"--state {path}: {blocking} is not a directory") from None
+    except OSError as exc:
+        raise UsageError(f"--state {path}: cannot create the directory {exc.filename} ({exc.strerror})") from None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise UsageError(f"--state {path}: cannot write files in {target.parent} ({exc.strerror})") from None
 
 
 def write_state_file(path: str, state: StateMap) -> None:

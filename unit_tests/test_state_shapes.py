@@ -42,6 +42,14 @@ def test_empty_means_first_sync(empty: object) -> None:
         ({"customers": 3}, "state of stream 'customers' must be an object"),
         ([{"type": "STREAM", "stream": {}}], "stream_descriptor"),
         ([{"type": "WHAT"}], "unknown state type"),
+        ({"c": {"cursor": {"$gt": 1}}}, "state of stream 'c': 'cursor' must be a string or a number, got an object"),
+        ({"c": {"cursor": [1]}}, "'cursor' must be a string or a number, got a list"),
+        ({"c": {"cursor": True}}, "got a boolean"),
+        ({"c": {"partitions": {"p": 1}}}, "'partitions' must be a list"),
+        ({"c": {"partitions": ["eu"]}}, r"partitions\[0\] must be an object"),
+        ({"c": {"partitions": [{"partition": {"r": 1}, "cursor": {}}]}}, r"partitions\[0\]: 'cursor'"),
+        ([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "c"}, "stream_state": {"cursor": {}}}}],
+         "stream_state of 'c': 'cursor'"),
     ],
 )
 def test_wrong_shapes_name_the_problem(value: object, fragment: str) -> None:
@@ -60,3 +68,12 @@ def test_state_file_round_trip_is_atomic(tmp_path) -> None:  # noqa: ANN001
     write_state_file(str(target), {"c": {"cursor": 2}})
     assert json.loads(target.read_text()) == {"streams": {"c": {"cursor": 2}}}
     assert [p.name for p in target.parent.iterdir()] == ["state.json"]  # no temp file left
+
+
+@pytest.mark.parametrize("concurrency", [0, -1])
+def test_python_api_refuses_concurrency_below_one(concurrency: int) -> None:
+    from source_solidafy import api
+    from source_solidafy.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"--concurrency must be at least 1, got {concurrency}"):
+        api.prepare_sync("demo", {"api_key": "k"}, concurrency=concurrency)
