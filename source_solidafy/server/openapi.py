@@ -8,15 +8,19 @@ from source_solidafy import __version__
 
 _REF = "#/components/schemas/"
 ERROR_CODES = {
-    400: "bad_request: body is not JSON / not an object / a field has the wrong type",
+    400: "bad_request: body is not JSON / not an object / a field has the wrong type; "
+         "host_not_allowed: the Host header is not one of this server's names (--allowed-host)",
     401: "unauthorized: our bearer token is missing or wrong; upstream_unauthorized: the connector's API refused the config's credentials",
-    403: "custom_connectors_disabled, output_not_allowed",
+    403: "custom_connectors_disabled, output_not_allowed; not_allowed: a private/loopback target without "
+         "--allow-private-networks, an SQLite file outside --sqlite-dir, a database socket or file option",
     404: "unknown_connector, unknown_stream, not_found",
     413: "payload_too_large (request body), too_many_records (use streaming or max_records)",
+    415: "unsupported_media_type: a POST body must be sent with Content-Type: application/json",
     422: "invalid_config, invalid_manifest, invalid_state, invalid_request",
     500: "internal_error (a bug; detail in the server log)",
     502: "upstream_error: the connector's API failed after retries; sync_failed: every stream of a /sync failed "
          "(the body also carries data.result with each stream's error)",
+    503: "busy: --max-concurrent-calls connector calls are running; retry after Retry-After seconds",
 }
 
 
@@ -40,7 +44,7 @@ def _post(summary: str, body: str, data: dict[str, Any], *statuses: int, **extra
     return {"post": {
         "summary": summary,
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(body)}}},
-        "responses": {"200": _ok(data), **_errors(400, 401, 403, 404, 413, 422, 500, *statuses)},
+        "responses": {"200": _ok(data), **_errors(400, 401, 403, 404, 413, 415, 422, 500, 503, *statuses)},
         **extra,
     }}
 
