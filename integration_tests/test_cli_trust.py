@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from airbyte_protocol.models import AirbyteMessage
 
 from integration_tests.helpers import Result, run_cli
@@ -263,3 +264,27 @@ def test_cursor_field_no_record_has_warns_once_and_the_state_stays(tmp_path: Pat
     ]
     assert len([w for w in warn_logs(res) if "cursor_field 'updated'" in w]) == 1
     assert saved == state
+
+
+# ---------------------------------------------------------------- parent_field no parent has
+
+PARENT_STATE = {"notes_wrong": {"parent": {"cursor": START}, "cursor": START}}
+NO_ITEM_ID = ("stream 'notes_wrong': partition.parent_field 'item_id' is in none of the 15 records of parent stream "
+              "'fine': no key 'item_id' in the first 'fine' record (keys: id, n, name, updated_at; did you mean 'id'?); "
+              "no partition was read")
+
+
+@pytest.mark.parametrize("streams", ["notes_wrong", "fine,notes_wrong"])
+def test_parent_field_no_parent_has_fails_the_child_and_keeps_its_parent_cursor(streams: str, tmp_path: Path) -> None:
+    """Alone, the child reads the parent itself; with it, it follows the parent's shared (projected) read."""
+    res, saved = read(streams, "--concurrency", "1", state=PARENT_STATE, tmp=tmp_path)
+    assert failed(res, "notes_wrong") == NO_ITEM_ID
+    assert saved is not None and saved["notes_wrong"] == PARENT_STATE["notes_wrong"]
+    if "fine," in streams:
+        assert stream_result(res, "fine")["status"] == "SUCCESS" and res.summary["status"] == "PARTIAL"
+
+
+def test_parent_field_right_reads_every_child() -> None:
+    res, _ = read("fine,notes", "--concurrency", "1")
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    assert len(res.records("notes")) == 30

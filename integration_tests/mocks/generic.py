@@ -281,9 +281,11 @@ class GenericApi:
         return Response(body=body, headers={"Content-Type": "application/xml"})
 
     def _notes(self, item_id: str) -> Response:
-        if not any(r["id"] == item_id for r in self.items):
+        if not any(r["id"] == item_id for r in self.items):  # an unknown parent id: a 404 as real APIs answer
             return Response.json({"error": {"type": "not_found", "message": f"no item {item_id}"}}, 404)
-        return Response.json({"data": [{"id": f"{item_id}-n{i}", "item_id": item_id} for i in (1, 2)]})
+        updated = next(r["updated_at"] for r in self.items if r["id"] == item_id)
+        return Response.json({"data": [{"id": f"{item_id}-n{i}", "item_id": item_id, "updated_at": updated}
+                                       for i in (1, 2)]})
 
 
 def json_body(obj: Any) -> str:

@@ -189,6 +189,7 @@ class Spool:
         self._size = 0
         self._done = False
         self._error: str | None = None
+        self.sample: dict[str, Any] | None = None  # the first record as fetched, before any projection
 
     def write(self, records: list[dict[str, Any]], state: dict[str, Any] | None) -> None:
         line = jsoncodec.dumps({"r": records, "s": state}, default=str) + b"\n"
@@ -231,6 +232,8 @@ class Spool:
         try:
             for batch in batches:
                 records = batch.records if isinstance(batch.records, list) else batch.records.to_pylist()
+                if self.sample is None and records:
+                    self.sample = records[0]
                 self.write(project(records) if project else records, batch.state)
                 yield batch
             error = None

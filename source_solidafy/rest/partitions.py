@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from source_solidafy.rest.source import DeclarativeSource, StreamReader, _Runtime
 
 DEFAULT_MAX_PARTITION_STATES = 10_000
+_GONE = object()  # a path that selects nothing
 
 
 def partitions_for(
@@ -206,13 +207,21 @@ class ParentRouter(Router):
         self.path = compile_path(part.parent_field)
         self.parent_state: dict[str, Any] | None = None
         self.complete = False
+        self.parents = 0  # parent records read
+        self.found = False  # some parent record has parent_field (even null)
+        self.sample: dict[str, Any] | None = None  # the first parent record, as fetched
 
     def partitions(self) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
         field = self.part.field or self.part.parent_field
         for projected, batch in self._parent_batches():
+            self.parents += len(batch)
             for rec in batch.records:  # type: ignore[union-attr]
-                value = rec.get(self.part.parent_field) if projected else self.path.get(rec)
+                value = rec.get(self.part.parent_field, _GONE) if projected else self.path.get(rec, _GONE)
+                self.sample = self.sample or (None if projected else rec)
+                if value is _GONE:
+                    continue
+                self.found = True
                 if value is None or value == "":
                     continue
                 marker = value if isinstance(value, str) else jsoncodec.dumps(value).decode()
@@ -222,7 +231,16 @@ class ParentRouter(Router):
                 yield {field: value}
             if batch.state is not None:
                 self.parent_state = batch.state
+        if self.parents and not self.found:
+            raise StreamError(self._field_missing())
         self.complete = True
+
+    def _field_missing(self) -> str:
+        """No parent record has parent_field: zero partitions would pass for an empty child."""
+        parent, name = self.part.stream, self.part.parent_field
+        why = self.path.missing(self.sample or {}, root=f"the first '{parent}' record")
+        return (f"stream '{self.spec.name}': partition.parent_field '{name}' is in none of the {self.parents} "
+                f"records of parent stream '{parent}': {why}; no partition was read")
 
     def _parent_batches(self) -> Iterator[tuple[bool, Batch]]:
         parent = self.part.stream
@@ -247,6 +265,7 @@ class ParentRouter(Router):
         batches = spool.feed(self.source.read_plain(parent, pctx), None, self.spec.name) if fetch \
             else spool.follow(self.ctx.cancel)
         for b in batches:
+            self.sample = self.sample or spool.sample
             yield spool.projected, b
 
     def extra(self, complete: bool) -> dict[str, Any]:

@@ -134,9 +134,11 @@ def keys_hint(wanted: str, obj: dict[str, Any], prefer_lists: bool = False, labe
     keys = [str(k) for k in obj]
     shown = ", ".join(k[:40] for k in keys[:_MAX_KEYS_SHOWN]) + (" ..." if len(keys) > _MAX_KEYS_SHOWN else "")
     close = difflib.get_close_matches(wanted, keys[:1000], n=1)
-    if not close:  # 'next' for 'next_cursor', 'cursor' for 'nextCursor'
+    if not close:  # 'next_cursor' for 'next', 'id' for 'item_id'
         low = wanted.lower()
-        close = [k for k in keys[:1000] if len(k) >= 3 and (low in k.lower() or k.lower() in low)]
+        parts = set(re.split(r"[^a-z0-9]+", low))
+        close = [k for k in keys[:1000]
+                 if (len(k) >= 3 and (low in k.lower() or k.lower() in low)) or k.lower() in parts]
         close = close if len(close) == 1 else []
     if not close and prefer_lists:
         lists = [k for k, v in obj.items() if isinstance(v, list) and v]

@@ -236,7 +236,9 @@ class DeclarativeSource(Source):
             return
         if fetch:
             paths = [(f, compile_path(f)) for f in fields]
-            project = lambda records: [{f: p.get(r) for f, p in paths} for r in records]  # noqa: E731
+            gone = object()  # a field a record lacks stays out of its projection (ParentRouter tells absent from null)
+            project = lambda records: [  # noqa: E731
+                {f: v for f, p in paths if (v := p.get(r, gone)) is not gone} for r in records]
             yield from spool.feed(self.read_plain(stream, ctx), project, "its own output")
         else:
             yield from spool.follow(ctx.cancel)
