@@ -248,11 +248,12 @@ class HttpClient:
         except (ResponseTooLarge, RedirectRefused) as exc:
             raise HttpError(self.redact(f"{call.method} {self._display(call)}: {_reason(exc)}"),
                             url=self._display(call)) from None
-        except requests.Timeout as exc:
-            what = (f"no complete response within {exc.secs:g}s (http.deadline_secs, default timeout_secs)"
-                    if isinstance(exc, DeadlineExceeded) else f"timeout after {self.timeout}s")
+        except requests.Timeout as exc:  # a silent server may hit either first: one wording for both
+            secs, why = self.timeout, ""
+            if isinstance(exc, DeadlineExceeded):
+                secs, why = exc.secs, ": no complete response within http.deadline_secs (default timeout_secs)"
             raise HttpError(self.redact(
-                f"{what} from {call.method} {self._display(call)} after {self.max_retries} retries"
+                f"timeout after {secs:g}s from {call.method} {self._display(call)} after {self.max_retries} retries{why}"
             ), url=self._display(call)) from None
         except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
                 requests.exceptions.InvalidURL) as exc:

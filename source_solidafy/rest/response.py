@@ -72,8 +72,8 @@ def describe(exc: BaseException | None, redactor: Callable[[str], str]) -> str:
         return "truncated response body"
     if isinstance(exc, requests.exceptions.ContentDecodingError):
         return "undecodable (truncated?) compressed body"
-    if isinstance(exc, requests.Timeout):  # a DeadlineExceeded (rest/transport.py) has ``secs``
-        return f"timeout (no complete response within {exc.secs:g}s)" if hasattr(exc, "secs") else "timeout"
+    if isinstance(exc, requests.Timeout):  # the socket's or the deadline's (rest/transport.py): the same to a user
+        return "timeout"
     if isinstance(exc, requests.ConnectionError):
         text = str(exc)
         if "reset" in text.lower() or "aborted" in text.lower():
