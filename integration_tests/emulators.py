@@ -211,3 +211,27 @@ def create_bucket(emulator: Emulator, name: str) -> Callable[[str], bytes]:
     if not container.exists():
         container.create_container()
     return lambda key: container.download_blob(key).readall()
+
+
+def object_names(emulator: Emulator, bucket: str, prefix: str) -> list[str]:
+    """Keys of the objects under ``prefix`` in bucket/container ``bucket``, sorted."""
+    if emulator.name == "moto":
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=emulator.url, region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="y")
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+    if emulator.name == "gcs":
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        client = storage.Client(project="test", credentials=AnonymousCredentials(),
+                                client_options={"api_endpoint": emulator.url})
+        return sorted(blob.name for blob in client.list_blobs(bucket, prefix=prefix))
+    from azure.storage.blob import BlobServiceClient
+
+    container = BlobServiceClient.from_connection_string(
+        emulator.env["AZURE_STORAGE_CONNECTION_STRING"]
+    ).get_container_client(bucket)
+    return sorted(blob.name for blob in container.list_blobs(name_starts_with=prefix))

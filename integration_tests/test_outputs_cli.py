@@ -64,16 +64,18 @@ def test_parquet_to_a_directory_reads_back_exactly(tmp_path, connector):
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_second_run_same_day_adds_a_file(tmp_path, connector):
-    out = tmp_path / "lake"
-    with MockServer(EventsApi(150)) as srv:
-        first = run_cli(*_args(connector, srv.url, "--format", "parquet", "--output", str(out)))
-        second = run_cli(*_args(connector, srv.url, "--format", "parquet", "--output", str(out)))
+def test_second_incremental_run_same_day_adds_a_file(tmp_path, connector):
+    out, state = tmp_path / "lake", tmp_path / "state.json"
+    api = EventsApi(150)
+    with MockServer(api) as srv:
+        first = run_cli(*_args(connector, srv.url, "--format", "parquet", "--output", str(out), "--state", str(state)))
+        api.total = 200
+        second = run_cli(*_args(connector, srv.url, "--format", "parquet", "--output", str(out), "--state", str(state)))
     assert first.rc == 0 and second.rc == 0
     one = first.summary["streams"][0]["output_file"]
     two = second.summary["streams"][0]["output_file"]
-    assert one != two and Path(one).exists() and Path(two).exists()
-    assert _query(f"SELECT count(*) FROM read_parquet('{out}/*/dt=*/*.parquet')") == [(300,)]
+    assert one != two and Path(one).exists() and Path(two).exists()  # appended: the first file stays
+    assert _query(f"SELECT count(*) FROM read_parquet('{out}/*/dt=*/*.parquet')") == [(150 + 51,)]
 
 
 def test_json_with_output_writes_jsonl_files(tmp_path, connector):

@@ -265,10 +265,16 @@ class SyncRun:
     def _on_start(self, run: StreamRun) -> list[dict[str, Any]]:
         run.started = time.monotonic()
         if self.plan.sink is not None:
-            self.plan.sink.open(run.name, self.plan.schemas.get(run.name))
+            self.plan.sink.open(run.name, self.plan.schemas.get(run.name), replace=self._full_refresh(run.name))
         if self.airbyte:
             return [p.stream_status(run.name, "STARTED")]
         return [p.log("INFO", f"Starting sync for stream: {run.name}")]
+
+    def _full_refresh(self, stream: str) -> bool:
+        """The stream is read whole, from no state: its files replace the day's earlier ones (docs/outputs.md)."""
+        plan = self.plan
+        from_scratch = plan.sync_modes.get(stream) == "full_refresh" or not plan.state.get(stream)
+        return from_scratch and plan.max_records is None
 
     def _limit(self, run: StreamRun, batch: Batch) -> Batch:
         """Enforce --max-records as a safety net (sources already stop at ctx.max_records)."""

@@ -122,9 +122,11 @@ class FakeSink(Sink):
         self.aborted: list[str] = []
         self.durable_every, self.writes = durable_every, 0
         self.directory = "/out"
+        self.replace: dict[str, bool] = {}
 
-    def open(self, stream: str, json_schema: dict[str, Any] | None) -> None:
+    def open(self, stream: str, json_schema: dict[str, Any] | None, replace: bool = False) -> None:
         self.rows[stream] = []
+        self.replace[stream] = replace
 
     def write(self, stream: str, records: Any, emitted_at: int) -> None:
         self.rows[stream].extend(records)
@@ -150,6 +152,17 @@ def test_sink_states_only_after_durable_checkpoint_and_abort_on_failure() -> Non
     assert sr.final_state == {"a": {"cursor": 2}}  # b's page state never became durable
     result = {s["stream"]: s for s in sr.summary["streams"]}
     assert result["a"]["output_file"] == "/out/a/data.parquet" and sr.summary["output"]["directory"] == "/out"
+
+
+def test_the_sink_replaces_only_streams_read_whole_from_no_state() -> None:
+    source = FakeSource({"new": [[1]], "resumed": [[2]], "forced": [[3]]})
+    state = {"resumed": {"cursor": 1}, "forced": {"cursor": 1}}
+    sink = FakeSink()
+    run(source, sink=sink, state=state, sync_modes={"forced": "full_refresh"})
+    assert sink.replace == {"new": True, "resumed": False, "forced": True}
+    capped = FakeSink()
+    run(source, sink=capped, max_records=5)
+    assert capped.replace == {"new": False, "resumed": False, "forced": False}  # a capped read is partial
 
 
 @pytest.mark.parametrize("concurrency", [1, 8])

@@ -1,9 +1,11 @@
 """The Sink interface: where records go when they do not go to stdout as RECORD messages.
 
-The sync runner calls, per stream: ``open`` once, ``write`` per batch, ``checkpoint`` before it emits a
-STATE (a STATE is only emitted when ``checkpoint`` returns True, i.e. everything written so far is
-durable), then ``commit`` (success; returns the final file path or URI) or ``abort`` (failure: no
-partial file at a final name, no temporary left behind). ``close`` at the end of the sync.
+The sync runner calls, per stream: ``open`` once (``replace=True`` for a full refresh: the stream is
+read from scratch, so its files of the day from earlier syncs go once its new ones are complete),
+``write`` per batch, ``checkpoint`` before it emits a STATE (a STATE is only emitted when
+``checkpoint`` returns True, i.e. everything written so far is durable), then ``commit`` (success;
+returns the final file path or URI) or ``abort`` (failure: no partial file at a final name, no
+temporary left behind). ``close`` at the end of the sync.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class Sink(ABC):
     directory: str | None = None  # shown as SYNC_SUMMARY output.directory
 
     @abstractmethod
-    def open(self, stream: str, json_schema: dict[str, Any] | None) -> None: ...
+    def open(self, stream: str, json_schema: dict[str, Any] | None, replace: bool = False) -> None: ...
 
     @abstractmethod
     def write(self, stream: str, records: list[dict[str, Any]] | pa.RecordBatch, emitted_at: int) -> None: ...

@@ -138,5 +138,23 @@ class AzureStorage(Storage):
         except Exception as exc:  # noqa: BLE001
             raise failure(self.uri(key), "checking", exc) from None
 
+    def list(self, dir_key: str) -> list[str]:
+        prefix = self._key(dir_key).rstrip("/") + "/"
+        try:
+            blobs = self.container.walk_blobs(name_starts_with=prefix, delimiter="/")
+            return sorted(b.name[len(prefix):] for b in blobs if not b.name.endswith("/"))
+        except Exception as exc:  # noqa: BLE001 - azure-core raises many kinds
+            raise failure(self.uri(dir_key), "listing", exc) from None
+
+    def delete(self, key: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self.container.delete_blob(self._key(key))
+        except ResourceNotFoundError:
+            return
+        except Exception as exc:  # noqa: BLE001
+            raise failure(self.uri(key), "deleting", exc) from None
+
     def create(self, key: str) -> Upload:
         return AzureUpload(self.container.get_blob_client(self._key(key)), self.uri(key), self.block_size)

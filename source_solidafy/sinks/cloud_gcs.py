@@ -114,5 +114,23 @@ class GCSStorage(Storage):
         except Exception as exc:  # noqa: BLE001
             raise failure(self.uri(key), "checking", exc) from None
 
+    def list(self, dir_key: str) -> list[str]:
+        prefix = self._key(dir_key).rstrip("/") + "/"
+        try:
+            blobs = self.client.list_blobs(self.bucket_name, prefix=prefix, delimiter="/")
+            return sorted(blob.name[len(prefix):] for blob in blobs)
+        except Exception as exc:  # noqa: BLE001 - google-api-core raises many kinds
+            raise failure(self.uri(dir_key), "listing", exc) from None
+
+    def delete(self, key: str) -> None:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self.bucket.blob(self._key(key)).delete()
+        except NotFound:
+            return
+        except Exception as exc:  # noqa: BLE001
+            raise failure(self.uri(key), "deleting", exc) from None
+
     def create(self, key: str) -> Upload:
         return GCSUpload(self.bucket.blob(self._key(key)), self.uri(key), self.chunk)

@@ -167,5 +167,23 @@ class S3Storage(Storage):
     def uri(self, key: str) -> str:
         return f"{self.scheme}://{self.bucket}/{self._key(key)}"
 
+    def list(self, dir_key: str) -> list[str]:
+        prefix = self._key(dir_key).rstrip("/") + "/"
+        names: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+            for page in pages:
+                names.extend(item["Key"][len(prefix):] for item in page.get("Contents", []))
+        except Exception as exc:  # noqa: BLE001 - botocore raises many kinds
+            raise failure(self.uri(dir_key), "listing", exc) from None
+        return sorted(names)
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))  # a missing key is no error
+        except Exception as exc:  # noqa: BLE001
+            raise failure(self.uri(key), "deleting", exc) from None
+
     def create(self, key: str) -> Upload:
         return S3Upload(self.client, self.bucket, self._key(key), self.uri(key), self.part_size, self.conditional)

@@ -4,6 +4,10 @@ A stream's records go into a *part* file that is published (made visible at its 
 the stream commits, or earlier at a checkpoint once the part holds ``part_rows`` rows. A checkpoint
 answers True (the runner may emit a STATE) only when every row written so far is in a published
 part, so a sync killed at any moment has emitted no STATE for data that is not in a complete file.
+
+A stream opened with ``replace=True`` (the runner's full refresh: the stream is read from scratch)
+notes the data files its day's directory already holds; once its own files are all published, at
+commit, it removes those. A crash in between leaves both (the day's records twice), never neither.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import SolidafyError, StreamError
 from source_solidafy.sinks.base import Sink
-from source_solidafy.sinks.layout import PartNames, partition_date, safe_dir_name
+from source_solidafy.sinks.layout import PartNames, is_data_file, partition_date, safe_dir_name
 from source_solidafy.sinks.storage import Storage, Upload
 
 if TYPE_CHECKING:
@@ -44,6 +48,26 @@ class StreamFiles(ABC):
         self.files: list[str] = []
         self.upload: Upload | None = None
         self.rows_in_part = 0  # rows handed over since the last published part (buffered or written)
+        self.earlier: list[str] = []  # replace=True: the day's files from before this sync, removed at commit
+
+    def note_earlier(self) -> None:
+        """Remember the data files already in this stream's directory for the day (full refresh)."""
+        self.earlier = [n for n in self.storage.list(self.dir_key) if is_data_file(n, self.ext)]
+
+    def remove_earlier(self) -> int:
+        """Remove the noted files (this sync's own files are all published): how many there were."""
+        own = {f.rsplit("/", 1)[-1] for f in self.files}
+        earlier = [n for n in self.earlier if n not in own]
+        for done, name in enumerate(earlier):
+            try:
+                self.storage.delete(f"{self.dir_key}/{name}")
+            except (OSError, SolidafyError) as exc:
+                left = ", ".join(earlier[done:])
+                raise StreamError(
+                    f"{self.stream}: the new files of {self.dir_key} are complete, but removing the earlier "
+                    f"{left} failed ({exc}); readers see both until the next full refresh of the stream"
+                ) from None
+        return len(earlier)
 
     def open_upload(self) -> Upload:
         if not self._prepared:  # no directory for a stream that writes nothing
@@ -110,13 +134,16 @@ class FileSink(Sink):
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return StreamError(f"{stream}: {what} {self.directory} failed: {detail}")
 
-    def open(self, stream: str, json_schema: dict[str, Any] | None) -> None:
+    def open(self, stream: str, json_schema: dict[str, Any] | None, replace: bool = False) -> None:
         if stream in self._open:
             self.abort(stream)
         try:
-            self._open[stream] = self._stream_files(stream, self._dir_name(stream), json_schema)
+            files = self._stream_files(stream, self._dir_name(stream), json_schema)
+            if replace:
+                files.note_earlier()
         except (OSError, SolidafyError) as exc:
             raise self._guard(stream, "preparing", exc) from exc
+        self._open[stream] = files
 
     def write(self, stream: str, records: list[dict[str, Any]] | pa.RecordBatch, emitted_at: int) -> None:
         if stream not in self._open:
@@ -154,6 +181,9 @@ class FileSink(Sink):
             files.discard()
             raise self._guard(stream, "writing to", exc) from exc
         self.files[stream] = list(files.files)
+        removed = files.remove_earlier()
+        if removed:
+            self.log("INFO", f"{stream}: full refresh replaced {removed} earlier file(s) in {files.dir_key}")
         return files.files[0] if files.files else None
 
     def abort(self, stream: str) -> None:

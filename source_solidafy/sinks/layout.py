@@ -8,6 +8,9 @@ sync add ``-0001``, ``-0002``... to that base::
     output/users/dt=2025-12-14/data.parquet                     first sync of the day
     output/users/dt=2025-12-14/data-0001.parquet                its second part
     output/users/dt=2025-12-14/data-093015-a1b2c3.parquet       a second sync that day
+
+:func:`is_data_file` recognises these names (and the ``-<6 hex>`` a name taken at the last moment
+gets): a full-refresh sync removes exactly those of its day, never another file in the directory.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_DATA_FILE = re.compile(r"data(-[0-9a-f]+)*")
 
 
 def safe_dir_name(stream: str) -> str:
@@ -33,6 +37,12 @@ def safe_dir_name(stream: str) -> str:
     name = _UNSAFE.sub("_", stream).lstrip(".")
     name = name.replace("..", "_")
     return name or "stream"
+
+
+def is_data_file(name: str, ext: str) -> bool:
+    """A file this layout names: ``data.parquet``, ``data-0001.parquet``, ``data-093015-a1b2c3.parquet``..."""
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot) and suffix == ext and _DATA_FILE.fullmatch(stem) is not None
 
 
 def partition_date(now: datetime | None = None) -> str:

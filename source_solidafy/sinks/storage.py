@@ -3,7 +3,9 @@
 A :class:`Storage` hands out :class:`Upload` objects. Bytes written to an Upload become visible at
 their final name only on :meth:`Upload.commit` (local: temp file + fsync + link; S3/R2: multipart
 upload completed; GCS: resumable upload finalised; Azure: block list committed). :meth:`Upload.abort`
-leaves nothing at the final name and no temporary behind. A commit never replaces an existing file.
+leaves nothing at the final name and no temporary behind. A commit never replaces an existing file;
+:meth:`Storage.delete` removes one (a full-refresh stream's earlier files of the day, once its new
+ones are all published).
 
     --output ./out            local directory (also file:///abs/path)
     --output s3://bucket/p    --output r2://bucket/p    --output gs://bucket/p
@@ -78,6 +80,14 @@ class Storage(ABC):
 
     @abstractmethod
     def create(self, key: str) -> Upload: ...
+
+    @abstractmethod
+    def list(self, dir_key: str) -> list[str]:
+        """Names of the files directly in ``dir_key`` (none when it does not exist)."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove one file; a file that is already gone is fine."""
 
     def prepare(self, dir_key: str) -> None:  # noqa: B027 - only local storage needs it
         """Called once per partition directory before its first file (local: mkdir, clean up)."""
@@ -209,6 +219,27 @@ class LocalStorage(Storage):
         directory, _, name = key.rpartition("/")
         return LocalUpload(self._open_dir(directory), self.path / directory, name)
 
+    def list(self, dir_key: str) -> list[str]:
+        try:
+            fd = self._open_dir(dir_key, create=False)
+        except FileNotFoundError:
+            return []
+        try:
+            return sorted(e.name for e in os.scandir(fd) if e.is_file(follow_symlinks=False))
+        finally:
+            os.close(fd)
+
+    def delete(self, key: str) -> None:
+        directory, _, name = key.rpartition("/")
+        fd = self._open_dir(directory, create=False)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=fd)
+            with contextlib.suppress(OSError):
+                os.fsync(fd)  # the removal is durable before anything that follows it
+        finally:
+            os.close(fd)
+
     def prepare(self, dir_key: str) -> None:
         """Create the directory and remove temporaries left by killed syncs (their pid is gone)."""
         fd = self._open_dir(dir_key)
@@ -221,18 +252,20 @@ class LocalStorage(Storage):
         finally:
             os.close(fd)
 
-    def _open_dir(self, dir_key: str) -> int:
-        """An open descriptor of ``root/dir_key``, made segment by segment (mkdir as needed)."""
+    def _open_dir(self, dir_key: str, create: bool = True) -> int:
+        """An open descriptor of ``root/dir_key``, made segment by segment (mkdir as needed, unless
+        not ``create``: then a missing directory raises FileNotFoundError)."""
         segments = [*self._below, *(p for p in dir_key.split("/") if p)]
-        if self._within is None:
+        if self._within is None and create:
             self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             for i, name in enumerate(segments):
                 if name in (".", ".."):
                     raise NotAllowedError(f"output path segment {name!r} refused")
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, dir_fd=fd)
+                if create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(name, dir_fd=fd)
                 try:
                     step = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | self._nofollow, dir_fd=fd)
                 except OSError as exc:
