@@ -71,12 +71,12 @@ class Image:
         return json.loads(proc.stdout)[0]
 
     @contextmanager
-    def detached(self, *args: str, entrypoint: str | None = None) -> Iterator[str]:
+    def detached(self, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
         """``docker run -d`` a named container; it is removed (killed at once) on exit, whatever happened."""
         name = f"solidafy-test-{uuid.uuid4().hex[:10]}"
         argv = ["run", "-d", "--rm", "--name", name, "--network", "host"]
-        if entrypoint:
-            argv += ["--entrypoint", entrypoint]
+        for key, value in (env or {}).items():
+            argv += ["-e", f"{key}={value}"]
         proc = docker(*argv, self.name, *args)
         try:
             assert proc.returncode == 0, proc.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,18 +174,27 @@ def test_database_connectors(image: Image, databases: dict[str, dict], connector
 
 
 def test_serve_answers_health_on_the_host_network(image: Image) -> None:
-    port = free_port()
-    with image.detached("serve", "--host", "127.0.0.1", "--port", str(port)):
-        body = _poll_health(f"http://127.0.0.1:{port}/health")
-    assert body["status"] == "ok" and body["version"] == _pyproject_version()
+    """As a container serves: on every interface (so a token is required), port published by the host network."""
+    port, token = free_port(), "container-test-token"
+    with image.detached("serve", "--host", "0.0.0.0", "--port", str(port), env={"SOLIDAFY_API_TOKEN": token}):
+        body = _poll(f"http://127.0.0.1:{port}/health")
+        assert body["status"] == "ok" and body["version"] == _pyproject_version()
+        spec = _poll(f"http://127.0.0.1:{port}/connectors/demo/spec", token=token)
+        assert "connectionSpecification" in json.dumps(spec)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _poll(f"http://127.0.0.1:{port}/connectors/demo/spec")
+        assert refused.value.code == 401
 
 
-def _poll_health(url: str) -> dict:
+def _poll(url: str, token: str | None = None) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(request, timeout=2) as response:
                 return json.loads(response.read())
+        except urllib.error.HTTPError:
+            raise
         except OSError:
             if time.monotonic() > deadline:
                 raise

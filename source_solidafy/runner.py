@@ -21,6 +21,7 @@ from typing import Any
 
 from source_solidafy import protocol as p
 from source_solidafy.errors import SolidafyError, redact
+from source_solidafy.heartbeat import Heartbeat
 from source_solidafy.queues import drain, put_unless
 from source_solidafy.sinks.base import Sink
 from source_solidafy.source import Batch, ReadContext, Source
@@ -69,6 +70,7 @@ class StreamRun:
     pending_state: dict[str, Any] | None = None  # state waiting for its records to become durable
     since_state: int = 0
     states_emitted: int = 0
+    opened: bool = False  # its "start" event was handled
     running: bool = False
     ended: bool = False
     duration_ms: int = 0
@@ -129,6 +131,7 @@ class SyncRun:
         self._started = time.monotonic()
         self._sink_closed = False
         self._saver = StateFileSaver(plan.state_file)
+        self._heartbeat = Heartbeat() if self.airbyte else None
 
     @property
     def airbyte(self) -> bool:
@@ -217,6 +220,8 @@ class SyncRun:
                 if self.watch is not None:
                     self.watch(self)
                 self._saver.save_if_due(self._file_state)
+                if self._heartbeat is not None and (beat := self._heartbeat.beat(self.runs.values(), self.plan.state)):
+                    yield beat
                 continue
             if kind == "batch":
                 out = self._on_batch(self.runs[stream], payload)
@@ -233,6 +238,8 @@ class SyncRun:
                 self.watch(self)
             if out:
                 yield out  # resumed once the consumer has taken (written) the chunk
+                if self._heartbeat is not None:
+                    self._heartbeat.saw(out)
             self._saver.save_if_due(self._file_state)
 
     def _cancel_pending(self) -> None:
@@ -264,6 +271,7 @@ class SyncRun:
 
     def _on_start(self, run: StreamRun) -> list[dict[str, Any]]:
         run.started = time.monotonic()
+        run.opened = True
         if self.plan.sink is not None:
             self.plan.sink.open(run.name, self.plan.schemas.get(run.name), replace=self._full_refresh(run.name))
         if self.airbyte:

@@ -171,15 +171,20 @@ def save_interval(given: float | None = None) -> float:
     (0 = at every checkpoint), else 1."""
     if given is not None:
         return given
-    raw = os.environ.get("SOLIDAFY_STATE_SAVE_SECS", "")
+    return env_seconds("SOLIDAFY_STATE_SAVE_SECS", DEFAULT_SAVE_SECS, allow_zero=True)
+
+
+def env_seconds(name: str, default: float, *, allow_zero: bool) -> float:
+    """A number of seconds from environment variable ``name`` (``default`` when unset or empty)."""
+    raw = os.environ.get(name, "")
     if raw == "":
-        return DEFAULT_SAVE_SECS
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not value >= 0:  # also NaN
-        raise UsageError(f"environment variable SOLIDAFY_STATE_SAVE_SECS={raw!r}: expected a number of seconds >= 0")
+    if not (value >= 0 if allow_zero else value > 0):  # also NaN
+        raise UsageError(f"environment variable {name}={raw!r}: expected a number of seconds {'>= 0' if allow_zero else '> 0'}")
     return value
 
 
