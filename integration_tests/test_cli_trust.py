@@ -288,3 +288,31 @@ def test_parent_field_right_reads_every_child() -> None:
     res, _ = read("fine,notes", "--concurrency", "1")
     assert res.rc == 0, res.stdout[-2000:] + res.stderr
     assert len(res.records("notes")) == 30
+
+
+# ------------------------------------------------------- async job results with an undeclared locator
+
+BULK_PAGING = """        pagination:
+          type: cursor
+          cursor_param: locator
+          cursor_header: Sforce-Locator
+"""
+
+
+def test_async_download_follows_sforce_locator_the_yaml_did_not_declare(tmp_path: Path) -> None:
+    """The shipped salesforce-bulk YAML without its download pagination still reads every results page."""
+    from integration_tests.connector_checks import Connector, assert_exact_records
+    from integration_tests.mocks.salesforce_bulk import SalesforceBulkMock
+
+    shipped = Connector("salesforce-bulk")
+    text = shipped.yaml_path.read_text()
+    assert text.count(BULK_PAGING) == 1 and text.count("interval_secs: 5\n") == 1
+    path = tmp_path / "bulk-undeclared.yaml"
+    path.write_text(text.replace(BULK_PAGING, "").replace("interval_secs: 5\n", "interval_secs: 0.05\n"))
+    mock = SalesforceBulkMock(results_page_size=100)
+    srv, res = Connector("salesforce-bulk", ref=str(path)).read_against(mock, ["accounts_bulk"])
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    assert len(mock.expected_records("accounts_bulk")) > 200  # three results pages
+    assert_exact_records(res, mock, ["accounts_bulk"], sort_by=lambda r: r["Id"])
+    locators = [r.arg("locator") for r in srv.requests if r.path.endswith("/results")]
+    assert locators[0] is None and len(locators) == 3 and None not in locators[1:]

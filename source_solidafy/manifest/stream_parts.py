@@ -44,10 +44,8 @@ class NestedRecords(Strict):
 
 class JsonDecoder(Strict):
     """JSON body; ``records_path`` selects the records (an object is one record, an array its items).
-
-    A ``records_path`` that is not in a non-empty response fails the stream, naming the keys there.
-    ``missing_means_empty: true``: the API leaves the key out of an empty page, so a page after the
-    first without it is an empty page (on the first page it is always an error).
+    A ``records_path`` (or ``nested_records.path``) not in a non-empty response fails the stream;
+    ``missing_means_empty: true`` makes it an empty page, except on the first page.
     """
 
     type: Literal["json"] = "json"
@@ -78,10 +76,8 @@ class CsvDecoder(Strict):
 
 
 class XmlDecoder(Strict):
-    """XML parsed safely (no DTD entities); records map like xmltodict.
-
-    An empty element on the ``records_path`` (``<items/>``) is an empty page; a path that is not
-    there fails the stream as with JSON (``missing_means_empty`` as with JSON).
+    """XML parsed safely (no DTD entities); records map like xmltodict. An empty element on the
+    ``records_path`` (``<items/>``) is an empty page; a path not there fails the stream as with JSON.
     """
 
     type: Literal["xml"]
@@ -309,14 +305,21 @@ def _locator_form(value: Any) -> Any:
     return out
 
 
+def _sforce_locator() -> CursorPagination:
+    return CursorPagination(type="cursor", cursor_param="locator", cursor_header="Sforce-Locator")
+
+
 class AsyncDownload(Strict):
-    """The results request; ``locator_header``/``locator_param`` are a shorthand for ``pagination``."""
+    """The results request. Without ``pagination`` it follows the ``Sforce-Locator`` header as the
+    ``locator`` param (Salesforce Bulk 2.0; the string ``null`` or no header ends), ``pagination: null``
+    reads one page; ``locator_header``/``locator_param`` are a shorthand for ``pagination``.
+    """
 
     path: Template
     records_path: Text | None = None
     params: ParamMap = Field(default_factory=dict)
     headers: TemplateMap = Field(default_factory=dict)
-    pagination: Pagination | None = None
+    pagination: Pagination | None = Field(default_factory=_sforce_locator)
 
 
 class AsyncJobPartition(Strict):

@@ -10,7 +10,7 @@ Salesforce Bulk API 2.0 is the model::
       download:
         path: "/jobs/query/{{ job_id }}/results"
         params: {maxRecords: "50000"}
-        locator_header: Sforce-Locator      # next page's ``locator`` param; "null" on the last page
+        locator_header: Sforce-Locator      # the default: next page's ``locator`` param; "null" ends
 
 The results are decoded with the stream's decoder (``download.records_path`` overrides a JSON
 decoder's). Every request goes through the connector's one HTTP client (retries, rate limit). The
