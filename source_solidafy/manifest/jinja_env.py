@@ -8,7 +8,10 @@ this module only when a template with ``{{``, ``{%`` or ``{#`` is compiled, rend
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -27,12 +30,15 @@ __all__ = [
     "LenientUndefined",
     "SandboxedEnvironment",
     "StrictUndefined",
+    "Reads",
     "TemplateSyntaxError",
+    "compile_template",
     "config_keys",
     "default_environments",
     "make_environment",
     "make_lenient_environment",
     "render",
+    "unguarded_reads",
 ]
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -123,7 +129,7 @@ def render(template: TemplateString, ctx: Mapping[str, Any], extra: dict[str, An
         end_render(token)
 
 
-# ------------------------------------------------------------------------------------ config keys
+# ------------------------------------------------------------------------------ what a template reads
 
 
 def _const_str(node: nodes.Node) -> str | None:
@@ -132,31 +138,29 @@ def _const_str(node: nodes.Node) -> str | None:
     return None
 
 
-def _is_config(node: nodes.Node) -> bool:
-    return isinstance(node, nodes.Name) and node.name == "config"
+def _is_name(node: nodes.Node, name: str) -> bool:
+    return isinstance(node, nodes.Name) and node.name == name
 
 
-def _config_lookups(ast: nodes.Template) -> set[str]:
-    """``config.x``, ``config['x']`` and ``config.get('x')``."""
-    found: set[str] = set()
+def _lookups(ast: nodes.Template, namespace: str) -> Iterator[tuple[nodes.Node, str]]:
+    """``ns.x``, ``ns['x']`` and ``ns.get('x')``, each with the node that reads it."""
     for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Call)):
-        if isinstance(node, nodes.Getattr) and _is_config(node.node) and node.attr != "get":
-            found.add(node.attr)
-        elif isinstance(node, nodes.Getitem) and _is_config(node.node):
+        if isinstance(node, nodes.Getattr) and _is_name(node.node, namespace) and node.attr != "get":
+            yield node, node.attr
+        elif isinstance(node, nodes.Getitem) and _is_name(node.node, namespace):
             key = _const_str(node.arg)
             if key is not None:
-                found.add(key)
+                yield node, key
         elif (
             isinstance(node, nodes.Call)
             and isinstance(node.node, nodes.Getattr)
             and node.node.attr == "get"
-            and _is_config(node.node.node)
+            and _is_name(node.node.node, namespace)
             and node.args
         ):
             key = _const_str(node.args[0])
             if key is not None:
-                found.add(key)
-    return found
+                yield node, key
 
 
 def config_keys(source: str, env: jinja2.Environment | None = None) -> set[str]:
@@ -164,4 +168,79 @@ def config_keys(source: str, env: jinja2.Environment | None = None) -> set[str]:
     env = env or default_environments()[0]
     ast = env.parse(source)
     bare = meta.find_undeclared_variables(ast) - RESERVED_NAMES - set(env.globals)  # range, dict...
-    return _config_lookups(ast) | bare
+    return {key for _, key in _lookups(ast, "config")} | bare
+
+
+_GUARD_FILTERS = frozenset({"default", "d"})
+_GUARD_TESTS = frozenset({"defined", "undefined", "none"})
+
+
+def _guarded(ast: nodes.Template) -> set[int]:
+    """Nodes read under a guard: ``x | default(..)``, ``x is defined``, ``{% if x %}``, ``a if x else b``."""
+    out: set[int] = set()
+    for f in ast.find_all(nodes.Filter):
+        if f.name in _GUARD_FILTERS and f.node is not None:
+            out.add(id(f.node))
+    for t in ast.find_all(nodes.Test):
+        if t.name in _GUARD_TESTS:
+            out.add(id(t.node))
+    for c in ast.find_all((nodes.If, nodes.CondExpr)):
+        out.add(id(c.test))
+    return out
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a template reads that must exist: free top-level names and keys of ``config``/``partition``.
+
+    A name or key that the template also reads under a guard anywhere (``| default``, ``is defined``,
+    an ``if`` test) is left out: the template copes with its absence.
+    """
+
+    names: frozenset[str]
+    keys: dict[str, frozenset[str]]
+    bare: frozenset[str]  # names read from config (``{{ api_key }}``): not a context name or helper
+
+
+_READS: OrderedDict[str, Reads] = OrderedDict()  # by source, most recent last; bounded
+_READS_MAX = 4096
+_READS_LOCK = threading.Lock()
+
+
+def _remember(source: str, reads: Reads) -> Reads:
+    with _READS_LOCK:
+        _READS[source] = reads
+        _READS.move_to_end(source)
+        if len(_READS) > _READS_MAX:
+            _READS.popitem(last=False)
+    return reads
+
+
+def compile_template(env: SandboxedEnvironment, source: str) -> jinja2.Template:
+    """Parse once: the syntax tree gives the compiled template and, for the load checks, its Reads."""
+    ast = env.parse(source)
+    _remember(source, _reads_of(ast, env))
+    return env.from_string(ast)
+
+
+def unguarded_reads(source: str) -> Reads:
+    """:class:`Reads` of a (non-static) template source (already known when it was compiled)."""
+    with _READS_LOCK:
+        found = _READS.get(source)
+    if found is not None:
+        return found
+    env = default_environments()[0]
+    return _remember(source, _reads_of(env.parse(source), env))
+
+
+def _reads_of(ast: nodes.Template, env: jinja2.Environment) -> Reads:
+    guarded = _guarded(ast)
+    free = meta.find_undeclared_variables(ast)
+    safe_names = {n.name for n in ast.find_all(nodes.Name) if id(n) in guarded}
+    keys: dict[str, frozenset[str]] = {}
+    for namespace in ("config", "partition"):
+        found = list(_lookups(ast, namespace)) if namespace in free else []
+        safe = {key for node, key in found if id(node) in guarded}
+        keys[namespace] = frozenset(key for _, key in found if key not in safe)
+    names = frozenset(free - safe_names)
+    return Reads(names, keys, frozenset(names - RESERVED_NAMES - set(env.globals)))

@@ -18,6 +18,8 @@ from pydantic import ValidationError
 from source_solidafy.errors import ManifestError, SolidafyError
 from source_solidafy.manifest.models import AsyncJobPartition, Manifest
 from source_solidafy.manifest.problems import describe, problem_line, where_of
+from source_solidafy.manifest.references import check_parents, check_templates
+from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.manifest.walk import KeyPath, format_path, iter_paths, iter_templates
 from source_solidafy.manifest.yaml_lines import LineDict, LineList, YamlSyntaxError, parse_yaml
 
@@ -80,10 +82,14 @@ def load_manifest_text(
     assert manifest is not None
     manifest._source_name = source_name
     _load_schema_files(manifest, base_dir, problems, allow_files)
-    _locate_templates(manifest, problems)
+    templates = list(iter_templates(manifest))
+    _locate_templates(templates, problems)
     _check_paths(manifest, problems)
     _check_auth_alternatives(manifest, problems)
     _note_ignored_requests(manifest, problems)
+    check_parents(manifest, problems.add)
+    check_templates(manifest, templates, problems.add,
+                    lambda loc, text: manifest._warnings.append(f"{problems.where(loc)}: {text}"))
     problems.raise_if_any()
     return manifest
 
@@ -180,9 +186,9 @@ def _load_schema_files(manifest: Manifest, base_dir: Path | None, problems: _Pro
         stream.json_schema = schema
 
 
-def _locate_templates(manifest: Manifest, problems: _Problems) -> None:
+def _locate_templates(templates: list[tuple[KeyPath, TemplateString]], problems: _Problems) -> None:
     """Give every template its ``where`` (they were compiled, once, while validating)."""
-    for path, template in iter_templates(manifest):
+    for path, template in templates:
         template.where = problems.where(path)
 
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
+    from source_solidafy.manifest.jinja_env import Reads
+
 CONTEXT_NAMES = frozenset(
     {"config", "partition", "state", "job_id", "record", "now", "today", "auth", "since"}
 )
@@ -223,7 +225,7 @@ class TemplateString:
         if env is None:
             strict, lenient_env = default_environments()
             env = lenient_env if self.lenient else strict
-        self._template = env.from_string(self.source)
+        self._template = _jinja().compile_template(env, self.source)
         return self
 
     def render(self, ctx: Mapping[str, Any], **extra: Any) -> str:
@@ -263,6 +265,13 @@ class TemplateString:
 
 
 # ------------------------------------------------------------------------------------ config keys
+
+
+def template_reads(template: TemplateString) -> Reads | None:
+    """The names and ``config``/``partition`` keys a template needs (None for a static value)."""
+    if template.is_static:
+        return None
+    return _jinja().unguarded_reads(template.source)  # type: ignore[no-any-return]
 
 
 def config_keys_used(template: TemplateString | str, env: jinja2.Environment | None = None) -> set[str]:

@@ -18,10 +18,11 @@ from source_solidafy.manifest.models import (
 )
 
 HEAD = "name: t\nbase_url: https://x\nstreams:\n  - name: s\n    request: {path: /s}\n"
+PARENT = "  - name: orgs\n    request: {path: /orgs}\n"  # the parent some partitions name
 
 
 def stream(extra: str) -> Stream:
-    return load_manifest_text(HEAD + extra).streams[0]
+    return load_manifest_text(HEAD + extra + PARENT).streams[0]
 
 
 def test_parent_stream_both_forms() -> None:
