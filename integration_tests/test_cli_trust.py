@@ -284,6 +284,20 @@ def test_parent_field_no_parent_has_fails_the_child_and_keeps_its_parent_cursor(
         assert stream_result(res, "fine")["status"] == "SUCCESS" and res.summary["status"] == "PARTIAL"
 
 
+@pytest.mark.parametrize("streams", ["capped_notes", "capped,capped_notes", "capped_notes,capped"])
+def test_a_parent_read_that_warns_holds_the_child_state_too(streams: str, tmp_path: Path) -> None:
+    """Read by the child itself, shared from the parent's output, or shared to it: the warning reaches both."""
+    state = {"capped_notes": {"parent": {"cursor": START}, "cursor": START}, "capped": {"cursor": START}}
+    res, saved = read(streams, "--concurrency", "1", state=state, tmp=tmp_path)
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    child = stream_result(res, "capped_notes")
+    assert child["records_synced"] == 20 and child["state_held"] is True
+    assert [w for w in child["warnings"] if "stream 'capped': pagination.max_pages=2 reached" in w], child
+    assert saved is not None and saved["capped_notes"] == state["capped_notes"]
+    if "capped," in streams or ",capped" in streams:
+        assert stream_result(res, "capped")["state_held"] is True and saved["capped"] == state["capped"]
+
+
 def test_parent_field_right_reads_every_child() -> None:
     res, _ = read("fine,notes", "--concurrency", "1")
     assert res.rc == 0, res.stdout[-2000:] + res.stderr

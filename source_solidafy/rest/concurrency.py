@@ -14,6 +14,7 @@ and the order of streams in the sync, or the concurrency, does not matter.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import tempfile
@@ -27,7 +28,7 @@ import orjson
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.queues import drain, put_unless
-from source_solidafy.source import Batch
+from source_solidafy.source import Batch, ReadContext
 
 T = TypeVar("T")
 _POLL = 0.1
@@ -192,7 +193,22 @@ class Spool:
         self.sample: dict[str, Any] | None = None  # the first record as fetched, before any projection
 
     def write(self, records: list[dict[str, Any]], state: dict[str, Any] | None) -> None:
-        line = jsoncodec.dumps({"r": records, "s": state}, default=str) + b"\n"
+        self._append({"r": records, "s": state})
+
+    def warning(self, message: str) -> None:
+        """A warning of the fetch (ReadContext.warn), replayed to each follower between the same batches."""
+        self._append({"w": message})
+
+    def context(self, ctx: ReadContext) -> ReadContext:
+        """``ctx`` for the fetch: its warnings go where ``ctx`` sends them and into the spool."""
+        def both(message: str) -> None:
+            ctx.on_warning(message)
+            self.warning(message)
+
+        return dataclasses.replace(ctx, on_warning=both)
+
+    def _append(self, item: dict[str, Any]) -> None:
+        line = jsoncodec.dumps(item, default=str) + b"\n"
         with self._cond:
             os.pwrite(self._file.fileno(), line, self._size)
             self._size += len(line)
@@ -203,8 +219,12 @@ class Spool:
             self._done, self._error = True, error
             self._cond.notify_all()
 
-    def follow(self, cancel: threading.Event) -> Iterator[Batch]:
-        """The spooled batches, waiting for more until the fetch ends; its failure is raised here."""
+    def follow(self, cancel: threading.Event, warn: Callable[[str], None] | None = None) -> Iterator[Batch]:
+        """The spooled batches, waiting for more until the fetch ends; its failure is raised here.
+
+        The fetch's warnings are passed to ``warn`` (the follower's ReadContext.warn) in their place:
+        a follower's state is held from where the fetch's was.
+        """
         offset, tail = 0, b""
         while not cancel.is_set():
             with self._cond:
@@ -217,6 +237,10 @@ class Spool:
                 *lines, tail = chunk.split(b"\n")
                 for line in lines:
                     item = jsoncodec.loads(line)
+                    if "w" in item:
+                        if warn is not None:
+                            warn(item["w"])
+                        continue
                     yield Batch(self.stream, item["r"], item["s"])
                 continue
             if done:

@@ -262,8 +262,8 @@ class ParentRouter(Router):
                 yield False, b
             return
         spool, fetch = SharedReads.of(self.ctx.options).open(parent, state, projected=False)
-        batches = spool.feed(self.source.read_plain(parent, pctx), None, self.spec.name) if fetch \
-            else spool.follow(self.ctx.cancel)
+        batches = spool.feed(self.source.read_plain(parent, spool.context(pctx)), None, self.spec.name) if fetch \
+            else spool.follow(self.ctx.cancel, self.ctx.warn)
         for b in batches:
             self.sample = self.sample or spool.sample
             yield spool.projected, b

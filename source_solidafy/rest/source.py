@@ -239,9 +239,9 @@ class DeclarativeSource(Source):
             gone = object()  # a field a record lacks stays out of its projection (ParentRouter tells absent from null)
             project = lambda records: [  # noqa: E731
                 {f: v for f, p in paths if (v := p.get(r, gone)) is not gone} for r in records]
-            yield from spool.feed(self.read_plain(stream, ctx), project, "its own output")
+            yield from spool.feed(self.read_plain(stream, spool.context(ctx)), project, "its own output")
         else:
-            yield from spool.follow(ctx.cancel)
+            yield from spool.follow(ctx.cancel, ctx.warn)
 
     def _children_of(self, parent: str) -> list[tuple[str, str]]:
         return [(s.name, s.partition.parent_field) for s in self.manifest.streams
