@@ -6,8 +6,10 @@
   first request) then ``cursor``; ordered by ``generated_timestamp``; ``per_page`` up to 1000;
   ``after_url``/``after_cursor`` on every page, ``end_of_stream`` true on the last; one empty page with
   ``end_of_stream: false`` in the middle of the tickets export (the notes say it happens).
-- Time-based export (``/incremental/organizations.json``): ``next_page`` = ``start_time=<end_time>``,
-  so the record at a page boundary comes again on the next page; ``end_of_stream`` when short.
+- Time-based export (``/incremental/organizations.json``): ``end_time`` is the newest ``updated_at`` on
+  the page and ``next_page`` = ``start_time=<end_time>``, so every organization updated in that second
+  comes again at the top of the next page (organizations are updated four to a second: each boundary
+  repeats four); ``end_of_stream`` when short.
 - Lists: ``page[size]`` up to 100 (more is a 400), ``page[after]``, ``meta.has_more``, ``links.next``
   (null on the last page).
 - ``X-Rate-Limit``/``X-Rate-Limit-Remaining`` on every answer; an armed 429 sends ``Retry-After``.
@@ -46,9 +48,16 @@ def _times(i: int, n: int) -> tuple[datetime, datetime]:
     return created, updated
 
 
-def _rows(n: int, build: Callable[[int, datetime, datetime], dict[str, Any]]) -> list[dict[str, Any]]:
+def _shared_times(i: int, n: int) -> tuple[datetime, datetime]:
+    """Like _times, but four records share each updated second (a bulk change, as real accounts have)."""
+    created = BASE + timedelta(hours=i)
+    return created, BASE + timedelta(days=400, seconds=((i * 53) % n) // 4 * 61)
+
+
+def _rows(n: int, build: Callable[[int, datetime, datetime], dict[str, Any]],
+          times: Callable[[int, int], tuple[datetime, datetime]] = _times) -> list[dict[str, Any]]:
     """``n`` records in id order, record ``i`` built from its times (see _times)."""
-    return [build(i, *_times(i, n)) for i in range(n)]
+    return [build(i, *times(i, n)) for i in range(n)]
 
 
 def _ticket(i: int, created: datetime, updated: datetime) -> dict[str, Any]:
@@ -134,7 +143,8 @@ class ZendeskMock:
     def __init__(self, email: str = EMAIL, api_token: str = API_TOKEN) -> None:
         self.email, self.api_token = email, api_token
         tickets = _rows(260, _ticket)
-        self.data = {"tickets": tickets, "users": _rows(230, _user), "organizations": _rows(215, _organization),
+        self.data = {"tickets": tickets, "users": _rows(230, _user),
+                     "organizations": _rows(215, _organization, _shared_times),
                      **_lists(tickets)}
         self.faults = ArmedFaults()
 
@@ -152,20 +162,28 @@ class ZendeskMock:
         return None if stream == "tags" else "updated_at"
 
     def expected_records(self, stream: str, config_state: Any = None) -> list[dict[str, Any]]:
-        """What a full read returns, in API order (organizations with their boundary repeats)."""
+        """What a full read returns, in API order, each record once (the connector drops the time-based
+        export's boundary repeats; ``served_organizations`` is what the API sends)."""
         cursor = stream_cursor(stream, config_state)
         if stream in EXPORTS:
             start = _unix(cursor) if cursor else _unix("2020-01-01T00:00:00Z")
             if EXPORTS[stream] == "cursor":
                 return self._export_order(stream, start)
             out: list[dict[str, Any]] = []
-            for page, _end, _eos in self._time_pages(start, EXPORT_PAGE):
-                out.extend(page)
+            seen: set[int] = set()
+            for record in self.served_organizations(start):
+                if record["id"] not in seen:
+                    seen.add(record["id"])
+                    out.append(record)
             return out
         records = self.data[stream]
         if cursor and stream != "tags":
             records = [r for r in records if r["updated_at"] >= cursor]
         return list(records)
+
+    def served_organizations(self, start: int) -> list[dict[str, Any]]:
+        """Every organization the time-based export sends from ``start``, boundary repeats included."""
+        return [r for page, _end, _eos in self._time_pages(start, EXPORT_PAGE) for r in page]
 
     def inject_429(self, path_prefix: str, nth: int = 2, retry_after: str = "0.1") -> None:
         """Answer the ``nth`` request under ``path_prefix`` (counted from now) with one 429."""

@@ -33,7 +33,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from source_solidafy.config import OAUTH2_TYPES  # noqa: F401 - part of this module's API
@@ -340,6 +350,16 @@ class Stream(Strict):
     schema_file: Text | None = None
     description: Text = ""
     incremental: Incremental | None = None
+    dedupe: Literal["cursor_boundary"] | None = None  # after primary_key and cursor_field: it checks both
+
+    @field_validator("dedupe")
+    @classmethod
+    def _dedupe_needs_key_and_cursor(cls, value: str | None, info: ValidationInfo) -> str | None:
+        missing = [key for key in ("primary_key", "cursor_field") if value and not info.data.get(key)]
+        if missing:
+            raise PydanticCustomError("dedupe_needs", "{value} needs the stream's {missing}",
+                                      {"value": value, "missing": " and ".join(missing)})
+        return value
 
     @model_validator(mode="after")
     def _request_needed(self) -> Stream:

@@ -8,8 +8,12 @@ record whose cursor is older than the incoming state is dropped client-side, one
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
+import orjson
+
+from source_solidafy import jsoncodec
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest.paths import compile_path
 
@@ -132,6 +136,67 @@ class CursorTracker:
 
     def state(self) -> dict[str, Any] | None:
         return {"cursor": self.max_value} if self.max_value is not None else None
+
+
+class BoundaryDedupe:
+    """``dedupe: cursor_boundary``: drop a record the API sends again at a page boundary.
+
+    Time-based exports (Zendesk's) start the next page at the previous page's highest cursor value,
+    so the records with that value come twice. Records arrive in cursor order, so only the primary
+    keys seen at the highest cursor value so far are remembered (a new, higher value forgets them):
+    memory is bounded by how many records share one value, capped at ``max_keys``; past the cap
+    a warning says repeats of that value may come through (never a record lost).
+    """
+
+    MAX_KEYS = 100_000
+
+    def __init__(self, primary_key: list[str], cursor_field: str, log: Callable[[str, str], None],
+                 max_keys: int = MAX_KEYS) -> None:
+        self.keys = [compile_path(k) for k in primary_key]
+        self.cursor = compile_path(cursor_field)
+        self.cursor_field, self.log, self.max_keys = cursor_field, log, max_keys
+        self.value: Any = None
+        self.seen: set[Any] = set()
+        self.dropped = 0
+
+    def _key(self, record: dict[str, Any]) -> Any:
+        key = tuple(path.get(record) for path in self.keys)
+        try:
+            hash(key)
+        except TypeError:  # an object or list in the key: its JSON text
+            key = jsoncodec.dumps(list(key), default=str, option=orjson.OPT_SORT_KEYS)
+        return key
+
+    def _newer(self, value: Any) -> bool:
+        try:
+            return bool(value > self.value)
+        except TypeError:
+            return comparable(value) > comparable(self.value)
+
+    def filter(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for record in records:
+            value = self.cursor.get(record)
+            if value is None:
+                out.append(record)
+                continue
+            if self.value is None or self._newer(value):
+                self.value, self.seen = value, set()
+            elif value != self.value:  # older than the boundary: out of order, cannot be a repeat of it
+                out.append(record)
+                continue
+            key = self._key(record)
+            if key in self.seen:
+                self.dropped += 1
+                continue
+            if len(self.seen) < self.max_keys:
+                self.seen.add(key)
+            elif len(self.seen) == self.max_keys:
+                self.seen.add(None)  # warn once per value
+                self.log("WARN", f"more than {self.max_keys:,} records share {self.cursor_field} = {value!r}; "
+                                 "repeats of the later ones at a page boundary are not removed")
+            out.append(record)
+        return out
 
 
 class Transformer:

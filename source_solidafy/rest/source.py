@@ -24,7 +24,7 @@ from source_solidafy.rest.infer import ensure_fields, infer_schema
 from source_solidafy.rest.pagination import page_size_of
 from source_solidafy.rest.partitions import partitions_for
 from source_solidafy.rest.paths import compile_path
-from source_solidafy.rest.records import CursorTracker, Transformer, format_since
+from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, Transformer, format_since
 from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext, Source, StreamInfo
 
 _FORM = "application/x-www-form-urlencoded"
@@ -307,6 +307,7 @@ class StreamReader:
         page = paginator.first()
         last_state: dict[str, Any] | None = None
         sample: dict[str, Any] | None = None  # a record, to say which keys records have
+        dedupe = self._dedupe()
         while page is not None and not self.ctx.cancel.is_set():
             path, params, headers, body = page.resolve(request.path, request.params, request.headers,
                                                        request.json_body)
@@ -315,7 +316,7 @@ class StreamReader:
             decoded = decoder.decode(resp)
             if decoded.missing is not None:
                 self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
-            records = self._records(decoded.records, ctx, tracker)
+            records = self._records(decoded.records, ctx, tracker, dedupe)
             sample = sample or (records[0] if records else None)
             state = tracker.state() if tracker.ascending and tracker.seen_enough else None
             if state == last_state:
@@ -329,6 +330,9 @@ class StreamReader:
                 self._check_link(page.url)
         if sample is not None and tracker.path is not None and tracker.seen == 0:
             self._cursor_missing(sample)
+        if dedupe is not None and dedupe.dropped:
+            self.ctx.log("INFO", f"{self.spec.name}: {dedupe.dropped} records the API repeated at a page "
+                                 "boundary were dropped (dedupe: cursor_boundary)")
         final = tracker.state()
         if final is not None and final != last_state and not self.ctx.cancel.is_set():
             yield Batch(self.spec.name, [], final)
@@ -366,10 +370,20 @@ class StreamReader:
                 "really pages through that host, list it in http.allowed_hosts"
             ))
 
-    def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker) -> list[dict[str, Any]]:
+    def _dedupe(self) -> BoundaryDedupe | None:
+        """One per request chain: repeats come at its page boundaries (``dedupe: cursor_boundary``)."""
+        spec = self.spec
+        if spec.dedupe is None or spec.cursor_field is None:
+            return None
+        return BoundaryDedupe(spec.primary_key, spec.cursor_field, self.ctx.log)
+
+    def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker,
+                 dedupe: BoundaryDedupe | None = None) -> list[dict[str, Any]]:
         records = [r if isinstance(r, dict) else {"value": r} for r in raw]
         if self.transformer:
             records = self.transformer.apply(records, ctx)
+        if dedupe is not None:
+            records = dedupe.filter(records)
         limit = self.ctx.max_records
         if limit is None:
             return tracker.process(records)
