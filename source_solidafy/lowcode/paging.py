@@ -137,7 +137,8 @@ class AirbytePaginator(Paginator):
         return token if token else None
 
 
-def _factory(spec: Any, warn: Any) -> Paginator:
+def _factory(spec: Any, warn: Any, page_size: Any = None) -> Paginator:
+    """``build.PAGINATORS`` entry: (spec, ReadContext.warn, the request's page size, unused here)."""
     return AirbytePaginator(spec, spec.config, warn)
 
 
