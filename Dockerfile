@@ -1,7 +1,8 @@
 # The drop-in Airbyte source image: add it to a workspace as a custom source, or run
 #   docker run --rm IMAGE spec
-#   docker run --rm -v $PWD:/data IMAGE read --config /data/config.json --catalog /data/catalog.json
-#   docker run --rm -p 8080:8080 IMAGE serve --host 0.0.0.0 --port 8080
+#   docker run --rm -v $PWD:/data:ro IMAGE read --config /data/config.json --catalog /data/catalog.json
+#   docker run --rm -p 8080:8080 -e SOLIDAFY_API_TOKEN=... IMAGE serve --host 0.0.0.0 --port 8080
+# CI builds it unchanged with podman and tests the image: make container-test (docs/airbyte.md).
 # Two stages so the final image carries the installed package and nothing used to build it.
 FROM python:3.11-slim AS build
 
@@ -37,6 +38,7 @@ EXPOSE 8080
 
 LABEL io.airbyte.name="solidafy/source-solidafy" \
       io.airbyte.version="0.1.0" \
+      org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.title="source-solidafy" \
       org.opencontainers.image.description="REST APIs and SQL databases to JSON lines or Parquet; a drop-in Airbyte source." \
       org.opencontainers.image.licenses="MIT"

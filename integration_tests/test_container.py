@@ -211,6 +211,7 @@ def test_labels_entrypoint_and_version_agree(image: Image) -> None:
     metadata = yaml.safe_load((REPO / "metadata.yaml").read_text())["data"]
     assert labels["io.airbyte.name"] == metadata["dockerRepository"]
     assert labels["io.airbyte.version"] == metadata["dockerImageTag"] == _pyproject_version()
+    assert labels["org.opencontainers.image.version"] == _pyproject_version()
     assert env["AIRBYTE_ENTRYPOINT"] == " ".join(config["Entrypoint"]) == "source-solidafy"
     installed = ok(image.run("--version", entrypoint="solidafy-cdk")).stdout.split()
     assert _pyproject_version() in installed

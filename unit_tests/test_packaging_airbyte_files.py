@@ -82,6 +82,7 @@ def test_labels_match_metadata(docker: list[str], metadata: dict[str, Any]) -> N
     labels = key_values(instruction_args(docker, "LABEL"))
     assert labels["io.airbyte.name"] == metadata["data"]["dockerRepository"]
     assert labels["io.airbyte.version"] == metadata["data"]["dockerImageTag"]
+    assert labels["org.opencontainers.image.version"] == metadata["data"]["dockerImageTag"]
 
 
 def test_image_runs_as_non_root(docker: list[str]) -> None:
