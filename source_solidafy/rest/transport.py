@@ -191,7 +191,7 @@ class WatchedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # SOCKS pools connect their own way: body-phase check only
+        if not proxy.lower().startswith("socks"):  # SOCKS pools are not watched: deadline checked after the read
             manager.pool_classes_by_scheme = self._pools()
         return manager
 
