@@ -38,7 +38,7 @@ PAGES = {None: (["a", "b", "c"], "p2"), "p2": (["d", "e"], None)}
 class SlowPages:
     """Two pages; the page whose cursor is ``slow`` waits for ``release`` (at most ``deadline`` s)."""
 
-    def __init__(self, slow: str | None, deadline: float = 20) -> None:
+    def __init__(self, slow: str | None, deadline: float = 120) -> None:
         self.slow, self.deadline = slow, deadline
         self.waiting, self.release = threading.Event(), threading.Event()
 

@@ -110,7 +110,8 @@ def test_progress_redraws_while_streams_wait_for_pages(tmp_path: Path, to_files:
             held = _held_frames(text)
             api.release.set()
             stdout, _ = proc.communicate(timeout=DEADLINE_SECS)
-            text = _read_until(master, text, lambda t: False, time.monotonic() + 2)
+            # the CLI has exited: read what it drew until the terminal reports its end (EIO)
+            text = _read_until(master, text, lambda t: False, time.monotonic() + DEADLINE_SECS)
         finally:
             api.release.set()
             if proc.poll() is None:

@@ -70,7 +70,7 @@ def test_sigkill_mid_write_then_rerun_from_state(tmp_path):
         if "writing" in message:
             break
     child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
+    child.wait(timeout=120)
     assert child.returncode == -signal.SIGKILL
     assert last_state is not None
 
@@ -82,7 +82,7 @@ def test_sigkill_mid_write_then_rerun_from_state(tmp_path):
     assert sorted(_ids(files)) == list(range(last_state + 1))  # exactly what the states covered
 
     rerun = _spawn(out, last_state + 1, stop_after=10**9)
-    stdout, _ = rerun.communicate(timeout=60)
+    stdout, _ = rerun.communicate(timeout=300)
     assert rerun.returncode == 0 and '"done"' in stdout
     assert not list(out.rglob(".*.tmp"))  # the dead process's temporary was cleaned up
     glob = f"{out}/*/dt=*/*.parquet"

@@ -76,12 +76,13 @@ def test_rest_http_429_retry_after_seconds_then_success(rec: Recorder, client_fo
 
 
 def test_rest_http_429_retry_after_http_date_and_fractional(rec: Recorder, client_for) -> None:  # type: ignore[no-untyped-def]
-    later = email.utils.formatdate(time.time() + 5, usegmt=True)
+    now = time.time()  # the client's wall clock is frozen: however slow this run, the date is 5 s ahead
+    later = email.utils.formatdate(now + 5, usegmt=True)
     faults = {1: Response.json(STRIPE_429, 429, **{"Retry-After": later}),
               2: Response.json({"errors": "Throttled"}, 429, **{"Retry-After": "2.0"})}
     with serve(faults) as srv:
-        client_for(srv, backoff_max=30).request("GET", "customers")
-    assert 0 < rec.sleeps[0] <= 6 and rec.sleeps[1] == 2.0
+        client_for(srv, backoff_max=30, clock=lambda: now).request("GET", "customers")
+    assert 4 < rec.sleeps[0] <= 5 and rec.sleeps[1] == 2.0  # the date has whole seconds
     assert len(srv.requests) == 3
 
 
@@ -155,12 +156,13 @@ def test_rest_http_stripe_should_retry_false_is_final(rec: Recorder, client_for)
 
 
 def test_rest_http_github_403_rate_limit_waits_until_reset(rec: Recorder, client_for) -> None:  # type: ignore[no-untyped-def]
-    reset = int(time.time()) + 7
+    now = time.time()  # frozen for the client, so the wait is exactly reset - now whatever the load
+    reset = int(now) + 7
     limited = Response.json({"message": "API rate limit exceeded"}, 403,
                             **{"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
     with serve({1: limited}) as srv:
-        client_for(srv).request("GET", "orgs/o/repos")
-    assert len(srv.requests) == 2 and 0 < rec.sleeps[0] <= 8
+        client_for(srv, clock=lambda: now).request("GET", "orgs/o/repos")
+    assert len(srv.requests) == 2 and rec.sleeps[0] == pytest.approx(reset - now)
     assert rec.logs[0][1].endswith("(x-ratelimit-reset)")
 
 

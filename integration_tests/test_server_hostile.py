@@ -233,7 +233,7 @@ class HeldApi:
 
     def handler(self, req: Request) -> Response:
         self.arrived.set()
-        if not self.release.wait(30):
+        if not self.release.wait(120):
             return Response.json({"error": {"type": "held", "message": "never released"}}, 599)
         status, body = self.api.answer(req.path, {k: v[-1] for k, v in req.query.items()})
         return Response.json(body, status)

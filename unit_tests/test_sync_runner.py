@@ -190,7 +190,7 @@ def test_cancel_from_outside_ends_the_sync_with_cancelled_streams() -> None:
     class Slow(FakeSource):
         def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
             yield Batch(stream, [{"id": 1}], {"cursor": 1})
-            gate.wait(5)
+            assert gate.wait(120), "the test never saw the first record"  # an event, not a time
             yield Batch(stream, [{"id": 2}], {"cursor": 2})
 
     src = Slow({"a": [[1]]})

@@ -91,7 +91,7 @@ def test_pool_reports_a_failure_and_starts_no_new_partition(workers: int) -> Non
     def work(item: int) -> Iterator[Batch]:
         if item == 0:
             raise RuntimeError("boom")
-        gate.wait(5)
+        assert gate.wait(120), "the failure never reached the consumer"  # an event, not a time
         for page in range(2):
             yield Batch("s", [{"item": item, "page": page}], {"cursor": page})
 

@@ -78,7 +78,7 @@ def test_ratelimit_bucket_rejects_bad_rate() -> None:
 def test_ratelimit_concurrency_limiter_caps_in_flight() -> None:
     limiter = ConcurrencyLimiter(2)
     inside, peak, lock = 0, 0, threading.Lock()
-    gate = threading.Barrier(2)
+    gate = threading.Barrier(2)  # two inside meet here; no timeout: a slow thread start cannot break it
 
     def work() -> None:
         nonlocal inside, peak
@@ -87,7 +87,7 @@ def test_ratelimit_concurrency_limiter_caps_in_flight() -> None:
                 inside += 1
                 peak = max(peak, inside)
             with contextlib.suppress(threading.BrokenBarrierError):
-                gate.wait(timeout=0.2)
+                gate.wait(timeout=120)  # broken only if the limiter let fewer than two in (a hang guard)
             with lock:
                 inside -= 1
 
