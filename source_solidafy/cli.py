@@ -45,7 +45,7 @@ def _read_parser(sub: Any) -> None:
     sp.add_argument("-f", "--format", default="json", help="json, pretty or parquet (default json)")
     sp.add_argument("--max-records", type=int, metavar="N", help="maximum records per stream")
     sp.add_argument("--state-per-page", action="store_true", help="emit state after each page")
-    sp.add_argument("--concurrency", type=int, default=4, metavar="N", help="streams/partitions read at once")
+    sp.add_argument("--concurrency", type=int, default=4, metavar="N", help="HTTP requests in flight for the whole sync (streams, partitions, parents)")
     sp.add_argument("--cursor-field", action="append", default=[], metavar="STREAM=COLUMN",
                     help="incremental column of a database stream (repeatable)")
     sp.add_argument("--compression", default="zstd", help="Parquet compression (zstd, snappy, gzip, none)")
