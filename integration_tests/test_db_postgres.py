@@ -14,7 +14,7 @@ from integration_tests.test_db_support import FakePostgres, as_json_rows, psql, 
 from source_solidafy.databases import get_database_source
 from source_solidafy.databases.source import DatabaseConnectionError, DatabaseSource
 from source_solidafy.errors import ConfigError, StateError, UnknownStreamError
-from source_solidafy.source import ReadContext
+from source_solidafy.source import ReadContext, Tuning
 
 DB = unique("solidafy_h4_pg")
 EVIL_TABLE = 'evil"; DROP TABLE public.victim; --'
@@ -134,13 +134,13 @@ def test_big_table_in_batches_of_batch_size(source: DatabaseSource, pg: dict) ->
     assert sorted(ids) == list(range(1, 100_001))
     small = read(source, "public.big", {**pg, "batch_size": 30_000})
     assert [len(b) for b in small] == [30_000, 30_000, 30_000, 10_000]
-    opt = read(source, "public.big", pg, options={"batch_size": 25_000}, max_records=60_000)
+    opt = read(source, "public.big", pg, tuning=Tuning(batch_size=25_000), max_records=60_000)
     assert [len(b) for b in opt] == [25_000, 25_000, 10_000]
 
 
 def test_incremental_state_per_batch_and_inclusive_second_run(source: DatabaseSource, pg: dict) -> None:
     cfg = {**pg, "cursor_fields": {"public.big": "updated_at"}}
-    first = read(source, "public.big", cfg, max_records=25_000, options={"batch_size": 10_000})
+    first = read(source, "public.big", cfg, max_records=25_000, tuning=Tuning(batch_size=10_000))
     assert [b.state for b in first] == [
         {"cursor": "2024-01-01T02:46:40+00:00"},
         {"cursor": "2024-01-01T05:33:20+00:00"},

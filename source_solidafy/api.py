@@ -278,7 +278,6 @@ def prepare_sync(
         secrets=source.secrets(config),
         verbose=verbose,
         raw_records=raw_records,
-        options={"selected_streams": list(selected)},
         cancel=cancel or threading.Event(),
         strict=strict,
     )

@@ -24,7 +24,7 @@ from source_solidafy.errors import SolidafyError, redact
 from source_solidafy.heartbeat import Heartbeat
 from source_solidafy.queues import drain, put_unless
 from source_solidafy.sinks.base import Sink
-from source_solidafy.source import Batch, ReadContext, Source
+from source_solidafy.source import Batch, ReadContext, Source, SyncServices, Tuning
 from source_solidafy.state import StateFileSaver, StateMap
 
 _QUEUE_POLL = 0.2
@@ -52,7 +52,7 @@ class SyncPlan:
     secrets: list[str] = field(default_factory=list)
     verbose: bool = False
     raw_records: bool = False  # records as protocol.RecordLines (writers that serialise them fast)
-    options: dict[str, Any] = field(default_factory=dict)
+    tuning: Tuning = field(default_factory=Tuning)
     cancel: threading.Event = field(default_factory=threading.Event)
     strict: bool = False  # a warning fails its stream
 
@@ -132,6 +132,7 @@ class SyncRun:
         self._sink_closed = False
         self._saver = StateFileSaver(plan.state_file)
         self._heartbeat = Heartbeat() if self.airbyte else None
+        self._services = SyncServices(plan.streams)  # one per sync, shared by its streams
 
     @property
     def airbyte(self) -> bool:
@@ -161,7 +162,8 @@ class SyncRun:
             concurrency=plan.concurrency,
             log=lambda level, msg: self._put(("log", stream, (level, msg))),
             cancel=run.stop,
-            options=plan.options,
+            services=self._services,
+            tuning=plan.tuning,
             strict=plan.strict,
             on_warning=lambda msg: self._put(("warn", stream, msg)),
         )

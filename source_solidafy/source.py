@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from source_solidafy.confinement import Confinement
+    from source_solidafy.rest.concurrency import SharedReads
+
+DEFAULT_MAX_PARTITION_STATES = 10_000
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,63 @@ def _no_warning(message: str) -> None:  # pragma: no cover - trivial
     return None
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs of a read that no YAML sets: the defaults are the product's; tests and benches turn them."""
+
+    batch_size: int | None = None  # databases: rows per Arrow batch (else the config's batch_size)
+    max_partition_states: int = DEFAULT_MAX_PARTITION_STATES  # per-partition cursors kept in a state
+    async_poll_interval_secs: float | None = None  # overrides an async job's poll.interval_secs
+
+
+class SyncServices:
+    """What the streams of one sync share across threads; one per sync (the runner makes it).
+
+    ``selected_streams`` is what the front door syncs (None: unknown, e.g. a source read directly),
+    so a parent nobody follows is not spooled. The shared reads and the two semaphores are made on
+    first use, under a lock, so every thread of the sync gets the same one.
+    """
+
+    def __init__(self, selected_streams: list[str] | None = None) -> None:
+        self.selected_streams = None if selected_streams is None else tuple(selected_streams)
+        self._lock = threading.Lock()
+        self._shared_reads: SharedReads | None = None
+        self._partition_slots: threading.Semaphore | None = None
+        self._request_slots: threading.Semaphore | None = None
+
+    def selects(self, stream: str) -> bool:
+        """``stream`` is synced too (True when the selection is unknown)."""
+        return self.selected_streams is None or stream in self.selected_streams
+
+    def shared_reads(self) -> SharedReads:
+        """The sync's spools of parent streams (rest/concurrency.py)."""
+        with self._lock:
+            if self._shared_reads is None:
+                from source_solidafy.rest.concurrency import SharedReads
+
+                self._shared_reads = SharedReads()
+            return self._shared_reads
+
+    def partition_slots(self, concurrency: int) -> threading.Semaphore:
+        """``--concurrency`` caps the partitions being read across all streams (the first caller sizes it)."""
+        with self._lock:
+            if self._partition_slots is None:
+                self._partition_slots = threading.BoundedSemaphore(max(1, concurrency))
+            return self._partition_slots
+
+    def request_slots(self, concurrency: int) -> threading.Semaphore:
+        """``--concurrency`` caps HTTP requests in flight, whoever makes them.
+
+        Streams, partitions, parent reads, async job polls and token requests all take a slot while
+        on the wire (``HttpClient.request(slots=...)``), so at ``--concurrency 2`` the API never sees
+        more than two requests of this sync at once.
+        """
+        with self._lock:
+            if self._request_slots is None:
+                self._request_slots = threading.BoundedSemaphore(max(1, concurrency))
+            return self._request_slots
+
+
 @dataclass
 class ReadContext:
     """Everything a Source needs to read one stream: config, incoming state, limits, a logger."""
@@ -116,7 +176,8 @@ class ReadContext:
     concurrency: int = 4
     log: LogFn = _no_log
     cancel: threading.Event = field(default_factory=threading.Event)
-    options: dict[str, Any] = field(default_factory=dict)  # source-specific (e.g. batch_size)
+    services: SyncServices = field(default_factory=SyncServices)  # shared by the sync's streams
+    tuning: Tuning = field(default_factory=Tuning)
     strict: bool = False  # a warning fails the stream (--strict)
     on_warning: WarnFn = _no_warning  # the runner records warnings here (see warn)
 

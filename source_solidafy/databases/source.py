@@ -170,7 +170,7 @@ class DatabaseSource(Source):
             if cursor is not None and ctx.sync_mode != "full_refresh":
                 since = _incoming_cursor(ctx.state, stream)
             sql, params = build_select(table, cursor, since, ctx.max_records)
-            size = int(ctx.options.get("batch_size") or config.get("batch_size") or DEFAULT_BATCH_SIZE)
+            size = int(ctx.tuning.batch_size or config.get("batch_size") or DEFAULT_BATCH_SIZE)
             try:
                 reader = con.execute(sql, params).to_arrow_reader(size)
             except (duckdb.ConversionException, duckdb.BinderException) as exc:

@@ -16,7 +16,7 @@ The results are decoded with the stream's decoder (``download.records_path`` ove
 decoder's). Every request goes through the connector's one HTTP client (retries, rate limit). The
 job is created anew each sync, from ``since`` (the stream cursor); the state is ``{"cursor": ...}``.
 A failed job or one still running after ``max_attempts`` polls fails this stream only, clearly.
-The option ``async_poll_interval_secs`` (ReadContext options) overrides ``interval_secs``.
+``ReadContext.tuning.async_poll_interval_secs`` overrides ``interval_secs``.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def _poll(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any], jo
     poll, name = part.poll, reader.spec.name
     path = poll.path.render(ctx)
     status_path = compile_path(poll.status_path)
-    interval = float(reader.ctx.options.get("async_poll_interval_secs", poll.interval_secs))
+    override = reader.ctx.tuning.async_poll_interval_secs
+    interval = float(poll.interval_secs if override is None else override)
     failed = {str(v) for v in poll.failed_values}
     status: Any = None
     for attempt in range(1, poll.max_attempts + 1):

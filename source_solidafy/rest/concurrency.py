@@ -269,20 +269,11 @@ class Spool:
 
 
 class SharedReads:
-    """The spools of one sync, keyed by (stream, incoming state); lives in ``ReadContext.options``."""
-
-    KEY = "_solidafy_shared_reads"
+    """The spools of one sync, keyed by (stream, incoming state); ``ReadContext.services.shared_reads()``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spools: dict[bytes, Spool] = {}
-
-    @classmethod
-    def of(cls, options: dict[str, Any]) -> SharedReads:
-        hub = options.get(cls.KEY)
-        if hub is None:
-            hub = options.setdefault(cls.KEY, cls())  # atomic: two threads get the same hub
-        return hub  # type: ignore[no-any-return]
 
     def open(self, stream: str, state: dict[str, Any] | None, projected: bool) -> tuple[Spool, bool]:
         """The spool for this read and whether the caller must fetch (True) or follow (False)."""
@@ -294,24 +285,3 @@ class SharedReads:
             spool = self._spools[key] = Spool(stream, projected)
             return spool, True
 
-
-def _per_sync(options: dict[str, Any], key: str, concurrency: int) -> threading.Semaphore:
-    slots = options.get(key)
-    if slots is None:  # setdefault is atomic: two threads get the same semaphore
-        slots = options.setdefault(key, threading.BoundedSemaphore(max(1, concurrency)))
-    return slots  # type: ignore[no-any-return]
-
-
-def sync_slots(options: dict[str, Any], concurrency: int) -> threading.Semaphore:
-    """One semaphore per sync: ``--concurrency`` caps partitions being read across all streams."""
-    return _per_sync(options, "_solidafy_partition_slots", concurrency)
-
-
-def request_slots(options: dict[str, Any], concurrency: int) -> threading.Semaphore:
-    """One semaphore per sync: ``--concurrency`` caps HTTP requests in flight, whoever makes them.
-
-    Streams, partitions, parent reads, async job polls and token requests all take a slot while on
-    the wire (``HttpClient.request(slots=...)``), so at ``--concurrency 2`` the API never sees more
-    than two requests of this sync at once.
-    """
-    return _per_sync(options, "_solidafy_request_slots", concurrency)

@@ -10,7 +10,7 @@ A stream without ``partition`` has one partition, ``{}``, whose state is the str
 Entries are sorted by partition, so the final state does not depend on the concurrency. A resumed
 sync continues each partition from its cursor; a ``date_range`` window read to its end is marked
 ``"done": true`` and skipped next time if it ends before the stream cursor (newer ones may grow).
-Past ``max_partition_states`` partitions (ReadContext option, default 10,000) only the stream-level
+Past ``max_partition_states`` partitions (``ReadContext.tuning``, default 10,000) only the stream-level
 cursor is kept, with a WARN log line; every partition then starts from that cursor.
 
 ``parent_stream`` children keep the parent's own stream state under ``"parent"``, updated once
@@ -32,7 +32,7 @@ from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError, TemplateError
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest.async_job import read_job
-from source_solidafy.rest.concurrency import Event, SharedReads, run_partitions, sync_slots
+from source_solidafy.rest.concurrency import Event, run_partitions
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.records import comparable, to_datetime
 from source_solidafy.source import Batch, ReadContext
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     )
     from source_solidafy.rest.source import DeclarativeSource, StreamReader, _Runtime
 
-DEFAULT_MAX_PARTITION_STATES = 10_000
 _GONE = object()  # a path that selects nothing
 
 
@@ -98,7 +97,7 @@ class PartitionStates:
         incoming = incoming or {}
         self.key = key
         self.stream, self.log = stream, ctx.log
-        self.limit = int(ctx.options.get("max_partition_states", DEFAULT_MAX_PARTITION_STATES))
+        self.limit = ctx.tuning.max_partition_states
         listed = incoming.get("partitions")
         self.per_partition = isinstance(listed, list)
         self.cursor = self.incoming_cursor = incoming.get("cursor")
@@ -253,15 +252,14 @@ class ParentRouter(Router):
         mode = self.ctx.sync_mode if self.spec.cursor_field else "full_refresh"
         state = self.states.extra.get("parent") if mode != "full_refresh" else None
         pctx = ReadContext(config=self.ctx.config, state=state, sync_mode=mode, concurrency=self.ctx.concurrency,
-                           log=self.ctx.log, cancel=self.ctx.cancel, options=self.ctx.options,
+                           log=self.ctx.log, cancel=self.ctx.cancel, services=self.ctx.services, tuning=self.ctx.tuning,
                            strict=self.ctx.strict, on_warning=self.ctx.on_warning)
-        selected = self.ctx.options.get("selected_streams")
-        alone = selected is not None and parent not in selected
+        alone = not self.ctx.services.selects(parent)
         if self.ctx.max_records is not None or alone:  # may stop early, or nobody to share with
             for b in self.source.read_plain(parent, pctx):
                 yield False, b
             return
-        spool, fetch = SharedReads.of(self.ctx.options).open(parent, state, projected=False)
+        spool, fetch = self.ctx.services.shared_reads().open(parent, state, projected=False)
         batches = spool.feed(self.source.read_plain(parent, spool.context(pctx)), None, self.spec.name) if fetch \
             else spool.follow(self.ctx.cancel, self.ctx.warn)
         for b in batches:
@@ -433,7 +431,7 @@ class PartitionedRead:
 
     def run(self) -> Iterator[Batch]:
         workers = max(1, self.ctx.concurrency)
-        slots = sync_slots(self.ctx.options, workers) if workers > 1 else None
+        slots = self.ctx.services.partition_slots(workers) if workers > 1 else None
         error: BaseException | None = None
         for ev in run_partitions(self._work_items(), self._work, workers, self.ctx.cancel, slots):
             if ev.kind == "error":

@@ -18,7 +18,6 @@ from source_solidafy.errors import ConfigError, HttpError, StreamError, Template
 from source_solidafy.manifest.models import Manifest, Stream
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import build
-from source_solidafy.rest.concurrency import SharedReads, request_slots
 from source_solidafy.rest.http import HttpClient
 from source_solidafy.rest.infer import ensure_fields, infer_schema
 from source_solidafy.rest.pagination import page_size_of
@@ -222,15 +221,14 @@ class DeclarativeSource(Source):
 
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         """Read ``stream``; a parent of other streams is fetched once per sync and shared with them."""
-        selected = ctx.options.get("selected_streams")  # when the front door says what is synced
-        fields = list(dict.fromkeys(
-            f for child, f in self._children_of(stream) if selected is None or child in selected
+        fields = list(dict.fromkeys(  # children the front door syncs too
+            f for child, f in self._children_of(stream) if ctx.services.selects(child)
         ))
         if not fields or ctx.max_records is not None:
             yield from self.read_plain(stream, ctx)
             return
         state = ctx.state if ctx.sync_mode != "full_refresh" else None
-        spool, fetch = SharedReads.of(ctx.options).open(stream, state, projected=True)
+        spool, fetch = ctx.services.shared_reads().open(stream, state, projected=True)
         if not fetch and spool.projected:  # cannot happen within one sync; be safe anyway
             yield from self.read_plain(stream, ctx)
             return
@@ -263,7 +261,7 @@ class StreamReader:
 
     def __init__(self, source: DeclarativeSource, rt: _Runtime, spec: Stream, ctx: ReadContext) -> None:
         self.source, self.rt, self.spec, self.ctx = source, rt, spec, ctx
-        self.slots = request_slots(ctx.options, ctx.concurrency)  # the sync's cap on requests in flight
+        self.slots = ctx.services.request_slots(ctx.concurrency)  # the sync's cap on requests in flight
         self.decoder = build.decoder(spec.decoder)
         self.transformer = Transformer(spec.transform)
         self.delivered = 0  # over all partitions (read by several threads)

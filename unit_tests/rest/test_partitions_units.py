@@ -13,14 +13,14 @@ import pytest
 from source_solidafy.manifest.stream_parts import DateRangePartition
 from source_solidafy.rest.concurrency import SharedReads, Spool, run_partitions
 from source_solidafy.rest.partitions import DateRangeRouter, PartitionStates
-from source_solidafy.source import Batch, ReadContext
+from source_solidafy.source import Batch, ReadContext, SyncServices, Tuning
 
 UTC = timezone.utc
 
 
-def _ctx(**options: Any) -> tuple[ReadContext, list[tuple[str, str]]]:
+def _ctx(**tuning: Any) -> tuple[ReadContext, list[tuple[str, str]]]:
     logs: list[tuple[str, str]] = []
-    return ReadContext(config={}, options=options, log=lambda lvl, msg: logs.append((lvl, msg))), logs
+    return ReadContext(config={}, tuning=Tuning(**tuning), log=lambda lvl, msg: logs.append((lvl, msg))), logs
 
 
 def test_state_falls_back_to_one_cursor_past_the_limit_with_a_warning() -> None:
@@ -117,7 +117,7 @@ def test_pool_consumer_leaving_early_stops_the_workers() -> None:
 
 
 def test_spool_followers_see_every_batch_and_the_producer_failure() -> None:
-    hub = SharedReads.of({})
+    hub = SharedReads()
     spool, fetch = hub.open("parent", None, projected=False)
     again, fetch2 = hub.open("parent", None, projected=False)
     assert fetch and not fetch2 and again is spool
@@ -177,15 +177,15 @@ def test_parent_output_is_spooled_only_when_a_child_may_follow(selected: list[st
     from source_solidafy.registry import source_from_yaml_text
 
     source = source_from_yaml_text(_PARENT_CHILD)
-    options: dict[str, Any] = {} if selected is None else {"selected_streams": selected}
+    services = SyncServices(selected)
     batches = [Batch("customers", [{"id": "c1", "name": "x"}], {"cursor": 1})]
     with mock.patch.object(source, "read_plain", return_value=iter(batches)):
-        out = list(source.read_stream("customers", ReadContext(config={}, options=options)))
+        out = list(source.read_stream("customers", ReadContext(config={}, services=services)))
     assert out == batches
-    assert (SharedReads.KEY in options) is spooled
+    spool, fetch = services.shared_reads().open("customers", {}, projected=True)
+    assert fetch is not spooled  # no spool yet: this open would have to fetch
     if spooled:  # the spool holds only what the child needs
-        spool, fetch = options[SharedReads.KEY].open("customers", {}, projected=True)
-        assert not fetch and spool.projected
+        assert spool.projected
         assert [b.records for b in spool.follow(threading.Event())] == [[{"id": "c1"}]]
 
 
