@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from source_solidafy.errors import ConfigError
+from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import ConfigField
 
 _JSON_TYPES = {
@@ -17,16 +18,9 @@ _JSON_TYPES = {
 }
 
 
-_SECRET_WORDS = ("key", "token", "secret", "password")
 BASE_URL_HELP = "Override the API base URL (proxy, regional endpoint, local mock)"
 TOKEN_URL_HELP = "Override the OAuth2 token URL (proxy, local mock)"
 OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials")
-
-
-def is_secret_name(name: str) -> bool:
-    """``api_key``, ``refresh_token``, ``client_secret``, ``password`` are secrets."""
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
 
 
 def with_overrides(fields: list[ConfigField], auth_type: str | None) -> list[ConfigField]:

@@ -318,7 +318,7 @@ class SpecField(Strict):
     pattern: Text | None = None
 
     def to_config_field(self) -> ConfigField:
-        from source_solidafy.manifest.spec import is_secret_name
+        from source_solidafy.secret_names import is_secret_name
 
         return ConfigField(
             name=self.name,

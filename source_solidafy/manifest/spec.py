@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from source_solidafy.config import OAUTH2_TYPES, is_secret_name, with_overrides
+from source_solidafy.config import OAUTH2_TYPES, with_overrides
 from source_solidafy.manifest.auth_choice import (
     alternatives,
     either_or_message,
@@ -26,6 +26,7 @@ from source_solidafy.manifest.auth_choice import (
 )
 from source_solidafy.manifest.templates import config_keys_used
 from source_solidafy.manifest.walk import format_path, iter_templates
+from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import ConfigField
 
 if TYPE_CHECKING:

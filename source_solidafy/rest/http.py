@@ -28,7 +28,6 @@ body and request time, and follows redirects under the same rule.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -52,18 +51,13 @@ from source_solidafy.rest.transport import (
     ResponseTooLarge,
     make_session,
 )
+from source_solidafy.secret_names import is_secret_name
 
 __all__ = ["HttpClient", "Response"]
 
 LogFn = Callable[[str, str], None]
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
 DEFAULT_RETRY_STATUSES = (429, 500, 502, 503, 504)
-# names of headers/params whose values are credentials (x-api-key, access_token, Authorization, ...)
-_SECRET_NAME = re.compile(
-    r"(?:^|[^a-z])(?:auth\w*|api[_-]?key|key|token|secret|password|passwd|pwd|signature|sig|session\w*"
-    r"|cookie|credentials?)(?:$|[^a-z])",
-    re.I,
-)
 _TRANSIENT = (
     requests.ConnectionError,
     requests.Timeout,
@@ -124,7 +118,7 @@ class HttpClient:
         if user_agent:
             self._headers["User-Agent"] = user_agent
         self._secrets = {s for s in secrets if s}
-        self._secrets.update(v for k, v in self._headers.items() if _SECRET_NAME.search(k) and v)
+        self._secrets.update(v for k, v in self._headers.items() if is_secret_name(k) and v)
         self._bucket = TokenBucket(rate_limit_rps, clock=monotonic, sleep=sleep) if rate_limit_rps else None
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
         self.deadline = timeout if deadline is None else deadline
@@ -217,10 +211,10 @@ class HttpClient:
             merged = {"Content-Type": "application/json", **merged}
         call = _Call(method, url, _param_list(params), merged, body, slots)
         for key, value in call.params:
-            if value and _SECRET_NAME.search(key):
+            if value and is_secret_name(key):
                 self._secrets.add(str(value))
         if headers:
-            self._secrets.update(v for k, v in headers.items() if v and _SECRET_NAME.search(k))
+            self._secrets.update(v for k, v in headers.items() if v and is_secret_name(k))
         for attempt_401 in (0, 1):
             resp = self._send_with_retries(call)
             if resp.status < 400:

@@ -10,14 +10,13 @@ whether the *config* suits the connector is the connector's job (422 ``invalid_c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from source_solidafy import jsoncodec
+from source_solidafy.secret_names import is_secret_name
 from source_solidafy.server.errors import ApiError
 
-_SECRET_KEY = re.compile(r"key|token|secret|password|passwd|credential|private|connection_string|dsn", re.I)
 FORMATS = ("json", "parquet")
 
 
@@ -104,7 +103,7 @@ def config_secrets(config: Any) -> list[str]:
     found: list[str] = []
     if isinstance(config, dict):
         for k, v in config.items():
-            if isinstance(v, str) and _SECRET_KEY.search(str(k)):
+            if isinstance(v, str) and is_secret_name(str(k)):
                 found.append(v)
             else:
                 found.extend(config_secrets(v))
