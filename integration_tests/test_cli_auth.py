@@ -133,6 +133,24 @@ def test_auth_oauth_refreshes_before_expiry() -> None:
     assert len(used) == 3 and len(set(used)) == 3, used
 
 
+def test_auth_oauth_refresh_token_sends_its_scopes(tmp_path: Path) -> None:
+    """``scopes`` of an oauth2_refresh_token block go in the refresh request's ``scope`` (RFC 6749 s. 6)."""
+    line = '  refresh_token: "{{ config.refresh_token }}"\n'
+    text = Path(connector("auth_oauth_refresh")).read_text()
+    assert line in text
+    conn = tmp_path / "auth_oauth_refresh_scopes.yaml"
+    conn.write_text(text.replace(line, line + "  scopes: [crm.objects.read, offline]\n"))
+    creds = Credentials("oauth", client_id="cid", client_secret="cs-S", refresh_token="rt-S",
+                        scope="crm.objects.read offline")
+    config = {"client_id": "cid", "client_secret": "cs-S", "refresh_token": "rt-S"}
+    with MockServer(GenericApi(ITEMS, creds)) as srv:
+        res = run_cli("read", "-c", str(conn), "--config-json", json_body({**config, "base_url": f"{srv.url}/v1"}))
+    assert res.rc == 0, res.stdout[-1500:]
+    assert [r["id"] for r in res.records()] == IDS
+    assert [(t["grant_type"], t.get("scope")) for t in creds.token_requests] == [
+        ("refresh_token", "crm.objects.read offline")]
+
+
 @pytest.mark.parametrize(
     ("yaml_prefix", "sent"),
     [("Session", "Session at-1"), ("Bearer ", "Bearer at-1"), ("Bearer", "Bearer at-1"),

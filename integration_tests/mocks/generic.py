@@ -158,10 +158,11 @@ class GenericApi:
         good_client = form.get("client_id") == v.get("client_id") and form.get("client_secret") == v.get(
             "client_secret"
         )
+        same_scope = form.get("scope", "") == v.get("scope", form.get("scope", ""))  # when the mock wants one
         if grant == "refresh_token":
-            good = good_client and form.get("refresh_token") == v.get("refresh_token")
+            good = good_client and form.get("refresh_token") == v.get("refresh_token") and same_scope
         elif grant == "client_credentials":
-            good = good_client and form.get("scope", "") == v.get("scope", form.get("scope", ""))
+            good = good_client and same_scope
         else:
             good = False
         if not good:

@@ -125,7 +125,7 @@ class BasicAuth(Strict):
 
 
 class OAuth2RefreshTokenAuth(Strict):
-    """POSTs ``grant_type=refresh_token`` to ``token_url``; refreshes before expiry and once on a 401."""
+    """POSTs ``grant_type=refresh_token`` (with ``scopes``) to ``token_url``; refreshes before expiry and once on a 401."""
 
     type: Literal["oauth2_refresh_token"]
     token_url: Template

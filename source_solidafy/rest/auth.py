@@ -241,7 +241,10 @@ def _error_text(resp: requests.Response, secrets: list[str]) -> str:
 
 
 class OAuth2RefreshToken(_TokenAuth):
-    """OAuth2 refresh-token grant; a rotated ``refresh_token`` in the answer replaces the old one."""
+    """OAuth2 refresh-token grant; a rotated ``refresh_token`` in the answer replaces the old one.
+
+    ``scope`` is the space-joined ``scopes`` when there are any (RFC 6749 section 6).
+    """
 
     def __init__(
         self,
@@ -249,11 +252,12 @@ class OAuth2RefreshToken(_TokenAuth):
         client_id: str,
         client_secret: str,
         refresh_token: str,
+        scopes: list[str] | tuple[str, ...] = (),
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(session, clock)
-        self.token_url, self.client_id = token_url, client_id
+        self.token_url, self.client_id, self.scopes = token_url, client_id, list(scopes)
         self._client_secret, self._refresh_token = client_secret, refresh_token
         self._all_refresh_tokens = [refresh_token]
 
@@ -270,6 +274,8 @@ class OAuth2RefreshToken(_TokenAuth):
             "client_id": self.client_id,
             "client_secret": self._client_secret,
         }
+        if self.scopes:
+            form["scope"] = " ".join(self.scopes)
         info = self._post(self.token_url, data=form, headers={"Accept": "application/json"})
         rotated = info.get("refresh_token")
         if isinstance(rotated, str) and rotated:

@@ -90,7 +90,7 @@ def auth(spec: Any, render: Render, config: dict[str, Any], session: Any) -> a.A
     if isinstance(spec, m.OAuth2RefreshTokenAuth):
         return a.OAuth2RefreshToken(
             token_url or render(spec.token_url), render(spec.client_id), render(spec.client_secret),
-            render(spec.refresh_token), session=session,
+            render(spec.refresh_token), spec.scopes, session=session,
         )
     if isinstance(spec, m.OAuth2ClientCredentialsAuth):
         return a.OAuth2ClientCredentials(

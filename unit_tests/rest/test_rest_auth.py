@@ -146,6 +146,14 @@ def test_auth_client_credentials_sends_scopes() -> None:
     assert session.calls[0]["data"] == {"grant_type": "client_credentials", "client_id": "cid", "client_secret": "cs", "scope": "a b"}
 
 
+def test_auth_refresh_token_sends_scopes() -> None:
+    session = FakeSession((200, {"access_token": "at_1"}))
+    auth = OAuth2RefreshToken("https://t", "cid", "cs", "rt", ["a", "b"], session=session)  # type: ignore[arg-type]
+    assert _applied(auth)[0] == {"Authorization": "Bearer at_1"}
+    assert session.calls[0]["data"] == {"grant_type": "refresh_token", "refresh_token": "rt", "client_id": "cid",
+                                        "client_secret": "cs", "scope": "a b"}
+
+
 def test_auth_session_token_reads_token_path_and_custom_header() -> None:
     session = FakeSession((200, {"data": {"session": {"token": "sess_42"}}}))
     auth = SessionTokenAuth(
