@@ -330,15 +330,15 @@ class SyncRun:
         if sink is not None:
             sink.write(stream, batch.records, emitted_at)
             return
+        if self.plan.raw_records:  # an Arrow batch stays one: its lines are built in Arrow
+            out.append(p.RecordLines(stream, batch.records, emitted_at))
+            return
         if isinstance(batch.records, list):
             records = batch.records
         else:
             from source_solidafy.arrow_rows import rows
 
             records = rows(batch.records)
-        if self.plan.raw_records:
-            out.append(p.RecordLines(stream, records, emitted_at))
-            return
         out.extend(
             {"type": "RECORD", "record": {"stream": stream, "data": r, "emitted_at": emitted_at}} for r in records
         )
