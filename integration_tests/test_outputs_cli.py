@@ -111,6 +111,22 @@ def test_bad_output_is_one_clear_usage_error(tmp_path, connector):
     assert "ftp://" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("output", "instead"), [("s3a://lake/x", "s3"), ("abfss://c@acct.dfs.core.windows.net/x", "az")])
+def test_hadoop_schemes_are_refused_in_the_command_lines_words(tmp_path, connector, output, instead):
+    with MockServer(EventsApi(1)) as srv:
+        result = run_cli(*_args(connector, srv.url, "--format", "parquet", "--output", output))
+    scheme = output.split(":")[0]
+    assert result.rc == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: --output {output}: unknown scheme '{scheme}://'; did you mean {instead}://?")
+
+
+def test_a_sink_error_names_the_flag(tmp_path, connector):
+    with MockServer(EventsApi(1)) as srv:
+        result = run_cli(*_args(connector, srv.url, "--format", "parquet", "--output", str(tmp_path / "o"),
+                                "--compression", "lzma"))
+    assert result.rc == 2 and result.stderr.startswith("error: --compression lzma: expected one of")
+
+
 @pytest.mark.parametrize(("scheme", "fixture"), [("s3", "moto_s3"), ("gs", "gcs_emulator"), ("az", "azurite")])
 def test_parquet_to_cloud_emulators(request, scheme, fixture, connector):
     emulator = request.getfixturevalue(fixture)

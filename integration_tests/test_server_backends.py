@@ -84,3 +84,16 @@ def test_parquet_into_s3(moto_s3: Emulator) -> None:  # noqa: F811 - the fixture
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix="demo/").get("Contents", [])}
     assert result["files"] and {f.removeprefix("s3://lake/") for f in result["files"]} <= keys
     assert result["total_records"] == 300 and result["records"] == []
+
+
+def test_output_errors_are_worded_as_request_fields(moto_s3: Emulator) -> None:  # noqa: F811 - the fixture
+    with DemoApi(make_data(customers=3, orders=1, products=1)) as demo, ServerProcess(env=moto_s3.env) as s:
+        body = {"connector": "demo", "config": demo_config(demo.url), "streams": ["customers"], "format": "parquet"}
+        hadoop = s.post("/sync", {**body, "output": "s3a://lake/demo/"})
+        missing = s.post("/sync", {**body, "output": "s3://no-such-bucket/demo/"})
+    assert hadoop.status_code == 400, hadoop.text
+    assert hadoop.json()["error"]["message"].startswith(
+        "field 'output' (s3a://lake/demo/): unknown scheme 's3a://'; did you mean s3://?")
+    assert missing.status_code == 422, missing.text
+    assert missing.json()["error"]["message"] == \
+        "field 'output' (s3://no-such-bucket/demo): bucket 'no-such-bucket' does not exist"

@@ -213,7 +213,7 @@ def _make_sink(fmt: str, output: str | None, compression: str, confinement: Conf
     try:
         from source_solidafy.sinks import make_sink
     except ImportError:
-        raise UsageError(f"--format {fmt} with --output is not available in this build") from None
+        raise UsageError("with an output is not available in this build", option="format", value=fmt) from None
     return make_sink("json" if fmt == "pretty" else fmt, output, compression=compression, confinement=confinement)
 
 

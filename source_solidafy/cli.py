@@ -294,9 +294,15 @@ def run(argv: list[str], airbyte: bool) -> int:
     return handler(args)
 
 
+def flag_subject(option: str, value: object) -> str:
+    """How the command line names a sync option in a message: ``--output s3a://b/p``."""
+    flag = "--" + option.replace("_", "-")
+    return flag if value is None else f"{flag} {value}"
+
+
 def _report(exc: BaseException, airbyte: bool, verbose: bool) -> int:
     if isinstance(exc, SolidafyError):
-        message, failure_type, code = str(exc), exc.failure_type, exc.exit_code
+        message, failure_type, code = exc.worded(flag_subject), exc.failure_type, exc.exit_code
     else:
         message, failure_type, code = f"internal error: {type(exc).__name__}: {exc}", "system_error", 1
     if airbyte:

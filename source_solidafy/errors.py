@@ -12,17 +12,38 @@ from collections.abc import Callable, Iterable
 
 
 class SolidafyError(Exception):
-    """Base of every error this package raises on purpose."""
+    """Base of every error this package raises on purpose.
+
+    An error about one option of a sync (``output``, ``format``, ``compression``: the Python API's
+    keyword names) carries ``option`` and ``value`` beside the ``problem``, so each front door names
+    the option in its own words (:meth:`worded`: ``--output X: ...`` on the command line,
+    ``field 'output' (X): ...`` in the server). ``str()`` is the neutral wording, ``output X: ...``.
+    """
 
     exit_code = 1
     failure_type = "system_error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, option: str | None = None, value: object = None) -> None:
+        self.problem, self.option, self.value = message, option, value
+        self.message = self.worded(neutral_subject)
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         return self.message
+
+    def worded(self, subject: Subject) -> str:
+        """The message with its option named by ``subject(option, value)`` (see :data:`Subject`)."""
+        if self.option is None:
+            return self.problem
+        return f"{subject(self.option, self.value)}: {self.problem}"
+
+
+Subject = Callable[[str, object], str]  # (option, value or None) -> how a front door names it
+
+
+def neutral_subject(option: str, value: object) -> str:
+    """``output s3://b/p``: the Python API's keyword and the value given."""
+    return option if value is None else f"{option} {value}"
 
 
 class UserError(SolidafyError):

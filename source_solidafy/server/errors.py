@@ -58,11 +58,16 @@ def classify(exc: BaseException) -> tuple[int, str]:
     return 500, "internal_error"
 
 
+def field_subject(option: str, value: object) -> str:
+    """How the server names a sync option in a message: ``field 'output' (s3a://b/p)``."""
+    return f"field '{option}'" if value is None else f"field '{option}' ({value})"
+
+
 def message_for(exc: BaseException, status: int, code: str, secrets: Iterable[str]) -> str:
     """The client-facing message: ours verbatim (redacted), a generic one for bugs."""
     if code == "internal_error":
         return "internal server error (the detail is in the server log)"
-    text = str(exc)
+    text = exc.worded(field_subject) if isinstance(exc, e.SolidafyError) else str(exc)
     if code == "upstream_unauthorized":
         text = f"the upstream API refused the credentials in config (its HTTP 401/403): {text}"
     elif code == "upstream_error":

@@ -12,10 +12,8 @@ from __future__ import annotations
 import os
 import re
 
-from source_solidafy.server.errors import ApiError
-
-CLOUD_SCHEMES = ("s3", "s3a", "r2", "gs", "gcs", "az", "azure", "abfs", "abfss")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+from source_solidafy.server.errors import ApiError, field_subject
+from source_solidafy.uris import CLOUD_SCHEMES, scheme_of, unknown_scheme
 
 
 def _refuse(message: str) -> ApiError:
@@ -28,16 +26,12 @@ def resolve_output(output: str | None, root: str | None) -> str | None:
         return None
     if "\x00" in output:
         raise ApiError(400, "bad_request", "field 'output' contains a NUL byte")
-    match = _SCHEME.match(output)
-    if match:
-        scheme = match.group(1).lower()
+    scheme = scheme_of(output)
+    if scheme is not None:
         if scheme in CLOUD_SCHEMES:
             return output
         if scheme != "file":
-            raise ApiError(
-                400, "bad_request",
-                f"field 'output': unsupported scheme {scheme}:// (use {', '.join(s + '://' for s in CLOUD_SCHEMES[:5])}...)",
-            )
+            raise ApiError(400, "bad_request", unknown_scheme(output, scheme).worded(field_subject))
         output = output[len("file://"):]
     return confine(output, root)
 

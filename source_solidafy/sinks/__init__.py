@@ -49,16 +49,16 @@ def make_sink(
     row_group_rows: int | None = None,
     confinement: Confinement | None = None,
 ) -> Sink | None:
-    """The sink for ``--format``/``--output``; None for JSON without ``--output`` (records go to stdout).
+    """The sink for a ``format`` and ``output``; None for JSON without an output (records go to stdout).
 
-    ``--format parquet`` without ``--output`` writes under ``./output``. ``part_rows`` (env
+    ``parquet`` without an output writes under ``./output``. ``part_rows`` (env
     ``SOLIDAFY_PART_ROWS``, default 1,000,000) is how many rows a part holds before a checkpoint
     publishes it; ``row_group_rows`` (env ``SOLIDAFY_ROW_GROUP_ROWS``, default 65,536) is the Parquet
     row group size. Raises UsageError for an unknown format, compression or output scheme.
     """
     fmt = (format or "json").lower()
     if fmt not in (*_JSON_FORMATS, "parquet"):
-        raise UsageError(f"--format {format}: expected one of json, pretty, parquet")
+        raise UsageError("expected one of json, pretty, parquet", option="format", value=format)
     if fmt in _JSON_FORMATS and not output:
         return None
     from source_solidafy.sinks.storage import open_storage
@@ -75,7 +75,7 @@ def make_sink(
         return JsonlSink(storage, **options)
     from source_solidafy.sinks.parquet import ParquetSink, parquet_compression
 
-    parquet_compression(compression)  # a bad --compression fails before any directory is made
+    parquet_compression(compression)  # a bad compression fails before any directory is made
     group = _env_int("SOLIDAFY_ROW_GROUP_ROWS", row_group_rows)
     if group is not None:
         options["row_group_rows"] = group

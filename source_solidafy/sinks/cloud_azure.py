@@ -38,8 +38,9 @@ def _credential(account: str) -> Any:
             ) from None
         return ClientSecretCredential(tenant, client_id, secret)
     raise ConfigError(
-        "--output az://...: no Azure credentials; set AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN, "
-        "AZURE_STORAGE_CLIENT_ID/_CLIENT_SECRET/_TENANT_ID, or AZURE_STORAGE_CONNECTION_STRING"
+        "no Azure credentials; set AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN, "
+        "AZURE_STORAGE_CLIENT_ID/_CLIENT_SECRET/_TENANT_ID, or AZURE_STORAGE_CONNECTION_STRING",
+        option="output", value="az://...",
     )
 
 
@@ -55,8 +56,9 @@ def _service() -> Any:
     account = env("AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT")
     if not account:
         raise ConfigError(
-            "--output az://...: set AZURE_STORAGE_ACCOUNT_NAME (with AZURE_STORAGE_ACCOUNT_KEY) "
-            "or AZURE_STORAGE_CONNECTION_STRING"
+            "set AZURE_STORAGE_ACCOUNT_NAME (with AZURE_STORAGE_ACCOUNT_KEY) "
+            "or AZURE_STORAGE_CONNECTION_STRING",
+            option="output", value="az://...",
         )
     url = env("AZURE_STORAGE_ENDPOINT") or f"https://{account}.blob.core.windows.net"
     return BlobServiceClient(account_url=url, credential=_credential(account))
@@ -128,9 +130,9 @@ class AzureStorage(Storage):
         try:
             found = self.container.exists()
         except Exception as exc:  # noqa: BLE001
-            raise ConfigError(f"--output {self.root}: cannot reach the container: {clean(str(exc))}") from None
+            raise ConfigError(f"cannot reach the container: {clean(str(exc))}", option="output", value=self.root) from None
         if not found:
-            raise ConfigError(f"--output {self.root}: container '{self.container_name}' does not exist")
+            raise ConfigError(f"container '{self.container_name}' does not exist", option="output", value=self.root)
 
     def exists(self, key: str) -> bool:
         try:

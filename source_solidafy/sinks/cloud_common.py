@@ -58,7 +58,7 @@ def clean(message: str) -> str:
 
 def missing_sdk(scheme: str, package: str) -> ConfigError:
     return ConfigError(
-        f"--output {scheme}://... needs the {package} package: pip install 'source-solidafy[cloud]'"
+        f"needs the {package} package: pip install 'source-solidafy[cloud]'", option="output", value=f"{scheme}://..."
     )
 
 

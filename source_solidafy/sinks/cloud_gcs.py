@@ -48,8 +48,9 @@ def _credentials() -> tuple[Any, str | None]:
         creds, project = google.auth.default()
     except DefaultCredentialsError:
         raise ConfigError(
-            "--output gs://...: no Google credentials; set GOOGLE_SERVICE_ACCOUNT (path to a key file) "
-            "or GOOGLE_SERVICE_ACCOUNT_KEY (the key JSON)"
+            "no Google credentials; set GOOGLE_SERVICE_ACCOUNT (path to a key file) "
+            "or GOOGLE_SERVICE_ACCOUNT_KEY (the key JSON)",
+            option="output", value="gs://...",
         ) from None
     return creds, project
 
@@ -104,9 +105,9 @@ class GCSStorage(Storage):
         try:
             found = self.bucket.exists()
         except Exception as exc:  # noqa: BLE001
-            raise ConfigError(f"--output {self.root}: cannot reach the bucket: {clean(str(exc))}") from None
+            raise ConfigError(f"cannot reach the bucket: {clean(str(exc))}", option="output", value=self.root) from None
         if not found:
-            raise ConfigError(f"--output {self.root}: bucket '{self.bucket_name}' does not exist")
+            raise ConfigError(f"bucket '{self.bucket_name}' does not exist", option="output", value=self.root)
 
     def exists(self, key: str) -> bool:
         try:

@@ -24,8 +24,9 @@ def _endpoint(scheme: str) -> str | None:
     url = env(*names)
     if scheme == "r2" and not url:
         raise ConfigError(
-            "--output r2://...: set R2_ENDPOINT_URL (or AWS_ENDPOINT_URL) to "
-            "https://<ACCOUNT_ID>.r2.cloudflarestorage.com"
+            "set R2_ENDPOINT_URL (or AWS_ENDPOINT_URL) to "
+            "https://<ACCOUNT_ID>.r2.cloudflarestorage.com",
+            option="output", value="r2://...",
         )
     if url and "://" not in url:
         url = f"https://{url}"
@@ -125,7 +126,7 @@ class S3Storage(Storage):
                 "s3", endpoint_url=self.endpoint, region_name=region, config=config
             )
         except Exception as exc:  # noqa: BLE001 - bad endpoint URL, CA bundle, profile...
-            raise ConfigError(f"--output {self.root}: {clean(str(exc))}") from None
+            raise ConfigError(f"{clean(str(exc))}", option="output", value=self.root) from None
         self.part_size = part_bytes(S3_MIN_PART)
         self.conditional = [True]  # cleared once the store says it has no conditional writes
 
@@ -139,17 +140,18 @@ class S3Storage(Storage):
             self.client.head_bucket(Bucket=self.bucket)
         except NoCredentialsError:
             raise ConfigError(
-                f"--output {self.root}: no AWS credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                "no AWS credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                option="output", value=self.root,
             ) from None
         except ClientError as exc:
             code = _error_code(exc)
             if code in ("404", "NoSuchBucket", "NotFound"):
-                raise ConfigError(f"--output {self.root}: bucket '{self.bucket}' does not exist") from None
+                raise ConfigError(f"bucket '{self.bucket}' does not exist", option="output", value=self.root) from None
             if code not in ("403", "AccessDenied", "Forbidden"):  # write-only credentials may not HEAD
-                raise ConfigError(f"--output {self.root}: {clean(str(exc))}") from None
+                raise ConfigError(f"{clean(str(exc))}", option="output", value=self.root) from None
         except BotoCoreError as exc:
             where = f" at {self.endpoint}" if self.endpoint else ""
-            raise ConfigError(f"--output {self.root}: cannot reach the storage{where}: {clean(str(exc))}") from None
+            raise ConfigError(f"cannot reach the storage{where}: {clean(str(exc))}", option="output", value=self.root) from None
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

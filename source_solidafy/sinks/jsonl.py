@@ -1,4 +1,4 @@
-"""``--format json --output DIR``: the same Hive layout as Parquet, with newline-delimited ``data.jsonl``.
+"""Format ``json`` with an output: the same Hive layout as Parquet, with newline-delimited ``data.jsonl``.
 
 Each line is one record exactly as the source produced it (no ``emitted_at`` or other added keys).
 Database batches (Arrow) are written with their values as JSON: timestamps in ISO 8601, decimals as

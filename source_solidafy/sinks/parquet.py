@@ -38,10 +38,10 @@ _DICTIONARY_MAX_SHARE = 0.1  # dictionary-encode a string column when distinct v
 
 
 def parquet_compression(name: str) -> str:
-    """Validate ``--compression``; raises UsageError naming the choices."""
+    """Validate a ``compression``; raises UsageError naming the choices."""
     key = (name or "zstd").lower()
     if key not in COMPRESSIONS:
-        raise UsageError(f"--compression {name}: expected one of {', '.join(COMPRESSIONS)}")
+        raise UsageError(f"expected one of {', '.join(COMPRESSIONS)}", option="compression", value=name)
     return COMPRESSIONS[key]
 
 
@@ -144,7 +144,7 @@ class ParquetFiles(StreamFiles):
 
 
 class ParquetSink(FileSink):
-    """``--format parquet``: ``<stream>/dt=YYYY-MM-DD/data.parquet`` under a directory or bucket prefix."""
+    """Format ``parquet``: ``<stream>/dt=YYYY-MM-DD/data.parquet`` under a directory or bucket prefix."""
 
     format = "parquet"
 

@@ -7,9 +7,10 @@ leaves nothing at the final name and no temporary behind. A commit never replace
 :meth:`Storage.delete` removes one (a full-refresh stream's earlier files of the day, once its new
 ones are all published).
 
-    --output ./out            local directory (also file:///abs/path)
-    --output s3://bucket/p    --output r2://bucket/p    --output gs://bucket/p
-    --output az://container/p (also azure://)
+    ./out            a local directory (also file:///abs/path)
+    s3://bucket/p    r2://bucket/p    gs://bucket/p    az://container/p (also azure://)
+
+The schemes are listed once, in ``uris.py``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from pathlib import Path
 
 from source_solidafy.confinement import Confinement, NotAllowedError
 from source_solidafy.errors import UsageError
-
-CLOUD_SCHEMES = ("s3", "r2", "gs", "gcs", "az", "azure")
+from source_solidafy.uris import split_uri
 
 
 class Upload(ABC):
@@ -184,7 +184,7 @@ def _lexists(name: str, dir_fd: int) -> bool:
 
 
 class LocalStorage(Storage):
-    """A local directory. With ``within`` (the server's ``--output-root``) the output and every
+    """A local directory. With ``within`` (the server's output root) the output and every
     directory and file below it are opened one path segment at a time without following a symlink,
     at the moment they are used: a symlink planted anywhere below ``within`` is refused, not followed.
     """
@@ -204,13 +204,13 @@ class LocalStorage(Storage):
             os.close(self._open_dir(""))
             return
         if self.path.exists() and not self.path.is_dir():
-            raise UsageError(f"--output {self.root}: exists and is not a directory")
+            raise UsageError("exists and is not a directory", option="output", value=self.root)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UsageError(f"--output {self.root}: cannot create directory ({exc.strerror})") from None
+            raise UsageError(f"cannot create directory ({exc.strerror})", option="output", value=self.root) from None
         if not os.access(self.path, os.W_OK):
-            raise UsageError(f"--output {self.root}: directory is not writable")
+            raise UsageError("directory is not writable", option="output", value=self.root)
 
     def exists(self, key: str) -> bool:
         return os.path.lexists(self.path / key)
@@ -286,27 +286,8 @@ class LocalStorage(Storage):
 # ---------------------------------------------------------------------------------------------- dispatch
 
 
-def split_uri(output: str) -> tuple[str, str, str]:
-    """``s3://bucket/a/b`` -> (``s3``, ``bucket``, ``a/b``); a local path -> (``file``, ``""``, path)."""
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", output)
-    if not match:
-        return "file", "", output
-    scheme, rest = match[1].lower(), match[2]
-    if scheme == "file":
-        return "file", "", rest
-    bucket, _, prefix = rest.partition("/")
-    if scheme not in CLOUD_SCHEMES:
-        raise UsageError(
-            f"--output {output}: unknown scheme '{scheme}://'; expected a directory or "
-            "s3://, r2://, gs://, az:// (azure://)"
-        )
-    if not bucket:
-        raise UsageError(f"--output {output}: missing the bucket (container) name, e.g. {scheme}://my-bucket/path")
-    return scheme, bucket, prefix.strip("/")
-
-
 def open_storage(output: str, confinement: Confinement | None = None) -> Storage:
-    """The Storage for an ``--output`` value; cloud SDKs are imported only here, when needed.
+    """The Storage for an output (directory or URI); cloud SDKs are imported only here, when needed.
 
     Confined (the server), a local output must lie under the output root and no symlink below the
     root is followed.

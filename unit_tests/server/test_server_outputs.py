@@ -11,9 +11,18 @@ from source_solidafy.server.errors import ApiError
 from source_solidafy.server.outputs import resolve_output
 
 
-@pytest.mark.parametrize("uri", ["s3://bucket/stripe/", "r2://b/p", "gs://b/p", "az://c/p", "abfss://c@a/p"])
+@pytest.mark.parametrize("uri", ["s3://bucket/stripe/", "r2://b/p", "gs://b/p", "gcs://b/p", "az://c/p", "azure://c/p"])
 def test_cloud_uris_pass_unchanged(uri: str) -> None:
     assert resolve_output(uri, None) == uri
+
+
+@pytest.mark.parametrize(("uri", "instead"), [("s3a://b/p", "s3"), ("abfs://c@a/p", "az"), ("abfss://c@a/p", "az")])
+def test_schemes_the_sinks_cannot_write_are_refused_up_front(uri: str, instead: str) -> None:
+    with pytest.raises(ApiError) as info:
+        resolve_output(uri, None)
+    scheme = uri.split(":")[0]
+    assert info.value.status == 400 and info.value.message.startswith(
+        f"field 'output' ({uri}): unknown scheme '{scheme}://'; did you mean {instead}://?")
 
 
 def test_local_refused_without_root(tmp_path: Path) -> None:

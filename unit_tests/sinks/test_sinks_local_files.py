@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from source_solidafy.cli import flag_subject
 from source_solidafy.errors import StreamError, UsageError
 from source_solidafy.sinks import make_sink
 from source_solidafy.sinks.jsonl import JsonlSink
@@ -66,8 +67,9 @@ def test_zstd_by_default_and_compression_choice(tmp_path):
     assert pq.ParquetFile(out).metadata.row_group(0).column(0).compression == "ZSTD"
     out = sync(parquet_sink(tmp_path / "s", compression="snappy"), "a", [[{"x": 1}]])
     assert pq.ParquetFile(out).metadata.row_group(0).column(0).compression == "SNAPPY"
-    with pytest.raises(UsageError, match="--compression lzma"):
+    with pytest.raises(UsageError, match="compression lzma") as info:
         make_sink("parquet", str(tmp_path), compression="lzma")
+    assert info.value.worded(flag_subject).startswith("--compression lzma: expected one of")
 
 
 def test_tricky_values_nothing_lost(tmp_path):
@@ -210,8 +212,9 @@ def test_make_sink_choices(tmp_path, monkeypatch):
     assert isinstance(sink, ParquetSink) and sink.directory == str(tmp_path)
     monkeypatch.chdir(tmp_path)
     assert make_sink("parquet", None).directory == str(tmp_path / "output")
-    with pytest.raises(UsageError, match="--format csv"):
+    with pytest.raises(UsageError, match="format csv") as info:
         make_sink("csv", str(tmp_path))
+    assert info.value.worded(flag_subject) == "--format csv: expected one of json, pretty, parquet"
     with pytest.raises(UsageError, match="unknown scheme 'ftp://'"):
         make_sink("parquet", "ftp://host/x")
     with pytest.raises(UsageError, match="missing the bucket"):

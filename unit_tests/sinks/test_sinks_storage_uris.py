@@ -6,7 +6,7 @@ import pytest
 
 from source_solidafy.errors import UsageError
 from source_solidafy.sinks.cloud_common import clean, part_bytes
-from source_solidafy.sinks.storage import split_uri
+from source_solidafy.uris import split_uri
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,10 @@ def test_part_bytes(monkeypatch):
     assert part_bytes(5) == 8 * 1024 * 1024
     monkeypatch.setenv("SOLIDAFY_UPLOAD_PART_BYTES", "10")
     assert part_bytes(100) == 100
+
+
+@pytest.mark.parametrize("output", ["s3a://b/p", "abfs://c@a/p", "abfss://c@a/p"])
+def test_hadoop_schemes_are_refused_saying_which_to_use(output):
+    with pytest.raises(UsageError, match=r"did you mean (s3|az)://\?") as info:
+        split_uri(output)
+    assert info.value.option == "output" and info.value.value == output
