@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import BIN, HERE, Api, best, measure
+from common import BIN, HERE, Api, best, bytecode_env, measure
 
 
 def startup(command: list[str], env: dict[str, str]) -> float:
@@ -37,13 +37,6 @@ def heavy_imports() -> list[str]:
             "print(','.join(m for m in ('pyarrow','duckdb','flask','smart_open','boto3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip().splitlines()
     return [m for m in (out[-1] if out else "").split(",") if m]
-
-
-def bytecode_env(cache_dir: str | None) -> dict[str, str]:
-    """Children read (and, on the warm-up run, write) bytecode in ``cache_dir``, as after an install."""
-    if cache_dir is None:
-        return {}
-    return {"PYTHONPYCACHEPREFIX": cache_dir, "PYTHONDONTWRITEBYTECODE": ""}  # empty = unset for Python
 
 
 STARTUP_COMMANDS = (["spec", "-c", "stripe"], ["list"], ["streams", "-c", "stripe"])

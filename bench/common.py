@@ -49,6 +49,13 @@ class Api:
         self.proc.wait()
 
 
+def bytecode_env(cache_dir: str | None) -> dict[str, str]:
+    """Children read (and, on the warm-up run, write) bytecode in ``cache_dir``, as after an install."""
+    if cache_dir is None:
+        return {}
+    return {"PYTHONPYCACHEPREFIX": cache_dir, "PYTHONDONTWRITEBYTECODE": ""}  # empty = unset for Python
+
+
 def best(runs: list[Measure]) -> Measure:
     """The run with the least CPU (the machine is shared; the best run is the most repeatable)."""
     return min(runs, key=lambda m: m.cpu)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_rest.py", "bench_concurrency.py", "bench_parquet.py", "bench_postgres.py", "bench_limits.py", "bench_server.py"]
+ORDER = ["bench_startup.py", "bench_rest.py", "bench_concurrency.py", "bench_parquet.py", "bench_postgres.py", "bench_limits.py", "bench_server.py"]
 
 
 def main() -> int:

@@ -7,10 +7,12 @@ validation, no templates); a connector is fully loaded only when it is used.
 from __future__ import annotations
 
 import difflib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy.config import field_from_dict, with_overrides
 from source_solidafy.errors import ManifestError, UnknownConnectorError
@@ -179,11 +181,60 @@ def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bo
 
 
 def _yaml_source(path: Path) -> Source:
-    from source_solidafy.lowcode.loader import load_airbyte_manifest, looks_like_airbyte_file
+    manifest = _loaded.get(path)
+    if manifest is None:
+        from source_solidafy.lowcode.loader import load_airbyte_manifest, looks_like_airbyte_file
 
-    if looks_like_airbyte_file(path):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
-        return load_airbyte_manifest(path)  # type: ignore[no-any-return]
-    from source_solidafy.manifest.loader import load_manifest
+        if looks_like_airbyte_file(path):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
+            return load_airbyte_manifest(path)  # type: ignore[no-any-return]
+        from source_solidafy.manifest.loader import load_manifest
+
+        stamp = _loaded.stamp(path)  # before reading: a change while loading is seen next time
+        manifest = load_manifest(path)
+        _loaded.put(path, stamp, manifest, [path.parent / s.schema_file for s in manifest.streams if s.schema_file])
     from source_solidafy.rest.source import DeclarativeSource
 
-    return DeclarativeSource(load_manifest(path))
+    return DeclarativeSource(manifest)
+
+
+class _LoadedManifests:
+    """Validated manifests by file, while the file (and every ``schema_file`` it read) is unchanged.
+
+    A process that runs many syncs (the server, a worker calling the Python API) validates a
+    connector file once instead of once per sync. A manifest is not changed after loading, so one
+    object serves every sync, as it already serves every stream of one sync.
+    """
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[Any, tuple[tuple[Path, tuple[int, ...]], ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def stamp(path: Path) -> tuple[int, ...]:
+        try:
+            st = path.stat()
+        except OSError:
+            return ()
+        return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev)
+
+    def get(self, path: Path) -> Any:
+        key = str(path.resolve())
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+        manifest, files = item
+        return manifest if all(self.stamp(f) == stamp for f, stamp in files) else None
+
+    def put(self, path: Path, stamp: tuple[int, ...], manifest: Any, reads: list[Path]) -> None:
+        files = ((path, stamp), *((f, self.stamp(f)) for f in reads))
+        with self._lock:
+            self._items[str(path.resolve())] = (manifest, files)
+            while len(self._items) > self.SIZE:
+                self._items.popitem(last=False)
+
+
+_loaded = _LoadedManifests()

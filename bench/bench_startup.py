@@ -1,0 +1,140 @@
+"""The unit of work is cheap: a tiny sync as a fresh process, a warm worker, and spec/list/streams.
+
+A tiny sync is one stream, one page, from a mock API on 127.0.0.1: the built-in ``stripe`` connector
+against the Stripe mock of the integration tests (``products``: 6 records, one page), in both
+flavours (``solidafy-cdk read`` and ``source-solidafy read --catalog``), and ``bench.yaml`` against
+``bench_api.py`` (one page of 10 records). Baseline: ``python -c pass`` in the same run, interleaved
+with ours so both see the same load; the best of N runs (least wall) is reported for each.
+Warm worker: one process imports the package and calls ``source_solidafy.sync`` N times; the mean
+per sync after three warm-up syncs. Bytecode is cached as after ``pip install`` (see bench_rest.py).
+
+Targets: tiny sync <= 0.3 s wall and <= 50 MB peak RSS; warm worker <= 20 ms per sync;
+``spec``, ``list``, ``streams`` <= 0.15 s wall.
+Usage: python bench/bench_startup.py [--runs 7] [--no-bytecode]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import BIN, HERE, Api, Measure, bytecode_env, measure
+
+REPO = HERE.parent
+MOCK = """
+import json, sys, threading
+sys.path.insert(0, sys.argv[1])
+from integration_tests.mocks.server import MockServer
+from integration_tests.mocks.stripe import StripeMock
+mock = StripeMock()
+srv = MockServer(mock.handler).start()
+print(json.dumps(mock.config(srv.url)), flush=True)
+threading.Event().wait()
+"""
+WARM = """
+import json, sys, time
+import source_solidafy as ss
+connector, config, n = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+for _ in range(3):
+    ss.sync(connector, config, streams=["products"])
+start = time.perf_counter()
+for _ in range(n):
+    result = ss.sync(connector, config, streams=["products"])
+assert result["total_records"] == 6, result
+print((time.perf_counter() - start) / n)
+"""
+
+
+def least_wall(cmd: list[str], env: dict[str, str], runs: int) -> Measure:
+    return min((measure(cmd, env=env) for _ in range(runs)), key=lambda m: m.wall)
+
+
+def catalog_file(tmp: Path) -> Path:
+    stream = {"name": "products", "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]}
+    path = tmp / "catalog.json"
+    path.write_text(json.dumps({"streams": [{"stream": stream, "sync_mode": "full_refresh",
+                                             "destination_sync_mode": "overwrite"}]}))
+    return path
+
+
+def report(label: str, ours: Measure, base: Measure, wall_target: float, rss_target: float | None) -> bool:
+    ok = ours.rc == 0 and ours.wall <= wall_target and (rss_target is None or ours.rss_mb <= rss_target)
+    rss = f", peak RSS {ours.rss_mb:.1f} MB (python -c pass {base.rss_mb:.1f} MB)" if rss_target else ""
+    print(f"{label:<34}: {ours.wall:.3f}s wall, {ours.cpu:.3f}s CPU (python -c pass {base.wall:.3f}s, "
+          f"{base.cpu:.3f}s CPU){rss}  {'ok' if ok else 'OVER'}")
+    return ok
+
+
+def tiny_syncs(env: dict[str, str], runs: int, stripe: str, tmp: Path) -> bool:
+    stripe_cfg = json.loads(stripe)
+    cfg_file = tmp / "config.json"
+    cfg_file.write_text(json.dumps({**stripe_cfg, "connector": "stripe"}))
+    with Api("--pages", "1", "--per-page", "10") as api:
+        cases = {
+            "tiny sync stripe (solidafy-cdk)": [str(BIN / "solidafy-cdk"), "read", "-c", "stripe", "--config-json",
+                                                stripe, "--streams", "products"],
+            "tiny sync stripe (source-solidafy)": [str(BIN / "source-solidafy"), "read", "--config", str(cfg_file),
+                                                   "--catalog", str(catalog_file(tmp))],
+            "tiny sync bench.yaml": [str(BIN / "solidafy-cdk"), "read", "-c", str(HERE / "bench.yaml"),
+                                     "--config-json", json.dumps({"base_url": api.url})],
+        }
+        base_cmd = [sys.executable, "-c", "pass"]
+        for cmd in (base_cmd, *cases.values()):
+            measure(cmd, env=env)  # warm-up: bytecode cache, OS file cache
+        ok = True
+        for label, cmd in cases.items():
+            pairs = [(measure(base_cmd, env=env), measure(cmd, env=env)) for _ in range(runs)]
+            base = min((b for b, _ in pairs), key=lambda m: m.wall)
+            ours = min((o for _, o in pairs), key=lambda m: m.wall)
+            ok &= report(label, ours, base, 0.3, 50)
+    return ok
+
+
+def warm_worker(env: dict[str, str], stripe: str) -> bool:
+    out = subprocess.run([sys.executable, "-c", WARM, "stripe", stripe, "50"], capture_output=True, text=True,
+                         env={**os.environ, **env}, check=True).stdout
+    per_sync = float(out.strip().splitlines()[-1])
+    ok = per_sync <= 0.020
+    print(f"{'warm worker (stripe, 50 syncs)':<34}: {per_sync * 1000:.1f} ms per tiny sync "
+          f"(target <= 20 ms)  {'ok' if ok else 'OVER'}")
+    return ok
+
+
+def commands(env: dict[str, str], runs: int) -> bool:
+    base = least_wall([sys.executable, "-c", "pass"], env, runs)
+    ok = True
+    for command in (["spec", "-c", "stripe"], ["list"], ["streams", "-c", "stripe"]):
+        cmd = [str(BIN / "solidafy-cdk"), *command]
+        measure(cmd, env=env)
+        ok &= report(" ".join(command), least_wall(cmd, env, runs), base, 0.15, None)
+    return ok
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--no-bytecode", action="store_true", help="measure without a bytecode cache")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="solidafy-bench-startup-") as tmp:
+        env = {} if args.no_bytecode else bytecode_env(f"{tmp}/pyc")
+        mock = subprocess.Popen([sys.executable, "-c", MOCK, str(REPO)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert mock.stdout is not None
+            stripe = mock.stdout.readline().strip()
+            ok = tiny_syncs(env, args.runs, stripe, Path(tmp))
+            ok &= warm_worker(env, stripe)
+            ok &= commands(env, args.runs)
+        finally:
+            mock.terminate()
+            mock.wait()
+    print("PASS" if ok else "FAIL")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
