@@ -13,8 +13,9 @@ from source_solidafy.lowcode.loader import (
     looks_like_airbyte_text,
 )
 
-# The Airbyte paginator and the datetime router register themselves in the engine's tables.
+# The Airbyte paginator and the datetime and parent routers register themselves in the engine's tables.
 from source_solidafy.lowcode import cursor as _cursor  # noqa: E402,F401  isort: skip
 from source_solidafy.lowcode import paging as _paging  # noqa: E402,F401  isort: skip
+from source_solidafy.lowcode import parents as _parents  # noqa: E402,F401  isort: skip
 
 __all__ = ["load_airbyte_manifest", "load_airbyte_text", "looks_like_airbyte", "looks_like_airbyte_text"]

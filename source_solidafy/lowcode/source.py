@@ -15,6 +15,7 @@ from typing import Any
 
 from source_solidafy.errors import ConfigError, HttpError
 from source_solidafy.lowcode.cursor import STATE_KEY, DatetimeSlices, cdk_state
+from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.values import TemplateTable
 from source_solidafy.manifest.models import Manifest
 from source_solidafy.rest.source import DeclarativeSource
@@ -107,6 +108,11 @@ class AirbyteManifestSource(DeclarativeSource):
         return CheckResult(True, "Connection successful")
 
     # -- read: the CDK's state shapes --------------------------------------------------------------
+
+    def _children_of(self, parent: str) -> list[tuple[str, str]]:
+        """Children through the CDK's SubstreamPartitionRouter share their parent's read too."""
+        return [(s.name, s.partition.parent_field) for s in self.manifest.streams
+                if isinstance(s.partition, AirbyteParent) and s.partition.stream == parent]
 
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         part = self.manifest.stream(stream).partition

@@ -11,6 +11,7 @@ from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.durations import parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
+from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.resolve import PARAMETERS
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class StreamParts:
             self.interp(value, "max_datetime", CONFIG_VARS) if value.get("max_datetime") else None,
         )
 
-    def router(self: _T, node: Any, injected: Any, retriever: dict[str, Any]) -> dict[str, Any]:
+    def router(self: _T, node: Any, injected: Any, retriever: dict[str, Any]) -> dict[str, Any] | AirbyteParent:
         if isinstance(node, list):  # the CDK's cartesian product of routers; one router is itself
             if len(node) != 1:
                 raise self.fail(self.path(retriever, "partition_router"),
@@ -120,7 +121,7 @@ class StreamParts:
         if parent.get("request_option"):
             self.inject(self.option(parent["request_option"], self.path(parent, "request_option")), field,
                         injected, self.path(parent, "request_option"))
-        return {"type": "parent_stream", "stream": name, "parent_field": key, "field": field}
+        return AirbyteParent(name, key, field)
 
     def _parent_name(self: _T, parent: dict[str, Any]) -> str:
         """The parent must be one of the manifest's streams, translated the same way."""

@@ -14,13 +14,15 @@ import orjson
 
 from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.interpolation import Interpolated, is_static, make_environment
+from source_solidafy.lowcode.parents import REPEAT_KEY
 from source_solidafy.manifest.templates import Namespace, TemplateString
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    if isinstance(value, Namespace):
-        return dict(value._ns_data)
-    return dict(value or {})
+    """A config or partition as a dict (a partition without the marker of a repeated parent record)."""
+    data = dict(value._ns_data) if isinstance(value, Namespace) else dict(value or {})
+    data.pop(REPEAT_KEY, None)
+    return data
 
 
 class SliceValue:
