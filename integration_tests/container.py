@@ -9,12 +9,9 @@ install it, or no container starts).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
-import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from integration_tests.helpers import Result
+from integration_tests.tool_venvs import pinned_venv
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "container" / "build.sh"
@@ -119,13 +117,4 @@ TOOLS_REQUIREMENTS = REPO / "container" / "airbyte-tools.txt"
 
 def airbyte_tools() -> Path:
     """The virtualenv with airbyte-cdk and PyAirbyte (container/airbyte-tools.txt), made once per pin set."""
-    digest = hashlib.sha256(TOOLS_REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    venv = CACHE / f"airbyte-tools-{digest}"
-    if not (venv / ".installed").is_file():
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-        pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-r", str(TOOLS_REQUIREMENTS)],
-                             capture_output=True, text=True, timeout=900)  # fmt: skip
-        assert pip.returncode == 0, f"installing {TOOLS_REQUIREMENTS.name} failed:\n{pip.stderr[-4000:]}"
-        (venv / ".installed").write_text(TOOLS_REQUIREMENTS.read_text())
-    return venv
+    return pinned_venv(TOOLS_REQUIREMENTS, CACHE)

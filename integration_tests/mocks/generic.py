@@ -95,6 +95,25 @@ class Credentials:
                 self._used.add(token)
             return True
 
+    def token_response(self, req: Request, expires_in: int = 3600) -> Response:
+        """An OAuth token endpoint: a refresh_token or client_credentials grant with these credentials."""
+        form, v = req.form(), self.values
+        self.token_requests.append(form)
+        grant = form.get("grant_type")
+        good_client = form.get("client_id") == v.get("client_id") and form.get("client_secret") == v.get(
+            "client_secret"
+        )
+        same_scope = form.get("scope", "") == v.get("scope", form.get("scope", ""))  # when the mock wants one
+        if grant == "refresh_token":
+            good = good_client and form.get("refresh_token") == v.get("refresh_token") and same_scope
+        elif grant == "client_credentials":
+            good = good_client and same_scope
+        else:
+            good = False
+        if not good:
+            return Response.json({"error": "invalid_grant", "error_description": "bad client or grant"}, 400)
+        return Response.json({"access_token": self.issue(), "token_type": "bearer", "expires_in": expires_in})
+
 
 class GenericApi:
     """The mock handler: ``MockServer(GenericApi(items, creds=Credentials("bearer", token="t")))``."""
@@ -152,22 +171,7 @@ class GenericApi:
 
     # ---- auth endpoints -------------------------------------------------------------------
     def _token(self, req: Request) -> Response:
-        form, v = req.form(), self.creds.values
-        self.creds.token_requests.append(form)
-        grant = form.get("grant_type")
-        good_client = form.get("client_id") == v.get("client_id") and form.get("client_secret") == v.get(
-            "client_secret"
-        )
-        same_scope = form.get("scope", "") == v.get("scope", form.get("scope", ""))  # when the mock wants one
-        if grant == "refresh_token":
-            good = good_client and form.get("refresh_token") == v.get("refresh_token") and same_scope
-        elif grant == "client_credentials":
-            good = good_client and same_scope
-        else:
-            good = False
-        if not good:
-            return Response.json({"error": "invalid_grant", "error_description": "bad client or grant"}, 400)
-        return Response.json({"access_token": self.creds.issue(), "token_type": "bearer", "expires_in": self.expires_in})
+        return self.creds.token_response(req, self.expires_in)
 
     def _login(self, req: Request) -> Response:
         v = self.creds.values

@@ -1,0 +1,275 @@
+"""Differential runs: airbyte-cdk and us read one Airbyte manifest against the same mock API.
+
+A case is a data file, integration_tests/airbyte_manifests/cases/<name>.yaml::
+
+    manifest: corpus:nasa                      # a corpus manifest, or a file in integration_tests/airbyte_manifests/
+    rewrite: {"https://api.nasa.gov/": "{mock}/"}   # text replaced in the manifest: its hosts -> the mock
+    config: {start_date: "{today-100d}"}       # over the corpus dummy_config.json ("{mock}": the mock's URL)
+    streams: [nasa_apod]                       # default: every stream
+    resume: true                               # then a second sync from the CDK's final state
+    parent_paths: [/api/v1/products]           # a parent stream's requests: compared as a set (see _counted)
+    api: {...}                                 # the mock (integration_tests/mocks/manifest_api.py)
+
+``{today}``, ``{today-Nd}`` and ``{today+Nd:%d-%m-%Y}`` in any string are dates relative to the UTC day.
+Each engine gets its own fresh mock. airbyte-cdk (pinned in airbyte-cdk.txt, its own virtualenv) runs
+through airbyte_cdk_launch.py; we run as ``source-solidafy read --config --catalog [--state]`` with the
+manifest in ``config.connector``. A :class:`Sync` holds what one engine did: records per stream (a
+multiset), requests (a multiset of method, path, query pairs, body), final state per stream, errors.
+Values of "now" (an end of a datetime slice) differ by the seconds between the runs: request values
+and states that read as a moment inside the run are replaced by ``<now>`` before comparing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from integration_tests.helpers import run_cli
+from integration_tests.mocks.manifest_api import ManifestApi
+from integration_tests.mocks.server import MockServer
+from integration_tests.tool_venvs import pinned_venv
+
+HERE = Path(__file__).resolve().parent
+CASES = HERE / "airbyte_manifests" / "cases"
+CDK_REQUIREMENTS = HERE / "airbyte-cdk.txt"
+LAUNCH = HERE / "airbyte_cdk_launch.py"
+CORPUS = HERE.parents[1] / "shared" / "compat" / "airbyte-manifests"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/compat/airbyte-manifests")
+_TODAY = re.compile(r"\{today(?:([+-])(\d+)d)?(?::([^}]*))?\}")
+
+
+def cdk_python() -> str:
+    return str(pinned_venv(CDK_REQUIREMENTS) / "bin" / "python")
+
+
+def _dates(node: Any, today: dt.date) -> Any:
+    if isinstance(node, str):
+        def day(m: re.Match[str]) -> str:
+            delta = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+            return (today + dt.timedelta(days=delta)).strftime(m.group(3) or "%Y-%m-%d")
+        return _TODAY.sub(day, node)
+    if isinstance(node, dict):
+        return {k: _dates(v, today) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_dates(v, today) for v in node]
+    return node
+
+
+@dataclass
+class Case:
+    name: str
+    data: dict[str, Any]
+
+    @classmethod
+    def load(cls, name: str) -> Case:
+        return cls(name, yaml.safe_load((CASES / f"{name}.yaml").read_text()))
+
+    @property
+    def source_dir(self) -> Path:
+        ref = str(self.data["manifest"])
+        return CORPUS / ref.split(":", 1)[1] if ref.startswith("corpus:") else HERE / "airbyte_manifests"
+
+    @property
+    def manifest_file(self) -> Path:
+        ref = str(self.data["manifest"])
+        return self.source_dir / "manifest.yaml" if ref.startswith("corpus:") else self.source_dir / ref
+
+    def prepare(self, work: Path, mock_url: str, today: dt.date) -> tuple[Path, Path, Path]:
+        """(manifest, config, catalog) files in ``work`` for a mock at ``mock_url``.
+
+        The manifest goes into a package directory, ``source_manifest/``, with what Airbyte's packages keep
+        beside it (spec.yaml, schemas/), laid out as a connector package is.
+        """
+        package = work / "source_manifest"
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").touch()
+        text = self.manifest_file.read_text()
+        for old, new in (self.data.get("rewrite") or {}).items():
+            assert old in text, f"{self.name}: rewrite target {old!r} is not in the manifest"
+            text = text.replace(old, new.replace("{mock}", mock_url))
+        manifest = package / "manifest.yaml"
+        manifest.write_text(text)
+        for side in ("spec.yaml", "spec.json", "schemas"):
+            src = self.source_dir / side
+            if src.exists() and not (package / side).exists():
+                (package / side).symlink_to(src)
+        config: dict[str, Any] = {}
+        if str(self.data["manifest"]).startswith("corpus:"):
+            config = json.loads((self.source_dir / "dummy_config.json").read_text())
+        config.update(json.loads(json.dumps(_dates(self.data.get("config") or {}, today)).replace("{mock}", mock_url)))
+        (work / "config.json").write_text(json.dumps(config))
+        (work / "catalog.json").write_text(json.dumps(self.catalog(manifest)))
+        return manifest, work / "config.json", work / "catalog.json"
+
+    def catalog(self, manifest: Path) -> dict[str, Any]:
+        from source_solidafy.lowcode import load_airbyte_manifest
+
+        source = load_airbyte_manifest(manifest)
+        wanted = self.data.get("streams") or source.stream_names()
+        streams = []
+        for stream in source.manifest.streams:
+            if stream.name not in wanted:
+                continue
+            cursor = [stream.cursor_field] if stream.cursor_field else []
+            modes = ["full_refresh", "incremental"] if cursor else ["full_refresh"]
+            streams.append({"stream": {"name": stream.name, "json_schema": {}, "supported_sync_modes": modes},
+                            "sync_mode": modes[-1], "destination_sync_mode": "append", "cursor_field": cursor})
+        return {"streams": streams}
+
+    def api(self, today: dt.date) -> dict[str, Any]:
+        return _dates(self.data["api"], today)
+
+
+@dataclass
+class Sync:
+    """What one engine did in one sync."""
+
+    rc: int
+    records: dict[str, Counter[str]] = field(default_factory=dict)
+    requests: Counter[str] = field(default_factory=Counter)
+    states: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    stderr: str = ""
+
+    def state_messages(self) -> list[dict[str, Any]]:
+        return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": state}}
+                for name, state in self.states.items()]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _parse(rc: int, stdout: str, stderr: str, log: list[dict[str, Any]], window: tuple[float, float]) -> Sync:
+    sync = Sync(rc, stderr=stderr[-3000:])
+    for line in stdout.splitlines():
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        kind = msg.get("type")
+        if kind == "RECORD":
+            rec = msg["record"]
+            sync.records.setdefault(rec["stream"], Counter())[_canonical(rec["data"])] += 1
+        elif kind == "STATE" and msg["state"].get("type") == "STREAM":
+            st = msg["state"]["stream"]
+            sync.states[st["stream_descriptor"]["name"]] = _now_free(st.get("stream_state"), window)
+        elif kind == "TRACE" and msg["trace"].get("type") == "ERROR":
+            sync.errors.append(str(msg["trace"]["error"].get("message")))
+    sync.requests = Counter(_canonical(_now_free(entry, window)) for entry in log)
+    return sync
+
+
+def _moment(value: Any) -> float | None:
+    """The epoch seconds a request value or state value names, when it is a full timestamp."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) or (isinstance(value, str) and value.isdigit()):
+        number = float(value)
+        return number / 1000 if number > 1e11 else number
+    if isinstance(value, str) and "T" in value and len(value) >= 19:
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).timestamp()
+    return None
+
+
+def _now_free(node: Any, window: tuple[float, float]) -> Any:
+    if isinstance(node, dict):
+        return {k: _now_free(v, window) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_now_free(v, window) for v in node]
+    moment = _moment(node)
+    if moment is not None and window[0] - 2 <= moment <= window[1] + 2:
+        return "<now>"
+    return node
+
+
+def _serve(case: Case, today: dt.date, run: Any) -> Sync:
+    api = ManifestApi(case.api(today))
+    with MockServer(api) as server:
+        start = time.time()
+        rc, out, err = run(server.url)
+        window = (start, time.time())
+    return _parse(rc, out, err, api.log, window)
+
+
+def run_cdk(case: Case, work: Path, today: dt.date, state: list[dict[str, Any]] | None = None) -> Sync:
+    def run(url: str) -> tuple[int, str, str]:
+        manifest, config, catalog = case.prepare(work, url, today)
+        argv = [cdk_python(), str(LAUNCH), str(manifest), "read", "--config", str(config), "--catalog", str(catalog)]
+        if state is not None:
+            (work / "state.json").write_text(json.dumps(state))
+            argv += ["--state", str(work / "state.json")]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=work, stdin=subprocess.DEVNULL)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    return _serve(case, today, run)
+
+
+def run_ours(case: Case, work: Path, today: dt.date, state: list[dict[str, Any]] | None = None) -> Sync:
+    def run(url: str) -> tuple[int, str, str]:
+        manifest, config, catalog = case.prepare(work, url, today)
+        data = json.loads(config.read_text())
+        (work / "config_ours.json").write_text(json.dumps({**data, "connector": str(manifest)}))
+        argv = ["read", "--config", str(work / "config_ours.json"), "--catalog", str(catalog)]
+        if state is not None:
+            (work / "state.json").write_text(json.dumps(state))
+            argv += ["--state", str(work / "state.json")]
+        result = run_cli(*argv, script="source-solidafy", timeout=600, cwd=str(work))
+        return result.rc, result.stdout, result.stderr
+
+    return _serve(case, today, run)
+
+
+def _counted(requests: Counter[str], parent_paths: list[str]) -> Counter[str]:
+    """Requests to a parent stream's paths counted once: airbyte-cdk serves repeats from its HTTP cache
+    for parent streams, racing its own threads (1 to n requests reach the API); we read a parent once."""
+    return Counter({r: 1 if json.loads(r)["path"] in parent_paths else n for r, n in requests.items()})
+
+
+def differences(cdk: Sync, ours: Sync, parent_paths: list[str] | None = None) -> list[str]:
+    """Each way ours differs from the CDK's sync, one line each (empty: they match)."""
+    out = []
+    cdk_requests, our_requests = _counted(cdk.requests, parent_paths or []), _counted(ours.requests, parent_paths or [])
+    if cdk.rc != 0 or cdk.errors:
+        out.append(f"airbyte-cdk failed (rc {cdk.rc}): {cdk.errors[:3]} {cdk.stderr[-800:]}")
+    if ours.rc != 0 or ours.errors:
+        out.append(f"we failed (rc {ours.rc}): {ours.errors[:3]} {ours.stderr[-800:]}")
+    for name in sorted(set(cdk.records) | set(ours.records)):
+        a, b = cdk.records.get(name, Counter()), ours.records.get(name, Counter())
+        if a != b:
+            out.append(f"records of {name}: CDK {sum(a.values())}, ours {sum(b.values())}; only CDK: "
+                       f"{list((a - b).elements())[:2]}; only ours: {list((b - a).elements())[:2]}")
+    if cdk_requests != our_requests:
+        out.append(f"requests: CDK {sum(cdk_requests.values())}, ours {sum(our_requests.values())}; only CDK: "
+                   f"{list((cdk_requests - our_requests).elements())[:3]}; only ours: "
+                   f"{list((our_requests - cdk_requests).elements())[:3]}")
+    if cdk.states != ours.states:
+        out.append(f"final states: CDK {_canonical(cdk.states)}; ours {_canonical(ours.states)}")
+    return out
+
+
+def run_pair(case: Case, work: Path, state: list[dict[str, Any]] | None = None) -> tuple[Sync, Sync]:
+    """Both engines, the same UTC day (a pair either side of midnight runs again)."""
+    for _ in range(2):
+        today = dt.datetime.now(dt.timezone.utc).date()
+        cdk = run_cdk(case, work / "cdk", today, state)
+        ours = run_ours(case, work / "ours", today, state)
+        if dt.datetime.now(dt.timezone.utc).date() == today:
+            break
+    return cdk, ours
+
+
+def case_names() -> list[str]:
+    return sorted(p.stem for p in CASES.glob("*.yaml"))

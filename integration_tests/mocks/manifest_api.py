@@ -1,0 +1,281 @@
+"""One mock API for any Airbyte declarative manifest, configured by a small data file.
+
+The data describes the API a manifest was written for (not the manifest): its routes, where each
+puts its records, how it pages, which auth it takes and which requests it answers with an error.
+The differential tests (integration_tests/airbyte_diff/*.yaml, key ``api``) run airbyte-cdk and us
+against the same one and compare what each asked (``log``) and got.
+
+    api:
+      auth: {type: bearer, token: dummy}       # generic.Credentials: none, bearer, header, query, basic, oauth
+      token_path: /oauth/token                 # the OAuth token endpoint (type oauth)
+      routes:
+        - path: /api/3/campaigns/{parent}/x    # {name} matches one segment; its value feeds the records
+          method: GET
+          records: {count: 45, fields: {id: "{parent}-{i}"}, ints: [n]}   # i counts from 1
+          cursor: {field: cdate, start: "2024-01-01T00:00:00Z", every: PT6H, format: "%Y-%m-%dT%H:%M:%SZ"}
+          filter: {from: since, to: until, formats: ["%Y-%m-%d"]}        # records with cursor in [from, to]
+          paging: {type: offset, offset: offset, limit: limit, size: 20}
+          body: {campaigns: $records, meta: {total: $total}}
+          headers: {X-Next-Cursor: $next}
+      faults:
+        - {path: /api/3/campaigns, nth: 2, status: 429, headers: {Retry-After: "1"}}
+
+Paging reads its parameters from the query, then the JSON body (``a.b`` nests), then a form body:
+``none``; ``offset`` (``offset``, ``limit``, ``size``); ``page`` (``page``, ``limit``, ``size``,
+``first``: 1); ``cursor`` (``cursor``, ``limit``, ``size``; opaque tokens ``c<n>``). ``max_size``
+caps a requested size, as real APIs do. Placeholders in ``body`` and ``headers``: ``$records``,
+``$record`` (the first, for single-object answers), ``$total``, ``$next`` (the next token, offset or
+page; null at the end), ``$next_url`` (this URL with the next token), ``$link`` (an RFC 8288 Link
+header with ``rel="next"``), ``$has_more``, ``$page``, and ``{"$chunks": N, "each": {...}}`` (the
+page's records N at a time, each group rendered with ``each``: nested lists for wildcard selectors).
+A header whose value is null is left out; a body key whose value is ``{"$if_more": {...}}`` is there
+only while more pages follow. Wrong credentials get a 401, an unknown path a 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from integration_tests.mocks.common import ArmedFaults
+from integration_tests.mocks.generic import Credentials
+from integration_tests.mocks.server import Request, Response
+
+UTC = dt.timezone.utc
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+
+
+def duration(text: str) -> dt.timedelta:
+    """``P1D``, ``PT6H``, ``P2DT30M`` (days, hours, minutes, seconds)."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"unsupported duration {text!r}")
+    d, h, mi, s = m.groups()
+    return dt.timedelta(days=int(d or 0), hours=int(h or 0), minutes=int(mi or 0), seconds=float(s or 0))
+
+
+def parse_moment(value: Any, formats: list[str]) -> dt.datetime:
+    """A parameter or start value: epoch formats ``%s``/``%ms``, strftime formats, else ISO 8601."""
+    for fmt in formats:
+        try:
+            if fmt == "%ms":
+                return dt.datetime.fromtimestamp(int(value) / 1000, UTC)
+            if fmt == "%s":
+                return dt.datetime.fromtimestamp(int(value), UTC)
+            parsed = dt.datetime.strptime(str(value), fmt)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except (ValueError, TypeError, OverflowError):
+            continue
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_moment(moment: dt.datetime, fmt: str) -> Any:
+    if fmt == "%ms":
+        return int(moment.timestamp() * 1000)
+    if fmt == "%s":
+        return int(moment.timestamp())
+    return moment.strftime(fmt)
+
+
+def logged(req: Request) -> dict[str, Any]:
+    """What the differential tests compare: method, path, query pairs (sorted), the parsed body."""
+    body: Any = None
+    if req.body:
+        kind = (req.header("Content-Type") or "").split(";")[0].strip()
+        if kind == "application/json":
+            body = json.loads(req.body)
+        elif kind == "application/x-www-form-urlencoded":
+            body = dict(sorted(parse_qsl(req.body.decode(), keep_blank_values=True)))
+        else:
+            body = req.body.decode("utf-8", "replace")
+    query = sorted((k, v) for k, values in req.query.items() for v in values)
+    return {"method": req.method, "path": req.path, "query": query, "body": body}
+
+
+class Route:
+    """One path of the API: its records, filter, paging and answer shape."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.method = str(spec.get("method") or "GET").upper()
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(str(spec["path"])))
+        self.regex = re.compile(f"^{pattern}$")
+        self.paging = dict(spec.get("paging") or {"type": "none"})
+
+    def records(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        spec = self.spec.get("records") or {}
+        ints = set(spec.get("ints") or [])
+        cursor = self.spec.get("cursor")
+        out = []
+        for i in range(1, int(spec.get("count", 0)) + 1):
+            record = _fill(spec.get("fields") or {"id": "{i}"}, {"i": i, **params}, ints)
+            if cursor:
+                start = parse_moment(cursor["start"], [])
+                moment = start + duration(str(cursor.get("every") or "P1D")) * (i - 1)
+                record[cursor["field"]] = format_moment(moment, str(cursor.get("format") or "%Y-%m-%dT%H:%M:%SZ"))
+            out.append(record)
+        return out
+
+    def filtered(self, records: list[dict[str, Any]], arg: Any) -> list[dict[str, Any]]:
+        flt, cursor = self.spec.get("filter"), self.spec.get("cursor")
+        if not flt or not cursor:
+            return records
+        formats = list(flt.get("formats") or [])
+        lo, hi = arg(flt.get("from")), arg(flt.get("to"))
+        low = parse_moment(lo, formats) if lo not in (None, "") else None
+        high = parse_moment(hi, formats) if hi not in (None, "") else None
+        fmt = [str(cursor.get("format") or "%Y-%m-%dT%H:%M:%SZ")]
+        kept = []
+        for record in records:
+            moment = parse_moment(record[cursor["field"]], fmt)
+            if (low is None or moment >= low) and (high is None or moment <= high):
+                kept.append(record)
+        return kept
+
+
+def _fill(template: Any, values: dict[str, Any], ints: set[str], key: str = "") -> Any:
+    if isinstance(template, str):
+        text = template.format(**values)
+        return int(text) if key in ints else text
+    if isinstance(template, dict):
+        return {k: _fill(v, values, ints, k) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values, ints) for v in template]
+    return template
+
+
+class ManifestApi:
+    """The handler: ``MockServer(ManifestApi(data["api"]))``; ``log`` lists every request it was sent."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        auth = dict(spec.get("auth") or {"type": "none"})
+        self.creds = Credentials(str(auth.pop("type")), **auth)
+        self.routes = [Route(r) for r in spec.get("routes") or []]
+        self.faults = ArmedFaults()
+        for fault in spec.get("faults") or []:
+            details = {k: v for k, v in fault.items() if k not in ("path", "nth")}
+            self.faults.arm(str(fault["path"]), int(fault.get("nth", 1)), **details)
+        self.log: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, req: Request) -> Response:
+        with self._lock:
+            self.log.append(logged(req))
+        if self.spec.get("token_path") and req.path == self.spec["token_path"]:
+            return self.creds.token_response(req, int(self.spec.get("expires_in", 3600)))
+        fault = self.faults.take(req.path)
+        if fault is not None:
+            return Response.json(fault.get("body") or {"error": "fault"}, int(fault.get("status", 500)),
+                                 **{str(k): str(v) for k, v in (fault.get("headers") or {}).items()})
+        if not self.creds.accepts(req):
+            return Response.json({"error": "unauthorized"}, 401)
+        for route in self.routes:
+            match = route.regex.match(req.path)
+            if match:
+                if route.method != req.method:
+                    return Response.json({"error": f"{req.method} not allowed"}, 405)
+                return self._answer(route, req, match.groupdict())
+        return Response.json({"error": f"no route {req.path}"}, 404)
+
+    def _answer(self, route: Route, req: Request, params: dict[str, str]) -> Response:
+        arg = _reader(req)
+        records = route.filtered(route.records(params), arg)
+        start, size, token = _window(route.paging, arg, len(records))
+        page = records[start:start + size]
+        more = start + size < len(records)
+        nxt = _next_token(route.paging, start + size, token) if more else None
+        next_url = _url_with(req, route.paging, nxt) if more else None
+        values = {
+            "$records": page, "$record": page[0] if page else {}, "$total": len(records), "$next": nxt,
+            "$next_url": next_url, "$link": f'<{next_url}>; rel="next"' if next_url else None,
+            "$has_more": more, "$page": token,
+        }
+        body = _render(route.spec.get("body", "$records"), values, more)
+        headers = {str(k): _render(v, values, more) for k, v in (route.spec.get("headers") or {}).items()}
+        return Response.json(body, **{k: str(v) for k, v in headers.items() if v is not None})
+
+
+def _reader(req: Request) -> Any:
+    """Parameter lookup: query, then JSON body (``a.b`` nests), then form body."""
+    body: Any = None
+    if req.body:
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            body = dict(parse_qsl(req.body.decode("utf-8", "replace")))
+
+    def arg(name: Any) -> Any:
+        if not name:
+            return None
+        if req.arg(str(name)) is not None:
+            return req.arg(str(name))
+        node = body
+        for part in str(name).split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+    return arg
+
+
+def _window(paging: dict[str, Any], arg: Any, total: int) -> tuple[int, int, Any]:
+    """(first record index, page size, this page's token) from the request."""
+    kind = paging.get("type", "none")
+    if kind == "none":
+        return 0, max(total, 1), None
+    size = int(arg(paging.get("limit")) or paging.get("size") or 10)
+    size = min(size, int(paging.get("max_size") or size))
+    if kind == "offset":
+        offset = int(arg(paging.get("offset", "offset")) or 0)
+        return offset, size, offset
+    if kind == "page":
+        first = int(paging.get("first", 1))
+        page = int(arg(paging.get("page", "page")) or first)
+        return (page - first) * size, size, page
+    if kind == "cursor":
+        token = arg(paging.get("cursor", "cursor"))
+        return (int(str(token)[1:]) if token else 0), size, token
+    raise ValueError(f"unknown paging type {kind!r}")
+
+
+def _next_token(paging: dict[str, Any], next_start: int, token: Any) -> Any:
+    kind = paging.get("type")
+    if kind == "offset":
+        return next_start
+    if kind == "page":
+        return int(token) + 1
+    return f"c{next_start}"
+
+
+def _url_with(req: Request, paging: dict[str, Any], token: Any) -> str:
+    """This request's URL with the next token in its query parameter (for next URLs and Link headers)."""
+    name = {"offset": paging.get("offset", "offset"), "page": paging.get("page", "page"),
+            "cursor": paging.get("cursor", "cursor")}.get(paging.get("type", ""), "page")
+    pairs = [(k, v) for k, values in req.query.items() for v in values if k != name]
+    return f"http://{req.header('Host')}{req.path}?{urlencode([*pairs, (name, token)])}"
+
+
+def _render(template: Any, values: dict[str, Any], more: bool) -> Any:
+    if isinstance(template, str):
+        return values.get(template, template) if template.startswith("$") else template
+    if isinstance(template, dict):
+        if "$chunks" in template:
+            n, page = int(template["$chunks"]), values["$records"]
+            return [_render(template["each"], {**values, "$records": page[i:i + n]}, more)
+                    for i in range(0, len(page), n)]
+        out = {}
+        for key, value in template.items():
+            if isinstance(value, dict) and "$if_more" in value:
+                if not more:
+                    continue
+                value = value["$if_more"]
+            out[key] = _render(value, values, more)
+        return out
+    if isinstance(template, list):
+        return [_render(v, values, more) for v in template]
+    return template
