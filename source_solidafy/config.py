@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from source_solidafy.errors import ConfigError
@@ -21,6 +22,12 @@ _JSON_TYPES = {
 BASE_URL_HELP = "Override the API base URL (proxy, regional endpoint, local mock)"
 TOKEN_URL_HELP = "Override the OAuth2 token URL (proxy, local mock)"
 OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials")
+
+
+def preferred_auth_type(types: Sequence[str]) -> str | None:
+    """The auth type that shapes the config form: an OAuth2 one if any alternative is one (it adds
+    ``token_url``), else the first. Both the loaded manifest and the fast ``spec`` path ask here."""
+    return next((t for t in types if t in OAUTH2_TYPES), types[0] if types else None)
 
 
 def with_overrides(fields: list[ConfigField], auth_type: str | None) -> list[ConfigField]:

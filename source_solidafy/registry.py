@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from source_solidafy.config import field_from_dict, with_overrides
+from source_solidafy.config import field_from_dict, preferred_auth_type, with_overrides
 from source_solidafy.errors import ManifestError, UnknownConnectorError
 from source_solidafy.source import ConfigField
 
@@ -72,10 +72,9 @@ def _yaml_loader() -> type:
 
 
 def _auth_type(auth: object) -> str | None:
-    """The auth type, or for a list of alternatives an OAuth2 one if any (it adds ``token_url``)."""
+    """The auth type that shapes the config form (``preferred_auth_type``), read from the raw YAML."""
     blocks = auth if isinstance(auth, list) else [auth]
-    types = [str(b.get("type")) for b in blocks if isinstance(b, dict)]
-    return next((t for t in types if t.startswith("oauth2")), types[0] if types else None)
+    return preferred_auth_type([str(b.get("type")) for b in blocks if isinstance(b, dict)])
 
 
 def _scan(path: Path) -> ConnectorInfo:

@@ -185,6 +185,7 @@ def _guarded(ast: nodes.Template) -> set[int]:
         if t.name in _GUARD_TESTS:
             out.add(id(t.node))
     for c in ast.find_all((nodes.If, nodes.CondExpr)):
+        assert isinstance(c, (nodes.If, nodes.CondExpr))
         out.add(id(c.test))
     return out
 

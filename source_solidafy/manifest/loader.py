@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from source_solidafy.errors import ManifestError, SolidafyError
+from source_solidafy.manifest.auth_choice import check_alternatives
 from source_solidafy.manifest.models import AsyncJobPartition, Manifest
 from source_solidafy.manifest.problems import describe, problem_line, where_of
 from source_solidafy.manifest.references import check_parents, check_templates
@@ -85,7 +86,7 @@ def load_manifest_text(
     templates = list(iter_templates(manifest))
     _locate_templates(templates, problems)
     _check_paths(manifest, problems)
-    _check_auth_alternatives(manifest, problems)
+    check_alternatives(manifest, problems.add)
     _note_ignored_requests(manifest, problems)
     check_parents(manifest, problems.add)
     check_templates(manifest, templates, problems.add,
@@ -204,25 +205,6 @@ def _check_paths(manifest: Manifest, problems: _Problems) -> None:
         except (ValueError, TypeError, LookupError, SolidafyError) as exc:
             message = str(exc)
             problems.add(path, message if message.startswith("invalid path") else f"invalid path {value!r}: {message}")
-
-
-def _check_auth_alternatives(manifest: Manifest, problems: _Problems) -> None:
-    """One default (no ``when``), last; no ``when`` key twice (the second could never be chosen)."""
-    if not isinstance(manifest.auth, list):
-        return
-    last = len(manifest.auth) - 1
-    seen: dict[str, int] = {}
-    for i, alt in enumerate(manifest.auth):
-        when = alt.when
-        if when is None:
-            if i != last:
-                problems.add(("auth", i), "an alternative without 'when' is the default and must come last")
-        elif not when.strip() or any(c in when for c in "{} "):
-            problems.add(("auth", i, "when"), f"expected a config key name, got {when!r}")
-        elif when in seen:
-            problems.add(("auth", i, "when"), f"'{when}' already selects auth[{seen[when]}]: this one is never used")
-        else:
-            seen[when] = i
 
 
 def _note_ignored_requests(manifest: Manifest, problems: _Problems) -> None:

@@ -36,10 +36,8 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
     PrivateAttr,
-    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -47,6 +45,19 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from source_solidafy.config import OAUTH2_TYPES  # noqa: F401 - part of this module's API
+from source_solidafy.manifest.auth_models import (  # re-exported: models.py is the public module
+    ApiKeyAuth,
+    Auth,
+    AuthAlternative,
+    AuthSpec,
+    AuthWhen,
+    BasicAuth,
+    BearerAuth,
+    NoAuth,
+    OAuth2ClientCredentialsAuth,
+    OAuth2RefreshTokenAuth,
+    SessionTokenAuth,
+)
 from source_solidafy.manifest.fields import (
     Body,
     HostList,
@@ -58,26 +69,28 @@ from source_solidafy.manifest.fields import (
     Text,
     TextList,
 )
-from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is the public module
+from source_solidafy.manifest.partition_parts import (  # re-exported: models.py is the public module
     AsyncCreate,
     AsyncDownload,
     AsyncJobPartition,
     AsyncPoll,
+    DateRangePartition,
+    ListPartition,
+    ParentStreamPartition,
+    Partition,
+)
+from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is the public module
     CsvDecoder,
     CursorPagination,
-    DateRangePartition,
     Decoder,
     JsonDecoder,
     JsonlDecoder,
     LinkHeaderPagination,
-    ListPartition,
     NestedRecords,
     NextUrlPagination,
     OffsetPagination,
     PageNumberPagination,
     Pagination,
-    ParentStreamPartition,
-    Partition,
     RemoveStep,
     RenameStep,
     SetStep,
@@ -95,159 +108,6 @@ __all__ = [
     "OAuth2RefreshTokenAuth", "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition",
     "Partition", "RemoveStep", "RenameStep", "Request", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream",
     "TransformStep", "XmlDecoder",
-]
-
-# ------------------------------------------------------------------------------------------ auth
-
-
-class BearerAuth(Strict):
-    """``Authorization: Bearer <token>``."""
-
-    type: Literal["bearer"]
-    token: Template
-
-
-class ApiKeyAuth(Strict):
-    """``key`` names the header (or query parameter with ``location: query``) carrying ``value``."""
-
-    type: Literal["api_key"]
-    key: Text
-    value: Template
-    location: Literal["header", "query"] = "header"
-
-
-class BasicAuth(Strict):
-    """HTTP basic auth; ``password`` may be left out."""
-
-    type: Literal["basic"]
-    username: Template
-    password: Template | None = None
-
-
-class OAuth2RefreshTokenAuth(Strict):
-    """POSTs ``grant_type=refresh_token`` (with ``scopes``) to ``token_url``; refreshes before expiry and once on a 401."""
-
-    type: Literal["oauth2_refresh_token"]
-    token_url: Template
-    client_id: Template
-    client_secret: Template
-    refresh_token: Template
-    scopes: TextList = Field(default_factory=list)
-
-
-class OAuth2ClientCredentialsAuth(Strict):
-    """POSTs ``grant_type=client_credentials`` (with ``scopes``) to ``token_url``."""
-
-    type: Literal["oauth2_client_credentials"]
-    token_url: Template
-    client_id: Template
-    client_secret: Template
-    scopes: TextList = Field(default_factory=list)
-
-
-class SessionTokenAuth(Strict):
-    """POST ``body`` to ``login_url``, read ``token_path``, send ``<header_name>: <prefix> <token>``.
-
-    A word prefix (``Session``) gets one space before the token; ``""`` means none; one ending in
-    punctuation (``token=``) is used as written.
-    """
-
-    type: Literal["session_token"]
-    login_url: Template
-    body: Body | None = None
-    token_path: Text
-    header_name: Text = "Authorization"
-    header_prefix: Text = "Bearer "
-
-
-class NoAuth(Strict):
-    """No credentials (also what an absent ``auth`` means)."""
-
-    type: Literal["none"] = "none"
-
-
-Auth = Annotated[
-    BearerAuth
-    | ApiKeyAuth
-    | BasicAuth
-    | OAuth2RefreshTokenAuth
-    | OAuth2ClientCredentialsAuth
-    | SessionTokenAuth
-    | NoAuth,
-    Field(discriminator="type"),
-]
-
-
-class AuthWhen(Strict):
-    """An auth alternative: any auth block plus ``when: <config key>``; a list of them is ``auth``.
-
-    The first alternative whose ``when`` config key is present and non-empty is used; one
-    alternative may leave ``when`` out and must then come last (the default)::
-
-        auth:
-          - when: access_token
-            type: bearer
-            token: "{{ config.access_token }}"
-          - when: refresh_token
-            type: oauth2_refresh_token
-            token_url: https://api.hubapi.com/oauth/v1/token
-            client_id: "{{ config.client_id }}"
-            client_secret: "{{ config.client_secret }}"
-            refresh_token: "{{ config.refresh_token }}"
-    """
-
-    when: Text | None = None
-
-
-class BearerAlternative(BearerAuth, AuthWhen):
-    pass
-
-
-class ApiKeyAlternative(ApiKeyAuth, AuthWhen):
-    pass
-
-
-class BasicAlternative(BasicAuth, AuthWhen):
-    pass
-
-
-class OAuth2RefreshTokenAlternative(OAuth2RefreshTokenAuth, AuthWhen):
-    pass
-
-
-class OAuth2ClientCredentialsAlternative(OAuth2ClientCredentialsAuth, AuthWhen):
-    pass
-
-
-class SessionTokenAlternative(SessionTokenAuth, AuthWhen):
-    pass
-
-
-class NoAuthAlternative(NoAuth, AuthWhen):
-    type: Literal["none"]  # an alternative names its type, even "none"
-
-
-AuthAlternative = Annotated[
-    BearerAlternative
-    | ApiKeyAlternative
-    | BasicAlternative
-    | OAuth2RefreshTokenAlternative
-    | OAuth2ClientCredentialsAlternative
-    | SessionTokenAlternative
-    | NoAuthAlternative,
-    Field(discriminator="type"),
-]
-AUTH_LIST_TAG = "alternatives"  # the union tags pydantic puts in error locations (problems.py skips them)
-AUTH_ONE_TAG = "block"
-
-
-def _auth_shape(value: Any) -> str:
-    return AUTH_LIST_TAG if isinstance(value, list) else AUTH_ONE_TAG
-
-
-AuthSpec = Annotated[
-    Annotated[Auth, Tag(AUTH_ONE_TAG)] | Annotated[list[AuthAlternative], Tag(AUTH_LIST_TAG), Field(min_length=1)],
-    Discriminator(_auth_shape),
 ]
 
 # ---------------------------------------------------------------------------------- http, check

@@ -179,7 +179,7 @@ def _unknown_tag(loc: KeyPath, err: dict[str, Any]) -> str:
 
 def _without_shape_tags(loc: KeyPath) -> KeyPath:
     """Drop the tag pydantic puts after ``auth`` (one block or a list of alternatives)."""
-    from source_solidafy.manifest.models import AUTH_LIST_TAG, AUTH_ONE_TAG
+    from source_solidafy.manifest.auth_models import AUTH_LIST_TAG, AUTH_ONE_TAG
 
     if len(loc) > 1 and loc[0] == "auth" and loc[1] in (AUTH_LIST_TAG, AUTH_ONE_TAG):
         return (loc[0], *loc[2:])

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from source_solidafy.manifest.stream_parts import (
+from source_solidafy.manifest.partition_parts import (
     AsyncJobPartition,
     DateRangePartition,
     ListPartition,

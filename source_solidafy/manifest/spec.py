@@ -15,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from source_solidafy.config import OAUTH2_TYPES, with_overrides
+from source_solidafy.config import preferred_auth_type, with_overrides
 from source_solidafy.manifest.auth_choice import (
     alternatives,
+    auth_types,
+    choices,
     either_or_message,
     has_alternatives,
     keys_of,
@@ -74,8 +76,7 @@ def _derived(manifest: Manifest) -> list[ConfigField]:
             )
         )
     if has_alternatives(manifest):
-        for i, alt in enumerate(alternatives(manifest)):
-            when = getattr(alt, "when", None)
+        for i, (when, _) in enumerate(choices(manifest)):
             if when and when not in usages and when not in {f.name for f in fields}:
                 fields.append(ConfigField(name=when, secret=is_secret_name(when), description=f"Selects auth[{i}]"))
     return fields
@@ -85,9 +86,7 @@ def config_fields(manifest: Manifest) -> list[ConfigField]:
     """Explicit ``spec`` wins; then the optional overrides nobody declared."""
     explicit = manifest.spec
     fields = [f.to_config_field() for f in explicit] if explicit is not None else _derived(manifest)
-    types = [a.type for a in alternatives(manifest)]
-    oauth = next((t for t in types if t in OAUTH2_TYPES), types[0] if types else None)
-    return with_overrides(fields, oauth)
+    return with_overrides(fields, preferred_auth_type(auth_types(manifest)))
 
 
 def _absent(config: dict[str, Any], name: str) -> bool:

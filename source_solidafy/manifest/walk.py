@@ -49,8 +49,8 @@ def iter_paths(obj: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, str]]:
             if is_path and isinstance(value, str) and value:
                 yield (*path, name), value
         if isinstance(obj, NestedRecords):
-            for key, value in obj.carry.items():
-                yield (*path, "carry", key), value
+            for name, value in obj.carry.items():
+                yield (*path, "carry", name), value
     for key, child in _children(obj):
         if isinstance(child, (BaseModel, list)):
             yield from iter_paths(child, (*path, key))

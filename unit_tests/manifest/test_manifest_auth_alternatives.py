@@ -145,3 +145,17 @@ def test_builtins_offer_both_ways_and_summarise_them() -> None:
     zendesk = load_manifest(CONNECTORS / "zendesk.yaml")
     assert zendesk.missing_config({"subdomain": "acme", "access_token": "t"}) == []
     assert zendesk.missing_config({"subdomain": "acme"}) == ["zendesk: give either 'api_token' (with email) or 'access_token'"]
+
+
+def test_every_auth_block_has_a_generated_alternative() -> None:
+    """An alternative is its block plus ``when`` (made from the block, so a new key reaches both)."""
+    import typing
+
+    from source_solidafy.manifest.auth_models import ALTERNATIVES, AUTH_BLOCKS, AuthAlternative
+
+    members = typing.get_args(typing.get_args(AuthAlternative)[0])
+    assert members == ALTERNATIVES and len(ALTERNATIVES) == len(AUTH_BLOCKS)
+    for block, alt in zip(AUTH_BLOCKS, ALTERNATIVES, strict=True):
+        assert issubclass(alt, block)
+        assert set(alt.model_fields) == {*block.model_fields, "when"}
+        assert alt.model_fields["type"].is_required()  # an alternative names its type, even "none"

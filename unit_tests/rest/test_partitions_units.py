@@ -10,7 +10,7 @@ from unittest import mock
 
 import pytest
 
-from source_solidafy.manifest.stream_parts import DateRangePartition
+from source_solidafy.manifest.partition_parts import DateRangePartition
 from source_solidafy.rest.concurrency import SharedReads, Spool, run_partitions
 from source_solidafy.rest.partitions import DateRangeRouter, PartitionStates
 from source_solidafy.source import Batch, ReadContext, SyncServices, Tuning
