@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from source_solidafy.databases.dialects import DIALECTS
 from source_solidafy.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class Confinement:
             raise NotAllowedError(f"{dialect}: a request must name one network host (not a local socket)")
         if self.private_networks:
             return spec
-        port = int(params.get("port") or (5432 if dialect == "postgres" else 3306))
+        port = int(params.get("port") or DIALECTS[dialect].default_port or 0)
         try:
             address = self.resolve(host, port)
         except OSError:

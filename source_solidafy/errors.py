@@ -108,10 +108,6 @@ class AuthError(HttpError):
     failure_type = "config_error"
 
 
-class NotImplementedYet(SolidafyError):
-    """A YAML feature that loads but that this version cannot run yet."""
-
-
 def not_utf8(exc: UnicodeDecodeError) -> str:
     """``byte 0xff at offset 12``: where a file stops being UTF-8 (for one-line messages)."""
     return f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"

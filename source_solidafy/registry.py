@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy.config import field_from_dict, preferred_auth_type, with_overrides
+from source_solidafy.databases.dialects import DIALECTS
 from source_solidafy.errors import ManifestError, UnknownConnectorError
 from source_solidafy.source import ConfigField
 
@@ -45,11 +46,7 @@ class ConnectorInfo:
         return with_overrides([field_from_dict(f) for f in self.raw_spec], self.auth_type)
 
 
-DATABASES = (
-    ConnectorInfo("postgres", "database", "PostgreSQL database tables via DuckDB", "Database", ("postgresql",)),
-    ConnectorInfo("mysql", "database", "MySQL/MariaDB database tables via DuckDB", "Database", ("mariadb",)),
-    ConnectorInfo("sqlite", "database", "SQLite database tables via DuckDB", "Database", ()),
-)
+DATABASES = tuple(ConnectorInfo(d.name, "database", d.description, "Database", d.aliases) for d in DIALECTS.values())
 
 
 def connectors_dir() -> Path:

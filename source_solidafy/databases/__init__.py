@@ -1,29 +1,29 @@
 """Database connectors (PostgreSQL, MySQL/MariaDB, SQLite) read through embedded DuckDB.
 
-Importing this package imports neither duckdb nor pyarrow; they load when a source connects.
+Importing this package imports no database code (nor duckdb, nor pyarrow): the names and aliases
+are in ``dialects.py``; the sources load when one is asked for.
 """
 
 from __future__ import annotations
 
-from source_solidafy.databases.source import (
-    DatabaseSource,
-    MySQLSource,
-    PostgresSource,
-    SQLiteSource,
-)
-from source_solidafy.source import Source
+from typing import TYPE_CHECKING
 
-_CLASSES: tuple[type[DatabaseSource], ...] = (PostgresSource, MySQLSource, SQLiteSource)
-DATABASE_CONNECTORS: list[str] = [cls.name for cls in _CLASSES]
+from source_solidafy.databases.dialects import DIALECTS, find_dialect
+
+if TYPE_CHECKING:
+    from source_solidafy.source import Source
+
+DATABASE_CONNECTORS: list[str] = list(DIALECTS)
 
 
 def get_database_source(name: str) -> Source | None:
     """A new Source for a database connector name or alias (``postgresql``, ``mariadb``), else None."""
-    wanted = name.strip().lower()
-    for cls in _CLASSES:
-        if wanted == cls.name or wanted in cls.aliases:
-            return cls()
-    return None
+    dialect = find_dialect(name)
+    if dialect is None:
+        return None
+    from source_solidafy.databases.source import SOURCES
+
+    return SOURCES[dialect.name]()
 
 
-__all__ = ["DATABASE_CONNECTORS", "DatabaseSource", "get_database_source"]
+__all__ = ["DATABASE_CONNECTORS", "get_database_source"]

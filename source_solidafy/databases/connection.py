@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from source_solidafy.databases.dialects import DIALECTS
 from source_solidafy.errors import ConfigError
 
 PG_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -60,8 +61,7 @@ def connection_spec(dialect: str, config: dict[str, Any]) -> ConnectionSpec:
         return _sqlite_spec(config)
     conn = str(config.get("connection_string") or "").strip()
     if not conn and not config.get("host"):
-        example = "postgresql://user:password@host:5432/db" if dialect == "postgres" else (
-            "mysql://user:password@host:3306/db")
+        example = DIALECTS[dialect].example_url()
         raise ConfigError(
             f"{dialect}: config needs 'connection_string' (e.g. {example}) or 'host' "
             "(with 'port', 'database', 'user', 'password')"
@@ -106,7 +106,7 @@ def _field_params(config: dict[str, Any]) -> dict[str, Any]:
 
 def _parse_url(dialect: str, conn: str) -> tuple[dict[str, Any], dict[str, str]]:
     """``scheme://user:password@host:port/database?option=value`` with URL-encoded parts."""
-    schemes = ("postgres", "postgresql") if dialect == "postgres" else ("mysql", "mariadb")
+    schemes = DIALECTS[dialect].url_schemes
     parts = urlsplit(conn)
     if parts.scheme.lower() not in schemes:
         wanted = " or ".join(f"{s}://" for s in schemes)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from source_solidafy.databases.catalog import Column, Table, list_tables, load_columns, resolve
 from source_solidafy.databases.connection import PG_SSL_MODES, ConnectionSpec, connection_spec
+from source_solidafy.databases.dialects import MYSQL, POSTGRES, SQLITE, Dialect
 from source_solidafy.databases.query import build_select, state_value
 from source_solidafy.databases.types import column_schema, usable_as_cursor
 from source_solidafy.errors import ConfigError, SolidafyError, StateError, StreamError, redact
@@ -43,7 +44,6 @@ class DatabaseSource(Source):
     dialect: ClassVar[str]
     category = "Database"
     streams_dynamic = True
-    streams_hint = "Call POST /streams with connection config to discover tables"
 
     def __init__(self) -> None:
         self._sessions: dict[tuple[Any, ...], DuckSession] = {}
@@ -271,9 +271,8 @@ def _json_schema(table: Table) -> dict[str, Any]:
     }
 
 
-def _server_fields(dialect: str, port: int) -> list[ConfigField]:
-    label = "PostgreSQL" if dialect == "postgres" else "MySQL/MariaDB"
-    scheme = "postgresql" if dialect == "postgres" else "mysql"
+def _server_fields(dialect: Dialect) -> list[ConfigField]:
+    label, scheme, port = dialect.label, dialect.url_scheme, dialect.default_port
     return [
         ConfigField(
             "connection_string", secret=True,
@@ -304,29 +303,26 @@ def _common_fields() -> list[ConfigField]:
 
 
 class PostgresSource(DatabaseSource):
-    name = "postgres"
-    dialect = "postgres"
-    aliases = ("postgresql",)
-    description = "PostgreSQL database tables via DuckDB"
+    name = dialect = POSTGRES.name
+    aliases = POSTGRES.aliases
+    description = POSTGRES.description
 
     def config_fields(self) -> list[ConfigField]:
-        return _server_fields("postgres", 5432)
+        return _server_fields(POSTGRES)
 
 
 class MySQLSource(DatabaseSource):
-    name = "mysql"
-    dialect = "mysql"
-    aliases = ("mariadb",)
-    description = "MySQL/MariaDB database tables via DuckDB"
+    name = dialect = MYSQL.name
+    aliases = MYSQL.aliases
+    description = MYSQL.description
 
     def config_fields(self) -> list[ConfigField]:
-        return _server_fields("mysql", 3306)
+        return _server_fields(MYSQL)
 
 
 class SQLiteSource(DatabaseSource):
-    name = "sqlite"
-    dialect = "sqlite"
-    description = "SQLite database tables via DuckDB"
+    name = dialect = SQLITE.name
+    description = SQLITE.description
 
     def config_fields(self) -> list[ConfigField]:
         return [
@@ -336,3 +332,6 @@ class SQLiteSource(DatabaseSource):
             ),
             *_common_fields(),
         ]
+
+
+SOURCES: dict[str, type[DatabaseSource]] = {cls.name: cls for cls in (PostgresSource, MySQLSource, SQLiteSource)}

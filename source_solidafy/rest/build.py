@@ -14,8 +14,8 @@ from source_solidafy.manifest import stream_parts as sp
 from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
 from source_solidafy.rest import pagination as pg
+from source_solidafy.source import WarnFn
 
-WarnFn = Callable[[str], None]
 Render = Callable[[Any], str]
 
 

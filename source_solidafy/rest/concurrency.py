@@ -28,7 +28,7 @@ import orjson
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.queues import drain, put_unless
-from source_solidafy.source import Batch, ReadContext
+from source_solidafy.source import Batch, ReadContext, WarnFn
 
 T = TypeVar("T")
 _POLL = 0.1
@@ -219,7 +219,7 @@ class Spool:
             self._done, self._error = True, error
             self._cond.notify_all()
 
-    def follow(self, cancel: threading.Event, warn: Callable[[str], None] | None = None) -> Iterator[Batch]:
+    def follow(self, cancel: threading.Event, warn: WarnFn | None = None) -> Iterator[Batch]:
         """The spooled batches, waiting for more until the fetch ends; its failure is raised here.
 
         The fetch's warnings are passed to ``warn`` (the follower's ReadContext.warn) in their place:

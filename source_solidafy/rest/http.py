@@ -52,10 +52,10 @@ from source_solidafy.rest.transport import (
     make_session,
 )
 from source_solidafy.secret_names import is_secret_name
+from source_solidafy.source import LogFn
 
 __all__ = ["HttpClient", "Response"]
 
-LogFn = Callable[[str, str], None]
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
 DEFAULT_RETRY_STATUSES = (429, 500, 502, 503, 504)
 _TRANSIENT = (

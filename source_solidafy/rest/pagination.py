@@ -26,7 +26,7 @@ lands in the summary and holds the stream's state).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urljoin
@@ -35,8 +35,8 @@ import orjson
 from requests.utils import parse_header_links
 
 from source_solidafy.rest.paths import Path, compile_path, keys_hint
+from source_solidafy.source import WarnFn
 
-WarnFn = Callable[[str], None]
 DEFAULT_MAX_EMPTY_PAGES = 10
 
 
@@ -251,8 +251,6 @@ class Paginator:
         if self.warn is not None:
             self.warn(message)
 
-
-NoPagination = Paginator
 
 _NO_CURSOR = (None, "", "null")
 

@@ -8,14 +8,13 @@ record whose cursor is older than the incoming state is dropped client-side, one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from source_solidafy import jsoncodec
-from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest.paths import compile_path
+from source_solidafy.source import LogFn
 
 
 def comparable(value: Any) -> tuple[int, Any]:
@@ -150,7 +149,7 @@ class BoundaryDedupe:
 
     MAX_KEYS = 100_000
 
-    def __init__(self, primary_key: list[str], cursor_field: str, log: Callable[[str, str], None],
+    def __init__(self, primary_key: list[str], cursor_field: str, log: LogFn,
                  max_keys: int = MAX_KEYS) -> None:
         self.keys = [compile_path(k) for k in primary_key]
         self.cursor = compile_path(cursor_field)
@@ -233,6 +232,3 @@ def _typed(text: str) -> Any:
         return int(text)
     return text
 
-
-def base_context(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    return build_context(config, **kwargs)

@@ -11,10 +11,10 @@ from source_solidafy.rest.pagination import (
     FieldEquals,
     LinkHeaderPaginator,
     NextUrlPaginator,
-    NoPagination,
     OffsetPaginator,
     PageNumberPaginator,
     PageRequest,
+    Paginator,
     TotalCount,
     TotalPages,
     page_size_of,
@@ -183,7 +183,7 @@ def test_pagination_stop_conditions_compose_with_any_paginator() -> None:
 
 
 def test_pagination_none_is_single_request() -> None:
-    pag = NoPagination()
+    pag = Paginator()
     assert pag.next(Resp(), {}, [{}], pag.first()) is None
 
 
