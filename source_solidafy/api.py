@@ -15,6 +15,7 @@ from typing import Any
 
 from source_solidafy import protocol as p
 from source_solidafy import registry
+from source_solidafy.catalog import read_catalog
 from source_solidafy.config import fields_to_json_schema
 from source_solidafy.confinement import Confinement
 from source_solidafy.errors import (
@@ -184,27 +185,6 @@ def _select(source: Source, config: dict[str, Any], wanted: list[str] | None) ->
     return list(dict.fromkeys(wanted))
 
 
-def _from_catalog(catalog: dict[str, Any]) -> tuple[list[str], dict[str, str], dict[str, str]]:
-    """Streams, sync modes and cursor overrides of a configured catalog (unknown keys accepted)."""
-    from airbyte_protocol.models import ConfiguredAirbyteCatalog
-    from pydantic import ValidationError
-
-    try:
-        parsed = ConfiguredAirbyteCatalog.model_validate(catalog)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise UsageError(f"catalog: {where}: {first['msg']}") from None
-    names, modes, cursors = [], {}, {}
-    for cs in parsed.streams:
-        name = cs.stream.name
-        names.append(name)
-        modes[name] = cs.sync_mode.value
-        if cs.cursor_field:
-            cursors[name] = ".".join(cs.cursor_field)
-    return names, modes, cursors
-
-
 def _make_sink(fmt: str, output: str | None, compression: str, confinement: Confinement | None) -> Any:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
@@ -249,7 +229,7 @@ def prepare_sync(
     modes: dict[str, str] = {}
     cursors = dict(cursor_fields or {})
     if catalog is not None:
-        streams, modes, catalog_cursors = _from_catalog(catalog)
+        streams, modes, catalog_cursors = read_catalog(catalog)
         if source.streams_dynamic:
             cursors = {**catalog_cursors, **cursors}
     selected = _select(source, config, streams)
