@@ -29,7 +29,7 @@ def test_same_records_requests_and_state_as_airbyte_cdk(name: str, tmp_path: Pat
     case = Case.load(name)
     if str(case.data["manifest"]).startswith("corpus:") and not CORPUS.is_dir():
         pytest.skip(f"the Airbyte manifest corpus is not at {CORPUS}")
-    parents = case.data.get("parent_paths")
+    parents = case.once_paths()
     cdk, ours = run_pair(case, tmp_path / "first")
     assert any(cdk.records.values()), f"{name}: the CDK read no record, so the case proves nothing: {cdk.errors}"
     assert differences(cdk, ours, parents) == []

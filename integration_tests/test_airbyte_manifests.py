@@ -57,7 +57,7 @@ def test_corpus_loads_or_names_every_unsupported_component(capsys: pytest.Captur
         for row in rows:
             print(" | ".join(str(c) for c in row))
         print(f"load rate: {loaded}/{len(rows)} = {loaded / len(rows):.0%}")
-    assert loaded >= 9  # the floor this phase reached; docs/airbyte-manifests.md has the table
+    assert loaded >= 10  # SelectiveAuthenticator + OAuthAuthenticator made lever-hiring load; docs/airbyte-manifests.md
 
 
 def test_validate_passes_on_every_loading_corpus_manifest() -> None:
@@ -145,3 +145,16 @@ def test_read_datetime_slices_pages_and_cdk_state(tmp_path: Path) -> None:
     last_state = json.dumps(result.of_type("STATE")[-1], separators=(",", ":"))
     assert '{"updated_at":"2024-01-03"}' in last_state, last_state
     assert "k-1" not in result.stdout
+
+
+def test_config_value_against_its_pattern_as_the_cdk_checks(tmp_path: Path) -> None:
+    """Paystack's spec wants secret_key like sk_test_...: the CDK refuses "dummy" before any request."""
+    if not (CORPUS / "paystack" / "manifest.yaml").is_file():
+        pytest.skip(f"the Airbyte manifest corpus is not at {CORPUS}")
+    (tmp_path / "config.json").write_text(json.dumps({"start_date": "2024-01-01T00:00:00Z", "secret_key": "wrong-9"}))
+    result = run_cli("check", "--connector", str(CORPUS / "paystack" / "manifest.yaml"), "--config",
+                     str(tmp_path / "config.json"))
+    status = result.of_type("CONNECTION_STATUS")[0]["connectionStatus"]
+    assert status["status"] == "FAILED"
+    assert status["message"] == "manifest: config field 'secret_key' = *** does not match '^(s|r)k_(live|test)_[a-zA-Z0-9]+$'"
+    assert "wrong-9" not in result.stdout + result.stderr

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from source_solidafy.errors import ManifestError
+from source_solidafy.lowcode.auth import AirbyteManifest
 from source_solidafy.lowcode.resolve import resolve
 from source_solidafy.lowcode.translate import Translator
 from source_solidafy.manifest.models import Manifest
@@ -158,7 +159,7 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
             "http": {"max_retries": 5, "retry_statuses": DEFAULT_RETRY, "backoff_base_secs": 5.0,
                      "backoff_max_secs": 600.0}}
     try:
-        manifest = Manifest.model_validate(data, context={"envs": None})
+        manifest = AirbyteManifest.model_validate(data, context={"envs": None})
     except ValidationError as exc:
         raise ManifestError(f"{source_name}: cannot translate: {exc.errors()[0].get('msg')}") from None
     for stream, (part, paging) in zip(manifest.streams, later, strict=True):
@@ -167,4 +168,5 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
         if paging is not None:
             stream.pagination = paging
     manifest._source_name = source_name
+    manifest._selection = tr.selection
     return manifest

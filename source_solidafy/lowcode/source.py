@@ -1,7 +1,9 @@
 """An Airbyte manifest run by our engine: the CDK's spec, check and state shapes around DeclarativeSource.
 
 - ``spec`` is the manifest's ``connection_specification`` as written; a config must have its top-level
-  ``required`` keys; values under any property marked ``airbyte_secret`` are redacted from every output.
+  ``required`` keys, and its top-level values must match their property's ``pattern`` and ``enum`` (the
+  CDK refuses such a config before reading too); values under any property marked ``airbyte_secret``
+  are redacted from every output.
 - ``check`` is the manifest's ``CheckStream``: the first record of each named stream.
 - State is the CDK's: ``{cursor_field: value}`` for DatetimeBasedCursor streams (cursor.py), and
   ``{"__ab_no_cursor_state_message": true}`` after a stream without one, as the CDK emits.
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,6 +66,17 @@ def _field(name: str, prop: Any, required: bool, secrets: set[str]) -> ConfigFie
                        enum=tuple(prop.get("enum") or ()), pattern=prop.get("pattern"))
 
 
+def _check_value(connector: str, name: str, prop: Any, value: Any, secret: bool) -> None:
+    """A top-level value against its property's ``pattern`` and ``enum``, as the CDK's spec check does."""
+    if not isinstance(prop, dict) or value is None:
+        return
+    if isinstance(value, str) and isinstance(prop.get("pattern"), str) and not re.search(prop["pattern"], value):
+        shown = "***" if secret else repr(value)
+        raise ConfigError(f"{connector}: config field '{name}' = {shown} does not match {prop['pattern']!r}")
+    if isinstance(prop.get("enum"), list) and value not in prop["enum"]:
+        raise ConfigError(f"{connector}: config field '{name}' must be one of {', '.join(map(str, prop['enum']))}")
+
+
 class AirbyteManifestSource(DeclarativeSource):
     """A DeclarativeSource built from an Airbyte manifest."""
 
@@ -91,6 +105,8 @@ class AirbyteManifestSource(DeclarativeSource):
         missing = [k for k in self.connection_spec.get("required") or [] if config.get(k) in (None, "")]
         if missing:
             raise ConfigError(f"{self.name}: missing required config key(s): {', '.join(map(str, missing))}")
+        for name, prop in (self.connection_spec.get("properties") or {}).items():
+            _check_value(self.name, str(name), prop, config.get(name), name in self._secret_keys)
         return config
 
     def secrets(self, config: dict[str, Any]) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from source_solidafy.lowcode import components as c
+from source_solidafy.lowcode.auth import AuthParts
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.interpolation import Interpolated, variables
 from source_solidafy.lowcode.paging import AirbytePaging, TokenOption
@@ -21,7 +22,7 @@ REQUEST_VARS = {"config", "parameters", "stream_slice", "stream_partition", "str
 CONFIG_VARS = {"config", "parameters"}
 
 
-class Translator(StreamParts):
+class Translator(StreamParts, AuthParts):
     def __init__(self, resolved: Resolved, where: Any) -> None:
         self.resolved = resolved
         self.where_of = where  # KeyPath -> "manifest.yaml:12: definitions.x"

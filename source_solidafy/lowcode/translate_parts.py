@@ -222,31 +222,6 @@ class StreamParts:
                 out.append({"op": "set", "field": str(path[0]), "value": self.table.field_template(value)})
         return out
 
-    def auth(self: _T, requester: dict[str, Any]) -> dict[str, Any]:
-        """Our auth block for the requester's authenticator (the same one for every stream)."""
-        node = requester.get("authenticator")
-        if node is None:
-            return {"type": "none"}
-        kind = self.check(node, self.path(requester, "authenticator"))
-
-        def value(key: str, default: Any = None) -> Any:
-            return self.table.template(self.interp(node, key, CONFIG_VARS, default), self.where_of(self.path(node, key)))
-
-        if kind == "BearerAuthenticator":
-            return {"type": "bearer", "token": value("api_token")}
-        if kind == "BasicHttpAuthenticator":
-            return {"type": "basic", "username": value("username"), "password": value("password", "")}
-        if kind == "ApiKeyAuthenticator":
-            option = node.get("inject_into")
-            if option is None:
-                return {"type": "api_key", "key": _static(self, node, "header", "header"), "value": value("api_token")}
-            opt = self.option(option, self.path(node, "inject_into"))
-            if opt.inject_into not in ("header", "request_parameter"):
-                raise self.fail(self.path(node, "inject_into"), "an API key in the body is not supported yet")
-            where = "header" if opt.inject_into == "header" else "query"
-            return {"type": "api_key", "key": opt.field_name, "value": value("api_token"), "location": where}
-        return {"type": "none"}
-
     def error_handler(self: _T, requester: dict[str, Any]) -> None:
         handler = requester.get("error_handler")
         if handler is not None:

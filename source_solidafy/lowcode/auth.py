@@ -1,0 +1,117 @@
+"""Airbyte authenticators -> our auth blocks, with the CDK's semantics.
+
+- ``BearerAuthenticator``, ``BasicHttpAuthenticator``, ``ApiKeyAuthenticator`` (header or query),
+  ``NoAuth``: our bearer / basic / api_key / none.
+- ``OAuthAuthenticator`` with ``grant_type`` ``refresh_token`` (the default) or ``client_credentials``:
+  our oauth2_refresh_token / oauth2_client_credentials. Both POST the CDK's refresh request, a form of
+  ``grant_type``, ``client_id``, ``client_secret`` (and ``refresh_token``) to
+  ``token_refresh_endpoint``, read ``access_token`` and ``expires_in`` (seconds) from the answer and
+  send ``Authorization: Bearer <token>``. Options that change that request or the answer's reading
+  (extra body fields, scopes, other field names, expiry dates, token updaters) are not supported yet.
+- ``SelectiveAuthenticator``: the authenticator named by the config value at
+  ``authenticator_selection_path`` (read as the CDK does, as text); a config without that value, or
+  with a value naming no authenticator, is a config error before any request.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import PrivateAttr
+
+from source_solidafy.errors import ConfigError
+from source_solidafy.lowcode.translate_parts import CONFIG_VARS, _static
+from source_solidafy.manifest.auth_choice import alternatives
+from source_solidafy.manifest.models import Auth, Manifest
+
+if TYPE_CHECKING:
+    from source_solidafy.lowcode.translate import Translator as _T
+
+GRANTS = {"refresh_token": "oauth2_refresh_token", "client_credentials": "oauth2_client_credentials"}
+
+
+class AirbyteManifest(Manifest):
+    """Our Manifest, with SelectiveAuthenticator's choice: ``auth`` lists one alternative per key."""
+
+    _selection: tuple[list[str], list[str]] | None = PrivateAttr(default=None)  # (config path, keys)
+
+    def auth_for(self, config: dict[str, Any]) -> Auth:
+        if self._selection is None:
+            return super().auth_for(config)
+        path, keys = self._selection
+        node: Any = config
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"{self.name}: config has no '{'.'.join(path)}' to choose the authenticator "
+                                  f"(one of {', '.join(keys)})")
+            node = node[part]
+        if str(node) not in keys:
+            raise ConfigError(f"{self.name}: config '{'.'.join(path)}' is {str(node)!r}; the authenticators are "
+                              f"{', '.join(keys)}")
+        return alternatives(self)[keys.index(str(node))]
+
+
+class AuthParts:
+    """Mixed into :class:`~source_solidafy.lowcode.translate.Translator`."""
+
+    selection: tuple[list[str], list[str]] | None = None
+
+    def auth(self: _T, requester: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
+        """Our auth block for the requester's authenticator (the same one for every stream)."""
+        node = requester.get("authenticator")
+        if node is None:
+            return {"type": "none"}
+        kind = self.check(node, self.path(requester, "authenticator"))
+        if kind != "SelectiveAuthenticator":
+            return self.one_auth(node, kind)
+        path = [str(p) for p in node.get("authenticator_selection_path") or []]
+        choices = node.get("authenticators")
+        if not path or not isinstance(choices, dict) or not choices:
+            raise self.fail(self.path(node), "SelectiveAuthenticator needs authenticator_selection_path and "
+                                             "authenticators")
+        out = []
+        for key, choice in choices.items():
+            block = self.one_auth(choice, self.check(choice, (*self.path(node, "authenticators"), key)))
+            out.append({**block, "when": f"{'.'.join(path)} = {key}"})
+        self.selection = (path, [str(k) for k in choices])
+        return out
+
+    def one_auth(self: _T, node: dict[str, Any], kind: str) -> dict[str, Any]:
+        def value(key: str, default: Any = None) -> Any:
+            return self.table.template(self.interp(node, key, CONFIG_VARS, default), self.where_of(self.path(node, key)))
+
+        if kind == "BearerAuthenticator":
+            return {"type": "bearer", "token": value("api_token")}
+        if kind == "BasicHttpAuthenticator":
+            return {"type": "basic", "username": value("username"), "password": value("password", "")}
+        if kind == "ApiKeyAuthenticator":
+            option = node.get("inject_into")
+            if option is None:
+                return {"type": "api_key", "key": _static(self, node, "header", "header"), "value": value("api_token")}
+            opt = self.option(option, self.path(node, "inject_into"))
+            if opt.inject_into not in ("header", "request_parameter"):
+                raise self.fail(self.path(node, "inject_into"), "an API key in the body is not supported yet")
+            where = "header" if opt.inject_into == "header" else "query"
+            return {"type": "api_key", "key": opt.field_name, "value": value("api_token"), "location": where}
+        if kind == "OAuthAuthenticator":
+            return self.oauth(node, value)
+        if kind == "SelectiveAuthenticator":
+            raise self.fail(self.path(node), "a SelectiveAuthenticator inside another is not supported yet")
+        return {"type": "none"}
+
+    def oauth(self: _T, node: dict[str, Any], value: Any) -> dict[str, Any]:
+        if node.get("refresh_request_body"):
+            raise self.fail(self.path(node, "refresh_request_body"), "OAuthAuthenticator.refresh_request_body "
+                            "with fields is not supported yet (our token request sends the standard form only)")
+        grant = _static(self, node, "grant_type", "grant_type") if node.get("grant_type") else "refresh_token"
+        if grant not in GRANTS:
+            raise self.fail(self.path(node, "grant_type"), f"OAuthAuthenticator grant_type {grant!r} is not "
+                            f"supported (only {' and '.join(GRANTS)})")
+        if not node.get("token_refresh_endpoint"):
+            raise self.fail(self.path(node), "OAuthAuthenticator without token_refresh_endpoint (an access_token_value "
+                            "only) is not supported yet")
+        block = {"type": GRANTS[grant], "token_url": value("token_refresh_endpoint"), "client_id": value("client_id"),
+                 "client_secret": value("client_secret")}
+        if grant == "refresh_token":
+            block["refresh_token"] = value("refresh_token")
+        return block
