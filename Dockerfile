@@ -10,16 +10,26 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # binutils' strip, for the build stage only (the final stage has no build tools).
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils >/dev/null
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY container/slim_venv.py /tmp/slim_venv.py
+# The dependencies first, from pyproject.toml alone (its `dependencies` and the `cloud` extra), so a
+# change to the source reuses this layer. Trimmed here (see slim_venv.py: tests, headers, Arrow
+# Flight, debug symbols, botocore models, packed DuckDB extensions) and byte-compiled once: the final
+# image never writes bytecode (read-only for its non-root user).
+COPY pyproject.toml ./
+RUN python -m venv /opt/solidafy \
+    && python /tmp/slim_venv.py requirements pyproject.toml cloud >/tmp/requirements.txt \
+    && /opt/solidafy/bin/pip install --no-compile -r /tmp/requirements.txt \
+    && /opt/solidafy/bin/python /tmp/slim_venv.py dependencies /opt/solidafy \
+    && /opt/solidafy/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/solidafy/lib
+# Then the package itself (its dependencies are all there: pip adds only source-solidafy), and pip
+# and setuptools leave: the image installs nothing at run time.
+COPY README.md ./
 COPY source_solidafy ./source_solidafy
 COPY connectors ./connectors
-COPY container/slim_venv.py /tmp/slim_venv.py
-# Install, trim what no feature loads (pip, tests, headers, Arrow Flight; see slim_venv.py), then
-# byte-compile once: the final image never writes bytecode (read-only for its non-root user).
-RUN python -m venv /opt/solidafy \
-    && /opt/solidafy/bin/pip install --no-compile ".[cloud]" \
-    && /opt/solidafy/bin/python /tmp/slim_venv.py /opt/solidafy \
-    && /opt/solidafy/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/solidafy/lib
+RUN /opt/solidafy/bin/pip install --no-compile ".[cloud]" \
+    && /opt/solidafy/bin/python /tmp/slim_venv.py installers /opt/solidafy \
+    && /opt/solidafy/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash \
+       /opt/solidafy/lib/python3.11/site-packages/source_solidafy
 
 FROM python:3.11-slim
 

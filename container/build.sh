@@ -22,6 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
 CACHE=${SOLIDAFY_CONTAINER_CACHE:-/var/cache/solidafy-container}
 IMAGE=${SOLIDAFY_IMAGE:-solidafy/source-solidafy:dev}
+BUILD_STAGE=$IMAGE-build  # the Dockerfile's build stage, tagged so that its layers stay cached
 BASE=docker.io/library/python:3.11-slim
 CA=/etc/ssl/certs/ca-certificates.crt
 SUITE=bookworm
@@ -112,15 +113,26 @@ make_base() {
 
 build_image() {
   step "build $REPO/Dockerfile as $IMAGE"
-  local mounts=()
+  local mounts=() args
   [ -s "$CA" ] && mounts=(-v "$CA:$CA:ro")
+  args=(--pull=never --network host "${mounts[@]}" -f "$REPO/Dockerfile")
   local log="$CACHE/build.log"
-  if ! podman build --pull=never --network host "${mounts[@]}" -t "$IMAGE" -f "$REPO/Dockerfile" "$REPO" >"$log" 2>&1; then
+  # The build stage gets a tag of its own, so pruning keeps its layers (the installed dependencies
+  # above all) for the next build; the second command finds every build-stage step cached.
+  if ! { podman build "${args[@]}" --target build -t "$BUILD_STAGE" "$REPO" \
+         && podman build "${args[@]}" -t "$IMAGE" "$REPO"; } >"$log" 2>&1; then
     tail -40 "$log" >&2
     exit 1
   fi
-  podman image prune -f >/dev/null 2>&1 || true  # the previous build's image, now untagged
+  prune
   step "built $IMAGE: $(podman image inspect --format '{{.Size}}' "$IMAGE") bytes"
+}
+
+prune() {
+  # Untagged images no tagged one is built on: the previous build's final image and build-stage
+  # layers of an older source. Ancestors of a tag stay (the base, the dependency layers), so the
+  # storage holds one build's worth of layers per tag, however many builds ran.
+  podman image prune -f >/dev/null 2>&1 || true
 }
 
 can_run() {

@@ -1,10 +1,15 @@
 """Trim the image's virtualenv to what the installed package runs with (the Dockerfile's build stage).
 
-Run as ``python slim_venv.py /opt/solidafy`` after ``pip install``. Removes only what no supported
-feature loads; the container test (integration_tests/test_container.py) runs every output and every
-database connector in the trimmed image to prove it:
+The build stage installs in two layers, so that a change to the source reuses the first::
 
-- pip, setuptools and their launchers: the image installs nothing at run time;
+    python slim_venv.py requirements pyproject.toml cloud > requirements.txt   # dependencies + extra
+    pip install -r requirements.txt && python slim_venv.py dependencies VENV     # layer 1: trimmed
+    pip install ".[cloud]" && python slim_venv.py installers VENV                # layer 2: package
+
+Removes only what no supported feature loads; the container test (integration_tests/test_container.py)
+runs every output and every database connector in the trimmed image to prove it:
+
+- pip, setuptools and their launchers (``installers``, last): the image installs nothing at run time;
 - test suites, C/C++ headers and Cython sources shipped in wheels;
 - pyarrow's Arrow Flight RPC libraries (nothing here speaks Flight) and its C++ test module;
 - the copies of one shared library that wheels carry under three names (symlinks instead);
@@ -26,6 +31,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import tomllib
 
 DROP_DIRS = {"tests", "test", "__pycache__"}
 DROP_SUFFIXES = {".pyx", ".pxd", ".pxi", ".h", ".hpp", ".cc", ".cpp"}
@@ -103,7 +110,8 @@ def strip_libraries(sp: Path) -> None:
         print("slim_venv: no `strip` (binutils), shared libraries keep their debug symbols", file=sys.stderr)
         return
     libraries = [str(p) for p in sp.rglob("*.so*") if p.is_file() and not p.is_symlink() and ".duckdb_extension" not in p.name]
-    subprocess.run([strip, "--strip-unneeded", *libraries], check=True)
+    if libraries:
+        subprocess.run([strip, "--strip-unneeded", *libraries], check=True)
 
 
 def pack_duckdb_extensions(sp: Path) -> None:
@@ -113,15 +121,43 @@ def pack_duckdb_extensions(sp: Path) -> None:
         ext.unlink()
 
 
-def main(argv: list[str]) -> int:
-    venv = Path(argv[1])
+def requirements(pyproject: Path, *extras: str) -> list[str]:
+    """The project's dependencies and those of ``extras``, as pyproject.toml pins them."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    return [*project["dependencies"], *(r for extra in extras for r in project["optional-dependencies"][extra])]
+
+
+def forget_requested(sp: Path) -> None:
+    """pip marks each line of requirements.txt REQUESTED; as in one ``pip install .``, only the package is."""
+    for marker in sp.glob("*.dist-info/REQUESTED"):
+        marker.unlink()
+        record = marker.parent / "RECORD"
+        lines = record.read_text().splitlines(keepends=True)
+        record.write_text("".join(line for line in lines if not line.startswith(f"{marker.parent.name}/REQUESTED,")))
+
+
+def trim_dependencies(venv: Path) -> None:
     sp = site_packages(venv)
-    drop_installers(venv, sp)
+    forget_requested(sp)
     drop_build_only_files(sp)
     trim_pyarrow(sp)
     trim_botocore(sp)
     strip_libraries(sp)
     pack_duckdb_extensions(sp)
+
+
+def main(argv: list[str]) -> int:
+    command, args = argv[1], argv[2:]
+    if command == "requirements":
+        print("\n".join(requirements(Path(args[0]), *args[1:])))
+    elif command == "dependencies":
+        trim_dependencies(Path(args[0]))
+    elif command == "installers":
+        drop_installers(Path(args[0]), site_packages(Path(args[0])))
+    else:
+        print(f"usage: {argv[0]} requirements PYPROJECT [EXTRA...] | dependencies VENV | installers VENV",
+              file=sys.stderr)  # fmt: skip
+        return 2
     return 0
 
 
