@@ -13,9 +13,10 @@
 # CLI over the same storage and settings (PyAirbyte and airbyte-cdk call `docker`).
 #
 # Settings this kind of machine needs: runc (crun refuses the hybrid cgroup layout), rlimits no higher
-# than the hard limits podman itself has (no CAP_SYS_RESOURCE), the host network for every container
-# (no bridge is ever created), and the host's CA bundle bound over the image's for the build's pip
-# (this machine's egress re-signs TLS; the bundle is a build-time mount, never a layer).
+# than the hard limits podman itself has (no CAP_SYS_RESOURCE), the host network by default (no bridge
+# is ever created; a container that publishes a port with -p runs in a user-mode network of its own,
+# --network slirp4netns:port_handler=slirp4netns), and the host's CA bundle bound over the image's
+# for the build's pip (this machine's egress re-signs TLS; a build-time mount, never a layer).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -37,15 +38,17 @@ step() { echo "== [$((SECONDS - T0))s] $*" >&2; }
 export CONTAINERS_STORAGE_CONF="$CACHE/storage.conf" CONTAINERS_CONF="$CACHE/containers.conf"
 
 install_engine() {
-  if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v mmdebstrap >/dev/null; then
-    step "install podman, runc, mmdebstrap (Debian packages)"
+  local tool missing=
+  for tool in podman runc mmdebstrap slirp4netns; do command -v "$tool" >/dev/null || missing=1; done
+  if [ -n "$missing" ]; then
+    step "install podman, runc, mmdebstrap, slirp4netns (Debian packages)"
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
       echo "container engine missing and cannot be installed here (needs root and apt-get)" >&2
       exit 3
     fi
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends podman runc mmdebstrap uidmap ca-certificates >/dev/null
+    apt-get install -y -qq --no-install-recommends podman runc mmdebstrap slirp4netns uidmap ca-certificates >/dev/null
   fi
   mkdir -p "$CACHE"
   write_config

@@ -69,10 +69,17 @@ class Image:
         return json.loads(proc.stdout)[0]
 
     @contextmanager
-    def detached(self, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-        """``docker run -d`` a named container; it is removed (killed at once) on exit, whatever happened."""
+    def detached(self, *args: str, env: dict[str, str] | None = None, publish: Sequence[str] = ()) -> Iterator[str]:
+        """``docker run -d`` a named container; it is removed (killed at once) on exit, whatever happened.
+
+        With ``publish`` (``-p HOST_IP:HOST_PORT:PORT`` values) it gets a network of its own, as under
+        Docker's default bridge: slirp4netns, which forwards the published ports (no bridge here).
+        """
         name = f"solidafy-test-{uuid.uuid4().hex[:10]}"
-        argv = ["run", "-d", "--rm", "--name", name, "--network", "host"]
+        network = "slirp4netns:port_handler=slirp4netns" if publish else "host"
+        argv = ["run", "-d", "--rm", "--name", name, "--network", network]
+        for port in publish:
+            argv += ["-p", port]
         for key, value in (env or {}).items():
             argv += ["-e", f"{key}={value}"]
         proc = docker(*argv, self.name, *args)
@@ -118,3 +125,7 @@ TOOLS_REQUIREMENTS = REPO / "container" / "airbyte-tools.txt"
 def airbyte_tools() -> Path:
     """The virtualenv with airbyte-cdk and PyAirbyte (container/airbyte-tools.txt), made once per pin set."""
     return pinned_venv(TOOLS_REQUIREMENTS, CACHE)
+
+
+if __name__ == "__main__":  # `make container-test` makes the tools' venv while container/build.sh runs
+    print(airbyte_tools())

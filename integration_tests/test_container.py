@@ -173,10 +173,11 @@ def test_database_connectors(image: Image, databases: dict[str, dict], connector
     assert sum(r["amount"] for r in records) == 10 * sum(range(1, 301))
 
 
-def test_serve_answers_health_on_the_host_network(image: Image) -> None:
-    """As a container serves: on every interface (so a token is required), port published by the host network."""
+def test_serve_answers_health_on_a_published_port(image: Image) -> None:
+    """``docker run -p HOST:8080 IMAGE serve --host 0.0.0.0``: on every interface (so a token is required)."""
     port, token = free_port(), "container-test-token"
-    with image.detached("serve", "--host", "0.0.0.0", "--port", str(port), env={"SOLIDAFY_API_TOKEN": token}):
+    with image.detached("serve", "--host", "0.0.0.0", "--port", "8080", env={"SOLIDAFY_API_TOKEN": token},
+                        publish=[f"127.0.0.1:{port}:8080"]):  # fmt: skip
         body = _poll(f"http://127.0.0.1:{port}/health")
         assert body["status"] == "ok" and body["version"] == _pyproject_version()
         spec = _poll(f"http://127.0.0.1:{port}/connectors/demo/spec", token=token)
@@ -225,6 +226,16 @@ def test_non_root_and_no_build_tools(image: Image) -> None:
     lines = ok(image.run("-c", probe, entrypoint="sh")).stdout.split()
     assert lines[0] != "0"
     assert lines[1:] == [], f"build tools in the final image: {lines[1:]}"
+
+
+def test_installed_as_one_pip_install(image: Image) -> None:
+    """The build stage installs the dependencies in a layer of their own, then the package: the result is
+    what one ``pip install .`` makes (only source-solidafy REQUESTED, every RECORD true to its files)."""
+    probe = ("cd /opt/solidafy/lib/python3.11/site-packages && ls -d *.dist-info/REQUESTED; "
+             "grep -l REQUESTED *.dist-info/RECORD; true")  # fmt: skip
+    lines = ok(image.run("-c", probe, entrypoint="sh")).stdout.split()
+    package = f"source_solidafy-{_pyproject_version()}.dist-info"
+    assert lines == [f"{package}/REQUESTED", f"{package}/RECORD"], lines
 
 
 def test_image_size(image: Image, capsys: pytest.CaptureFixture[str]) -> None:
