@@ -11,6 +11,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = ("list_connectors", "spec", "check", "streams", "discover", "read", "sync", "prepare_sync")
+_SCALE = ("plan", "read_plan", "prepare_plan_read", "merge_state", "load_plan")  # docs/scale-out.md
 
 
 def __getattr__(name: str) -> Any:
@@ -18,7 +19,11 @@ def __getattr__(name: str) -> Any:
         from source_solidafy import api
 
         return getattr(api, name)
+    if name in _SCALE:
+        from source_solidafy.scale import api as scale_api
+
+        return getattr(scale_api, name)
     raise AttributeError(name)
 
 
-__all__ = ["__version__", *_API]
+__all__ = ["__version__", *_API, *_SCALE]

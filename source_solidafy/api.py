@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy import protocol as p
 from source_solidafy import registry
@@ -28,6 +28,10 @@ from source_solidafy.errors import (
 from source_solidafy.runner import SyncPlan, SyncRun
 from source_solidafy.source import ConfigField, Source
 from source_solidafy.state import StateMap, check_state_path, parse_state
+
+if TYPE_CHECKING:
+    from source_solidafy.scale.units import Unit
+    from source_solidafy.sinks.layout import RunFiles
 
 FORMATS = ("json", "pretty", "parquet")
 
@@ -185,7 +189,8 @@ def _select(source: Source, config: dict[str, Any], wanted: list[str] | None) ->
     return list(dict.fromkeys(wanted))
 
 
-def _make_sink(fmt: str, output: str | None, compression: str, confinement: Confinement | None) -> Any:
+def _make_sink(fmt: str, output: str | None, compression: str, confinement: Confinement | None,
+               run_files: RunFiles | None = None) -> Any:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
     if fmt != "parquet" and not output:
@@ -194,7 +199,8 @@ def _make_sink(fmt: str, output: str | None, compression: str, confinement: Conf
         from source_solidafy.sinks import make_sink
     except ImportError:
         raise UsageError("with an output is not available in this build", option="format", value=fmt) from None
-    return make_sink("json" if fmt == "pretty" else fmt, output, compression=compression, confinement=confinement)
+    return make_sink("json" if fmt == "pretty" else fmt, output, compression=compression, confinement=confinement,
+                     run_files=run_files)
 
 
 def prepare_sync(
@@ -217,11 +223,14 @@ def prepare_sync(
     raw_records: bool = False,
     cancel: threading.Event | None = None,
     strict: bool = False,
+    unit: Unit | None = None,
+    run_files: RunFiles | None = None,
 ) -> SyncRun:
     """Validate everything up front (user errors raise here, before any output) and plan the sync.
 
     ``strict``: a warning (a stream that may not have read everything: see the summary's
-    ``warnings``) fails its stream instead.
+    ``warnings``) fails its stream instead. ``unit`` (a plan unit) reads only that part of its
+    stream, and ``run_files`` names the files after the run and the unit (``read --plan``).
     """
     source = load_connector(connector)
     config = _validated(source, config)
@@ -239,7 +248,7 @@ def prepare_sync(
         raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
     if state_file:
         check_state_path(state_file)
-    sink = _make_sink(format, output, compression, source.confinement)
+    sink = _make_sink(format, output, compression, source.confinement, run_files)
     plan = SyncPlan(
         connector=source.name,
         streams=selected,
@@ -260,6 +269,7 @@ def prepare_sync(
         raw_records=raw_records,
         cancel=cancel or threading.Event(),
         strict=strict,
+        units={unit.stream: unit} if unit is not None else {},
     )
     return SyncRun(source, plan)
 

@@ -51,6 +51,9 @@ def _read_parser(sub: Any) -> None:
     sp.add_argument("--compression", default="zstd", help="Parquet compression (zstd, snappy, gzip, none)")
     sp.add_argument("--strict", action="store_true",
                     help="fail a stream on any warning (e.g. a paginator that stopped early)")
+    from source_solidafy.scale.cli import add_read_args
+
+    add_read_args(sp)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--sample", type=int, default=100, metavar="N",
                             help="infer a schema from N records for streams that declare none (0: do not read)")
     _read_parser(sub)
+    from source_solidafy.scale.cli import add_parsers
+
+    add_parsers(sub, _add_config)
     sp = sub.add_parser("validate", help="validate a connector YAML file")
     sp.add_argument("file")
     sp.add_argument("--format", default="text", choices=["text", "json"])
@@ -90,11 +96,17 @@ def _json_arg(text: str, where: str) -> Any:
 
 
 def _json_file(path: str, what: str) -> Any:
-    file = Path(path)
-    if not file.is_file():
+    """A JSON file by path or object-store URI (s3:// r2:// gs:// az://)."""
+    from source_solidafy.small_files import is_remote, read_file
+
+    remote = is_remote(path)
+    if not remote and not Path(path).is_file():
         raise ConfigError(f"{what} file not found: {path}")
     try:
-        return _json_arg(file.read_text(encoding="utf-8"), path)
+        data = read_file(path)[0] if remote else Path(path).read_bytes()
+        if data is None:
+            raise ConfigError(f"{what} file not found: {path}")
+        return _json_arg(data.decode("utf-8"), path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what} file ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
@@ -186,6 +198,12 @@ def _state_arg(args: argparse.Namespace, airbyte: bool) -> Any:
     if args.state_json:
         return parse_state_text(args.state_json, "--state-json")
     if args.state:
+        from source_solidafy.small_files import is_remote
+
+        if is_remote(args.state):
+            from source_solidafy.state import load_state_uri
+
+            return load_state_uri(args.state, required=airbyte)
         if airbyte and not Path(args.state).is_file():
             raise ConfigError(f"state file not found: {args.state}")
         return load_state_file(args.state)
@@ -206,6 +224,10 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
     from source_solidafy import api
 
     config = _config(args)
+    if args.plan:
+        from source_solidafy.scale.cli import cmd_read_plan
+
+        return cmd_read_plan(args, config, _connector(args, config))
     catalog = _json_file(args.catalog, "catalog") if args.catalog else None
     if airbyte and catalog is None:
         raise UsageError("read: --catalog FILE is required (the Airbyte configured catalog)")
@@ -263,6 +285,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(summarize(manifest) + "\n")
     return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from source_solidafy.scale.cli import cmd_plan as plan
+
+    config = _config(args)
+    return plan(args, config, _connector(args, config), _state_arg(args, airbyte=False))
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    from source_solidafy.scale.cli import cmd_state as state
+
+    return state(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy import protocol as p
 from source_solidafy.errors import SolidafyError, redact
@@ -26,6 +26,9 @@ from source_solidafy.queues import drain, put_unless
 from source_solidafy.sinks.base import Sink
 from source_solidafy.source import Batch, ReadContext, Source, SyncServices, Tuning
 from source_solidafy.state import StateFileSaver, StateMap
+
+if TYPE_CHECKING:
+    from source_solidafy.scale.units import Unit
 
 _QUEUE_POLL = 0.2
 MAX_WARNINGS = 20  # distinct warnings kept per stream; more are counted, not listed
@@ -55,6 +58,7 @@ class SyncPlan:
     tuning: Tuning = field(default_factory=Tuning)
     cancel: threading.Event = field(default_factory=threading.Event)
     strict: bool = False  # a warning fails its stream
+    units: dict[str, Unit] = field(default_factory=dict)  # read --plan: the plan unit each stream reads
 
 
 @dataclass
@@ -166,6 +170,7 @@ class SyncRun:
             tuning=plan.tuning,
             strict=plan.strict,
             on_warning=lambda msg: self._put(("warn", stream, msg)),
+            unit=plan.units.get(stream),
         )
 
     def _produce(self, stream: str) -> None:

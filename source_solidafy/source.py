@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from source_solidafy.confinement import Confinement
     from source_solidafy.rest.concurrency import SharedReads
+    from source_solidafy.scale.units import Unit
 
 DEFAULT_MAX_PARTITION_STATES = 10_000
 
@@ -180,6 +181,7 @@ class ReadContext:
     tuning: Tuning = field(default_factory=Tuning)
     strict: bool = False  # a warning fails the stream (--strict)
     on_warning: WarnFn = _no_warning  # the runner records warnings here (see warn)
+    unit: Unit | None = None  # read --plan: read only this plan unit's part of the stream (scale/units.py)
 
     def warn(self, message: str) -> None:
         """Say that this stream may not have read everything (a suspicion, not a failure).
@@ -211,6 +213,8 @@ class Source(ABC):
     category: str = ""
     aliases: tuple[str, ...] = ()
     streams_dynamic: bool = False  # databases: streams are known only with a config
+    planner: str = "stream"  # which planner splits its streams into units (scale/planning.py PLANNERS)
+    rate_limit_rps: float | None = None  # a budget for this process over the connector's own (read --plan)
     confinement: Confinement | None = None  # set for untrusted callers (the server); None: unconfined
 
     @abstractmethod
@@ -249,6 +253,10 @@ class Source(ABC):
     @abstractmethod
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         """Yield batches of ``stream``. An exception fails this stream only."""
+
+    def declared_rate_limit(self) -> float | None:
+        """Requests per second the connector allows itself (REST ``http.rate_limit_rps``); None: no limit."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release sessions and connections."""

@@ -128,6 +128,22 @@ def load_state_file(path: str) -> StateMap:
     return parse_state_text(text, path)
 
 
+def load_state_uri(location: str, required: bool = False) -> StateMap:
+    """A state object in an object store (s3:// r2:// gs:// az://); none there: a first sync."""
+    from source_solidafy.small_files import read_file
+
+    data, _ = read_file(location)
+    if data is None:
+        if required:
+            raise StateError(f"state file not found: {location}")
+        return {}
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateError(f"{location}: state file is not UTF-8 text ({not_utf8(exc)})") from None
+    return parse_state_text(text, location)
+
+
 def check_state_path(path: str) -> None:
     """Fail before the sync starts when ``--state FILE`` cannot be written (the sync would run to
     the end and lose its state): the parent directories are made and a temporary file is created

@@ -80,6 +80,8 @@ def _check_value(connector: str, name: str, prop: Any, value: Any, secret: bool)
 class AirbyteManifestSource(DeclarativeSource):
     """A DeclarativeSource built from an Airbyte manifest."""
 
+    planner = "stream"  # the CDK's state shapes: one unit per stream (scale/planning.py)
+
     def __init__(self, manifest: Manifest, spec: dict[str, Any], check_streams: list[str],
                  table: TemplateTable) -> None:
         super().__init__(manifest)

@@ -65,10 +65,26 @@ def partitions_for(
     if part.type == "async_job":
         yield from read_job(reader, part, (incoming or {}).get("cursor"))
         return
-    router_type = ROUTERS[part.type]
-    states = PartitionStates(spec.name, incoming, ctx, router_type.key)
-    router = router_type(source, spec, ctx, reader, states)
+    router, states = _router(source, spec, ctx, incoming, reader)
     yield from PartitionedRead(router, reader, ctx, states).run()
+
+
+def _router(source: DeclarativeSource, spec: Stream, ctx: ReadContext, incoming: dict[str, Any] | None,
+            reader: StreamReader) -> tuple[Router, PartitionStates]:
+    """The stream's router, or with ``ctx.unit`` (read --plan) the one that reads that unit's partitions."""
+    def states_of(key: Callable[[dict[str, Any]], str]) -> PartitionStates:
+        return PartitionStates(spec.name, incoming, ctx, key)
+
+    if ctx.unit is not None:
+        from source_solidafy.rest.plan import unit_router
+
+        found = unit_router(source, spec, ctx, reader, states_of)
+        if found is not None:
+            return found
+    assert spec.partition is not None
+    router_type = ROUTERS[spec.partition.type]
+    states = states_of(router_type.key)
+    return router_type(source, spec, ctx, reader, states), states
 
 
 def partition_key(partition: dict[str, Any]) -> str:
@@ -291,6 +307,7 @@ class DateRangeRouter(Router):
         super().__init__(*args)
         part: DateRangePartition = self.spec.partition  # type: ignore[assignment]
         self.part = part
+        self.now: datetime | None = None  # "now" of the windows (a plan fixes it); None: the clock
 
     def _bound(self, name: str, text: str) -> datetime:
         moment = to_datetime(text)
@@ -344,7 +361,7 @@ class DateRangeRouter(Router):
 
     def partitions(self) -> Iterator[dict[str, Any]]:
         first = True
-        for lo, hi in self.windows():
+        for lo, hi in self.windows(self.now):
             if first:
                 self._forget_before(lo)
                 first = False

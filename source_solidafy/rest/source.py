@@ -34,7 +34,7 @@ class _Runtime:
     """HTTP client, auth and rendered connector-level values for one config."""
 
     def __init__(self, manifest: Manifest, config: dict[str, Any], secrets: list[str],
-                 guard: ConnectGuard | None = None) -> None:
+                 guard: ConnectGuard | None = None, rate_limit_rps: float | None = None) -> None:
         self.manifest = manifest
         self.config = config
         self._local = threading.local()
@@ -42,7 +42,7 @@ class _Runtime:
         self.client = HttpClient(
             "", timeout=http.timeout_secs, max_retries=http.max_retries, backoff=http.backoff,
             backoff_base=http.backoff_base_secs, backoff_max=http.backoff_max_secs,
-            retry_statuses=http.retry_statuses, rate_limit_rps=http.rate_limit_rps,
+            retry_statuses=http.retry_statuses, rate_limit_rps=rate_limit_rps or http.rate_limit_rps,
             max_concurrency=http.max_concurrency, user_agent=http.user_agent or "source-solidafy",
             allowed_hosts=http.allowed_hosts, max_response_mb=http.max_response_mb, deadline=http.deadline_secs,
             secrets=secrets, log=self._log, connect_guard=guard,
@@ -134,6 +134,8 @@ class _StreamRequest:
 class DeclarativeSource(Source):
     """A REST connector described by a YAML manifest."""
 
+    planner = "rest"  # units of list values, date windows and parent keys (rest/plan.py)
+
     def __init__(self, manifest: Manifest) -> None:
         self.manifest = manifest
         self.name = manifest.name
@@ -160,8 +162,12 @@ class DeclarativeSource(Source):
             rt = self._runtimes.get(key)
             if rt is None:
                 guard = self.confinement.connect_guard() if self.confinement is not None else None
-                rt = self._runtimes[key] = _Runtime(self.manifest, config, self.secrets(config), guard)
+                rt = self._runtimes[key] = _Runtime(self.manifest, config, self.secrets(config), guard,
+                                                    self.rate_limit_rps)
             return rt
+
+    def declared_rate_limit(self) -> float | None:
+        return self.manifest.http.rate_limit_rps
 
     def close(self) -> None:
         with self._lock:

@@ -11,13 +11,14 @@ Nothing heavy (pyarrow, cloud SDKs) is imported until a sink is made.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import UsageError
 
 if TYPE_CHECKING:
     from source_solidafy.confinement import Confinement
     from source_solidafy.sinks.base import Sink
+    from source_solidafy.sinks.layout import RunFiles
     from source_solidafy.source import LogFn
 
 DEFAULT_PARQUET_OUTPUT = "output"
@@ -48,13 +49,14 @@ def make_sink(
     part_rows: int | None = None,
     row_group_rows: int | None = None,
     confinement: Confinement | None = None,
+    run_files: RunFiles | None = None,
 ) -> Sink | None:
     """The sink for a ``format`` and ``output``; None for JSON without an output (records go to stdout).
 
     ``parquet`` without an output writes under ``./output``. ``part_rows`` (env
     ``SOLIDAFY_PART_ROWS``, default 1,000,000) is how many rows a part holds before a checkpoint
     publishes it; ``row_group_rows`` (env ``SOLIDAFY_ROW_GROUP_ROWS``, default 65,536) is the Parquet
-    row group size. Raises UsageError for an unknown format, compression or output scheme.
+    row group size. ``run_files`` names the files of a plan unit (``read --plan``). Raises UsageError for an unknown format, compression or output scheme.
     """
     fmt = (format or "json").lower()
     if fmt not in (*_JSON_FORMATS, "parquet"):
@@ -63,7 +65,7 @@ def make_sink(
         return None
     from source_solidafy.sinks.storage import open_storage
 
-    options = {"log": log}
+    options: dict[str, Any] = {"log": log, "run_files": run_files}
     rows = _env_int("SOLIDAFY_PART_ROWS", part_rows)
     if rows is not None:
         options["part_rows"] = rows

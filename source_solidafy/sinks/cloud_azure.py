@@ -65,9 +65,10 @@ def _service() -> Any:
 
 
 class AzureUpload(Upload):
-    def __init__(self, blob: Any, uri: str, block_size: int) -> None:
+    def __init__(self, blob: Any, uri: str, block_size: int, overwrite: bool = False) -> None:
         super().__init__()
         self._blob, self.uri, self._block_size = blob, uri, block_size
+        self._overwrite = overwrite
         self._buf = bytearray()
         self._blocks: list[str] = []
         self._prefix = uuid.uuid4().hex[:16]
@@ -92,12 +93,13 @@ class AzureUpload(Upload):
 
         try:
             if not self._blocks:
-                self._blob.upload_blob(bytes(self._buf), overwrite=False)
+                self._blob.upload_blob(bytes(self._buf), overwrite=self._overwrite)
             else:
                 if self._buf:
                     self._stage(bytes(self._buf))
                 blocks = [BlobBlock(block_id=b) for b in self._blocks]
-                self._blob.commit_block_list(blocks, match_condition=MatchConditions.IfMissing)
+                condition = {} if self._overwrite else {"match_condition": MatchConditions.IfMissing}
+                self._blob.commit_block_list(blocks, **condition)
         except Exception as exc:  # noqa: BLE001
             self.abort()
             raise failure(self.uri, "upload", exc) from None
@@ -158,5 +160,15 @@ class AzureStorage(Storage):
         except Exception as exc:  # noqa: BLE001
             raise failure(self.uri(key), "deleting", exc) from None
 
-    def create(self, key: str) -> Upload:
-        return AzureUpload(self.container.get_blob_client(self._key(key)), self.uri(key), self.block_size)
+    def read(self, key: str) -> bytes | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return bytes(self.container.download_blob(self._key(key)).readall())
+        except ResourceNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001
+            raise failure(self.uri(key), "reading", exc) from None
+
+    def create(self, key: str, overwrite: bool = False) -> Upload:
+        return AzureUpload(self.container.get_blob_client(self._key(key)), self.uri(key), self.block_size, overwrite)

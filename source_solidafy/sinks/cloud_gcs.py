@@ -56,10 +56,11 @@ def _credentials() -> tuple[Any, str | None]:
 
 
 class GCSUpload(Upload):
-    def __init__(self, blob: Any, uri: str, chunk: int) -> None:
+    def __init__(self, blob: Any, uri: str, chunk: int, overwrite: bool = False) -> None:
         super().__init__()
         self.uri = uri
-        self._writer = blob.open("wb", chunk_size=chunk, ignore_flush=True, if_generation_match=0)
+        condition = {} if overwrite else {"if_generation_match": 0}
+        self._writer = blob.open("wb", chunk_size=chunk, ignore_flush=True, **condition)
 
     def _write(self, data: bytes | memoryview) -> None:
         try:
@@ -133,5 +134,15 @@ class GCSStorage(Storage):
         except Exception as exc:  # noqa: BLE001
             raise failure(self.uri(key), "deleting", exc) from None
 
-    def create(self, key: str) -> Upload:
-        return GCSUpload(self.bucket.blob(self._key(key)), self.uri(key), self.chunk)
+    def read(self, key: str) -> bytes | None:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            return bytes(self.bucket.blob(self._key(key)).download_as_bytes())
+        except NotFound:
+            return None
+        except Exception as exc:  # noqa: BLE001
+            raise failure(self.uri(key), "reading", exc) from None
+
+    def create(self, key: str, overwrite: bool = False) -> Upload:
+        return GCSUpload(self.bucket.blob(self._key(key)), self.uri(key), self.chunk, overwrite)

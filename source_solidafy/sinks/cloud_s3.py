@@ -187,5 +187,14 @@ class S3Storage(Storage):
         except Exception as exc:  # noqa: BLE001
             raise failure(self.uri(key), "deleting", exc) from None
 
-    def create(self, key: str) -> Upload:
-        return S3Upload(self.client, self.bucket, self._key(key), self.uri(key), self.part_size, self.conditional)
+    def read(self, key: str) -> bytes | None:
+        try:
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
+        except Exception as exc:  # noqa: BLE001 - botocore raises many kinds
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise failure(self.uri(key), "reading", exc) from None
+
+    def create(self, key: str, overwrite: bool = False) -> Upload:
+        conditional = [False] if overwrite else self.conditional
+        return S3Upload(self.client, self.bucket, self._key(key), self.uri(key), self.part_size, conditional)

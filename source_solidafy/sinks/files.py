@@ -8,17 +8,23 @@ part, so a sync killed at any moment has emitted no STATE for data that is not i
 A stream opened with ``replace=True`` (the runner's full refresh: the stream is read from scratch)
 notes the data files its day's directory already holds; once its own files are all published, at
 commit, it removes those. A crash in between leaves both (the day's records twice), never neither.
+
+A sink given ``run_files`` (one unit of a plan: ``read --plan``) names its files after the run and
+the unit, in the run's day, and publishes them over an earlier attempt's files of the same name; at
+commit it removes the earlier attempt's files it did not write again (an attempt that wrote more
+parts). It never touches another unit's files, whatever ``replace`` says.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import SolidafyError, StreamError
 from source_solidafy.sinks.base import Sink
-from source_solidafy.sinks.layout import PartNames, is_data_file, partition_date, safe_dir_name
+from source_solidafy.sinks.layout import PartNames, RunFiles, is_data_file, partition_date, safe_dir_name
 from source_solidafy.sinks.storage import Storage, Upload
 
 if TYPE_CHECKING:
@@ -45,14 +51,24 @@ class StreamFiles(ABC):
         self.log = log
         self._prepared = False
         self._names = PartNames(self.ext, lambda name: storage.exists(f"{self.dir_key}/{name}"), now)
+        self._run: RunFiles | None = None
+        self._run_names: Iterator[str] | None = None
         self.files: list[str] = []
         self.upload: Upload | None = None
         self.rows_in_part = 0  # rows handed over since the last published part (buffered or written)
         self.earlier: list[str] = []  # replace=True: the day's files from before this sync, removed at commit
 
+    def use_run_names(self, run: RunFiles, dir_name: str) -> None:
+        """Name the files after a plan's run and unit (see the module docstring)."""
+        self._run, self._run_names = run, run.names(self.ext)
+        self.dir_key = f"{dir_name}/dt={partition_date(run.day)}"
+
     def note_earlier(self) -> None:
-        """Remember the data files already in this stream's directory for the day (full refresh)."""
-        self.earlier = [n for n in self.storage.list(self.dir_key) if is_data_file(n, self.ext)]
+        """Remember the data files already in this stream's directory for the day (full refresh), or
+        with run names, the files an earlier attempt of the same unit wrote."""
+        run = self._run
+        mine = (lambda n: run.owns(n, self.ext)) if run is not None else (lambda n: is_data_file(n, self.ext))
+        self.earlier = [n for n in self.storage.list(self.dir_key) if mine(n)]
 
     def remove_earlier(self) -> int:
         """Remove the noted files (this sync's own files are all published): how many there were."""
@@ -73,7 +89,10 @@ class StreamFiles(ABC):
         if not self._prepared:  # no directory for a stream that writes nothing
             self.storage.prepare(self.dir_key)
             self._prepared = True
-        self.upload = self.storage.create(f"{self.dir_key}/{self._names.next()}")
+        if self._run_names is not None:
+            self.upload = self.storage.create(f"{self.dir_key}/{next(self._run_names)}", overwrite=True)
+        else:
+            self.upload = self.storage.create(f"{self.dir_key}/{self._names.next()}")
         return self.upload
 
     def publish(self) -> None:
@@ -105,8 +124,10 @@ class FileSink(Sink):
         part_rows: int = DEFAULT_PART_ROWS,
         log: LogFn | None = None,
         now: datetime | None = None,
+        run_files: RunFiles | None = None,
     ) -> None:
         self.storage = storage
+        self.run_files = run_files
         self.directory = storage.root
         self.part_rows = part_rows
         self.log: LogFn = log or _no_log
@@ -138,8 +159,11 @@ class FileSink(Sink):
         if stream in self._open:
             self.abort(stream)
         try:
-            files = self._stream_files(stream, self._dir_name(stream), json_schema)
-            if replace:
+            dir_name = self._dir_name(stream)
+            files = self._stream_files(stream, dir_name, json_schema)
+            if self.run_files is not None:
+                files.use_run_names(self.run_files, dir_name)
+            if replace or self.run_files is not None:
                 files.note_earlier()
         except (OSError, SolidafyError) as exc:
             raise self._guard(stream, "preparing", exc) from exc
@@ -182,7 +206,7 @@ class FileSink(Sink):
             raise self._guard(stream, "writing to", exc) from exc
         self.files[stream] = list(files.files)
         removed = files.remove_earlier()
-        if removed:
+        if removed and self.run_files is None:
             self.log("INFO", f"{stream}: full refresh replaced {removed} earlier file(s) in {files.dir_key}")
         return files.files[0] if files.files else None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -78,3 +78,42 @@ class PartNames:
             self._base, self._part = self._fresh_base(), 0
             name = f"{self._base}.{self.ext}"
         return name
+
+
+RUN_ID_RULE = "expected lowercase hex digits, groups separated by '-' (a UUID will do), at most 40 characters"
+
+
+def valid_run_id(run_id: str) -> bool:
+    """A run id keeps a unit's file names data files by :func:`is_data_file`."""
+    return len(run_id) <= 40 and re.fullmatch(r"[0-9a-f]+(-[0-9a-f]+)*", run_id) is not None
+
+
+class RunFiles:
+    """The names of one plan unit's files: the same for every attempt of the unit (docs/scale-out.md).
+
+    ``data-<run_id>-<unit>.<ext>``, then ``-0001``, ``-0002``... for further parts, in the ``dt=`` of
+    the run (the plan's day, not the day the attempt runs), so an engine that retries a unit writes
+    the same names again, replacing its files instead of adding to them. They are data files by
+    :func:`is_data_file` (a later full refresh of the day removes them like any other)::
+
+        output/users/dt=2025-12-14/data-3fa2c1d9e0b7-00003.parquet
+    """
+
+    def __init__(self, run_id: str, unit: int, day: datetime) -> None:
+        if not valid_run_id(run_id):
+            raise ValueError(f"run id {run_id!r}: {RUN_ID_RULE}")
+        self.base = f"data-{run_id}-{unit:05d}"
+        self.day = day
+        self._own = re.compile(re.escape(self.base) + r"(-\d{4})?")
+
+    def owns(self, name: str, ext: str) -> bool:
+        """A file an attempt of this unit wrote."""
+        stem, dot, suffix = name.rpartition(".")
+        return bool(dot) and suffix == ext and self._own.fullmatch(stem) is not None
+
+    def names(self, ext: str) -> Iterator[str]:
+        yield f"{self.base}.{ext}"
+        part = 0
+        while True:
+            part += 1
+            yield f"{self.base}-{part:04d}.{ext}"

@@ -3,8 +3,9 @@
 A :class:`Storage` hands out :class:`Upload` objects. Bytes written to an Upload become visible at
 their final name only on :meth:`Upload.commit` (local: temp file + fsync + link; S3/R2: multipart
 upload completed; GCS: resumable upload finalised; Azure: block list committed). :meth:`Upload.abort`
-leaves nothing at the final name and no temporary behind. A commit never replaces an existing file;
-:meth:`Storage.delete` removes one (a full-refresh stream's earlier files of the day, once its new
+leaves nothing at the final name and no temporary behind. A commit never replaces an existing file,
+unless the upload was created with ``overwrite=True`` (a plan unit's files and manifest, whose names
+are the same for every attempt: the new file replaces the old one in one step); :meth:`Storage.delete` removes one (a full-refresh stream's earlier files of the day, once its new
 ones are all published).
 
     ./out            a local directory (also file:///abs/path)
@@ -79,7 +80,8 @@ class Storage(ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
-    def create(self, key: str) -> Upload: ...
+    def create(self, key: str, overwrite: bool = False) -> Upload:
+        """A new upload to ``key``; its commit replaces an existing file only with ``overwrite``."""
 
     @abstractmethod
     def list(self, dir_key: str) -> list[str]:
@@ -88,6 +90,10 @@ class Storage(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove one file; a file that is already gone is fine."""
+
+    @abstractmethod
+    def read(self, key: str) -> bytes | None:
+        """The bytes of one (small) file; None when there is none."""
 
     def prepare(self, dir_key: str) -> None:  # noqa: B027 - only local storage needs it
         """Called once per partition directory before its first file (local: mkdir, clean up)."""
@@ -120,9 +126,10 @@ class LocalUpload(Upload):
     checked when the directory was opened is where the bytes go, whatever is renamed meanwhile.
     """
 
-    def __init__(self, dir_fd: int, directory: Path, name: str) -> None:
+    def __init__(self, dir_fd: int, directory: Path, name: str, overwrite: bool = False) -> None:
         super().__init__()
         self._dir = dir_fd
+        self._overwrite = overwrite
         self.final = directory / name
         self.temp = directory / f".{name}.{os.getpid()}.{secrets.token_hex(3)}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -137,7 +144,7 @@ class LocalUpload(Upload):
         self._fh.close()
         target = self.final.name
         dirs = {"src_dir_fd": self._dir, "dst_dir_fd": self._dir}
-        while True:
+        while not self._overwrite:
             try:
                 os.link(self.temp.name, target, **dirs, follow_symlinks=False)  # never overwrites
                 break
@@ -149,6 +156,8 @@ class LocalUpload(Upload):
                     continue
                 os.rename(self.temp.name, target, **dirs)
                 break
+        if self._overwrite:
+            os.replace(self.temp.name, target, **dirs)  # one step: the old file or the new, never neither
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temp.name, dir_fd=self._dir)
         with contextlib.suppress(OSError):
@@ -215,9 +224,9 @@ class LocalStorage(Storage):
     def exists(self, key: str) -> bool:
         return os.path.lexists(self.path / key)
 
-    def create(self, key: str) -> Upload:
+    def create(self, key: str, overwrite: bool = False) -> Upload:
         directory, _, name = key.rpartition("/")
-        return LocalUpload(self._open_dir(directory), self.path / directory, name)
+        return LocalUpload(self._open_dir(directory), self.path / directory, name, overwrite)
 
     def list(self, dir_key: str) -> list[str]:
         try:
@@ -231,7 +240,10 @@ class LocalStorage(Storage):
 
     def delete(self, key: str) -> None:
         directory, _, name = key.rpartition("/")
-        fd = self._open_dir(directory, create=False)
+        try:
+            fd = self._open_dir(directory, create=False)
+        except FileNotFoundError:
+            return
         try:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name, dir_fd=fd)
@@ -239,6 +251,21 @@ class LocalStorage(Storage):
                 os.fsync(fd)  # the removal is durable before anything that follows it
         finally:
             os.close(fd)
+
+    def read(self, key: str) -> bytes | None:
+        directory, _, name = key.rpartition("/")
+        try:
+            fd = self._open_dir(directory, create=False)
+        except FileNotFoundError:
+            return None
+        try:
+            file_fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC | self._nofollow, dir_fd=fd)
+        except FileNotFoundError:
+            return None
+        finally:
+            os.close(fd)
+        with os.fdopen(file_fd, "rb") as fh:
+            return fh.read()
 
     def prepare(self, dir_key: str) -> None:
         """Create the directory and remove temporaries left by killed syncs (their pid is gone)."""
