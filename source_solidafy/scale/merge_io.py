@@ -22,8 +22,8 @@ from source_solidafy.scale.merge import StreamMerge, merge_states
 from source_solidafy.scale.units import Plan, state_sha256
 from source_solidafy.sinks.layout import is_data_file, partition_date, safe_dir_name
 from source_solidafy.sinks.storage import Storage, open_storage
-from source_solidafy.state import StateMap, parse_state
 from source_solidafy.small_files import ConflictError, read_file, write_file
+from source_solidafy.state import StateMap, parse_state
 
 
 @dataclass
