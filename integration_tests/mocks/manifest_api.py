@@ -22,7 +22,8 @@ against the same one and compare what each asked (``log``) and got.
 
 Paging reads its parameters from the query, then the JSON body (``a.b`` nests), then a form body:
 ``none``; ``offset`` (``offset``, ``limit``, ``size``); ``page`` (``page``, ``limit``, ``size``,
-``first``: 1); ``cursor`` (``cursor``, ``limit``, ``size``; opaque tokens ``c<n>``). ``max_size``
+``first``: 1); ``cursor`` (``cursor``, ``limit``, ``size``; opaque tokens ``c<n>``); ``after``
+(``after``, ``limit``, ``size``, ``key``: id; the records after the one whose key is given). ``max_size``
 caps a requested size, as real APIs do. Placeholders in ``body`` and ``headers``: ``$records``,
 ``$record`` (the first, for single-object answers), ``$total``, ``$next`` (the next token, offset or
 page; null at the end), ``$next_url`` (this URL with the next token), ``$link`` (an RFC 8288 Link
@@ -186,10 +187,10 @@ class ManifestApi:
     def _answer(self, route: Route, req: Request, params: dict[str, str]) -> Response:
         arg = _reader(req)
         records = route.filtered(route.records(params), arg)
-        start, size, token = _window(route.paging, arg, len(records))
+        start, size, token = _window(route.paging, arg, records)
         page = records[start:start + size]
         more = start + size < len(records)
-        nxt = _next_token(route.paging, start + size, token) if more else None
+        nxt = _next_token(route.paging, start + size, token, page) if more else None
         next_url = _url_with(req, route.paging, nxt) if more else None
         values = {
             "$records": page, "$record": page[0] if page else {}, "$total": len(records), "$next": nxt,
@@ -223,11 +224,11 @@ def _reader(req: Request) -> Any:
     return arg
 
 
-def _window(paging: dict[str, Any], arg: Any, total: int) -> tuple[int, int, Any]:
+def _window(paging: dict[str, Any], arg: Any, records: list[dict[str, Any]]) -> tuple[int, int, Any]:
     """(first record index, page size, this page's token) from the request."""
     kind = paging.get("type", "none")
     if kind == "none":
-        return 0, max(total, 1), None
+        return 0, max(len(records), 1), None
     size = int(arg(paging.get("limit")) or paging.get("size") or 10)
     size = min(size, int(paging.get("max_size") or size))
     if kind == "offset":
@@ -240,22 +241,28 @@ def _window(paging: dict[str, Any], arg: Any, total: int) -> tuple[int, int, Any
     if kind == "cursor":
         token = arg(paging.get("cursor", "cursor"))
         return (int(str(token)[1:]) if token else 0), size, token
+    if kind == "after":
+        token, key = arg(paging.get("after", "after")), paging.get("key", "id")
+        start = next((i + 1 for i, r in enumerate(records) if str(r.get(key)) == str(token)), 0) if token else 0
+        return start, size, token
     raise ValueError(f"unknown paging type {kind!r}")
 
 
-def _next_token(paging: dict[str, Any], next_start: int, token: Any) -> Any:
+def _next_token(paging: dict[str, Any], next_start: int, token: Any, page: list[dict[str, Any]]) -> Any:
     kind = paging.get("type")
     if kind == "offset":
         return next_start
     if kind == "page":
         return int(token) + 1
+    if kind == "after":
+        return page[-1].get(paging.get("key", "id")) if page else None
     return f"c{next_start}"
 
 
 def _url_with(req: Request, paging: dict[str, Any], token: Any) -> str:
     """This request's URL with the next token in its query parameter (for next URLs and Link headers)."""
     name = {"offset": paging.get("offset", "offset"), "page": paging.get("page", "page"),
-            "cursor": paging.get("cursor", "cursor")}.get(paging.get("type", ""), "page")
+            "cursor": paging.get("cursor", "cursor"), "after": paging.get("after", "after")}.get(paging.get("type", ""), "page")
     pairs = [(k, v) for k, values in req.query.items() for v in values if k != name]
     return f"http://{req.header('Host')}{req.path}?{urlencode([*pairs, (name, token)])}"
 

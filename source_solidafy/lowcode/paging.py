@@ -2,7 +2,9 @@
 
 The strategies (``OffsetIncrement``, ``PageIncrement``, ``CursorPagination``) decide the next token;
 ``page_token_option`` puts it in a query parameter, header or JSON body field (``RequestOption``) or
-uses it as the next URL (``RequestPath``, the stream's query parameters still added); ``page_size_option``
+uses it as the next URL (``RequestPath``: the stream's query parameters are still added, but not twice:
+a parameter the URL's query already has keeps the URL's value, as the CDK's ``dedupe_query_params``
+drops a repeated key with the same value, the authenticator's query parameter included); ``page_size_option``
 sends the page size on every request. Offsets and pages are sent on the first request only with
 ``inject_on_first_request``. ``CursorPagination`` evaluates ``cursor_value`` and ``stop_condition``
 with ``response``, ``headers`` (``headers.link`` is the parsed Link header), ``last_record``,
@@ -18,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from requests.utils import parse_header_links
 
@@ -49,8 +52,12 @@ class TokenOption:
                 node[self.field_path[-1]] = value
             else:
                 page.body[self.field_name] = value
-        elif self.inject_into == "path":
-            page.url = str(value)
+        elif self.inject_into == "path":  # the CDK's dedupe_query_params: the URL's own query wins
+            parts = urlsplit(str(value))
+            page.url = urlunsplit(parts._replace(query=""))
+            for key, item in parse_qsl(parts.query, keep_blank_values=True):
+                prev = page.params.get(key)
+                page.params[key] = item if prev is None else [*prev, item] if isinstance(prev, list) else [prev, item]
 
 
 @dataclass
@@ -68,6 +75,7 @@ class AirbytePaging:
     type: str = "airbyte_default"
     stop: Any = None
     max_pages: int | None = None
+    auth_params: list[str] = field(default_factory=list)  # query parameters the authenticator sends
 
 
 def _headers(response: Any) -> dict[str, Any]:
@@ -94,6 +102,8 @@ class AirbytePaginator(Paginator):
         page = PageRequest(token=token)
         if token is not None and self.spec.token_option is not None:
             self.spec.token_option.put(page, token)
+            for key in self.spec.auth_params:  # the authenticator adds its own once
+                page.params.pop(key, None)
         if self.spec.size_option is not None and self.spec.page_size:
             self.spec.size_option.put(page, self.spec.page_size)
         return page

@@ -130,8 +130,11 @@ class Translator(StreamParts, AuthParts):
         out["transform"] = self.transforms(s)
         self.error_handler(requester)
         out["_url_base"] = self.interp(requester, "url_base", CONFIG_VARS, "")
-        out["_auth"] = (self.auth(requester), self.path(requester, "authenticator"),
-                        signature(requester.get("authenticator")))
+        auth = self.auth(requester)
+        if isinstance(out.get("pagination"), AirbytePaging):
+            out["pagination"].auth_params = [a["key"] for a in (auth if isinstance(auth, list) else [auth])
+                                             if a["type"] == "api_key" and a.get("location") == "query"]
+        out["_auth"] = (auth, self.path(requester, "authenticator"), signature(requester.get("authenticator")))
         return out
 
     def _value(self, node: dict[str, Any], key: str, sub: str, value: Any) -> Interpolated | str:
