@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from source_solidafy.manifest import models as m
 from source_solidafy.manifest.templates import TemplateString, build_context
-from source_solidafy.rest.records import CursorTracker, Transformer, format_since, to_datetime
+from source_solidafy.rest.builders import transformer
+from source_solidafy.rest.records import CursorTracker, format_since, to_datetime
 
 
 def test_inclusive_filter_and_max() -> None:
@@ -61,4 +62,4 @@ def test_transform_set_remove_rename() -> None:
     ]
     records = [{"secret": 1, "old": 2}]
     ctx = build_context({}, partition={"region": "eu"})
-    assert Transformer(steps).apply(records, ctx) == [{"new": 2, "region": "eu"}]
+    assert transformer(steps).apply(records, ctx) == [{"new": 2, "region": "eu"}]

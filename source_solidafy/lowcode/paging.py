@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from requests.utils import parse_header_links
 
 from source_solidafy.lowcode.interpolation import Interpolated
-from source_solidafy.rest import build
+from source_solidafy.rest.builders import FACTORY, PageInputs
 from source_solidafy.rest.pagination import PageRequest, PageResponse, Paginator
 
 FALSE_VALUES = ("False", "false", "{}", "[]", "()", "", "0", "0.0")
@@ -147,9 +147,7 @@ class AirbytePaginator(Paginator):
         return token if token else None
 
 
-def _factory(spec: Any, warn: Any, page_size: Any = None) -> Paginator:
-    """``build.PAGINATORS`` entry: (spec, ReadContext.warn, the request's page size, unused here)."""
-    return AirbytePaginator(spec, spec.config, warn)
-
-
-build.PAGINATORS["airbyte_default"] = _factory
+@FACTORY.register(AirbytePaging, AirbytePaginator)
+def _paginator(spec: AirbytePaging, inputs: PageInputs) -> Paginator:
+    """The engine's page size (``inputs.page_size``) is unused: the CDK's strategies know their own."""
+    return AirbytePaginator(spec, {}, inputs.warn)

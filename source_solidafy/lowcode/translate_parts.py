@@ -176,7 +176,6 @@ class StreamParts:
             spec.token_option = self.option(node["page_token_option"], self.path(node, "page_token_option"))
         if node.get("page_size_option"):
             spec.size_option = self.option(node["page_size_option"], self.path(node, "page_size_option"))
-        spec.config = {}  # type: ignore[attr-defined]
         return spec
 
     def schema(self: _T, s: dict[str, Any]) -> dict[str, Any] | None:

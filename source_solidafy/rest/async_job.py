@@ -22,45 +22,19 @@ A failed job or one still running after ``max_attempts`` polls fails this stream
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from source_solidafy.errors import StreamError, redact_cut
 from source_solidafy.manifest.templates import build_context
-from source_solidafy.rest import build
+from source_solidafy.rest import builders
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.records import CursorTracker
+from source_solidafy.rest.request import RequestInputs
 from source_solidafy.source import Batch
 
 if TYPE_CHECKING:
     from source_solidafy.manifest.models import AsyncJobPartition
     from source_solidafy.rest.source import StreamReader
-
-_FORM = "application/x-www-form-urlencoded"
-
-
-@dataclass
-class JobRequest:
-    """A rendered request with the attributes ``StreamReader.pages`` reads."""
-
-    method: str
-    path: str
-    params: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    json_body: Any = None
-    data: str | None = None
-
-
-def _render(templates: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, tmpl in templates.items():
-        values = [t.render(ctx) for t in (tmpl if isinstance(tmpl, list) else [tmpl])]
-        values = [v for v in values if v != ""]
-        if values:
-            out[key] = values if len(values) > 1 else values[0]
-    return out
 
 
 def read_job(reader: StreamReader, part: AsyncJobPartition, cursor: Any) -> Iterator[Batch]:
@@ -77,31 +51,18 @@ def read_job(reader: StreamReader, part: AsyncJobPartition, cursor: Any) -> Iter
     if not _poll(reader, part, ctx, job_id):
         return
     download = part.download
-    request = JobRequest("GET", download.path.render(ctx), _render(download.params, ctx),
-                         {**rt.headers, **_render(download.headers, ctx)})
+    request = builders.request(download, RequestInputs(ctx, rt.headers))
     decoder = None
     if download.records_path and spec.decoder.type == "json":
-        decoder = build.decoder(spec.decoder.model_copy(update={"records_path": download.records_path}),
-                                key="partition.download.records_path")
+        decoder = builders.decoder(spec.decoder.model_copy(update={"records_path": download.records_path}),
+                                   key="partition.download.records_path")
     tracker = CursorTracker(spec.cursor_field, cursor)
     yield from reader.pages(request, tracker, ctx, pagination=download.pagination, decoder=decoder)
 
 
 def _create(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any]) -> str:
     create = part.create
-    request = JobRequest(create.method, create.path.render(ctx), _render(create.params, ctx),
-                         {**reader.rt.headers, **_render(create.headers, ctx)})
-    if create.body is not None:
-        text = create.body.render(ctx)
-        content_type = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
-        if content_type and "json" not in content_type:
-            request.data = text
-        else:
-            try:
-                request.json_body = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                request.data = text
-                request.headers.setdefault("Content-Type", _FORM)
+    request = builders.request(create, RequestInputs(ctx, reader.rt.headers))
     resp = reader.rt.client.request(request.method, request.path, params=request.params or None,
                                     headers=request.headers, json_body=request.json_body, data=request.data,
                                     slots=reader.slots)

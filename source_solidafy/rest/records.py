@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from source_solidafy import jsoncodec
+from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.source import LogFn
 
@@ -198,10 +199,56 @@ class BoundaryDedupe:
         return out
 
 
-class Transformer:
-    """``transform`` steps compiled once: set (templated value), remove, rename."""
+class TransformStep:
+    """One ``transform`` step; changes the page's records in place."""
 
-    def __init__(self, steps: list[Any]) -> None:
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class SetField(TransformStep):
+    """``- set: {field, value}``: a field from a template; ``record`` is in its context."""
+
+    def __init__(self, field: str, value: TemplateString) -> None:
+        self.field, self.value = field, value
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        if self.value.is_static:
+            for rec in records:
+                rec[self.field] = self.value.source
+            return
+        for rec in records:
+            rec[self.field] = _typed(self.value.render(ctx, record=rec))
+
+
+class RemoveFields(TransformStep):
+    """``- remove: [a, b]``: fields dropped (absent ones are fine)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = list(fields)
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        for rec in records:
+            for name in self.fields:
+                rec.pop(name, None)
+
+
+class RenameField(TransformStep):
+    """``- rename: {from, to}``: a field moved to another name when the record has it."""
+
+    def __init__(self, from_field: str, to: str) -> None:
+        self.from_field, self.to = from_field, to
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        for rec in records:
+            if self.from_field in rec:
+                rec[self.to] = rec.pop(self.from_field)
+
+
+class Transformer:
+    """A stream's ``transform`` steps, applied in order to each page's records."""
+
+    def __init__(self, steps: list[TransformStep]) -> None:
         self.steps = steps
 
     def __bool__(self) -> bool:
@@ -209,18 +256,7 @@ class Transformer:
 
     def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> list[dict[str, Any]]:
         for step in self.steps:
-            if step.op == "set":
-                for rec in records:
-                    rec[step.field] = _typed(step.value.render(ctx, record=rec)) if not step.value.is_static \
-                        else step.value.source
-            elif step.op == "remove":
-                for rec in records:
-                    for name in step.fields:
-                        rec.pop(name, None)
-            else:
-                for rec in records:
-                    if step.from_field in rec:
-                        rec[step.to] = rec.pop(step.from_field)
+            step.apply(records, ctx)
         return records
 
 

@@ -17,16 +17,17 @@ from source_solidafy.confinement import ConnectGuard
 from source_solidafy.errors import ConfigError, HttpError, StreamError, TemplateError
 from source_solidafy.manifest.models import Manifest, Stream
 from source_solidafy.manifest.templates import build_context
-from source_solidafy.rest import build
-from source_solidafy.rest.http import HttpClient
+from source_solidafy.rest import builders
+from source_solidafy.rest.builders import PageInputs
+from source_solidafy.rest.decoders import Decoder
 from source_solidafy.rest.infer import ensure_fields, infer_schema
 from source_solidafy.rest.pagination import page_size_of
 from source_solidafy.rest.partitions import partitions_for
 from source_solidafy.rest.paths import compile_path
-from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, Transformer, format_since
+from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, format_since
+from source_solidafy.rest.request import RenderedRequest, RequestInputs
 from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext, Source, StreamInfo
 
-_FORM = "application/x-www-form-urlencoded"
 _STREAM = object()  # pages(): the stream's own pagination
 
 
@@ -38,17 +39,9 @@ class _Runtime:
         self.manifest = manifest
         self.config = config
         self._local = threading.local()
-        http = manifest.http
-        self.client = HttpClient(
-            "", timeout=http.timeout_secs, max_retries=http.max_retries, backoff=http.backoff,
-            backoff_base=http.backoff_base_secs, backoff_max=http.backoff_max_secs,
-            retry_statuses=http.retry_statuses, rate_limit_rps=rate_limit_rps or http.rate_limit_rps,
-            max_concurrency=http.max_concurrency, user_agent=http.user_agent or "source-solidafy",
-            allowed_hosts=http.allowed_hosts, max_response_mb=http.max_response_mb, deadline=http.deadline_secs,
-            secrets=secrets, log=self._log, connect_guard=guard,
-        )
+        self.client = builders.http_client(manifest.http, builders.HttpInputs(secrets, self._log, guard, rate_limit_rps))
+        self.client.auth = builders.auth(manifest.auth_for(config), builders.AuthInputs.of(config, self.client.session))
         ctx = build_context(config)
-        self.client.auth = build.auth(manifest.auth_for(config), lambda t: t.render(ctx), config, self.client.session)
         self.headers = {k: v.render(ctx) for k, v in manifest.headers.items()}
         self._base_lock = threading.Lock()
         self._base_url: str | None = None
@@ -80,55 +73,6 @@ class _Runtime:
                 self._base_url = url.rstrip("/")
                 self.client.base_url = self._base_url
             return self._base_url
-
-
-def _render_params(params: dict[str, Any], ctx: dict[str, Any]) -> list[tuple[str, str]]:
-    """Lenient rendering; a parameter that renders empty is left out."""
-    out: list[tuple[str, str]] = []
-    for key, tmpl in params.items():
-        values = tmpl if isinstance(tmpl, list) else [tmpl]
-        for t in values:
-            text = t.render(ctx)
-            if text != "":
-                out.append((key, text))
-    return out
-
-
-class _StreamRequest:
-    """One partition's rendered request: method, path, params, headers and body."""
-
-    def __init__(self, rt: _Runtime, stream: Stream, ctx: dict[str, Any], since: str) -> None:
-        req = stream.request
-        assert req is not None
-        self.method = req.method
-        self.path = req.path.render(ctx)
-        params = _render_params(req.params, ctx)
-        inc = stream.incremental
-        if inc is not None and inc.request_param and since:
-            params = [(k, v) for k, v in params if k != inc.request_param] + [(inc.request_param, since)]
-        self.params: dict[str, Any] = {}
-        for k, v in params:  # repeated keys become lists (requests encodes them as k=a&k=b)
-            if k in self.params:
-                prev = self.params[k]
-                self.params[k] = [*prev, v] if isinstance(prev, list) else [prev, v]
-            else:
-                self.params[k] = v
-        self.headers = {**rt.headers, **{k: v.render(ctx) for k, v in stream.headers.items()}}
-        self.json_body: Any = None
-        self.data: str | None = None
-        if req.body is not None:
-            self._body(req.body.render(ctx), req.content_type)
-
-    def _body(self, text: str, content_type: str | None) -> None:
-        if content_type and "json" not in content_type:
-            self.data = text
-            self.headers["Content-Type"] = content_type
-            return
-        try:
-            self.json_body = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            self.data = text
-            self.headers.setdefault("Content-Type", content_type or _FORM)
 
 
 class DeclarativeSource(Source):
@@ -213,9 +157,8 @@ class DeclarativeSource(Source):
             rt.base_url()
             if self.manifest.check is not None:
                 ctx = build_context(config, auth=rt.auth_info())
-                path = self.manifest.check.path.render(ctx)
-                rt.client.request("GET", path, params=_render_params(self.manifest.check.params, ctx),
-                                  headers=rt.headers)
+                req = builders.request(self.manifest.check, RequestInputs(ctx, rt.headers))
+                rt.client.request(req.method, req.path, params=req.params, headers=req.headers)
             else:
                 first = self.manifest.streams[0]
                 next(iter(self.read_stream(first.name, ReadContext(config=config, max_records=1))), None)
@@ -268,8 +211,8 @@ class StreamReader:
     def __init__(self, source: DeclarativeSource, rt: _Runtime, spec: Stream, ctx: ReadContext) -> None:
         self.source, self.rt, self.spec, self.ctx = source, rt, spec, ctx
         self.slots = ctx.services.request_slots(ctx.concurrency)  # the sync's cap on requests in flight
-        self.decoder = build.decoder(spec.decoder)
-        self.transformer = Transformer(spec.transform)
+        self.decoder = builders.decoder(spec.decoder)
+        self.transformer = builders.transformer(spec.transform)
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()
         self._cursor_warned = False
@@ -299,14 +242,23 @@ class StreamReader:
         ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
                             state={"cursor": cursor} if cursor is not None else {}, since=since)
         tracker = CursorTracker(self.spec.cursor_field, cursor)
-        request = _StreamRequest(self.rt, self.spec, ctx, since)
-        yield from self.pages(request, tracker, ctx)
+        yield from self.pages(self._request(ctx, since), tracker, ctx)
 
-    def pages(self, request: Any, tracker: CursorTracker, ctx: dict[str, Any], pagination: Any = _STREAM,
-              decoder: Any = None) -> Iterator[Batch]:
-        """Pages of one request (a ``_StreamRequest`` or an async job download), with its state."""
-        paginator = build.paginator(self.spec.pagination if pagination is _STREAM else pagination, self.warn,
-                                    page_size_of(request.params, request.json_body))
+    def _request(self, ctx: dict[str, Any], since: str) -> RenderedRequest:
+        """The stream's request for one partition; ``since`` replaces ``incremental.request_param``."""
+        headers = {**self.rt.headers, **{k: v.render(ctx) for k, v in self.spec.headers.items()}}
+        request = builders.request(self.spec.request, RequestInputs(ctx, headers))
+        inc = self.spec.incremental
+        if inc is not None and inc.request_param and since:
+            request.params.pop(inc.request_param, None)
+            request.params[inc.request_param] = since
+        return request
+
+    def pages(self, request: RenderedRequest, tracker: CursorTracker, ctx: dict[str, Any],
+              pagination: Any = _STREAM, decoder: Decoder | None = None) -> Iterator[Batch]:
+        """Pages of one request (the stream's or an async job download), with its state."""
+        spec = self.spec.pagination if pagination is _STREAM else pagination
+        paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body)))
         decoder = decoder or self.decoder
         page = paginator.first()
         last_state: dict[str, Any] | None = None

@@ -11,7 +11,7 @@ from source_solidafy.manifest import load_manifest, load_manifest_text
 from source_solidafy.manifest.models import BasicAuth, BearerAuth, NoAuth, OAuth2RefreshTokenAuth
 from source_solidafy.manifest.summary import summarize
 from source_solidafy.rest import auth as rest_auth
-from source_solidafy.rest import build
+from source_solidafy.rest import builders
 from source_solidafy.rest.source import DeclarativeSource
 
 CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
@@ -101,7 +101,7 @@ def test_secrets_of_every_alternative_are_redacted() -> None:
 def test_config_token_url_overrides_the_oauth_alternative() -> None:
     m = load_manifest_text(TWO_WAYS)
     config = {"refresh_token": "r", "client_id": "c", "client_secret": "s", "token_url": "http://127.0.0.1:1/t"}
-    built = build.auth(m.auth_for(config), lambda t: t.render({"config": config}), config, None)
+    built = builders.auth(m.auth_for(config), builders.AuthInputs.of(config))
     assert isinstance(built, rest_auth.OAuth2RefreshToken)
     assert built.token_url == "http://127.0.0.1:1/t"
 

@@ -1,0 +1,271 @@
+"""The REST engine's parts: for each manifest model, the builder that makes its core object.
+
+One registration per YAML type, keyed by the model class (see :mod:`source_solidafy.rest.factory`);
+each builder passes the model's fields to the core class's constructor and nothing else happens
+here: no network, templates rendered by the ``inputs`` the caller gives. The typed helpers at the
+end (:func:`auth`, :func:`paginator`, ...) are what the engine calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from source_solidafy.confinement import ConnectGuard
+from source_solidafy.manifest import models as m
+from source_solidafy.manifest.templates import TemplateString, build_context
+from source_solidafy.rest import auth as a
+from source_solidafy.rest import decoders as d
+from source_solidafy.rest import pagination as pg
+from source_solidafy.rest import records as r
+from source_solidafy.rest.factory import Factory
+from source_solidafy.rest.http import HttpClient
+from source_solidafy.rest.request import RenderedRequest, RequestInputs, render_params, render_request
+from source_solidafy.source import LogFn, WarnFn
+
+FACTORY = Factory()
+
+
+@dataclass(frozen=True)
+class AuthInputs:
+    render: Callable[[TemplateString], str]  # a template rendered against the config
+    token_url: str | None = None  # the config's token_url: replaces the manifest's (local mocks, sandboxes)
+    session: requests.Session | None = None  # the connector's HTTP session (its proxies, its TLS settings)
+
+    @classmethod
+    def of(cls, config: dict[str, Any], session: requests.Session | None = None) -> AuthInputs:
+        """Templates rendered against ``config``; its ``token_url``, when given, wins over the manifest's."""
+        ctx = build_context(config)
+        return cls(lambda t: t.render(ctx), str(config.get("token_url") or "") or None, session)
+
+
+@dataclass(frozen=True)
+class PageInputs:
+    warn: WarnFn | None = None  # ReadContext.warn: a paginator that stops early says so
+    page_size: tuple[str, int] | None = None  # the request's (parameter, value), from pagination.page_size_of
+
+
+@dataclass(frozen=True)
+class HttpInputs:
+    secrets: list[str]  # values never to show (the config's secrets)
+    log: LogFn | None = None
+    guard: ConnectGuard | None = None  # the server's private-network rule
+    rate_limit_rps: float | None = None  # a plan's per-shard share of the API budget: wins over http's
+
+
+# ------------------------------------------------------------------------------------------ auth
+
+
+@FACTORY.register(m.BearerAuth, a.BearerAuth)
+def _bearer(spec: m.BearerAuth, inputs: AuthInputs) -> a.Auth:
+    return a.BearerAuth(inputs.render(spec.token))
+
+
+@FACTORY.register(m.ApiKeyAuth, a.ApiKeyAuth)
+def _api_key(spec: m.ApiKeyAuth, inputs: AuthInputs) -> a.Auth:
+    return a.ApiKeyAuth(spec.key, inputs.render(spec.value), spec.location)
+
+
+@FACTORY.register(m.BasicAuth, a.BasicAuth)
+def _basic(spec: m.BasicAuth, inputs: AuthInputs) -> a.Auth:
+    return a.BasicAuth(inputs.render(spec.username), inputs.render(spec.password) if spec.password is not None else "")
+
+
+@FACTORY.register(m.OAuth2RefreshTokenAuth, a.OAuth2RefreshToken)
+def _oauth2_refresh(spec: m.OAuth2RefreshTokenAuth, inputs: AuthInputs) -> a.Auth:
+    return a.OAuth2RefreshToken(
+        inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
+        inputs.render(spec.client_secret), inputs.render(spec.refresh_token), spec.scopes, session=inputs.session,
+    )
+
+
+@FACTORY.register(m.OAuth2ClientCredentialsAuth, a.OAuth2ClientCredentials)
+def _oauth2_client(spec: m.OAuth2ClientCredentialsAuth, inputs: AuthInputs) -> a.Auth:
+    return a.OAuth2ClientCredentials(
+        inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
+        inputs.render(spec.client_secret), spec.scopes, session=inputs.session,
+    )
+
+
+@FACTORY.register(m.SessionTokenAuth, a.SessionTokenAuth)
+def _session_token(spec: m.SessionTokenAuth, inputs: AuthInputs) -> a.Auth:
+    body = inputs.render(spec.body) if spec.body is not None else "{}"
+    return a.SessionTokenAuth(inputs.token_url or inputs.render(spec.login_url), body, spec.token_path,
+                              spec.header_name, spec.header_prefix, session=inputs.session)
+
+
+@FACTORY.register(m.NoAuth, a.Auth)
+def _no_auth(spec: m.NoAuth, inputs: AuthInputs) -> a.Auth:
+    return a.Auth()
+
+
+# ------------------------------------------------------------------------------ http, requests
+
+
+@FACTORY.register(m.Http, HttpClient)
+def _http(spec: m.Http, inputs: HttpInputs) -> HttpClient:
+    return HttpClient(
+        "", timeout=spec.timeout_secs, max_retries=spec.max_retries, backoff=spec.backoff,
+        backoff_base=spec.backoff_base_secs, backoff_max=spec.backoff_max_secs, retry_statuses=spec.retry_statuses,
+        rate_limit_rps=inputs.rate_limit_rps or spec.rate_limit_rps, max_concurrency=spec.max_concurrency,
+        user_agent=spec.user_agent or "source-solidafy", allowed_hosts=spec.allowed_hosts,
+        max_response_mb=spec.max_response_mb, deadline=spec.deadline_secs, secrets=inputs.secrets, log=inputs.log,
+        connect_guard=inputs.guard,
+    )
+
+
+@FACTORY.register(m.Request, RenderedRequest)
+def _request(spec: m.Request, inputs: RequestInputs) -> RenderedRequest:
+    return render_request(spec.method, spec.path, spec.params, inputs.ctx, inputs.headers, spec.body,
+                          spec.content_type)
+
+
+@FACTORY.register(m.Check, RenderedRequest)
+def _check(spec: m.Check, inputs: RequestInputs) -> RenderedRequest:
+    return render_request("GET", spec.path, spec.params, inputs.ctx, inputs.headers)
+
+
+@FACTORY.register(m.AsyncCreate, RenderedRequest, elsewhere={"job_id_path": "source_solidafy.rest.async_job"})
+def _job_create(spec: m.AsyncCreate, inputs: RequestInputs) -> RenderedRequest:
+    headers = {**inputs.headers, **render_params(spec.headers, inputs.ctx)}
+    return render_request(spec.method, spec.path, spec.params, inputs.ctx, headers, spec.body)
+
+
+@FACTORY.register(m.AsyncDownload, RenderedRequest, elsewhere={
+    "records_path": "source_solidafy.rest.async_job", "pagination": "source_solidafy.rest.async_job"})
+def _job_download(spec: m.AsyncDownload, inputs: RequestInputs) -> RenderedRequest:
+    headers = {**inputs.headers, **render_params(spec.headers, inputs.ctx)}
+    return render_request("GET", spec.path, spec.params, inputs.ctx, headers)
+
+
+# -------------------------------------------------------------------------------------- decoders
+
+
+@FACTORY.register(m.JsonDecoder, d.JsonDecoder)
+def _json(spec: m.JsonDecoder, key: str) -> d.Decoder:
+    nested = FACTORY.build(spec.nested_records, None, d.NestedRecords) if spec.nested_records else None
+    return d.JsonDecoder(spec.records_path, nested, key, spec.missing_means_empty)
+
+
+@FACTORY.register(m.NestedRecords, d.NestedRecords)
+def _nested(spec: m.NestedRecords, inputs: None) -> d.NestedRecords:
+    return d.NestedRecords(spec.path, spec.carry)
+
+
+@FACTORY.register(m.JsonlDecoder, d.JsonlDecoder)
+def _jsonl(spec: m.JsonlDecoder, key: str) -> d.Decoder:
+    return d.JsonlDecoder()
+
+
+@FACTORY.register(m.CsvDecoder, d.CsvDecoder)
+def _csv(spec: m.CsvDecoder, key: str) -> d.Decoder:
+    return d.CsvDecoder(spec.delimiter, spec.has_header)
+
+
+@FACTORY.register(m.XmlDecoder, d.XmlDecoder)
+def _xml(spec: m.XmlDecoder, key: str) -> d.Decoder:
+    return d.XmlDecoder(spec.records_path, key, spec.missing_means_empty)
+
+
+# ------------------------------------------------------------------------------------ pagination
+
+_STOPS: dict[str, Callable[[m.Stop], pg.StopCondition]] = {
+    "empty_page": lambda spec: pg.EmptyPage(),
+    "total_count": lambda spec: pg.TotalCount(spec.path or ""),
+    "total_pages": lambda spec: pg.TotalPages(spec.path or ""),
+    "field": lambda spec: pg.FieldEquals(spec.path or "", spec.value),
+}
+
+
+@FACTORY.register(m.Stop, pg.EmptyPage, pg.TotalCount, pg.TotalPages, pg.FieldEquals)
+def _stop(spec: m.Stop, inputs: None) -> pg.StopCondition:
+    return _STOPS[spec.type](spec)
+
+
+def _common(spec: Any, inputs: PageInputs) -> dict[str, Any]:
+    """What every paginator takes: ``stop``, ``max_pages``, ``max_empty_pages``, ``warn``, the page size."""
+    stop = FACTORY.build(spec.stop, None, pg.StopCondition) if spec.stop is not None else None
+    return {"stop": stop, "max_pages": spec.max_pages, "max_empty_pages": spec.max_empty_pages,
+            "warn": inputs.warn, "requested_size": inputs.page_size}
+
+
+@FACTORY.register(m.CursorPagination, pg.CursorPaginator)
+def _cursor(spec: m.CursorPagination, inputs: PageInputs) -> pg.Paginator:
+    return pg.CursorPaginator(spec.cursor_param, spec.cursor_path, spec.cursor_header, spec.location,
+                              **_common(spec, inputs))
+
+
+@FACTORY.register(m.OffsetPagination, pg.OffsetPaginator)
+def _offset(spec: m.OffsetPagination, inputs: PageInputs) -> pg.Paginator:
+    return pg.OffsetPaginator(spec.offset_param, spec.limit_param, spec.limit, **_common(spec, inputs))
+
+
+@FACTORY.register(m.PageNumberPagination, pg.PageNumberPaginator)
+def _page_number(spec: m.PageNumberPagination, inputs: PageInputs) -> pg.Paginator:
+    return pg.PageNumberPaginator(spec.page_param, spec.start_page, spec.page_size_param, spec.page_size,
+                                  **_common(spec, inputs))
+
+
+@FACTORY.register(m.LinkHeaderPagination, pg.LinkHeaderPaginator)
+def _link_header(spec: m.LinkHeaderPagination, inputs: PageInputs) -> pg.Paginator:
+    return pg.LinkHeaderPaginator(spec.rel, **_common(spec, inputs))
+
+
+@FACTORY.register(m.NextUrlPagination, pg.NextUrlPaginator)
+def _next_url(spec: m.NextUrlPagination, inputs: PageInputs) -> pg.Paginator:
+    return pg.NextUrlPaginator(spec.next_url_path, **_common(spec, inputs))
+
+
+# ------------------------------------------------------------------------------------ transforms
+
+
+@FACTORY.register(m.SetStep, r.SetField)
+def _set(spec: m.SetStep, inputs: None) -> r.TransformStep:
+    return r.SetField(spec.field, spec.value)
+
+
+@FACTORY.register(m.RemoveStep, r.RemoveFields)
+def _remove(spec: m.RemoveStep, inputs: None) -> r.TransformStep:
+    return r.RemoveFields(spec.fields)
+
+
+@FACTORY.register(m.RenameStep, r.RenameField)
+def _rename(spec: m.RenameStep, inputs: None) -> r.TransformStep:
+    return r.RenameField(spec.from_field, spec.to)
+
+
+# ---------------------------------------------------------------------------- what the engine calls
+
+
+def auth(spec: Any, inputs: AuthInputs) -> a.Auth:
+    """The Auth of one ``auth:`` block (with alternatives, the one ``Manifest.auth_for(config)`` chose)."""
+    return FACTORY.build(spec, inputs, a.Auth)
+
+
+def http_client(spec: m.Http, inputs: HttpInputs) -> HttpClient:
+    return FACTORY.build(spec, inputs, HttpClient)
+
+
+def request(spec: Any, inputs: RequestInputs) -> RenderedRequest:
+    """A stream's ``request``, a ``check``, or an async job's ``create`` or ``download``, rendered."""
+    return FACTORY.build(spec, inputs, RenderedRequest)
+
+
+def decoder(spec: Any, key: str = "decoder.records_path") -> d.Decoder:
+    """The decoder for a ``decoder:`` block; ``key`` is the YAML key its records path came from."""
+    return FACTORY.build(spec, key, d.Decoder)
+
+
+def paginator(spec: Any | None, inputs: PageInputs) -> pg.Paginator:
+    """The paginator for a ``pagination:`` block (one request when absent)."""
+    if spec is None:
+        return pg.Paginator(warn=inputs.warn)
+    return FACTORY.build(spec, inputs, pg.Paginator)
+
+
+def transformer(steps: list[Any]) -> r.Transformer:
+    """A stream's ``transform:`` steps, built once per stream read."""
+    return r.Transformer([FACTORY.build(step, None, r.TransformStep) for step in steps])

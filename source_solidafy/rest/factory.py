@@ -1,0 +1,81 @@
+"""The factory: a manifest model in, the core object that implements it out, keyed by the model's class.
+
+Airbyte's model-to-component factory is the idea; httpx's one-method ``Auth.auth_flow`` the size of
+each part. Every YAML ``type:`` is one model class (``source_solidafy/manifest/``) and one small
+builder registered here for that class, which hands the model's fields to the core class's
+constructor (``source_solidafy/rest/``). So the behaviour of a YAML key is one step away: the
+reference (docs/connector-yaml-reference.md) names, per model, the core class its builder makes.
+
+    FACTORY.register(m.BearerAuth, a.BearerAuth)(lambda spec, inputs: a.BearerAuth(inputs.render(spec.token)))
+    FACTORY.build(spec, AuthInputs(...), a.Auth)       # -> a.BearerAuth
+
+A model field that no builder passes on fails ``unit_tests/rest/test_factory_fields.py``, unless
+its :class:`Part` lists it in ``elsewhere`` with what reads it. Other packages register their own
+parts (the Airbyte manifests of :mod:`source_solidafy.lowcode` do); the registrations of the REST
+engine's own parts are :mod:`source_solidafy.rest.builders`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+C = TypeVar("C")
+Builder = Callable[[Any, Any], Any]
+B = TypeVar("B", bound=Builder)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One registration: ``build(model, inputs)`` makes one of ``core`` from a ``model`` instance.
+
+    ``elsewhere`` names the model fields the builder does not pass on, each with what reads them
+    (``"when": "manifest.auth_choice.choose_auth"``); ``type`` is the factory's key and never listed.
+    """
+
+    model: type
+    core: tuple[type, ...]
+    build: Builder
+    elsewhere: Mapping[str, str] = field(default_factory=dict)
+
+    def where(self) -> str:
+        """``source_solidafy.rest.auth.BearerAuth`` (the core classes, ``|``-joined)."""
+        return " | ".join(f"{c.__module__}.{c.__qualname__}" for c in self.core)
+
+
+class Factory:
+    """Builders keyed by model class; a subclass of a registered model (an auth alternative) uses its base's."""
+
+    def __init__(self) -> None:
+        self._parts: dict[type, Part] = {}
+
+    def register(self, model: type, *core: type, elsewhere: Mapping[str, str] | None = None) -> Callable[[B], B]:
+        """Decorator: ``builder(model_instance, inputs)`` makes a ``core`` object for ``model``."""
+
+        def add(builder: B) -> B:
+            if model in self._parts:
+                raise ValueError(f"{model.__qualname__} is registered already (by {self._parts[model].where()})")
+            self._parts[model] = Part(model, core, builder, dict(elsewhere or {}))
+            return builder
+
+        return add
+
+    def part(self, model: type) -> Part:
+        """The registration for ``model`` or its nearest registered base class; KeyError if none."""
+        for cls in model.__mro__:
+            found = self._parts.get(cls)
+            if found is not None:
+                return found
+        raise KeyError(f"no builder for {model.__qualname__}")
+
+    def parts(self) -> list[Part]:
+        return list(self._parts.values())
+
+    def build(self, spec: Any, inputs: Any, expected: type[C]) -> C:
+        """The core object for ``spec``; a TypeError if the builder made something else than ``expected``."""
+        made = self.part(type(spec)).build(spec, inputs)
+        if not isinstance(made, expected):
+            raise TypeError(f"the builder of {type(spec).__qualname__} made a {type(made).__qualname__}, "
+                            f"not a {expected.__qualname__}")
+        return made

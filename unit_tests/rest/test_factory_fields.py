@@ -1,0 +1,170 @@
+"""Every YAML key reaches the engine: each field of a model the factory builds is passed to the core
+class's constructor, or its Part says what reads it instead (``elsewhere``).
+
+How: the model is made with a distinct sentinel in every field (a string, a number, a template whose
+text is the sentinel, a marker object standing for a nested part), its builder runs with the core
+classes' constructors recording their arguments, and every sentinel must turn up in them. A key
+accepted by a model and dropped by its builder (``oauth2_refresh_token.scopes`` was) fails here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from pydantic import BaseModel
+
+from source_solidafy.lowcode import load_airbyte_text  # noqa: F401 - registers the Airbyte parts too
+from source_solidafy.manifest.fields import ParamMap, TemplateMap
+from source_solidafy.manifest.templates import TemplateString
+from source_solidafy.rest import builders
+from source_solidafy.rest.factory import Part
+from source_solidafy.rest.request import RequestInputs
+
+DISCRIMINATORS = ("type", "op")  # the factory's key (or, for stop, the table's): never passed on
+INPUTS: dict[str, Any] = {
+    "AuthInputs": builders.AuthInputs(lambda t: t.render({})),
+    "PageInputs": builders.PageInputs(),
+    "HttpInputs": builders.HttpInputs([]),
+    "RequestInputs": RequestInputs({}, {}),
+    "str": "decoder.records_path",
+    "None": None,
+}
+
+
+class Marker:
+    """Stands for what a nested part (``stop``, ``nested_records``) is built into."""
+
+
+def _plain(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` -> X; ``X | None`` -> X."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kept = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _plain(kept[0]) if len(kept) == 1 else annotation
+    return annotation
+
+
+def _sentinel(model: type[BaseModel], name: str, count: Iterator[int]) -> Any:
+    info = model.model_fields[name]
+    n = next(count)
+    text = f"S{n}-{name}"
+    if info.annotation in (ParamMap, TemplateMap):
+        return {f"K{n}": TemplateString(text)}
+    tp = _plain(info.annotation)
+    origin = typing.get_origin(tp)
+    if tp is TemplateString:
+        return TemplateString(text)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp.model_construct()
+    if origin is typing.Literal:
+        return next(v for v in reversed(typing.get_args(tp)) if v != info.default)
+    if origin is list:
+        return [7000 + n] if typing.get_args(tp) == (int,) else [text]
+    if origin is dict:
+        return {f"K{n}": text}
+    if tp is bool:
+        return not info.default
+    if tp in (int, float):
+        return tp(7000 + n)
+    if tp is Any:
+        return Marker()
+    return text
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, TemplateString):
+        return [value.source]
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def _found(leaf: Any, arg: Any) -> bool:
+    if isinstance(arg, TemplateString):  # passed on unrendered (a transform renders per record)
+        arg = arg.source
+    if isinstance(arg, dict):
+        return any(_found(leaf, v) for v in arg.values())
+    if isinstance(arg, (list, tuple)):
+        return any(_found(leaf, v) for v in arg)
+    if isinstance(leaf, str) and isinstance(arg, str):
+        return leaf in arg
+    return arg is leaf or (type(arg) is type(leaf) and not isinstance(leaf, Marker) and arg == leaf)
+
+
+def _variants(model: type[BaseModel]) -> list[Any]:
+    """Each ``type`` value of a model whose type picks the core class (stop), else just one run."""
+    info = model.model_fields.get("type")
+    tp = _plain(info.annotation) if info is not None else None
+    return list(typing.get_args(tp)) if typing.get_origin(tp) is typing.Literal else [None]
+
+
+def _reached(part: Part, variant: Any) -> set[str]:
+    """The model fields whose sentinel reaches a constructor of ``part.core`` in one build."""
+    model = part.model
+    count = itertools.count()
+    values = {n: _sentinel(model, n, count) for n in model.model_fields if n not in DISCRIMINATORS}
+    spec = model.model_construct(**values, **({"type": variant} if variant is not None else {}))
+    nested = {id(v): Marker() for v in values.values() if isinstance(v, BaseModel)}
+    calls: list[Any] = []
+
+    def record(original: Any) -> Any:
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            calls.append((args, kwargs))
+            with contextlib.suppress(ValueError, TypeError):  # sentinels break the core's own checks
+                original(self, *args, **kwargs)
+        return init
+
+    real_build = builders.FACTORY.build
+
+    def build(child: Any, inputs: Any, expected: type) -> Any:
+        return nested[id(child)] if id(child) in nested else real_build(child, inputs, expected)
+
+    kind = part.build.__annotations__.get("inputs", part.build.__annotations__.get("key"))
+    with mock.patch.object(builders.FACTORY, "build", build):
+        patches = [mock.patch.object(core, "__init__", record(core.__init__)) for core in part.core]
+        for p in patches:
+            p.start()
+        try:
+            part.build(spec, INPUTS[str(kind).rsplit(".", 1)[-1]])
+        finally:
+            for p in patches:
+                p.stop()
+    args = [a for call in calls for a in (*call[0], *call[1].values())]
+    marks = {n: ([nested[id(v)]] if id(v) in nested else _leaves(v)) for n, v in values.items()}
+    return {n for n, leaves in marks.items() if leaves and any(_found(leaf, arg) for leaf in leaves for arg in args)}
+
+
+@pytest.mark.parametrize("part", [p for p in builders.FACTORY.parts() if issubclass(p.model, BaseModel)],
+                         ids=lambda p: p.model.__name__)
+def test_every_field_reaches_the_core_or_is_read_elsewhere(part: Part) -> None:
+    reached: set[str] = set()
+    for variant in _variants(part.model):
+        reached |= _reached(part, variant)
+    fields = set(part.model.model_fields) - set(DISCRIMINATORS)
+    missing = sorted(fields - reached - set(part.elsewhere))
+    assert not missing, f"{part.model.__name__}: {missing} never reach {part.where()} (pass them, or list them in elsewhere)"
+    assert not set(part.elsewhere) - fields, f"{part.model.__name__}: elsewhere names fields it does not have"
+
+
+def test_a_dropped_field_is_caught() -> None:
+    """The check itself can fail: a builder that drops ``scopes`` (the old oauth2_refresh_token bug)."""
+    from source_solidafy.manifest import models as m
+    from source_solidafy.rest import auth as a
+
+    def dropping(spec: m.OAuth2RefreshTokenAuth, inputs: builders.AuthInputs) -> a.Auth:
+        return a.OAuth2RefreshToken(inputs.render(spec.token_url), inputs.render(spec.client_id),
+                                    inputs.render(spec.client_secret), inputs.render(spec.refresh_token))
+
+    part = builders.FACTORY.part(m.OAuth2RefreshTokenAuth)
+    assert "scopes" in _reached(part, None)
+    assert "scopes" not in _reached(Part(part.model, part.core, dropping), None)
