@@ -240,52 +240,9 @@ def _error_text(resp: requests.Response, secrets: list[str]) -> str:
     return redact_cut(resp.content, secrets, 200) or (resp.reason or "")
 
 
-class OAuth2RefreshToken(_TokenAuth):
-    """OAuth2 refresh-token grant; a rotated ``refresh_token`` in the answer replaces the old one.
-
-    ``scope`` is the space-joined ``scopes`` when there are any (RFC 6749 section 6).
-    """
-
-    def __init__(
-        self,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
-        scopes: list[str] | tuple[str, ...] = (),
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(session, clock)
-        self.token_url, self.client_id, self.scopes = token_url, client_id, list(scopes)
-        self._client_secret, self._refresh_token = client_secret, refresh_token
-        self._all_refresh_tokens = [refresh_token]
-
-    def _endpoint(self) -> str:
-        return self.token_url
-
-    def _static_secrets(self) -> list[str]:
-        return [self._client_secret, *self._all_refresh_tokens]
-
-    def _fetch(self) -> dict[str, Any]:
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": self._refresh_token,
-            "client_id": self.client_id,
-            "client_secret": self._client_secret,
-        }
-        if self.scopes:
-            form["scope"] = " ".join(self.scopes)
-        info = self._post(self.token_url, data=form, headers={"Accept": "application/json"})
-        rotated = info.get("refresh_token")
-        if isinstance(rotated, str) and rotated:
-            self._refresh_token = rotated
-            self._all_refresh_tokens.append(rotated)
-        return info
-
-
-class OAuth2ClientCredentials(_TokenAuth):
-    """OAuth2 client-credentials grant (``scope`` is the space-joined ``scopes``)."""
+class _OAuth2Grant(_TokenAuth):
+    """An OAuth2 token request to ``token_url`` with the client's id and secret; ``scope`` is the
+    space-joined ``scopes`` when there are any (RFC 6749 sections 4.4 and 6)."""
 
     def __init__(
         self,
@@ -306,11 +263,39 @@ class OAuth2ClientCredentials(_TokenAuth):
     def _static_secrets(self) -> list[str]:
         return [self._client_secret]
 
-    def _fetch(self) -> dict[str, Any]:
-        form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._client_secret}
+    def _grant(self, grant_type: str, **fields: str) -> dict[str, Any]:
+        form = {"grant_type": grant_type, **fields, "client_id": self.client_id, "client_secret": self._client_secret}
         if self.scopes:
             form["scope"] = " ".join(self.scopes)
         return self._post(self.token_url, data=form, headers={"Accept": "application/json"})
+
+
+class OAuth2RefreshToken(_OAuth2Grant):
+    """OAuth2 refresh-token grant; a rotated ``refresh_token`` in the answer replaces the old one."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str, refresh_token: str,
+                 scopes: list[str] | tuple[str, ...] = (), **session_and_clock: Any) -> None:
+        super().__init__(token_url, client_id, client_secret, scopes, **session_and_clock)
+        self._refresh_token = refresh_token
+        self._all_refresh_tokens = [refresh_token]
+
+    def _static_secrets(self) -> list[str]:
+        return [*super()._static_secrets(), *self._all_refresh_tokens]
+
+    def _fetch(self) -> dict[str, Any]:
+        info = self._grant("refresh_token", refresh_token=self._refresh_token)
+        rotated = info.get("refresh_token")
+        if isinstance(rotated, str) and rotated:
+            self._refresh_token = rotated
+            self._all_refresh_tokens.append(rotated)
+        return info
+
+
+class OAuth2ClientCredentials(_OAuth2Grant):
+    """OAuth2 client-credentials grant."""
+
+    def _fetch(self) -> dict[str, Any]:
+        return self._grant("client_credentials")
 
 
 class SessionTokenAuth(_TokenAuth):

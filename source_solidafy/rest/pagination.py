@@ -121,26 +121,32 @@ class EmptyPage(StopCondition):
         return not records
 
 
-class TotalCount(StopCondition):
+class _ReportedTotal(StopCondition):
+    """Stop once what was read reaches a total the API reports at ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = compile_path(path)
+
+    def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
+        count = _as_int(self.path.get(body))
+        return count is not None and self._so_far(pages, total) >= count
+
+    def _so_far(self, pages: int, total: int) -> int:
+        raise NotImplementedError
+
+
+class TotalCount(_ReportedTotal):
     """Stop once the records seen reach the total the API reports (``meta.total``)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = compile_path(path)
-
-    def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
-        count = _as_int(self.path.get(body))
-        return count is not None and total >= count
+    def _so_far(self, pages: int, total: int) -> int:
+        return total
 
 
-class TotalPages(StopCondition):
+class TotalPages(_ReportedTotal):
     """Stop once the pages fetched reach the page count the API reports (``result_info.total_pages``)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = compile_path(path)
-
-    def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
-        count = _as_int(self.path.get(body))
-        return count is not None and pages >= count
+    def _so_far(self, pages: int, total: int) -> int:
+        return pages
 
 
 class FieldEquals(StopCondition):
