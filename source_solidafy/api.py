@@ -25,12 +25,12 @@ from source_solidafy.errors import (
     UnknownStreamError,
     UsageError,
 )
-from source_solidafy.runner import SyncPlan, SyncRun
+from source_solidafy.options import SyncOptions, SyncResultOptions, keyword_options
+from source_solidafy.runner import Chunk, SyncPlan, SyncRun
 from source_solidafy.source import ConfigField, Source
-from source_solidafy.state import StateMap, check_state_path, parse_state
+from source_solidafy.state import check_state_path, parse_state
 
 if TYPE_CHECKING:
-    from source_solidafy.scale.units import Unit
     from source_solidafy.sinks.layout import RunFiles
 
 FORMATS = ("json", "pretty", "parquet")
@@ -203,75 +203,61 @@ def _make_sink(fmt: str, output: str | None, compression: str, confinement: Conf
                      run_files=run_files)
 
 
-def prepare_sync(
-    connector: str | Source,
-    config: dict[str, Any],
-    *,
-    streams: list[str] | None = None,
-    state: dict[str, Any] | list[Any] | StateMap | None = None,
-    format: str = "json",  # noqa: A002 - the README's name
-    output: str | None = None,
-    max_records: int | None = None,
-    cursor_fields: dict[str, str] | None = None,
-    concurrency: int = 4,
-    state_per_page: bool = False,
-    catalog: dict[str, Any] | None = None,
-    flavour: str = p.SOLIDAFY,
-    compression: str = "zstd",
-    state_file: str | None = None,
-    verbose: bool = False,
-    raw_records: bool = False,
-    cancel: threading.Event | None = None,
-    strict: bool = False,
-    unit: Unit | None = None,
-    run_files: RunFiles | None = None,
-) -> SyncRun:
+def plan_sync(connector: str | Source, config: dict[str, Any], options: SyncOptions) -> SyncRun:
     """Validate everything up front (user errors raise here, before any output) and plan the sync.
 
-    ``strict``: a warning (a stream that may not have read everything: see the summary's
-    ``warnings``) fails its stream instead. ``unit`` (a plan unit) reads only that part of its
-    stream, and ``run_files`` names the files after the run and the unit (``read --plan``).
+    ``options.strict``: a warning (a stream that may not have read everything: see the summary's
+    ``warnings``) fails its stream instead. ``options.unit`` (a plan unit) reads only that part of its
+    stream, and ``options.run_files`` names the files after the run and the unit (``read --plan``).
     """
     source = load_connector(connector)
     config = _validated(source, config)
-    incoming = parse_state(state)
-    modes: dict[str, str] = {}
-    cursors = dict(cursor_fields or {})
-    if catalog is not None:
-        streams, modes, catalog_cursors = read_catalog(catalog)
-        if source.streams_dynamic:
-            cursors = {**catalog_cursors, **cursors}
+    incoming = parse_state(options.state)
+    streams, modes, cursors = _requested_streams(source, options)
     selected = _select(source, config, streams)
-    if max_records is not None and max_records < 1:
-        raise UsageError("--max-records must be a positive integer")
-    if concurrency < 1:
-        raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
-    if state_file:
-        check_state_path(state_file)
-    sink = _make_sink(format, output, compression, source.confinement, run_files)
+    _check_limits(options)
+    sink = _make_sink(options.format, options.output, options.compression, source.confinement, options.run_files)
     plan = SyncPlan(
         connector=source.name,
         streams=selected,
         config=config,
+        options=options,
         state=incoming,
-        flavour=flavour,
         sink=sink,
-        output_format=format,
-        state_file=state_file,
-        max_records=max_records,
-        state_per_page=state_per_page,
-        concurrency=concurrency,
         sync_modes=modes,
         cursor_fields=cursors,
         schemas=_schemas(source, selected) if sink is not None else {},
         secrets=source.secrets(config),
-        verbose=verbose,
-        raw_records=raw_records,
-        cancel=cancel or threading.Event(),
-        strict=strict,
-        units={unit.stream: unit} if unit is not None else {},
+        cancel=options.cancel or threading.Event(),
+        units={options.unit.stream: options.unit} if options.unit is not None else {},
     )
     return SyncRun(source, plan)
+
+
+@keyword_options(SyncOptions)
+def prepare_sync(connector: str | Source, config: dict[str, Any], options: SyncOptions) -> SyncRun:
+    """:func:`plan_sync` with the options as keywords (``SyncOptions``' fields)."""
+    return plan_sync(connector, config, options)
+
+
+def _requested_streams(source: Source, options: SyncOptions) -> tuple[list[str] | None, dict[str, str], dict[str, str]]:
+    """The streams asked for, their sync modes and cursor overrides (from the options or the catalog)."""
+    streams, cursors = options.streams, dict(options.cursor_fields or {})
+    modes: dict[str, str] = {}
+    if options.catalog is not None:
+        streams, modes, catalog_cursors = read_catalog(options.catalog)
+        if source.streams_dynamic:
+            cursors = {**catalog_cursors, **cursors}
+    return streams, modes, cursors
+
+
+def _check_limits(options: SyncOptions) -> None:
+    if options.max_records is not None and options.max_records < 1:
+        raise UsageError("--max-records must be a positive integer")
+    if options.concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, got {options.concurrency}")
+    if options.state_file:
+        check_state_path(options.state_file)
 
 
 def _schemas(source: Source, streams: list[str]) -> dict[str, dict[str, Any]]:
@@ -281,24 +267,28 @@ def _schemas(source: Source, streams: list[str]) -> dict[str, dict[str, Any]]:
     return {s: schema for s in streams if (schema := declared(s)) is not None}
 
 
-def read(connector: str | Source, config: dict[str, Any], **options: Any) -> Iterator[list[dict[str, Any]]]:
-    """Chunks of protocol messages as they are produced (see :func:`prepare_sync` for options).
+@keyword_options(SyncOptions)
+def read(connector: str | Source, config: dict[str, Any], options: SyncOptions) -> Iterator[Chunk]:
+    """Chunks of protocol messages as they are produced (the keywords are ``SyncOptions``' fields).
 
     Closing the iterator (or setting ``cancel``) stops the sync and releases its resources.
     """
-    return iter(prepare_sync(connector, config, **options))
+    return iter(plan_sync(connector, config, options))
 
 
-def sync(
-    connector: str | Source, config: dict[str, Any], *, max_held_records: int = 10_000, **options: Any
-) -> dict[str, Any]:
-    """Run a whole sync and return the README's SYNC_RESULT ``result``, records included."""
-    run = prepare_sync(connector, config, **options)
+@keyword_options(SyncResultOptions)
+def sync(connector: str | Source, config: dict[str, Any], options: SyncResultOptions) -> dict[str, Any]:
+    """Run a whole sync and return the README's SYNC_RESULT ``result``, records included.
+
+    The keywords are ``SyncOptions``' fields and ``max_held_records`` (default 10,000).
+    """
+    max_held_records = options.max_held_records
+    run = plan_sync(connector, config, options)
     records: list[dict[str, Any]] = []
     it = iter(run)
     try:
         for chunk in it:
-            for m in chunk:
+            for m in p.expand(chunk):
                 if m["type"] == "RECORD":
                     if len(records) >= max_held_records:
                         raise TooManyRecords(
@@ -307,7 +297,7 @@ def sync(
                         )
                     records.append(m["record"])
     finally:
-        it.close()  # type: ignore[attr-defined]
+        it.close()
     summary = run.summary or {}
     return {
         "status": summary.get("status"),

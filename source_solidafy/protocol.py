@@ -143,6 +143,9 @@ class RecordLines:
         return b"\n".join(out)
 
 
+Message = dict[str, Any] | RecordLines  # an element of a chunk the runner yields
+
+
 def expand(chunk: Iterable[Any]) -> Iterable[dict[str, Any]]:
     """The message dicts of a chunk, whether or not it holds RecordLines."""
     for m in chunk:

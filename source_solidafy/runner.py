@@ -11,109 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from source_solidafy import protocol as p
 from source_solidafy.errors import SolidafyError, redact
-from source_solidafy.heartbeat import Heartbeat
+from source_solidafy.flavours import flavour_of
 from source_solidafy.queues import drain, put_unless
-from source_solidafy.sinks.base import Sink
-from source_solidafy.source import Batch, ReadContext, Source, SyncServices, Tuning
+from source_solidafy.source import Batch, ReadContext, Source, SyncServices
 from source_solidafy.state import StateFileSaver, StateMap
+from source_solidafy.stream_run import MAX_WARNINGS, StreamRun, SyncPlan
 
-if TYPE_CHECKING:
-    from source_solidafy.scale.units import Unit
+__all__ = ["MAX_WARNINGS", "StreamRun", "SyncPlan", "SyncRun"]
 
 _QUEUE_POLL = 0.2
-MAX_WARNINGS = 20  # distinct warnings kept per stream; more are counted, not listed
-
-
-@dataclass
-class SyncPlan:
-    """What to sync and how; built by api.py from flags, catalog or request body."""
-
-    connector: str
-    streams: list[str]
-    config: dict[str, Any]
-    state: StateMap = field(default_factory=dict)
-    flavour: str = p.SOLIDAFY
-    sink: Sink | None = None
-    output_format: str = "json"
-    state_file: str | None = None
-    max_records: int | None = None
-    state_per_page: bool = False
-    concurrency: int = 4
-    sync_modes: dict[str, str] = field(default_factory=dict)
-    cursor_fields: dict[str, str] = field(default_factory=dict)
-    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
-    secrets: list[str] = field(default_factory=list)
-    verbose: bool = False
-    raw_records: bool = False  # records as protocol.RecordLines (writers that serialise them fast)
-    tuning: Tuning = field(default_factory=Tuning)
-    cancel: threading.Event = field(default_factory=threading.Event)
-    strict: bool = False  # a warning fails its stream
-    units: dict[str, Unit] = field(default_factory=dict)  # read --plan: the plan unit each stream reads
-
-
-@dataclass
-class StreamRun:
-    name: str
-    started: float = field(default_factory=time.monotonic)
-    status: str = "SUCCESS"
-    records: int = 0
-    pages: int = 0
-    error: str | None = None
-    output_file: str | None = None
-    durable_state: dict[str, Any] | None = None  # last state whose records are delivered (emitted or saved)
-    pending_state: dict[str, Any] | None = None  # state waiting for its records to become durable
-    since_state: int = 0
-    states_emitted: int = 0
-    opened: bool = False  # its "start" event was handled
-    running: bool = False
-    ended: bool = False
-    duration_ms: int = 0
-    stop: threading.Event = field(default_factory=threading.Event)
-    warnings: list[str] = field(default_factory=list)  # ReadContext.warn messages, distinct, in order
-    more_warnings: int = 0  # distinct warnings beyond MAX_WARNINGS
-    held: bool = False  # a warning holds the state: no STATE of this stream after it
-
-    def warn(self, message: str) -> bool:
-        """Record a warning and hold the state; True when it is new (and should be logged)."""
-        self.held = True
-        self.pending_state = None
-        if message in self.warnings:
-            return False
-        if len(self.warnings) >= MAX_WARNINGS:
-            self.more_warnings += 1
-            return False
-        self.warnings.append(message)
-        return True
-
-    def warning_list(self) -> list[str]:
-        more = [f"... and {self.more_warnings} more warnings"] if self.more_warnings else []
-        return [*self.warnings, *more]
-
-    def result(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "stream": self.name,
-            "status": self.status,
-            "records_synced": self.records,
-            "duration_ms": self.duration_ms,
-        }
-        if self.output_file:
-            out["output_file"] = self.output_file
-        if self.error:
-            out["error"] = self.error
-        out["warnings"] = self.warning_list()
-        if self.held:
-            out["state_held"] = True
-        return out
+Chunk = list[p.Message]  # what one iteration yields: message dicts, and RecordLines with raw_records
 
 
 class SyncRun:
@@ -131,16 +46,14 @@ class SyncRun:
         self.summary: dict[str, Any] | None = None
         self.watch: Callable[[SyncRun], None] | None = None
         self.final_state: StateMap = dict(plan.state)
-        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=max(8, plan.concurrency * 4))
+        self.options = options = plan.options
+        self.flavour = flavour_of(options.flavour)  # what is said around each stream (flavours.py)
+        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=max(8, options.concurrency * 4))
         self._started = time.monotonic()
         self._sink_closed = False
-        self._saver = StateFileSaver(plan.state_file)
-        self._heartbeat = Heartbeat() if self.airbyte else None
+        self._saver = StateFileSaver(options.state_file)
+        self._heartbeat = self.flavour.heartbeat()
         self._services = SyncServices(plan.streams)  # one per sync, shared by its streams
-
-    @property
-    def airbyte(self) -> bool:
-        return self.plan.flavour == p.AIRBYTE
 
     @property
     def failed(self) -> bool:
@@ -152,7 +65,7 @@ class SyncRun:
         put_unless(self._queue, item, self.plan.cancel)
 
     def _context(self, stream: str) -> ReadContext:
-        plan = self.plan
+        plan, options = self.plan, self.options
         mode = plan.sync_modes.get(stream, "incremental")
         incoming = None if mode == "full_refresh" else plan.state.get(stream)
         run = self.runs[stream]
@@ -161,14 +74,14 @@ class SyncRun:
             state=incoming,
             sync_mode=mode,
             cursor_field=plan.cursor_fields.get(stream),
-            max_records=plan.max_records,
-            state_per_page=plan.state_per_page,
-            concurrency=plan.concurrency,
+            max_records=options.max_records,
+            state_per_page=options.state_per_page,
+            concurrency=options.concurrency,
             log=lambda level, msg: self._put(("log", stream, (level, msg))),
             cancel=run.stop,
             services=self._services,
-            tuning=plan.tuning,
-            strict=plan.strict,
+            tuning=options.tuning,
+            strict=options.strict,
             on_warning=lambda msg: self._put(("warn", stream, msg)),
             unit=plan.units.get(stream),
         )
@@ -176,11 +89,15 @@ class SyncRun:
     def _produce(self, stream: str) -> None:
         self._put(("start", stream, None))
         try:
-            with contextlib.closing(self.source.read_stream(stream, self._context(stream))) as batches:
+            batches = self.source.read_stream(stream, self._context(stream))
+            try:
                 for batch in batches:
                     if self.runs[stream].stop.is_set() or self.plan.cancel.is_set():
                         break
                     self._put(("batch", stream, batch))
+            finally:
+                if isinstance(batches, Generator):  # release its sessions and files now
+                    batches.close()
         except BaseException as exc:  # noqa: BLE001 - any failure fails this stream only
             self._put(("end", stream, exc))
             return
@@ -188,9 +105,9 @@ class SyncRun:
 
     # -- consumer side ------------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+    def __iter__(self) -> Generator[Chunk, None, None]:
         plan = self.plan
-        workers = max(1, min(plan.concurrency, len(plan.streams)))
+        workers = max(1, min(self.options.concurrency, len(plan.streams)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream")
         try:
             for name in plan.streams:
@@ -216,7 +133,7 @@ class SyncRun:
         self._sink_closed = True
         sink.close()
 
-    def _consume(self, pending: int) -> Iterator[list[dict[str, Any]]]:
+    def _consume(self, pending: int) -> Iterator[Chunk]:
         while pending:
             try:
                 kind, stream, payload = self._queue.get(timeout=_QUEUE_POLL)
@@ -228,7 +145,7 @@ class SyncRun:
                     self.watch(self)
                 self._saver.save_if_due(self._file_state)
                 if self._heartbeat is not None and (beat := self._heartbeat.beat(self.runs.values(), self.plan.state)):
-                    yield beat
+                    yield [*beat]
                 continue
             if kind == "batch":
                 out = self._on_batch(self.runs[stream], payload)
@@ -261,14 +178,12 @@ class SyncRun:
     def _redact(self, text: str) -> str:
         return redact(text, self.plan.secrets)
 
-    def _on_log(self, stream: str, level: str, message: str) -> list[dict[str, Any]]:
-        if level == "DEBUG" and not self.plan.verbose:
-            return []
-        if self.airbyte and level in ("DEBUG", "INFO") and not self.plan.verbose:
+    def _on_log(self, stream: str, level: str, message: str) -> Chunk:
+        if not self.flavour.shows(level, self.options.verbose):
             return []
         return [p.log(level, self._redact(message))]
 
-    def _on_warning(self, run: StreamRun, message: str) -> list[dict[str, Any]]:
+    def _on_warning(self, run: StreamRun, message: str) -> Chunk:
         """ReadContext.warn: recorded for the summary, logged once, and the stream's state is held."""
         message = self._redact(message)
         self._saver.changed()  # the state file goes back to the stream's incoming state
@@ -276,24 +191,22 @@ class SyncRun:
             return []
         return [p.log("WARN", f"{message}; the state of stream '{run.name}' is not advanced")]
 
-    def _on_start(self, run: StreamRun) -> list[dict[str, Any]]:
+    def _on_start(self, run: StreamRun) -> Chunk:
         run.started = time.monotonic()
         run.opened = True
         if self.plan.sink is not None:
             self.plan.sink.open(run.name, self.plan.schemas.get(run.name), replace=self._full_refresh(run.name))
-        if self.airbyte:
-            return [p.stream_status(run.name, "STARTED")]
-        return [p.log("INFO", f"Starting sync for stream: {run.name}")]
+        return list(self.flavour.started(run))
 
     def _full_refresh(self, stream: str) -> bool:
         """The stream is read whole, from no state: its files replace the day's earlier ones (docs/outputs.md)."""
         plan = self.plan
         from_scratch = plan.sync_modes.get(stream) == "full_refresh" or not plan.state.get(stream)
-        return from_scratch and plan.max_records is None
+        return from_scratch and self.options.max_records is None
 
     def _limit(self, run: StreamRun, batch: Batch) -> Batch:
         """Enforce --max-records as a safety net (sources already stop at ctx.max_records)."""
-        limit = self.plan.max_records
+        limit = self.options.max_records
         if limit is None or run.records + len(batch) <= limit:
             if limit is not None and run.records + len(batch) == limit:
                 run.stop.set()
@@ -303,39 +216,37 @@ class SyncRun:
         run.stop.set()
         return Batch(batch.stream, records, None)
 
-    def _on_batch(self, run: StreamRun, batch: Batch) -> list[dict[str, Any]]:
-        if run.stop.is_set() and self.plan.max_records is not None and run.records >= self.plan.max_records:
+    def _on_batch(self, run: StreamRun, batch: Batch) -> Chunk:
+        limit = self.options.max_records
+        if run.stop.is_set() and limit is not None and run.records >= limit:
             return []
         batch = self._limit(run, batch)
-        out: list[dict[str, Any]] = []
+        out: Chunk = []
         count = len(batch)
         if count or batch.state is None:
             run.pages += 1
         if count:
-            if self.airbyte and not run.running:
-                run.running = True
-                out.append(p.stream_status(run.name, "RUNNING"))
+            out.extend(self.flavour.records_flowing(run))
             self._deliver(run.name, batch, out)
             run.records += count
             run.since_state += count
-        if self.plan.verbose and not self.airbyte:
-            out.append(p.log("DEBUG", f"Page {run.pages}: fetched {count} records"))
+        out.extend(self.flavour.page_read(run, count, self.options.verbose))
         if batch.state is not None:
             run.pending_state = batch.state
-            if self.airbyte or self.plan.state_per_page:
+            if self.flavour.state_every_page or self.options.state_per_page:
                 self._emit_state(run, out)
             elif self._saver.path and run.pending_state is not None and self._durable(run):
                 run.durable_state = run.pending_state  # for the state file; stdout's STATE comes at the end
                 self._saver.changed()
         return out
 
-    def _deliver(self, stream: str, batch: Batch, out: list[dict[str, Any]]) -> None:
+    def _deliver(self, stream: str, batch: Batch, out: Chunk) -> None:
         emitted_at = p.now_ms()
         sink = self.plan.sink
         if sink is not None:
             sink.write(stream, batch.records, emitted_at)
             return
-        if self.plan.raw_records:  # an Arrow batch stays one: its lines are built in Arrow
+        if self.options.raw_records:  # an Arrow batch stays one: its lines are built in Arrow
             out.append(p.RecordLines(stream, batch.records, emitted_at))
             return
         if isinstance(batch.records, list):
@@ -348,7 +259,7 @@ class SyncRun:
             {"type": "RECORD", "record": {"stream": stream, "data": r, "emitted_at": emitted_at}} for r in records
         )
 
-    def _emit_state(self, run: StreamRun, out: list[dict[str, Any]], final: bool = False) -> None:
+    def _emit_state(self, run: StreamRun, out: Chunk, final: bool = False) -> None:
         if run.held:  # a warning: nothing after it is certainly safe (ReadContext.warn)
             run.pending_state = None
         state = run.pending_state
@@ -374,7 +285,7 @@ class SyncRun:
                 out[run.name] = run.durable_state
         return out
 
-    def _close_state(self, run: StreamRun, out: list[dict[str, Any]], complete: bool) -> None:
+    def _close_state(self, run: StreamRun, out: Chunk, complete: bool) -> None:
         """The stream's last STATE and its entry in the sync's final state.
 
         A held stream (it warned: ReadContext.warn) ends on the state it came in with, whatever it
@@ -385,20 +296,20 @@ class SyncRun:
         incoming = self.plan.state.get(run.name) or {}
         self._saver.changed()
         if run.held:
-            if run.states_emitted or (complete and self.airbyte):
+            if run.states_emitted or (complete and self.flavour.state_at_every_end):
                 out.append(p.stream_state(run.name, incoming, run.since_state))
             return  # final_state keeps the incoming entry
         if complete or self.plan.sink is None:
             # After a failure, records before a pending state were already handed to the consumer: keep
             # that checkpoint, so the next sync resumes there instead of starting over.
             self._emit_state(run, out, final=True)
-        if complete and self.airbyte and run.states_emitted == 0:
+        if complete and self.flavour.state_at_every_end and run.states_emitted == 0:
             out.append(p.stream_state(run.name, incoming, run.since_state))
         if run.durable_state is not None:
             self.final_state[run.name] = run.durable_state
 
-    def _on_end(self, run: StreamRun, exc: BaseException | None) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _on_end(self, run: StreamRun, exc: BaseException | None) -> Chunk:
+        out: Chunk = []
         sink = self.plan.sink
         if exc is None and sink is not None:
             try:
@@ -412,14 +323,10 @@ class SyncRun:
                 sink.abort(run.name)
             return self._on_failure(run, exc)
         self._close_state(run, out, complete=True)
-        if self.airbyte:
-            out.append(p.stream_status(run.name, "COMPLETE", run.warning_list()))
-        else:
-            msg = f"Completed sync for {run.name}: {run.records} records in {run.pages} pages"
-            out.append(p.log("INFO", msg))
+        out.extend(self.flavour.completed(run))
         return out
 
-    def _on_failure(self, run: StreamRun, exc: BaseException) -> list[dict[str, Any]]:
+    def _on_failure(self, run: StreamRun, exc: BaseException) -> Chunk:
         run.status = "FAILED"
         if isinstance(exc, SolidafyError):
             message, failure_type, internal = str(exc), exc.failure_type, None
@@ -428,18 +335,11 @@ class SyncRun:
             failure_type = "system_error"
             internal = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         run.error = self._redact(message)
-        out: list[dict[str, Any]] = []
+        out: Chunk = []
         self._close_state(run, out, complete=False)
-        if self.airbyte:
-            internal_text = self._redact(internal)[-4000:] if internal else None  # redacted, then cut
-            return [
-                *out,
-                p.trace_error(f"{run.name}: {run.error}", failure_type, run.name, internal_text),
-                p.stream_status(run.name, "INCOMPLETE", run.warning_list()),
-            ]
-        return [*out, p.log("ERROR", f"Stream {run.name} failed: {run.error}")]
+        return [*out, *self.flavour.failed(run, failure_type, self._redact(internal) if internal else None)]
 
-    def _finish(self) -> list[dict[str, Any]]:
+    def _finish(self) -> Chunk:
         plan = self.plan
         if plan.sink is not None:
             self._sink_closed = True
@@ -457,12 +357,10 @@ class SyncRun:
             "failed_streams": failed,
             "duration_ms": int((time.monotonic() - self._started) * 1000),
             "output": {
-                "format": plan.output_format,
+                "format": self.options.format,
                 "directory": plan.sink.directory if plan.sink is not None else None,
-                "state_file": plan.state_file,
+                "state_file": self.options.state_file,
             },
             "streams": results,
         }
-        if self.airbyte:
-            return []
-        return [p.global_state(self.final_state), {"type": "SYNC_SUMMARY", "summary": self.summary}]
+        return list(self.flavour.finished(self.final_state, self.summary))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields
 from typing import Any
 
 import pytest
 
 from source_solidafy import protocol as p
 from source_solidafy.errors import HttpError
+from source_solidafy.options import SyncOptions
 from source_solidafy.runner import SyncPlan, SyncRun
 from source_solidafy.sinks.base import Sink
 from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext, Source, StreamInfo
@@ -41,9 +43,12 @@ class FakeSource(Source):
             yield Batch(stream, [{"id": i} for i in page], {"cursor": max(page)})
 
 
-def run(source: Source, **plan: Any) -> tuple[SyncRun, list[dict[str, Any]]]:
+def run(source: Source, **given: Any) -> tuple[SyncRun, list[dict[str, Any]]]:
+    """``given``: SyncPlan fields (state, sink, sync_modes) and SyncOptions fields (the rest)."""
+    plan = {k: v for k, v in given.items() if k in {f.name for f in fields(SyncPlan)}}
+    options = SyncOptions(**{k: v for k, v in given.items() if k not in plan})
     sr = SyncRun(source, SyncPlan(connector="fake", streams=list(source.pages), config={"token": "s3cr3t-tok"},
-                                  secrets=["s3cr3t-tok"], **plan))
+                                  secrets=["s3cr3t-tok"], options=options, **plan))
     messages = [m for chunk in sr for m in p.expand(chunk)]
     return sr, messages
 
@@ -146,7 +151,7 @@ class FakeSink(Sink):
 def test_sink_states_only_after_durable_checkpoint_and_abort_on_failure() -> None:
     sink = FakeSink()
     sr, msgs = run(FakeSource({"a": [[1], [2]], "b": [[5], [6]]}, fail_after={"b": 1}), sink=sink,
-                   output_format="parquet")
+                   format="parquet")
     assert not any(m["type"] == "RECORD" for m in msgs)
     assert sink.committed == ["a"] and sink.aborted == ["b"]
     assert sr.final_state == {"a": {"cursor": 2}}  # b's page state never became durable

@@ -1,0 +1,95 @@
+"""The plan of a sync and the bookkeeping of each stream in it (the runner's data, no behaviour).
+
+:class:`SyncPlan` is what ``api.plan_sync`` resolved from the caller's :class:`SyncOptions`: the
+streams, the config with defaults, the incoming state, the sink. :class:`StreamRun` is one stream's
+progress: counts, warnings, and the state waiting for its records to become durable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from source_solidafy.options import SyncOptions
+from source_solidafy.sinks.base import Sink
+from source_solidafy.state import StateMap
+
+if TYPE_CHECKING:
+    from source_solidafy.scale.units import Unit
+
+MAX_WARNINGS = 20  # distinct warnings kept per stream; more are counted, not listed
+
+
+@dataclass
+class SyncPlan:
+    """What to sync, resolved; built by api.py from flags, catalog or request body."""
+
+    connector: str
+    streams: list[str]
+    config: dict[str, Any]
+    options: SyncOptions = field(default_factory=SyncOptions)
+    state: StateMap = field(default_factory=dict)  # the incoming state, parsed
+    sink: Sink | None = None
+    sync_modes: dict[str, str] = field(default_factory=dict)  # from the catalog
+    cursor_fields: dict[str, str] = field(default_factory=dict)  # the options' and the catalog's
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared, for the sink
+    secrets: list[str] = field(default_factory=list)  # redacted from every message
+    cancel: threading.Event = field(default_factory=threading.Event)
+    units: dict[str, Unit] = field(default_factory=dict)  # read --plan: the plan unit each stream reads
+
+
+@dataclass
+class StreamRun:
+    name: str
+    started: float = field(default_factory=time.monotonic)
+    status: str = "SUCCESS"
+    records: int = 0
+    pages: int = 0
+    error: str | None = None
+    output_file: str | None = None
+    durable_state: dict[str, Any] | None = None  # last state whose records are delivered (emitted or saved)
+    pending_state: dict[str, Any] | None = None  # state waiting for its records to become durable
+    since_state: int = 0
+    states_emitted: int = 0
+    opened: bool = False  # its "start" event was handled
+    running: bool = False
+    ended: bool = False
+    duration_ms: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+    warnings: list[str] = field(default_factory=list)  # ReadContext.warn messages, distinct, in order
+    more_warnings: int = 0  # distinct warnings beyond MAX_WARNINGS
+    held: bool = False  # a warning holds the state: no STATE of this stream after it
+
+    def warn(self, message: str) -> bool:
+        """Record a warning and hold the state; True when it is new (and should be logged)."""
+        self.held = True
+        self.pending_state = None
+        if message in self.warnings:
+            return False
+        if len(self.warnings) >= MAX_WARNINGS:
+            self.more_warnings += 1
+            return False
+        self.warnings.append(message)
+        return True
+
+    def warning_list(self) -> list[str]:
+        more = [f"... and {self.more_warnings} more warnings"] if self.more_warnings else []
+        return [*self.warnings, *more]
+
+    def result(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "stream": self.name,
+            "status": self.status,
+            "records_synced": self.records,
+            "duration_ms": self.duration_ms,
+        }
+        if self.output_file:
+            out["output_file"] = self.output_file
+        if self.error:
+            out["error"] = self.error
+        out["warnings"] = self.warning_list()
+        if self.held:
+            out["state_held"] = True
+        return out
