@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 import requests
+import tenacity
 
 from source_solidafy.errors import AuthError, HttpError, redact, redact_cut
 from source_solidafy.rest.paths import compile_path
@@ -117,16 +118,17 @@ class _TokenAuth(Auth):
     header_name = "Authorization"
     header_prefix = "Bearer "
 
-    def __init__(self, session: requests.Session | None, clock: Callable[[], float]) -> None:
+    def __init__(self, session: requests.Session | None, clock: Callable[[], float],
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._session = session or requests.Session()
         self._clock = clock
+        self._retrying = token_retrying(sleep)
         self._lock = threading.Lock()
         self._local = threading.local()
         self._token: str | None = None
         self._expires_at: float | None = None
         self._info: dict[str, Any] = {}
         self._seen_secrets: list[str] = []
-        self._sleep: Callable[[float], None] = time.sleep  # tests replace it
 
     # subclasses: fetch a token response (a dict) and say where the token is in it
     def _fetch(self) -> dict[str, Any]:
@@ -181,21 +183,13 @@ class _TokenAuth(Auth):
         raise NotImplementedError
 
     def _send_token_request(self, url: str, proxies: Any, **kwargs: Any) -> requests.Response:
-        """One POST, retried a few times on connection errors, timeouts and 5xx (token endpoints blip too)."""
-        for attempt in range(TOKEN_ATTEMPTS):
-            last = attempt == TOKEN_ATTEMPTS - 1
-            try:
-                resp = self._session.post(url, timeout=TOKEN_TIMEOUT_SECS, proxies=proxies, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if last:
-                    raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
-            except requests.RequestException as exc:
-                raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
-            else:
-                if resp.status_code < 500 or last:
-                    return resp
-            self._sleep(TOKEN_RETRY_BASE_SECS * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """One POST, retried by :func:`token_retrying` (token endpoints blip too)."""
+        try:
+            resp: requests.Response = self._retrying(
+                self._session.post, url, timeout=TOKEN_TIMEOUT_SECS, proxies=proxies, **kwargs)
+        except requests.RequestException as exc:
+            raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
+        return resp
 
     def _post(self, url: str, **kwargs: Any) -> dict[str, Any]:
         """POST a token request; any failure becomes an AuthError with the server's words, redacted."""
@@ -214,6 +208,20 @@ class _TokenAuth(Auth):
         if not isinstance(info, dict):
             raise AuthError(f"token response from {url} is not a JSON object")
         return info
+
+
+def token_retrying(sleep: Callable[[float], None] = time.sleep) -> tenacity.Retrying:
+    """The retry policy of token requests: up to ``TOKEN_ATTEMPTS`` tries on a connection error, a
+    timeout or a 5xx, waiting 0.5 s then 1 s (``sleep`` waits: tests pass their own). After the last
+    try its answer (a 5xx) is returned, or its exception raised."""
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(TOKEN_ATTEMPTS),
+        wait=tenacity.wait_exponential(multiplier=TOKEN_RETRY_BASE_SECS, min=0),
+        retry=tenacity.retry_if_exception_type((requests.ConnectionError, requests.Timeout))
+        | tenacity.retry_if_result(lambda resp: resp.status_code >= 500),
+        retry_error_callback=lambda state: state.outcome.result() if state.outcome is not None else None,
+        sleep=sleep,
+    )
 
 
 def _expiry(expires_in: Any, now: float) -> float | None:
@@ -252,8 +260,9 @@ class _OAuth2Grant(_TokenAuth):
         scopes: list[str] | tuple[str, ...] = (),
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(session, clock)
+        super().__init__(session, clock, sleep)
         self.token_url, self.client_id, self.scopes = token_url, client_id, list(scopes)
         self._client_secret = client_secret
 
@@ -322,8 +331,9 @@ class SessionTokenAuth(_TokenAuth):
         header_prefix: str = "Bearer ",
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(session, clock)
+        super().__init__(session, clock, sleep)
         self.login_url = login_url
         self.header_name, self.header_prefix = header_name, spaced_prefix(header_prefix)
         self._token_path = compile_path(token_path)

@@ -133,10 +133,13 @@ def test_auth_token_error_echoing_secret_is_redacted() -> None:
 
 
 def test_auth_token_server_error_is_http_error_not_config() -> None:
-    auth = OAuth2ClientCredentials("https://t", "c", "s", session=FakeSession((503, b"down")))  # type: ignore[arg-type]
+    waits: list[float] = []
+    session = FakeSession((503, b"down"))
+    auth = OAuth2ClientCredentials("https://t", "c", "s", session=session, sleep=waits.append)  # type: ignore[arg-type]
     with pytest.raises(HttpError) as info:
         _applied(auth)
     assert not isinstance(info.value, AuthError)
+    assert len(session.calls) == 3 and waits == [0.5, 1.0]  # retried, then the last 5xx answers
 
 
 def test_auth_client_credentials_sends_scopes() -> None:
@@ -193,9 +196,9 @@ def test_token_request_is_retried_on_5xx_and_connection_errors() -> None:
             return resp
 
     session = FlakySession()
-    auth = OAuth2RefreshToken("http://127.0.0.1:1/token", "cid", "csecret", "rtok", session=session)  # type: ignore[arg-type]
     waits: list[float] = []
-    auth._sleep = waits.append
+    auth = OAuth2RefreshToken("http://127.0.0.1:1/token", "cid", "csecret", "rtok", session=session,  # type: ignore[arg-type]
+                              sleep=waits.append)
     headers: dict[str, str] = {}
     auth.apply(headers, {})
     assert headers["Authorization"] == "Bearer tok-123"
