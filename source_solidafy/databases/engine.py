@@ -3,9 +3,9 @@
 Why each setting:
 
 - the extension comes from the ``duckdb_extension_<name>`` Python package
-  (:mod:`~source_solidafy.databases.extensions`), installed into a private temporary
-  ``extension_directory``; ``autoinstall_known_extensions`` and ``autoload_known_extensions`` are off
-  and the configuration is locked afterwards, so nothing is ever downloaded, not even by a query that
+  (:mod:`~source_solidafy.databases.extensions`), loaded from its file (the
+  ``extension_directory`` is private and temporary all the same); ``autoinstall_known_extensions``
+  and ``autoload_known_extensions`` are off and the configuration is locked afterwards, so nothing is ever downloaded, not even by a query that
   would need another extension (it fails instead);
 - ``enable_progress_bar`` is off: DuckDB would otherwise draw on stdout and corrupt the NDJSON;
 - ``TimeZone`` is UTC, so ``timestamptz`` values (and the cursors saved in state) do not depend on the
@@ -23,7 +23,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 from source_solidafy.databases.connection import ConnectionSpec, sql_literal
-from source_solidafy.databases.extensions import install_extension
+from source_solidafy.databases.extensions import load_extension
 
 if TYPE_CHECKING:
     import duckdb
@@ -62,8 +62,7 @@ class DuckSession:
         con = self.con
         con.execute("SET enable_progress_bar = false")
         con.execute("SET TimeZone = 'UTC'")
-        install_extension(con, self.spec.extension, self.workdir)
-        con.execute(f"LOAD {self.spec.extension}_scanner")
+        load_extension(con, self.spec.extension, self.workdir)
         options = [f"TYPE {self.spec.dialect}", "READ_ONLY"]
         if self.spec.secret:
             params = ", ".join(f"{k.upper()} {_secret_value(v)}" for k, v in self.spec.secret.items())

@@ -1,5 +1,5 @@
-"""The scanner extensions the container image keeps gzip-compressed still install, and DuckDB still
-checks their signature (container/slim_venv.py packs them; databases/extensions.py unpacks them)."""
+"""The scanner extensions load from their packages (plain, or gzip-compressed as the container image
+keeps them), and DuckDB still checks their signature (container/slim_venv.py packs them; databases/extensions.py unpacks them)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from source_solidafy.databases.extensions import install_extension, packed_extension
+from source_solidafy.databases.extensions import load_extension, packed_extension
 
 
 def _packed_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corrupt: bool = False) -> None:
@@ -50,11 +50,10 @@ def test_packed_extension_is_unpacked_installed_and_loaded(tmp_path: Path, monke
     assert packed_extension("sqlite", version) is not None
     work = tmp_path / "work"
     work.mkdir()
-    install_extension(con, "sqlite", str(work))
-    con.execute("LOAD sqlite_scanner")
+    load_extension(con, "sqlite", str(work))
     con.execute(f"ATTACH '{db}' AS src (TYPE sqlite, READ_ONLY)")
     assert con.execute("SELECT id FROM src.t").fetchall() == [(7,)]
-    assert list(work.iterdir()) == []  # the unpacked copy is gone once installed
+    assert list(work.iterdir()) == []  # the unpacked copy is gone once loaded
 
 
 def test_tampered_packed_extension_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,13 +62,17 @@ def test_tampered_packed_extension_is_refused(tmp_path: Path, monkeypatch: pytes
     work = tmp_path / "work"
     work.mkdir()
     with pytest.raises(duckdb.Error, match="(?i)signature"):
-        install_extension(con, "sqlite", str(work))
-        con.execute("LOAD sqlite_scanner")
+        load_extension(con, "sqlite", str(work))
 
 
-def test_plain_package_uses_duckdb_extensions(tmp_path: Path) -> None:
+def test_plain_package_loads_in_place(tmp_path: Path) -> None:
+    """Loaded through a link in the work directory: nothing copied into the extension directory."""
     con = _connect(tmp_path)
     version = con.execute("PRAGMA version").fetchone()[0]
     assert packed_extension("sqlite", version) is None
-    install_extension(con, "sqlite", str(tmp_path))
-    con.execute("LOAD sqlite_scanner")
+    work = tmp_path / "work"
+    work.mkdir()
+    load_extension(con, "sqlite", str(work))
+    assert con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'sqlite_scanner'").fetchall() == [
+        (True,)]
+    assert list(work.iterdir()) == [] and not (tmp_path / "ext").exists()
