@@ -5,11 +5,15 @@ Why each setting:
 - the extension comes from the ``duckdb_extension_<name>`` Python package
   (:mod:`~source_solidafy.databases.extensions`), loaded from its file (the
   ``extension_directory`` is private and temporary all the same); ``autoinstall_known_extensions``
-  and ``autoload_known_extensions`` are off and the configuration is locked afterwards, so nothing is ever downloaded, not even by a query that
-  would need another extension (it fails instead);
+  and ``autoload_known_extensions`` are off and the configuration is locked afterwards, so nothing is
+  ever downloaded, not even by a query that would need another extension (it fails instead);
 - ``enable_progress_bar`` is off: DuckDB would otherwise draw on stdout and corrupt the NDJSON;
 - ``TimeZone`` is UTC, so ``timestamptz`` values (and the cursors saved in state) do not depend on the
   machine; ``temp_directory`` (sort spill space) is private too;
+- a session for key-range reads (plan units, ``whole_table_scans=False``) turns PostgreSQL's
+  parallel ``ctid`` scan off: it splits a read into page ranges and sends each the WHERE, so every
+  range read would still visit every page; without it PostgreSQL answers one range query from the
+  key's index;
 - the database is attached ``READ_ONLY`` and external access is switched off after the attach:
   nothing is written to the source, no local file can be read or written through this connection.
 """
@@ -35,10 +39,11 @@ _SECRET = "solidafy_src"
 class DuckSession:
     """One DuckDB instance with the source database attached as ``src``; thread-safe via :meth:`cursor`."""
 
-    def __init__(self, spec: ConnectionSpec) -> None:
+    def __init__(self, spec: ConnectionSpec, whole_table_scans: bool = True) -> None:
         import duckdb
 
         self.spec = spec
+        self.whole_table_scans = whole_table_scans
         self.workdir = tempfile.mkdtemp(prefix="solidafy-duckdb-")
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.workdir, True)
         self._lock = threading.Lock()
@@ -63,6 +68,8 @@ class DuckSession:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET TimeZone = 'UTC'")
         load_extension(con, self.spec.extension, self.workdir)
+        if not self.whole_table_scans and self.spec.dialect == "postgres":
+            con.execute("SET pg_use_ctid_scan = false")  # else every range read visits every page
         options = [f"TYPE {self.spec.dialect}", "READ_ONLY"]
         if self.spec.secret:
             params = ", ".join(f"{k.upper()} {_secret_value(v)}" for k, v in self.spec.secret.items())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from source_solidafy.databases.catalog import Column, Table, list_tables, load_columns, resolve
 from source_solidafy.databases.connection import PG_SSL_MODES, ConnectionSpec, connection_spec
 from source_solidafy.databases.dialects import MYSQL, POSTGRES, SQLITE, Dialect
-from source_solidafy.databases.query import build_select, state_value
+from source_solidafy.databases.query import KeyRange, build_select, state_value
 from source_solidafy.databases.types import column_schema, usable_as_cursor
 from source_solidafy.errors import ConfigError, SolidafyError, StateError, StreamError, redact
 from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext, Source, StreamInfo
@@ -44,6 +44,7 @@ class DatabaseSource(Source):
     dialect: ClassVar[str]
     category = "Database"
     streams_dynamic = True
+    planner = "database"  # key ranges read as range scans (databases/plan.py)
 
     def __init__(self) -> None:
         self._sessions: dict[tuple[Any, ...], DuckSession] = {}
@@ -74,8 +75,12 @@ class DatabaseSource(Source):
 
     # -- sessions -------------------------------------------------------------------------------
 
-    def _session(self, config: dict[str, Any]) -> DuckSession:
-        """One DuckDB per distinct connection, kept until :meth:`close` (extension load costs ~0.5 s)."""
+    def _session(self, config: dict[str, Any], ranged: bool = False) -> DuckSession:
+        """One DuckDB per distinct connection, kept until :meth:`close` (extension load costs ~0.5 s).
+
+        ``ranged``: for key-range reads (plan units), which the database should answer from its index
+        (engine.py: no parallel scan of the whole table).
+        """
         import duckdb
 
         from source_solidafy.databases.engine import DuckSession
@@ -83,13 +88,13 @@ class DatabaseSource(Source):
         spec = connection_spec(self.dialect, self.validate_config(config))
         if self.confinement is not None:
             spec = self.confinement.database(spec)
-        key = (spec.attach, tuple(sorted(spec.secret.items())))
+        key = (spec.attach, tuple(sorted(spec.secret.items())), ranged)
         with self._lock:
             session = self._sessions.get(key)
             if session is None:
                 _require_file(spec)
                 try:
-                    session = DuckSession(spec)
+                    session = DuckSession(spec, whole_table_scans=not ranged)
                 except duckdb.Error as exc:
                     raise DatabaseConnectionError(self._reason(exc, config)) from None
                 self._sessions[key] = session
@@ -159,17 +164,18 @@ class DatabaseSource(Source):
         import duckdb
 
         config = self.validate_config(ctx.config)
-        session = self._session(config)
+        session = self._session(config, ranged=ctx.unit is not None and ctx.unit.kind == "range")
         con = session.cursor()
         try:
             tables = list_tables(con, self.dialect, session.spec.database)
             table = resolve(tables, stream, self.name)
             load_columns(con, self.dialect, [table])
-            cursor = self._cursor_column(table, ctx, config)
+            cursor = self._cursor_column(table, ctx.cursor_field, config)
             since = None
             if cursor is not None and ctx.sync_mode != "full_refresh":
                 since = _incoming_cursor(ctx.state, stream)
-            sql, params = build_select(table, cursor, since, ctx.max_records)
+            key_range = _unit_range(table, ctx)
+            sql, params = build_select(table, cursor, since, ctx.max_records, key_range)
             size = int(ctx.tuning.batch_size or config.get("batch_size") or DEFAULT_BATCH_SIZE)
             try:
                 reader = con.execute(sql, params).to_arrow_reader(size)
@@ -186,8 +192,9 @@ class DatabaseSource(Source):
         finally:
             con.close()
 
-    def _cursor_column(self, table: Table, ctx: ReadContext, config: dict[str, Any]) -> Column | None:
-        name = ctx.cursor_field or (config.get("cursor_fields") or {}).get(table.stream)
+    def _cursor_column(self, table: Table, given: str | None, config: dict[str, Any]) -> Column | None:
+        """The cursor column: ``given`` (--cursor-field, the catalog), else the config's ``cursor_fields``."""
+        name = given or (config.get("cursor_fields") or {}).get(table.stream)
         if not name:
             return None
         column = table.column(name)
@@ -202,6 +209,14 @@ class DatabaseSource(Source):
                 "must be a number, text, uuid, date or timestamp column"
             )
         return column
+
+
+def _unit_range(table: Table, ctx: ReadContext) -> KeyRange | None:
+    """The key range of the plan unit being read (``read --plan``); None: the whole table."""
+    unit = ctx.unit
+    if unit is None or unit.kind != "range":
+        return None
+    return KeyRange.of_unit(table, unit.bounds, f"plan unit {unit.unit_id}")
 
 
 def _require_file(spec: ConnectionSpec) -> None:
