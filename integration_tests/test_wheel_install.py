@@ -76,3 +76,20 @@ def test_wheel_reads_the_demo_api(installed: Path, tmp_path: Path, demo_url: str
     summary = lines[-1]["summary"]
     assert summary["status"] == "SUCCEEDED" and summary["total_records"] == len(records) > 0
     assert "demo-secret-token" not in proc.stdout + proc.stderr
+
+
+def _dev_pin(name: str) -> str:
+    import tomllib
+
+    dev = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    return next(d for d in dev if d.split("==")[0] == name)
+
+
+def test_acceptance_tests_pass_against_the_wheel(installed: Path, tmp_path: Path) -> None:
+    """The acceptance tests, run by the wheel's interpreter from the checkout: the CLI they start is the
+    installed one, and nothing in them needs the checkout's layout (connectors/ is not a package there)."""
+    _run(str(installed / "python"), "-m", "pip", "install", "--quiet", _dev_pin("pytest"), _dev_pin("pytest-timeout"), _dev_pin("jsonschema"),
+         cwd=tmp_path)
+    proc = _run(str(installed / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "stripe or demo",
+                "integration_tests/test_airbyte_acceptance.py", cwd=REPO)
+    assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-2000:]

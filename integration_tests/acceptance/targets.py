@@ -134,9 +134,9 @@ def _mock_module(connector: str) -> Any:
 
 def fast_yaml(connector: str) -> str:
     """A copy of the built-in YAML without its real-API pacing; the name itself when nothing to lower."""
-    import source_solidafy.connectors as builtin
+    from source_solidafy.registry import connectors_dir  # the package's, or the checkout's connectors/
 
-    shipped = Path(builtin.__file__).parent / f"{connector}.yaml"
+    shipped = connectors_dir() / f"{connector}.yaml"
     if not shipped.is_file():
         return connector
     text = shipped.read_text()
