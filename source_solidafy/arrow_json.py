@@ -22,6 +22,8 @@ value, and checked by ``unit_tests/test_arrow_json.py`` for the fast ones:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -37,26 +39,38 @@ _CONTROL = r"[\x00-\x1f]"
 _SPECIAL = r'[\x00-\x1f"\\]'  # a character orjson escapes
 
 
-def fragments(column: pa.Array, encode: Any) -> pa.Array:
-    """One JSON text per value of ``column`` (``null`` for nulls), as a large_binary array.
+@dataclass(frozen=True)
+class Style:
+    """How a writer prints values: ``encode`` writes one Python value as its orjson call would;
+    ``timestamps`` gives a timestamp column's text in Arrow (None: that column goes through
+    ``encode``); ``decimals_as_text`` quotes decimals. The RECORD lines' style is in protocol.py, the
+    jsonl files' in sinks/jsonl.py."""
 
-    ``encode(value) -> bytes`` writes a Python value the way the record writer does.
-    """
+    encode: Callable[[Any], bytes]
+    timestamps: Callable[[pa.Array, pa.TimestampType], pa.Array | None] = rfc3339
+    decimals_as_text: bool = False
+
+
+def fragments(column: pa.Array, style: Style) -> pa.Array:
+    """One JSON text per value of ``column`` (``null`` for nulls), as a large_binary array."""
     kind = column.type
     if pa.types.is_dictionary(kind):
-        return fragments(column.dictionary_decode(), encode)
+        return fragments(column.dictionary_decode(), style)
+    if pa.types.is_decimal(kind) and style.decimals_as_text:
+        return _quote(pc.cast(column, pa.string()))
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
         text = pc.cast(column, pa.string())
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _quoted(column, encode)
+        return _quoted(column, style.encode)
     elif pa.types.is_timestamp(kind):
-        return _quote(rfc3339(column, kind))  # digits, '-', ':', '.', 'T' and 'Z' need no escape
+        stamps = style.timestamps(column, kind)  # digits, '-', ':', '.', 'T', 'Z', '+' need no escape
+        return _each(column, style.encode) if stamps is None else _quote(stamps)
     elif pa.types.is_date32(kind):
         return _quote(pc.cast(column, pa.string()))
     elif pa.types.is_float32(kind) or pa.types.is_float64(kind):
         return _floats(column)
     else:
-        return _each(column, encode)
+        return _each(column, style.encode)
     return pc.fill_null(pc.cast(text, pa.large_binary()), _NULL)
 
 
@@ -96,7 +110,7 @@ def _each(column: pa.Array, encode: Any) -> pa.Array:
     return pa.array([encode(v) for v in column.to_pylist()], pa.large_binary())
 
 
-def record_lines(batch: pa.RecordBatch, prefix: bytes, suffix: bytes, encode: Any) -> pa.Array:
+def record_lines(batch: pa.RecordBatch, prefix: bytes, suffix: bytes, style: Style) -> pa.Array:
     """Each row as ``prefix + {"col":value,...} + suffix`` (a large_binary array, one line per row)."""
     if batch.num_columns == 0:
         return pa.array([prefix + b"{}" + suffix] * batch.num_rows, pa.large_binary())
@@ -104,7 +118,7 @@ def record_lines(batch: pa.RecordBatch, prefix: bytes, suffix: bytes, encode: An
     opening = prefix + b"{"
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         parts.append(pa.scalar(opening + orjson.dumps(name) + b":", pa.large_binary()))
-        parts.append(fragments(column, encode))
+        parts.append(fragments(column, style))
         opening = b","
     parts.append(pa.scalar(b"}" + suffix, pa.large_binary()))
     return pc.binary_join_element_wise(*parts, _EMPTY)

@@ -130,7 +130,7 @@ class RecordLines:
         if not isinstance(self.records, list) and len(set(self.records.schema.names)) == self.records.num_columns:
             from source_solidafy import arrow_json
 
-            batch = arrow_json.record_lines(self.records, prefix, suffix + b"\n", _encode)
+            batch = arrow_json.record_lines(self.records, prefix, suffix + b"\n", arrow_json.Style(_encode))
             if arrow_json.longest(batch) <= MAX_LINE_BYTES + 1:
                 return arrow_json.joined(batch)[:-1]
         records = self._dicts()

@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 import pytest
 
 from source_solidafy import protocol as p
-from source_solidafy.arrow_rows import rfc3339, rows
+from source_solidafy.arrow_rows import isoformat, rfc3339, rows
+from source_solidafy.sinks.jsonl import encode_batch, encode_lines
 
 TYPES_SQL = r"""
 SELECT * FROM (VALUES
@@ -60,6 +61,31 @@ def test_every_type_matches_the_dict_path() -> None:
     assert p.RecordLines("public.all_types", batch, 1_700_000_000_000).lines() == _reference(
         "public.all_types", batch, 1_700_000_000_000
     )
+
+
+def test_every_type_matches_the_jsonl_file_lines() -> None:
+    """The jsonl file sink's own style: decimals as text, datetimes as orjson writes them, no envelope."""
+    batch = _batch(TYPES_SQL).drop_columns(["ts_ns"])  # to_pylist cannot (database reads cast it to us)
+    assert encode_batch(batch) == encode_lines(batch.to_pylist())
+    part = _batch("SELECT i AS id, TIMESTAMP '2024-01-01' + INTERVAL (i * 7) MILLISECOND AS at FROM range(50) r(i)")
+    assert encode_batch(part.slice(3, 20)) == encode_lines(part.slice(3, 20).to_pylist())
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
+@pytest.mark.parametrize("tz", [None, "UTC"])
+def test_isoformat_is_orjson_of_the_datetimes(unit: str, tz: str | None) -> None:
+    import orjson
+
+    rng = random.Random(f"iso{unit}{tz}")
+    per_second = {"s": 1, "ms": 1_000, "us": 1_000_000}[unit]
+    seconds = [rng.randint(-62_135_596_800, 253_402_300_799) for _ in range(3_000)] + [0, -1, 86_399, -86_400]
+    values = [s * per_second + (rng.randrange(per_second) if i % 2 else 0) for i, s in enumerate(seconds)]
+    column = pa.array([*values, None], pa.int64()).cast(pa.timestamp(unit, tz=tz))
+    text = isoformat(column, column.type)
+    assert text is not None
+    expected = [None if v is None else orjson.dumps(v).decode().strip('"') for v in column.to_pylist()]
+    assert text.to_pylist() == expected
+    assert isoformat(column.cast(pa.timestamp(unit, tz="+05:30")), pa.timestamp(unit, tz="+05:30")) is None
 
 
 def test_a_slice_of_a_batch_reads_its_own_rows() -> None:
