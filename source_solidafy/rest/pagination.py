@@ -34,6 +34,7 @@ from urllib.parse import urljoin
 import orjson
 from requests.utils import parse_header_links
 
+from source_solidafy import jsoncodec
 from source_solidafy.rest.paths import Path, compile_path, keys_hint
 from source_solidafy.source import WarnFn
 
@@ -68,6 +69,8 @@ class PageRequest:
     records: int = 0
     empty_run: int = 0
     seen: set[int] | None = field(default=None, repr=False, compare=False)
+    last_page: int | None = None  # fingerprint of the records of the page before this request
+    probe: str | None = None  # why this page is read only to check a stop condition that fired on page 1
 
     def resolve(
         self,
@@ -112,8 +115,14 @@ def _merge_params(base: Mapping[str, Any] | Sequence[tuple[str, Any]] | None, ov
 class StopCondition:
     """Says, after a page, that there is no next one."""
 
+    key = "pagination.stop"
+
     def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
         raise NotImplementedError
+
+    def more_expected(self, body: Any, pages: int, total: int) -> str | None:
+        """What the response says is still to come although the pages ended (None: nothing, or unknown)."""
+        return None
 
 
 class EmptyPage(StopCondition):
@@ -124,12 +133,20 @@ class EmptyPage(StopCondition):
 class _ReportedTotal(StopCondition):
     """Stop once what was read reaches a total the API reports at ``path``."""
 
+    kind, unit = "", ""
+
     def __init__(self, path: str) -> None:
         self.path = compile_path(path)
+        self.key = f"pagination.stop {self.kind} '{path}'"
 
     def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
         count = _as_int(self.path.get(body))
         return count is not None and self._so_far(pages, total) >= count
+
+    def more_expected(self, body: Any, pages: int, total: int) -> str | None:
+        count, so_far = _as_int(self.path.get(body)), self._so_far(pages, total)
+        return f"{self.key} says {count} {self.unit} and {so_far} were read" if count is not None and so_far < count \
+            else None
 
     def _so_far(self, pages: int, total: int) -> int:
         raise NotImplementedError
@@ -138,12 +155,16 @@ class _ReportedTotal(StopCondition):
 class TotalCount(_ReportedTotal):
     """Stop once the records seen reach the total the API reports (``meta.total``)."""
 
+    kind, unit = "total_count", "records"
+
     def _so_far(self, pages: int, total: int) -> int:
         return total
 
 
 class TotalPages(_ReportedTotal):
     """Stop once the pages fetched reach the page count the API reports (``result_info.total_pages``)."""
+
+    kind, unit = "total_pages", "pages"
 
     def _so_far(self, pages: int, total: int) -> int:
         return pages
@@ -155,10 +176,17 @@ class FieldEquals(StopCondition):
     def __init__(self, path: str, value: Any) -> None:
         self.path, self.value = compile_path(path), value
         self._text = _norm(value)
+        self.key = f"pagination.stop field '{path}' == {value!r}"
 
     def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
         found = self.path.get(body, _ABSENT)
         return found is not _ABSENT and (found == self.value or _norm(found) == self._text)
+
+    def more_expected(self, body: Any, pages: int, total: int) -> str | None:
+        found = self.path.get(body, _ABSENT)
+        if found is _ABSENT or found is None or self.should_stop(body, [], pages, total):
+            return None
+        return f"'{self.path.text}' is {found!r}, not {self.value!r}"
 
 
 _ABSENT = object()
@@ -203,25 +231,77 @@ class Paginator:
     def next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         """The request for the page after ``previous``, or None when the stream is done."""
         pages, total = previous.pages + 1, previous.records + len(records)
+        if previous.probe is not None:  # read only to check a stop condition that fired on page 1
+            if records:
+                self._warn(f"{previous.probe}, but page 2 has {len(records)} records ({response.url}); "
+                           "later pages were not read")
+            return None
         if self.max_pages is not None and pages >= self.max_pages:
             self._warn(f"pagination.max_pages={self.max_pages} reached ({total} records, last page "
                        f"{response.url}); later pages were not read")
             return None
-        for condition in self.stops:
-            if condition.should_stop(body, records, pages, total):
-                return None
+        fired = next((c for c in self.stops if c.should_stop(body, records, pages, total)), None)
+        if fired is not None:
+            return self._probe(fired, response, body, records, previous)
         req = self._next(response, body, records, previous)
         if req is None:
-            if pages == 1:
-                self._check_full_first_page(response, body, len(records))
+            self._ended(response, body, records, pages, total)
             return None
-        req.pages, req.records = pages, total
+        mark = _page_mark(records)
+        req.pages, req.records, req.last_page = pages, total, mark
         req.empty_run = 0 if records else previous.empty_run + 1
         if req.empty_run >= self.max_empty_pages:
             self._warn(f"{self.kind} pagination: {req.empty_run} empty pages in a row still name a next page "
                        f"({response.url}); stopping (pagination.max_empty_pages={self.max_empty_pages})")
             return None
+        req = self._unless_seen(req, previous, response.url)
+        if req is not None and mark is not None and mark == previous.last_page:
+            self._warn(f"{self.kind} pagination: page {pages} has the same records as the page before "
+                       f"({response.url}); does the API read {self._paging_key()}? Stopping")
+            return None
+        return req
+
+    def _probe(self, fired: StopCondition, response: PageResponse, body: Any, records: list[Any],
+               previous: PageRequest) -> PageRequest | None:
+        """A stop condition ended the pages. After a full first page, when the paginator itself would go
+        on, read one more page: empty, the data fitted one page exactly; not empty, the stop condition
+        fires at once (a wrong path or value) and the stream warns."""
+        if previous.pages > 0 or not self._full(len(records)):
+            return None
+        req = self._next(response, body, records, previous)
+        if req is None:
+            return None
+        req.pages, req.records = 1, len(records)
+        req.probe = f"{fired.key} ended the pages after a full first page ({len(records)} records, {response.url})"
         return self._unless_seen(req, previous, response.url)
+
+    def _ended(self, response: PageResponse, body: Any, records: list[Any], pages: int, total: int) -> None:
+        """The paginator found no next page: warn when the response says otherwise."""
+        if pages == 1:
+            self._check_full_first_page(response, body, len(records))
+        for condition in self.stops:
+            more = condition.more_expected(body, pages, total)
+            if more is not None:
+                what, hint = self._why_ended(len(records))
+                self._warn(f"{self.kind} pagination ended on {what} ({response.url}), but {more}{hint}; "
+                           "later pages were not read")
+                return
+
+    def _page_size(self) -> int | None:
+        """How many records a full page has (the request's page-size parameter); None: unknown."""
+        return self.requested_size[1] if self.requested_size is not None else None
+
+    def _full(self, count: int) -> bool:
+        size = self._page_size()
+        return size is not None and count >= size
+
+    def _paging_key(self) -> str:
+        """The YAML key that moves the request to the next page (named when pages repeat)."""
+        return "the next page link"
+
+    def _why_ended(self, count: int) -> tuple[str, str]:
+        """Why the paginator saw no next page, and a hint at the YAML key to check."""
+        return f"a page of {count} records without a next page", ""
 
     def _unless_seen(self, req: PageRequest, previous: PageRequest, url: str) -> PageRequest | None:
         """``req``, or None (with a warning) when the partition already sent the same request."""
@@ -244,7 +324,7 @@ class Paginator:
 
     def _check_full_first_page(self, response: PageResponse, body: Any, count: int) -> None:
         """A first page as long as the page size asked for, and no next-page value: a wrong path, not the end."""
-        if self.requested_size is None or count < self.requested_size[1]:
+        if self.requested_size is None or not self._full(count):
             return
         why = self._unresolved(response, body)
         if why is not None:
@@ -287,6 +367,9 @@ class CursorPaginator(Paginator):
         self.cursor_header = cursor_header
         self.cursor_path: Path | None = compile_path(cursor_path) if cursor_path is not None else None
 
+    def _paging_key(self) -> str:
+        return f"pagination.cursor_param '{self.cursor_param}'"
+
     def _unresolved(self, response: PageResponse, body: Any) -> str | None:
         if self.cursor_path is not None:
             why = self.cursor_path.missing(body)
@@ -324,6 +407,18 @@ class OffsetPaginator(Paginator):
             raise ValueError(f"offset pagination limit must be >= 1, got {limit}")
         self.offset_param, self.limit_param, self.limit = offset_param, limit_param, limit
 
+    def _page_size(self) -> int | None:
+        return self.limit
+
+    def _paging_key(self) -> str:
+        return f"pagination.offset_param '{self.offset_param}'"
+
+    def _why_ended(self, count: int) -> tuple[str, str]:
+        if not self.limit_param:
+            return f"a page of {count} records, fewer than limit={self.limit}", " (set pagination.limit_param)"
+        return (f"a page of {count} records, fewer than {self.limit_param}={self.limit}",
+                f": does the API read pagination.limit_param '{self.limit_param}'?")
+
     def _request(self, offset: int) -> PageRequest:
         params: dict[str, Any] = {self.offset_param: offset}
         if self.limit_param:
@@ -355,6 +450,20 @@ class PageNumberPaginator(Paginator):
         super().__init__(**common)
         self.page_param, self.start_page = page_param, start_page
         self.page_size_param, self.page_size = page_size_param, page_size
+
+    def _page_size(self) -> int | None:
+        return self.page_size if self.page_size is not None else super()._page_size()
+
+    def _paging_key(self) -> str:
+        return f"pagination.page_param '{self.page_param}'"
+
+    def _why_ended(self, count: int) -> tuple[str, str]:
+        if self.page_size is None:
+            return super()._why_ended(count)
+        if not self.page_size_param:
+            return f"a page of {count} records, fewer than page_size={self.page_size}", " (set pagination.page_size_param)"
+        return (f"a page of {count} records, fewer than {self.page_size_param}={self.page_size}",
+                f": does the API read pagination.page_size_param '{self.page_size_param}'?")
 
     def _request(self, page: int) -> PageRequest:
         params: dict[str, Any] = {self.page_param: page}
@@ -426,6 +535,13 @@ class NextUrlPaginator(Paginator):
         if not isinstance(target, str) or target in _NO_CURSOR:
             return None
         return _follow(response.url, target)
+
+
+def _page_mark(records: list[Any]) -> int | None:
+    """A fingerprint of a page's records (its length, first and last): equal on a page served again."""
+    if not records:
+        return None
+    return hash(jsoncodec.dumps([len(records), records[0], records[-1]], default=str))
 
 
 def _header_missing(response: PageResponse, name: str, key: str) -> str | None:

@@ -1,0 +1,84 @@
+"""A new user's mistakes in a custom YAML connector never pass silently (issue 11, the QA audit).
+
+Each case runs the real CLI against the generic mock API on 127.0.0.1 (mocks/generic.py) with
+integration_tests/connectors_for_tests/mistakes.yaml: the stream fails or warns naming the stream,
+the YAML key and the URL, and its state stays where it was.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from integration_tests.helpers import Result, run_cli
+from integration_tests.mocks.generic import GenericApi, connector, json_body, make_items
+from integration_tests.mocks.server import MockServer
+
+ITEMS = make_items(15)
+START = "2024-01-01T00:00:00Z"
+
+
+def read(stream: str, tmp: Path, api: GenericApi | None = None, *extra: str) -> tuple[Result, Any, list[str]]:
+    """One CLI read of ``stream`` from the state {cursor: START}: the result, the saved state, the URLs asked."""
+    state_file = tmp / "state.json"
+    state_file.write_text(json.dumps({"streams": {stream: {"cursor": START}}}))
+    with MockServer(api or GenericApi(ITEMS)) as srv:
+        cfg = json_body({"base_url": f"{srv.url}/v1"})
+        res = run_cli("read", "-c", connector("mistakes"), "--config-json", cfg, "--streams", stream,
+                      "--state", str(state_file), *extra, timeout=60)  # a hang guard: before the fix some looped
+        urls = [r.url for r in srv.requests]
+    assert "Traceback" not in res.stderr, res.stderr
+    return res, json.loads(state_file.read_text())["streams"], urls
+
+
+def warned(res: Result, saved: Any, stream: str) -> str:
+    """The stream succeeded with one warning and its state held; the warning."""
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    [entry] = res.summary["streams"]
+    assert entry["status"] == "SUCCESS" and entry["state_held"] is True, entry
+    [warning] = entry["warnings"]
+    assert warning.startswith(f"stream '{stream}': "), warning
+    assert saved == {stream: {"cursor": START}}
+    return str(warning)
+
+
+def test_offset_param_the_api_ignores_stops_at_the_repeated_page(tmp_path: Path) -> None:
+    """Before: the API served page 1 for every offset and the sync never ended."""
+    res, saved, urls = read("offset_ignored", tmp_path)
+    warning = warned(res, saved, "offset_ignored")
+    assert "offset pagination: page 2 has the same records as the page before (http://" in warning
+    assert "/v1/offset?skip=5&limit=5); does the API read pagination.offset_param 'skip'?" in warning
+    assert len(urls) == 2
+
+
+def test_page_param_the_api_ignores_stops_at_the_repeated_page(tmp_path: Path) -> None:
+    res, saved, urls = read("page_ignored", tmp_path)
+    warning = warned(res, saved, "page_ignored")
+    assert "does the API read pagination.page_param 'p'?" in warning and len(urls) == 2
+
+
+def test_page_size_param_the_api_ignores_warns_when_the_reported_total_says_more(tmp_path: Path) -> None:
+    """Before: one short page (the API's default 5 of the 10 asked for) ended the read, SUCCESS, state moved."""
+    res, saved, urls = read("size_ignored", tmp_path)
+    warning = warned(res, saved, "size_ignored")
+    assert "page_number pagination ended on a page of 5 records, fewer than size=10 (http://" in warning
+    assert ("but pagination.stop total_pages 'result_info.total_pages' says 3 pages and 1 were read: does the API "
+            "read pagination.page_size_param 'size'?; later pages were not read") in warning
+    res, saved, urls = read("limit_ignored", tmp_path)
+    warning = warned(res, saved, "limit_ignored")
+    assert "pagination.stop total_count 'meta.total' says 15 records and 5 were read" in warning
+    assert "does the API read pagination.limit_param 'max'?" in warning
+
+
+def test_a_stop_condition_that_fires_on_a_full_first_page_is_checked_with_one_more_page(tmp_path: Path) -> None:
+    """Before: the wrong total (the page size) ended the read after page 1, SUCCESS, state moved."""
+    res, saved, urls = read("stop_at_once", tmp_path)
+    warning = warned(res, saved, "stop_at_once")
+    assert ("pagination.stop total_count 'result_info.per_page' ended the pages after a full first page "
+            "(5 records, http://") in warning
+    assert "but page 2 has 5 records (http://" in warning and len(urls) == 2
+    # the right total with exactly one full page of data: one more (empty) page, no warning
+    res, saved, urls = read("stop_right", tmp_path, GenericApi(make_items(5)))
+    assert res.rc == 0 and res.summary["streams"][0]["warnings"] == [], res.stdout[-2000:]
+    assert saved == {"stop_right": {"cursor": make_items(5)[-1]["updated_at"]}} and len(urls) == 2
