@@ -166,9 +166,11 @@ def load_source(connector: str, *, allow_paths: bool = True) -> Source:
 
 def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bool = True) -> Source:
     """A Source from YAML text; ``allow_files=False`` refuses anything in it that reads a file."""
-    from source_solidafy.lowcode.loader import load_airbyte_text, looks_like_airbyte_text
+    from source_solidafy.lowcode.shape import looks_like_airbyte_text
 
     if looks_like_airbyte_text(text):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
+        from source_solidafy.lowcode.loader import load_airbyte_text
+
         return load_airbyte_text(text, name, None)  # type: ignore[no-any-return]
     from source_solidafy.manifest.loader import load_manifest_text
     from source_solidafy.rest.source import DeclarativeSource
@@ -179,9 +181,11 @@ def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bo
 def _yaml_source(path: Path) -> Source:
     manifest = _loaded.get(path)
     if manifest is None:
-        from source_solidafy.lowcode.loader import load_airbyte_manifest, looks_like_airbyte_file
+        from source_solidafy.lowcode.shape import looks_like_airbyte_file
 
         if looks_like_airbyte_file(path):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
+            from source_solidafy.lowcode.loader import load_airbyte_manifest
+
             return load_airbyte_manifest(path)  # type: ignore[no-any-return]
         from source_solidafy.manifest.loader import load_manifest
 

@@ -23,41 +23,13 @@ from pydantic import ValidationError
 from source_solidafy.errors import ManifestError
 from source_solidafy.lowcode.auth import AirbyteManifest
 from source_solidafy.lowcode.resolve import resolve
+from source_solidafy.lowcode.shape import looks_like_airbyte, looks_like_airbyte_file, looks_like_airbyte_text
 from source_solidafy.lowcode.translate import Translator
 from source_solidafy.manifest.models import Manifest
 from source_solidafy.manifest.problems import where_of
 from source_solidafy.manifest.yaml_lines import YamlSyntaxError, parse_yaml
 
 DEFAULT_RETRY = [429, *range(500, 600)]
-
-
-def looks_like_airbyte(data: Any) -> bool:
-    """``type: DeclarativeSource``, or a ``version`` with ``streams``/``definitions`` and no ``base_url``."""
-    if not isinstance(data, dict):
-        return False
-    if data.get("type") == "DeclarativeSource":
-        return True
-    return "version" in data and "base_url" not in data and ("streams" in data or "definitions" in data) \
-        and "name" not in data
-
-
-def looks_like_airbyte_text(text: str) -> bool:
-    """The shape of an Airbyte manifest, read from the top-level keys (no templates, no validation)."""
-    if "DeclarativeSource" not in text and ("base_url" in text or "version" not in text):
-        return False  # ours always has base_url; Airbyte's have a version
-    try:
-        data = parse_yaml(text)  # depth and alias limits: this text may come from a request
-    except YamlSyntaxError:
-        return False
-    return looks_like_airbyte(data)
-
-
-def looks_like_airbyte_file(path: Path) -> bool:
-    """The file's text looks like an Airbyte manifest (unreadable files are left to our loader)."""
-    try:
-        return looks_like_airbyte_text(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return False
 
 
 def _sidecar_spec(base_dir: Path | None) -> dict[str, Any] | None:
@@ -170,3 +142,12 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
     manifest._source_name = source_name
     manifest._selection = tr.selection
     return manifest
+
+
+# The Airbyte paginator and the datetime and parent routers register themselves in the engine's tables.
+from source_solidafy.lowcode import cursor as _cursor  # noqa: E402,F401  isort: skip
+from source_solidafy.lowcode import paging as _paging  # noqa: E402,F401  isort: skip
+from source_solidafy.lowcode import parents as _parents  # noqa: E402,F401  isort: skip
+
+__all__ = ["load_airbyte_manifest", "load_airbyte_text", "looks_like_airbyte", "looks_like_airbyte_file",
+           "looks_like_airbyte_text"]
