@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test container-test lint bench clean
+.PHONY: demo test container-test lint bench clean index
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,10 @@ container-test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# connectors/index.json: what list/spec/streams answer for the built-ins without loading them
+index: $(STAMP)
+	$(BIN)/python -m source_solidafy.builtin_index
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from source_solidafy.errors import ConfigError
-from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import ConfigField
 
 _JSON_TYPES = {
@@ -39,23 +38,6 @@ def with_overrides(fields: list[ConfigField], auth_type: str | None) -> list[Con
     if auth_type in OAUTH2_TYPES and "token_url" not in names:
         out.append(ConfigField(name="token_url", description=TOKEN_URL_HELP))
     return out
-
-
-def field_from_dict(raw: dict[str, Any]) -> ConfigField:
-    """A ``spec:`` entry of a YAML file, read without the manifest models (fast ``spec``)."""
-    name = str(raw["name"])
-    secret = raw.get("secret")
-    return ConfigField(
-        name=name,
-        type=str(raw.get("type") or "string"),
-        required=bool(raw.get("required", False)),
-        secret=is_secret_name(name) if secret is None else bool(secret),
-        description=str(raw.get("description") or ""),
-        default=raw.get("default"),
-        examples=tuple(raw.get("examples") or ()),
-        enum=tuple(raw.get("enum") or ()),
-        pattern=raw.get("pattern"),
-    )
 
 
 def field_schema(f: ConfigField, order: int) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Built-in connectors: YAML files shipped in the package, database connectors, and their aliases.
 
-``list`` must be fast, so the index reads only the top-level metadata of each YAML file (no
-validation, no templates); a connector is fully loaded only when it is used.
+``list``, ``spec`` and ``streams`` of a built-in must be fast: they read the index the manifest
+models made of the built-in files (builtin_index.py); a connector is fully loaded only when used.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from source_solidafy.config import field_from_dict, preferred_auth_type, with_overrides
+from source_solidafy.builtin_index import entry_of, fields_of, fresh_entry
 from source_solidafy.databases.dialects import DIALECTS
-from source_solidafy.errors import ManifestError, UnknownConnectorError
+from source_solidafy.errors import UnknownConnectorError
 from source_solidafy.source import ConfigField
 
 if TYPE_CHECKING:
@@ -32,18 +32,12 @@ class ConnectorInfo:
     aliases: tuple[str, ...] = ()
     path: Path | None = None
     stream_names: tuple[str, ...] = field(default=())
-    raw_spec: tuple[dict, ...] | None = None  # the YAML's explicit ``spec:`` list, unvalidated
-    auth_type: str | None = None
+    fields: tuple[ConfigField, ...] | None = None  # REST: the config form, as the loaded connector has it
     documentation_url: str | None = None
 
     def quick_fields(self) -> list[ConfigField] | None:
-        """The config form straight from the YAML's ``spec:`` list (no models, no templates).
-
-        None when the file has no well-formed explicit spec; then the connector must be loaded.
-        """
-        if not self.raw_spec or not all(isinstance(f, dict) and f.get("name") for f in self.raw_spec):
-            return None
-        return with_overrides([field_from_dict(f) for f in self.raw_spec], self.auth_type)
+        """The config form without loading the connector (REST built-ins); None for databases."""
+        return None if self.fields is None else list(self.fields)
 
 
 DATABASES = tuple(ConnectorInfo(d.name, "database", d.description, "Database", d.aliases) for d in DIALECTS.values())
@@ -62,45 +56,25 @@ def connectors_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "connectors"
 
 
-def _yaml_loader() -> type:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _auth_type(auth: object) -> str | None:
-    """The auth type that shapes the config form (``preferred_auth_type``), read from the raw YAML."""
-    blocks = auth if isinstance(auth, list) else [auth]
-    return preferred_auth_type([str(b.get("type")) for b in blocks if isinstance(b, dict)])
-
-
-def _scan(path: Path) -> ConnectorInfo:
-    import yaml
-
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())  # noqa: S506 - safe loader
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"{path}: invalid YAML: {exc}") from None
-    streams = tuple(s.get("name", "") for s in data.get("streams") or [] if isinstance(s, dict))
-    raw_spec = data.get("spec")
-    auth = data.get("auth")
+def _info(path: Path) -> ConnectorInfo:
+    """A built-in REST connector, from the index (builtin_index.py) or, if the file changed, loaded."""
+    entry = fresh_entry(path) or entry_of(load_source(str(path)), path)
     return ConnectorInfo(
-        name=str(data.get("name") or path.stem),
+        name=entry["name"],
         kind="rest",
-        description=str(data.get("description") or ""),
-        category=str(data.get("category") or ""),
-        aliases=tuple(data.get("aliases") or ()),
+        description=entry["description"],
+        category=entry["category"],
+        aliases=tuple(entry["aliases"]),
         path=path,
-        stream_names=streams,
-        raw_spec=tuple(raw_spec) if isinstance(raw_spec, list) else None,
-        auth_type=_auth_type(auth),
-        documentation_url=data.get("documentation_url"),
+        stream_names=tuple(entry["streams"]),
+        fields=fields_of(entry),
+        documentation_url=entry["documentation_url"],
     )
 
 
 @lru_cache(maxsize=1)
 def builtin_connectors() -> tuple[ConnectorInfo, ...]:
-    rest = [_scan(p) for p in sorted(connectors_dir().glob("*.yaml"))]
+    rest = [_info(p) for p in sorted(connectors_dir().glob("*.yaml"))]
     return (*rest, *DATABASES)
 
 
@@ -112,7 +86,7 @@ def _by_file_name(key: str) -> ConnectorInfo | None:
     path = connectors_dir() / f"{key}.yaml"
     if not path.is_file():
         return None
-    info = _scan(path)
+    info = _info(path)
     return info if info.name == key else None
 
 
