@@ -30,6 +30,7 @@ container-test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # files and settings: [tool.mypy] in pyproject.toml
 
 # connectors/index.json: what list/spec/streams answer for the built-ins without loading them
 index: $(STAMP)

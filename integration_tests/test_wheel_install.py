@@ -90,6 +90,6 @@ def test_acceptance_tests_pass_against_the_wheel(installed: Path, tmp_path: Path
     installed one, and nothing in them needs the checkout's layout (connectors/ is not a package there)."""
     _run(str(installed / "python"), "-m", "pip", "install", "--quiet", _dev_pin("pytest"), _dev_pin("pytest-timeout"), _dev_pin("jsonschema"),
          cwd=tmp_path)
-    proc = _run(str(installed / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "stripe or demo",
-                "integration_tests/test_airbyte_acceptance.py", cwd=REPO)
-    assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-2000:]
+    proc = _run(str(installed / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-k", "stripe or demo",
+                "integration_tests/test_airbyte_acceptance.py", cwd=REPO)  # rc 0: nothing failed
+    assert " passed" in proc.stdout, proc.stdout[-2000:]

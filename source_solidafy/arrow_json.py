@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import pyarrow as pa
@@ -100,7 +100,7 @@ def _floats(column: pa.Array) -> pa.Array:
     """
     if len(column) == 0:
         return pa.array([], pa.large_binary())
-    code = "d" if column.type.bit_width == 64 else "f"
+    code: Literal["d", "f"] = "d" if column.type.bit_width == 64 else "f"
     values = memoryview(column.buffers()[1]).cast(code)[column.offset : column.offset + len(column)]
     text = pa.array(orjson.dumps(values.tolist())[1:-1].split(b","), pa.large_binary())
     return pc.if_else(column.is_valid(), text, _NULL) if column.null_count else text

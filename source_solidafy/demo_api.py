@@ -173,7 +173,7 @@ class DemoApi:
     def url(self) -> str:
         assert self._server is not None, "DemoApi not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}/v1"
 
     def stop(self) -> None:
         if self._server is not None:

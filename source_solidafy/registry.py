@@ -145,7 +145,7 @@ def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bo
     if looks_like_airbyte_text(text):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
         from source_solidafy.lowcode.loader import load_airbyte_text
 
-        return load_airbyte_text(text, name, None)  # type: ignore[no-any-return]
+        return load_airbyte_text(text, name, None)
     from source_solidafy.manifest.loader import load_manifest_text
     from source_solidafy.rest.source import DeclarativeSource
 
@@ -160,7 +160,7 @@ def _yaml_source(path: Path) -> Source:
         if looks_like_airbyte_file(path):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
             from source_solidafy.lowcode.loader import load_airbyte_manifest
 
-            return load_airbyte_manifest(path)  # type: ignore[no-any-return]
+            return load_airbyte_manifest(path)
         from source_solidafy.manifest.loader import load_manifest
 
         stamp = _loaded.stamp(path)  # before reading: a change while loading is seen next time

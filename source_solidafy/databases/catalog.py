@@ -24,7 +24,7 @@ from source_solidafy.errors import UnknownStreamError
 
 if TYPE_CHECKING:
     import duckdb
-    from duckdb import DuckDBPyType
+    from duckdb.sqltypes import DuckDBPyType
 
 _SYSTEM_SCHEMAS = {
     "postgres": {"information_schema", "pg_catalog", "pg_toast"},

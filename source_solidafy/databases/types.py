@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from source_solidafy.databases.connection import sql_ident
 
 if TYPE_CHECKING:
-    from duckdb import DuckDBPyType
+    from duckdb.sqltypes import DuckDBPyType
 
 _INTEGERS = {
     "tinyint", "smallint", "integer", "bigint", "hugeint",
@@ -60,15 +60,20 @@ _CURSOR_IDS = _INTEGERS | {
 }
 
 
+def _members(t: DuckDBPyType) -> dict[str, Any]:
+    """A type's children by name: member types (list, struct), or numbers and names (decimal, enum)."""
+    return dict(t.children)
+
+
 def exportable(t: DuckDBPyType) -> bool:
     """True when the column can go to Arrow as it is (else it is read as VARCHAR)."""
     tid = t.id
     if tid in _INTEGERS or tid in _SCALARS or tid in ("decimal", "enum"):
         return True
     if tid in ("list", "array"):
-        return exportable(dict(t.children)["child"])
+        return exportable(_members(t)["child"])
     if tid == "struct":
-        return all(exportable(child) for _, child in t.children)
+        return all(exportable(child) for child in _members(t).values())
     return False
 
 
@@ -82,14 +87,14 @@ def value_schema(t: DuckDBPyType) -> dict[str, Any]:
     if tid in _INTEGERS:
         return {"type": "integer"}
     if tid == "decimal":
-        scale = dict(t.children)["scale"]
+        scale = _members(t)["scale"]
         return {"type": "integer"} if scale == 0 else {"type": "number"}
     if tid == "enum":
-        return {"type": "string", "enum": list(dict(t.children)["values"])}
+        return {"type": "string", "enum": list(_members(t)["values"])}
     if tid in ("list", "array"):
-        return {"type": "array", "items": nullable(value_schema(dict(t.children)["child"]))}
+        return {"type": "array", "items": nullable(value_schema(_members(t)["child"]))}
     if tid == "struct":
-        props = {name: nullable(value_schema(child)) for name, child in t.children}
+        props = {name: nullable(value_schema(child)) for name, child in _members(t).items()}
         return {"type": "object", "properties": props}
     return dict(_SCALARS[tid])
 

@@ -15,17 +15,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ConfigDict, PrivateAttr
 
 from source_solidafy.errors import ConfigError
+from source_solidafy.lowcode.translate_core import TranslatorCore
 from source_solidafy.lowcode.translate_parts import CONFIG_VARS, _static
 from source_solidafy.manifest.auth_choice import alternatives
 from source_solidafy.manifest.models import Auth, Manifest
-
-if TYPE_CHECKING:
-    from source_solidafy.lowcode.translate import Translator as _T
 
 GRANTS = {"refresh_token": "oauth2_refresh_token", "client_credentials": "oauth2_client_credentials"}
 
@@ -58,12 +56,12 @@ class AirbyteManifest(Manifest):
         return alternatives(self)[keys.index(str(node))]
 
 
-class AuthParts:
+class AuthParts(TranslatorCore):
     """Mixed into :class:`~source_solidafy.lowcode.translate.Translator`."""
 
     selection: tuple[list[str], list[str]] | None = None
 
-    def auth(self: _T, requester: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
+    def auth(self, requester: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
         """Our auth block for the requester's authenticator (the same one for every stream)."""
         node = requester.get("authenticator")
         if node is None:
@@ -83,7 +81,7 @@ class AuthParts:
         self.selection = (path, [str(k) for k in choices])
         return out
 
-    def one_auth(self: _T, node: dict[str, Any], kind: str) -> dict[str, Any]:
+    def one_auth(self, node: dict[str, Any], kind: str) -> dict[str, Any]:
         def value(key: str, default: Any = None) -> Any:
             return self.table.template(self.interp(node, key, CONFIG_VARS, default), self.where_of(self.path(node, key)))
 
@@ -106,7 +104,7 @@ class AuthParts:
             raise self.fail(self.path(node), "a SelectiveAuthenticator inside another is not supported yet")
         return {"type": "none"}
 
-    def oauth(self: _T, node: dict[str, Any], value: Any) -> dict[str, Any]:
+    def oauth(self, node: dict[str, Any], value: Any) -> dict[str, Any]:
         if node.get("refresh_request_body"):
             raise self.fail(self.path(node, "refresh_request_body"), "OAuthAuthenticator.refresh_request_body "
                             "with fields is not supported yet (our token request sends the standard form only)")

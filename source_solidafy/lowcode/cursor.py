@@ -167,7 +167,7 @@ def cdk_state(spec: DatetimeSlices, config: Mapping[str, Any], engine_state: Map
     """Our engine's state of a DatetimeBasedCursor stream in the CDK's shape ``{cursor_field: value}``."""
     legacy = dict(engine_state.get(STATE_KEY) or {})
     start, sync_start = spec.sync_start(config, legacy)
-    intervals = [{"start": start, "end": sync_start, "recent": sync_start}]
+    intervals: list[dict[str, Any]] = [{"start": start, "end": sync_start, "recent": sync_start}]
     for entry in engine_state.get("partitions") or []:
         if not entry.get("done"):
             continue

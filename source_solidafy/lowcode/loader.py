@@ -79,6 +79,7 @@ def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: P
         tr.problems.append((("streams",), "no streams"))
     _one_auth(streams, tr)
     _raise(tr.problems, source_name, raw)
+    assert isinstance(spec, dict)  # else a problem was raised above
     manifest = _manifest(streams, source_name, tr)
     check = resolved.tree.get("check") or {}
     names = [str(n) for n in check.get("stream_names") or []] if isinstance(check, dict) else []

@@ -42,7 +42,7 @@ class AirbyteParentRouter(ParentRouter):
         seen: Counter[str] = Counter()
         for projected, batch in self._parent_batches():
             self.parents += len(batch)
-            for rec in batch.records:  # type: ignore[union-attr]
+            for rec in batch.records:
                 self.sample = self.sample or (None if projected else rec)
                 value = rec.get(self.part.parent_field, _GONE) if projected else self.path.get(rec, _GONE)
                 if value is _GONE:
@@ -50,7 +50,7 @@ class AirbyteParentRouter(ParentRouter):
                 self.found = True
                 marker = jsoncodec.dumps(value).decode()
                 seen[marker] += 1
-                part: dict[str, Any] = {self.part.field: value}
+                part: dict[str, Any] = {str(self.part.field): value}  # an AirbyteParent's field is set
                 if seen[marker] > 1:
                     part[REPEAT_KEY] = seen[marker]
                 yield part

@@ -129,8 +129,12 @@ class AirbyteManifestSource(DeclarativeSource):
 
     def _children_of(self, parent: str) -> list[tuple[str, str]]:
         """Children through the CDK's SubstreamPartitionRouter share their parent's read too."""
-        return [(s.name, s.partition.parent_field) for s in self.manifest.streams
-                if isinstance(s.partition, AirbyteParent) and s.partition.stream == parent]
+        children: list[tuple[str, str]] = []
+        for s in self.manifest.streams:
+            part = s.partition
+            if isinstance(part, AirbyteParent) and part.stream == parent:
+                children.append((s.name, part.parent_field))
+        return children
 
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         part = self.manifest.stream(stream).partition

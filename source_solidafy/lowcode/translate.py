@@ -11,11 +11,11 @@ from typing import Any
 from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode.auth import AuthParts
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
-from source_solidafy.lowcode.interpolation import Interpolated, variables
-from source_solidafy.lowcode.paging import AirbytePaging, TokenOption
-from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath, Resolved
-from source_solidafy.lowcode.translate_parts import StreamParts, Unsupported, signature
-from source_solidafy.lowcode.values import SliceValue, TemplateTable
+from source_solidafy.lowcode.interpolation import Interpolated
+from source_solidafy.lowcode.paging import AirbytePaging
+from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath
+from source_solidafy.lowcode.translate_core import Injected, Unsupported
+from source_solidafy.lowcode.translate_parts import StreamParts, signature
 from source_solidafy.manifest.walk import format_path
 
 REQUEST_VARS = {"config", "parameters", "stream_slice", "stream_partition", "stream_interval"}
@@ -23,53 +23,7 @@ CONFIG_VARS = {"config", "parameters"}
 
 
 class Translator(StreamParts, AuthParts):
-    def __init__(self, resolved: Resolved, where: Any) -> None:
-        self.resolved = resolved
-        self.where_of = where  # KeyPath -> "manifest.yaml:12: definitions.x"
-        self.problems: list[tuple[KeyPath, str]] = []
-        self.table = TemplateTable()
-
-    # -- problems ------------------------------------------------------------------------------------
-
-    def path(self, node: Any, key: Any = None) -> KeyPath:
-        base = self.resolved.where(node)
-        return (*base, key) if key is not None else base
-
-    def fail(self, path: KeyPath, message: str) -> Unsupported:
-        self.problems.append((path, message))
-        return Unsupported(message)
-
-    def check(self, node: Any, at: KeyPath) -> str:
-        """The component's type, after checking it and its options are supported."""
-        if not isinstance(node, dict):
-            raise self.fail(at, f"expected a component (a mapping), got {type(node).__name__}")
-        kind = str(node.get("type") or "")
-        here = self.path(node) or at
-        if kind not in c.SUPPORTED:
-            label = kind or "a component without type"
-            raise self.fail(here, f"{label} is not supported ({c.need(kind)})")
-        for option, default in c.KNOWN.get(kind, {}).items():
-            value = node.get(option)
-            if value is not None and value != default and value != (node.get(PARAMETERS) or {}).get(option):
-                raise self.fail((*here, option), f"{kind}.{option} is not supported ({c.need(f'{kind}.{option}')})")
-        return kind
-
-    def interp(self, node: dict[str, Any], key: str, allowed: set[str], default: Any = None) -> Interpolated:
-        value = node.get(key, default)
-        text = value if isinstance(value, str) else str(value)
-        where = self.where_of((*self.path(node), key))
-        item = Interpolated(text, node.get(PARAMETERS) or {}, where)
-        if "{" in text:
-            try:
-                used = variables(text)
-            except Exception as exc:  # jinja2.TemplateSyntaxError
-                raise self.fail((*self.path(node), key), f"template syntax error: {exc}") from None
-            if "next_page_token" in used:
-                raise self.fail((*self.path(node), key), f"next_page_token here is not supported ({c.need('next_page_token')})")
-            extra = used - allowed - set(self.table.env.globals)
-            if extra:
-                raise self.fail((*self.path(node), key), f"template reads {sorted(extra)}, which is not available here")
-        return item
+    """The manifest and its streams; the parts are in translate_parts.py and auth.py, the core in translate_core.py."""
 
     # -- the manifest --------------------------------------------------------------------------------
 
@@ -107,7 +61,7 @@ class Translator(StreamParts, AuthParts):
         for key, value in (requester.get("request_headers") or {}).items():
             headers[str(key)] = self.table.template(self._value(requester, "request_headers", key, value),
                                                     self.where_of((*self.path(requester), "request_headers", key)))
-        injected = _Injected(params, headers, body)
+        injected = Injected(params, headers, body)
         incremental = s.get("incremental_sync")
         router = retriever.get("partition_router")
         if incremental and router:
@@ -160,7 +114,7 @@ class Translator(StreamParts, AuthParts):
 
         return walk(value, (*self.path(requester), "request_body_json"))
 
-    def request(self, requester: dict[str, Any], injected: _Injected) -> dict[str, Any]:
+    def request(self, requester: dict[str, Any], injected: Injected) -> dict[str, Any]:
         method = str(requester.get("http_method") or "GET").upper()
         url = self.table.url_template(self.interp(requester, "url_base", CONFIG_VARS, ""),
                                       self.interp(requester, "path", REQUEST_VARS, ""),
@@ -171,43 +125,6 @@ class Translator(StreamParts, AuthParts):
             out["content_type"] = "application/json"
         return out
 
-    def option(self, node: Any, at: KeyPath) -> TokenOption:
-        kind = self.check(node, at)
-        if kind == "RequestPath":
-            return TokenOption("path")
-        inject = str(node.get("inject_into") or "")
-        if inject not in ("request_parameter", "header", "body_json"):
-            raise self.fail(self.path(node, "inject_into"), f"RequestOption.inject_into {inject!r} is not supported yet")
-        field_path = [str(p) for p in node.get("field_path") or []]
-        if field_path and inject != "body_json":
-            raise self.fail(self.path(node, "field_path"), "RequestOption.field_path is only for body_json")
-        name = str(node.get("field_name") or "")
-        if "{" in name:
-            raise self.fail(self.path(node, "field_name"), "a templated RequestOption.field_name is not supported yet")
-        return TokenOption(inject, name, field_path)
-
-    def inject(self, option: TokenOption, field: str, injected: _Injected, at: KeyPath) -> None:
-        where = self.where_of(at)
-        if option.inject_into == "request_parameter":
-            injected.params[option.field_name] = self.table.slice_value(field, where)
-        elif option.inject_into == "header":
-            injected.headers[option.field_name] = self.table.slice_value(field, where)
-        elif option.inject_into == "body_json":
-            body = injected.body if injected.body is not None else {}
-            node = body
-            for part in option.field_path[:-1]:
-                node = node.setdefault(part, {})
-            node[option.field_path[-1] if option.field_path else option.field_name] = SliceValue(field)
-            injected.body = body
-        else:
-            raise self.fail(at, "a RequestPath cannot carry a partition value")
-
-
-class _Injected:
-    """A stream's request parameters, headers and JSON body as options are added to them."""
-
-    def __init__(self, params: dict[str, Any], headers: dict[str, Any], body: dict[str, Any] | None) -> None:
-        self.params, self.headers, self.body = params, headers, body
 
 
 def _primary_key(value: Any) -> list[str]:

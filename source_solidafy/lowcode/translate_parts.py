@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
@@ -13,9 +13,7 @@ from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.resolve import PARAMETERS
-
-if TYPE_CHECKING:
-    from source_solidafy.lowcode.translate import Translator as _T
+from source_solidafy.lowcode.translate_core import TranslatorCore, Unsupported
 
 CONFIG_VARS = {"config", "parameters"}
 PAGE_VARS = {"config", "parameters", "response", "headers", "last_record", "last_page_size", "page_size",
@@ -23,11 +21,7 @@ PAGE_VARS = {"config", "parameters", "response", "headers", "last_record", "last
 RECORD_VARS = {"config", "parameters", "record", "stream_slice", "stream_partition", "stream_interval"}
 
 
-class Unsupported(Exception):
-    """Stops translating one stream; the problem is already recorded."""
-
-
-def _static(t: _T, node: dict[str, Any], key: str, what: str) -> str:
+def _static(t: TranslatorCore, node: dict[str, Any], key: str, what: str) -> str:
     """A value that must not depend on the config: evaluated once, at load time."""
     item = t.interp(node, key, CONFIG_VARS)
     if not is_static(item.text) and "config" in item.text:
@@ -36,13 +30,13 @@ def _static(t: _T, node: dict[str, Any], key: str, what: str) -> str:
     return "" if value is None else str(value)
 
 
-class StreamParts:
+class StreamParts(TranslatorCore):
     """Mixed into :class:`~source_solidafy.lowcode.translate.Translator`."""
 
     base_dir: Path | None = None
     allow_files: bool = True
 
-    def cursor(self: _T, node: Any, injected: Any) -> DatetimeSlices:
+    def cursor(self, node: Any, injected: Any) -> DatetimeSlices:
         self.check(node, ())
         if node.get("type") != "DatetimeBasedCursor":
             raise self.fail(self.path(node), f"{node.get('type')} is not supported")
@@ -78,8 +72,8 @@ class StreamParts:
                 self.inject(option, field_name, injected, self.path(node[key]))
         return spec
 
-    def _minmax(self: _T, node: dict[str, Any], key: str) -> MinMax:
-        value = node.get(key)
+    def _minmax(self, node: dict[str, Any], key: str) -> MinMax:
+        value: Any = node.get(key)
         if isinstance(value, str):
             holder = {"datetime": value, PARAMETERS: node.get(PARAMETERS)}
             self.resolved.origin[id(holder)] = self.path(node, key)
@@ -91,7 +85,7 @@ class StreamParts:
             self.interp(value, "max_datetime", CONFIG_VARS) if value.get("max_datetime") else None,
         )
 
-    def router(self: _T, node: Any, injected: Any, retriever: dict[str, Any]) -> dict[str, Any] | AirbyteParent:
+    def router(self, node: Any, injected: Any, retriever: dict[str, Any]) -> dict[str, Any] | AirbyteParent:
         if isinstance(node, list):  # the CDK's cartesian product of routers; one router is itself
             if len(node) != 1:
                 raise self.fail(self.path(retriever, "partition_router"),
@@ -123,7 +117,7 @@ class StreamParts:
                         injected, self.path(parent, "request_option"))
         return AirbyteParent(name, key, field)
 
-    def _parent_name(self: _T, parent: dict[str, Any]) -> str:
+    def _parent_name(self, parent: dict[str, Any]) -> str:
         """The parent must be one of the manifest's streams, translated the same way."""
         stream = parent.get("stream")
         name = str((stream or {}).get("name") or "")
@@ -133,7 +127,7 @@ class StreamParts:
                             "that name (a hidden parent stream is not supported yet)")
         return name
 
-    def selector(self: _T, node: Any, retriever: dict[str, Any]) -> dict[str, Any]:
+    def selector(self, node: Any, retriever: dict[str, Any]) -> dict[str, Any]:
         self.check(node, self.path(retriever, "record_selector"))
         extractor = node.get("extractor")
         self.check(extractor, self.path(node, "extractor"))
@@ -151,7 +145,7 @@ class StreamParts:
             parts.append(text)
         return {"type": "json", "records_path": ".".join(parts)} if parts else {"type": "json"}
 
-    def paginator(self: _T, node: Any, retriever: dict[str, Any]) -> AirbytePaging | None:
+    def paginator(self, node: Any, retriever: dict[str, Any]) -> AirbytePaging | None:
         kind = self.check(node, self.path(retriever, "paginator"))
         if kind == "NoPagination":
             return None
@@ -178,7 +172,7 @@ class StreamParts:
             spec.size_option = self.option(node["page_size_option"], self.path(node, "page_size_option"))
         return spec
 
-    def schema(self: _T, s: dict[str, Any]) -> dict[str, Any] | None:
+    def schema(self, s: dict[str, Any]) -> dict[str, Any] | None:
         loader = s.get("schema_loader")
         if loader is None:
             loader = {"type": "JsonFileSchemaLoader"}
@@ -200,7 +194,7 @@ class StreamParts:
         except (OSError, ValueError) as exc:
             raise self.fail(self.path(loader), f"cannot read {candidate.name}: {exc}") from None
 
-    def transforms(self: _T, s: dict[str, Any]) -> list[dict[str, Any]]:
+    def transforms(self, s: dict[str, Any]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for i, step in enumerate(s.get("transformations") or []):
             kind = self.check(step, (*self.path(s, "transformations"), i))
@@ -221,7 +215,7 @@ class StreamParts:
                 out.append({"op": "set", "field": str(path[0]), "value": self.table.field_template(value)})
         return out
 
-    def error_handler(self: _T, requester: dict[str, Any]) -> None:
+    def error_handler(self, requester: dict[str, Any]) -> None:
         handler = requester.get("error_handler")
         if handler is not None:
             self.check(handler, self.path(requester, "error_handler"))

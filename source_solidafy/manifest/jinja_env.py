@@ -62,12 +62,12 @@ class StrictUndefined(jinja2.Undefined):
     __slots__ = ()
 
     @property
-    def _undefined_message(self) -> str:  # type: ignore[override]
+    def _undefined_message(self) -> str:
         return _undefined_message(self)
 
-    __str__ = jinja2.Undefined._fail_with_undefined_error  # type: ignore[assignment]
-    __iter__ = jinja2.Undefined._fail_with_undefined_error  # type: ignore[assignment]
-    __len__ = jinja2.Undefined._fail_with_undefined_error  # type: ignore[assignment]
+    __str__ = jinja2.Undefined._fail_with_undefined_error
+    __iter__ = jinja2.Undefined._fail_with_undefined_error
+    __len__ = jinja2.Undefined._fail_with_undefined_error
 
 
 class LenientUndefined(jinja2.ChainableUndefined):

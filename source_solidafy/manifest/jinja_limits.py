@@ -150,16 +150,16 @@ def _bounded_filters(filters: dict[str, Callable[..., Any]]) -> dict[str, Callab
 
     def bounded_center(value: Any, width: int = 80) -> str:
         _check_text(_number(width), "the center filter")
-        return center(value, width)  # type: ignore[no-any-return]
+        return center(value, width)
 
     def bounded_indent(value: Any, width: Any = 4, *args: Any, **kwargs: Any) -> str:
         pad = len(width) if isinstance(width, str) else _number(width)
         _check_text(pad * (str(value).count("\n") + 1), "the indent filter")
-        return indent(value, width, *args, **kwargs)  # type: ignore[no-any-return]
+        return indent(value, width, *args, **kwargs)
 
     def bounded_format(value: Any, *args: Any, **kwargs: Any) -> str:
         check_format_string(str(value))
-        return fmt(value, *args, **kwargs)  # type: ignore[no-any-return]
+        return fmt(value, *args, **kwargs)
 
     def bounded_replace(eval_ctx: Any, value: Any, old: Any, new: Any, count: Any = None) -> Any:
         _check_method(str(value), "replace", (str(old), str(new)) + ((count,) if count is not None else ()))
@@ -167,7 +167,7 @@ def _bounded_filters(filters: dict[str, Callable[..., Any]]) -> dict[str, Callab
 
     def bounded_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
         _check_joined(str(d), value, "the join filter")
-        return join(eval_ctx, value, d, attribute)  # type: ignore[no-any-return]
+        return join(eval_ctx, value, d, attribute)
 
     bounded_replace.jinja_pass_arg = replace.jinja_pass_arg  # type: ignore[attr-defined]
     bounded_join.jinja_pass_arg = join.jinja_pass_arg  # type: ignore[attr-defined]

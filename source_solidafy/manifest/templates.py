@@ -271,7 +271,7 @@ def template_reads(template: TemplateString) -> Reads | None:
     """The names and ``config``/``partition`` keys a template needs (None for a static value)."""
     if template.is_static:
         return None
-    return _jinja().unguarded_reads(template.source)  # type: ignore[no-any-return]
+    return _jinja().unguarded_reads(template.source)
 
 
 def config_keys_used(template: TemplateString | str, env: jinja2.Environment | None = None) -> set[str]:

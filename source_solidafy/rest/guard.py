@@ -22,6 +22,8 @@ from source_solidafy.rest.transport import WatchedAdapter
 
 def _guarded(conn_cls: type[HTTPConnection], guard: ConnectGuard) -> type[HTTPConnection]:
     class Guarded(conn_cls):  # type: ignore[valid-type,misc]
+        _dns_host: str  # urllib3 sets it in __init__, unannotated
+
         def _new_conn(self) -> socket.socket:
             if getattr(self, "proxy", None) is not None:
                 return super()._new_conn()

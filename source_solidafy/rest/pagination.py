@@ -44,8 +44,11 @@ DEFAULT_MAX_EMPTY_PAGES = 10
 class PageResponse(Protocol):
     """What a paginator reads from a response (rest.http.Response satisfies it)."""
 
-    url: str
-    headers: Mapping[str, str]
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 @dataclass(slots=True)

@@ -231,7 +231,7 @@ class ParentRouter(Router):
         field = self.part.field or self.part.parent_field
         for projected, batch in self._parent_batches():
             self.parents += len(batch)
-            for rec in batch.records:  # type: ignore[union-attr]
+            for rec in batch.records:
                 value = rec.get(self.part.parent_field, _GONE) if projected else self.path.get(rec, _GONE)
                 self.sample = self.sample or (None if projected else rec)
                 if value is _GONE:

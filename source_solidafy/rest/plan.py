@@ -59,7 +59,7 @@ class _Collector:
 
 
 @register_planner("rest")
-def plan_rest(source: DeclarativeSource, stream: str, pc: PlanContext) -> Pieces:  # type: ignore[override]
+def plan_rest(source: DeclarativeSource, stream: str, pc: PlanContext) -> Pieces:
     spec = source.manifest.stream(stream)
     part = spec.partition
     if part is None or part.type == "async_job":

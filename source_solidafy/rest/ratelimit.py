@@ -122,8 +122,9 @@ class RetryWait:
 
     def __call__(self, state: Any) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
-        headers = getattr(getattr(exc, "response", None), "headers", None)
-        hinted = self.from_headers(headers, getattr(exc.response, "status", 0)) if headers else None
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+        hinted = self.from_headers(headers, getattr(response, "status", 0)) if headers else None
         if hinted is not None:
             wait, reason = hinted
         else:

@@ -164,7 +164,7 @@ class BoundaryDedupe:
         try:
             hash(key)
         except TypeError:  # an object or list in the key: its JSON text
-            key = jsoncodec.dumps(list(key), default=str, option=orjson.OPT_SORT_KEYS)
+            return jsoncodec.dumps(list(key), default=str, option=orjson.OPT_SORT_KEYS)
         return key
 
     def _newer(self, value: Any) -> bool:

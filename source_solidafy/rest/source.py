@@ -21,7 +21,7 @@ from source_solidafy.rest import builders
 from source_solidafy.rest.builders import PageInputs
 from source_solidafy.rest.decoders import Decoder
 from source_solidafy.rest.infer import ensure_fields, infer_schema
-from source_solidafy.rest.pagination import page_size_of
+from source_solidafy.rest.pagination import PageRequest, page_size_of
 from source_solidafy.rest.partitions import partitions_for
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, format_since
@@ -146,7 +146,7 @@ class DeclarativeSource(Source):
         ctx = ReadContext(config=config, max_records=n, sync_mode="full_refresh")
         out: list[dict[str, Any]] = []
         for batch in self.read_stream(stream.name, ctx):
-            out.extend(batch.records)  # type: ignore[arg-type]
+            out.extend(batch.records)
         return out[:n]
 
     # -- check -------------------------------------------------------------------------------------
@@ -260,7 +260,7 @@ class StreamReader:
         spec = self.spec.pagination if pagination is _STREAM else pagination
         paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body)))
         decoder = decoder or self.decoder
-        page = paginator.first()
+        page: PageRequest | None = paginator.first()
         last_state: dict[str, Any] | None = None
         sample: dict[str, Any] | None = None  # a record, to say which keys records have
         dedupe = self._dedupe()

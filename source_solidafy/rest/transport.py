@@ -160,13 +160,13 @@ _WATCHDOG = _Watchdog()
 
 
 class _WatchedHTTPConnection(HTTPConnection):
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         _WATCHDOG.attach(self.sock)
         return super().getresponse()
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         _WATCHDOG.attach(self.sock)
         return super().getresponse()
 
@@ -207,7 +207,7 @@ class GuardedSession(requests.Session):
         self.limits = limits or Limits()
         self.max_redirects = MAX_REDIRECTS
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Send ``request``, follow redirects under the origin rule, and read the final body (bounded)."""
         kwargs.pop("stream", None)  # bodies are always read here, within the limits
         follow = kwargs.pop("allow_redirects", True)

@@ -56,6 +56,11 @@ def _write(chunk: list[dict[str, Any]]) -> None:
     p.NdjsonWriter(sys.stdout.buffer).write(chunk)
 
 
+def _log_to_stderr(level: str, message: str) -> None:
+    if level != "DEBUG":
+        sys.stderr.write(f"{level} {message}\n")
+
+
 def _now(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -86,7 +91,7 @@ def cmd_plan(args: argparse.Namespace, config: dict[str, Any], connector: str | 
                 state=state, max_units=args.max_units, target_rows_per_unit=args.target_rows_per_unit,
                 parallel_shards=args.parallel_shards, rate_limit_rps=args.rate_limit_rps, now=_now(args.now),
                 run_id=args.run_id, cursor_fields=_cursor_fields(args.cursor_field), concurrency=args.concurrency,
-                log=lambda level, message: sys.stderr.write(f"{level} {message}\n") if level != "DEBUG" else None)
+                log=_log_to_stderr)
     data = made.dumps()
     if args.output:
         write_file(args.output, data)

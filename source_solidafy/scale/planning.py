@@ -62,7 +62,7 @@ class Pieces:
     slice_state: Callable[[list[Piece]], dict[str, Any] | None] | None = None  # a bundle's state slice
 
 
-Planner = Callable[[Source, str, PlanContext], Pieces]
+Planner = Callable[[Any, str, PlanContext], Pieces]  # (a Source of the planner's kind, stream, context)
 PLANNERS: dict[str, Planner] = {}
 
 

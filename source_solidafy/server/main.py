@@ -38,7 +38,7 @@ def _stop(signum: int, frame: Any) -> None:
 
 def run(settings: ServerSettings, api: Any = None) -> int:
     """Bind, announce, serve until SIGINT/SIGTERM. Returns the exit code."""
-    from waitress import create_server
+    from waitress.server import create_server
 
     from source_solidafy.server import workers
     from source_solidafy.server.app import create_app

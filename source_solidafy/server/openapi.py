@@ -102,10 +102,10 @@ def _schemas() -> dict[str, Any]:
 
 
 def _sync_path() -> dict[str, Any]:
-    streamed = {"description": "Accept: application/x-ndjson: protocol messages (RECORD, STATE, ..., SYNC_SUMMARY last); "
+    streamed: dict[str, Any] = {"description": "Accept: application/x-ndjson: protocol messages (RECORD, STATE, ..., SYNC_SUMMARY last); "
                 "a failure after the start ends the stream with {\"type\": \"ERROR\", \"error\": {...}}",
                 "content": {"application/x-ndjson": {"schema": _OBJ}}}
-    op = _post("Run a sync; JSON result, or streamed NDJSON with Accept: application/x-ndjson",
+    op: dict[str, Any] = _post("Run a sync; JSON result, or streamed NDJSON with Accept: application/x-ndjson",
                "SyncRequest", _ref("SyncResult"), 502)
     op["post"]["responses"]["200"]["content"]["application/x-ndjson"] = streamed["content"]["application/x-ndjson"]
     op["post"]["responses"]["200"]["description"] = streamed["description"]

@@ -75,8 +75,8 @@ class ParquetFiles(StreamFiles):
         self._file: pa.PythonFile | None = None
 
     def write(self, records: list[dict[str, Any]] | pa.RecordBatch) -> None:
-        is_arrow = isinstance(records, pa.RecordBatch)
-        batch = records if is_arrow else records_to_batch(records)
+        is_arrow = not isinstance(records, list)  # else a pyarrow.RecordBatch
+        batch = records_to_batch(records) if isinstance(records, list) else records
         base = self.schema if self.schema is not None or is_arrow else self.declared
         merged = merge_schemas(base, batch.schema)
         if self.schema is not None and same_columns(merged, self.schema):
