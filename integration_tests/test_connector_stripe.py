@@ -14,15 +14,12 @@ import pytest
 from integration_tests.connector_checks import (
     Connector,
     FullRead,
-    assert_exact_records,
-    assert_final_cursors,
-    assert_full_read,
-    assert_records_match_declared_schema,
     assert_secrets_hidden,
     final_state,
     header_values,
     requests_to,
 )
+from integration_tests.connector_contract import full_read_of
 from integration_tests.mocks.server import MockServer
 from integration_tests.mocks.stripe import API_KEY, StripeMock
 
@@ -31,19 +28,7 @@ STRIPE = Connector("stripe")
 
 @pytest.fixture(scope="module")
 def full() -> FullRead:
-    mock = StripeMock()
-    mock.inject_429("/v1/charges", after=1)
-    return STRIPE.full_read(mock, mock.streams_with_data)
-
-
-def test_full_read_succeeds(full: FullRead) -> None:
-    mock, _, result = full
-    assert_full_read(result, mock, mock.streams_with_data, API_KEY, ids="id")
-
-
-def test_exact_records_per_stream(full: FullRead) -> None:
-    mock, _, result = full
-    assert_exact_records(result, mock, mock.streams_with_data, sort_by=lambda r: r["id"])
+    return full_read_of("stripe")  # the contract's read (connector_contract.py), faults armed there
 
 
 def test_pages_follow_starting_after_until_has_more_false(full: FullRead) -> None:
@@ -83,21 +68,6 @@ def test_payment_methods_per_customer(full: FullRead) -> None:
     mock, srv, _ = full
     asked = {r.path.split("/")[3] for r in srv.requests if r.path.endswith("/payment_methods")}
     assert asked == {c["id"] for c in mock.expected_records("customers")}
-
-
-def test_final_state_is_the_newest_cursor(full: FullRead) -> None:
-    mock, _, result = full
-    assert_final_cursors(result, mock, mock.streams_with_data)
-
-
-def test_every_record_matches_declared_schema(full: FullRead) -> None:
-    _, _, result = full
-    assert_records_match_declared_schema(result, STRIPE)
-
-
-def test_wrong_key_fails_the_stream() -> None:
-    srv = STRIPE.read_wrong_credential(StripeMock(), "customers", "api_key", "sk_test_wrongwrongwrong9999")
-    assert srv.requests[0].header("Authorization") == "Bearer sk_test_wrongwrongwrong9999"
 
 
 def test_incremental_second_run_sends_created_gte(tmp_path: Path) -> None:
@@ -144,17 +114,3 @@ def test_start_date_ts_filters_first_sync() -> None:
     assert result.rc == 0, result.stderr[-3000:]
     assert {r.arg("created[gte]") for r in srv.requests} == {str(start)}
     assert len(result.records("invoices")) == 50
-
-
-def test_validate_builtin_yaml() -> None:
-    STRIPE.assert_yaml_validates()
-
-
-def test_spec_offline() -> None:
-    STRIPE.assert_spec(["api_key"], {"api_key": "sk_live_"}, {"start_date_ts", "base_url"})
-
-
-def test_streams_offline() -> None:
-    names = STRIPE.stream_names()
-    assert set(StripeMock.streams_with_data) <= set(names)
-    assert len(names) == 21
