@@ -25,7 +25,7 @@ from source_solidafy.errors import (
     UnknownStreamError,
     UsageError,
 )
-from source_solidafy.options import SyncOptions, SyncResultOptions, keyword_options
+from source_solidafy.options import VERSION_NOW, SyncOptions, SyncResultOptions, keyword_options
 from source_solidafy.runner import Chunk, SyncPlan, SyncRun
 from source_solidafy.source import ConfigField, Source
 from source_solidafy.state import check_state_path, parse_state
@@ -209,6 +209,10 @@ def plan_sync(connector: str | Source, config: dict[str, Any], options: SyncOpti
     ``options.strict``: a warning (a stream that may not have read everything: see the summary's
     ``warnings``) fails its stream instead. ``options.unit`` (a plan unit) reads only that part of its
     stream, and ``options.run_files`` names the files after the run and the unit (``read --plan``).
+    ``options.state_file`` (a path or object-store URI) is written at checkpoints only while it is
+    still at ``options.state_version`` (its version when the state was read from it; default: its
+    version now), then at the version each write made: another writer's change is never silently
+    overwritten (small_files.py).
     """
     source = load_connector(connector)
     config = _validated(source, config)
@@ -217,6 +221,7 @@ def plan_sync(connector: str | Source, config: dict[str, Any], options: SyncOpti
     selected = _select(source, config, streams)
     _check_limits(options)
     sink = _make_sink(options.format, options.output, options.compression, source.confinement, options.run_files)
+    state_version = _state_version(options)
     plan = SyncPlan(
         connector=source.name,
         streams=selected,
@@ -230,6 +235,7 @@ def plan_sync(connector: str | Source, config: dict[str, Any], options: SyncOpti
         secrets=source.secrets(config),
         cancel=options.cancel or threading.Event(),
         units={options.unit.stream: options.unit} if options.unit is not None else {},
+        state_version=state_version,
     )
     return SyncRun(source, plan)
 
@@ -257,7 +263,21 @@ def _check_limits(options: SyncOptions) -> None:
     if options.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, got {options.concurrency}")
     if options.state_file:
-        check_state_path(options.state_file)
+        from source_solidafy.small_files import is_remote
+
+        if not is_remote(options.state_file):
+            check_state_path(options.state_file)
+
+
+def _state_version(options: SyncOptions) -> str | None:
+    """The version the state file's writes expect: as read by the caller, else the file's now."""
+    if not options.state_file:
+        return None
+    if options.state_version is not VERSION_NOW:
+        return options.state_version
+    from source_solidafy.small_files import version_of
+
+    return version_of(options.state_file)
 
 
 def _schemas(source: Source, streams: list[str]) -> dict[str, dict[str, Any]]:

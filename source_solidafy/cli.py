@@ -193,20 +193,14 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def _state_arg(args: argparse.Namespace, airbyte: bool) -> Any:
-    from source_solidafy.state import load_state_file, parse_state_text
+    """The incoming state; ``args.state_version`` is the state file's version when one was read."""
+    from source_solidafy.state import load_state_versioned, parse_state_text
 
     if args.state_json:
         return parse_state_text(args.state_json, "--state-json")
     if args.state:
-        from source_solidafy.small_files import is_remote
-
-        if is_remote(args.state):
-            from source_solidafy.state import load_state_uri
-
-            return load_state_uri(args.state, required=airbyte)
-        if airbyte and not Path(args.state).is_file():
-            raise ConfigError(f"state file not found: {args.state}")
-        return load_state_file(args.state)
+        state, args.state_version = load_state_versioned(args.state, required=airbyte)
+        return state
     return None
 
 
@@ -246,6 +240,7 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
         flavour=p.AIRBYTE if airbyte else p.SOLIDAFY,
         compression=args.compression,
         state_file=None if airbyte else args.state,
+        state_version=getattr(args, "state_version", api.VERSION_NOW),
         verbose=args.verbose,
         raw_records=True,
         strict=args.strict,

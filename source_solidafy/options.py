@@ -26,6 +26,9 @@ O = TypeVar("O", bound="SyncOptions")  # noqa: E741 - the options type
 R = TypeVar("R")
 
 
+VERSION_NOW = object()  # SyncOptions.state_version not given: the state file's version when the sync is prepared
+
+
 @dataclass(frozen=True, kw_only=True)
 class SyncOptions:
     """What to sync and how; every field is optional (README "Python API" lists them with examples)."""
@@ -41,7 +44,8 @@ class SyncOptions:
     catalog: dict[str, Any] | None = None  # a configured catalog: streams, sync modes, cursors
     flavour: str = SOLIDAFY  # the message protocol flavour: solidafy | airbyte (flavours.py)
     compression: str = "zstd"  # Parquet compression
-    state_file: str | None = None  # rewritten at every checkpoint while the sync runs
+    state_file: str | None = None  # path or URI, rewritten at every checkpoint while the sync runs
+    state_version: Any = VERSION_NOW  # the state file's version when the state was read from it (small_files.py)
     verbose: bool = False  # DEBUG lines (and the Airbyte flavour's INFO lines)
     raw_records: bool = False  # records as protocol.RecordLines (writers that serialise them fast)
     cancel: threading.Event | None = None  # set it to stop the sync

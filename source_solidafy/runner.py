@@ -51,7 +51,7 @@ class SyncRun:
         self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=max(8, options.concurrency * 4))
         self._started = time.monotonic()
         self._sink_closed = False
-        self._saver = StateFileSaver(options.state_file)
+        self._saver = StateFileSaver(options.state_file, expect=plan.state_version)
         self._heartbeat = self.flavour.heartbeat()
         self._services = SyncServices(plan.streams)  # one per sync, shared by its streams
 

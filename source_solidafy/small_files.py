@@ -7,8 +7,8 @@
 that version (``None``: only if there is still no file), so two writers can never silently overwrite
 each other; the second gets :class:`ConflictError`. Each store's own mechanism:
 
-- local: a lock file made with ``O_EXCL`` next to the file, the content compared, then a temp file
-  and a rename (no file expected: ``link``, which never replaces).
+- local: a lock file made with ``O_EXCL`` next to the file (its pid inside; a dead holder's lock is
+  taken over), the version (inode, mtime, size) compared, then a temp file, fsync and rename.
 - S3 and R2: ``If-Match: <ETag>`` / ``If-None-Match: *`` on ``PutObject``.
 - GCS: ``ifGenerationMatch`` (0: must not exist). The gcp-storage-emulator ignores it (not tested there).
 - Azure: ``If-Match: <ETag>`` / ``If-None-Match: *`` on the block list commit.
@@ -46,18 +46,27 @@ def is_remote(location: str) -> bool:
 # ---------------------------------------------------------------------------------------------- local
 
 
-def _sha(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+def stat_version(path: str | Path | int) -> str | None:
+    """A local file's version: inode, modification time and size (every write of ours is a rename: a new inode)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
 
 
 def _read_local(path: str) -> tuple[bytes | None, str | None]:
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            version = stat_version(fh.fileno())  # of the file read, whatever is renamed over it meanwhile
+            data = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         return None, None
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory; give a file path") from None
-    return data, _sha(data)
+    if len(data) > MAX_BYTES:
+        raise _too_big(path)
+    return data, version
 
 
 def _pid_alive(pid: int) -> bool:
@@ -95,14 +104,12 @@ def _local_lock(target: Path) -> Any:
         lock.unlink(missing_ok=True)
 
 
-def _write_local(path: str, data: bytes, expect: str | None, check: bool) -> None:
+def _write_local(path: str, data: bytes, expect: str | None, check: bool) -> str | None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with _local_lock(target):
-        if check:
-            _, now = _read_local(path)
-            if now != expect:
-                raise ConflictError(_changed(path, expect))
+        if check and stat_version(target) != expect:
+            raise ConflictError(_changed(path, expect))
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -112,6 +119,7 @@ def _write_local(path: str, data: bytes, expect: str | None, check: bool) -> Non
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
+        return stat_version(target)
 
 
 def _changed(where: str, expect: str | None) -> str:
@@ -202,11 +210,49 @@ def _condition(scheme: str, expect: str | None) -> dict[str, Any]:
     return {"etag": expect, "match_condition": MatchConditions.IfNotModified}
 
 
-def _write_cloud(location: str, data: bytes, expect: str | None, check: bool) -> None:
+class _Answer:
+    """Wraps an SDK client so the answer of the call that publishes the object is kept (its ETag)."""
+
+    def __init__(self, inner: Any, method: str) -> None:
+        self._inner, self._method, self.answer = inner, method, None
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name != self._method:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.answer = attr(*args, **kwargs)
+            return self.answer
+
+        return call
+
+
+def _written_version(scheme: str, store: Any, key: str, data: bytes, answer: Any) -> str:
+    """The version our write made, from the store's answer (S3, Azure); GCS: read back, and trusted only
+    when the object there has our bytes' MD5 (else "unknown": the next conditional write fails)."""
+    if scheme in ("s3", "r2"):
+        return str(answer["ETag"])
+    if scheme in ("az", "azure"):
+        return str(answer["etag"])
+    import base64
+
+    blob = store.bucket.get_blob(key)
+    mine = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324 - a checksum, not security
+    return str(blob.generation) if blob is not None and blob.md5_hash == mine else "unknown"
+
+
+def _write_cloud(location: str, data: bytes, expect: str | None, check: bool) -> str:
     import smart_open
 
     scheme, store, bucket, key = _store(location)
     uri, params = _smart(scheme, store, bucket, key, _condition(scheme, expect) if check else {})
+    if scheme in ("s3", "r2"):
+        params["client"] = watched = _Answer(store.client, "put_object")
+    elif scheme in ("az", "azure"):
+        params["client"] = watched = _Answer(store.container.get_blob_client(key), "commit_block_list")
+    else:
+        watched = None
     try:
         with smart_open.open(uri, "wb", transport_params=params, compression="disable") as fh:
             fh.write(data)
@@ -214,6 +260,7 @@ def _write_cloud(location: str, data: bytes, expect: str | None, check: bool) ->
         if _precondition(exc):
             raise ConflictError(_changed(location, expect)) from None
         raise _failure(location, "writing", exc) from None
+    return _written_version(scheme, store, key, data, watched.answer if watched is not None else None)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -260,11 +307,19 @@ def read_file(location: str) -> tuple[bytes | None, str | None]:
 _ANY = object()
 
 
-def write_file(location: str, data: bytes, expect: Any = _ANY) -> None:
-    """Write (atomically); with ``expect`` only if the file is still that version (None: still absent)."""
+def write_file(location: str, data: bytes, expect: Any = _ANY) -> str | None:
+    """Write (atomically); with ``expect`` only if the file is still that version (None: still absent).
+    Returns the version written (for the next conditional write)."""
     check = expect is not _ANY
     version = expect if check else None
     if is_remote(location):
-        _write_cloud(location, data, version, check)
-    else:
-        _write_local(location, data, version, check)
+        return _write_cloud(location, data, version, check)
+    return _write_local(location, data, version, check)
+
+
+def version_of(location: str) -> str | None:
+    """The version of the file there now (None: there is none), without reading it."""
+    if not is_remote(location):
+        return stat_version(location)
+    scheme, store, bucket, key = _store(location)
+    return _version(scheme, store, bucket, key)

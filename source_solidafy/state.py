@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from source_solidafy import jsoncodec
-from source_solidafy.errors import StateError, UsageError, not_utf8
+from source_solidafy.errors import ConfigError, StateError, UsageError, not_utf8
 
 StateMap = dict[str, dict[str, Any]]
 DEFAULT_SAVE_SECS = 1.0
@@ -116,32 +116,37 @@ def parse_state_text(text: str, where: str) -> StateMap:
 
 def load_state_file(path: str) -> StateMap:
     """A missing state file means a first sync (empty state)."""
-    p = Path(path)
-    if not p.exists():
-        return {}
+    return load_state_versioned(path)[0]
+
+
+def _read_state_bytes(location: str) -> tuple[bytes | None, str | None]:
+    from source_solidafy.small_files import is_remote, read_file, stat_version
+
+    if is_remote(location):
+        return read_file(location)
+    if not Path(location).exists():
+        return None, None
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(location, "rb") as fh:
+            return fh.read(), stat_version(fh.fileno())
     except OSError as exc:
-        raise StateError(f"{path}: cannot read state file ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise StateError(f"{path}: state file is not UTF-8 text ({not_utf8(exc)})") from None
-    return parse_state_text(text, path)
+        raise StateError(f"{location}: cannot read state file ({exc.strerror})") from None
 
 
-def load_state_uri(location: str, required: bool = False) -> StateMap:
-    """A state object in an object store (s3:// r2:// gs:// az://); none there: a first sync."""
-    from source_solidafy.small_files import read_file
-
-    data, _ = read_file(location)
+def load_state_versioned(location: str, required: bool = False) -> tuple[StateMap, str | None]:
+    """A state file by path or URI (s3:// r2:// gs:// az://) and its version. None there: a first
+    sync (version None). The runner's writes then expect that version (small_files.py): a state file
+    another writer changed meanwhile is never silently overwritten."""
+    data, version = _read_state_bytes(location)
     if data is None:
         if required:
-            raise StateError(f"state file not found: {location}")
-        return {}
+            raise ConfigError(f"state file not found: {location}")
+        return {}, None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise StateError(f"{location}: state file is not UTF-8 text ({not_utf8(exc)})") from None
-    return parse_state_text(text, location)
+    return parse_state_text(text, location), version
 
 
 def check_state_path(path: str) -> None:
@@ -166,6 +171,13 @@ def check_state_path(path: str) -> None:
         raise UsageError(f"--state {path}: cannot write files in {target.parent} ({exc.strerror})") from None
 
 
+UNCHECKED = object()  # StateFileSaver(expect=...) not given: writes do not check the file's version
+
+
+def state_bytes(state: StateMap) -> bytes:
+    return jsoncodec.dumps({"streams": state}, option=orjson.OPT_INDENT_2)
+
+
 def write_state_file(path: str, state: StateMap) -> None:
     """Write ``{"streams": ...}`` atomically: temp file in the same directory, fsync, rename."""
     target = Path(path)
@@ -173,7 +185,7 @@ def write_state_file(path: str, state: StateMap) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(jsoncodec.dumps({"streams": state}, option=orjson.OPT_INDENT_2))
+            fh.write(state_bytes(state))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -214,11 +226,12 @@ class StateFileSaver:
     a 100-page/s stream); :meth:`save` writes the final state at the end.
     """
 
-    def __init__(self, path: str | None, interval: float | None = None) -> None:
+    def __init__(self, path: str | None, interval: float | None = None, expect: Any = UNCHECKED) -> None:
         self.path = path
         self.interval = save_interval(interval) if path else 0.0
         self._last: float | None = None
         self._dirty = False
+        self.version = expect  # UNCHECKED: plain writes; else each write expects the file at this version
 
     def changed(self) -> None:
         self._dirty = True
@@ -231,6 +244,12 @@ class StateFileSaver:
         self.save(current())
 
     def save(self, state: StateMap) -> None:
-        if self.path:
+        if not self.path:
+            return
+        if self.version is UNCHECKED:
             write_state_file(self.path, state)
-            self._last, self._dirty = time.monotonic(), False
+        else:  # the file as this sync last saw it, or ConflictError: another writer changed it
+            from source_solidafy.small_files import write_file
+
+            self.version = write_file(self.path, state_bytes(state), expect=self.version)
+        self._last, self._dirty = time.monotonic(), False

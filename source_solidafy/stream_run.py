@@ -38,6 +38,7 @@ class SyncPlan:
     secrets: list[str] = field(default_factory=list)  # redacted from every message
     cancel: threading.Event = field(default_factory=threading.Event)
     units: dict[str, Unit] = field(default_factory=dict)  # read --plan: the plan unit each stream reads
+    state_version: str | None = None  # of options.state_file as read: its writes expect it (small_files.py)
 
 
 @dataclass
