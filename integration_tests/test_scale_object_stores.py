@@ -27,7 +27,7 @@ BUCKET = "shards"
 
 
 @pytest.fixture(params=["s3", "r2", "az", "gs"])
-def store(request: pytest.FixtureRequest, cloud_env: Callable[[dict[str, str]], None]) -> Iterator[tuple[str, Emulator]]:
+def store(request: pytest.FixtureRequest, cloud_env: Callable[[dict[str, str]], None]) -> Iterator[tuple[str, Emulator]]:  # noqa: F811
     scheme = request.param
     emulator: Emulator = request.getfixturevalue({"s3": "moto_s3", "r2": "moto_s3", "az": "azurite",
                                                   "gs": "gcs_emulator"}[scheme])
@@ -73,7 +73,7 @@ def test_local_conditional_writes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("scheme", ["s3", "az"])
 def test_stateless_shards_in_a_bucket(scheme: str, request: pytest.FixtureRequest,
-                                      cloud_env: Callable[[dict[str, str]], None], tmp_path: Path) -> None:
+                                      cloud_env: Callable[[dict[str, str]], None], tmp_path: Path) -> None:  # noqa: F811
     emulator: Emulator = request.getfixturevalue("moto_s3" if scheme == "s3" else "azurite")
     cloud_env(emulator.env)
     create_bucket(emulator, BUCKET)
