@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+LOCK_WAIT_SECS = 10.0  # a lock is held for one write (milliseconds); longer means a stuck writer
+
+
 @contextlib.contextmanager
 def _local_lock(target: Path) -> Any:
+    """``.<name>.lock`` created with O_EXCL, holding our pid; a live holder is waited for, a dead one's
+    lock is taken over."""
     lock = target.with_name(f".{target.name}.lock")
-    for _ in range(2):
+    deadline = time.monotonic() + LOCK_WAIT_SECS
+    while True:
         try:
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             break
@@ -91,11 +98,13 @@ def _local_lock(target: Path) -> Any:
                 holder = int(lock.read_text() or "0")
             except (OSError, ValueError):
                 holder = 0
-            if holder and _pid_alive(holder):
-                raise ConflictError(f"{target}: another process (pid {holder}) is writing it") from None
-            lock.unlink(missing_ok=True)  # left by a process that died
-    else:
-        raise ConflictError(f"{target}: another process is writing it")
+            if holder and not _pid_alive(holder):
+                lock.unlink(missing_ok=True)  # left by a process that died
+            elif time.monotonic() > deadline:
+                raise ConflictError(f"{target}: another process (pid {holder or '?'}) has been writing it for "
+                                    f"{LOCK_WAIT_SECS:.0f} s ({lock} is its lock)") from None
+            else:
+                time.sleep(0.005)
     try:
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)

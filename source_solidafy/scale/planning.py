@@ -81,7 +81,8 @@ def whole_stream(source: Source, stream: str, pc: PlanContext) -> Pieces:
     """One unit reading the whole stream from its incoming state."""
     incoming = pc.state.get(stream)
     return Pieces("stream", [Piece({}, Estimate(basis="unknown"), incoming or None)],
-                  StreamPlan(replace=not incoming, state_sha256=state_sha256(incoming)))
+                  StreamPlan(replace=not incoming, state_sha256=state_sha256(incoming),
+                             cursor_field=pc.cursor_fields.get(stream)))
 
 
 def _planner(source: Source) -> Planner:

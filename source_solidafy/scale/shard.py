@@ -93,6 +93,7 @@ class ShardRun:
 
         forget_manifest(self.storage(), self.plan.run_id, unit.unit_id)  # a rerun: not done until it is again
         opts = self.opts
+        cursor = self.plan.streams[unit.stream].cursor_field if unit.stream in self.plan.streams else None
         return prepare_sync(
             self.source, self.config, streams=[unit.stream],
             state={unit.stream: unit.state} if unit.state else None,
@@ -100,6 +101,7 @@ class ShardRun:
             strict=opts.strict, verbose=opts.verbose, unit=unit,  # its own cancel event: a run sets it when done
             state_per_page=True,  # checkpoints publish a part every SOLIDAFY_PART_ROWS rows (their STATEs are dropped)
             run_files=RunFiles(self.plan.run_id, unit.number, _day(self.plan)),
+            cursor_fields={unit.stream: cursor} if cursor else None,
         )
 
     def _record(self, unit: Unit, run: Any) -> dict[str, Any]:

@@ -104,10 +104,11 @@ class StreamPlan:
     replace: bool = False  # read from scratch: the run's files replace the day's earlier ones
     warnings: list[str] = field(default_factory=list)  # the plan-time read may have missed something
     state_sha256: str = ""  # of the incoming stream state (``state merge`` checks the state file against it)
+    cursor_field: str | None = None  # a database stream's --cursor-field, for every unit's read
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"router": self.router, "replace": self.replace, "state_sha256": self.state_sha256}
-        for key in ("base", "after", "warnings"):
+        for key in ("base", "after", "warnings", "cursor_field"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         return out
@@ -115,7 +116,8 @@ class StreamPlan:
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> StreamPlan:
         return cls(value.get("router"), value.get("base") or None, dict(value.get("after") or {}),
-                   bool(value.get("replace")), list(value.get("warnings") or []), str(value.get("state_sha256") or ""))
+                   bool(value.get("replace")), list(value.get("warnings") or []), str(value.get("state_sha256") or ""),
+                   value.get("cursor_field"))
 
 
 @dataclass
