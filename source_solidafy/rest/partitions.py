@@ -10,7 +10,7 @@ A stream without ``partition`` has one partition, ``{}``, whose state is the str
 Entries are sorted by partition, so the final state does not depend on the concurrency. A resumed
 sync continues each partition from its cursor; a ``date_range`` window read to its end is marked
 ``"done": true`` and skipped next time if it ends before the stream cursor (newer ones may grow).
-Past ``max_partition_states`` partitions (``ReadContext.tuning``, default 10,000) only the stream-level
+Past ``max_partition_states`` partitions (``ReadContext.tuning``, default 100,000) only the stream-level
 cursor is kept, with a WARN log line; every partition then starts from that cursor.
 
 ``parent_stream`` children keep the parent's own stream state under ``"parent"``, updated once

@@ -85,11 +85,20 @@ def whole_stream(source: Source, stream: str, pc: PlanContext) -> Pieces:
                              cursor_field=pc.cursor_fields.get(stream)))
 
 
+# Where each kind's planner is registered; imported when a plan needs it (nothing heavy at import time).
+PLANNER_MODULES = {"rest": "source_solidafy.rest.plan", "database": "source_solidafy.databases.plan"}
+
+
 def _planner(source: Source) -> Planner:
-    if source.planner == "rest":
-        import source_solidafy.rest.plan  # noqa: F401 - registers the "rest" planner
-    elif source.planner == "database":
-        import source_solidafy.databases.plan  # noqa: F401 - registers the "database" planner
+    module = PLANNER_MODULES.get(source.planner)
+    if source.planner not in PLANNERS and module is not None:
+        import importlib
+
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
     return PLANNERS.get(source.planner, whole_stream)
 
 
