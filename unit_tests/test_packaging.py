@@ -45,7 +45,8 @@ DISTRIBUTION = {"yaml": "pyyaml", "airbyte_protocol": "airbyte-protocol-models-p
 
 
 def test_every_module_imported_directly_is_declared_and_pinned() -> None:
-    declared = [*PYPROJECT["project"]["dependencies"], *PYPROJECT["project"]["optional-dependencies"]["cloud"]]
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    declared = [*PYPROJECT["project"]["dependencies"], *extras["cloud"], *extras["dagster"]]
     pins = dict(re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==(\S+)", d).groups() for d in declared)  # type: ignore[union-attr]
     names = {n.lower().replace("_", "-") for n in pins}
     missing = {m for m in _imported_distributions() if DISTRIBUTION.get(m, m).lower().replace("_", "-") not in names}

@@ -69,7 +69,8 @@ def plan_table(source: DatabaseSource, stream: str, pc: PlanContext) -> Pieces:
     if cursor is not None and newest is not None:
         pieces = [Piece({**p.bounds, "cursor": cursor.name, "cursor_max": newest}, p.estimate) for p in pieces]
     pieces = [Piece(p.bounds, p.estimate, incoming) for p in pieces]
-    plan = StreamPlan(base=incoming, replace=not incoming, state_sha256=state_sha256(incoming))
+    plan = StreamPlan(base=incoming, replace=not incoming, state_sha256=state_sha256(incoming),
+                      cursor_field=pc.cursor_fields.get(stream))  # every unit reads with the plan's --cursor-field
     return Pieces("range", pieces, plan, bundle=True, slice_state=lambda group: incoming)
 
 
