@@ -195,10 +195,8 @@ def _make_sink(fmt: str, output: str | None, compression: str, confinement: Conf
         raise UsageError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
     if fmt != "parquet" and not output:
         return None
-    try:
-        from source_solidafy.sinks import make_sink
-    except ImportError:
-        raise UsageError("with an output is not available in this build", option="format", value=fmt) from None
+    from source_solidafy.sinks import make_sink
+
     return make_sink("json" if fmt == "pretty" else fmt, output, compression=compression, confinement=confinement,
                      run_files=run_files)
 

@@ -7,15 +7,6 @@ import time
 from pathlib import Path
 
 
-def _sinks_available() -> bool:
-    try:
-        import source_solidafy.sinks as sinks
-
-        return hasattr(sinks, "make_sink")
-    except ImportError:
-        return False
-
-
 def run_demo(output: str, fmt: str = "parquet") -> int:
     from source_solidafy import api
     from source_solidafy.demo_api import DEMO_TOKEN, DemoApi
@@ -24,9 +15,7 @@ def run_demo(output: str, fmt: str = "parquet") -> int:
     started = time.monotonic()
     with DemoApi() as demo:
         config = {"api_key": DEMO_TOKEN, "base_url": demo.url}
-        to_files = _sinks_available()
-        run = api.prepare_sync("demo", config, format=fmt if to_files else "json",
-                               output=output if to_files else None)
+        run = api.prepare_sync("demo", config, format=fmt, output=output)
         progress = Progress.for_stderr()
         run.watch = progress.update  # a sync to files yields nothing while records flow
         for _chunk in run:
@@ -41,7 +30,7 @@ def run_demo(output: str, fmt: str = "parquet") -> int:
         where = f" -> {s['output_file']}" if s.get("output_file") else ""
         error = f" ({s['error']})" if s.get("error") else ""
         out.write(f"  {s['stream']:<15} {s['status']:<7} {s['records_synced']:>6,} records{where}{error}\n")
-    if to_files and summary.get("status") == "SUCCEEDED":
+    if summary.get("status") == "SUCCEEDED":
         ext = "parquet" if fmt == "parquet" else "jsonl"
         reader = "read_parquet" if fmt == "parquet" else "read_json_auto"
         glob = str(Path(output) / "customers" / "dt=*" / f"*.{ext}")

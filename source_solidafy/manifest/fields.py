@@ -214,4 +214,4 @@ ParamMap = dict[str, ParamValue]
 PATH_FIELDS = frozenset(
     {"records_path", "cursor_path", "next_url_path", "token_path", "status_path", "job_id_path"}
 )
-"""Field names whose values are paths (``data[-1].id``); checked with rest.paths when available."""
+"""Field names whose values are paths (``data[-1].id``); checked with rest.paths by the loader."""

@@ -194,11 +194,9 @@ def _locate_templates(templates: list[tuple[KeyPath, TemplateString]], problems:
 
 
 def _check_paths(manifest: Manifest, problems: _Problems) -> None:
-    """Path syntax (``data[-1].id``), checked by the REST engine's compiler when it exists."""
-    try:
-        from source_solidafy.rest.paths import compile_path
-    except ImportError:
-        return
+    """Path syntax (``data[-1].id``), checked by the REST engine's compiler."""
+    from source_solidafy.rest.paths import compile_path
+
     for path, value in iter_paths(manifest):
         try:
             compile_path(value)

@@ -1,6 +1,6 @@
 """Reference docs generated from the models, so the docs cannot drift from what the loader accepts.
 
-``python -m source_solidafy.manifest.reference > docs/reference/connector-yaml.md``
+``python -m source_solidafy.manifest.reference > docs/connector-yaml-reference.md``
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A manifest's config form: the explicit ``spec:`` list, or one derived from the templates.
 
-Derivation (CONNECTOR-YAML.md): every config key a template reads becomes a string field, required
+Derivation (docs/connector-yaml.md, ``spec``): every config key a template reads becomes a string field, required
 when some strict template reads it (``base_url``, paths, ``auth``, headers, bodies, transforms,
 date_range bounds: rendering fails without it), optional when only lenient templates do (request,
 check and job params, ``incremental.start``: they render empty and the value is left out); secret

@@ -1,6 +1,6 @@
 """Per-record work, kept to what must be per record: transforms, the incremental filter, the cursor.
 
-State semantics (CONNECTOR-YAML.md): the stream state is ``{"cursor": <max cursor delivered>}``; a
+State semantics (docs/connector-yaml.md, incremental): the stream state is ``{"cursor": <max cursor delivered>}``; a
 record whose cursor is older than the incoming state is dropped client-side, one equal to it is kept
 (at-least-once, never a loss). A cursor only moves forward.
 """
