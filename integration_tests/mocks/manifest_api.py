@@ -163,6 +163,7 @@ class ManifestApi:
             details = {k: v for k, v in fault.items() if k not in ("path", "nth")}
             self.faults.arm(str(fault["path"]), int(fault.get("nth", 1)), **details)
         self.log: list[dict[str, Any]] = []
+        self._made: dict[Any, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, req: Request) -> Response:
@@ -184,9 +185,17 @@ class ManifestApi:
                 return self._answer(route, req, match.groupdict())
         return Response.json({"error": f"no route {req.path}"}, 404)
 
+    def _records(self, route: Route, params: dict[str, str]) -> list[dict[str, Any]]:
+        """A route's records for these path values (made once: the same on every request)."""
+        key = (id(route), tuple(sorted(params.items())))
+        with self._lock:
+            if key not in self._made:
+                self._made[key] = route.records(params)
+            return self._made[key]
+
     def _answer(self, route: Route, req: Request, params: dict[str, str]) -> Response:
         arg = _reader(req)
-        records = route.filtered(route.records(params), arg)
+        records = route.filtered(self._records(route, params), arg)
         start, size, token = _window(route.paging, arg, records)
         page = records[start:start + size]
         more = start + size < len(records)

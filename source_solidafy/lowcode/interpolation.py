@@ -24,6 +24,7 @@ import ast
 import base64
 import builtins
 import datetime as dt
+import functools
 import hashlib
 import re
 import uuid
@@ -33,7 +34,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import orjson
-from jinja2 import Undefined, meta
+from jinja2 import Template, Undefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from source_solidafy.lowcode.durations import parse_duration
@@ -180,9 +181,20 @@ def literal(text: Any) -> Any:
     return text if isinstance(value, complex) else value
 
 
+@functools.lru_cache(maxsize=4096)
+def _names(text: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(_ENV.parse(text)))
+
+
 def variables(text: str) -> set[str]:
-    """Top-level names a template reads (``config``, ``stream_slice``, ...)."""
-    return set(meta.find_undeclared_variables(_ENV.parse(text)))
+    """Top-level names a template reads (``config``, ``stream_slice``, ...); parsed once per text."""
+    return set(_names(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(text: str) -> Template:
+    """A template compiled once per text (a value is evaluated per page, per record or per slice)."""
+    return _ENV.from_string(text)
 
 
 @dataclass
@@ -199,15 +211,15 @@ class Interpolated:
         if "stream_slice" in ctx:
             for alias in ALIASES:
                 ctx[alias] = ctx["stream_slice"]
-        missing = variables(self.text) - set(ctx) - set(_ENV.globals)
+        missing = _names(self.text) - set(ctx) - set(_ENV.globals)
         if missing:
             raise ValueError(f"{self.where or self.text}: undefined variables {sorted(missing)}")
-        rendered = _ENV.from_string(self.text).render(ctx) if "{" in self.text else self.text
+        rendered = _template(self.text).render(ctx) if "{" in self.text else self.text
         if rendered:
             return literal(rendered)
         if default is None:
             return None
-        return literal(_ENV.from_string(str(default)).render(ctx))
+        return literal(_template(str(default)).render(ctx))
 
 
 def is_static(text: str) -> bool:

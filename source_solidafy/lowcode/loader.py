@@ -23,11 +23,16 @@ from pydantic import ValidationError
 from source_solidafy.errors import ManifestError
 from source_solidafy.lowcode.auth import AirbyteManifest
 from source_solidafy.lowcode.resolve import resolve
-from source_solidafy.lowcode.shape import looks_like_airbyte, looks_like_airbyte_file, looks_like_airbyte_text
+from source_solidafy.lowcode.shape import (
+    looks_like_airbyte,
+    looks_like_airbyte_file,
+    looks_like_airbyte_text,
+    parsed,
+)
 from source_solidafy.lowcode.translate import Translator
 from source_solidafy.manifest.models import Manifest
 from source_solidafy.manifest.problems import where_of
-from source_solidafy.manifest.yaml_lines import YamlSyntaxError, parse_yaml
+from source_solidafy.manifest.yaml_lines import YamlSyntaxError
 
 DEFAULT_RETRY = [429, *range(500, 600)]
 
@@ -63,7 +68,7 @@ def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: P
     from source_solidafy.lowcode.source import AirbyteManifestSource
 
     try:
-        raw = parse_yaml(text)
+        raw = parsed(text)
     except YamlSyntaxError as exc:
         raise ManifestError(f"{source_name}:{exc.line or 1}: {exc.problem}") from None
     if not looks_like_airbyte(raw):
@@ -132,7 +137,7 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
             "http": {"max_retries": 5, "retry_statuses": DEFAULT_RETRY, "backoff_base_secs": 5.0,
                      "backoff_max_secs": 600.0}}
     try:
-        manifest = AirbyteManifest.model_validate(data, context={"envs": None})
+        manifest = Manifest.model_validate(data, context={"envs": None})
     except ValidationError as exc:
         raise ManifestError(f"{source_name}: cannot translate: {exc.errors()[0].get('msg')}") from None
     for stream, (part, paging) in zip(manifest.streams, later, strict=True):
@@ -140,8 +145,9 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
             stream.partition = part
         if paging is not None:
             stream.pagination = paging
+    if tr.selection is not None:
+        manifest = AirbyteManifest.of(manifest, tr.selection)
     manifest._source_name = source_name
-    manifest._selection = tr.selection
     return manifest
 
 

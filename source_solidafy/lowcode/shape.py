@@ -27,10 +27,24 @@ def looks_like_airbyte_text(text: str) -> bool:
     if "DeclarativeSource" not in text and ("base_url" in text or "version" not in text):
         return False  # ours always has base_url; Airbyte's have a version
     try:
-        data = parse_yaml(text)  # depth and alias limits: this text may come from a request
+        data = parsed(text)  # depth and alias limits: this text may come from a request
     except YamlSyntaxError:
         return False
     return looks_like_airbyte(data)
+
+
+_last: tuple[str, Any] | None = None  # telling then loading parse the same text: once
+
+
+def parsed(text: str) -> Any:
+    """``parse_yaml``, remembering the last text (the loader does not change what it parsed)."""
+    global _last
+    last = _last
+    if last is not None and last[0] == text:
+        return last[1]
+    data = parse_yaml(text)
+    _last = (text, data)
+    return data
 
 
 def looks_like_airbyte_file(path: Path) -> bool:

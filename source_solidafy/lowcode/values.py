@@ -6,6 +6,7 @@ it; ``stream_slice`` (and its aliases) is the partition being read. Static value
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
@@ -41,6 +42,15 @@ def join_url(url_base: str, path: str | None) -> str:
     return urljoin(url_base, path)
 
 
+def _key(value: Any) -> Any:
+    """What makes two values the same one: text, parameters and place in the YAML (None: not shared)."""
+    if isinstance(value, Interpolated):
+        return value.text, orjson.dumps(value.parameters, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str), value.where
+    if isinstance(value, tuple) and all(isinstance(v, Interpolated) for v in value):
+        return tuple(_key(v) for v in value)
+    return None
+
+
 class TemplateTable:
     """The manifest's Airbyte values, evaluated on demand by the engine's templates."""
 
@@ -48,14 +58,25 @@ class TemplateTable:
         self.values: list[Any] = []
         self.env = make_environment()
         self.env.globals.update(_ab=self.text, _ab_body=self.body, _ab_url=self.url, _ab_field=self.field)
+        self._index: dict[Any, int] = {}  # a value reached through several $refs is kept once
+        self._templates: dict[tuple[str, bool], TemplateString] = {}  # ... and compiled once
 
     def _add(self, value: Any) -> int:
+        key = _key(value)
+        if key is not None and key in self._index:
+            return self._index[key]
         self.values.append(value)
+        if key is not None:
+            self._index[key] = len(self.values) - 1
         return len(self.values) - 1
 
     def _compiled(self, source: str, where: str, lenient: bool = False) -> TemplateString:
-        tmpl = TemplateString(source, where=where, lenient=lenient)
-        tmpl.compile(self.env)
+        known = self._templates.get((source, lenient))
+        if known is None:
+            known = self._templates[(source, lenient)] = TemplateString(source, where=where, lenient=lenient)
+            known.compile(self.env)
+        tmpl = copy.copy(known)  # shares the compiled template
+        tmpl.where = where
         return tmpl
 
     def template(self, value: Interpolated | str, where: str, lenient: bool = False) -> TemplateString:
