@@ -33,10 +33,10 @@ def measure(cmd: list[str], stdout: int | None = subprocess.DEVNULL, env: dict |
 
 
 class Api:
-    """Start bench_api.py in its own process; ``url`` is its base URL."""
+    """Start bench_api.py (or another mock ``script`` that prints its URL) in its own process."""
 
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "bench_api.py"), *args],
+    def __init__(self, *args: str, script: str = "bench_api.py") -> None:
+        self.proc = subprocess.Popen([sys.executable, str(HERE / script), *args],
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
