@@ -7,6 +7,7 @@ A case is a data file, integration_tests/airbyte_manifests/cases/<name>.yaml::
     config: {start_date: "{today-100d}"}       # over the corpus dummy_config.json ("{mock}": the mock's URL)
     streams: [nasa_apod]                       # default: every stream
     resume: true                               # then a second sync from the CDK's final state
+    check: true                                # and a check (CheckStream): status and requests
     parent_paths: [/api/v1/products]           # a parent stream's requests: compared as a set (see _counted)
     api: {...}                                 # the mock (integration_tests/mocks/manifest_api.py)
 
@@ -152,6 +153,7 @@ class Sync:
     states: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     stderr: str = ""
+    status: str | None = None  # a check's CONNECTION_STATUS
 
     def state_messages(self) -> list[dict[str, Any]]:
         return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": state}}
@@ -177,6 +179,8 @@ def _parse(rc: int, stdout: str, stderr: str, log: list[dict[str, Any]], window:
         elif kind == "STATE" and msg["state"].get("type") == "STREAM":
             st = msg["state"]["stream"]
             sync.states[st["stream_descriptor"]["name"]] = _now_free(st.get("stream_state"), window)
+        elif kind == "CONNECTION_STATUS":
+            sync.status = msg["connectionStatus"]["status"]
         elif kind == "TRACE" and msg["trace"].get("type") == "ERROR":
             sync.errors.append(str(msg["trace"]["error"].get("message")))
     sync.requests = Counter(_canonical(_now_free(entry, window)) for entry in log)
@@ -217,10 +221,12 @@ def _serve(case: Case, today: dt.date, run: Any) -> Sync:
     return _parse(rc, out, err, api.log, window)
 
 
-def run_cdk(case: Case, work: Path, today: dt.date, state: list[dict[str, Any]] | None = None) -> Sync:
+def run_cdk(case: Case, work: Path, today: dt.date, state: list[dict[str, Any]] | None = None,
+            command: str = "read") -> Sync:
     def run(url: str) -> tuple[int, str, str]:
         manifest, config, catalog = case.prepare(work, url, today)
-        argv = [cdk_python(), str(LAUNCH), str(manifest), "read", "--config", str(config), "--catalog", str(catalog)]
+        argv = [cdk_python(), str(LAUNCH), str(manifest), command, "--config", str(config)]
+        argv += ["--catalog", str(catalog)] if command == "read" else []
         if state is not None:
             (work / "state.json").write_text(json.dumps(state))
             argv += ["--state", str(work / "state.json")]
@@ -230,12 +236,14 @@ def run_cdk(case: Case, work: Path, today: dt.date, state: list[dict[str, Any]] 
     return _serve(case, today, run)
 
 
-def run_ours(case: Case, work: Path, today: dt.date, state: list[dict[str, Any]] | None = None) -> Sync:
+def run_ours(case: Case, work: Path, today: dt.date, state: list[dict[str, Any]] | None = None,
+             command: str = "read") -> Sync:
     def run(url: str) -> tuple[int, str, str]:
         manifest, config, catalog = case.prepare(work, url, today)
         data = json.loads(config.read_text())
         (work / "config_ours.json").write_text(json.dumps({**data, "connector": str(manifest)}))
-        argv = ["read", "--config", str(work / "config_ours.json"), "--catalog", str(catalog)]
+        argv = [command, "--config", str(work / "config_ours.json")]
+        argv += ["--catalog", str(catalog)] if command == "read" else []
         if state is not None:
             (work / "state.json").write_text(json.dumps(state))
             argv += ["--state", str(work / "state.json")]
@@ -272,15 +280,18 @@ def differences(cdk: Sync, ours: Sync, once: list[str] | None = None) -> list[st
                    f"{list((our_requests - cdk_requests).elements())[:3]}")
     if cdk.states != ours.states:
         out.append(f"final states: CDK {_canonical(cdk.states)}; ours {_canonical(ours.states)}")
+    if cdk.status != ours.status:
+        out.append(f"check status: CDK {cdk.status}; ours {ours.status}")
     return out
 
 
-def run_pair(case: Case, work: Path, state: list[dict[str, Any]] | None = None) -> tuple[Sync, Sync]:
+def run_pair(case: Case, work: Path, state: list[dict[str, Any]] | None = None,
+             command: str = "read") -> tuple[Sync, Sync]:
     """Both engines, the same UTC day (a pair either side of midnight runs again)."""
     for _ in range(2):
         today = dt.datetime.now(dt.timezone.utc).date()
-        cdk = run_cdk(case, work / "cdk", today, state)
-        ours = run_ours(case, work / "ours", today, state)
+        cdk = run_cdk(case, work / "cdk", today, state, command)
+        ours = run_ours(case, work / "ours", today, state, command)
         if dt.datetime.now(dt.timezone.utc).date() == today:
             break
     return cdk, ours

@@ -5,7 +5,8 @@ a corpus manifest or one of ours, a config, and the API the mock plays. airbyte-
 virtualenv (integration_tests/airbyte-cdk.txt, made on first use and cached by its pins); we run as
 ``source-solidafy read --config --catalog``. Records (multisets per stream), requests (method, path,
 query, body) and the final state of every stream must match; a case with ``resume`` then syncs again
-from the CDK's final state, so each engine continues from the other's state.
+from the CDK's final state, so each engine continues from the other's state; one with ``check`` runs
+``check`` (the manifest's CheckStream) on both: the same status and requests.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def test_same_records_requests_and_state_as_airbyte_cdk(name: str, tmp_path: Pat
         cdk2, ours2 = run_pair(case, tmp_path / "resumed", cdk.state_messages())
         assert differences(cdk2, ours2, parents) == []
         line += f"; resumed from the CDK's state: {_summary(cdk2)} match"
+    if case.data.get("check"):
+        cdk3, ours3 = run_pair(case, tmp_path / "check", command="check")
+        assert cdk3.status == "SUCCEEDED", cdk3.stderr
+        assert differences(cdk3, ours3, parents) == []
+        line += f"; check: {cdk3.status}, {sum(cdk3.requests.values())} requests match"
     with capsys.disabled():
         print(f"\n{line}")
 

@@ -158,3 +158,20 @@ def test_config_value_against_its_pattern_as_the_cdk_checks(tmp_path: Path) -> N
     assert status["status"] == "FAILED"
     assert status["message"] == "manifest: config field 'secret_key' = *** does not match '^(s|r)k_(live|test)_[a-zA-Z0-9]+$'"
     assert "wrong-9" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("field_path", "message"), [
+    ('[data, "*", items, "*"]', "a second '*' in field_path is not supported yet"),
+    ("[data, '0', id]", "field_path part '0' is not supported yet (list indexes, globs inside a key and special characters)"),
+])
+def test_field_path_the_engine_cannot_select_fails_at_load_time(tmp_path: Path, field_path: str, message: str) -> None:
+    """One '*' over a list is dpath's glob exactly; a second one (dpath flattens both) or an index is refused."""
+    text = CUSTOM.replace("field_path: []", f"field_path: {field_path}").replace(
+        "type: CustomPaginationStrategy\n            class_name: source_x.components.MyPaging",
+        "type: OffsetIncrement\n            page_size: 10")
+    (tmp_path / "manifest.yaml").write_text(text)
+    result = run_cli("validate", str(tmp_path / "manifest.yaml"))
+    assert result.rc == 2
+    index = 1 if "'0'" in field_path else 3
+    assert result.stderr.strip() == (f"manifest.yaml:12: definitions.streams.users.retriever.record_selector.extractor"
+                                     f".field_path[{index}]: {message}")

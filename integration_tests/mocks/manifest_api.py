@@ -28,7 +28,8 @@ caps a requested size, as real APIs do. Placeholders in ``body`` and ``headers``
 ``$record`` (the first, for single-object answers), ``$total``, ``$next`` (the next token, offset or
 page; null at the end), ``$next_url`` (this URL with the next token), ``$link`` (an RFC 8288 Link
 header with ``rel="next"``), ``$has_more``, ``$page``, and ``{"$chunks": N, "each": {...}}`` (the
-page's records N at a time, each group rendered with ``each``: nested lists for wildcard selectors).
+page's records N at a time, each group rendered with ``each``, where ``$record`` is the group's first:
+records wrapped in objects or nested lists, for wildcard selectors).
 A header whose value is null is left out; a body key whose value is ``{"$if_more": {...}}`` is there
 only while more pages follow. Wrong credentials get a 401, an unknown path a 404.
 """
@@ -282,7 +283,7 @@ def _render(template: Any, values: dict[str, Any], more: bool) -> Any:
     if isinstance(template, dict):
         if "$chunks" in template:
             n, page = int(template["$chunks"]), values["$records"]
-            return [_render(template["each"], {**values, "$records": page[i:i + n]}, more)
+            return [_render(template["each"], {**values, "$records": page[i:i + n], "$record": page[i]}, more)
                     for i in range(0, len(page), n)]
         out = {}
         for key, value in template.items():

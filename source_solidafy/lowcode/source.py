@@ -4,7 +4,8 @@
   ``required`` keys, and its top-level values must match their property's ``pattern`` and ``enum`` (the
   CDK refuses such a config before reading too); values under any property marked ``airbyte_secret``
   are redacted from every output.
-- ``check`` is the manifest's ``CheckStream``: the first record of each named stream.
+- ``check`` is the manifest's ``CheckStream``, as the CDK runs it: each named stream's first partition
+  read until its first record (a stream with no partition at all fails the check).
 - State is the CDK's: ``{cursor_field: value}`` for DatetimeBasedCursor streams (cursor.py), and
   ``{"__ab_no_cursor_state_message": true}`` after a stream without one, as the CDK emits.
 """
@@ -16,12 +17,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from source_solidafy.errors import ConfigError, HttpError
+from source_solidafy.errors import ConfigError, HttpError, StreamError
 from source_solidafy.lowcode.cursor import STATE_KEY, DatetimeSlices, cdk_state
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.values import TemplateTable
 from source_solidafy.manifest.models import Manifest
-from source_solidafy.rest.source import DeclarativeSource
+from source_solidafy.rest.partitions import ROUTERS, PartitionStates
+from source_solidafy.rest.source import DeclarativeSource, StreamReader
 from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext
 
 NO_CURSOR_STATE = {"__ab_no_cursor_state_message": True}
@@ -119,11 +121,30 @@ class AirbyteManifestSource(DeclarativeSource):
     def check(self, config: dict[str, Any]) -> CheckResult:
         try:
             for name in self.check_streams:
-                ctx = ReadContext(config=config, max_records=1, sync_mode="full_refresh")
-                next(iter(self.read_plain(name, ctx)), None)
-        except HttpError as exc:
+                problem = self._check_stream(name, config)
+                if problem is not None:
+                    return CheckResult(False, problem)
+        except (HttpError, StreamError) as exc:
             return CheckResult(False, str(exc))
         return CheckResult(True, "Connection successful")
+
+    def _check_stream(self, name: str, config: dict[str, Any]) -> str | None:
+        """The CDK's CheckStream: the stream's first partition read until its first record (or its end)."""
+        spec = self.manifest.stream(name)
+        ctx = ReadContext(config=config, max_records=1, sync_mode="full_refresh", concurrency=1)
+        rt = self.runtime(config)
+        rt.base_url()
+        reader = StreamReader(self, rt, spec, ctx)
+        partition: dict[str, Any] | None = {}
+        if spec.partition is not None:
+            router_type = ROUTERS[spec.partition.type]
+            parts = router_type(self, spec, ctx, reader, PartitionStates(name, None, ctx, router_type.key)).partitions()
+            partition = next(parts, None)
+            parts.close()  # a parent read stops here
+            if partition is None:
+                return f"Cannot attempt to connect to stream {name} - no stream slices were found"
+        next((b for b in reader.read(partition, None) if len(b)), None)
+        return None
 
     # -- read: the CDK's state shapes --------------------------------------------------------------
 

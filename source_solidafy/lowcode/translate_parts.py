@@ -139,11 +139,17 @@ class StreamParts(TranslatorCore):
             if "config" in value.text:
                 raise self.fail((*self.path(extractor, "field_path"), i), "a field_path that depends on the config is not supported yet")
             text = str(value.eval({}))
-            if text == "*" or not text or any(ch in text for ch in ".[]*\"'\\"):
-                raise self.fail((*self.path(extractor, "field_path"), i),
-                                f"field_path part {text!r} is not supported yet (wildcards and special characters)")
-            parts.append(text)
-        return {"type": "json", "records_path": ".".join(parts)} if parts else {"type": "json"}
+            if text == "*":  # dpath's glob over a list's items; over an object's values it matches nothing here
+                if "[*]" in parts:
+                    raise self.fail((*self.path(extractor, "field_path"), i),
+                                    "a second '*' in field_path is not supported yet")
+                parts.append("[*]")
+                continue
+            if not text or text.isdigit() or any(ch in text for ch in ".[]*\"'\\"):
+                raise self.fail((*self.path(extractor, "field_path"), i), f"field_path part {text!r} is not "
+                                "supported yet (list indexes, globs inside a key and special characters)")
+            parts.append(f".{text}" if parts else text)
+        return {"type": "json", "records_path": "".join(parts)} if parts else {"type": "json"}
 
     def paginator(self, node: Any, retriever: dict[str, Any]) -> AirbytePaging | None:
         kind = self.check(node, self.path(retriever, "paginator"))
