@@ -135,14 +135,15 @@ class AirbyteManifestSource(DeclarativeSource):
         rt = self.runtime(config)
         rt.base_url()
         reader = StreamReader(self, rt, spec, ctx)
-        partition: dict[str, Any] | None = {}
+        partition: dict[str, Any] = {}
         if spec.partition is not None:
             router_type = ROUTERS[spec.partition.type]
             parts = router_type(self, spec, ctx, reader, PartitionStates(name, None, ctx, router_type.key)).partitions()
-            partition = next(parts, None)
-            parts.close()  # a parent read stops here
-            if partition is None:
+            first = next(parts, None)
+            getattr(parts, "close", lambda: None)()  # a parent read stops here
+            if first is None:
                 return f"Cannot attempt to connect to stream {name} - no stream slices were found"
+            partition = first
         next((b for b in reader.read(partition, None) if len(b)), None)
         return None
 
