@@ -115,6 +115,19 @@ class AirbytePaginator(Paginator):
             token = 0 if s.strategy == "offset" else s.start_from_page if s.strategy == "page" else None
         return self._request(token)
 
+    def next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        """The engine's checks, but a second page equal to the first is read past when the CDK asks for it.
+
+        PageIncrement counts from 0 by default and sends no page on the first request, so against an
+        API whose pages start at 1 the CDK reads page 1 twice (no parameter, then ``page=1``) and goes
+        on; our engine would take that repeat for an API ignoring the parameter and stop. Any other
+        repeat, or the same page a third time, still stops with the engine's warning.
+        """
+        s = self.spec
+        if previous.pages == 1 and s.strategy == "page" and not s.inject_on_first_request and not s.start_from_page:
+            previous.last_page = None
+        return super().next(response, body, records, previous)
+
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         s = self.spec
         size = len(records)
