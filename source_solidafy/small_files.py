@@ -70,16 +70,6 @@ def _read_local(path: str) -> tuple[bytes | None, str | None]:
     return data, version
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 LOCK_WAIT_SECS = 10.0  # a lock is held for one write (milliseconds); longer means a stuck writer
 
 
@@ -87,6 +77,8 @@ LOCK_WAIT_SECS = 10.0  # a lock is held for one write (milliseconds); longer mea
 def _local_lock(target: Path) -> Any:
     """``.<name>.lock`` created with O_EXCL, holding our pid; a live holder is waited for, a dead one's
     lock is taken over."""
+    from source_solidafy.sinks.storage import pid_alive
+
     lock = target.with_name(f".{target.name}.lock")
     deadline = time.monotonic() + LOCK_WAIT_SECS
     while True:
@@ -98,7 +90,7 @@ def _local_lock(target: Path) -> Any:
                 holder = int(lock.read_text() or "0")
             except (OSError, ValueError):
                 holder = 0
-            if holder and not _pid_alive(holder):
+            if holder and not pid_alive(holder):
                 lock.unlink(missing_ok=True)  # left by a process that died
             elif time.monotonic() > deadline:
                 raise ConflictError(f"{target}: another process (pid {holder or '?'}) has been writing it for "

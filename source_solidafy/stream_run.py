@@ -80,17 +80,8 @@ class StreamRun:
         return [*self.warnings, *more]
 
     def result(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "stream": self.name,
-            "status": self.status,
-            "records_synced": self.records,
-            "duration_ms": self.duration_ms,
-        }
-        if self.output_file:
-            out["output_file"] = self.output_file
-        if self.error:
-            out["error"] = self.error
-        out["warnings"] = self.warning_list()
-        if self.held:
-            out["state_held"] = True
-        return out
+        """The stream's entry in the SYNC_SUMMARY (docs/protocol.md), keys in this order."""
+        given = {"output_file": self.output_file, "error": self.error}
+        return {"stream": self.name, "status": self.status, "records_synced": self.records,
+                "duration_ms": self.duration_ms, **{k: v for k, v in given.items() if v},
+                "warnings": self.warning_list(), **({"state_held": True} if self.held else {})}

@@ -39,12 +39,19 @@ class DatabaseConnectionError(StreamError):
 
 
 class DatabaseSource(Source):
-    """Shared by the three dialects; subclasses set names and the config form."""
+    """Shared by the three dialects; a subclass names its ``info`` (dialects.py) and gives its config form."""
 
+    info: ClassVar[Dialect]
     dialect: ClassVar[str]
     category = "Database"
     streams_dynamic = True
     planner = "database"  # key ranges read as range scans (databases/plan.py)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "info" in cls.__dict__:  # a dialect's own class (not an intermediate one)
+            cls.name = cls.dialect = cls.info.name
+            cls.aliases, cls.description = cls.info.aliases, cls.info.description
 
     def __init__(self) -> None:
         self._sessions: dict[tuple[Any, ...], DuckSession] = {}
@@ -317,27 +324,23 @@ def _common_fields() -> list[ConfigField]:
     ]
 
 
-class PostgresSource(DatabaseSource):
-    name = dialect = POSTGRES.name
-    aliases = POSTGRES.aliases
-    description = POSTGRES.description
+class ServerSource(DatabaseSource):
+    """PostgreSQL or MySQL/MariaDB: a server reached by URL, or host, port, user and password."""
 
     def config_fields(self) -> list[ConfigField]:
-        return _server_fields(POSTGRES)
+        return _server_fields(self.info)
 
 
-class MySQLSource(DatabaseSource):
-    name = dialect = MYSQL.name
-    aliases = MYSQL.aliases
-    description = MYSQL.description
+class PostgresSource(ServerSource):
+    info = POSTGRES
 
-    def config_fields(self) -> list[ConfigField]:
-        return _server_fields(MYSQL)
+
+class MySQLSource(ServerSource):
+    info = MYSQL
 
 
 class SQLiteSource(DatabaseSource):
-    name = dialect = SQLITE.name
-    description = SQLITE.description
+    info = SQLITE
 
     def config_fields(self) -> list[ConfigField]:
         return [

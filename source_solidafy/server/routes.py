@@ -149,20 +149,14 @@ def _label(connector: Any) -> str:
     return connector if isinstance(connector, str) else str(getattr(connector, "name", "custom"))
 
 
+_PASSED = ("streams", "state", "format", "output", "max_records", "cursor_fields", "strict")
+_PASSED_WHEN_GIVEN = ("compression", "concurrency")  # else the sync's default (SyncOptions)
+
+
 def _sync_kwargs(req: bodies.SyncRequest) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "streams": req.streams,
-        "state": req.state,
-        "format": req.format,
-        "output": req.output,
-        "max_records": req.max_records,
-        "cursor_fields": req.cursor_fields,
-        "strict": req.strict,
-    }
-    if req.compression:
-        kwargs["compression"] = req.compression
-    if req.concurrency:
-        kwargs["concurrency"] = req.concurrency
+    """The request's fields as the sync's keyword options (options.SyncOptions)."""
+    kwargs: dict[str, Any] = {name: getattr(req, name) for name in _PASSED}
+    kwargs.update({name: value for name in _PASSED_WHEN_GIVEN if (value := getattr(req, name))})
     return kwargs
 
 

@@ -12,11 +12,19 @@ uncommitted blocks, which are invisible and discarded by the service.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from source_solidafy.errors import ConfigError
-from source_solidafy.sinks.cloud_common import clean, env, failure, missing_sdk, part_bytes
-from source_solidafy.sinks.storage import Storage, Upload
+from source_solidafy.sinks.cloud_common import (
+    CloudStorage,
+    PartedUpload,
+    env,
+    failure,
+    missing_sdk,
+    part_bytes,
+)
+from source_solidafy.sinks.storage import Upload
 
 AZURE_MIN_BLOCK = 64 * 1024
 
@@ -64,22 +72,15 @@ def _service() -> Any:
     return BlobServiceClient(account_url=url, credential=_credential(account))
 
 
-class AzureUpload(Upload):
+class AzureUpload(PartedUpload):
     def __init__(self, blob: Any, uri: str, block_size: int, overwrite: bool = False) -> None:
-        super().__init__()
-        self._blob, self.uri, self._block_size = blob, uri, block_size
+        super().__init__(block_size)
+        self._blob, self.uri = blob, uri
         self._overwrite = overwrite
-        self._buf = bytearray()
         self._blocks: list[str] = []
         self._prefix = uuid.uuid4().hex[:16]
 
-    def _write(self, data: bytes | memoryview) -> None:
-        self._buf += data
-        while len(self._buf) >= self._block_size:
-            self._stage(bytes(self._buf[: self._block_size]))
-            del self._buf[: self._block_size]
-
-    def _stage(self, data: bytes) -> None:
+    def _send_part(self, data: bytes) -> None:  # a block, staged
         block_id = f"{self._prefix}{len(self._blocks):08d}"  # same length for every block of a blob
         try:
             self._blob.stage_block(block_id, data, length=len(data))
@@ -96,7 +97,7 @@ class AzureUpload(Upload):
                 self._blob.upload_blob(bytes(self._buf), overwrite=self._overwrite)
             else:
                 if self._buf:
-                    self._stage(bytes(self._buf))
+                    self._send_part(bytes(self._buf))
                 blocks = [BlobBlock(block_id=b) for b in self._blocks]
                 condition = {} if self._overwrite else {"match_condition": MatchConditions.IfMissing}
                 self._blob.commit_block_list(blocks, **condition)
@@ -111,64 +112,38 @@ class AzureUpload(Upload):
         self._blocks = []
 
 
-class AzureStorage(Storage):
+class AzureStorage(CloudStorage):
+    kind = "container"
+
     def __init__(self, scheme: str, container: str, prefix: str) -> None:
         try:
             import azure.storage.blob  # noqa: F401
         except ImportError:
             raise missing_sdk(scheme, "azure-storage-blob") from None
-        self.scheme, self.container_name, self.prefix = scheme, container, prefix
-        self.root = f"{scheme}://{container}/{prefix}".rstrip("/")
+        super().__init__(scheme, container, prefix)
         self.container = _service().get_container_client(container)
         self.block_size = part_bytes(AZURE_MIN_BLOCK)
 
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
+    def _bucket_exists(self) -> bool:
+        return bool(self.container.exists())
 
-    def uri(self, key: str) -> str:
-        return f"{self.scheme}://{self.container_name}/{self._key(key)}"
+    def _object_exists(self, key: str) -> bool:
+        return bool(self.container.get_blob_client(key).exists())
 
-    def check(self) -> None:
-        try:
-            found = self.container.exists()
-        except Exception as exc:  # noqa: BLE001
-            raise ConfigError(f"cannot reach the container: {clean(str(exc))}", option="output", value=self.root) from None
-        if not found:
-            raise ConfigError(f"container '{self.container_name}' does not exist", option="output", value=self.root)
+    def _names_under(self, prefix: str) -> Iterable[str]:
+        blobs = self.container.walk_blobs(name_starts_with=prefix, delimiter="/")
+        return [b.name for b in blobs if not b.name.endswith("/")]  # "name/": a deeper folder
 
-    def exists(self, key: str) -> bool:
-        try:
-            return bool(self.container.get_blob_client(self._key(key)).exists())
-        except Exception as exc:  # noqa: BLE001
-            raise failure(self.uri(key), "checking", exc) from None
-
-    def list(self, dir_key: str) -> list[str]:
-        prefix = self._key(dir_key).rstrip("/") + "/"
-        try:
-            blobs = self.container.walk_blobs(name_starts_with=prefix, delimiter="/")
-            return sorted(b.name[len(prefix):] for b in blobs if not b.name.endswith("/"))
-        except Exception as exc:  # noqa: BLE001 - azure-core raises many kinds
-            raise failure(self.uri(dir_key), "listing", exc) from None
-
-    def delete(self, key: str) -> None:
+    def _not_found(self) -> type[Exception]:
         from azure.core.exceptions import ResourceNotFoundError
 
-        try:
-            self.container.delete_blob(self._key(key))
-        except ResourceNotFoundError:
-            return
-        except Exception as exc:  # noqa: BLE001
-            raise failure(self.uri(key), "deleting", exc) from None
+        return ResourceNotFoundError
 
-    def read(self, key: str) -> bytes | None:
-        from azure.core.exceptions import ResourceNotFoundError
+    def _delete_object(self, key: str) -> None:
+        self.container.delete_blob(key)
 
-        try:
-            return bytes(self.container.download_blob(self._key(key)).readall())
-        except ResourceNotFoundError:
-            return None
-        except Exception as exc:  # noqa: BLE001
-            raise failure(self.uri(key), "reading", exc) from None
+    def _read_object(self, key: str) -> bytes:
+        return bytes(self.container.download_blob(key).readall())
 
     def create(self, key: str, overwrite: bool = False) -> Upload:
         return AzureUpload(self.container.get_blob_client(self._key(key)), self.uri(key), self.block_size, overwrite)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from source_solidafy.errors import ConfigError
-from source_solidafy.sinks.cloud_common import clean, env, failure, missing_sdk, part_bytes
-from source_solidafy.sinks.storage import Storage, Upload
+from source_solidafy.sinks.cloud_common import CloudStorage, clean, env, failure, missing_sdk, part_bytes
+from source_solidafy.sinks.storage import Upload
 
 GCS_CHUNK = 256 * 1024  # resumable chunks are multiples of this
 
@@ -81,68 +82,38 @@ class GCSUpload(Upload):
             self._writer.terminate()
 
 
-class GCSStorage(Storage):
+class GCSStorage(CloudStorage):
     def __init__(self, bucket: str, prefix: str) -> None:
         try:
             from google.cloud import storage as gcs
         except ImportError:
             raise missing_sdk("gs", "google-cloud-storage") from None
-        self.prefix = prefix
-        self.root = f"gs://{bucket}/{prefix}".rstrip("/")
-        self.bucket_name = bucket
+        super().__init__("gs", bucket, prefix)
         creds, project = _credentials()
         self.client = gcs.Client(project=project, credentials=creds)
         self.bucket = self.client.bucket(bucket)
         chunk = part_bytes(GCS_CHUNK)
         self.chunk = chunk - chunk % GCS_CHUNK
 
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
+    def _bucket_exists(self) -> bool:
+        return bool(self.bucket.exists())
 
-    def uri(self, key: str) -> str:
-        return f"gs://{self.bucket_name}/{self._key(key)}"
+    def _object_exists(self, key: str) -> bool:
+        return bool(self.bucket.blob(key).exists())
 
-    def check(self) -> None:
-        try:
-            found = self.bucket.exists()
-        except Exception as exc:  # noqa: BLE001
-            raise ConfigError(f"cannot reach the bucket: {clean(str(exc))}", option="output", value=self.root) from None
-        if not found:
-            raise ConfigError(f"bucket '{self.bucket_name}' does not exist", option="output", value=self.root)
+    def _names_under(self, prefix: str) -> Iterable[str]:
+        return [blob.name for blob in self.client.list_blobs(self.bucket_name, prefix=prefix, delimiter="/")]
 
-    def exists(self, key: str) -> bool:
-        try:
-            return bool(self.bucket.blob(self._key(key)).exists())
-        except Exception as exc:  # noqa: BLE001
-            raise failure(self.uri(key), "checking", exc) from None
-
-    def list(self, dir_key: str) -> list[str]:
-        prefix = self._key(dir_key).rstrip("/") + "/"
-        try:
-            blobs = self.client.list_blobs(self.bucket_name, prefix=prefix, delimiter="/")
-            return sorted(blob.name[len(prefix):] for blob in blobs)
-        except Exception as exc:  # noqa: BLE001 - google-api-core raises many kinds
-            raise failure(self.uri(dir_key), "listing", exc) from None
-
-    def delete(self, key: str) -> None:
+    def _not_found(self) -> type[Exception]:
         from google.api_core.exceptions import NotFound
 
-        try:
-            self.bucket.blob(self._key(key)).delete()
-        except NotFound:
-            return
-        except Exception as exc:  # noqa: BLE001
-            raise failure(self.uri(key), "deleting", exc) from None
+        return NotFound
 
-    def read(self, key: str) -> bytes | None:
-        from google.api_core.exceptions import NotFound
+    def _delete_object(self, key: str) -> None:
+        self.bucket.blob(key).delete()
 
-        try:
-            return bytes(self.bucket.blob(self._key(key)).download_as_bytes())
-        except NotFound:
-            return None
-        except Exception as exc:  # noqa: BLE001
-            raise failure(self.uri(key), "reading", exc) from None
+    def _read_object(self, key: str) -> bytes:
+        return bytes(self.bucket.blob(key).download_as_bytes())
 
     def create(self, key: str, overwrite: bool = False) -> Upload:
         return GCSUpload(self.bucket.blob(self._key(key)), self.uri(key), self.chunk, overwrite)

@@ -9,11 +9,20 @@ roles). The endpoint: ``r2://`` uses ``R2_ENDPOINT_URL``, else ``AWS_ENDPOINT_UR
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from typing import Any
 
 from source_solidafy.errors import ConfigError, StreamError
-from source_solidafy.sinks.cloud_common import clean, env, failure, missing_sdk, part_bytes
-from source_solidafy.sinks.storage import Storage, Upload
+from source_solidafy.sinks.cloud_common import (
+    CloudStorage,
+    PartedUpload,
+    clean,
+    env,
+    failure,
+    missing_sdk,
+    part_bytes,
+)
+from source_solidafy.sinks.storage import Upload
 
 S3_MIN_PART = 5 * 1024 * 1024  # S3's minimum for every part but the last
 
@@ -38,22 +47,14 @@ def _error_code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-class S3Upload(Upload):
+class S3Upload(PartedUpload):
     def __init__(self, client: Any, bucket: str, key: str, uri: str, part_size: int,
                  conditional: list[bool] | None = None) -> None:
-        super().__init__()
+        super().__init__(part_size)
         self.conditional = conditional if conditional is not None else [True]  # shared per storage
         self._client, self._bucket, self._key, self.uri = client, bucket, key, uri
-        self._part_size = part_size
-        self._buf = bytearray()
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
-
-    def _write(self, data: bytes | memoryview) -> None:
-        self._buf += data
-        while len(self._buf) >= self._part_size:
-            self._send_part(bytes(self._buf[: self._part_size]))
-            del self._buf[: self._part_size]
 
     def _send_part(self, body: bytes) -> None:
         try:
@@ -109,15 +110,15 @@ class S3Upload(Upload):
                 self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=upload_id)
 
 
-class S3Storage(Storage):
+class S3Storage(CloudStorage):
     def __init__(self, scheme: str, bucket: str, prefix: str) -> None:
         try:
             import boto3
             from botocore.config import Config
         except ImportError:
             raise missing_sdk(scheme, "boto3") from None
-        self.scheme, self.bucket, self.prefix = scheme, bucket, prefix
-        self.root = f"{scheme}://{bucket}/{prefix}".rstrip("/")
+        super().__init__(scheme, bucket, prefix)
+        self.bucket = bucket
         self.endpoint = _endpoint(scheme)
         region = env("AWS_DEFAULT_REGION", "AWS_REGION") or ("auto" if scheme == "r2" else None)
         config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=120)
@@ -129,9 +130,6 @@ class S3Storage(Storage):
             raise ConfigError(f"{clean(str(exc))}", option="output", value=self.root) from None
         self.part_size = part_bytes(S3_MIN_PART)
         self.conditional = [True]  # cleared once the store says it has no conditional writes
-
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
 
     def check(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -166,20 +164,9 @@ class S3Storage(Storage):
             raise failure(self.uri(key), "checking", exc) from None
         return True
 
-    def uri(self, key: str) -> str:
-        return f"{self.scheme}://{self.bucket}/{self._key(key)}"
-
-    def list(self, dir_key: str) -> list[str]:
-        prefix = self._key(dir_key).rstrip("/") + "/"
-        names: list[str] = []
-        try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix, Delimiter="/")
-            for page in pages:
-                names.extend(item["Key"][len(prefix):] for item in page.get("Contents", []))
-        except Exception as exc:  # noqa: BLE001 - botocore raises many kinds
-            raise failure(self.uri(dir_key), "listing", exc) from None
-        return sorted(names)
+    def _names_under(self, prefix: str) -> Iterable[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
     def delete(self, key: str) -> None:
         try:

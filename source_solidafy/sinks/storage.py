@@ -107,9 +107,8 @@ class Storage(ABC):
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{6}\.tmp$")
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (here: a temporary's or a lock's writer may still be writing)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -273,7 +272,7 @@ class LocalStorage(Storage):
         try:
             for entry in os.scandir(fd):
                 match = _TEMP.match(entry.name)
-                if match and not _pid_alive(int(match["pid"])):
+                if match and not pid_alive(int(match["pid"])):
                     with contextlib.suppress(OSError):
                         os.unlink(entry.name, dir_fd=fd)
         finally:
