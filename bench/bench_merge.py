@@ -20,7 +20,7 @@ from pathlib import Path
 from common import HERE
 
 sys.path.insert(0, str(HERE.parent))
-from source_solidafy.rest.partitions import PartitionStates  # noqa: E402
+from source_solidafy.rest.partition_state import PartitionStates  # noqa: E402
 from source_solidafy.scale.manifests import UnitManifest  # noqa: E402
 from source_solidafy.scale.merge import merge_states  # noqa: E402
 from source_solidafy.scale.planning import Piece, Pieces, _chunks  # noqa: E402

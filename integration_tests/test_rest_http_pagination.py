@@ -11,15 +11,14 @@ from typing import Any
 from integration_tests.mocks.server import MockServer, Request, Response
 from source_solidafy.rest.decoders import CsvDecoder, Decoder, JsonDecoder
 from source_solidafy.rest.http import HttpClient
-from source_solidafy.rest.pagination import (
+from source_solidafy.rest.pagination import Paginator
+from source_solidafy.rest.paginators import (
     CursorPaginator,
-    FieldEquals,
     LinkHeaderPaginator,
     NextUrlPaginator,
     PageNumberPaginator,
-    Paginator,
-    TotalPages,
 )
+from source_solidafy.rest.stops import FieldEquals, TotalPages
 
 
 def read_all(client: HttpClient, paginator: Paginator, decoder: Decoder, path: str,

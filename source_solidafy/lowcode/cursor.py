@@ -26,7 +26,8 @@ from typing import Any
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode.durations import Duration, add, parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated, format_as, parse_datetime
-from source_solidafy.rest.partitions import ROUTERS, Router
+from source_solidafy.rest.builders import FACTORY
+from source_solidafy.rest.routers import Router
 
 STATE_KEY = "airbyte"
 _DEFAULT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"
@@ -132,20 +133,21 @@ def slices(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping[str,
 class DatetimeRouter(Router):
     """One partition per CDK slice; finished slices are marked ``done`` for :func:`cdk_state`."""
 
+    part: DatetimeSlices
     track_done = True
 
     def partitions(self) -> Iterator[dict[str, Any]]:
-        spec: DatetimeSlices = self.spec.partition  # type: ignore[assignment]
+        spec = self.part
         legacy = self.states.extra.get(STATE_KEY) or {}
         try:
             windows = list(slices(spec, self.ctx.config, legacy))
         except (ValueError, TypeError, OverflowError) as exc:
-            raise StreamError(f"stream '{self.spec.name}': incremental_sync: {exc}") from None
+            raise StreamError(f"stream '{self.stream}': incremental_sync: {exc}") from None
         for lo, hi in windows:
             yield {spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
 
 
-ROUTERS["airbyte_datetime"] = DatetimeRouter
+FACTORY.register(DatetimeSlices, DatetimeRouter)(DatetimeRouter)
 
 
 def _merge(intervals: list[dict[str, Any]], step: dt.timedelta) -> list[dict[str, Any]]:

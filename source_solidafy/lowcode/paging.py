@@ -26,7 +26,8 @@ from requests.utils import parse_header_links
 
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.rest.builders import FACTORY, PageInputs
-from source_solidafy.rest.pagination import PageRequest, PageResponse, Paginator
+from source_solidafy.rest.pages import PageRequest, PageResponse
+from source_solidafy.rest.pagination import Paginator
 
 FALSE_VALUES = ("False", "false", "{}", "[]", "()", "", "0", "0.0")
 

@@ -13,16 +13,15 @@ fails saying so (our engine's rule: zero partitions would pass for an empty chil
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from source_solidafy import jsoncodec
-from source_solidafy.errors import StreamError
-from source_solidafy.rest.partitions import ROUTERS, ParentRouter
+from source_solidafy.rest.builders import FACTORY
+from source_solidafy.rest.parent_router import ParentRouter
+from source_solidafy.rest.routers import RouterInputs
 
 REPEAT_KEY = "__ab_repeat"  # tells repeated partitions apart; values.py hides it from templates
-_GONE = object()
 
 
 @dataclass
@@ -36,27 +35,21 @@ class AirbyteParent:
 
 
 class AirbyteParentRouter(ParentRouter):
-    """The CDK's partitions: every parent record's ``parent_key``, in the order read."""
+    """The CDK's partitions: every parent record's ``parent_key``, in the order read, repeats included."""
 
-    def partitions(self) -> Iterator[dict[str, Any]]:
-        seen: Counter[str] = Counter()
-        for projected, batch in self._parent_batches():
-            self.parents += len(batch)
-            for rec in batch.records:
-                self.sample = self.sample or (None if projected else rec)
-                value = rec.get(self.part.parent_field, _GONE) if projected else self.path.get(rec, _GONE)
-                if value is _GONE:
-                    continue
-                self.found = True
-                marker = jsoncodec.dumps(value).decode()
-                seen[marker] += 1
-                part: dict[str, Any] = {str(self.part.field): value}  # an AirbyteParent's field is set
-                if seen[marker] > 1:
-                    part[REPEAT_KEY] = seen[marker]
-                yield part
-        if self.parents and not self.found:
-            raise StreamError(self._field_missing())
-        self.complete = True
+    part: AirbyteParent  # type: ignore[assignment]
+
+    def __init__(self, part: AirbyteParent, inputs: RouterInputs) -> None:
+        super().__init__(part, inputs)  # type: ignore[arg-type]
+        self._counts: Counter[str] = Counter()
+
+    def partition_of(self, value: Any) -> dict[str, Any] | None:
+        marker = jsoncodec.dumps(value).decode()
+        self._counts[marker] += 1
+        part: dict[str, Any] = {self.field: value}
+        if self._counts[marker] > 1:
+            part[REPEAT_KEY] = self._counts[marker]
+        return part
 
 
-ROUTERS["airbyte_parent"] = AirbyteParentRouter
+FACTORY.register(AirbyteParent, AirbyteParentRouter)(AirbyteParentRouter)

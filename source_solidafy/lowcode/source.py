@@ -22,8 +22,9 @@ from source_solidafy.lowcode.cursor import STATE_KEY, DatetimeSlices, cdk_state
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.values import TemplateTable
 from source_solidafy.manifest.models import Manifest
-from source_solidafy.rest.partitions import ROUTERS, PartitionStates
-from source_solidafy.rest.source import DeclarativeSource, StreamReader
+from source_solidafy.rest.partitions import build_router
+from source_solidafy.rest.reader import StreamReader
+from source_solidafy.rest.source import DeclarativeSource
 from source_solidafy.source import Batch, CheckResult, ConfigField, ReadContext
 
 NO_CURSOR_STATE = {"__ab_no_cursor_state_message": True}
@@ -134,17 +135,13 @@ class AirbyteManifestSource(DeclarativeSource):
         ctx = ReadContext(config=config, max_records=1, sync_mode="full_refresh", concurrency=1)
         rt = self.runtime(config)
         rt.base_url()
-        reader = StreamReader(self, rt, spec, ctx)
-        partition: dict[str, Any] = {}
-        if spec.partition is not None:
-            router_type = ROUTERS[spec.partition.type]
-            parts = router_type(self, spec, ctx, reader, PartitionStates(name, None, ctx, router_type.key)).partitions()
-            first = next(parts, None)
-            getattr(parts, "close", lambda: None)()  # a parent read stops here
-            if first is None:
-                return f"Cannot attempt to connect to stream {name} - no stream slices were found"
-            partition = first
-        next((b for b in reader.read(partition, None) if len(b)), None)
+        router, _ = build_router(spec, ctx, None, self.read_plain, self.manifest.stream_names())
+        parts = router.partitions()  # no partition: the one partition {}
+        first = next(parts, None)
+        getattr(parts, "close", lambda: None)()  # a parent read stops here
+        if first is None:
+            return f"Cannot attempt to connect to stream {name} - no stream slices were found"
+        next((b for b in StreamReader(rt, spec, ctx).read(first, None) if len(b)), None)
         return None
 
     # -- read: the CDK's state shapes --------------------------------------------------------------

@@ -26,15 +26,23 @@ from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import StreamError, redact_cut
 from source_solidafy.manifest.templates import build_context
-from source_solidafy.rest import builders
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.records import CursorTracker
-from source_solidafy.rest.request import RequestInputs
+from source_solidafy.rest.routers import WholeStream
 from source_solidafy.source import Batch
 
 if TYPE_CHECKING:
     from source_solidafy.manifest.models import AsyncJobPartition
-    from source_solidafy.rest.source import StreamReader
+    from source_solidafy.rest.reader import StreamReader
+
+
+class AsyncJobRouter(WholeStream):
+    """``partition: {type: async_job, ...}``: the stream is one job, its state the stream state."""
+
+    part: AsyncJobPartition
+
+    def read_whole(self, reader: StreamReader, cursor: Any) -> Iterator[Batch]:
+        return read_job(reader, self.part, cursor)
 
 
 def read_job(reader: StreamReader, part: AsyncJobPartition, cursor: Any) -> Iterator[Batch]:
@@ -51,18 +59,18 @@ def read_job(reader: StreamReader, part: AsyncJobPartition, cursor: Any) -> Iter
     if not _poll(reader, part, ctx, job_id):
         return
     download = part.download
-    request = builders.request(download, RequestInputs(ctx, rt.headers))
+    request = reader.render(download, ctx)
     decoder = None
     if download.records_path and spec.decoder.type == "json":
-        decoder = builders.decoder(spec.decoder.model_copy(update={"records_path": download.records_path}),
-                                   key="partition.download.records_path")
+        decoder = reader.decoder_for(spec.decoder.model_copy(update={"records_path": download.records_path}),
+                                     key="partition.download.records_path")
     tracker = CursorTracker(spec.cursor_field, cursor)
     yield from reader.pages(request, tracker, ctx, pagination=download.pagination, decoder=decoder)
 
 
 def _create(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any]) -> str:
     create = part.create
-    request = builders.request(create, RequestInputs(ctx, reader.rt.headers))
+    request = reader.render(create, ctx)
     resp = reader.rt.client.request(request.method, request.path, params=request.params or None,
                                     headers=request.headers, json_body=request.json_body, data=request.data,
                                     slots=reader.slots)

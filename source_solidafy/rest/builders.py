@@ -20,10 +20,15 @@ from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
 from source_solidafy.rest import pagination as pg
+from source_solidafy.rest import paginators as pgs
 from source_solidafy.rest import records as r
+from source_solidafy.rest import stops as st
+from source_solidafy.rest.async_job import AsyncJobRouter
 from source_solidafy.rest.factory import Factory
 from source_solidafy.rest.http import HttpClient
+from source_solidafy.rest.parent_router import ParentRouter
 from source_solidafy.rest.request import RenderedRequest, RequestInputs, render_params, render_request
+from source_solidafy.rest.routers import DateRangeRouter, ListRouter
 from source_solidafy.source import LogFn, WarnFn
 
 FACTORY = Factory()
@@ -45,7 +50,7 @@ class AuthInputs:
 @dataclass(frozen=True)
 class PageInputs:
     warn: WarnFn | None = None  # ReadContext.warn: a paginator that stops early says so
-    page_size: tuple[str, int] | None = None  # the request's (parameter, value), from pagination.page_size_of
+    page_size: tuple[str, int] | None = None  # the request's (parameter, value), from pages.page_size_of
 
 
 @dataclass(frozen=True)
@@ -172,51 +177,51 @@ def _xml(spec: m.XmlDecoder, key: str) -> d.Decoder:
 
 # ------------------------------------------------------------------------------------ pagination
 
-_STOPS: dict[str, Callable[[m.Stop], pg.StopCondition]] = {
-    "empty_page": lambda spec: pg.EmptyPage(),
-    "total_count": lambda spec: pg.TotalCount(spec.path or ""),
-    "total_pages": lambda spec: pg.TotalPages(spec.path or ""),
-    "field": lambda spec: pg.FieldEquals(spec.path or "", spec.value),
+_STOPS: dict[str, Callable[[m.Stop], st.StopCondition]] = {
+    "empty_page": lambda spec: st.EmptyPage(),
+    "total_count": lambda spec: st.TotalCount(spec.path or ""),
+    "total_pages": lambda spec: st.TotalPages(spec.path or ""),
+    "field": lambda spec: st.FieldEquals(spec.path or "", spec.value),
 }
 
 
-@FACTORY.register(m.Stop, pg.EmptyPage, pg.TotalCount, pg.TotalPages, pg.FieldEquals)
-def _stop(spec: m.Stop, inputs: None) -> pg.StopCondition:
+@FACTORY.register(m.Stop, st.EmptyPage, st.TotalCount, st.TotalPages, st.FieldEquals)
+def _stop(spec: m.Stop, inputs: None) -> st.StopCondition:
     return _STOPS[spec.type](spec)
 
 
 def _common(spec: Any, inputs: PageInputs) -> dict[str, Any]:
     """What every paginator takes: ``stop``, ``max_pages``, ``max_empty_pages``, ``warn``, the page size."""
-    stop = FACTORY.build(spec.stop, None, pg.StopCondition) if spec.stop is not None else None
+    stop = FACTORY.build(spec.stop, None, st.StopCondition) if spec.stop is not None else None
     return {"stop": stop, "max_pages": spec.max_pages, "max_empty_pages": spec.max_empty_pages,
             "warn": inputs.warn, "requested_size": inputs.page_size}
 
 
-@FACTORY.register(m.CursorPagination, pg.CursorPaginator)
+@FACTORY.register(m.CursorPagination, pgs.CursorPaginator)
 def _cursor(spec: m.CursorPagination, inputs: PageInputs) -> pg.Paginator:
-    return pg.CursorPaginator(spec.cursor_param, spec.cursor_path, spec.cursor_header, spec.location,
+    return pgs.CursorPaginator(spec.cursor_param, spec.cursor_path, spec.cursor_header, spec.location,
                               **_common(spec, inputs))
 
 
-@FACTORY.register(m.OffsetPagination, pg.OffsetPaginator)
+@FACTORY.register(m.OffsetPagination, pgs.OffsetPaginator)
 def _offset(spec: m.OffsetPagination, inputs: PageInputs) -> pg.Paginator:
-    return pg.OffsetPaginator(spec.offset_param, spec.limit_param, spec.limit, **_common(spec, inputs))
+    return pgs.OffsetPaginator(spec.offset_param, spec.limit_param, spec.limit, **_common(spec, inputs))
 
 
-@FACTORY.register(m.PageNumberPagination, pg.PageNumberPaginator)
+@FACTORY.register(m.PageNumberPagination, pgs.PageNumberPaginator)
 def _page_number(spec: m.PageNumberPagination, inputs: PageInputs) -> pg.Paginator:
-    return pg.PageNumberPaginator(spec.page_param, spec.start_page, spec.page_size_param, spec.page_size,
+    return pgs.PageNumberPaginator(spec.page_param, spec.start_page, spec.page_size_param, spec.page_size,
                                   **_common(spec, inputs))
 
 
-@FACTORY.register(m.LinkHeaderPagination, pg.LinkHeaderPaginator)
+@FACTORY.register(m.LinkHeaderPagination, pgs.LinkHeaderPaginator)
 def _link_header(spec: m.LinkHeaderPagination, inputs: PageInputs) -> pg.Paginator:
-    return pg.LinkHeaderPaginator(spec.rel, **_common(spec, inputs))
+    return pgs.LinkHeaderPaginator(spec.rel, **_common(spec, inputs))
 
 
-@FACTORY.register(m.NextUrlPagination, pg.NextUrlPaginator)
+@FACTORY.register(m.NextUrlPagination, pgs.NextUrlPaginator)
 def _next_url(spec: m.NextUrlPagination, inputs: PageInputs) -> pg.Paginator:
-    return pg.NextUrlPaginator(spec.next_url_path, **_common(spec, inputs))
+    return pgs.NextUrlPaginator(spec.next_url_path, **_common(spec, inputs))
 
 
 # ------------------------------------------------------------------------------------ transforms
@@ -235,6 +240,15 @@ def _remove(spec: m.RemoveStep, inputs: None) -> r.TransformStep:
 @FACTORY.register(m.RenameStep, r.RenameField)
 def _rename(spec: m.RenameStep, inputs: None) -> r.TransformStep:
     return r.RenameField(spec.from_field, spec.to)
+
+
+# ------------------------------------------------------------------------------------ partitions
+
+
+# A router is made from its model and RouterInputs: the class is its own builder.
+for _model, _router in ((m.ListPartition, ListRouter), (m.DateRangePartition, DateRangeRouter),
+                        (m.ParentStreamPartition, ParentRouter), (m.AsyncJobPartition, AsyncJobRouter)):
+    FACTORY.register(_model, _router)(_router)
 
 
 # ---------------------------------------------------------------------------- what the engine calls

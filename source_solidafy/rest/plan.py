@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import StreamError, TemplateError
 from source_solidafy.manifest.templates import build_context
-from source_solidafy.rest.pagination import page_size_of
-from source_solidafy.rest.partitions import ROUTERS, DateRangeRouter, PartitionStates, Router, partition_key
-from source_solidafy.rest.source import DeclarativeSource, StreamReader
+from source_solidafy.rest.pages import page_size_of
+from source_solidafy.rest.partition_state import PartitionStates, partition_key
+from source_solidafy.rest.partitions import build_router
+from source_solidafy.rest.routers import DateRangeRouter, Router
+from source_solidafy.rest.source import DeclarativeSource
 from source_solidafy.scale.planning import Piece, Pieces, PlanContext, register_planner, whole_stream
 from source_solidafy.scale.units import Estimate, StreamPlan, state_sha256
 from source_solidafy.source import ReadContext, SyncServices
@@ -68,10 +70,7 @@ def plan_rest(source: DeclarativeSource, stream: str, pc: PlanContext) -> Pieces
     warned = _Collector()
     ctx = ReadContext(config=pc.config, state=incoming, concurrency=pc.concurrency, log=pc.log,
                       services=SyncServices([stream]), on_warning=warned)
-    router_type = ROUTERS[part.type]
-    states = PartitionStates(stream, incoming, ctx, router_type.key)
-    reader = StreamReader(source, source.runtime(pc.config), spec, ctx)
-    router = router_type(source, spec, ctx, reader, states)
+    router, states = build_router(spec, ctx, incoming, source.read_plain, source.manifest.stream_names())
     if isinstance(router, DateRangeRouter):
         router.now = pc.now
     found = []
@@ -114,29 +113,25 @@ def _slicer(incoming: dict[str, Any] | None, per_partition: bool) -> Any:
 class UnitRouter(Router):
     """Exactly the partitions of one plan unit, known the way the stream's own router knows them."""
 
-    def __init__(self, router_type: type[Router], unit: Unit, *args: Any) -> None:
-        super().__init__(*args)
-        self.key = router_type.key  # type: ignore[method-assign]
-        self.track_done = router_type.track_done
+    def __init__(self, router: Router, unit: Unit) -> None:
+        super().__init__(router.part, router.inputs)
+        self.key = router.key  # type: ignore[method-assign]
+        self.track_done = router.track_done
         self.listed = list(unit.bounds.get("partitions") or [])
 
     def partitions(self) -> Iterator[dict[str, Any]]:
         for partition in self.listed:
             if not isinstance(partition, dict):
-                raise StreamError(f"stream '{self.spec.name}': plan unit partition {partition!r} is not an object")
+                raise StreamError(f"stream '{self.stream}': plan unit partition {partition!r} is not an object")
             yield partition
 
 
-def unit_router(source: DeclarativeSource, spec: Stream, ctx: ReadContext, reader: StreamReader,
-                states_of: Any) -> tuple[Router, PartitionStates] | None:
-    """The router of ``ctx.unit`` (None when the stream is read whole)."""
-    unit = ctx.unit
-    if unit is None or unit.kind == "stream":
-        return None
-    part = spec.partition
-    if unit.kind != "partitions" or part is None or part.type not in ROUTERS:
-        raise StreamError(f"stream '{spec.name}': plan unit {unit.unit_id} is of kind '{unit.kind}', which this "
-                          f"stream cannot read (its partition is {part.type if part else 'none'}); make the plan again")
-    router_type = ROUTERS[part.type]
-    states = states_of(router_type.key)
-    return UnitRouter(router_type, unit, source, spec, ctx, reader, states), states
+def unit_router(router: Router, unit: Unit) -> Router:
+    """The router of ``unit``: the stream's own when the unit is the whole stream."""
+    if unit.kind == "stream":
+        return router
+    if unit.kind != "partitions":
+        kind = getattr(router.part, "type", "none")
+        raise StreamError(f"stream '{router.stream}': plan unit {unit.unit_id} is of kind '{unit.kind}', which this "
+                          f"stream cannot read (its partition is {kind}); make the plan again")
+    return UnitRouter(router, unit)

@@ -8,14 +8,18 @@ record whose cursor is older than the incoming state is dropped client-side, one
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from source_solidafy import jsoncodec
+from source_solidafy.errors import TemplateError
 from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.source import LogFn
+
+if TYPE_CHECKING:
+    from source_solidafy.manifest.models import Incremental
 
 
 def comparable(value: Any) -> tuple[int, Any]:
@@ -65,6 +69,20 @@ def format_since(value: Any, fmt: str | None, lookback_secs: float = 0) -> str:
     if not fmt or fmt == "iso8601":
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return moment.strftime(fmt)
+
+
+def lower_bound(inc: Incremental | None, cursor: Any, ctx: dict[str, Any]) -> str:
+    """``since``: the cursor (less ``lookback_secs``, in ``format``), or without one ``incremental.start``
+    rendered against ``ctx``; "" when there is neither."""
+    if cursor is not None:
+        return format_since(cursor, inc.format if inc else None, inc.lookback_secs if inc else 0)
+    if inc is not None and inc.start is not None:
+        try:  # like request params: a start from an absent optional config field means "no start"
+            start = inc.start.render(ctx)
+        except TemplateError:
+            start = ""
+        return format_since(start, inc.format) if start else ""
+    return ""
 
 
 class CursorTracker:
@@ -160,7 +178,7 @@ class BoundaryDedupe:
         self.dropped = 0
 
     def _key(self, record: dict[str, Any]) -> Any:
-        key = tuple(path.get(record) for path in self.keys)
+        key: Any = tuple(path.get(record) for path in self.keys)
         try:
             hash(key)
         except TypeError:  # an object or list in the key: its JSON text

@@ -60,14 +60,15 @@ def pick_manifests(plan: Plan, manifests: Iterable[UnitManifest]) -> dict[str, U
 
 
 def _key_of(router: str | None) -> Callable[[dict[str, Any]], str]:
-    from source_solidafy.rest.partitions import ROUTERS, partition_key
+    from source_solidafy.rest.partition_state import partition_key
+    from source_solidafy.rest.partitions import router_of_kind
 
-    found = ROUTERS.get(router or "")
+    found = router_of_kind(router or "")
     return found.key if found is not None else partition_key
 
 
 def _newer(a: Any, b: Any) -> Any:
-    from source_solidafy.rest.partitions import _newer as newer
+    from source_solidafy.rest.partition_state import newer
 
     return newer(a, b)
 

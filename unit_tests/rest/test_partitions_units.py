@@ -12,7 +12,8 @@ import pytest
 
 from source_solidafy.manifest.partition_parts import DateRangePartition
 from source_solidafy.rest.concurrency import SharedReads, Spool, run_partitions
-from source_solidafy.rest.partitions import DateRangeRouter, PartitionStates
+from source_solidafy.rest.partition_state import PartitionStates
+from source_solidafy.rest.routers import DateRangeRouter, RouterInputs
 from source_solidafy.source import Batch, ReadContext, SyncServices, Tuning
 
 UTC = timezone.utc
@@ -42,7 +43,7 @@ def test_state_entries_sorted_and_resumed_per_partition() -> None:
     ctx, _ = _ctx()
     incoming = {"partitions": [{"partition": {"r": "b"}, "cursor": 5}], "cursor": 5, "parent": {"cursor": 1}}
     states = PartitionStates("s", incoming, ctx)
-    from source_solidafy.rest.partitions import partition_key
+    from source_solidafy.rest.partition_state import partition_key
 
     assert states.start_cursor(partition_key({"r": "b"})) == 5
     assert states.start_cursor(partition_key({"r": "a"})) is None  # new partition: from the start
@@ -56,10 +57,8 @@ def test_state_entries_sorted_and_resumed_per_partition() -> None:
 
 def _router(start: str, end: str, step: str) -> DateRangeRouter:
     part = DateRangePartition.model_validate({"type": "date_range", "start": start, "end": end, "step": step})
-    spec = mock.Mock(partition=part)
-    spec.name = "s"
     ctx, _ = _ctx()
-    return DateRangeRouter(mock.Mock(), spec, ctx, mock.Mock(), PartitionStates("s", None, ctx))
+    return DateRangeRouter(part, RouterInputs("s", ctx, PartitionStates("s", None, ctx)))
 
 
 def test_month_windows_are_calendar_months_clipped_at_the_end() -> None:
@@ -153,9 +152,8 @@ def test_spool_is_per_state() -> None:
 
 def test_now_is_the_default_end() -> None:
     part = DateRangePartition.model_validate({"type": "date_range", "start": "2024-01-01T00:00:00Z", "step": "P1D"})
-    spec = mock.Mock(partition=part)
     ctx, _ = _ctx()
-    router = DateRangeRouter(mock.Mock(), spec, ctx, mock.Mock(), PartitionStates("s", None, ctx))
+    router = DateRangeRouter(part, RouterInputs("s", ctx, PartitionStates("s", None, ctx)))
     now = datetime(2024, 1, 3, 6, tzinfo=UTC)
     assert list(router.windows(now))[-1] == (datetime(2024, 1, 3, tzinfo=UTC), now)
 
@@ -192,10 +190,9 @@ def test_parent_output_is_spooled_only_when_a_child_may_follow(selected: list[st
 def _skips(incoming: dict[str, Any]) -> list[str]:
     part = DateRangePartition.model_validate(
         {"type": "date_range", "start": "2024-01-01T00:00:00Z", "end": "2024-01-05T00:00:00Z", "step": "P1D"})
-    spec = mock.Mock(partition=part)
     ctx, _ = _ctx()
     states = PartitionStates("s", incoming, ctx, DateRangeRouter.key)
-    router = DateRangeRouter(mock.Mock(), spec, ctx, mock.Mock(), states)
+    router = DateRangeRouter(part, RouterInputs("s", ctx, states))
     return [p["start"][:10] for p in router.partitions() if not router.skip(router.key(p), p)]
 
 

@@ -5,20 +5,16 @@ from typing import Any
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from source_solidafy.rest.pagination import (
+from source_solidafy.rest.pages import PageRequest, page_size_of
+from source_solidafy.rest.pagination import Paginator
+from source_solidafy.rest.paginators import (
     CursorPaginator,
-    EmptyPage,
-    FieldEquals,
     LinkHeaderPaginator,
     NextUrlPaginator,
     OffsetPaginator,
     PageNumberPaginator,
-    PageRequest,
-    Paginator,
-    TotalCount,
-    TotalPages,
-    page_size_of,
 )
+from source_solidafy.rest.stops import EmptyPage, FieldEquals, TotalCount, TotalPages
 
 
 class Resp:

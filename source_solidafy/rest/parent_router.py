@@ -1,0 +1,115 @@
+"""The ``parent_stream`` router: one partition per distinct ``parent_field`` value of a parent's records.
+
+    partition: {type: parent_stream, stream: customers, parent_field: id, field: customer_id}
+
+The parent is read through the same machinery as any stream (its pagination, partitions, state),
+with the ``read_parent`` its :class:`~source_solidafy.rest.routers.RouterInputs` gives, and shared
+with the parent stream's own output in this sync (see :mod:`source_solidafy.rest.concurrency`). A
+child with a ``cursor_field`` keeps the parent's own state under ``"parent"``, updated once every
+child partition of the sync succeeded, so the next sync reads only parents that changed since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from source_solidafy import jsoncodec
+from source_solidafy.errors import StreamError
+from source_solidafy.rest.paths import compile_path
+from source_solidafy.rest.routers import Router, RouterInputs
+from source_solidafy.source import Batch, ReadContext
+
+if TYPE_CHECKING:
+    from source_solidafy.manifest.models import ParentStreamPartition
+
+_GONE = object()  # a path that selects nothing
+
+
+class ParentRouter(Router):
+    """One partition per distinct, non-empty ``parent_field`` value, in the order read."""
+
+    part: ParentStreamPartition
+
+    def __init__(self, part: ParentStreamPartition, inputs: RouterInputs) -> None:
+        super().__init__(part, inputs)
+        self.field = part.field or part.parent_field
+        self.path = compile_path(part.parent_field)
+        self.parent_state: dict[str, Any] | None = None
+        self.complete = False
+        self.parents = 0  # parent records read
+        self.found = False  # some parent record has parent_field (even null)
+        self.sample: dict[str, Any] | None = None  # the first parent record, as fetched
+        self._seen: set[str] = set()
+
+    def partitions(self) -> Iterator[dict[str, Any]]:
+        for value in self._parent_values():
+            partition = self.partition_of(value)
+            if partition is not None:
+                yield partition
+
+    def partition_of(self, value: Any) -> dict[str, Any] | None:
+        """The partition of one parent record's value: each distinct non-empty value once."""
+        if value is None or value == "":
+            return None
+        marker = value if isinstance(value, str) else jsoncodec.dumps(value).decode()
+        if marker in self._seen:
+            return None
+        self._seen.add(marker)
+        return {self.field: value}
+
+    def _parent_values(self) -> Iterator[Any]:
+        """Each parent record's ``parent_field`` value in the order read (none for a record without it)."""
+        for projected, batch in self._parent_batches():
+            self.parents += len(batch)
+            for rec in batch.records:
+                value = rec.get(self.part.parent_field, _GONE) if projected else self.path.get(rec, _GONE)
+                self.sample = self.sample or (None if projected else rec)
+                if value is _GONE:
+                    continue
+                self.found = True
+                yield value
+            if batch.state is not None:
+                self.parent_state = batch.state
+        if self.parents and not self.found:
+            raise StreamError(self._field_missing())
+        self.complete = True
+
+    def _field_missing(self) -> str:
+        """No parent record has parent_field: zero partitions would pass for an empty child."""
+        parent, name = self.part.stream, self.part.parent_field
+        why = self.path.missing(self.sample or {}, root=f"the first '{parent}' record")
+        return (f"stream '{self.stream}': partition.parent_field '{name}' is in none of the {self.parents} "
+                f"records of parent stream '{parent}': {why}; no partition was read")
+
+    def _parent_batches(self) -> Iterator[tuple[bool, Batch]]:
+        """The parent's batches, and whether their records are projected to the children's fields."""
+        parent, ctx, read = self.part.stream, self.ctx, self.inputs.read_parent
+        if parent == self.stream:
+            raise StreamError(f"stream '{parent}': a parent_stream partition cannot use the stream itself")
+        if parent not in self.inputs.streams or read is None:
+            raise StreamError(f"stream '{self.stream}': parent stream '{parent}' is not defined")
+        # A child without a cursor is a full snapshot: reading only changed parents would lose the
+        # children of the others (a card attached today to a customer created last year).
+        mode = ctx.sync_mode if self.inputs.cursor_field else "full_refresh"
+        state = self.states.extra.get("parent") if mode != "full_refresh" else None
+        pctx = ReadContext(config=ctx.config, state=state, sync_mode=mode, concurrency=ctx.concurrency,
+                           log=ctx.log, cancel=ctx.cancel, services=ctx.services, tuning=ctx.tuning,
+                           strict=ctx.strict, on_warning=ctx.on_warning)
+        if ctx.max_records is not None or not ctx.services.selects(parent):  # may stop early, or none to share with
+            for b in read(parent, pctx):
+                yield False, b
+            return
+        spool, fetch = ctx.services.shared_reads().open(parent, state, projected=False)
+        batches = spool.feed(read(parent, spool.context(pctx)), None, self.stream) if fetch \
+            else spool.follow(ctx.cancel, ctx.warn)
+        for b in batches:
+            self.sample = self.sample or spool.sample
+            yield spool.projected, b
+
+    def extra(self, complete: bool) -> dict[str, Any]:
+        if not self.inputs.cursor_field:
+            return {}
+        if complete and self.complete and self.parent_state is not None:
+            return {"parent": self.parent_state}
+        return {}

@@ -1,0 +1,178 @@
+"""Reading one partition of a stream, page by page: request, decode, transform, track the cursor.
+
+:class:`StreamReader` renders the stream's request for the partition (``incremental.request_param``
+carries ``since``), asks the paginator for each next page, and yields a :class:`Batch` per page with
+the state it may advance to (only once records arrive in cursor order). It says loudly when it may
+not have read everything: a records path that matched nothing, a next-page link to another host, a
+``cursor_field`` no record has.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from source_solidafy.errors import StreamError
+from source_solidafy.manifest.models import Stream
+from source_solidafy.manifest.templates import build_context
+from source_solidafy.rest import builders
+from source_solidafy.rest.builders import PageInputs
+from source_solidafy.rest.decoders import Decoder
+from source_solidafy.rest.pages import PageRequest, page_size_of
+from source_solidafy.rest.paths import compile_path
+from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, lower_bound
+from source_solidafy.rest.request import RenderedRequest, RequestInputs
+from source_solidafy.rest.runtime import ConnectorRuntime
+from source_solidafy.source import Batch, ReadContext
+
+_STREAM = object()  # pages(): the stream's own pagination
+
+
+class StreamReader:
+    """Reads one partition of a stream page by page."""
+
+    def __init__(self, rt: ConnectorRuntime, spec: Stream, ctx: ReadContext) -> None:
+        self.rt, self.spec, self.ctx = rt, spec, ctx
+        self.slots = ctx.services.request_slots(ctx.concurrency)  # the sync's cap on requests in flight
+        self.decoder = builders.decoder(spec.decoder)
+        self.transformer = builders.transformer(spec.transform)
+        self.delivered = 0  # over all partitions (read by several threads)
+        self._count_lock = threading.Lock()
+        self._cursor_warned = False
+
+    @staticmethod
+    def decoder_for(spec: Any, key: str) -> Decoder:
+        """A decoder for another ``decoder:`` model (an async job download's records path)."""
+        return builders.decoder(spec, key)
+
+    def warn(self, message: str) -> None:
+        """``ReadContext.warn`` with the stream named: the stream may not have read everything."""
+        self.ctx.warn(f"stream '{self.spec.name}': {message}")
+
+    def since(self, cursor: Any, ctx: dict[str, Any]) -> str:
+        """The incremental lower bound from ``cursor`` (see :func:`~source_solidafy.rest.records.lower_bound`)."""
+        return lower_bound(self.spec.incremental, cursor, ctx)
+
+    def read(self, partition: dict[str, Any], cursor: Any, job_id: str | None = None) -> Iterator[Batch]:
+        """Yield batches of one partition, starting from ``cursor`` (the partition's state)."""
+        auth_info = self.rt.auth_info()
+        base_ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
+                                 state={"cursor": cursor} if cursor is not None else {})
+        since = self.since(cursor, base_ctx)
+        ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
+                            state={"cursor": cursor} if cursor is not None else {}, since=since)
+        tracker = CursorTracker(self.spec.cursor_field, cursor)
+        yield from self.pages(self._request(ctx, since), tracker, ctx)
+
+    def render(self, spec: Any, ctx: dict[str, Any], headers: dict[str, str] | None = None) -> RenderedRequest:
+        """A request model (the stream's, an async job's create or download) rendered against ``ctx``;
+        ``headers`` default to the connector's."""
+        return builders.request(spec, RequestInputs(ctx, self.rt.headers if headers is None else headers))
+
+    def _request(self, ctx: dict[str, Any], since: str) -> RenderedRequest:
+        """The stream's request for one partition; ``since`` replaces ``incremental.request_param``."""
+        headers = {**self.rt.headers, **{k: v.render(ctx) for k, v in self.spec.headers.items()}}
+        request = self.render(self.spec.request, ctx, headers)
+        inc = self.spec.incremental
+        if inc is not None and inc.request_param and since:
+            request.params.pop(inc.request_param, None)
+            request.params[inc.request_param] = since
+        return request
+
+    def pages(self, request: RenderedRequest, tracker: CursorTracker, ctx: dict[str, Any],
+              pagination: Any = _STREAM, decoder: Decoder | None = None) -> Iterator[Batch]:
+        """Pages of one request (the stream's or an async job download), with its state."""
+        spec = self.spec.pagination if pagination is _STREAM else pagination
+        paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body)))
+        decoder = decoder or self.decoder
+        page: PageRequest | None = paginator.first()
+        last_state: dict[str, Any] | None = None
+        sample: dict[str, Any] | None = None  # a record, to say which keys records have
+        dedupe = self._dedupe()
+        while page is not None and not self.ctx.cancel.is_set():
+            path, params, headers, body = page.resolve(request.path, request.params, request.headers,
+                                                       request.json_body)
+            resp = self.rt.client.request(request.method, path, params=params, headers=headers, json_body=body,
+                                          data=request.data if body is None else None, slots=self.slots)
+            decoded = decoder.decode(resp)
+            if decoded.missing is not None:
+                self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
+            records = self._records(decoded.records, ctx, tracker, dedupe)
+            sample = sample or (records[0] if records else None)
+            state = tracker.state() if tracker.ascending and tracker.seen_enough else None
+            if state == last_state:
+                state = None
+            yield Batch(self.spec.name, records, state)
+            last_state = state or last_state
+            if self.limit_reached():
+                break
+            page = paginator.next(resp, decoded.body, decoded.records, page)
+            if page is not None and page.url is not None:
+                self._check_link(page.url)
+        if sample is not None and tracker.path is not None and tracker.seen == 0:
+            self._cursor_missing(sample)
+        if dedupe is not None and dedupe.dropped:
+            self.ctx.log("INFO", f"{self.spec.name}: {dedupe.dropped} records the API repeated at a page "
+                                 "boundary were dropped (dedupe: cursor_boundary)")
+        final = tracker.state()
+        if final is not None and final != last_state and not self.ctx.cancel.is_set():
+            yield Batch(self.spec.name, [], final)
+
+    def _cursor_missing(self, sample: dict[str, Any]) -> None:
+        """No record read has a value at ``cursor_field``: the state cannot advance (once per stream)."""
+        with self._count_lock:
+            if self._cursor_warned:
+                return
+            self._cursor_warned = True
+        field = self.spec.cursor_field or ""
+        why = compile_path(field).missing(sample, root="the first record")
+        found = f"is in no record read: {why}" if why else "is null in every record read"
+        self.warn(f"cursor_field '{field}' {found}; the stream's cursor cannot advance")
+
+    def _missing_records(self, missing: str, first: bool, means_empty: bool) -> None:
+        """The records path matched nothing: an error on a first page, else unless the YAML allows it."""
+        if means_empty and not first:
+            return
+        hint = "" if first else ("; if the API leaves the key out of an empty page, set "
+                                 "decoder.missing_means_empty: true")
+        raise StreamError(f"stream '{self.spec.name}': {missing}{hint}")
+
+    def _check_link(self, url: str) -> None:
+        """A next-page link to an origin that may not get credentials fails the stream.
+
+        Followed without credentials it would most likely answer 401, or worse an empty last page:
+        a silent partial read. The API's own link is not trusted to choose where our requests go.
+        """
+        client = self.rt.client
+        if not client.may_send_credentials(url):
+            raise StreamError(client.redact(
+                f"stream '{self.spec.name}': the next page link {url} points to another host than "
+                f"{client.credential_origins()}; not followed (credentials go nowhere else). If the API "
+                "really pages through that host, list it in http.allowed_hosts"
+            ))
+
+    def _dedupe(self) -> BoundaryDedupe | None:
+        """One per request chain: repeats come at its page boundaries (``dedupe: cursor_boundary``)."""
+        spec = self.spec
+        if spec.dedupe is None or spec.cursor_field is None:
+            return None
+        return BoundaryDedupe(spec.primary_key, spec.cursor_field, self.ctx.log)
+
+    def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker,
+                 dedupe: BoundaryDedupe | None = None) -> list[dict[str, Any]]:
+        records = [r if isinstance(r, dict) else {"value": r} for r in raw]
+        if self.transformer:
+            records = self.transformer.apply(records, ctx)
+        if dedupe is not None:
+            records = dedupe.filter(records)
+        limit = self.ctx.max_records
+        if limit is None:
+            return tracker.process(records)
+        with self._count_lock:
+            records = tracker.process(records, max(0, limit - self.delivered))
+            self.delivered += len(records)
+        return records
+
+    def limit_reached(self) -> bool:
+        return self.ctx.max_records is not None and self.delivered >= self.ctx.max_records
