@@ -14,8 +14,11 @@ import orjson
 class PageResponse(Protocol):
     """What a paginator reads from a response (rest.http.Response satisfies it)."""
 
-    url: str
-    headers: Mapping[str, str]
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 @dataclass(slots=True)

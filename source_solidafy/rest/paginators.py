@@ -97,10 +97,7 @@ class OffsetPaginator(Paginator):
         return f"pagination.offset_param '{self.offset_param}'"
 
     def _why_ended(self, count: int) -> tuple[str, str]:
-        if not self.limit_param:
-            return f"a page of {count} records, fewer than limit={self.limit}", " (set pagination.limit_param)"
-        return (f"a page of {count} records, fewer than {self.limit_param}={self.limit}",
-                f": does the API read pagination.limit_param '{self.limit_param}'?")
+        return _fewer_than(count, self.limit_param, self.limit, "limit", "limit_param")
 
     def _request(self, offset: int) -> PageRequest:
         params: dict[str, Any] = {self.offset_param: offset}
@@ -143,10 +140,7 @@ class PageNumberPaginator(Paginator):
     def _why_ended(self, count: int) -> tuple[str, str]:
         if self.page_size is None:
             return super()._why_ended(count)
-        if not self.page_size_param:
-            return f"a page of {count} records, fewer than page_size={self.page_size}", " (set pagination.page_size_param)"
-        return (f"a page of {count} records, fewer than {self.page_size_param}={self.page_size}",
-                f": does the API read pagination.page_size_param '{self.page_size_param}'?")
+        return _fewer_than(count, self.page_size_param, self.page_size, "page_size", "page_size_param")
 
     def _request(self, page: int) -> PageRequest:
         params: dict[str, Any] = {self.page_param: page}
@@ -218,6 +212,14 @@ class NextUrlPaginator(Paginator):
         if not isinstance(target, str) or target in _NO_CURSOR:
             return None
         return _follow(response.url, target)
+
+
+def _fewer_than(count: int, param: str | None, size: int, size_key: str, param_key: str) -> tuple[str, str]:
+    """A short page ended the pages: what it was, and the YAML key to check (the page-size parameter)."""
+    if not param:
+        return f"a page of {count} records, fewer than {size_key}={size}", f" (set pagination.{param_key})"
+    return (f"a page of {count} records, fewer than {param}={size}",
+            f": does the API read pagination.{param_key} '{param}'?")
 
 
 def _header_missing(response: PageResponse, name: str, key: str) -> str | None:
