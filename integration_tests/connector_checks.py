@@ -161,6 +161,8 @@ def assert_all_streams_succeeded(result: Result, streams: list[str]) -> None:
     assert result.rc == 0, result.stderr[-3000:]
     assert result.summary["status"] == "SUCCEEDED"
     assert {s["stream"]: s["status"] for s in result.summary["streams"]} == dict.fromkeys(streams, "SUCCESS")
+    warned = {s["stream"]: s["warnings"] for s in result.summary["streams"] if s["warnings"]}
+    assert not warned, warned  # a built-in connector against its faithful mock has nothing to suspect
 
 
 def assert_exact_records(result: Result, mock: Any, streams: Iterable[str], *,

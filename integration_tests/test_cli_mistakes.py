@@ -19,10 +19,11 @@ ITEMS = make_items(15)
 START = "2024-01-01T00:00:00Z"
 
 
-def read(stream: str, tmp: Path, api: GenericApi | None = None, *extra: str) -> tuple[Result, Any, list[str]]:
+def read(stream: str, tmp: Path, api: GenericApi | None = None, *extra: str,
+         cursor: str = START) -> tuple[Result, Any, list[str]]:
     """One CLI read of ``stream`` from the state {cursor: START}: the result, the saved state, the URLs asked."""
     state_file = tmp / "state.json"
-    state_file.write_text(json.dumps({"streams": {stream: {"cursor": START}}}))
+    state_file.write_text(json.dumps({"streams": {stream: {"cursor": cursor}}}))
     with MockServer(api or GenericApi(ITEMS)) as srv:
         cfg = json_body({"base_url": f"{srv.url}/v1"})
         res = run_cli("read", "-c", connector("mistakes"), "--config-json", cfg, "--streams", stream,
@@ -32,14 +33,14 @@ def read(stream: str, tmp: Path, api: GenericApi | None = None, *extra: str) -> 
     return res, json.loads(state_file.read_text())["streams"], urls
 
 
-def warned(res: Result, saved: Any, stream: str) -> str:
+def warned(res: Result, saved: Any, stream: str, cursor: str = START) -> str:
     """The stream succeeded with one warning and its state held; the warning."""
     assert res.rc == 0, res.stdout[-2000:] + res.stderr
     [entry] = res.summary["streams"]
     assert entry["status"] == "SUCCESS" and entry["state_held"] is True, entry
     [warning] = entry["warnings"]
     assert warning.startswith(f"stream '{stream}': "), warning
-    assert saved == {stream: {"cursor": START}}
+    assert saved == {stream: {"cursor": cursor}}
     return str(warning)
 
 
@@ -82,3 +83,47 @@ def test_a_stop_condition_that_fires_on_a_full_first_page_is_checked_with_one_mo
     res, saved, urls = read("stop_right", tmp_path, GenericApi(make_items(5)))
     assert res.rc == 0 and res.summary["streams"][0]["warnings"] == [], res.stdout[-2000:]
     assert saved == {"stop_right": {"cursor": make_items(5)[-1]["updated_at"]}} and len(urls) == 2
+
+
+# ------------------------------------------------------------ what the records say about the YAML
+
+
+def test_a_primary_key_the_records_do_not_have_warns_with_did_you_mean(tmp_path: Path) -> None:
+    """Before: SUCCESS; consumers deduping on the key would have merged every record into one."""
+    res, saved, _ = read("pk_removed", tmp_path)
+    warning = warned(res, saved, "pk_removed")
+    assert "primary_key 'id' is not in the records of http://" in warning
+    assert "/v1/cursor?limit=5: no key 'id' in the first record (keys: n, name, updated_at)" in warning
+    res, saved, _ = read("pk_misspelt", tmp_path)
+    warning = warned(res, saved, "pk_misspelt")
+    assert "no key 'ID' in the first record (keys: id, n, name, updated_at; did you mean 'id'?)" in warning
+
+
+def test_a_primary_key_most_records_of_a_page_share_warns(tmp_path: Path) -> None:
+    res, saved, _ = read("pk_not_unique", tmp_path)
+    warning = warned(res, saved, "pk_not_unique")
+    assert "primary_key 'kind' is not unique: the 5 records of http://" in warning
+    assert "have 1 distinct values (e.g. 'item')" in warning
+
+
+def test_a_state_param_that_renders_empty_warns_that_the_filter_was_not_sent(tmp_path: Path) -> None:
+    """Before: the parameter was silently left out and every sync read everything again."""
+    res, saved, urls = read("state_param_empty", tmp_path)
+    warning = warned(res, saved, "state_param_empty")
+    assert ("request.params.updated_since reads the state but rendered empty, so it was not sent to /cursor "
+            f"although the stream has a state (cursor '{START}'") in warning
+    assert all("updated_since" not in u for u in urls)
+
+
+def test_records_older_than_the_incremental_request_param_asked_for_warn(tmp_path: Path) -> None:
+    """Before: the API ignored 'since', the engine dropped the old records itself: SUCCESS every time."""
+    since = ITEMS[10]["updated_at"]
+    res, saved, urls = read("since_ignored", tmp_path, cursor=since)
+    warning = warned(res, saved, "since_ignored", cursor=since)
+    assert (f"the API returned records older than incremental.request_param since={since} (updated_at "
+            f"'{ITEMS[0]['updated_at']}' from /cursor): does the API read 'since'?") in warning
+    assert len(res.records()) == 5  # the old ones were still dropped
+    # the right parameter, with a lookback: the API answers from 2 minutes before the state, no warning
+    res, saved, urls = read("since_right", tmp_path, cursor=since)
+    assert res.rc == 0 and res.summary["streams"][0]["warnings"] == [], res.stdout[-2000:]
+    assert len(res.records()) == 5 and saved == {"since_right": {"cursor": ITEMS[-1]["updated_at"]}}

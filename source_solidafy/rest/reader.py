@@ -3,8 +3,8 @@
 :class:`StreamReader` renders the stream's request for the partition (``incremental.request_param``
 carries ``since``), asks the paginator for each next page, and yields a :class:`Batch` per page with
 the state it may advance to (only once records arrive in cursor order). It says loudly when it may
-not have read everything: a records path that matched nothing, a next-page link to another host, a
-``cursor_field`` no record has.
+not have read everything: a records path that matched nothing, a next-page link to another host, and
+what the records say about the YAML (:mod:`~source_solidafy.rest.record_checks`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from source_solidafy.rest import builders
 from source_solidafy.rest.builders import PageInputs
 from source_solidafy.rest.decoders import Decoder
 from source_solidafy.rest.pages import PageRequest, page_size_of
-from source_solidafy.rest.paths import compile_path
+from source_solidafy.rest.record_checks import RecordChecks
 from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, lower_bound
 from source_solidafy.rest.request import RenderedRequest, RequestInputs
 from source_solidafy.rest.runtime import ConnectorRuntime
@@ -39,7 +39,7 @@ class StreamReader:
         self.transformer = builders.transformer(spec.transform)
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()
-        self._cursor_warned = False
+        self.checks = RecordChecks(spec, self.warn)
 
     @staticmethod
     def decoder_for(spec: Any, key: str) -> Decoder:
@@ -63,7 +63,9 @@ class StreamReader:
         ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
                             state={"cursor": cursor} if cursor is not None else {}, since=since)
         tracker = CursorTracker(self.spec.cursor_field, cursor)
-        yield from self.pages(self._request(ctx, since), tracker, ctx)
+        request = self._request(ctx, since)
+        self.checks.request(request.params, cursor, request.path)
+        yield from self.pages(request, tracker, ctx)
 
     def render(self, spec: Any, ctx: dict[str, Any], headers: dict[str, str] | None = None) -> RenderedRequest:
         """A request model (the stream's, an async job's create or download) rendered against ``ctx``;
@@ -98,7 +100,7 @@ class StreamReader:
             decoded = decoder.decode(resp)
             if decoded.missing is not None:
                 self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
-            records = self._records(decoded.records, ctx, tracker, dedupe)
+            records = self._records(decoded.records, ctx, tracker, dedupe, resp.url)
             sample = sample or (records[0] if records else None)
             state = tracker.state() if tracker.ascending and tracker.seen_enough else None
             if state == last_state:
@@ -111,24 +113,17 @@ class StreamReader:
             if page is not None and page.url is not None:
                 self._check_link(page.url)
         if sample is not None and tracker.path is not None and tracker.seen == 0:
-            self._cursor_missing(sample)
+            self.checks.cursor_missing(sample)
+        inc = self.spec.incremental
+        if inc is not None and inc.request_param and tracker.oldest_dropped is not None:
+            self.checks.older_than_asked(tracker.oldest_dropped, str(request.params.get(inc.request_param) or ""),
+                                         request.path)
         if dedupe is not None and dedupe.dropped:
             self.ctx.log("INFO", f"{self.spec.name}: {dedupe.dropped} records the API repeated at a page "
                                  "boundary were dropped (dedupe: cursor_boundary)")
         final = tracker.state()
         if final is not None and final != last_state and not self.ctx.cancel.is_set():
             yield Batch(self.spec.name, [], final)
-
-    def _cursor_missing(self, sample: dict[str, Any]) -> None:
-        """No record read has a value at ``cursor_field``: the state cannot advance (once per stream)."""
-        with self._count_lock:
-            if self._cursor_warned:
-                return
-            self._cursor_warned = True
-        field = self.spec.cursor_field or ""
-        why = compile_path(field).missing(sample, root="the first record")
-        found = f"is in no record read: {why}" if why else "is null in every record read"
-        self.warn(f"cursor_field '{field}' {found}; the stream's cursor cannot advance")
 
     def _missing_records(self, missing: str, first: bool, means_empty: bool) -> None:
         """The records path matched nothing: an error on a first page, else unless the YAML allows it."""
@@ -160,10 +155,11 @@ class StreamReader:
         return BoundaryDedupe(spec.primary_key, spec.cursor_field, self.ctx.log)
 
     def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker,
-                 dedupe: BoundaryDedupe | None = None) -> list[dict[str, Any]]:
+                 dedupe: BoundaryDedupe | None = None, url: str = "") -> list[dict[str, Any]]:
         records = [r if isinstance(r, dict) else {"value": r} for r in raw]
         if self.transformer:
             records = self.transformer.apply(records, ctx)
+        self.checks.page(records, url)
         if dedupe is not None:
             records = dedupe.filter(records)
         limit = self.ctx.max_records

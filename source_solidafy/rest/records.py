@@ -100,6 +100,7 @@ class CursorTracker:
         self.max_value: Any = incoming
         self.ascending = True  # records so far arrived in cursor order (so a mid-stream state is safe)
         self.seen = 0  # cursor values seen
+        self.oldest_dropped: Any = None  # the oldest cursor value dropped as older than the incoming state
         self._last: Any = None
 
     @property
@@ -127,12 +128,18 @@ class CursorTracker:
                 low = comparable(floor)
                 keep = [v is None or comparable(v) >= low for v in values]
             if not all(keep):
+                self._dropped([v for v, k in zip(values, keep, strict=True) if not k])
                 records = [r for r, k in zip(records, keep, strict=True) if k]
                 values = [v for v, k in zip(values, keep, strict=True) if k]
         if limit is not None and len(records) > limit:
             records, values = records[:limit], values[:limit]
         self._observe([v for v in values if v is not None])
         return records
+
+    def _dropped(self, values: list[Any]) -> None:
+        oldest = min(values, key=comparable)
+        if self.oldest_dropped is None or comparable(oldest) < comparable(self.oldest_dropped):
+            self.oldest_dropped = oldest
 
     def _observe(self, values: list[Any]) -> None:
         if not values:
