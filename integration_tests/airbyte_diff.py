@@ -8,6 +8,7 @@ A case is a data file, integration_tests/airbyte_manifests/cases/<name>.yaml::
     streams: [nasa_apod]                       # default: every stream
     resume: true                               # then a second sync from the CDK's final state
     check: true                                # and a check (CheckStream): status and requests
+    discover: true                             # and discover: each stream's schema, sync modes, cursor, key
     parent_paths: [/api/v1/products]           # a parent stream's requests: compared as a set (see _counted)
     api: {...}                                 # the mock (integration_tests/mocks/manifest_api.py)
 
@@ -25,6 +26,10 @@ Known differences the comparison allows, each for a reason outside the manifest'
 - Requests to ``parent_paths`` and to the mock's OAuth ``token_path`` are compared as a set: the CDK
   serves a parent stream's repeated requests from its HTTP cache (racing its own threads, 1 to n reach
   the API) and refreshes a token per stream instance; we read a parent and refresh a token once per sync.
+- ``discover``: a stream whose schema declares no properties (``{}`` from a schema file the corpus
+  left out, or ``{type: object}``) is in the CDK's catalog as written; ours infers one from a sample
+  of records (``--sample``, default 100; 0 here, so neither reads) and always lists the primary key and
+  cursor fields. Such schemas are not compared; every declared one is.
 """
 
 from __future__ import annotations
@@ -154,6 +159,7 @@ class Sync:
     errors: list[str] = field(default_factory=list)
     stderr: str = ""
     status: str | None = None  # a check's CONNECTION_STATUS
+    catalog: dict[str, Any] = field(default_factory=dict)  # discover's streams, by name, as compared
 
     def state_messages(self) -> list[dict[str, Any]]:
         return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": state}}
@@ -179,12 +185,20 @@ def _parse(rc: int, stdout: str, stderr: str, log: list[dict[str, Any]], window:
         elif kind == "STATE" and msg["state"].get("type") == "STREAM":
             st = msg["state"]["stream"]
             sync.states[st["stream_descriptor"]["name"]] = _now_free(st.get("stream_state"), window)
+        elif kind == "CATALOG":
+            sync.catalog = {s["name"]: _as_compared(s) for s in msg["catalog"]["streams"]}
         elif kind == "CONNECTION_STATUS":
             sync.status = msg["connectionStatus"]["status"]
         elif kind == "TRACE" and msg["trace"].get("type") == "ERROR":
             sync.errors.append(str(msg["trace"]["error"].get("message")))
     sync.requests = Counter(_canonical(_now_free(entry, window)) for entry in log)
     return sync
+
+
+def _as_compared(stream: dict[str, Any]) -> dict[str, Any]:
+    """A discovered stream's schema, sync modes, cursor and key (an absent flag is false, as in Airbyte)."""
+    keys = ("json_schema", "supported_sync_modes", "default_cursor_field", "source_defined_primary_key")
+    return {**{k: stream.get(k) for k in keys}, "source_defined_cursor": bool(stream.get("source_defined_cursor"))}
 
 
 def _moment(value: Any) -> float | None:
@@ -244,6 +258,7 @@ def run_ours(case: Case, work: Path, today: dt.date, state: list[dict[str, Any]]
         (work / "config_ours.json").write_text(json.dumps({**data, "connector": str(manifest)}))
         argv = [command, "--config", str(work / "config_ours.json")]
         argv += ["--catalog", str(catalog)] if command == "read" else []
+        argv += ["--sample", "0"] if command == "discover" else []  # no schema inference: the CDK's reads nothing
         if state is not None:
             (work / "state.json").write_text(json.dumps(state))
             argv += ["--state", str(work / "state.json")]
@@ -282,6 +297,13 @@ def differences(cdk: Sync, ours: Sync, once: list[str] | None = None) -> list[st
         out.append(f"final states: CDK {_canonical(cdk.states)}; ours {_canonical(ours.states)}")
     if cdk.status != ours.status:
         out.append(f"check status: CDK {cdk.status}; ours {ours.status}")
+    for name in sorted(set(cdk.catalog) | set(ours.catalog)):
+        a, b = cdk.catalog.get(name), ours.catalog.get(name)
+        if a and b and not (a["json_schema"] or {}).get("properties"):  # see the module's known differences
+            a, b = {**a, "json_schema": None}, {**b, "json_schema": None}
+        if a != b:
+            keys = [k for k in (a or b or {}) if (a or {}).get(k) != (b or {}).get(k)]
+            out.append(f"discover {name}: {keys if a and b else 'only ' + ('CDK' if a else 'ours')} differ")
     return out
 
 

@@ -6,7 +6,8 @@ virtualenv (integration_tests/airbyte-cdk.txt, made on first use and cached by i
 ``source-solidafy read --config --catalog``. Records (multisets per stream), requests (method, path,
 query, body) and the final state of every stream must match; a case with ``resume`` then syncs again
 from the CDK's final state, so each engine continues from the other's state; one with ``check`` runs
-``check`` (the manifest's CheckStream) on both: the same status and requests.
+``check`` (the manifest's CheckStream) on both: the same status and requests; one with ``discover``
+compares each stream's schema, sync modes, cursor and primary key.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ def test_same_records_requests_and_state_as_airbyte_cdk(name: str, tmp_path: Pat
         assert cdk3.status == "SUCCEEDED", cdk3.stderr
         assert differences(cdk3, ours3, parents) == []
         line += f"; check: {cdk3.status}, {sum(cdk3.requests.values())} requests match"
+    if case.data.get("discover"):
+        cdk4, ours4 = run_pair(case, tmp_path / "discover", command="discover")
+        assert cdk4.catalog, cdk4.stderr
+        assert differences(cdk4, ours4, parents) == []
+        line += f"; discover: {len(cdk4.catalog)} streams match"
     with capsys.disabled():
         print(f"\n{line}")
 
