@@ -13,7 +13,7 @@ from typing import Any
 
 from integration_tests.helpers import Result, run_cli
 from integration_tests.mocks.generic import GenericApi, connector, json_body, make_items
-from integration_tests.mocks.server import MockServer
+from integration_tests.mocks.server import MockServer, Response
 
 ITEMS = make_items(15)
 START = "2024-01-01T00:00:00Z"
@@ -127,3 +127,52 @@ def test_records_older_than_the_incremental_request_param_asked_for_warn(tmp_pat
     res, saved, urls = read("since_right", tmp_path, cursor=since)
     assert res.rc == 0 and res.summary["streams"][0]["warnings"] == [], res.stdout[-2000:]
     assert len(res.records()) == 5 and saved == {"since_right": {"cursor": ITEMS[-1]["updated_at"]}}
+
+
+# ------------------------------------------------------------------ a decoder for another content
+
+
+def failed(res: Result, saved: Any, stream: str) -> str:
+    """The stream failed (exit 1, SYNC_SUMMARY last), its state unchanged; its error."""
+    assert res.rc == 1, res.stdout[-2000:] + res.stderr
+    [entry] = res.summary["streams"]
+    assert entry["status"] == "FAILED" and res.summary["status"] == "FAILED", entry
+    assert saved == {stream: {"cursor": START}}
+    return str(entry["error"])
+
+
+def csv_api(text: str) -> GenericApi:
+    api = GenericApi(ITEMS)
+    api.on_list = lambda req: Response(body=text, headers={"Content-Type": "text/csv"}) if req.path == "/v1/csv" else None
+    return api
+
+
+def test_a_decoder_for_another_content_type_fails_the_stream_with_did_you_mean(tmp_path: Path) -> None:
+    """Before: csv read a JSON body as a header and no rows (0 records), jsonl as one record: SUCCESS."""
+    res, saved, _ = read("csv_on_json", tmp_path)
+    assert failed(res, saved, "csv_on_json").startswith(
+        "stream 'csv_on_json': decoder.type 'csv' cannot read GET http://")
+    assert "it answered Content-Type application/json; did you mean decoder.type: json?" in res.summary["streams"][0]["error"]
+    res, saved, _ = read("jsonl_on_json", tmp_path)
+    error = failed(res, saved, "jsonl_on_json")
+    assert ("decoder.type 'jsonl' cannot read GET http://" in error and "it answered one JSON document (keys: data, "
+            "next_cursor), Content-Type application/json; did you mean decoder.type: json?") in error
+    res, saved, _ = read("json_on_csv", tmp_path, csv_api("id,updated_at\nit_000,2024-01-01T00:00:00Z\n"))
+    error = failed(res, saved, "json_on_csv")
+    assert "invalid JSON from GET http://" in error and "Content-Type text/csv: did you mean decoder.type: csv?" in error
+
+
+def test_a_csv_header_with_a_column_twice_fails_and_a_missing_header_warns(tmp_path: Path) -> None:
+    """Before: the second 'name' column silently replaced the first; a headerless CSV lost its first row."""
+    res, saved, _ = read("csv", tmp_path, csv_api("id,name,name,updated_at\nit_000,a,b,2024-01-01T00:00:00Z\n"))
+    error = failed(res, saved, "csv")
+    assert "invalid CSV from GET http://" in error and "the header names the column 'name' twice" in error
+    assert "set decoder.has_header: false" in error
+    rows = "".join(f"{r['id']},{r['updated_at']}\n" for r in ITEMS[:3])
+    res, saved, _ = read("csv", tmp_path, csv_api(rows))
+    assert res.rc == 0 and saved == {"csv": {"cursor": START}}, res.stdout[-2000:]
+    [entry] = res.summary["streams"]
+    assert entry["state_held"] is True and entry["records_synced"] == 2
+    [warning] = [w for w in entry["warnings"] if "primary_key" in w]
+    assert "primary_key 'id' is not in the records of http://" in warning
+    assert f"(keys: {ITEMS[0]['id']}, {ITEMS[0]['updated_at']})" in warning

@@ -142,10 +142,43 @@ class JsonDecoder(Decoder):
         return DecodedPage(body, records)
 
 
+def _content_type(response: DecodableResponse) -> str:
+    headers = getattr(response, "headers", None) or {}
+    return str(headers.get("Content-Type") or headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+def _document_kind(content_type: str) -> str | None:
+    """``json``, ``xml`` or ``html`` when the Content-Type names one whole document of that kind."""
+    subtype = content_type.rsplit("/", 1)[-1]
+    if subtype in ("json", "xml", "html") or subtype.endswith(("+json", "+xml")):
+        return subtype.rsplit("+", 1)[-1]
+    return None
+
+
+def _wrong_decoder(decoder: str, response: DecodableResponse, kind: str | None, found: str) -> StreamError:
+    hint = f"; did you mean decoder.type: {kind}?" if kind in ("json", "xml") else " (an error or login page?)"
+    return StreamError(f"decoder.type '{decoder}' cannot read {response.method} {response.url}: it answered "
+                       f"{found}{hint}")
+
+
 class JsonlDecoder(Decoder):
-    """One JSON value per line; blank lines are skipped."""
+    """One JSON value per line; blank lines are skipped.
+
+    A body that is one JSON document with a list in it, sent as ``application/json``, is the wrong
+    decoder (``json`` reads it), not one record: the stream fails saying so.
+    """
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
+        records = self._lines(response)
+        if len(records) == 1 and _document_kind(_content_type(response)) == "json":
+            only = records[0]
+            if isinstance(only, list) or (isinstance(only, dict) and any(isinstance(v, list) for v in only.values())):
+                keys = f" (keys: {', '.join(map(str, list(only)[:10]))})" if isinstance(only, dict) else ""
+                raise _wrong_decoder("jsonl", response, "json",
+                                     f"one JSON document{keys}, Content-Type {_content_type(response)}")
+        return DecodedPage(None, records)
+
+    def _lines(self, response: DecodableResponse) -> list[Any]:
         records: list[Any] = []
         for number, line in enumerate(response.content.splitlines(), start=1):
             if not line.strip():
@@ -157,7 +190,7 @@ class JsonlDecoder(Decoder):
                     f"invalid JSON line {number} from {response.method} {response.url}: {exc} "
                     f"(first bytes: {_first_bytes(response, line)!r})"
                 ) from None
-        return DecodedPage(None, records)
+        return records
 
 
 def _first_bytes(response: DecodableResponse, line: bytes) -> str:
@@ -179,18 +212,26 @@ class CsvDecoder(Decoder):
         self.delimiter, self.has_header = delimiter, has_header
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
+        kind = _document_kind(_content_type(response))
+        if kind is not None or response.content.lstrip()[:1] == b"{":
+            found = f"Content-Type {_content_type(response)}" if kind else "a body that starts with '{'"
+            raise _wrong_decoder("csv", response, kind or "json", found)
         # BytesIO shares the bytes object (no copy); the wrapper decodes incrementally.
         text = io.TextIOWrapper(io.BytesIO(response.content), encoding="utf-8-sig", newline="")
         reader = csv.reader(text, delimiter=self.delimiter)
         try:
             return DecodedPage(None, self._rows(reader))
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except (csv.Error, UnicodeDecodeError, ValueError) as exc:
             raise StreamError(f"invalid CSV from {response.method} {response.url}: {exc}") from None
 
     def _rows(self, reader: Any) -> list[dict[str, Any]]:
         header: list[str] | None = next(reader, None) if self.has_header else None
         if self.has_header and header is None:
             return []
+        if header is not None and len(set(header)) < len(header):
+            twice = next(name for name in header if header.count(name) > 1)
+            raise ValueError(f"the header names the column {twice!r} twice: one of them would be lost "
+                             "(if the first row is data, not a header, set decoder.has_header: false)")
         records: list[dict[str, Any]] = []
         for row in reader:
             if not row:

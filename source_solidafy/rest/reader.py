@@ -97,7 +97,10 @@ class StreamReader:
                                                        request.json_body)
             resp = self.rt.client.request(request.method, path, params=params, headers=headers, json_body=body,
                                           data=request.data if body is None else None, slots=self.slots)
-            decoded = decoder.decode(resp)
+            try:
+                decoded = decoder.decode(resp)
+            except StreamError as exc:  # the decoder names the URL; the stream is named here
+                raise StreamError(f"stream '{self.spec.name}': {exc}") from None
             if decoded.missing is not None:
                 self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
             records = self._records(decoded.records, ctx, tracker, dedupe, resp.url)

@@ -36,8 +36,11 @@ class Response:
             try:
                 self._json = jsoncodec.loads(self.content)
             except orjson.JSONDecodeError as exc:
+                kind = str(self.headers.get("Content-Type") or "").split(";")[0].strip()
+                hint = next((f"; Content-Type {kind}: did you mean decoder.type: {d}?" for d in ("csv", "xml")
+                             if d in kind.lower()), "")
                 raise StreamError(self._redact(
-                    f"invalid JSON from {self.method} {self.url}: {exc} (first bytes: {self.snippet(80)!r})"
+                    f"invalid JSON from {self.method} {self.url}: {exc} (first bytes: {self.snippet(80)!r}){hint}"
                 )) from None
         return self._json
 
