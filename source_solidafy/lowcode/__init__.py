@@ -2,7 +2,7 @@
 
 ``--connector manifest.yaml`` loads one when the file has the shape of one (``type: DeclarativeSource``);
 see docs/airbyte-manifests.md for what is supported. The names below load the translation (and
-register the Airbyte paginator and routers in the engine's tables) on first use; ``lowcode.shape``
+register the Airbyte paginator and routers with the engine's factory) on first use; ``lowcode.shape``
 alone tells whether a file is one.
 """
 

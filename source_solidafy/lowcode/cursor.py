@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode.durations import Duration, add, parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated, format_as, parse_datetime
+from source_solidafy.manifest.fields import Strict
 from source_solidafy.rest.builders import FACTORY
 from source_solidafy.rest.routers import Router
 
@@ -33,8 +35,7 @@ STATE_KEY = "airbyte"
 _DEFAULT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"
 
 
-@dataclass
-class MinMax:
+class MinMax(Strict):
     """A MinMaxDatetime: ``datetime`` parsed with ``datetime_format``, clipped by min/max."""
 
     datetime: Interpolated
@@ -53,9 +54,8 @@ class MinMax:
         return moment
 
 
-@dataclass
-class DatetimeSlices:
-    """The translated DatetimeBasedCursor (``type`` is our router table's key)."""
+class DatetimeSlices(Strict):
+    """The translated DatetimeBasedCursor: a stream's ``partition`` (registered with the factory)."""
 
     cursor_field: str
     datetime_format: str
@@ -64,11 +64,11 @@ class DatetimeSlices:
     step: str | None = None
     granularity: str | None = None
     lookback: str | None = None
-    cursor_formats: list[str] = field(default_factory=list)
+    cursor_formats: list[str] = Field(default_factory=list)
     start_field: str = "start_time"
     end_field: str = "end_time"
     compare_strictly: bool = False
-    type: str = "airbyte_datetime"
+    type: Literal["airbyte_datetime"] = "airbyte_datetime"
 
     def parse(self, value: Any) -> dt.datetime:
         for fmt in [*self.cursor_formats, self.datetime_format]:
@@ -147,7 +147,7 @@ class DatetimeRouter(Router):
             yield {spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
 
 
-FACTORY.register(DatetimeSlices, DatetimeRouter)(DatetimeRouter)
+FACTORY.register(DatetimeSlices, DatetimeRouter, slot="partition")(DatetimeRouter)
 
 
 def _merge(intervals: list[dict[str, Any]], step: dt.timedelta) -> list[dict[str, Any]]:

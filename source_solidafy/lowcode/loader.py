@@ -117,20 +117,8 @@ def _raise(problems: list[tuple[Any, str]], source_name: str, raw: Any) -> None:
 
 
 def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -> Manifest:
-    """Our Manifest; Airbyte-only parts (datetime slices, DefaultPaginator) are set after validation."""
-    later: list[tuple[Any, Any]] = []
-    plain = []
-    for s in streams:
-        s = dict(s)
-        s.pop("_url_base")
-        s.pop("_auth")
-        part, paging = s.get("partition"), s.get("pagination")
-        if part is not None and not isinstance(part, dict):
-            s.pop("partition")
-        if paging is not None:
-            s.pop("pagination")
-        later.append((part if not isinstance(part, dict) else None, paging))
-        plain.append(s)
+    """Our Manifest; the Airbyte parts (datetime slices, DefaultPaginator, parents) are registered models."""
+    plain = [{k: v for k, v in s.items() if k not in ("_url_base", "_auth")} for s in streams]
     first_base = streams[0]["_url_base"]
     data = {"name": Path(source_name).stem, "base_url": tr.table.template(first_base, first_base.where),
             "streams": plain, "auth": streams[0]["_auth"][0],
@@ -140,18 +128,13 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
         manifest = Manifest.model_validate(data, context={"envs": None})
     except ValidationError as exc:
         raise ManifestError(f"{source_name}: cannot translate: {exc.errors()[0].get('msg')}") from None
-    for stream, (part, paging) in zip(manifest.streams, later, strict=True):
-        if part is not None:
-            stream.partition = part
-        if paging is not None:
-            stream.pagination = paging
     if tr.selection is not None:
         manifest = AirbyteManifest.of(manifest, tr.selection)
     manifest._source_name = source_name
     return manifest
 
 
-# The Airbyte paginator and the datetime and parent routers register themselves in the engine's tables.
+# The Airbyte paginator and the datetime and parent routers register with the factory (rest/factory.py).
 from source_solidafy.lowcode import cursor as _cursor  # noqa: E402,F401  isort: skip
 from source_solidafy.lowcode import paging as _paging  # noqa: E402,F401  isort: skip
 from source_solidafy.lowcode import parents as _parents  # noqa: E402,F401  isort: skip

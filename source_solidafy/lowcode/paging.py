@@ -10,21 +10,22 @@ sends the page size on every request. Offsets and pages are sent on the first re
 with ``response``, ``headers`` (``headers.link`` is the parsed Link header), ``last_record``,
 ``last_page_size``, ``page_size`` and ``stream_slice``, as the CDK does.
 
-Registered in our engine's paginator table as type ``airbyte_default`` (the stream's ``pagination`` is a
-:class:`AirbytePaging`); our base class still stops, with a warning, on a request that repeats the
-previous one exactly.
+:class:`AirbytePaging` is the model a stream's ``pagination`` holds (registered with the engine's
+factory for that slot, built into an :class:`AirbytePaginator`); our base class still stops, with a
+warning, on a request that repeats the previous one exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from pydantic import Field
 from requests.utils import parse_header_links
 
 from source_solidafy.lowcode.interpolation import Interpolated
+from source_solidafy.manifest.fields import Strict
 from source_solidafy.rest.builders import FACTORY, PageInputs
 from source_solidafy.rest.pages import PageRequest, PageResponse
 from source_solidafy.rest.pagination import Paginator
@@ -32,13 +33,12 @@ from source_solidafy.rest.pagination import Paginator
 FALSE_VALUES = ("False", "false", "{}", "[]", "()", "", "0", "0.0")
 
 
-@dataclass
-class TokenOption:
+class TokenOption(Strict):
     """Where a value goes: ``request_parameter``, ``header``, ``body_json`` (``path`` nests) or ``path``."""
 
     inject_into: str
     field_name: str = ""
-    field_path: list[str] = field(default_factory=list)
+    field_path: list[str] = Field(default_factory=list)
 
     def put(self, page: PageRequest, value: Any) -> None:
         if self.inject_into == "request_parameter":
@@ -61,9 +61,8 @@ class TokenOption:
                 page.params[key] = item if prev is None else [*prev, item] if isinstance(prev, list) else [prev, item]
 
 
-@dataclass
-class AirbytePaging:
-    """The translated paginator: ``strategy`` is ``offset``, ``page`` or ``cursor``."""
+class AirbytePaging(Strict):
+    """The translated paginator (a stream's ``pagination``): ``strategy`` is ``offset``, ``page`` or ``cursor``."""
 
     strategy: str
     page_size: int | None = None
@@ -73,10 +72,8 @@ class AirbytePaging:
     stop_condition: Interpolated | None = None
     token_option: TokenOption | None = None
     size_option: TokenOption | None = None
-    type: str = "airbyte_default"
-    stop: Any = None
-    max_pages: int | None = None
-    auth_params: list[str] = field(default_factory=list)  # query parameters the authenticator sends
+    type: Literal["airbyte_default"] = "airbyte_default"
+    auth_params: list[str] = Field(default_factory=list)  # query parameters the authenticator sends
 
 
 def _headers(response: Any) -> dict[str, Any]:
@@ -161,7 +158,7 @@ class AirbytePaginator(Paginator):
         return token if token else None
 
 
-@FACTORY.register(AirbytePaging, AirbytePaginator)
+@FACTORY.register(AirbytePaging, AirbytePaginator, slot="pagination")
 def _paginator(spec: AirbytePaging, inputs: PageInputs) -> Paginator:
     """The engine's page size (``inputs.page_size``) is unused: the CDK's strategies know their own."""
     return AirbytePaginator(spec, {}, inputs.warn)

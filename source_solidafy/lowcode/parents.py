@@ -13,10 +13,10 @@ fails saying so (our engine's rule: zero partitions would pass for an empty chil
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from source_solidafy import jsoncodec
+from source_solidafy.manifest.fields import Strict
 from source_solidafy.rest.builders import FACTORY
 from source_solidafy.rest.parent_router import ParentRouter
 from source_solidafy.rest.routers import RouterInputs
@@ -24,23 +24,20 @@ from source_solidafy.rest.routers import RouterInputs
 REPEAT_KEY = "__ab_repeat"  # tells repeated partitions apart; values.py hides it from templates
 
 
-@dataclass
-class AirbyteParent:
-    """The translated ParentStreamConfig (``type`` is our router table's key)."""
+class AirbyteParent(Strict):
+    """The translated ParentStreamConfig: a stream's ``partition`` (registered with the factory)."""
 
     stream: str
     parent_field: str
     field: str
-    type: str = "airbyte_parent"
+    type: Literal["airbyte_parent"] = "airbyte_parent"
 
 
 class AirbyteParentRouter(ParentRouter):
     """The CDK's partitions: every parent record's ``parent_key``, in the order read, repeats included."""
 
-    part: AirbyteParent  # type: ignore[assignment]
-
     def __init__(self, part: AirbyteParent, inputs: RouterInputs) -> None:
-        super().__init__(part, inputs)  # type: ignore[arg-type]
+        super().__init__(part, inputs)
         self._counts: Counter[str] = Counter()
 
     def partition_of(self, value: Any) -> dict[str, Any] | None:
@@ -52,4 +49,4 @@ class AirbyteParentRouter(ParentRouter):
         return part
 
 
-FACTORY.register(AirbyteParent, AirbyteParentRouter)(AirbyteParentRouter)
+FACTORY.register(AirbyteParent, AirbyteParentRouter, slot="partition")(AirbyteParentRouter)

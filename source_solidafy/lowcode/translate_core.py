@@ -78,7 +78,7 @@ class TranslatorCore:
     def option(self, node: Any, at: KeyPath) -> TokenOption:
         kind = self.check(node, at)
         if kind == "RequestPath":
-            return TokenOption("path")
+            return TokenOption(inject_into="path")
         inject = str(node.get("inject_into") or "")
         if inject not in ("request_parameter", "header", "body_json"):
             raise self.fail(self.path(node, "inject_into"), f"RequestOption.inject_into {inject!r} is not supported yet")
@@ -88,7 +88,7 @@ class TranslatorCore:
         name = str(node.get("field_name") or "")
         if "{" in name:
             raise self.fail(self.path(node, "field_name"), "a templated RequestOption.field_name is not supported yet")
-        return TokenOption(inject, name, field_path)
+        return TokenOption(inject_into=inject, field_name=name, field_path=field_path)
 
     def inject(self, option: TokenOption, field: str, injected: Injected, at: KeyPath) -> None:
         where = self.where_of(at)

@@ -77,12 +77,12 @@ class StreamParts(TranslatorCore):
         if isinstance(value, str):
             holder = {"datetime": value, PARAMETERS: node.get(PARAMETERS)}
             self.resolved.origin[id(holder)] = self.path(node, key)
-            return MinMax(self.interp(holder, "datetime", CONFIG_VARS))
+            return MinMax(datetime=self.interp(holder, "datetime", CONFIG_VARS))
         self.check(value, self.path(node, key))
         return MinMax(
-            self.interp(value, "datetime", CONFIG_VARS), str(value.get("datetime_format") or ""),
-            self.interp(value, "min_datetime", CONFIG_VARS) if value.get("min_datetime") else None,
-            self.interp(value, "max_datetime", CONFIG_VARS) if value.get("max_datetime") else None,
+            datetime=self.interp(value, "datetime", CONFIG_VARS), datetime_format=str(value.get("datetime_format") or ""),
+            min_datetime=self.interp(value, "min_datetime", CONFIG_VARS) if value.get("min_datetime") else None,
+            max_datetime=self.interp(value, "max_datetime", CONFIG_VARS) if value.get("max_datetime") else None,
         )
 
     def router(self, node: Any, injected: Any, retriever: dict[str, Any]) -> dict[str, Any] | AirbyteParent:
@@ -115,7 +115,7 @@ class StreamParts(TranslatorCore):
         if parent.get("request_option"):
             self.inject(self.option(parent["request_option"], self.path(parent, "request_option")), field,
                         injected, self.path(parent, "request_option"))
-        return AirbyteParent(name, key, field)
+        return AirbyteParent(stream=name, parent_field=key, field=field)
 
     def _parent_name(self, parent: dict[str, Any]) -> str:
         """The parent must be one of the manifest's streams, translated the same way."""
@@ -160,7 +160,8 @@ class StreamParts(TranslatorCore):
         size = strategy.get("page_size")
         if size is not None and not isinstance(size, int):
             raise self.fail(self.path(strategy, "page_size"), "a templated page_size is not supported yet")
-        spec = AirbytePaging({"OffsetIncrement": "offset", "PageIncrement": "page"}.get(skind, "cursor"), page_size=size)
+        spec = AirbytePaging(strategy={"OffsetIncrement": "offset", "PageIncrement": "page"}.get(skind, "cursor"),
+                             page_size=size)
         if skind in ("OffsetIncrement", "PageIncrement"):
             spec.inject_on_first_request = bool(strategy.get("inject_on_first_request"))
             spec.start_from_page = int(strategy.get("start_from_page") or 0)

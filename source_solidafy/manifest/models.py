@@ -58,6 +58,7 @@ from source_solidafy.manifest.auth_models import (  # re-exported: models.py is 
     OAuth2RefreshTokenAuth,
     SessionTokenAuth,
 )
+from source_solidafy.manifest.extensions import open_slot
 from source_solidafy.manifest.fields import (
     Body,
     HostList,
@@ -201,8 +202,8 @@ class Stream(Strict):
     request: Request | None = None
     headers: TemplateMap = Field(default_factory=dict)
     decoder: Decoder = Field(default_factory=JsonDecoder.model_construct)
-    pagination: Pagination | None = None
-    partition: Partition | None = None
+    pagination: Annotated[Pagination | None, open_slot("pagination")] = None
+    partition: Annotated[Partition | None, open_slot("partition")] = None
     primary_key: TextList = Field(default_factory=list)
     cursor_field: Text | None = None
     transform: list[TransformStep] = Field(default_factory=list)

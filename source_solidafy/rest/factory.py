@@ -11,8 +11,9 @@ reference (docs/connector-yaml-reference.md) names, per model, the core class it
 
 A model field that no builder passes on fails ``unit_tests/rest/test_factory_fields.py``, unless
 its :class:`Part` lists it in ``elsewhere`` with what reads it. Other packages register their own
-parts (the Airbyte manifests of :mod:`source_solidafy.lowcode` do); the registrations of the REST
-engine's own parts are :mod:`source_solidafy.rest.builders`.
+models and parts here (the Airbyte manifests of :mod:`source_solidafy.lowcode` do, with ``slot=``
+so a Stream holds them); the registrations of the REST engine's own parts are
+:mod:`source_solidafy.rest.builders`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from source_solidafy.manifest.extensions import accept
 
 C = TypeVar("C")
 Builder = Callable[[Any, Any], Any]
@@ -50,13 +53,21 @@ class Factory:
     def __init__(self) -> None:
         self._parts: dict[type, Part] = {}
 
-    def register(self, model: type, *core: type, elsewhere: Mapping[str, str] | None = None) -> Callable[[B], B]:
-        """Decorator: ``builder(model_instance, inputs)`` makes a ``core`` object for ``model``."""
+    def register(self, model: type, *core: type, elsewhere: Mapping[str, str] | None = None,
+                 slot: str | None = None) -> Callable[[B], B]:
+        """Decorator: ``builder(model_instance, inputs)`` makes a ``core`` object for ``model``.
+
+        ``slot`` (``pagination``, ``partition``): a model of another package, which a Stream then
+        holds in that slot (see :mod:`source_solidafy.manifest.extensions`); our own YAML types are in
+        the slots' unions already.
+        """
 
         def add(builder: B) -> B:
             if model in self._parts:
                 raise ValueError(f"{model.__qualname__} is registered already (by {self._parts[model].where()})")
             self._parts[model] = Part(model, core, builder, dict(elsewhere or {}))
+            if slot is not None:
+                accept(slot, model)
             return builder
 
         return add

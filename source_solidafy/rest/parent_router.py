@@ -12,7 +12,7 @@ child partition of the sync succeeded, so the next sync reads only parents that 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
@@ -20,18 +20,28 @@ from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.routers import Router, RouterInputs
 from source_solidafy.source import Batch, ReadContext
 
-if TYPE_CHECKING:
-    from source_solidafy.manifest.models import ParentStreamPartition
-
 _GONE = object()  # a path that selects nothing
+
+
+class ParentSpec(Protocol):
+    """What a parent router reads of its model (``ParentStreamPartition``, lowcode's ``AirbyteParent``)."""
+
+    @property
+    def stream(self) -> str: ...
+
+    @property
+    def parent_field(self) -> str: ...
+
+    @property
+    def field(self) -> str | None: ...
 
 
 class ParentRouter(Router):
     """One partition per distinct, non-empty ``parent_field`` value, in the order read."""
 
-    part: ParentStreamPartition
+    part: ParentSpec
 
-    def __init__(self, part: ParentStreamPartition, inputs: RouterInputs) -> None:
+    def __init__(self, part: ParentSpec, inputs: RouterInputs) -> None:
         super().__init__(part, inputs)
         self.field = part.field or part.parent_field
         self.path = compile_path(part.parent_field)
