@@ -250,6 +250,16 @@ def test_cursor_max_leaves_later_updates_to_the_next_run(db: Db) -> None:
         db.run("DELETE FROM events WHERE n = 99999;")
 
 
+def test_a_unit_reads_on_the_cursor_it_was_planned_with(db: Db) -> None:
+    """``read --plan`` takes no --cursor-field: the unit's bounds name the cursor column."""
+    plan = db.plan("events", rows_per_unit=600, cursor_fields={db.stream("events"): "at"})
+    unit = plan.units[0]
+    batches = list(db.source.read_stream(unit.stream, ReadContext(config=db.config, unit=unit)))
+    assert batches and all(b.state is not None and "cursor" in b.state for b in batches)
+    stamps = [r["at"] for b in batches for r in b.records.to_pylist() if r["at"] is not None]
+    assert stamps == sorted(stamps)
+
+
 def test_cli_plan_four_shards_and_merge(db: Db, tmp_path: Path) -> None:
     if db.connector != "postgres":
         pytest.skip("one database end to end is enough")

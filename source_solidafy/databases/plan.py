@@ -66,8 +66,9 @@ def plan_table(source: DatabaseSource, stream: str, pc: PlanContext) -> Pieces:
         con.close()
     incoming = pc.state.get(stream) or None
     pieces = _pieces(key, bounds, rows, "min/max" if _dense(key, rows, low, high) else "quantiles")
-    if cursor is not None and newest is not None:
-        pieces = [Piece({**p.bounds, "cursor": cursor.name, "cursor_max": newest}, p.estimate) for p in pieces]
+    if cursor is not None:  # the units read incrementally on it, up to the newest cursor now
+        pinned = {"cursor": cursor.name, **({"cursor_max": newest} if newest is not None else {})}
+        pieces = [Piece({**p.bounds, **pinned}, p.estimate) for p in pieces]
     pieces = [Piece(p.bounds, p.estimate, incoming) for p in pieces]
     plan = StreamPlan(base=incoming, replace=not incoming, state_sha256=state_sha256(incoming),
                       cursor_field=pc.cursor_fields.get(stream))  # every unit reads with the plan's --cursor-field

@@ -39,7 +39,8 @@ class KeyRange:
     """The part of a table a plan unit reads (``databases/plan.py``): ``lower <= key < upper``.
 
     ``None`` bounds are open; ``nulls`` adds the rows whose key is NULL; ``cursor_max`` (with a
-    cursor) leaves rows whose cursor is newer than the plan to the next run.
+    cursor) leaves rows whose cursor is newer than the plan to the next run; ``cursor`` names the
+    cursor column the plan was made with (the unit reads incrementally on it).
     """
 
     key: Column
@@ -47,6 +48,7 @@ class KeyRange:
     upper: Any = None
     nulls: bool = False
     cursor_max: Any = None
+    cursor: str | None = None
 
     @classmethod
     def of_unit(cls, table: Table, bounds: dict[str, Any], where: str) -> KeyRange:
@@ -63,7 +65,7 @@ class KeyRange:
             if before.get("upper") != after.get("lower") or before.get("upper") is None:
                 raise UsageError(f"{where}: the unit's key ranges are not neighbours; make a new plan")
         return cls(key, pieces[0].get("lower"), pieces[-1].get("upper"), any(p.get("nulls") for p in pieces),
-                   pieces[0].get("cursor_max"))
+                   pieces[0].get("cursor_max"), pieces[0].get("cursor"))
 
 
 def _param(value: Any) -> Any:

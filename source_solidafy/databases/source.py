@@ -177,11 +177,12 @@ class DatabaseSource(Source):
             tables = list_tables(con, self.dialect, session.spec.database)
             table = resolve(tables, stream, self.name)
             load_columns(con, self.dialect, [table])
-            cursor = self._cursor_column(table, ctx.cursor_field, config)
+            key_range = _unit_range(table, ctx)
+            planned = key_range.cursor if key_range is not None else None  # the plan's --cursor-field
+            cursor = self._cursor_column(table, ctx.cursor_field or planned, config)
             since = None
             if cursor is not None and ctx.sync_mode != "full_refresh":
                 since = _incoming_cursor(ctx.state, stream)
-            key_range = _unit_range(table, ctx)
             sql, params = build_select(table, cursor, since, ctx.max_records, key_range)
             size = int(ctx.tuning.batch_size or config.get("batch_size") or DEFAULT_BATCH_SIZE)
             try:
