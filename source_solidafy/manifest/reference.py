@@ -1,5 +1,8 @@
 """Reference docs generated from the models, so the docs cannot drift from what the loader accepts.
 
+Each type's section also says where its behaviour is: the core class its builder makes
+(:mod:`source_solidafy.rest.builders`), or, for the models no builder makes, the modules that read them.
+
 ``python -m source_solidafy.manifest.reference > docs/connector-yaml-reference.md``
 """
 
@@ -67,10 +70,20 @@ def _default(info: Any) -> str:
     return '`""`' if info.default == "" else f"`{info.default}`"
 
 
+def _where(model: type[BaseModel]) -> str:
+    """``Built into `source_solidafy.rest.auth.BearerAuth`.`` or ``Read by `source_solidafy.rest.reader`.``"""
+    from source_solidafy.rest.builders import implemented_by
+
+    how, where = implemented_by(model)
+    code = ", ".join(f"`{w}`" for w in where.replace(" | ", ", ").split(", "))
+    return f"{how.capitalize()} {code}."
+
+
 def model_table(model: type[BaseModel]) -> str:
-    """One markdown table: key, type, default."""
+    """One markdown table: key, type, default; and where the type's behaviour is implemented."""
     doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-    lines = [f"### {model.__name__}", ""] + ([doc, ""] if doc else []) + ["| key | type | default |", "|---|---|---|"]
+    lines = [f"### {model.__name__}", ""] + ([doc, ""] if doc else []) + [_where(model), ""]
+    lines += ["| key | type | default |", "|---|---|---|"]
     for name, info in model.model_fields.items():
         key = info.alias or name
         lines.append(f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} |")
@@ -82,7 +95,10 @@ def model_table(model: type[BaseModel]) -> str:
 
 
 def reference_markdown() -> str:
-    parts = ["# Connector YAML reference (generated from source_solidafy.manifest.models)", ""]
+    parts = ["# Connector YAML reference (generated from source_solidafy.manifest.models)", "",
+             "Every type below says where its behaviour is: the class it is built into (each type's builder, "
+             "one registration per model class, is in `source_solidafy/rest/builders.py`), or the modules that "
+             "read its keys.", ""]
     for title, models in SECTIONS:
         parts.append(f"## {title}\n")
         parts.extend(model_table(model) for model in models)

@@ -251,6 +251,30 @@ for _model, _router in ((m.ListPartition, ListRouter), (m.DateRangePartition, Da
     FACTORY.register(_model, _router)(_router)
 
 
+# ------------------------------------------------------------------ the models no builder makes
+
+# Where their keys are read (the reference names these modules; unit_tests/rest/test_factory_fields.py
+# checks each key of the model is read as an attribute in one of them).
+READ_BY: dict[type, tuple[str, ...]] = {
+    m.Manifest: ("source_solidafy.rest.source", "source_solidafy.rest.runtime", "source_solidafy.manifest.auth_choice",
+                 "source_solidafy.manifest.spec", "source_solidafy.manifest.summary"),
+    m.AuthWhen: ("source_solidafy.manifest.auth_choice",),
+    m.SpecField: ("source_solidafy.manifest.models",),
+    m.Stream: ("source_solidafy.rest.reader", "source_solidafy.rest.source", "source_solidafy.rest.partitions",
+               "source_solidafy.rest.record_checks", "source_solidafy.manifest.loader"),
+    m.Incremental: ("source_solidafy.rest.reader", "source_solidafy.rest.records"),
+    m.AsyncPoll: ("source_solidafy.rest.async_job",),
+}
+
+
+def implemented_by(model: type) -> tuple[str, str]:
+    """``("built into", "source_solidafy.rest.auth.BearerAuth")`` or ``("read by", "<modules>")``: where a YAML
+    type's behaviour is (the reference says it per type)."""
+    if model in READ_BY:
+        return "read by", ", ".join(READ_BY[model])
+    return "built into", FACTORY.part(model).where()
+
+
 # ---------------------------------------------------------------------------- what the engine calls
 
 

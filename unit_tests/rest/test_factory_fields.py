@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 import inspect
 import itertools
 import types
@@ -187,3 +188,23 @@ def test_a_dropped_field_is_caught() -> None:
     part = builders.FACTORY.part(m.OAuth2RefreshTokenAuth)
     assert "scopes" in _reached(part, None)
     assert "scopes" not in _reached(Part(part.model, part.core, dropping), None)
+
+
+def test_every_type_in_the_reference_says_where_it_lives() -> None:
+    """docs/connector-yaml-reference.md names, per type, the class it is built into or the modules that read it."""
+    from source_solidafy.manifest.reference import SECTIONS
+
+    for _, models in SECTIONS:
+        for model in models:
+            how, where = builders.implemented_by(model)  # KeyError: a type nobody said where it lives
+            assert how in ("built into", "read by") and where
+
+
+@pytest.mark.parametrize("model", list(builders.READ_BY), ids=lambda m: m.__name__)
+def test_keys_of_a_model_no_builder_makes_are_read_where_it_says(model: type[BaseModel]) -> None:
+    names: set[str] = set()
+    for module in builders.READ_BY[model]:
+        tree = ast.parse(inspect.getsource(importlib.import_module(module)))
+        names |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    missing = sorted(set(model.model_fields) - names)
+    assert not missing, f"{model.__name__}: {missing} are read in none of {builders.READ_BY[model]}"
