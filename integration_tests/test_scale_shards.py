@@ -219,3 +219,31 @@ def test_second_plan_continues_from_the_merged_state(api: ShardsApi, connector: 
     assert stale.rc == 0  # the first run merged into this file: merging it again is allowed
     assert merge(second, out, state).rc == 0
     assert run_cli("state", "merge", "--plan", str(plan_file), "-o", str(out), "--state", str(state)).rc == 1
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ([], "give --shard"),
+    (["--shard", "0/2", "--state", "s.json"], "--state cannot be used with a plan"),
+    (["--shard", "0/2", "--streams", "accounts"], "--streams cannot be used with a plan"),
+    (["--shard", "2/2"], "0 <= index < count"),
+    (["--shard", "auto"], "JOB_COMPLETION_INDEX"),
+    (["--units", "u99999"], "no such unit"),
+])
+def test_read_plan_usage_errors(api: ShardsApi, connector: str, tmp_path: Path, extra: list[str], message: str) -> None:
+    plan(connector, api, tmp_path / "plan.jsonl", "--max-units", "4")
+    env = {k: v for k, v in os.environ.items() if k not in ("JOB_COMPLETION_INDEX", "CLOUD_RUN_TASK_INDEX",
+                                                            "AWS_BATCH_JOB_ARRAY_INDEX")}
+    res = run_cli("read", "-c", connector, "--config-json", json.dumps(config(api.url)), "--plan",
+                  str(tmp_path / "plan.jsonl"), "-o", str(tmp_path / "out"), *extra, env=env)
+    assert res.rc == 2 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not (tmp_path / "out" / "_solidafy").exists()
+
+
+def test_plan_usage_errors(api: ShardsApi, connector: str, tmp_path: Path) -> None:
+    cfg = ["-c", connector, "--config-json", json.dumps(config(api.url))]
+    for extra, message in ((["--max-units", "0"], "--max-units"), (["--run-id", "Not Hex"], "--run-id"),
+                           (["--now", "yesterday"], "--now"), (["--max-units", "2"], "at least 4 units")):
+        res = run_cli("plan", *cfg, *extra)
+        assert res.rc == 2 and message in res.stderr and "Traceback" not in res.stderr, (extra, res.stderr)
+    missing = run_cli("read", *cfg, "--plan", str(tmp_path / "nope.jsonl"), "--shard", "0/1", "-o", str(tmp_path))
+    assert missing.rc == 2 and "not found" in missing.stderr
