@@ -73,3 +73,22 @@ def test_a_file_that_fails_to_load_is_not_remembered(tmp_path: Path, loads: list
         with pytest.raises(Exception, match="items.json"):
             registry.load_source(str(yaml_file))
     assert len(loads) == 2
+
+
+def test_a_warm_worker_finds_the_config_keys_once(tmp_path: Path, loads: list[Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every sync checks its config against the templates' config keys: found once per manifest."""
+    from source_solidafy.manifest import spec
+
+    walks: list[object] = []
+    real = spec._find_usages
+    monkeypatch.setattr(spec, "_find_usages", lambda m: walks.append(m) or real(m))
+    (tmp_path / "items.json").write_text('{"type": "object"}')
+    (tmp_path / "c.yaml").write_text(YAML.replace('base_url: "https://api.example.com"',
+                                                  'base_url: "https://{{ config.region }}.example.com"'))
+    for _ in range(3):
+        source = registry.load_source(str(tmp_path / "c.yaml"))
+        assert source.validate_config({"region": "eu"})["region"] == "eu"
+        with pytest.raises(Exception, match="region"):
+            source.validate_config({})
+    assert len(walks) == 1 and len(loads) == 1

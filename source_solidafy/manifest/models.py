@@ -265,6 +265,7 @@ class Manifest(Strict):
     _source_name: str = PrivateAttr(default="<string>")
     _warnings: list[str] = PrivateAttr(default_factory=list)
     _fields: list[ConfigField] | None = PrivateAttr(default=None)
+    _usages: dict[str, Any] | None = PrivateAttr(default=None)  # spec.config_usages, found once
 
     @model_validator(mode="before")
     @classmethod

@@ -47,7 +47,17 @@ class Usage:
 
 
 def config_usages(manifest: Manifest) -> dict[str, list[Usage]]:
-    """Config key -> every place a template reads it, in file order."""
+    """Config key -> every place a template reads it, in file order.
+
+    Found once per manifest (every sync's config check asks, and a loaded manifest is shared by
+    the syncs of a process: registry.py); callers only read it.
+    """
+    if manifest._usages is None:
+        manifest._usages = _find_usages(manifest)
+    return manifest._usages
+
+
+def _find_usages(manifest: Manifest) -> dict[str, list[Usage]]:
     usages: dict[str, list[Usage]] = {}
     for path, template in iter_templates(manifest):
         keys = config_keys_used(template)
