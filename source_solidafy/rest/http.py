@@ -111,25 +111,33 @@ class HttpClient:
         self._base_url = ""
         self.base_url = base_url
         self.auth = auth or Auth()
-        self.timeout, self.max_retries = timeout, max_retries
-        self.retry_statuses = frozenset(retry_statuses)
+        self.timeout, self.max_retries, self.retry_statuses = timeout, max_retries, frozenset(retry_statuses)
         self._log = log
-        self._headers = dict(headers or {})
-        if user_agent:
-            self._headers["User-Agent"] = user_agent
+        self._headers = {**(headers or {}), **({"User-Agent": user_agent} if user_agent else {})}
         self._secrets = {s for s in secrets if s}
         self._secrets.update(v for k, v in self._headers.items() if is_secret_name(k) and v)
         self._bucket = TokenBucket(rate_limit_rps, clock=monotonic, sleep=sleep) if rate_limit_rps else None
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
         self.deadline = timeout if deadline is None else deadline
-        limits = Limits(int(max_response_mb * 2**20), self.deadline)
-        self._session = make_session(limits, max(32, max_concurrency or 0), connect_guard)
-        self._session.cookies.set_policy(ScopedCookiePolicy(self._scope.allows))
+        self._session = self._new_session(max_response_mb, max_concurrency, connect_guard)
         self._trust_env = True
         self._proxy_cache: dict[str, dict[str, str]] = {}
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
         self._answered = False  # set once any response arrived (see is_unknown_host)
-        self._retrying = tenacity.Retrying(
+        self._retrying = self._retry_policy(max_retries, sleep)
+
+    def _new_session(self, max_response_mb: float, max_concurrency: int | None,
+                     connect_guard: Callable[[str, int], str] | None) -> requests.Session:
+        """The pooled session: bounded responses, the deadline, cookies only for allowed origins."""
+        limits = Limits(int(max_response_mb * 2**20), self.deadline)
+        session = make_session(limits, max(32, max_concurrency or 0), connect_guard)
+        session.cookies.set_policy(ScopedCookiePolicy(self._scope.allows))
+        return session
+
+    def _retry_policy(self, max_retries: int, sleep: Callable[[float], None]) -> tenacity.Retrying:
+        """Retry the statuses in ``retry_statuses`` and transient transport errors (never an unknown
+        host before any answer came), waiting as ``RetryWait`` says."""
+        return tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max_retries + 1),
             retry=tenacity.retry_if_exception_type((_Retry, *_TRANSIENT))
             & tenacity.retry_if_exception(lambda exc: self._answered or not is_unknown_host(exc)),
