@@ -36,6 +36,13 @@ CASES: dict[str, tuple[str, Credentials, dict[str, str], dict[str, str]]] = {
         {"client_id": "cid", "client_secret": "cs-GOOD-6"},
         {"client_secret": "cs-WRONG-6"},
     ),
+    "oauth2_client_secret_basic": (
+        "auth_oauth_client_basic",
+        Credentials("oauth", client_id="cid:1", client_secret="cs/GOOD+8", client_auth="basic",
+                    token_params={"audience": "https://api.example.com"}),
+        {"client_id": "cid:1", "client_secret": "cs/GOOD+8", "audience": "https://api.example.com"},
+        {"client_secret": "cs/WRONG+8"},
+    ),
     "session_token": (
         "auth_session",
         Credentials("session", username="ann", password="pw-GOOD-7", header_name="X-Session", header_prefix=""),
@@ -68,7 +75,7 @@ def test_auth_good_credentials_read_every_page(kind: str) -> None:
     summary = res.summary
     assert summary["status"] == "SUCCEEDED" and summary["total_records"] == 15
     assert summary["streams"][0]["records_synced"] == 15
-    _assert_hidden(res, *[v for k, v in good.items() if k not in ("client_id", "username", "email")])
+    _assert_hidden(res, *[v for k, v in good.items() if k not in ("client_id", "username", "email", "audience")])
     if creds.kind in ("oauth", "session"):
         assert len(creds.issued) == 1, "a token is fetched once and reused"
         _assert_hidden(res, *creds.issued)
@@ -170,3 +177,15 @@ def test_session_token_prefix_word_gets_one_space(tmp_path: Path, yaml_prefix: s
     assert res.rc == 0, res.stdout[-1500:]
     assert [r.header("X-Session") for r in srv.requests if r.path == "/v1/cursor"] == [sent] * 3
     assert creds.rejected == 0
+
+
+def test_auth_client_secret_basic_sends_the_client_in_the_header_and_the_extra_fields() -> None:
+    name, creds, good, _ = CASES["oauth2_client_secret_basic"]
+    with MockServer(GenericApi(ITEMS, creds)) as srv:
+        res = _read(srv, name, good)
+    assert res.rc == 0, res.stdout[-1500:]
+    token_calls = [r for r in srv.requests if r.path == "/v1/oauth/token"]
+    assert len(token_calls) == 1
+    assert token_calls[0].form() == {"grant_type": "client_credentials", "audience": "https://api.example.com"}
+    assert token_calls[0].header("X-Tenant") == "acme"
+    assert token_calls[0].header("Authorization") == "Basic Y2lkJTNBMTpjcyUyRkdPT0QlMkI4"  # cid%3A1:cs%2FGOOD%2B8

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from integration_tests.mocks.server import Faults, Request, Response
 
@@ -100,9 +100,9 @@ class Credentials:
         form, v = req.form(), self.values
         self.token_requests.append(form)
         grant = form.get("grant_type")
-        good_client = form.get("client_id") == v.get("client_id") and form.get("client_secret") == v.get(
-            "client_secret"
-        )
+        good_client = self._client_of(req, form) == (v.get("client_id"), v.get("client_secret"))
+        if any(form.get(k) != want for k, want in v.get("token_params", {}).items()):
+            good_client = False
         same_scope = form.get("scope", "") == v.get("scope", form.get("scope", ""))  # when the mock wants one
         if grant == "refresh_token":
             good = good_client and form.get("refresh_token") == v.get("refresh_token") and same_scope
@@ -113,6 +113,18 @@ class Credentials:
         if not good:
             return Response.json({"error": "invalid_grant", "error_description": "bad client or grant"}, 400)
         return Response.json({"access_token": self.issue(), "token_type": "bearer", "expires_in": expires_in})
+
+
+    def _client_of(self, req: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+        """The client's (id, secret): from the form, or with ``client_auth="basic"`` only from
+        ``Authorization: Basic`` (each part form-encoded, RFC 6749 2.3.1; both places at once is refused)."""
+        if self.values.get("client_auth") != "basic":
+            return form.get("client_id"), form.get("client_secret")
+        header = req.header("Authorization") or ""
+        if not header.startswith("Basic ") or "client_secret" in form:
+            return None, None
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return unquote_plus(user), unquote_plus(password)
 
 
 class GenericApi:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
-from source_solidafy.manifest.fields import Body, Strict, Template, Text, TextList
+from source_solidafy.manifest.fields import Body, Strict, Template, TemplateMap, Text, TextList
 
 
 class BearerAuth(Strict):
@@ -39,25 +39,39 @@ class BasicAuth(Strict):
     password: Template | None = None
 
 
-class OAuth2RefreshTokenAuth(Strict):
-    """POSTs ``grant_type=refresh_token`` (with ``scopes``) to ``token_url``; refreshes before expiry and once on a 401."""
+class _OAuth2Client(Strict):
+    """What every OAuth2 grant sends: the client's credentials, scopes, extra fields and headers.
 
-    type: Literal["oauth2_refresh_token"]
+    ``client_auth``: ``client_secret_post`` (the default) puts ``client_id`` and ``client_secret`` in
+    the form; ``client_secret_basic`` sends them as ``Authorization: Basic`` (RFC 6749 section 2.3.1),
+    as Reddit, Spotify, Okta and many others want. ``token_params`` are extra form fields
+    (``audience``, ``resource``, ``account_id``); ``token_headers`` extra request headers.
+    """
+
     token_url: Template
     client_id: Template
     client_secret: Template
-    refresh_token: Template
     scopes: TextList = Field(default_factory=list)
+    client_auth: Literal["client_secret_post", "client_secret_basic"] = "client_secret_post"
+    token_params: TemplateMap = Field(default_factory=dict)
+    token_headers: TemplateMap = Field(default_factory=dict)
 
 
-class OAuth2ClientCredentialsAuth(Strict):
+class OAuth2RefreshTokenAuth(_OAuth2Client):
+    """POSTs ``grant_type=refresh_token`` (with ``scopes``) to ``token_url``; refreshes before expiry and once on a 401.
+
+    A ``refresh_token`` in the answer replaces the old one (rotation): the sync reports the updated
+    config (see docs/connector-yaml.md, "Rotating refresh tokens").
+    """
+
+    type: Literal["oauth2_refresh_token"]
+    refresh_token: Template
+
+
+class OAuth2ClientCredentialsAuth(_OAuth2Client):
     """POSTs ``grant_type=client_credentials`` (with ``scopes``) to ``token_url``."""
 
     type: Literal["oauth2_client_credentials"]
-    token_url: Template
-    client_id: Template
-    client_secret: Template
-    scopes: TextList = Field(default_factory=list)
 
 
 class SessionTokenAuth(Strict):

@@ -79,19 +79,27 @@ def _basic(spec: m.BasicAuth, inputs: AuthInputs) -> a.Auth:
     return a.BasicAuth(inputs.render(spec.username), inputs.render(spec.password) if spec.password is not None else "")
 
 
-@FACTORY.register(m.OAuth2RefreshTokenAuth, a.OAuth2RefreshToken)
+def _token_request(spec: m.OAuth2RefreshTokenAuth | m.OAuth2ClientCredentialsAuth, inputs: AuthInputs) -> dict[str, Any]:
+    """The keywords every OAuth2 grant takes: its token request's options and the connector's session."""
+    request = a.TokenRequest(spec.client_auth, {k: inputs.render(v) for k, v in spec.token_params.items()},
+                             {k: inputs.render(v) for k, v in spec.token_headers.items()})
+    return {"request": request, "session": inputs.session}
+
+
+@FACTORY.register(m.OAuth2RefreshTokenAuth, a.OAuth2RefreshToken, a.TokenRequest)
 def _oauth2_refresh(spec: m.OAuth2RefreshTokenAuth, inputs: AuthInputs) -> a.Auth:
     return a.OAuth2RefreshToken(
         inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
-        inputs.render(spec.client_secret), inputs.render(spec.refresh_token), spec.scopes, session=inputs.session,
+        inputs.render(spec.client_secret), inputs.render(spec.refresh_token), spec.scopes,
+        **_token_request(spec, inputs),
     )
 
 
-@FACTORY.register(m.OAuth2ClientCredentialsAuth, a.OAuth2ClientCredentials)
+@FACTORY.register(m.OAuth2ClientCredentialsAuth, a.OAuth2ClientCredentials, a.TokenRequest)
 def _oauth2_client(spec: m.OAuth2ClientCredentialsAuth, inputs: AuthInputs) -> a.Auth:
     return a.OAuth2ClientCredentials(
         inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
-        inputs.render(spec.client_secret), spec.scopes, session=inputs.session,
+        inputs.render(spec.client_secret), spec.scopes, **_token_request(spec, inputs),
     )
 
 
