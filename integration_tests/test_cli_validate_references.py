@@ -112,7 +112,7 @@ CASES: dict[str, tuple[str, str]] = {
     headers: {X-Id: "{{ record.id }}"}
 """,
         "refs.yaml:13: streams[1].headers[\"X-Id\"]: 'record' is only defined in transform steps "
-        "(set: {field, value})",
+        "(set: {field, value}) and filter",
     ),
     "config-not-in-spec": (
         """  - name: items

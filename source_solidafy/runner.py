@@ -83,6 +83,7 @@ class SyncRun:
             tuning=options.tuning,
             strict=options.strict,
             on_warning=lambda msg: self._put(("warn", stream, msg)),
+            on_count=lambda key, n: self._put(("count", stream, (key, n))),
             unit=plan.units.get(stream),
         )
 
@@ -153,6 +154,8 @@ class SyncRun:
                 out = self._on_log(stream, *payload)
             elif kind == "warn":
                 out = self._on_warning(self.runs[stream], payload)
+            elif kind == "count":
+                out = self.runs[stream].add_count(*payload)
             elif kind == "start":
                 out = self._on_start(self.runs[stream])
             else:

@@ -97,6 +97,7 @@ class Batch:
 
 LogFn = Callable[[str, str], None]  # (level, message); level in DEBUG INFO WARN ERROR
 WarnFn = Callable[[str], None]  # a suspicion (see ReadContext.warn)
+CountFn = Callable[[str, int], None]  # (summary key, how many more): see ReadContext.count
 
 
 def _no_log(level: str, message: str) -> None:  # pragma: no cover - trivial
@@ -104,6 +105,10 @@ def _no_log(level: str, message: str) -> None:  # pragma: no cover - trivial
 
 
 def _no_warning(message: str) -> None:  # pragma: no cover - trivial
+    return None
+
+
+def _no_count(key: str, n: int) -> None:  # pragma: no cover - trivial
     return None
 
 
@@ -181,6 +186,7 @@ class ReadContext:
     tuning: Tuning = field(default_factory=Tuning)
     strict: bool = False  # a warning fails the stream (--strict)
     on_warning: WarnFn = _no_warning  # the runner records warnings here (see warn)
+    on_count: CountFn = _no_count  # the runner adds counts to the stream's summary entry (see count)
     unit: Unit | None = None  # read --plan: read only this plan unit's part of the stream (scale/units.py)
 
     def warn(self, message: str) -> None:
@@ -197,6 +203,12 @@ class ReadContext:
             from source_solidafy.errors import SuspectReadError
 
             raise SuspectReadError(f"{message} (strict: a warning fails the stream)")
+
+    def count(self, key: str, n: int) -> None:
+        """Add ``n`` to the stream's ``key`` in the summary (``records_filtered``: read, not delivered on
+        purpose). A count says what the read did; it holds no state (unlike :meth:`warn`)."""
+        if n:
+            self.on_count(key, n)
 
 
 @dataclass

@@ -62,6 +62,12 @@ class StreamRun:
     warnings: list[str] = field(default_factory=list)  # ReadContext.warn messages, distinct, in order
     more_warnings: int = 0  # distinct warnings beyond MAX_WARNINGS
     held: bool = False  # a warning holds the state: no STATE of this stream after it
+    counts: dict[str, int] = field(default_factory=dict)  # ReadContext.count: records_filtered, ...
+
+    def add_count(self, key: str, n: int) -> list[Any]:
+        """ReadContext.count: shown in the stream's summary entry; nothing to say right away."""
+        self.counts[key] = self.counts.get(key, 0) + n
+        return []
 
     def warn(self, message: str) -> bool:
         """Record a warning and hold the state; True when it is new (and should be logged)."""
@@ -82,6 +88,6 @@ class StreamRun:
     def result(self) -> dict[str, Any]:
         """The stream's entry in the SYNC_SUMMARY (docs/protocol.md), keys in this order."""
         given = {"output_file": self.output_file, "error": self.error}
-        return {"stream": self.name, "status": self.status, "records_synced": self.records,
+        return {"stream": self.name, "status": self.status, "records_synced": self.records, **self.counts,
                 "duration_ms": self.duration_ms, **{k: v for k, v in given.items() if v},
                 "warnings": self.warning_list(), **({"state_held": True} if self.held else {})}

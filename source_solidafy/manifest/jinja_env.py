@@ -35,6 +35,7 @@ __all__ = [
     "compile_template",
     "config_keys",
     "default_environments",
+    "describe_failure",
     "make_environment",
     "make_lenient_environment",
     "render",
@@ -113,20 +114,29 @@ def render(template: TemplateString, ctx: Mapping[str, Any], extra: dict[str, An
     token = start_render()
     try:
         return compiled.render(ctx, **extra) if extra else compiled.render(ctx)
-    except UndefinedError as exc:
-        raise TemplateError(f"{template._label()}: {exc.message}") from None
-    except SecurityError as exc:
-        raise TemplateError(f"{template._label()}: not allowed in a template: {exc}") from None
-    except TemplateError as exc:
-        raise TemplateError(f"{template._label()}: {exc.message}") from None
-    except RecursionError:
-        raise TemplateError(f"{template._label()}: the template calls itself too deeply") from None
-    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
-        # Python's messages quote the offending value, which may be a secret: drop quoted parts.
-        detail = _QUOTED.sub("'...'", str(exc))
-        raise TemplateError(f"{template._label()}: {type(exc).__name__}: {detail}") from None
+    except (UndefinedError, SecurityError, TemplateError, RecursionError, TypeError, ValueError, ArithmeticError,
+            LookupError) as exc:
+        raise TemplateError(describe_failure(template, exc)) from None
     finally:
         end_render(token)
+
+
+def describe_failure(template: TemplateString, exc: BaseException) -> str:
+    """``template at f.yaml:3: key: <what went wrong>``: one line, never a value of the context.
+
+    Python's messages quote the offending value, which may be a secret: quoted parts are dropped.
+    """
+    label = template._label()
+    if isinstance(exc, UndefinedError):
+        return f"{label}: {exc.message}"
+    if isinstance(exc, SecurityError):
+        return f"{label}: not allowed in a template: {exc}"
+    if isinstance(exc, TemplateError):
+        return f"{label}: {exc.message}"
+    if isinstance(exc, RecursionError):
+        return f"{label}: the template calls itself too deeply"
+    detail = _QUOTED.sub("'...'", str(exc))
+    return f"{label}: {type(exc).__name__}: {detail}"
 
 
 # ------------------------------------------------------------------------------ what a template reads

@@ -206,6 +206,7 @@ class Stream(Strict):
     partition: Annotated[Partition | None, open_slot("partition")] = None
     primary_key: TextList = Field(default_factory=list)
     cursor_field: Text | None = None
+    filter: Template | None = None  # a condition per record, before transform (rest/record_filter.py)
     transform: list[TransformStep] = Field(default_factory=list)
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     schema_file: Text | None = None

@@ -7,7 +7,7 @@ Each of these would otherwise fail only while syncing, or never fail but read th
 - a template variable that can never be defined where the template is rendered: ``partition.X``
   where the stream's partition provides no X (or the stream has no partition, or the template is
   rendered outside one: connector-level values, the partition block itself), ``job_id`` outside
-  an async_job stream's poll, download and transforms, ``record`` outside ``transform``;
+  an async_job stream's poll, download and transforms, ``record`` outside ``transform`` and ``filter``;
 - with an explicit ``spec:``, a ``config.X`` (or bare ``X``) that the spec does not declare.
 
 A problem is ``file:line: key.path: message`` (exit 2). In a lenient template (request, check and
@@ -92,7 +92,7 @@ def scope_of(manifest: Manifest, path: KeyPath) -> Scope:
     section, part = path[2], stream.partition
     is_job = isinstance(part, AsyncJobPartition)
     job_id = is_job and section != "incremental" and path[2:4] != ("partition", "create")
-    record = section == "transform"
+    record = section in ("transform", "filter")
     if part is None:
         return Scope(None, f"stream '{stream.name}' has no partition", job_id, record)
     if section == "partition":
@@ -106,7 +106,7 @@ def scope_of(manifest: Manifest, path: KeyPath) -> Scope:
 def _scope_problems(scope: Scope, reads: Reads) -> list[str]:
     out = []
     if "record" in reads.names and not scope.record:
-        out.append("'record' is only defined in transform steps (set: {field, value})")
+        out.append("'record' is only defined in transform steps (set: {field, value}) and filter")
     if "job_id" in reads.names and not scope.job_id:
         out.append("'job_id' is only defined in an async_job stream after its job is created "
                    "(poll, download, transform)")

@@ -21,6 +21,7 @@ from source_solidafy.rest.builders import PageInputs
 from source_solidafy.rest.decoders import Decoder
 from source_solidafy.rest.pages import PageRequest, page_size_of
 from source_solidafy.rest.record_checks import RecordChecks
+from source_solidafy.rest.record_filter import RecordFilter
 from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, lower_bound
 from source_solidafy.rest.request import RenderedRequest, RequestInputs
 from source_solidafy.rest.runtime import ConnectorRuntime
@@ -36,6 +37,7 @@ class StreamReader:
         self.rt, self.spec, self.ctx = rt, spec, ctx
         self.slots = ctx.services.request_slots(ctx.concurrency)  # the sync's cap on requests in flight
         self.decoder = builders.decoder(spec.decoder)
+        self.filter = RecordFilter(spec.filter, spec.name) if spec.filter is not None else None
         self.transformer = builders.transformer(spec.transform)
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()
@@ -160,6 +162,10 @@ class StreamReader:
     def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker,
                  dedupe: BoundaryDedupe | None = None, url: str = "") -> list[dict[str, Any]]:
         records = [r if isinstance(r, dict) else {"value": r} for r in raw]
+        if self.filter is not None:
+            read = len(records)
+            records = self.filter.apply(records, ctx)
+            self.ctx.count("records_filtered", read - len(records))
         if self.transformer:
             records = self.transformer.apply(records, ctx)
         self.checks.page(records, url)
