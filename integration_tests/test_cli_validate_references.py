@@ -56,6 +56,15 @@ CASES: dict[str, tuple[str, str]] = {
         "refs.yaml:12: streams[1].request.path: 'partition.customer' is never defined here; did you mean "
         "'partition.customer_id'? (the parent_stream partition provides partition.customer_id)",
     ),
+    "partition-key-of-parent-fields": (
+        """  - name: notes
+    request: {path: "/customers/{{ partition.customer_id }}/notes"}
+    headers: {X-Name: "{{ partition.nmae }}"}
+    partition: {type: parent_stream, stream: customers, parent_fields: {customer_id: id, name: name}}
+""",
+        "refs.yaml:13: streams[1].headers[\"X-Name\"]: 'partition.nmae' is never defined here; did you mean "
+        "'partition.name'? (the parent_stream partition provides partition.customer_id, partition.name)",
+    ),
     "partition-key-of-list": (
         """  - name: events
     request: {path: "/events", params: {region: "{{ partition.region }}"}}

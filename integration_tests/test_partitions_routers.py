@@ -155,3 +155,27 @@ def test_parent_child_incremental_over_two_syncs(tmp_path: Path) -> None:
     saved = json.loads(state_file.read_text())["streams"]["notes"]
     assert saved["parent"] == {"cursor": changed["updated_at"]}
     assert len(saved["partitions"]) == len(api.customers)  # entries of unchanged parents are kept
+
+
+PARENT_FIELDS = CUSTOMERS.replace(
+    'path: "/customers/{{ partition.customer_id }}/notes"',
+    'path: "/customers/{{ partition.customer_id }}/notes"\n      params: {owner: "{{ partition.owner }}", '
+    'name: "{{ partition.name }}"}',
+).replace("parent_field: id, field: customer_id", "parent_fields: {customer_id: id, owner: owner.login, name: name}")
+
+
+def test_several_parent_fields_reach_the_child_with_or_without_the_parent_selected(tmp_path: Path) -> None:
+    """Every named parent field is in partition.*; a parent with one of them null gives no partition."""
+    api = PartitionApi()
+    for i, customer in enumerate(api.customers):
+        customer["owner"] = {"login": f"user{i}"}
+    api.customers[3]["name"] = None
+    conn = write_connector(tmp_path, PARENT_FIELDS)
+    expected = {(f"/customers/{c['id']}/notes", c["owner"]["login"], c["name"]) for c in api.customers if c["name"]}
+    for streams in ("customers,notes", "notes"):  # the parent's read shared (projected) or read for the child
+        with serve(api) as srv:
+            result = read(conn, srv, "--streams", streams)
+            child_calls = {(r.path, r.arg("owner"), r.arg("name")) for r in calls(srv, "/customers/")}
+        assert result.rc == 0, result.stderr[-2000:]
+        assert child_calls == expected
+        assert {r["customer_id"] for r in result.records("notes")} == {c["id"] for c in api.customers if c["name"]}

@@ -32,6 +32,11 @@ class AirbyteParent(Strict):
     field: str
     type: Literal["airbyte_parent"] = "airbyte_parent"
 
+    @property
+    def parent_fields(self) -> dict[str, str]:
+        """Partition name -> parent path (what :class:`ParentRouter` reads)."""
+        return {self.field: self.parent_field}
+
 
 class AirbyteParentRouter(ParentRouter):
     """The CDK's partitions: every parent record's ``parent_key``, in the order read, repeats included."""
@@ -40,10 +45,11 @@ class AirbyteParentRouter(ParentRouter):
         super().__init__(part, inputs)
         self._counts: Counter[str] = Counter()
 
-    def partition_of(self, value: Any) -> dict[str, Any] | None:
+    def partition_of(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        (value,) = values.values()
         marker = jsoncodec.dumps(value).decode()
         self._counts[marker] += 1
-        part: dict[str, Any] = {self.field: value}
+        part: dict[str, Any] = dict(values)
         if self._counts[marker] > 1:
             part[REPEAT_KEY] = self._counts[marker]
         return part

@@ -152,7 +152,7 @@ class AirbyteManifestSource(DeclarativeSource):
         for s in self.manifest.streams:
             part = s.partition
             if isinstance(part, AirbyteParent) and part.stream == parent:
-                children.append((s.name, part.parent_field))
+                children.extend((s.name, path) for path in part.parent_fields.values())
         return children
 
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:

@@ -16,8 +16,9 @@ engine reads only these canonical attribute names:
 - Pagination ``stop`` is always ``Stop(type, path, value)``, whichever of ``stop: empty_page``,
   ``stop: {type: total_count, path: ...}`` or ``stop: {total_count: {path: ...}}`` was written.
 - ``DateRangePartition.step`` is ISO 8601 (``1d`` -> ``P1D``, ``1w`` -> ``P1W``); ``step_parts()``.
-- ``ParentStreamPartition``: type ``parent_stream`` (``parent`` accepted), stream, parent_field, field
-  (README ``field`` or seed ``partition_field``; defaults to parent_field).
+- ``ParentStreamPartition``: type ``parent_stream`` (``parent`` accepted), stream, parent_fields
+  (partition name -> parent path, always set; the single form ``parent_field`` + README ``field`` or
+  seed ``partition_field``, defaulting to parent_field, is ``{field: parent_field}``).
 - ``AsyncDownload.pagination``: ``locator_header`` / ``locator_param`` become a cursor paginator
   reading that header.
 - ``JsonDecoder.nested_records.carry`` is always a mapping record field -> path in the bucket.

@@ -74,14 +74,29 @@ class DateRangePartition(Strict):
         return y * 12 + mo, timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s)
 
 
+def _named_paths(value: Any) -> Any:
+    """``parent_fields``: a list of parent paths (each its own partition name) or a mapping
+    partition name -> parent path."""
+    if isinstance(value, list):
+        return {str(v): v for v in value}
+    return value
+
+
 class ParentStreamPartition(Strict):
-    """One partition per parent record: ``partition.<field>`` = the parent record's ``parent_field``."""
+    """One partition per parent record: ``partition.<field>`` = the parent record's ``parent_field``.
+
+    ``parent_fields`` takes several: a mapping partition name -> parent path (``{owner: owner.login,
+    repo: name}``), or a list of paths (each its own name). A parent record gives a partition when it
+    has every one of them, none null or empty. Canonical: ``parent_fields`` is always set (the single
+    form is ``{field: parent_field}``).
+    """
 
     spellings = {"partition_field": "field"}
     type: Literal["parent_stream", "parent"]
     stream: Text
-    parent_field: Text
+    parent_field: Text | None = None
     field: Text | None = None
+    parent_fields: Annotated[dict[str, Text], BeforeValidator(_named_paths)] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -94,9 +109,16 @@ class ParentStreamPartition(Strict):
         return "parent_stream"
 
     @model_validator(mode="after")
-    def _default_field(self) -> ParentStreamPartition:
+    def _one_form(self) -> ParentStreamPartition:
+        if self.parent_fields:
+            if self.parent_field is not None or self.field is not None:
+                raise PydanticCustomError("parent_forms", "give parent_field (with field) or parent_fields, not both")
+            return self
+        if self.parent_field is None:
+            raise PydanticCustomError("missing_key", "missing required key 'parent_field' (or 'parent_fields')")
         if self.field is None:
             self.field = self.parent_field
+        self.parent_fields = {self.field: self.parent_field}
         return self
 
 

@@ -79,7 +79,7 @@ def _partition_keys(part: Any) -> frozenset[str]:
     if isinstance(part, ListPartition):
         return frozenset({part.field})
     if isinstance(part, ParentStreamPartition):
-        return frozenset({part.field or part.parent_field})
+        return frozenset(part.parent_fields)
     assert isinstance(part, DateRangePartition)
     return frozenset(k for k in ("start", "end", part.field, part.start_field, part.end_field) if k)
 

@@ -255,8 +255,11 @@ def _rename(spec: m.RenameStep, inputs: None) -> r.TransformStep:
 
 # A router is made from its model and RouterInputs: the class is its own builder.
 for _model, _router in ((m.ListPartition, ListRouter), (m.DateRangePartition, DateRangeRouter),
-                        (m.ParentStreamPartition, ParentRouter), (m.AsyncJobPartition, AsyncJobRouter)):
+                        (m.AsyncJobPartition, AsyncJobRouter)):
     FACTORY.register(_model, _router)(_router)
+_FOLDED = "source_solidafy.manifest.partition_parts (folded into parent_fields)"
+FACTORY.register(m.ParentStreamPartition, ParentRouter,
+                 elsewhere={"parent_field": _FOLDED, "field": _FOLDED})(ParentRouter)
 
 
 # ------------------------------------------------------------------ the models no builder makes

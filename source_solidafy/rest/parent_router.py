@@ -1,6 +1,9 @@
 """The ``parent_stream`` router: one partition per distinct ``parent_field`` value of a parent's records.
 
     partition: {type: parent_stream, stream: customers, parent_field: id, field: customer_id}
+    partition: {type: parent_stream, stream: repos, parent_fields: {owner: owner.login, repo: name}}
+
+With ``parent_fields`` a partition holds every named value, and is one per distinct combination.
 
 The parent is read through the same machinery as any stream (its pagination, partitions, state),
 with the ``read_parent`` its :class:`~source_solidafy.rest.routers.RouterInputs` gives, and shared
@@ -11,7 +14,7 @@ child partition of the sync succeeded, so the next sync reads only parents that 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from source_solidafy import jsoncodec
@@ -23,6 +26,15 @@ from source_solidafy.source import Batch, ReadContext
 _GONE = object()  # a path that selects nothing
 
 
+def _marker(values: dict[str, Any]) -> str:
+    """One string per distinct set of values (a lone string value is itself)."""
+    if len(values) == 1:
+        (value,) = values.values()
+        if isinstance(value, str):
+            return value
+    return jsoncodec.dumps(list(values.values())).decode()
+
+
 class ParentSpec(Protocol):
     """What a parent router reads of its model (``ParentStreamPartition``, lowcode's ``AirbyteParent``)."""
 
@@ -30,55 +42,54 @@ class ParentSpec(Protocol):
     def stream(self) -> str: ...
 
     @property
-    def parent_field(self) -> str: ...
-
-    @property
-    def field(self) -> str | None: ...
+    def parent_fields(self) -> Mapping[str, str]:
+        """Partition name -> path in the parent's records."""
+        ...
 
 
 class ParentRouter(Router):
-    """One partition per distinct, non-empty ``parent_field`` value, in the order read."""
+    """One partition per distinct set of ``parent_fields`` values (none null or empty), in the order read."""
 
     part: ParentSpec
 
     def __init__(self, part: ParentSpec, inputs: RouterInputs) -> None:
         super().__init__(part, inputs)
-        self.field = part.field or part.parent_field
-        self.path = compile_path(part.parent_field)
+        self.paths = [(name, path, compile_path(path)) for name, path in part.parent_fields.items()]
         self.parent_state: dict[str, Any] | None = None
         self.complete = False
         self.parents = 0  # parent records read
-        self.found = False  # some parent record has parent_field (even null)
+        self.found = False  # some parent record has every parent field (even null)
         self.sample: dict[str, Any] | None = None  # the first parent record, as fetched
         self._seen: set[str] = set()
 
     def partitions(self) -> Iterator[dict[str, Any]]:
-        for value in self._parent_values():
-            partition = self.partition_of(value)
+        for values in self._parent_values():
+            partition = self.partition_of(values)
             if partition is not None:
                 yield partition
 
-    def partition_of(self, value: Any) -> dict[str, Any] | None:
-        """The partition of one parent record's value: each distinct non-empty value once."""
-        if value is None or value == "":
+    def partition_of(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """The partition of one parent record's values: each distinct set with no null or empty value, once."""
+        if any(v is None or v == "" for v in values.values()):
             return None
-        marker = value if isinstance(value, str) else jsoncodec.dumps(value).decode()
+        marker = _marker(values)
         if marker in self._seen:
             return None
         self._seen.add(marker)
-        return {self.field: value}
+        return values
 
-    def _parent_values(self) -> Iterator[Any]:
-        """Each parent record's ``parent_field`` value in the order read (none for a record without it)."""
+    def _parent_values(self) -> Iterator[dict[str, Any]]:
+        """Each parent record's values by partition name, in the order read (none for a record lacking one)."""
         for projected, batch in self._parent_batches():
             self.parents += len(batch)
             for rec in batch.records:
-                value = rec.get(self.part.parent_field, _GONE) if projected else self.path.get(rec, _GONE)
                 self.sample = self.sample or (None if projected else rec)
-                if value is _GONE:
+                values = {name: rec.get(path, _GONE) if projected else compiled.get(rec, _GONE)
+                          for name, path, compiled in self.paths}
+                if any(v is _GONE for v in values.values()):
                     continue
                 self.found = True
-                yield value
+                yield values
             if batch.state is not None:
                 self.parent_state = batch.state
         if self.parents and not self.found:
@@ -86,10 +97,12 @@ class ParentRouter(Router):
         self.complete = True
 
     def _field_missing(self) -> str:
-        """No parent record has parent_field: zero partitions would pass for an empty child."""
-        parent, name = self.part.stream, self.part.parent_field
-        why = self.path.missing(self.sample or {}, root=f"the first '{parent}' record")
-        return (f"stream '{self.stream}': partition.parent_field '{name}' is in none of the {self.parents} "
+        """No parent record has every parent field: zero partitions would pass for an empty child."""
+        parent, sample = self.part.stream, self.sample or {}
+        name, path, compiled = next((p for p in self.paths if p[2].get(sample, _GONE) is _GONE), self.paths[0])
+        key = "parent_field" if len(self.paths) == 1 else f"parent_fields.{name}"
+        why = compiled.missing(sample, root=f"the first '{parent}' record")
+        return (f"stream '{self.stream}': partition.{key} '{path}' is in none of the {self.parents} "
                 f"records of parent stream '{parent}': {why}; no partition was read")
 
     def _parent_batches(self) -> Iterator[tuple[bool, Batch]]:

@@ -17,7 +17,7 @@ import orjson
 
 from source_solidafy import jsoncodec
 from source_solidafy.errors import ConfigError, HttpError
-from source_solidafy.manifest.models import Manifest, Stream
+from source_solidafy.manifest.models import Manifest, ParentStreamPartition, Stream
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import builders
 from source_solidafy.rest.infer import ensure_fields, infer_schema
@@ -145,8 +145,9 @@ class DeclarativeSource(Source):
             yield from spool.follow(ctx.cancel, ctx.warn)
 
     def _children_of(self, parent: str) -> list[tuple[str, str]]:
-        return [(s.name, s.partition.parent_field) for s in self.manifest.streams
-                if s.partition is not None and s.partition.type == "parent_stream" and s.partition.stream == parent]
+        return [(s.name, path) for s in self.manifest.streams
+                if isinstance(s.partition, ParentStreamPartition) and s.partition.stream == parent
+                for path in s.partition.parent_fields.values()]
 
     def read_plain(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         """Read ``stream`` itself, with no sharing (the fetch that shared reads spool)."""

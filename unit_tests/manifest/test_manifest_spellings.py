@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from source_solidafy.errors import ManifestError
 from source_solidafy.manifest import load_manifest_text
 from source_solidafy.manifest.models import (
     CursorPagination,
@@ -33,6 +36,27 @@ def test_parent_stream_both_forms() -> None:
     assert (seed.partition.type, seed.partition.field, seed.partition.parent_field) == ("parent_stream", "org_id", "id")
     default = stream("    partition: {type: parent, stream: orgs, parent_field: id}\n")
     assert default.partition.field == "id"  # type: ignore[union-attr]
+    assert seed.partition.parent_fields == {"org_id": "id"} and default.partition.parent_fields == {"id": "id"}  # type: ignore[union-attr]
+
+
+def test_parent_fields_a_mapping_or_a_list() -> None:
+    named = stream("    partition: {type: parent_stream, stream: orgs, parent_fields: {org: id, owner: owner.login}}\n")
+    listed = stream("    partition: {type: parent_stream, stream: orgs, parent_fields: [id, owner_id]}\n")
+    assert named.partition.parent_fields == {"org": "id", "owner": "owner.login"}  # type: ignore[union-attr]
+    assert listed.partition.parent_fields == {"id": "id", "owner_id": "owner_id"}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("partition", "message"), [
+    ("{type: parent_stream, stream: orgs, parent_field: id, parent_fields: [id]}",
+     "give parent_field (with field) or parent_fields, not both"),
+    ("{type: parent_stream, stream: orgs, field: org, parent_fields: [id]}",
+     "give parent_field (with field) or parent_fields, not both"),
+    ("{type: parent_stream, stream: orgs}", "missing required key 'parent_field' (or 'parent_fields')"),
+])
+def test_parent_fields_one_form_only(partition: str, message: str) -> None:
+    with pytest.raises(ManifestError) as exc:
+        stream(f"    partition: {partition}\n")
+    assert str(exc.value) == f"<string>:6: streams[0].partition: {message}"
 
 
 def test_date_range_steps() -> None:
