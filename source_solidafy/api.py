@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from source_solidafy import protocol as p
 from source_solidafy import registry
 from source_solidafy.catalog import read_catalog
 from source_solidafy.config import fields_to_json_schema
+from source_solidafy.config_updates import ConfigListener
 from source_solidafy.confinement import Confinement
 from source_solidafy.errors import (
     AuthError,
@@ -142,16 +144,33 @@ def _validated(source: Source, config: dict[str, Any]) -> dict[str, Any]:
     return source.validate_config(config)
 
 
-def check(connector: str | Source, config: dict[str, Any]) -> dict[str, Any]:
-    """CONNECTION_STATUS: FAILED (not an exception) for bad credentials or an invalid config."""
+def check(connector: str | Source, config: dict[str, Any], on_config: ConfigListener | None = None) -> dict[str, Any]:
+    """CONNECTION_STATUS: FAILED (not an exception) for bad credentials or an invalid config.
+
+    ``on_config(config, paths)`` hears of a config the check changed (a rotated refresh token: save it).
+    """
     source = load_connector(connector)
     try:
-        result = source.check(_validated(source, config))
+        config = _validated(source, config)
+        with _config_listener(source, config, on_config):
+            result = source.check(config)
     except (AuthError, ConfigError) as exc:
         return p.connection_status(False, str(exc))
     finally:
         source.close()
     return p.connection_status(result.ok, result.message)
+
+
+@contextlib.contextmanager
+def _config_listener(source: Source, config: dict[str, Any], on_config: ConfigListener | None) -> Iterator[None]:
+    """``on_config`` hears every change of ``config`` made inside the block."""
+    changes = source.config_changes(config) if on_config is not None else None
+    stop = changes.listen(on_config) if changes is not None and on_config is not None else None
+    try:
+        yield
+    finally:
+        if stop is not None:
+            stop()
 
 
 def streams(connector: str | Source, config: dict[str, Any] | None = None) -> list[str]:
@@ -166,10 +185,14 @@ def streams(connector: str | Source, config: dict[str, Any] | None = None) -> li
     return source.stream_names(config)
 
 
-def discover(connector: str | Source, config: dict[str, Any], sample: int = 0) -> dict[str, Any]:
+def discover(connector: str | Source, config: dict[str, Any], sample: int = 0,
+             on_config: ConfigListener | None = None) -> dict[str, Any]:
+    """The CATALOG; ``on_config`` as for :func:`check` (a sample read may refresh a token)."""
     source = load_connector(connector)
     try:
-        infos = source.discover(_validated(source, config), sample=sample)
+        config = _validated(source, config)
+        with _config_listener(source, config, on_config):
+            infos = source.discover(config, sample=sample)
     finally:
         source.close()
     return p.catalog([i.as_airbyte() for i in infos])
@@ -325,4 +348,5 @@ def sync(connector: str | Source, config: dict[str, Any], options: SyncResultOpt
         "output": summary.get("output"),
         "state": {"streams": run.final_state},
         "records": records,
+        **({"config": run.updated_config} if run.updated_config is not None else {}),
     }

@@ -12,12 +12,16 @@ import contextlib
 import gc
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy import __version__
 from source_solidafy import protocol as p
 from source_solidafy.errors import ConfigError, SolidafyError, UsageError, not_utf8
+
+if TYPE_CHECKING:
+    from source_solidafy.config_updates import KeyPath
 
 CONNECTOR_HELP = "built-in connector name or alias, or a path to a connector YAML file"
 
@@ -134,6 +138,30 @@ def _writer(pretty: bool = False) -> p.NdjsonWriter:
     return p.NdjsonWriter(sys.stdout.buffer, pretty=pretty)
 
 
+def _config_saver(args: argparse.Namespace, airbyte: bool) -> Callable[[dict[str, Any], list[KeyPath]], list[Any]]:
+    """What the CLI does when the connector changes its config (a token endpoint rotated the refresh token):
+    rewrite ``--config FILE`` at once (atomically: the old token may be revoked already) and say so on
+    stderr, without the value; the Airbyte flavour also emits the CONTROL message on stdout."""
+
+    def save(config: dict[str, Any], paths: list[KeyPath]) -> list[Any]:
+        from source_solidafy.config_updates import describe, save_config_file
+
+        keys, location = describe(paths), None if getattr(args, "config_json", None) else args.config
+        if location:
+            try:
+                save_config_file(location, config, paths)
+                sys.stderr.write(f"{location}: saved the new {keys} (the token endpoint rotated it)\n")
+            except SolidafyError as exc:
+                sys.stderr.write(f"error: {location}: could not save the new {keys}; the next sync needs it: {exc}\n")
+        elif not airbyte:
+            sys.stderr.write(f"warning: the token endpoint rotated {keys}; the config came from --config-json, so "
+                             "the new value is not saved and the next sync may be refused: give --config FILE\n")
+        sys.stderr.flush()
+        return [p.control_config(config)] if airbyte else []
+
+    return save
+
+
 # -- commands -----------------------------------------------------------------------------------------
 
 
@@ -168,7 +196,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from source_solidafy import api
 
     config = _config(args)
-    _writer().write([api.check(api.load_connector(_connector(args, config)), config)])
+    writer = _writer()
+    save = _config_saver(args, args.airbyte)
+    status = api.check(api.load_connector(_connector(args, config)), config,
+                       on_config=lambda cfg, paths: writer.write(save(cfg, paths)))
+    writer.write([status])
     return 0
 
 
@@ -188,7 +220,11 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from source_solidafy import api
 
     config = _config(args)
-    _writer().write([api.discover(api.load_connector(_connector(args, config)), config, sample=args.sample)])
+    writer = _writer()
+    save = _config_saver(args, args.airbyte)
+    catalog = api.discover(api.load_connector(_connector(args, config)), config, sample=args.sample,
+                           on_config=lambda cfg, paths: writer.write(save(cfg, paths)))
+    writer.write([catalog])
     return 0
 
 
@@ -252,6 +288,7 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
     from source_solidafy.progress import Progress
 
     progress = Progress.for_stderr(enabled=not airbyte)
+    run.on_config = _config_saver(args, airbyte)
     run.watch = progress.update  # redrawn while waiting too, not only when a chunk arrives
     for chunk in run:
         writer.write(chunk)
@@ -315,6 +352,7 @@ def run(argv: list[str], airbyte: bool) -> int:
 
         return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
+    args.airbyte = airbyte
     if args.command is None:
         build_parser().print_help()
         return 2

@@ -76,6 +76,12 @@ def trace_error(
     return {"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": float(now_ms()), "error": error}}
 
 
+def control_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Airbyte's CONTROL message with the connector's whole updated config (a rotated refresh token)."""
+    return {"type": "CONTROL", "control": {"type": "CONNECTOR_CONFIG", "emitted_at": float(now_ms()),
+                                           "connectorConfig": {"config": config}}}
+
+
 def connection_status(ok: bool, message: str) -> dict[str, Any]:
     return {
         "type": "CONNECTION_STATUS",

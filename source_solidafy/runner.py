@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from source_solidafy import protocol as p
+from source_solidafy.config_updates import ConfigChanges, KeyPath
 from source_solidafy.errors import SolidafyError, redact
 from source_solidafy.flavours import flavour_of
 from source_solidafy.queues import drain, put_unless
@@ -54,6 +55,12 @@ class SyncRun:
         self._saver = StateFileSaver(options.state_file, expect=plan.state_version)
         self._heartbeat = self.flavour.heartbeat()
         self._services = SyncServices(plan.streams)  # one per sync, shared by its streams
+        # The connector changed its config (a rotated refresh token): the whole config, once per change.
+        # ``on_config`` (a front door's: the CLI saves --config FILE) returns the messages to say instead
+        # of the CONTROL message every flavour says by default.
+        self.updated_config: dict[str, Any] | None = None
+        self.on_config: Callable[[dict[str, Any], list[KeyPath]], Chunk] | None = None
+        self._changes: ConfigChanges | None = None
 
     @property
     def failed(self) -> bool:
@@ -110,12 +117,15 @@ class SyncRun:
         plan = self.plan
         workers = max(1, min(self.options.concurrency, len(plan.streams)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream")
+        stop_listening = self._listen_config()
         try:
             for name in plan.streams:
                 pool.submit(self._produce, name)
             yield from self._consume(len(plan.streams))
             yield self._finish()
         finally:
+            stop_listening()
+            self._last_config()
             plan.cancel.set()
             for run in self.runs.values():
                 run.stop.set()
@@ -123,6 +133,31 @@ class SyncRun:
             pool.shutdown(wait=True, cancel_futures=True)
             if plan.sink is not None and not self._sink_closed:
                 self._abort_open_streams()
+
+    def _listen_config(self) -> Callable[[], None]:
+        """Changes of the config (heard in any thread) become queue events; returns the function that stops it."""
+        try:
+            changes = self.source.config_changes(self.plan.config)
+        except SolidafyError:  # e.g. a config no auth alternative fits: each stream fails on it, in its own words
+            changes = None
+        if changes is None:
+            return lambda: None
+        self._changes = changes
+        return changes.listen(lambda config, paths: self._put(("config", "", (config, paths))))
+
+    def _last_config(self) -> None:
+        """A change the queue dropped (the sync was cancelled meanwhile) still reaches the front door."""
+        latest = self._changes.latest if self._changes is not None else None
+        if latest is not None and latest is not self.updated_config:
+            self.updated_config = latest
+            if self.on_config is not None:
+                self.on_config(latest, self._changes.paths)  # type: ignore[union-attr]  # not None: latest is set
+
+    def _on_config(self, config: dict[str, Any], paths: list[KeyPath]) -> Chunk:
+        self.updated_config = config
+        if self.on_config is not None:
+            return self.on_config(config, paths)
+        return [p.control_config(config)]
 
     def _abort_open_streams(self) -> None:
         sink = self.plan.sink
@@ -158,6 +193,8 @@ class SyncRun:
                 out = self.runs[stream].add_count(*payload)
             elif kind == "start":
                 out = self._on_start(self.runs[stream])
+            elif kind == "config":
+                out = self._on_config(*payload)
             else:
                 pending -= 1
                 out = self._on_end(self.runs[stream], payload)

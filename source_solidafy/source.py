@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from source_solidafy.config_updates import ConfigChanges
     from source_solidafy.confinement import Confinement
     from source_solidafy.rest.concurrency import SharedReads
     from source_solidafy.scale.units import Unit
@@ -265,6 +266,10 @@ class Source(ABC):
     @abstractmethod
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
         """Yield batches of ``stream``. An exception fails this stream only."""
+
+    def config_changes(self, config: dict[str, Any]) -> ConfigChanges | None:
+        """What the connector changes in ``config`` while it runs (a rotated refresh token); None: never."""
+        return None
 
     def declared_rate_limit(self) -> float | None:
         """Requests per second the connector allows itself (REST ``http.rate_limit_rps``); None: no limit."""

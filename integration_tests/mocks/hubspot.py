@@ -5,7 +5,9 @@
 - ``POST /oauth/v1/token`` (form ``grant_type=refresh_token``, ``client_id``, ``client_secret``,
   ``refresh_token``) answers ``{"token_type": "bearer", "refresh_token", "access_token",
   "expires_in": 1800}``; a wrong grant, client or refresh token is 400 with HubSpot's OAuth error body
-  (``status`` BAD_GRANT_TYPE / BAD_CLIENT_ID / BAD_REFRESH_TOKEN, ``message``).
+  (``status`` BAD_GRANT_TYPE / BAD_CLIENT_ID / BAD_REFRESH_TOKEN, ``message``). The answer's
+  ``refresh_token`` is the one sent, unless ``rotate_refresh_tokens``: then each refresh answers a new
+  one and revokes the one it used (as rotating OAuth servers do; a later use is BAD_REFRESH_TOKEN).
 - GET lists: ``limit`` (default 10, capped at 100), ``after`` = the next object's id, last page has no
   ``paging`` key; ``properties`` picks which properties come back (only those asked for).
 - POST ``/<type>/search``: ``limit`` up to 200 (more is a 400), ``after`` is an offset in the body,
@@ -132,8 +134,10 @@ class HubSpotMock:
 
     streams_with_data = [*SEARCH_STREAMS, *LIST_STREAMS, "owners", "deal_pipelines", "ticket_pipelines"]
 
-    def __init__(self, token: str = TOKEN, search_cap: int = SEARCH_CAP) -> None:
+    def __init__(self, token: str = TOKEN, search_cap: int = SEARCH_CAP, rotate_refresh_tokens: bool = False) -> None:
         self.token = token
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.refresh_token = REFRESH_TOKEN  # the one refresh token that works now
         self.search_cap = search_cap  # HubSpot's is 10,000; tests lower it to reach it quickly
         self.data = {kind: _objects(kind) for kind in OBJECTS}
         self.search_bodies: list[dict[str, Any]] = []
@@ -198,15 +202,18 @@ class HubSpotMock:
         checks = [("grant_type", "refresh_token", "BAD_GRANT_TYPE", "unsupported grant type"),
                   ("client_id", CLIENT_ID, "BAD_CLIENT_ID", "missing or invalid client id"),
                   ("client_secret", CLIENT_SECRET, "BAD_CLIENT_ID", "missing or invalid client secret"),
-                  ("refresh_token", REFRESH_TOKEN, "BAD_REFRESH_TOKEN", "missing or unknown refresh token")]
-        for field, want, status, message in checks:
-            if form.get(field) != want:
-                return Response.json({"status": status, "message": message,
-                                      "correlationId": "5d1b3c2a-0000-4000-8000-000000000000"}, 400)
+                  ("refresh_token", self.refresh_token, "BAD_REFRESH_TOKEN", "missing or unknown refresh token")]
         with self._lock:
+            for field, want, status, message in checks:
+                if form.get(field) != want:
+                    return Response.json({"status": status, "message": message,
+                                          "correlationId": "5d1b3c2a-0000-4000-8000-000000000000"}, 400)
             access = f"CJSP5qf1KhICAQEYs-gDIIGOBii1{len(self.issued):04d}"
             self.issued.append(access)
-        return Response.json({"token_type": "bearer", "refresh_token": REFRESH_TOKEN, "access_token": access,
+            if self.rotate_refresh_tokens:
+                self.refresh_token = f"na1-refresh-rotated-{len(self.issued):04d}"
+            refresh = self.refresh_token
+        return Response.json({"token_type": "bearer", "refresh_token": refresh, "access_token": access,
                               "expires_in": 1800})
 
     def _take_fault(self, path: str) -> Response | None:

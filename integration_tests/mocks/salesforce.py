@@ -3,7 +3,9 @@
 - ``POST /services/oauth2/token`` (form ``grant_type=refresh_token``, ``client_id``, ``client_secret``,
   ``refresh_token``) answers an access token and ``instance_url`` = this server (the data host comes
   from the token response); a wrong refresh token is 400 ``invalid_grant``, a wrong client 400
-  ``invalid_client``. No ``expires_in`` (Salesforce sends none).
+  ``invalid_client``. No ``expires_in`` (Salesforce sends none). No ``refresh_token`` either, unless
+  the connected app rotates them (``rotate_refresh_tokens``): then each refresh answers a new one
+  and the one it used is revoked (a later use is ``invalid_grant``).
 - Data calls need ``Authorization: Bearer <a live access token>``, else 401
   ``[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]``;
   ``expire_sessions_after(n)`` kills the live tokens after n more data calls (a session timeout).
@@ -128,8 +130,10 @@ class SalesforceMock:
 
     streams_with_data = list(STREAM_OBJECTS)
 
-    def __init__(self, batch_size: int = 100) -> None:
+    def __init__(self, batch_size: int = 100, rotate_refresh_tokens: bool = False) -> None:
         self.batch_size = batch_size
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.refresh_token = REFRESH_TOKEN  # the one refresh token that works now
         self.data = {obj: build_records(obj) for obj in OBJECTS}
         self.tokens_issued: list[str] = []
         self.live_tokens: set[str] = set()
@@ -195,18 +199,22 @@ class SalesforceMock:
             return Response.json({"error": "unsupported_grant_type", "error_description": "grant type not supported"}, 400)
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return Response.json({"error": "invalid_client", "error_description": "invalid client credentials"}, 400)
-        if form.get("refresh_token") != REFRESH_TOKEN:
-            return Response.json({"error": "invalid_grant", "error_description": "expired access/refresh token"}, 400)
         with self._lock:
+            if form.get("refresh_token") != self.refresh_token:
+                return Response.json({"error": "invalid_grant", "error_description": "expired access/refresh token"},
+                                     400)
             token = f"00DMOCK0000001gPL!AR8AQ.session{len(self.tokens_issued) + 1}"
             self.tokens_issued.append(token)
             self.live_tokens.add(token)
+            rotated = {}
+            if self.rotate_refresh_tokens:
+                self.refresh_token = rotated["refresh_token"] = f"5Aep861MockRotatedRefresh{len(self.tokens_issued)}"
         host = req.header("Host", "login.salesforce.com")
         return Response.json({
             "access_token": token, "signature": "SSSbLO/gBhmmyNUvN18ODBDFYHzakxOMgqYtu+hDPsc=",
             "scope": "api refresh_token", "instance_url": f"http://{host}",
             "id": f"http://{host}/id/00Dxx0000001gPLEAY/005xx000001SwiUAAS", "token_type": "Bearer",
-            "issued_at": "1278448384422",
+            "issued_at": "1278448384422", **rotated,
         })
 
     def _take_fault(self, path: str) -> Response | None:

@@ -316,13 +316,19 @@ class _OAuth2Grant(_TokenAuth):
 
 
 class OAuth2RefreshToken(_OAuth2Grant):
-    """OAuth2 refresh-token grant; a rotated ``refresh_token`` in the answer replaces the old one."""
+    """OAuth2 refresh-token grant; a rotated ``refresh_token`` in the answer replaces the old one.
+
+    ``on_rotate(new_refresh_token)`` is called when the answer carries a new one (the old one may be
+    revoked already): the runtime writes it into the updated config (config_updates.py).
+    """
 
     def __init__(self, token_url: str, client_id: str, client_secret: str, refresh_token: str,
-                 scopes: list[str] | tuple[str, ...] = (), **options: Any) -> None:
+                 scopes: list[str] | tuple[str, ...] = (), on_rotate: Callable[[str], None] | None = None,
+                 **options: Any) -> None:
         super().__init__(token_url, client_id, client_secret, scopes, **options)
         self._refresh_token = refresh_token
         self._all_refresh_tokens = [refresh_token]
+        self._on_rotate = on_rotate
 
     def _static_secrets(self) -> list[str]:
         return [*super()._static_secrets(), *self._all_refresh_tokens]
@@ -330,9 +336,11 @@ class OAuth2RefreshToken(_OAuth2Grant):
     def _fetch(self) -> dict[str, Any]:
         info = self._grant("refresh_token", refresh_token=self._refresh_token)
         rotated = info.get("refresh_token")
-        if isinstance(rotated, str) and rotated:
+        if isinstance(rotated, str) and rotated and rotated != self._refresh_token:
             self._refresh_token = rotated
             self._all_refresh_tokens.append(rotated)
+            if self._on_rotate is not None:
+                self._on_rotate(rotated)
         return info
 
 

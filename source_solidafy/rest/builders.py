@@ -39,12 +39,16 @@ class AuthInputs:
     render: Callable[[TemplateString], str]  # a template rendered against the config
     token_url: str | None = None  # the config's token_url: replaces the manifest's (local mocks, sandboxes)
     session: requests.Session | None = None  # the connector's HTTP session (its proxies, its TLS settings)
+    # save(template, value): the auth changed the value of the config key ``template`` reads (a rotated
+    # refresh token); the runtime keeps it in the updated config (config_updates.py)
+    save: Callable[[TemplateString, str], None] | None = None
 
     @classmethod
-    def of(cls, config: dict[str, Any], session: requests.Session | None = None) -> AuthInputs:
+    def of(cls, config: dict[str, Any], session: requests.Session | None = None,
+           save: Callable[[TemplateString, str], None] | None = None) -> AuthInputs:
         """Templates rendered against ``config``; its ``token_url``, when given, wins over the manifest's."""
         ctx = build_context(config)
-        return cls(lambda t: t.render(ctx), str(config.get("token_url") or "") or None, session)
+        return cls(lambda t: t.render(ctx), str(config.get("token_url") or "") or None, session, save)
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,20 @@ def _token_request(spec: m.OAuth2RefreshTokenAuth | m.OAuth2ClientCredentialsAut
     return {"request": request, "session": inputs.session}
 
 
+def _saver(inputs: AuthInputs, template: TemplateString) -> Callable[[str], None] | None:
+    """``save(value)``: the new value of the config key ``template`` reads (a rotated refresh token)."""
+    save = inputs.save
+    if save is None:
+        return None
+    return lambda value: save(template, value)
+
+
 @FACTORY.register(m.OAuth2RefreshTokenAuth, a.OAuth2RefreshToken, a.TokenRequest)
 def _oauth2_refresh(spec: m.OAuth2RefreshTokenAuth, inputs: AuthInputs) -> a.Auth:
     return a.OAuth2RefreshToken(
         inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
         inputs.render(spec.client_secret), inputs.render(spec.refresh_token), spec.scopes,
+        on_rotate=_saver(inputs, spec.refresh_token),
         **_token_request(spec, inputs),
     )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from source_solidafy.config_updates import ConfigChanges, config_path
 from source_solidafy.confinement import ConnectGuard
 from source_solidafy.manifest.models import Manifest
-from source_solidafy.manifest.templates import build_context
+from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import builders
 from source_solidafy.source import LogFn
 
@@ -26,7 +27,9 @@ class ConnectorRuntime:
         self.config = config
         self._local = threading.local()
         self.client = builders.http_client(manifest.http, builders.HttpInputs(secrets, self._log, guard, rate_limit_rps))
-        self.client.auth = builders.auth(manifest.auth_for(config), builders.AuthInputs.of(config, self.client.session))
+        self.changes = ConfigChanges(config)  # what the auth changed in the config (a rotated refresh token)
+        self.client.auth = builders.auth(manifest.auth_for(config),
+                                         builders.AuthInputs.of(config, self.client.session, self._save))
         ctx = build_context(config)
         self.headers = {k: v.render(ctx) for k, v in manifest.headers.items()}
         self._base_lock = threading.Lock()
@@ -40,6 +43,15 @@ class ConnectorRuntime:
         log = getattr(self._local, "log", None)
         if log is not None:
             log(level, message)
+
+    def _save(self, template: TemplateString, value: str) -> None:
+        """The auth changed the value ``template`` reads: kept in :attr:`changes` when it is one config key."""
+        path = config_path(template.source)
+        if path is None:
+            self._log("WARN", f"the token endpoint sent a new value for '{template.source}', which is not a plain "
+                              "'{{ config.KEY }}': it cannot be saved, and the next sync may be refused")
+            return
+        self.changes.update(path, value)
 
     def auth_info(self) -> dict[str, Any]:
         """The token response of a token auth (``auth.*`` in templates), else {}."""

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from source_solidafy import jsoncodec
+from source_solidafy.config_updates import ConfigChanges
 from source_solidafy.errors import ConfigError, HttpError
 from source_solidafy.manifest.models import Manifest, ParentStreamPartition, Stream
 from source_solidafy.manifest.templates import build_context
@@ -63,6 +64,9 @@ class DeclarativeSource(Source):
                 rt = self._runtimes[key] = ConnectorRuntime(self.manifest, config, self.secrets(config), guard,
                                                     self.rate_limit_rps)
             return rt
+
+    def config_changes(self, config: dict[str, Any]) -> ConfigChanges:
+        return self.runtime(config).changes
 
     def declared_rate_limit(self) -> float | None:
         return self.manifest.http.rate_limit_rps
