@@ -20,7 +20,8 @@ multiset), requests (a multiset of method, path, query pairs, body), final state
 Known differences the comparison allows, each for a reason outside the manifest's semantics:
 
 - Values of "now" (an end of a datetime slice) differ by the seconds between the runs: request values
-  and states that read as a moment inside the run are replaced by ``<now>`` before comparing.
+  and states that read as a moment inside the run are replaced by ``<now>`` before comparing; so is a
+  per-partition state's ``lookback_window``, the duration of the sync in seconds, by ``<duration>``.
 - airbyte-cdk 7's message serializer leaves out a record's top-level fields whose value is null
   (nested nulls stay); we keep them. A top-level null is compared as an absent field.
 - Requests to ``parent_paths`` and to the mock's OAuth ``token_path`` are compared as a set: the CDK
@@ -160,10 +161,11 @@ class Sync:
     stderr: str = ""
     status: str | None = None  # a check's CONNECTION_STATUS
     catalog: dict[str, Any] = field(default_factory=dict)  # discover's streams, by name, as compared
+    raw_states: dict[str, Any] = field(default_factory=dict)  # as emitted (what a resumed sync is given)
 
     def state_messages(self) -> list[dict[str, Any]]:
         return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": state}}
-                for name, state in self.states.items()]
+                for name, state in (self.raw_states or self.states).items()]
 
 
 def _canonical(value: Any) -> str:
@@ -184,7 +186,8 @@ def _parse(rc: int, stdout: str, stderr: str, log: list[dict[str, Any]], window:
             sync.records.setdefault(rec["stream"], Counter())[_canonical(data)] += 1
         elif kind == "STATE" and msg["state"].get("type") == "STREAM":
             st = msg["state"]["stream"]
-            sync.states[st["stream_descriptor"]["name"]] = _now_free(st.get("stream_state"), window)
+            sync.raw_states[st["stream_descriptor"]["name"]] = st.get("stream_state")
+            sync.states[st["stream_descriptor"]["name"]] = _duration_free(_now_free(st.get("stream_state"), window))
         elif kind == "CATALOG":
             sync.catalog = {s["name"]: _as_compared(s) for s in msg["catalog"]["streams"]}
         elif kind == "CONNECTION_STATUS":
@@ -224,6 +227,13 @@ def _now_free(node: Any, window: tuple[float, float]) -> Any:
     if moment is not None and window[0] - 2 <= moment <= window[1] + 2:
         return "<now>"
     return node
+
+
+def _duration_free(state: Any) -> Any:
+    """A per-partition state's ``lookback_window`` after a sync that read records is the sync's duration."""
+    if isinstance(state, dict) and "use_global_cursor" in state and state.get("lookback_window"):
+        return {**state, "lookback_window": "<duration>"}
+    return state
 
 
 def _serve(case: Case, today: dt.date, run: Any) -> Sync:

@@ -175,3 +175,20 @@ def test_field_path_the_engine_cannot_select_fails_at_load_time(tmp_path: Path, 
     index = 1 if "'0'" in field_path else 3
     assert result.stderr.strip() == (f"manifest.yaml:12: definitions.streams.users.retriever.record_selector.extractor"
                                      f".field_path[{index}]: {message}")
+
+
+def test_hidden_parent_is_not_listed_and_a_partitioned_parent_fails_at_load(tmp_path: Path) -> None:
+    """projects_manifest.yaml's teams is a hidden parent (cases/projects.yaml reads it against the CDK);
+    a cursor per partition under a parent that is partitioned itself (parent_slice) is refused at load."""
+    result = run_cli("streams", "--connector", str(HERE / "projects_manifest.yaml"))
+    assert result.rc == 0, result.stderr
+    assert json.loads(result.stdout)["streams"] == ["projects", "tasks", "comments", "notes", "members"]
+    text = (HERE / "projects_manifest.yaml").read_text().replace(
+        "      paginator: {$ref: \"#/definitions/paginator\"}\n    incremental_sync: {$ref: \"#/definitions/cursor\"}\n  teams:",
+        "      paginator: {$ref: \"#/definitions/paginator\"}\n      partition_router:\n        type: ListPartitionRouter\n"
+        "        cursor_field: region\n        values: [eu]\n    incremental_sync: {$ref: \"#/definitions/cursor\"}\n  teams:")
+    (tmp_path / "manifest.yaml").write_text(text)
+    result = run_cli("validate", str(tmp_path / "manifest.yaml"))
+    assert result.rc == 2
+    assert "streams[1].retriever.partition_router.parent_stream_configs[0].stream: a cursor per partition under " \
+        "a partitioned parent (parent_slice) is not supported yet" in result.stderr

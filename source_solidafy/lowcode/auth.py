@@ -23,7 +23,7 @@ from source_solidafy.errors import ConfigError
 from source_solidafy.lowcode.translate_core import TranslatorCore
 from source_solidafy.lowcode.translate_parts import CONFIG_VARS, _static
 from source_solidafy.manifest.auth_choice import alternatives
-from source_solidafy.manifest.models import Auth, Manifest
+from source_solidafy.manifest.models import Auth, Manifest, Stream
 
 GRANTS = {"refresh_token": "oauth2_refresh_token", "client_credentials": "oauth2_client_credentials"}
 
@@ -37,13 +37,28 @@ class AirbyteManifest(Manifest):
 
     model_config = ConfigDict(defer_build=True)
     _selection: tuple[list[str], list[str]] | None = PrivateAttr(default=None)  # (config path, keys)
+    _hidden: list[Stream] = PrivateAttr(default_factory=list)  # parent streams not among the streams
 
     @classmethod
-    def of(cls, manifest: Manifest, selection: tuple[list[str], list[str]]) -> AirbyteManifest:
-        out = cls.model_construct(_fields_set=manifest.model_fields_set,
-                                  **{name: getattr(manifest, name) for name in Manifest.model_fields})
+    def of(cls, manifest: Manifest, selection: tuple[list[str], list[str]] | None, hidden: int = 0) -> AirbyteManifest:
+        """``manifest`` whose last ``hidden`` streams are hidden parents (read by their children only)."""
+        fields = {name: getattr(manifest, name) for name in Manifest.model_fields}
+        cut = len(manifest.streams) - hidden
+        fields["streams"] = manifest.streams[:cut]
+        out = cls.model_construct(_fields_set=manifest.model_fields_set, **fields)
         out._selection = selection
+        out._hidden = manifest.streams[cut:]
         return out
+
+    def stream(self, name: str) -> Stream:
+        for s in self._hidden:
+            if s.name == name:
+                return s
+        return super().stream(name)
+
+    def readable_names(self) -> list[str]:
+        """The streams a parent may be: the manifest's and the hidden parents."""
+        return [*self.stream_names(), *(s.name for s in self._hidden)]
 
     def auth_for(self, config: dict[str, Any]) -> Auth:
         if self._selection is None:

@@ -37,7 +37,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
                                       "partition_field_start", "step"}),
     "MinMaxDatetime": frozenset({"datetime", "datetime_format", "max_datetime", "min_datetime"}),
     "SubstreamPartitionRouter": frozenset({"parent_stream_configs"}),
-    "ParentStreamConfig": frozenset({"stream", "parent_key", "partition_field", "request_option"}),
+    "ParentStreamConfig": frozenset({"stream", "parent_key", "partition_field", "request_option",
+                                     "incremental_dependency"}),
     "ListPartitionRouter": frozenset({"cursor_field", "values", "request_option"}),
     "ApiKeyAuthenticator": frozenset({"api_token", "header", "inject_into"}),
     "BearerAuthenticator": frozenset({"api_token"}),
@@ -78,7 +79,7 @@ KNOWN: dict[str, dict[str, Any]] = {
                            "refresh_token_error_status_codes": None, "refresh_token_error_key": None,
                            "refresh_token_error_values": None, "refresh_token_updater": None,
                            "profile_assertion": None, "use_profile_assertion": False},
-    "ParentStreamConfig": {"incremental_dependency": False, "lazy_read_pointer": [], "extra_fields": None},
+    "ParentStreamConfig": {"lazy_read_pointer": [], "extra_fields": None},
     "AddFields": {"condition": ""},
     "AddedFieldDefinition": {"value_type": None},
     "RemoveFields": {"condition": ""},
@@ -126,9 +127,6 @@ NEEDS: dict[str, str] = {
     "DatetimeBasedCursor.is_data_feed": "DatetimeBasedCursor specifics (clamping, data feeds, global substream cursor)",
     "DatetimeBasedCursor.global_substream_cursor":
         "DatetimeBasedCursor specifics (clamping, data feeds, global substream cursor)",
-    "incremental+partition": "a cursor per partition (DatetimeBasedCursor on a partitioned stream, the CDK's "
-                             "per-partition state)",
-    "ParentStreamConfig.incremental_dependency": "parent state inside child state (incremental_dependency)",
     "AsyncRetriever": "the CDK's async jobs (AsyncRetriever) mapped onto async_job partitions",
     "DynamicDeclarativeStream": "streams generated at run time (dynamic_streams)",
     "DeclarativeSource.dynamic_streams": "streams generated at run time (dynamic_streams)",

@@ -167,10 +167,16 @@ def _merge(intervals: list[dict[str, Any]], step: dt.timedelta) -> list[dict[str
 
 def cdk_state(spec: DatetimeSlices, config: Mapping[str, Any], engine_state: Mapping[str, Any]) -> dict[str, Any]:
     """Our engine's state of a DatetimeBasedCursor stream in the CDK's shape ``{cursor_field: value}``."""
-    legacy = dict(engine_state.get(STATE_KEY) or {})
-    start, sync_start = spec.sync_start(config, legacy)
+    return cdk_cursor(spec, config, engine_state.get(STATE_KEY) or {}, engine_state.get("partitions") or [])
+
+
+def cdk_cursor(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping[str, Any],
+               entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The CDK's ``{cursor_field: value}`` of a cursor that started at ``legacy`` and read the slices ``entries``."""
+    out = dict(legacy)
+    start, sync_start = spec.sync_start(config, out)
     intervals: list[dict[str, Any]] = [{"start": start, "end": sync_start, "recent": sync_start}]
-    for entry in engine_state.get("partitions") or []:
+    for entry in entries:
         if not entry.get("done"):
             continue
         part = entry.get("partition") or {}
@@ -178,5 +184,5 @@ def cdk_state(spec: DatetimeSlices, config: Mapping[str, Any], engine_state: Map
         intervals.append({"start": spec.parse(part[spec.start_field]), "end": spec.parse(part[spec.end_field]),
                           "recent": spec.parse(cursor) if cursor is not None else None})
     first = _merge(intervals, spec.gran() or dt.timedelta(milliseconds=1))[0]
-    legacy[spec.cursor_field] = spec.fmt(first.get("recent") or first["start"])
-    return legacy
+    out[spec.cursor_field] = spec.fmt(first.get("recent") or first["start"])
+    return out

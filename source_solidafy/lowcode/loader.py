@@ -96,7 +96,7 @@ def _one_auth(streams: list[dict[str, Any]], tr: Translator) -> None:
     if not streams:
         return
     first = streams[0]["_auth"][2]
-    for s in streams[1:]:
+    for s in [*streams[1:], *tr.hidden]:
         _, where, auth = s["_auth"]
         if auth != first:
             tr.problems.append((where, "a different authenticator per stream is not supported yet"))
@@ -118,7 +118,7 @@ def _raise(problems: list[tuple[Any, str]], source_name: str, raw: Any) -> None:
 
 def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -> Manifest:
     """Our Manifest; the Airbyte parts (datetime slices, DefaultPaginator, parents) are registered models."""
-    plain = [{k: v for k, v in s.items() if k not in ("_url_base", "_auth")} for s in streams]
+    plain = [{k: v for k, v in s.items() if k not in ("_url_base", "_auth")} for s in [*streams, *tr.hidden]]
     first_base = streams[0]["_url_base"]
     data = {"name": Path(source_name).stem, "base_url": tr.table.template(first_base, first_base.where),
             "streams": plain, "auth": streams[0]["_auth"][0],
@@ -128,8 +128,7 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
         manifest = Manifest.model_validate(data, context={"envs": None})
     except ValidationError as exc:
         raise ManifestError(f"{source_name}: cannot translate: {exc.errors()[0].get('msg')}") from None
-    if tr.selection is not None:
-        manifest = AirbyteManifest.of(manifest, tr.selection)
+    manifest = AirbyteManifest.of(manifest, tr.selection, len(tr.hidden))
     manifest._source_name = source_name
     return manifest
 
@@ -137,6 +136,7 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
 # The Airbyte paginator and the datetime and parent routers register with the factory (rest/factory.py).
 from source_solidafy.lowcode import cursor as _cursor  # noqa: E402,F401  isort: skip
 from source_solidafy.lowcode import paging as _paging  # noqa: E402,F401  isort: skip
+from source_solidafy.lowcode import partition_cursor as _partition_cursor  # noqa: E402,F401  isort: skip
 from source_solidafy.lowcode import parents as _parents  # noqa: E402,F401  isort: skip
 
 __all__ = ["load_airbyte_manifest", "load_airbyte_text", "looks_like_airbyte", "looks_like_airbyte_file",

@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from source_solidafy.errors import ConfigError, HttpError, StreamError
+from source_solidafy.lowcode.auth import AirbyteManifest
 from source_solidafy.lowcode.cursor import STATE_KEY, DatetimeSlices, cdk_state
 from source_solidafy.lowcode.parents import AirbyteParent
+from source_solidafy.lowcode.partition_cursor import PartitionTrack, PerPartitionCursor
 from source_solidafy.lowcode.values import TemplateTable
 from source_solidafy.manifest.models import Manifest
 from source_solidafy.rest.partitions import build_router
@@ -135,7 +137,7 @@ class AirbyteManifestSource(DeclarativeSource):
         ctx = ReadContext(config=config, max_records=1, sync_mode="full_refresh", concurrency=1)
         rt = self.runtime(config)
         rt.base_url()
-        router, _ = build_router(spec, ctx, None, self.read_plain, self.manifest.stream_names())
+        router, _ = build_router(spec, ctx, None, self.read_plain, self.parent_names())
         parts = router.partitions()  # no partition: the one partition {}
         first = next(parts, None)
         getattr(parts, "close", lambda: None)()  # a parent read stops here
@@ -146,11 +148,14 @@ class AirbyteManifestSource(DeclarativeSource):
 
     # -- read: the CDK's state shapes --------------------------------------------------------------
 
+    def parent_names(self) -> list[str]:
+        return self.manifest.readable_names() if isinstance(self.manifest, AirbyteManifest) else super().parent_names()
+
     def _children_of(self, parent: str) -> list[tuple[str, str]]:
         """Children through the CDK's SubstreamPartitionRouter share their parent's read too."""
         children: list[tuple[str, str]] = []
         for s in self.manifest.streams:
-            part = s.partition
+            part = s.partition.outer if isinstance(s.partition, PerPartitionCursor) else s.partition
             if isinstance(part, AirbyteParent) and part.stream == parent:
                 children.extend((s.name, path) for path in part.parent_fields.values())
         return children
@@ -159,6 +164,9 @@ class AirbyteManifestSource(DeclarativeSource):
         part = self.manifest.stream(stream).partition
         if isinstance(part, DatetimeSlices):
             yield from self._read_datetime(stream, part, ctx)
+            return
+        if isinstance(part, PerPartitionCursor):
+            yield from self._read_per_partition(stream, part, ctx)
             return
         inner = dataclasses.replace(ctx, state=None)
         for batch in super().read_stream(stream, inner):
@@ -178,3 +186,22 @@ class AirbyteManifestSource(DeclarativeSource):
             last = state or last
             if state is not None or len(batch):
                 yield Batch(batch.stream, batch.records, state)
+
+    def _read_per_partition(self, stream: str, spec: PerPartitionCursor, ctx: ReadContext) -> Iterator[Batch]:
+        """A cursor per partition (partition_cursor.py): the CDK's per-partition state in and out."""
+        incoming = ctx.state if ctx.sync_mode != "full_refresh" else None
+        track = PartitionTrack(spec, ctx.config, incoming)
+        state: dict[str, Any] = {STATE_KEY: track}
+        parent = track.parent_incoming()
+        if parent is not None:
+            state["parent"] = {STATE_KEY: parent}
+        last: dict[str, Any] | None = None
+        engine: dict[str, Any] | None = None
+        for batch in super().read_stream(stream, dataclasses.replace(ctx, state=state)):
+            engine = batch.state if batch.state is not None else engine
+            out = track.cdk_state(batch.state, final=False) if batch.state is not None else None
+            out, last = (None, last) if out == last else (out, out or last)
+            if out is not None or len(batch):
+                yield Batch(batch.stream, batch.records, out)
+        if ctx.max_records is None and not ctx.cancel.is_set():
+            yield Batch(stream, [], track.cdk_state(engine or {}, final=True))

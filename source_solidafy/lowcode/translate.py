@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode.auth import AuthParts
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.interpolation import Interpolated
@@ -65,9 +64,10 @@ class Translator(StreamParts, AuthParts):
         incremental = s.get("incremental_sync")
         router = retriever.get("partition_router")
         if incremental and router:
-            raise self.fail(self.path(s, "incremental_sync"),
-                            f"DatetimeBasedCursor with a partition_router is not supported ({c.need('incremental+partition')})")
-        if incremental:
+            outer = self.router(router, injected, retriever)
+            out["partition"] = self.per_partition(outer, self.cursor(incremental, injected), router)
+            out["cursor_field"] = out["partition"].cursor.cursor_field
+        elif incremental:
             out["partition"] = self.cursor(incremental, injected)
             out["cursor_field"] = out["partition"].cursor_field
         elif router:

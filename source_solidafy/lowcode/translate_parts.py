@@ -12,8 +12,10 @@ from source_solidafy.lowcode.durations import parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
+from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
 from source_solidafy.lowcode.resolve import PARAMETERS
-from source_solidafy.lowcode.translate_core import TranslatorCore, Unsupported
+from source_solidafy.lowcode.translate_core import Injected, TranslatorCore, Unsupported
+from source_solidafy.manifest.partition_parts import ListPartition
 
 CONFIG_VARS = {"config", "parameters"}
 PAGE_VARS = {"config", "parameters", "response", "headers", "last_record", "last_page_size", "page_size",
@@ -35,6 +37,11 @@ class StreamParts(TranslatorCore):
 
     base_dir: Path | None = None
     allow_files: bool = True
+
+    def __init__(self, resolved: Any, where: Any) -> None:
+        super().__init__(resolved, where)
+        self.hidden: list[dict[str, Any]] = []  # parent streams that are not among the manifest's streams
+        self.hidden_plain: list[tuple[Any, str]] = []
 
     def cursor(self, node: Any, injected: Any) -> DatetimeSlices:
         self.check(node, ())
@@ -118,14 +125,44 @@ class StreamParts(TranslatorCore):
         return AirbyteParent(stream=name, parent_field=key, field=field)
 
     def _parent_name(self, parent: dict[str, Any]) -> str:
-        """The parent must be one of the manifest's streams, translated the same way."""
+        """The parent's stream name: one of the manifest's streams, or a hidden one translated here."""
         stream = parent.get("stream")
         name = str((stream or {}).get("name") or "")
+        plain = _plain_stream(stream)
         tops = [s for s in self.resolved.tree.get("streams") or [] if isinstance(s, dict) and s.get("name") == name]
-        if not tops or _plain_stream(tops[0]) != _plain_stream(stream):
-            raise self.fail(self.path(parent, "stream"), f"parent stream '{name}' differs from the manifest's stream of "
-                            "that name (a hidden parent stream is not supported yet)")
-        return name
+        if tops and _plain_stream(tops[0]) == plain:
+            return name
+        for seen, internal in self.hidden_plain:
+            if seen == plain:
+                return internal
+        internal = f"{name} (parent {len(self.hidden_plain) + 1})"
+        self.check(stream, self.path(parent, "stream"))
+        translated = self.stream(stream, self.path(parent, "stream"))  # type: ignore[attr-defined]
+        translated["name"] = internal
+        self.hidden.append(translated)
+        self.hidden_plain.append((plain, internal))
+        return internal
+
+    def per_partition(self, outer: dict[str, Any] | AirbyteParent, cursor: DatetimeSlices,
+                      node: Any) -> PerPartitionCursor:
+        """A DatetimeBasedCursor on a partitioned stream: a cursor per partition (partition_cursor.py)."""
+        node = node[0] if isinstance(node, list) else node
+        if not isinstance(outer, AirbyteParent):
+            return PerPartitionCursor(outer=ListPartition.model_validate(outer), cursor=cursor)
+        config = node["parent_stream_configs"][0]
+        stream = config["stream"]
+        parent_router = (stream.get("retriever") or {}).get("partition_router")
+        if parent_router:
+            raise self.fail(self.path(config, "stream"), "a cursor per partition under a partitioned parent "
+                            "(parent_slice) is not supported yet")
+        name = str(stream.get("name") or "")
+        parent_cursor = None
+        if config.get("incremental_dependency"):
+            if not stream.get("incremental_sync"):
+                raise self.fail(self.path(config, "incremental_dependency"),
+                                "incremental_dependency on a parent without incremental_sync is not supported yet")
+            parent_cursor = self.cursor(stream["incremental_sync"], Injected({}, {}, None))
+        return PerPartitionCursor(outer=outer, cursor=cursor, parent_name=name, parent_cursor=parent_cursor)
 
     def selector(self, node: Any, retriever: dict[str, Any]) -> dict[str, Any]:
         self.check(node, self.path(retriever, "record_selector"))

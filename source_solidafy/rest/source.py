@@ -161,7 +161,11 @@ class DeclarativeSource(Source):
         rt.base_url()
         incoming = ctx.state if ctx.sync_mode != "full_refresh" else None
         reader = StreamReader(rt, spec, ctx)
-        yield from read_partitions(reader, incoming, self.read_plain, self.manifest.stream_names())
+        yield from read_partitions(reader, incoming, self.read_plain, self.parent_names())
+
+    def parent_names(self) -> list[str]:
+        """The streams a ``parent_stream`` partition may read."""
+        return self.manifest.stream_names()
 
 
 __all__ = ["DeclarativeSource", "ConfigError"]
