@@ -35,7 +35,7 @@ def gzip_bomb() -> bytes:
     return gzip.compress(b"\0" * (64 * MB), compresslevel=9) * 16
 
 
-class _Handler(BaseHTTPRequestHandler):
+class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
@@ -130,8 +130,9 @@ class _Server(ThreadingHTTPServer):
 class HostileServer:
     """``with HostileServer() as srv: ... srv.url + "/bomb"``."""
 
-    def __init__(self, cap: int = CAP) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, cap: int = CAP, handler: type[BaseHTTPRequestHandler] | None = None) -> None:
+        """``handler``: another mock's routes (a subclass of this one's handler) on the same kind of server."""
+        self._server = _Server(("127.0.0.1", 0), handler or Handler)
         self._server.sent, self._server.stopped, self._server.cap = {}, set(), cap
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -59,6 +59,16 @@ from source_solidafy.manifest.auth_models import (  # re-exported: models.py is 
     OAuth2RefreshTokenAuth,
     SessionTokenAuth,
 )
+from source_solidafy.manifest.decoder_parts import (  # re-exported: models.py is the public module
+    Compression,
+    CsvDecoder,
+    Decoder,
+    JsonDecoder,
+    JsonlDecoder,
+    JsonStreamDecoder,
+    NestedRecords,
+    XmlDecoder,
+)
 from source_solidafy.manifest.extensions import open_slot
 from source_solidafy.manifest.fields import (
     Body,
@@ -82,13 +92,8 @@ from source_solidafy.manifest.partition_parts import (  # re-exported: models.py
     Partition,
 )
 from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is the public module
-    CsvDecoder,
     CursorPagination,
-    Decoder,
-    JsonDecoder,
-    JsonlDecoder,
     LinkHeaderPagination,
-    NestedRecords,
     NextUrlPagination,
     OffsetPagination,
     PageNumberPagination,
@@ -98,14 +103,14 @@ from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is
     SetStep,
     Stop,
     TransformStep,
-    XmlDecoder,
 )
 from source_solidafy.source import ConfigField
 
 __all__ = [
     "ApiKeyAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
-    "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "Check", "CsvDecoder", "CursorPagination",
-    "DateRangePartition", "Decoder", "Http", "Incremental", "JsonDecoder", "JsonlDecoder", "LinkHeaderPagination",
+    "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "Check", "Compression", "CsvDecoder", "CursorPagination",
+    "DateRangePartition", "Decoder", "Http", "Incremental", "JsonDecoder", "JsonlDecoder", "JsonStreamDecoder",
+    "LinkHeaderPagination",
     "ListPartition", "Manifest", "NestedRecords", "NextUrlPagination", "NoAuth", "OAuth2ClientCredentialsAuth",
     "OAuth2RefreshTokenAuth", "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition",
     "Partition", "RemoveStep", "RenameStep", "Request", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream",
@@ -228,6 +233,9 @@ class Stream(Strict):
     def _request_needed(self) -> Stream:
         if self.request is None and not isinstance(self.partition, AsyncJobPartition):
             raise PydanticCustomError("missing_key", "missing required key 'request'")
+        if isinstance(self.decoder, JsonStreamDecoder) and self.pagination is not None:
+            raise PydanticCustomError("stream_pages", "decoder.type json_stream reads one document as it arrives; "
+                                      "it takes no pagination (use decoder.type json to page)")
         return self
 
     @property

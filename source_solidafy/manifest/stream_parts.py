@@ -1,4 +1,6 @@
-"""Models of how a stream's responses become records: decoders, stop conditions, paginators, transforms.
+"""Models of how a stream pages and shapes its records: stop conditions, paginators, transforms.
+
+The decoders are in :mod:`source_solidafy.manifest.decoder_parts`.
 
 Each ``type:`` is one model in a discriminated union; other spellings are normalised on the way in
 (see the module docstring of :mod:`source_solidafy.manifest.models` for the canonical names).
@@ -10,7 +12,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import (
@@ -19,68 +21,6 @@ from source_solidafy.manifest.fields import (
     Text,
     TextList,
 )
-
-# -------------------------------------------------------------------------------------- decoders
-
-
-def _carry_map(value: Any) -> Any:
-    """``carry: [a, b]`` is ``carry: {a: a, b: b}`` (record field name -> path inside the bucket)."""
-    if isinstance(value, list):
-        return {str(v): str(v) for v in value}
-    return value
-
-
-class NestedRecords(Strict):
-    """Records nested in buckets: ``data[].results[]``, each result carrying bucket fields."""
-
-    path: Text
-    carry: Annotated[dict[str, Text], BeforeValidator(_carry_map)] = Field(default_factory=dict)
-
-
-class JsonDecoder(Strict):
-    """JSON body; ``records_path`` selects the records (an object is one record, an array its items).
-    A ``records_path`` (or ``nested_records.path``) not in a non-empty response fails the stream;
-    ``missing_means_empty: true`` makes it an empty page, except on the first page.
-    """
-
-    type: Literal["json"] = "json"
-    records_path: Text | None = None
-    nested_records: NestedRecords | None = None
-    missing_means_empty: bool = False
-
-
-class JsonlDecoder(Strict):
-    """One JSON record per line."""
-
-    type: Literal["jsonl"]
-
-
-class CsvDecoder(Strict):
-    """CSV rows as records; values stay strings unless the schema says otherwise."""
-
-    type: Literal["csv"]
-    delimiter: Text = ","
-    has_header: bool = True
-
-    @field_validator("delimiter")
-    @classmethod
-    def _one_char(cls, v: str) -> str:
-        if len(v) != 1:
-            raise PydanticCustomError("expected", "expected a single character, got '{got}'", {"got": v})
-        return v
-
-
-class XmlDecoder(Strict):
-    """XML parsed safely (no DTD entities); records map like xmltodict. An empty element on the
-    ``records_path`` (``<items/>``) is an empty page; a path not there fails the stream as with JSON.
-    """
-
-    type: Literal["xml"]
-    records_path: Text | None = None
-    missing_means_empty: bool = False
-
-
-Decoder = Annotated[JsonDecoder | JsonlDecoder | CsvDecoder | XmlDecoder, Field(discriminator="type")]
 
 # ----------------------------------------------------------------------------------------- stop
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from source_solidafy.manifest.decoder_parts import NestedRecords
 from source_solidafy.manifest.fields import PATH_FIELDS
-from source_solidafy.manifest.stream_parts import NestedRecords, Stop
+from source_solidafy.manifest.stream_parts import Stop
 from source_solidafy.manifest.templates import TemplateString
 
 KeyPath = tuple[str | int, ...]

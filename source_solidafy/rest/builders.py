@@ -23,9 +23,11 @@ from source_solidafy.rest import pagination as pg
 from source_solidafy.rest import paginators as pgs
 from source_solidafy.rest import records as r
 from source_solidafy.rest import stops as st
+from source_solidafy.rest import unpack as up
 from source_solidafy.rest.async_job import AsyncJobRouter
 from source_solidafy.rest.factory import Factory
 from source_solidafy.rest.http import HttpClient
+from source_solidafy.rest.json_stream import JsonStream
 from source_solidafy.rest.parent_router import ParentRouter
 from source_solidafy.rest.request import RenderedRequest, RequestInputs, render_params, render_request
 from source_solidafy.rest.routers import DateRangeRouter, ListRouter
@@ -170,10 +172,20 @@ def _job_download(spec: m.AsyncDownload, inputs: RequestInputs) -> RenderedReque
 # -------------------------------------------------------------------------------------- decoders
 
 
-@FACTORY.register(m.JsonDecoder, d.JsonDecoder)
+def _packed(spec: Any, decoder: d.Decoder) -> d.Decoder:
+    """``decoder`` over the body once unpacked (``compression``; a plain body is passed as it is)."""
+    return up.Unpacking(decoder, FACTORY.build(spec.compression, None, up.Packing))
+
+
+@FACTORY.register(m.Compression, up.Packing)
+def _compression(spec: m.Compression, inputs: None) -> up.Packing:
+    return up.Packing(spec.type, spec.members)
+
+
+@FACTORY.register(m.JsonDecoder, d.JsonDecoder, up.Unpacking)
 def _json(spec: m.JsonDecoder, key: str) -> d.Decoder:
     nested = FACTORY.build(spec.nested_records, None, d.NestedRecords) if spec.nested_records else None
-    return d.JsonDecoder(spec.records_path, nested, key, spec.missing_means_empty)
+    return _packed(spec, d.JsonDecoder(spec.records_path, nested, key, spec.missing_means_empty))
 
 
 @FACTORY.register(m.NestedRecords, d.NestedRecords)
@@ -181,19 +193,24 @@ def _nested(spec: m.NestedRecords, inputs: None) -> d.NestedRecords:
     return d.NestedRecords(spec.path, spec.carry)
 
 
-@FACTORY.register(m.JsonlDecoder, d.JsonlDecoder)
+@FACTORY.register(m.JsonlDecoder, d.JsonlDecoder, up.Unpacking)
 def _jsonl(spec: m.JsonlDecoder, key: str) -> d.Decoder:
-    return d.JsonlDecoder()
+    return _packed(spec, d.JsonlDecoder())
 
 
-@FACTORY.register(m.CsvDecoder, d.CsvDecoder)
+@FACTORY.register(m.CsvDecoder, d.CsvDecoder, up.Unpacking)
 def _csv(spec: m.CsvDecoder, key: str) -> d.Decoder:
-    return d.CsvDecoder(spec.delimiter, spec.has_header)
+    return _packed(spec, d.CsvDecoder(spec.delimiter, spec.has_header))
 
 
-@FACTORY.register(m.XmlDecoder, d.XmlDecoder)
+@FACTORY.register(m.XmlDecoder, d.XmlDecoder, up.Unpacking)
 def _xml(spec: m.XmlDecoder, key: str) -> d.Decoder:
-    return d.XmlDecoder(spec.records_path, key, spec.missing_means_empty)
+    return _packed(spec, d.XmlDecoder(spec.records_path, key, spec.missing_means_empty))
+
+
+@FACTORY.register(m.JsonStreamDecoder, JsonStream)
+def _json_stream(spec: m.JsonStreamDecoder, key: str) -> d.Decoder:
+    return JsonStream(spec.records_path, FACTORY.build(spec.compression, None, up.Packing), spec.batch_records, key)
 
 
 # ------------------------------------------------------------------------------------ pagination

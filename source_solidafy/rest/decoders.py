@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,9 +60,17 @@ def _missing(key: str, path: Path, body: Any, response: DecodableResponse, root:
 
 
 class Decoder:
+    """Reads one response's records. A ``streaming`` decoder reads the body as it arrives instead:
+    the reader calls ``batches`` with a ``StreamedResponse`` (one document, no pagination)."""
+
     missing_means_empty = False  # a page after the first without the records path is an empty page
+    streaming = False
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
+        raise NotImplementedError
+
+    def batches(self, response: Any) -> Iterator[list[Any]]:
+        """The records of a streamed body, a batch at a time (``streaming`` decoders only)."""
         raise NotImplementedError
 
 

@@ -42,10 +42,11 @@ from source_solidafy.errors import AuthError, ConfigError, HttpError, redact
 from source_solidafy.rest.auth import Auth
 from source_solidafy.rest.origins import CredentialScope, ScopedCookiePolicy, forwardable
 from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket, request_slot
-from source_solidafy.rest.response import Response, describe, is_unknown_host
+from source_solidafy.rest.response import Response, StreamedResponse, describe, is_unknown_host
 from source_solidafy.rest.transport import (
     DEFAULT_MAX_RESPONSE_MB,
     DeadlineExceeded,
+    GuardedSession,
     Limits,
     RedirectRefused,
     ResponseTooLarge,
@@ -54,7 +55,7 @@ from source_solidafy.rest.transport import (
 from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import LogFn
 
-__all__ = ["HttpClient", "Response"]
+__all__ = ["HttpClient", "Response", "StreamedResponse"]
 
 Params = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
 DEFAULT_RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -127,7 +128,7 @@ class HttpClient:
         self._retrying = self._retry_policy(max_retries, sleep)
 
     def _new_session(self, max_response_mb: float, max_concurrency: int | None,
-                     connect_guard: Callable[[str, int], str] | None) -> requests.Session:
+                     connect_guard: Callable[[str, int], str] | None) -> GuardedSession:
         """The pooled session: bounded responses, the deadline, cookies only for allowed origins."""
         limits = Limits(int(max_response_mb * 2**20), self.deadline)
         session = make_session(limits, max(32, max_concurrency or 0), connect_guard)
@@ -195,38 +196,50 @@ class HttpClient:
             return self.base_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
-    def request(
-        self,
-        method: str,
-        path_or_url: str,
-        *,
-        params: Params = None,
-        headers: Mapping[str, str] | None = None,
-        json_body: Any = None,
-        data: Any = None,
-        slots: threading.Semaphore | None = None,
-    ) -> Response:
+    def request(self, method: str, path_or_url: str, *, params: Params = None,
+                headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
+                slots: threading.Semaphore | None = None) -> Response:
         """Send one logical request (retrying as configured); raise HttpError/AuthError on failure.
 
         ``slots`` is the sync's cap on requests in flight (``--concurrency``): each attempt holds one
         of them while it is on the wire (see :func:`request_slot`).
         """
-        method = method.upper()
-        url = self.url_for(path_or_url)
+        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, False))
+        assert isinstance(resp, Response)
+        return resp
+
+    def stream(self, method: str, path_or_url: str, *, params: Params = None,
+               headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
+               slots: threading.Semaphore | None = None) -> StreamedResponse:
+        """Like :meth:`request`, but a successful body is not read: it is read as it arrives with
+        ``StreamedResponse.chunks`` (the caller closes it). Retries happen before the body starts;
+        ``http.deadline_secs`` covers the answer's headers, ``timeout_secs`` every read after them.
+        """
+        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, True))
+        assert isinstance(resp, StreamedResponse)
+        return resp
+
+    def _call(self, method: str, path_or_url: str, params: Params, headers: Mapping[str, str] | None,
+              json_body: Any, data: Any, slots: threading.Semaphore | None, stream: bool) -> _Call:
+        """The parts of one logical request; the secrets in its parameters and headers are noted."""
         merged = {**self._headers, **headers} if headers else self._headers
         body = orjson.dumps(json_body) if json_body is not None else data
         if json_body is not None:
             merged = {"Content-Type": "application/json", **merged}
-        call = _Call(method, url, _param_list(params), merged, body, slots)
+        call = _Call(method.upper(), self.url_for(path_or_url), _param_list(params), merged, body, slots, stream)
         for key, value in call.params:
             if value and is_secret_name(key):
                 self._secrets.add(str(value))
         if headers:
             self._secrets.update(v for k, v in headers.items() if v and is_secret_name(k))
+        return call
+
+    def _perform(self, call: _Call) -> Response | StreamedResponse:
         for attempt_401 in (0, 1):
             resp = self._send_with_retries(call)
             if resp.status < 400:
                 return resp
+            assert isinstance(resp, Response)  # an error's body is always read
             if resp.status == 401 and attempt_401 == 0 and self._refresh_after_401(call):
                 continue
             raise self._final_error(call, resp)
@@ -242,7 +255,7 @@ class HttpClient:
             self._warn(f"HTTP 401 from {call.method} {self._display(call)}, token refreshed, retrying once")
         return refreshed
 
-    def _send_with_retries(self, call: _Call) -> Response:
+    def _send_with_retries(self, call: _Call) -> Response | StreamedResponse:
         try:
             return self._retrying(self._attempt, call)
         except _Retry as exc:
@@ -272,13 +285,16 @@ class HttpClient:
         except requests.RequestException as exc:
             raise HttpError(self.redact(f"{call.method} {self._display(call)} failed: {exc}")) from None
 
-    def _attempt(self, call: _Call) -> Response:
+    def _attempt(self, call: _Call) -> Response | StreamedResponse:
         if self._bucket is not None:
             self._bucket.acquire()
         with request_slot(call.slots, self._limiter):  # a token fetched by auth.apply counts as well
             raw = self._send(call)
-        resp = Response(raw, call.method, self.redact)
         self._answered = True
+        limit = self._session.limits.max_bytes
+        if call.stream and raw.status_code < 400:  # the session left the body unread
+            return StreamedResponse(raw, call.method, self.redact, limit, self.deadline)
+        resp = Response(raw, call.method, self.redact, limit)
         if self._should_retry(resp):
             raise _Retry(resp)
         return resp
@@ -286,8 +302,8 @@ class HttpClient:
     def _send(self, call: _Call) -> requests.Response:
         """One attempt on the wire, body read (within the limits), credentials only where they may go."""
         headers, params = self._credentials_for(call)
-        return self._session.request(call.method, call.url, params=params, headers=headers,
-                                     data=call.body, timeout=self.timeout, proxies=self._proxies_for(call.url))
+        return self._session.request(call.method, call.url, params=params, headers=headers, data=call.body,
+                                     timeout=self.timeout, proxies=self._proxies_for(call.url), stream=call.stream)
 
     def _credentials_for(self, call: _Call) -> tuple[dict[str, str], list[tuple[str, Any]]]:
         """Headers and params of one attempt: with the auth's credentials only for an allowed origin.
@@ -366,12 +382,12 @@ class HttpClient:
 class _Call:
     """The parts of a logical request that stay the same across its attempts."""
 
-    __slots__ = ("method", "url", "params", "headers", "body", "slots")
+    __slots__ = ("method", "url", "params", "headers", "body", "slots", "stream")
 
-    def __init__(self, method: str, url: str, params: list[tuple[str, Any]],
-                 headers: Mapping[str, str], body: Any, slots: threading.Semaphore | None = None) -> None:
+    def __init__(self, method: str, url: str, params: list[tuple[str, Any]], headers: Mapping[str, str],
+                 body: Any, slots: threading.Semaphore | None = None, stream: bool = False) -> None:
         self.method, self.url, self.params, self.headers, self.body = method, url, params, headers, body
-        self.slots = slots
+        self.slots, self.stream = slots, stream
 
 
 def _param_list(params: Params) -> list[tuple[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from source_solidafy.errors import StreamError
@@ -19,6 +20,7 @@ from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import builders
 from source_solidafy.rest.builders import PageInputs
 from source_solidafy.rest.decoders import Decoder
+from source_solidafy.rest.http import StreamedResponse
 from source_solidafy.rest.pages import PageRequest, page_size_of
 from source_solidafy.rest.record_checks import RecordChecks
 from source_solidafy.rest.record_filter import RecordFilter
@@ -28,6 +30,15 @@ from source_solidafy.rest.runtime import ConnectorRuntime
 from source_solidafy.source import Batch, ReadContext
 
 _STREAM = object()  # pages(): the stream's own pagination
+
+
+@dataclass
+class _Chain:
+    """What one request chain's pages share: boundary dedupe, the last state given, a sample record."""
+
+    dedupe: BoundaryDedupe | None
+    last_state: dict[str, Any] | None = None
+    sample: dict[str, Any] | None = None  # a record, to say which keys records have
 
 
 class StreamReader:
@@ -91,43 +102,72 @@ class StreamReader:
         paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body)))
         decoder = decoder or self.decoder
         page: PageRequest | None = paginator.first()
-        last_state: dict[str, Any] | None = None
-        sample: dict[str, Any] | None = None  # a record, to say which keys records have
-        dedupe = self._dedupe()
+        chain = _Chain(self._dedupe())
         while page is not None and not self.ctx.cancel.is_set():
             path, params, headers, body = page.resolve(request.path, request.params, request.headers,
                                                        request.json_body)
-            resp = self.rt.client.request(request.method, path, params=params, headers=headers, json_body=body,
-                                          data=request.data if body is None else None, slots=self.slots)
+            call = {"params": params, "headers": headers, "json_body": body,
+                    "data": request.data if body is None else None, "slots": self.slots}
+            if decoder.streaming:  # one document read as it arrives: there is no next page
+                yield from self._streamed(self.rt.client.stream(request.method, path, **call), decoder, ctx,
+                                          tracker, chain)
+                break
+            resp = self.rt.client.request(request.method, path, **call)
             try:
                 decoded = decoder.decode(resp)
             except StreamError as exc:  # the decoder names the URL; the stream is named here
                 raise StreamError(f"stream '{self.spec.name}': {exc}") from None
             if decoded.missing is not None:
                 self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
-            records = self._records(decoded.records, ctx, tracker, dedupe, resp.url)
-            sample = sample or (records[0] if records else None)
-            state = tracker.state() if tracker.ascending and tracker.seen_enough else None
-            if state == last_state:
-                state = None
-            yield Batch(self.spec.name, records, state)
-            last_state = state or last_state
+            yield self._batch(decoded.records, ctx, tracker, chain, resp.url)
             if self.limit_reached():
                 break
             page = paginator.next(resp, decoded.body, decoded.records, page)
             if page is not None and page.url is not None:
                 self._check_link(page.url)
-        if sample is not None and tracker.path is not None and tracker.seen == 0:
-            self.checks.cursor_missing(sample)
+        yield from self._finish(request, tracker, chain)
+
+    def _streamed(self, resp: StreamedResponse, decoder: Decoder, ctx: dict[str, Any], tracker: CursorTracker,
+                  chain: _Chain) -> Iterator[Batch]:
+        """The batches of one streamed document; the response is closed however the read ends."""
+        with resp:
+            batches = decoder.batches(resp)
+            while not self.ctx.cancel.is_set():
+                try:
+                    records = next(batches, None)
+                except StreamError as exc:
+                    raise StreamError(f"stream '{self.spec.name}': {exc}") from None
+                if records is None:
+                    return
+                yield self._batch(records, ctx, tracker, chain, resp.url)
+                if self.limit_reached():
+                    return
+
+    def _batch(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker, chain: _Chain,
+               url: str) -> Batch:
+        """One page's (or streamed batch's) records, with the state they let the stream advance to."""
+        records = self._records(raw, ctx, tracker, chain.dedupe, url)
+        chain.sample = chain.sample or (records[0] if records else None)
+        state = tracker.state() if tracker.ascending and tracker.seen_enough else None
+        if state == chain.last_state:
+            state = None
+        chain.last_state = state or chain.last_state
+        return Batch(self.spec.name, records, state)
+
+    def _finish(self, request: RenderedRequest, tracker: CursorTracker, chain: _Chain) -> Iterator[Batch]:
+        """After the last page: what the records said about the YAML, and the final state."""
+        if chain.sample is not None and tracker.path is not None and tracker.seen == 0:
+            self.checks.cursor_missing(chain.sample)
         inc = self.spec.incremental
         if inc is not None and inc.request_param and tracker.oldest_dropped is not None:
             self.checks.older_than_asked(tracker.oldest_dropped, str(request.params.get(inc.request_param) or ""),
                                          request.path)
+        dedupe = chain.dedupe
         if dedupe is not None and dedupe.dropped:
             self.ctx.log("INFO", f"{self.spec.name}: {dedupe.dropped} records the API repeated at a page "
                                  "boundary were dropped (dedupe: cursor_boundary)")
         final = tracker.state()
-        if final is not None and final != last_state and not self.ctx.cancel.is_set():
+        if final is not None and final != chain.last_state and not self.ctx.cancel.is_set():
             yield Batch(self.spec.name, [], final)
 
     def _missing_records(self, missing: str, first: bool, means_empty: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -11,7 +11,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from source_solidafy import jsoncodec
-from source_solidafy.errors import StreamError, redact_cut
+from source_solidafy.errors import HttpError, StreamError, redact_cut
 
 _UNSET = object()
 
@@ -19,29 +19,25 @@ _UNSET = object()
 class Response:
     """A fully read response. ``json()`` parses once (orjson; integers of any size exact) and caches."""
 
-    __slots__ = ("status", "reason", "headers", "content", "url", "method", "_json", "_redact")
+    __slots__ = ("status", "reason", "headers", "content", "url", "method", "max_bytes", "_json", "_redact")
 
-    def __init__(self, raw: requests.Response, method: str, redactor: Callable[[str], str]) -> None:
+    def __init__(self, raw: requests.Response, method: str, redactor: Callable[[str], str],
+                 max_bytes: int | None = None) -> None:
+        """``max_bytes``: the client's response limit (a packed body's unpacked size is held to it too)."""
         self.status: int = raw.status_code
         self.reason: str = raw.reason or ""
         self.headers: CaseInsensitiveDict[str] = raw.headers
         self.content: bytes = raw.content
         self.url: str = raw.url
         self.method = method
+        self.max_bytes = max_bytes
         self._json: Any = _UNSET
         self._redact = redactor
 
     def json(self) -> Any:
         if self._json is _UNSET:
-            try:
-                self._json = jsoncodec.loads(self.content)
-            except orjson.JSONDecodeError as exc:
-                kind = str(self.headers.get("Content-Type") or "").split(";")[0].strip()
-                hint = next((f"; Content-Type {kind}: did you mean decoder.type: {d}?" for d in ("csv", "xml")
-                             if d in kind.lower()), "")
-                raise StreamError(self._redact(
-                    f"invalid JSON from {self.method} {self.url}: {exc} (first bytes: {self.snippet(80)!r}){hint}"
-                )) from None
+            self._json = parse_json(self.content, self.method, self.url, self.headers.get("Content-Type"),
+                                    self._redact)
         return self._json
 
     @property
@@ -67,6 +63,69 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.method} {self._redact(self.url)}>"
+
+
+class StreamedResponse:
+    """A successful response whose body is read as it arrives (``HttpClient.stream``); close it after.
+
+    ``max_bytes`` and ``deadline`` are the client's limits, for a reader that bounds what it holds
+    and how long it waits for each record.
+    """
+
+    __slots__ = ("status", "reason", "headers", "url", "method", "max_bytes", "deadline", "_raw", "_redact")
+
+    def __init__(self, raw: requests.Response, method: str, redactor: Callable[[str], str], max_bytes: int,
+                 deadline: float | None) -> None:
+        self.status: int = raw.status_code
+        self.reason: str = raw.reason or ""
+        self.headers: CaseInsensitiveDict[str] = raw.headers
+        self.url: str = raw.url
+        self.method, self.max_bytes, self.deadline = method, max_bytes, deadline
+        self._raw, self._redact = raw, redactor
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        """The body (Content-Encoding undone) in pieces of at most ``size``, each as soon as some bytes
+        arrived (so a reader can watch the time however slowly they come); a connection lost on the
+        way is an HttpError."""
+        from urllib3.exceptions import DecodeError, HTTPError, ReadTimeoutError
+
+        read, raw = 0, self._raw.raw
+        try:
+            while chunk := raw.read1(size, decode_content=True):
+                read += len(chunk)
+                yield chunk
+        except (HTTPError, OSError) as exc:
+            what = ("timeout" if isinstance(exc, (ReadTimeoutError, TimeoutError)) else
+                    "undecodable compressed body" if isinstance(exc, DecodeError) else "truncated response body")
+            raise HttpError(self._redact(
+                f"{what} from {self.method} {self.url} after {read / 2**20:.1f} MB of a streamed body (not "
+                "retried: a stream cannot resume)"), url=self._redact(self.url)) from None
+
+    def redact(self, text: str) -> str:
+        return self._redact(text)
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> StreamedResponse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def parse_json(content: bytes, method: str, url: str, content_type: str | None,
+               redactor: Callable[[str], str]) -> Any:
+    """A body parsed as JSON (integers of any size exact); an invalid one is a StreamError saying what came."""
+    try:
+        return jsoncodec.loads(content)
+    except orjson.JSONDecodeError as exc:
+        kind = str(content_type or "").split(";")[0].strip()
+        hint = next((f"; Content-Type {kind}: did you mean decoder.type: {d}?" for d in ("csv", "xml")
+                     if d in kind.lower()), "")
+        raise StreamError(redactor(
+            f"invalid JSON from {method} {url}: {exc} (first bytes: {redact_cut(content, redactor, 80)!r}){hint}"
+        )) from None
 
 
 def describe(exc: BaseException | None, redactor: Callable[[str], str]) -> str:

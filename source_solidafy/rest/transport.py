@@ -209,7 +209,7 @@ class GuardedSession(requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Send ``request``, follow redirects under the origin rule, and read the final body (bounded)."""
-        kwargs.pop("stream", None)  # bodies are always read here, within the limits
+        stream = bool(kwargs.pop("stream", False))  # a successful body left unread (HttpClient.stream)
         follow = kwargs.pop("allow_redirects", True)
         kwargs.setdefault("verify", self.verify)
         kwargs.setdefault("cert", self.cert)
@@ -217,7 +217,7 @@ class GuardedSession(requests.Session):
             kwargs["proxies"] = resolve_proxies(request, self.proxies, self.trust_env)
         history: list[requests.Response] = []
         while True:
-            resp = self._send_one(request, kwargs, follow)
+            resp = self._send_one(request, kwargs, follow, stream)
             target = self.get_redirect_target(resp) if follow else None
             if target is None:
                 resp.history = history
@@ -228,7 +228,10 @@ class GuardedSession(requests.Session):
             request = self._next_hop(request, resp, target)
             kwargs["proxies"] = self.rebuild_proxies(request, kwargs["proxies"])
 
-    def _send_one(self, request: requests.PreparedRequest, kwargs: dict[str, Any], follow: bool) -> requests.Response:
+    def _send_one(self, request: requests.PreparedRequest, kwargs: dict[str, Any], follow: bool,
+                  stream: bool = False) -> requests.Response:
+        """One hop; its body read within the limits unless ``stream`` and it succeeded (then the
+        deadline covers the headers only: the reader bounds what comes after)."""
         assert request.url is not None
         limits = self.limits
         with _WATCHDOG.watch(limits.deadline_secs) as watch:
@@ -237,7 +240,7 @@ class GuardedSession(requests.Session):
                 extract_cookies_to_jar(self.cookies, request, resp.raw)
                 if follow and resp.is_redirect:
                     resp.close()  # a redirect's body is never read: drop the connection instead
-                else:
+                elif not (stream and resp.status_code < 400):
                     _read_body(resp, limits.max_bytes)
             except requests.RequestException:
                 if watch is not None and watch.expired:  # whatever the shut socket raised
