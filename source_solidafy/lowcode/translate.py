@@ -14,7 +14,7 @@ from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath
 from source_solidafy.lowcode.translate_core import Injected, Unsupported
-from source_solidafy.lowcode.translate_parts import StreamParts, signature
+from source_solidafy.lowcode.translate_parts import RECORD_VARS, StreamParts, signature
 from source_solidafy.manifest.walk import format_path
 
 REQUEST_VARS = {"config", "parameters", "stream_slice", "stream_partition", "stream_interval"}
@@ -75,6 +75,10 @@ class Translator(StreamParts, AuthParts):
         out["request"] = self.request(requester, injected)
         out["headers"] = injected.headers
         out["decoder"] = self.selector(retriever.get("record_selector"), retriever)
+        record_filter = retriever["record_selector"].get("record_filter")
+        if record_filter is not None:
+            self.check(record_filter, self.path(retriever["record_selector"], "record_filter"))
+            out["filter"] = self.table.keep_template(self.interp(record_filter, "condition", RECORD_VARS))
         paginator = retriever.get("paginator")
         if paginator:
             out["pagination"] = self.paginator(paginator, retriever)

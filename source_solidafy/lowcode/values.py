@@ -26,6 +26,9 @@ def _plain(value: Any) -> dict[str, Any]:
     return data
 
 
+_FALSE_VALUES = ("False", "false", "{}", "[]", "()", "", "0", "0.0", False, None)  # and the empty collections
+
+
 class SliceValue:
     """A partition value injected as it is (a RequestOption of a cursor or router): no literal_eval."""
 
@@ -57,7 +60,8 @@ class TemplateTable:
     def __init__(self) -> None:
         self.values: list[Any] = []
         self.env = make_environment()
-        self.env.globals.update(_ab=self.text, _ab_body=self.body, _ab_url=self.url, _ab_field=self.field)
+        self.env.globals.update(_ab=self.text, _ab_body=self.body, _ab_url=self.url, _ab_field=self.field,
+                                _ab_keep=self.keep)
         self._index: dict[Any, int] = {}  # a value reached through several $refs is kept once
         self._templates: dict[tuple[str, bool], TemplateString] = {}  # ... and compiled once
 
@@ -98,6 +102,10 @@ class TemplateTable:
         n = self._add((url_base, path))
         return self._compiled(f"{{{{ _ab_url({n}, config, partition) }}}}", where)
 
+    def keep_template(self, value: Interpolated) -> TemplateString:
+        """A RecordFilter condition as our stream ``filter`` (see :meth:`keep`)."""
+        return self._compiled(f"{{{{ _ab_keep({self._add(value)}, config, partition, record) }}}}", value.where)
+
     def field_template(self, value: Interpolated) -> TemplateString:
         """An AddFields value for our ``set`` step (see :meth:`field`)."""
         return self._compiled(f"{{{{ _ab_field({self._add(value)}, config, partition, record) }}}}", value.where)
@@ -133,6 +141,17 @@ class TemplateTable:
             return got
         raise TemplateError(f"{value.where}: AddFields value of type {type(got).__name__} needs a typed set step "
                             "(not supported yet)")
+
+    def keep(self, n: int, config: Any, partition: Any, record: Any) -> bool:
+        """The CDK's InterpolatedBoolean: false when the value (``False`` when empty) is one of its FALSE_VALUES."""
+        value = self.values[n]
+        try:
+            got = value.eval(_plain(config), "False", stream_slice=_plain(partition), record=record)
+        except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
+            raise TemplateError(f"{value.where}: {exc}") from None
+        if isinstance(got, (dict, list, set, tuple)):
+            return bool(got)
+        return got not in _FALSE_VALUES
 
     def body(self, n: int, config: Any, partition: Any) -> str:
         part = _plain(partition)
