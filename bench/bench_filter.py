@@ -21,8 +21,16 @@ from common import BIN, HERE, Api, Measure, best, bytecode_env, measure
 CONDITION = "{{ record.status != 'deleted' and record.score >= 0 }}"
 JINJA_CONDITION = "{% if record.status != 'deleted' and record.score >= 0 %}yes{% endif %}"
 TRANSFORMS = """    transform:
-      - rename: {from: score, to: rank}
-      - remove: [country]
+      - normalize_keys: snake_case
+      - cast: {}
+    schema:
+      type: object
+      properties:
+        id: {type: string}
+        amount: {type: number}
+        active: {type: boolean}
+        created_at: {type: string}
+        score: {type: integer}
 """
 VARIANTS = {
     "plain read": "",

@@ -3,6 +3,8 @@ generic mock API (cursor pages of 5, ``{"data": [...], "next_cursor": ...}``) ov
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -73,3 +75,56 @@ def test_record_outside_filter_and_transform_is_a_load_error(tmp_path):
     result = read(tmp_path, """    headers: {X-Status: "{{ record.status }}"}\n""")
     assert result.rc == 2
     assert "'record' is only defined in transform steps (set: {field, value}) and filter" in result.stderr
+
+
+TRANSFORMS = """    schema:
+      type: object
+      properties:
+        id: {type: string}
+        n: {type: integer}
+        status: {type: string}
+        updated_at: {type: string}
+        owner:
+          type: object
+          properties:
+            email: {type: string}
+            address: {type: object, properties: {city: {type: string}, zip: {type: integer}}}
+        Amount: {type: number}
+        tags: {type: array, items: {type: string}}
+    transform:
+      - flatten: {fields: [owner], prefix: false}
+      - normalize_keys: snake_case
+      - remove: [tags, "address_*"]
+      - hash: {fields: [email], salt: "{{ config.hash_salt }}"}
+      - mask: {fields: [id], keep_last: 3}
+      - cast
+"""
+SALT = "s3cr3t-salt-value"
+
+
+def test_transforms_end_to_end_and_the_schema_discover_shows(tmp_path):
+    records = make_records(3)
+    records[2]["Amount"] = "n/a"  # cannot be a number: kept, one warning
+    result = read(tmp_path, TRANSFORMS, {"hash_salt": SALT}, records, "--verbose")
+    assert result.rc == 0, result.stderr
+    out = result.records("items")
+    assert out[0] == {"id": "****000", "n": 0, "status": "open", "updated_at": "2024-01-01T00:00:00Z",
+                      "email": hmac.new(SALT.encode(), b"user0@example.com", hashlib.sha256).hexdigest(),
+                      "amount": 0}
+    assert [r["amount"] for r in out] == [0, 10, "n/a"]
+    warnings = [m["log"]["message"] for m in result.of_type("LOG") if m["log"]["level"] == "WARN"]
+    assert warnings == ["stream 'items': transform cast: a value of 'amount' cannot be cast to number; kept as it "
+                        "is (this warning is shown once per stream)"]
+    assert result.summary["streams"][0]["warnings"] == []  # a value kept as it is: nothing was missed
+    assert SALT not in result.stdout + result.stderr
+
+    path = tmp_path / "records.yaml"
+    discovered = run_cli("discover", "-c", str(path), "--config-json", json.dumps({"base_url": "http://127.0.0.1:9",
+                                                                                   "hash_salt": SALT}))
+    assert discovered.rc == 0, discovered.stderr
+    (catalog,) = discovered.of_type("CATALOG")
+    props = catalog["catalog"]["streams"][0]["json_schema"]["properties"]
+    assert list(props) == ["id", "n", "status", "updated_at", "email", "amount"]
+    assert props["email"] == {"type": ["null", "string"]} and props["amount"] == {"type": "number"}
+    spec = run_cli("spec", "-c", str(path))
+    assert spec.of_type("SPEC")[0]["spec"]["connectionSpecification"]["properties"]["hash_salt"].get("airbyte_secret")

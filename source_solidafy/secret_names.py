@@ -7,7 +7,7 @@ parameter values). A name is split into words (``x-api-key``, ``clientSecret``, 
 
 - its last word is a secret noun (:data:`SECRET_NOUNS`: ``key``, ``token``, ``secret``, ``password``,
   ``passwd``, ``pwd``, ``credentials``, ``dsn``, ``signature``, ``sig``, ``cookie``, ``authorization``,
-  ...), alone or run together with a qualifier (``apikey``, ``accesstoken``, ``privatekey``);
+  ``salt`` (a hash transform's key), ...), alone or run together with a qualifier (``apikey``, ``accesstoken``, ``privatekey``);
 - or any word is ``session`` (``session_id``, ``X-Session-Id``, ``sessionid``);
 - or it is a connection string (``connection_string``).
 
@@ -23,7 +23,7 @@ import re
 SECRET_NOUNS = frozenset({
     "key", "keys", "token", "tokens", "secret", "secrets", "password", "passwords", "passwd", "pwd",
     "credential", "credentials", "dsn", "signature", "sig", "cookie", "cookies", "auth", "authorization",
-    "authentication",
+    "authentication", "salt", "salts", "pepper",
 })
 _SESSION = frozenset({"session", "sessionid"})
 # words written together with a secret noun: apikey, accesstoken, clientsecret, privatekey ...

@@ -159,13 +159,17 @@ def _to_host_list(value: Any) -> list[str]:
     """``allowed_hosts``: each entry a host, host:port or scheme://host[:port] (see rest/origins.py)."""
     from source_solidafy.rest.origins import parse_allowed
 
-    hosts = _to_text_list(value)
-    for host in hosts:
+    return check_each(_to_text_list(value), parse_allowed)
+
+
+def check_each(values: list[str], check: Callable[[str], Any]) -> list[str]:
+    """Each value passes ``check`` (which raises ValueError), else the ValueError's message is the problem."""
+    for item in values:
         try:
-            parse_allowed(host)
+            check(item)
         except ValueError as exc:
             raise PydanticCustomError("value_error", "{problem}", {"problem": str(exc)}) from None
-    return hosts
+    return values
 
 
 class _Plain:

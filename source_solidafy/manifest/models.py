@@ -8,7 +8,8 @@ engine reads only these canonical attribute names:
   documentation_url, spec (list of ``SpecField`` or None).
 - ``Stream``: name, request (None only with an async_job partition), headers, decoder (always set:
   ``JsonDecoder`` when absent), pagination, partition, primary_key (always a list of str),
-  cursor_field, transform (list of ``SetStep`` / ``RemoveStep`` / ``RenameStep``, told apart by
+  cursor_field, filter (T), transform (list of ``SetStep`` / ``RemoveStep`` / ``RenameStep`` /
+  ``FlattenStep`` / ``NormalizeKeysStep`` / ``HashStep`` / ``MaskStep`` / ``CastStep``, told apart by
   ``op``), json_schema (YAML ``schema``, or the loaded ``schema_file``), description, incremental.
 - ``Request``: method (upper case), path (T), params (name -> T, or a list of T for a repeated
   parameter such as ``group_by[]`` given twice), body (T; a YAML mapping is stored as JSON text),
@@ -98,20 +99,27 @@ from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is
     OffsetPagination,
     PageNumberPagination,
     Pagination,
+    Stop,
+)
+from source_solidafy.manifest.transform_parts import (  # re-exported: models.py is the public module
+    CastStep,
+    FlattenStep,
+    HashStep,
+    MaskStep,
+    NormalizeKeysStep,
     RemoveStep,
     RenameStep,
     SetStep,
-    Stop,
     TransformStep,
 )
 from source_solidafy.source import ConfigField
 
 __all__ = [
     "ApiKeyAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
-    "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "Check", "Compression", "CsvDecoder", "CursorPagination",
-    "DateRangePartition", "Decoder", "Http", "Incremental", "JsonDecoder", "JsonlDecoder", "JsonStreamDecoder",
-    "LinkHeaderPagination",
-    "ListPartition", "Manifest", "NestedRecords", "NextUrlPagination", "NoAuth", "OAuth2ClientCredentialsAuth",
+    "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "CastStep", "Check", "Compression", "CsvDecoder",
+    "CursorPagination", "DateRangePartition", "Decoder", "FlattenStep", "HashStep", "Http", "Incremental",
+    "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "LinkHeaderPagination", "ListPartition", "Manifest",
+    "MaskStep", "NestedRecords", "NextUrlPagination", "NoAuth", "NormalizeKeysStep", "OAuth2ClientCredentialsAuth",
     "OAuth2RefreshTokenAuth", "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition",
     "Partition", "RemoveStep", "RenameStep", "Request", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream",
     "TransformStep", "XmlDecoder",

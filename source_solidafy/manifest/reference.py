@@ -31,7 +31,8 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
                     m.LinkHeaderPagination, m.NextUrlPagination, m.Stop]),
     ("partition", [m.ListPartition, m.DateRangePartition, m.ParentStreamPartition, m.AsyncJobPartition,
                    m.AsyncCreate, m.AsyncPoll, m.AsyncDownload]),
-    ("transform", [m.SetStep, m.RemoveStep, m.RenameStep]),
+    ("transform", [m.SetStep, m.RemoveStep, m.RenameStep, m.FlattenStep, m.NormalizeKeysStep, m.HashStep,
+                   m.MaskStep, m.CastStep]),
 ]
 
 

@@ -81,7 +81,7 @@ def _derived(manifest: Manifest) -> list[ConfigField]:
             ConfigField(
                 name=key,
                 required=required,
-                secret=is_secret_name(key),
+                secret=is_secret_name(key) or any(u.key_path.endswith(".salt") for u in uses),  # hash salt
                 description=f"Used by {first.key_path}",
             )
         )

@@ -1,6 +1,7 @@
-"""Models of how a stream pages and shapes its records: stop conditions, paginators, transforms.
+"""Models of how a stream pages its records: stop conditions, paginators.
 
-The decoders are in :mod:`source_solidafy.manifest.decoder_parts`.
+The decoders are in :mod:`source_solidafy.manifest.decoder_parts`, the ``transform`` steps in
+:mod:`source_solidafy.manifest.transform_parts`.
 
 Each ``type:`` is one model in a discriminated union; other spellings are normalised on the way in
 (see the module docstring of :mod:`source_solidafy.manifest.models` for the canonical names).
@@ -8,7 +9,6 @@ Each ``type:`` is one model in a discriminated union; other spellings are normal
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -17,9 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import (
     Strict,
-    Template,
     Text,
-    TextList,
 )
 
 # ----------------------------------------------------------------------------------------- stop
@@ -123,66 +121,3 @@ Pagination = Annotated[
     CursorPagination | OffsetPagination | PageNumberPagination | LinkHeaderPagination | NextUrlPagination,
     Field(discriminator="type"),
 ]
-
-# ------------------------------------------------------------------------------------ transforms
-
-STEP_KINDS = ("set", "remove", "rename")
-
-
-class SetStep(Strict):
-    """``- set: {field: org, value: "{{ config.org }}"}``; ``record`` is in the template context."""
-
-    op: Literal["set"]
-    field: Text
-    value: Template
-
-
-class RemoveStep(Strict):
-    """``- remove: {field: x}``, ``- remove: [a, b]`` or ``- remove: x``: stored as ``fields``."""
-
-    op: Literal["remove"]
-    fields: TextList
-
-
-class RenameStep(Strict):
-    """``- rename: {from: a, to: b}``; ``from`` is stored as ``from_field``."""
-
-    op: Literal["rename"]
-    from_field: Text = Field(alias="from")
-    to: Text
-
-
-def _remove_fields(inner: Any) -> Any:
-    if isinstance(inner, Mapping):
-        if "field" in inner and "fields" not in inner:
-            inner = {"fields": inner["field"], **{k: v for k, v in inner.items() if k != "field"}}
-        return dict(inner)
-    return {"fields": inner}
-
-
-def _step_form(value: Any) -> Any:
-    """``{set: {...}}`` -> ``{op: set, ...}``; one clear message for an unknown or ambiguous step."""
-    if not isinstance(value, Mapping) or "op" in value:
-        return value
-    kinds = [k for k in value if k in STEP_KINDS]
-    if len(value) != 1 or len(kinds) != 1:
-        unknown = [str(k) for k in value if k not in STEP_KINDS]
-        if unknown and not kinds:
-            close = difflib.get_close_matches(unknown[0], STEP_KINDS, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise PydanticCustomError(
-                "step_kind",
-                "unknown transform step '{kind}'; expected one of set, remove, rename{hint}",
-                {"kind": unknown[0], "hint": hint},
-            )
-        raise PydanticCustomError("step_kind", "a transform step has exactly one key: set, remove or rename")
-    kind = kinds[0]
-    inner = value[kind]
-    if kind == "remove":
-        return {"op": "remove", **_remove_fields(inner)}
-    if not isinstance(inner, Mapping):
-        raise PydanticCustomError("expected", "expected a mapping under '{kind}'", {"kind": kind})
-    return {"op": kind, **inner}
-
-
-TransformStep = Annotated[SetStep | RemoveStep | RenameStep, Field(discriminator="op"), BeforeValidator(_step_form)]

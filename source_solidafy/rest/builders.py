@@ -8,6 +8,7 @@ end (:func:`auth`, :func:`paginator`, ...) are what the engine calls.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +22,11 @@ from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
 from source_solidafy.rest import pagination as pg
 from source_solidafy.rest import paginators as pgs
-from source_solidafy.rest import records as r
 from source_solidafy.rest import stops as st
+from source_solidafy.rest import transforms as t
 from source_solidafy.rest import unpack as up
 from source_solidafy.rest.async_job import AsyncJobRouter
+from source_solidafy.rest.cast import CastFields
 from source_solidafy.rest.factory import Factory
 from source_solidafy.rest.http import HttpClient
 from source_solidafy.rest.json_stream import JsonStream
@@ -265,19 +267,51 @@ def _next_url(spec: m.NextUrlPagination, inputs: PageInputs) -> pg.Paginator:
 # ------------------------------------------------------------------------------------ transforms
 
 
-@FACTORY.register(m.SetStep, r.SetField)
-def _set(spec: m.SetStep, inputs: None) -> r.TransformStep:
-    return r.SetField(spec.field, spec.value)
+@dataclass(frozen=True)
+class TransformInputs:
+    schema: dict[str, Any] | None = None  # the records' JSON Schema before this step (for cast)
+    stream: str = ""
+    log: LogFn | None = None  # a cast that fails warns once here
 
 
-@FACTORY.register(m.RemoveStep, r.RemoveFields)
-def _remove(spec: m.RemoveStep, inputs: None) -> r.TransformStep:
-    return r.RemoveFields(spec.fields)
+@FACTORY.register(m.SetStep, t.SetField)
+def _set(spec: m.SetStep, inputs: TransformInputs) -> t.TransformStep:
+    return t.SetField(spec.field, spec.value)
 
 
-@FACTORY.register(m.RenameStep, r.RenameField)
-def _rename(spec: m.RenameStep, inputs: None) -> r.TransformStep:
-    return r.RenameField(spec.from_field, spec.to)
+@FACTORY.register(m.RemoveStep, t.RemoveFields)
+def _remove(spec: m.RemoveStep, inputs: TransformInputs) -> t.TransformStep:
+    return t.RemoveFields(spec.fields)
+
+
+@FACTORY.register(m.RenameStep, t.RenameField)
+def _rename(spec: m.RenameStep, inputs: TransformInputs) -> t.TransformStep:
+    return t.RenameField(spec.from_field, spec.to)
+
+
+@FACTORY.register(m.FlattenStep, t.Flatten)
+def _flatten(spec: m.FlattenStep, inputs: TransformInputs) -> t.TransformStep:
+    return t.Flatten(spec.separator, spec.max_depth, spec.fields, spec.prefix)
+
+
+@FACTORY.register(m.NormalizeKeysStep, t.NormalizeKeys)
+def _normalize_keys(spec: m.NormalizeKeysStep, inputs: TransformInputs) -> t.TransformStep:
+    return t.NormalizeKeys(spec.case)
+
+
+@FACTORY.register(m.HashStep, t.HashFields)
+def _hash(spec: m.HashStep, inputs: TransformInputs) -> t.TransformStep:
+    return t.HashFields(spec.fields, spec.salt)
+
+
+@FACTORY.register(m.MaskStep, t.MaskFields)
+def _mask(spec: m.MaskStep, inputs: TransformInputs) -> t.TransformStep:
+    return t.MaskFields(spec.fields, spec.keep_last, spec.mask)
+
+
+@FACTORY.register(m.CastStep, CastFields)
+def _cast(spec: m.CastStep, inputs: TransformInputs) -> t.TransformStep:
+    return CastFields(inputs.schema, spec.fields, inputs.stream, inputs.log)
 
 
 # ------------------------------------------------------------------------------------ partitions
@@ -345,6 +379,23 @@ def paginator(spec: Any | None, inputs: PageInputs) -> pg.Paginator:
     return FACTORY.build(spec, inputs, pg.Paginator)
 
 
-def transformer(steps: list[Any]) -> r.Transformer:
-    """A stream's ``transform:`` steps, built once per stream read."""
-    return r.Transformer([FACTORY.build(step, None, r.TransformStep) for step in steps])
+def transformer(steps: list[Any], schema: dict[str, Any] | None = None, stream: str = "",
+                log: LogFn | None = None) -> t.Transformer:
+    """A stream's ``transform:`` steps, built once per stream read; each sees the declared ``schema``
+    as the steps before it change it (``cast`` converts to the types there)."""
+    built: list[t.TransformStep] = []
+    current = copy.deepcopy(schema) if schema is not None else None
+    for step in steps:
+        made = FACTORY.build(step, TransformInputs(current, stream, log), t.TransformStep)
+        built.append(made)
+        if current is not None:
+            current = made.schema(current)
+    return t.Transformer(built)
+
+
+def output_schema(spec: m.Stream) -> dict[str, Any] | None:
+    """The stream's declared schema as its ``transform`` steps emit the records (None: none declared)."""
+    if spec.json_schema is None:
+        return None
+    schema = copy.deepcopy(spec.json_schema)
+    return transformer(spec.transform).schema(schema) if spec.transform else schema

@@ -49,7 +49,7 @@ class StreamReader:
         self.slots = ctx.services.request_slots(ctx.concurrency)  # the sync's cap on requests in flight
         self.decoder = builders.decoder(spec.decoder)
         self.filter = RecordFilter(spec.filter, spec.name) if spec.filter is not None else None
-        self.transformer = builders.transformer(spec.transform)
+        self.transformer = builders.transformer(spec.transform, spec.json_schema, spec.name, ctx.log)
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()
         self.checks = RecordChecks(spec, self.warn)

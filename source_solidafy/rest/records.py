@@ -1,4 +1,7 @@
-"""Per-record work, kept to what must be per record: transforms, the incremental filter, the cursor.
+"""Per-record work, kept to what must be per record: the incremental filter, the cursor, dedupe.
+
+The ``transform`` steps are :mod:`source_solidafy.rest.transforms`; the ``filter`` is
+:mod:`source_solidafy.rest.record_filter`.
 
 State semantics (docs/connector-yaml.md, incremental): the stream state is ``{"cursor": <max cursor delivered>}``; a
 record whose cursor is older than the incoming state is dropped client-side, one equal to it is kept
@@ -14,7 +17,6 @@ import orjson
 
 from source_solidafy import jsoncodec
 from source_solidafy.errors import TemplateError
-from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.source import LogFn
 
@@ -222,74 +224,3 @@ class BoundaryDedupe:
                                  "repeats of the later ones at a page boundary are not removed")
             out.append(record)
         return out
-
-
-class TransformStep:
-    """One ``transform`` step; changes the page's records in place."""
-
-    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-
-class SetField(TransformStep):
-    """``- set: {field, value}``: a field from a template; ``record`` is in its context."""
-
-    def __init__(self, field: str, value: TemplateString) -> None:
-        self.field, self.value = field, value
-
-    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
-        if self.value.is_static:
-            for rec in records:
-                rec[self.field] = self.value.source
-            return
-        for rec in records:
-            rec[self.field] = _typed(self.value.render(ctx, record=rec))
-
-
-class RemoveFields(TransformStep):
-    """``- remove: [a, b]``: fields dropped (absent ones are fine)."""
-
-    def __init__(self, fields: list[str]) -> None:
-        self.fields = list(fields)
-
-    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
-        for rec in records:
-            for name in self.fields:
-                rec.pop(name, None)
-
-
-class RenameField(TransformStep):
-    """``- rename: {from, to}``: a field moved to another name when the record has it."""
-
-    def __init__(self, from_field: str, to: str) -> None:
-        self.from_field, self.to = from_field, to
-
-    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
-        for rec in records:
-            if self.from_field in rec:
-                rec[self.to] = rec.pop(self.from_field)
-
-
-class Transformer:
-    """A stream's ``transform`` steps, applied in order to each page's records."""
-
-    def __init__(self, steps: list[TransformStep]) -> None:
-        self.steps = steps
-
-    def __bool__(self) -> bool:
-        return bool(self.steps)
-
-    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> list[dict[str, Any]]:
-        for step in self.steps:
-            step.apply(records, ctx)
-        return records
-
-
-def _typed(text: str) -> Any:
-    """A rendered ``set`` value: keep numbers and booleans as such when the template yields them."""
-    if text in ("True", "False"):
-        return text == "True"
-    if text.lstrip("-").isdigit() and len(text) < 19:
-        return int(text)
-    return text
-

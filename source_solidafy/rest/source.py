@@ -44,6 +44,7 @@ class DeclarativeSource(Source):
         self.documentation_url = manifest.documentation_url
         self._lock = threading.Lock()
         self._runtimes: dict[bytes, ConnectorRuntime] = {}
+        self._schemas: dict[str, dict[str, Any] | None] = {}  # output schemas, made once
 
     # -- config ------------------------------------------------------------------------------------
 
@@ -83,13 +84,16 @@ class DeclarativeSource(Source):
         return self.manifest.stream_names()
 
     def declared_schema(self, stream: str) -> dict[str, Any] | None:
-        return self.manifest.stream(stream).json_schema
+        """The stream's ``schema`` as its ``transform`` steps emit the records (flattened, renamed, ...)."""
+        if stream not in self._schemas:
+            self._schemas[stream] = builders.output_schema(self.manifest.stream(stream))
+        return self._schemas[stream]
 
     def discover(self, config: dict[str, Any], sample: int = 0) -> list[StreamInfo]:
         return [self._stream_info(s, config, sample) for s in self.manifest.streams]
 
     def _stream_info(self, stream: Stream, config: dict[str, Any], sample: int) -> StreamInfo:
-        schema = stream.json_schema
+        schema = self.declared_schema(stream.name)
         if schema is None:
             schema = infer_schema(self._sample(stream, config, sample)) if sample > 0 else {
                 "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",

@@ -149,7 +149,7 @@ def test_unknown_transform_step_and_bad_spelling_inside() -> None:
     text = GOOD + "    transform:\n      - sett: {field: a, value: b}\n      - rename: {from: a, too: b}\n"
     assert problems(text) == [
         "demo.yaml:17: streams[0].transform[0]: unknown transform step 'sett'; expected one of set, remove, "
-        "rename; did you mean 'set'?",
+        "rename, flatten, normalize_keys, hash, mask, cast; did you mean 'set'?",
         "demo.yaml:18: streams[0].transform[1].rename: missing required key 'to'",
         "demo.yaml:18: streams[0].transform[1].rename.too: unknown key; did you mean 'to'?",
     ]

@@ -41,6 +41,7 @@ INPUTS: dict[str, Any] = {
     "PageInputs": builders.PageInputs(),
     "HttpInputs": builders.HttpInputs([]),
     "RequestInputs": RequestInputs({}, {}),
+    "TransformInputs": builders.TransformInputs(),
     "RouterInputs": RouterInputs("s", ReadContext(config={}), PartitionStates("s", None, ReadContext(config={}))),
     "str": "decoder.records_path",
     "None": None,
