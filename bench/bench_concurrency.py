@@ -1,7 +1,9 @@
 """Partitions read concurrently: 10 partitions x 10 pages, 50 ms of latency per request.
 
 Wall time at the default ``--concurrency`` (4) against ``--concurrency 1``, measured in the same run,
-and CPU per record of both (targets: wall ratio <= 0.35, CPU per record within 10%).
+and CPU per record of both (targets: wall ratio <= 0.32, CPU per record within 10%).
+The pagination is a cursor's, so a partition's pages come one after another: the gain is partitions
+read at once, up to 4 per request slot, with the slots handed over in turn.
 Usage: python bench/bench_concurrency.py [--runs 3] [--per-page 1000] [--latency 0.05]
 """
 
@@ -60,7 +62,7 @@ def main() -> None:
     print(f"{PARTITIONS} partitions x {PAGES} pages x {args.per_page} records, {args.latency * 1000:.0f} ms latency")
     print(f"--concurrency 1      : {s}")
     print(f"default concurrency  : {p}")
-    print(f"wall ratio default/sequential: {p.wall / s.wall:.2f} (target <= 0.35)")
+    print(f"wall ratio default/sequential: {p.wall / s.wall:.2f} (target <= 0.32)")
     print(f"CPU per record: sequential {s_cpu / records * 1e6:.1f} us, default {p_cpu / records * 1e6:.1f} us, "
           f"ratio {p_cpu / s_cpu:.2f} (target <= 1.10)")
 

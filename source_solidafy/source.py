@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from source_solidafy.queues import FairSlots
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -120,6 +122,7 @@ class Tuning:
     batch_size: int | None = None  # databases: rows per Arrow batch (else the config's batch_size)
     max_partition_states: int = DEFAULT_MAX_PARTITION_STATES  # per-partition cursors kept in a state
     async_poll_interval_secs: float | None = None  # overrides an async job's poll.interval_secs
+    partitions_per_request: int = 4  # partitions read at once per request slot (see ReadContext.partition_readers)
 
 
 class SyncServices:
@@ -151,7 +154,8 @@ class SyncServices:
             return self._shared_reads
 
     def partition_slots(self, concurrency: int) -> threading.Semaphore:
-        """``--concurrency`` caps the partitions being read across all streams (the first caller sizes it)."""
+        """Caps the partitions being read across all streams (the first caller sizes it, with
+        ``ReadContext.partition_readers()``)."""
         with self._lock:
             if self._partition_slots is None:
                 self._partition_slots = threading.BoundedSemaphore(max(1, concurrency))
@@ -166,7 +170,7 @@ class SyncServices:
         """
         with self._lock:
             if self._request_slots is None:
-                self._request_slots = threading.BoundedSemaphore(max(1, concurrency))
+                self._request_slots = FairSlots(max(1, concurrency))
             return self._request_slots
 
 
@@ -189,6 +193,18 @@ class ReadContext:
     on_warning: WarnFn = _no_warning  # the runner records warnings here (see warn)
     on_count: CountFn = _no_count  # the runner adds counts to the stream's summary entry (see count)
     unit: Unit | None = None  # read --plan: read only this plan unit's part of the stream (scale/units.py)
+
+    def partition_readers(self) -> int:
+        """How many partitions of a stream are read at once: ``tuning.partitions_per_request`` per
+        request slot, one at ``--concurrency 1``.
+
+        A partition reader spends part of each page decoding and handing records over, so readers as
+        many as the request slots would leave slots idle; the slots (handed over in turn,
+        :class:`~source_solidafy.queues.FairSlots`) still cap the requests the API sees.
+        """
+        if self.concurrency <= 1:
+            return 1
+        return self.concurrency * max(1, self.tuning.partitions_per_request)
 
     def warn(self, message: str) -> None:
         """Say that this stream may not have read everything (a suspicion, not a failure).

@@ -85,22 +85,35 @@ class CursorPagination(_Paging):
 
 
 class OffsetPagination(_Paging):
-    """``offset_param`` grows by ``limit``; stops on a short page or ``stop``."""
+    """``offset_param`` grows by ``limit``; stops on a short page or ``stop``.
+
+    With a ``stop`` of type ``total_count`` or ``total_pages``, the pages after a full first page are
+    fetched at once (up to ``--concurrency``) and emitted in page order; ``parallel: false`` reads
+    them one at a time.
+    """
 
     type: Literal["offset"]
     offset_param: Text = "offset"
     limit_param: Text = "limit"
     limit: int = Field(default=100, ge=1)
+    parallel: bool = True
 
 
 class PageNumberPagination(_Paging):
-    """``page_param`` counts from ``start_page``; stops on an empty or short page, or ``stop``."""
+    """``page_param`` counts from ``start_page``; stops on an empty or short page, or ``stop``.
+
+    When the first page says how many there are (a ``stop`` of type ``total_count`` or
+    ``total_pages``, or a ``Link`` header whose ``rel="last"`` URL carries ``page_param``), the pages
+    after a full first page are fetched at once (up to ``--concurrency``) and emitted in page order;
+    ``parallel: false`` reads them one at a time.
+    """
 
     type: Literal["page_number"]
     page_param: Text = "page"
     start_page: int = 1
     page_size_param: Text | None = None
     page_size: int | None = Field(default=None, ge=1)
+    parallel: bool = True
 
 
 class LinkHeaderPagination(_Paging):

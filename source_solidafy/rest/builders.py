@@ -245,13 +245,14 @@ def _cursor(spec: m.CursorPagination, inputs: PageInputs) -> pg.Paginator:
 
 @FACTORY.register(m.OffsetPagination, pgs.OffsetPaginator)
 def _offset(spec: m.OffsetPagination, inputs: PageInputs) -> pg.Paginator:
-    return pgs.OffsetPaginator(spec.offset_param, spec.limit_param, spec.limit, **_common(spec, inputs))
+    return pgs.OffsetPaginator(spec.offset_param, spec.limit_param, spec.limit, parallel=spec.parallel,
+                               **_common(spec, inputs))
 
 
 @FACTORY.register(m.PageNumberPagination, pgs.PageNumberPaginator)
 def _page_number(spec: m.PageNumberPagination, inputs: PageInputs) -> pg.Paginator:
     return pgs.PageNumberPaginator(spec.page_param, spec.start_page, spec.page_size_param, spec.page_size,
-                                  **_common(spec, inputs))
+                                  parallel=spec.parallel, **_common(spec, inputs))
 
 
 @FACTORY.register(m.LinkHeaderPagination, pgs.LinkHeaderPaginator)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -73,6 +73,19 @@ class PageRequest:
         """A 64-bit hash of what this request sends (within one partition the rest is the same)."""
         return hash(orjson.dumps([self.url, self.params, self.headers, self.body],
                                  option=orjson.OPT_SORT_KEYS, default=str))
+
+
+@dataclass(slots=True)
+class PagePlan:
+    """The requests of the pages after the first, in page order, known from the first page.
+
+    ``pages`` counts all of them, the first included; ``said`` names what told (a reported total, a
+    last-page link), for the warning when the pages read disagree with it.
+    """
+
+    pages: int
+    said: str
+    requests: Iterator[PageRequest]
 
 
 def _merge_params(base: Mapping[str, Any] | Sequence[tuple[str, Any]] | None, over: dict[str, Any]) -> Any:

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from source_solidafy import jsoncodec
-from source_solidafy.rest.pages import PageRequest, PageResponse
+from source_solidafy.rest.pages import PagePlan, PageRequest, PageResponse
 from source_solidafy.rest.stops import StopCondition
 from source_solidafy.source import WarnFn
 
@@ -50,6 +50,7 @@ class Paginator:
         max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
         warn: WarnFn | None = None,
         requested_size: tuple[str, int] | None = None,
+        parallel: bool = False,
     ) -> None:
         if isinstance(stop, StopCondition):
             stop = [stop]
@@ -58,6 +59,7 @@ class Paginator:
         self.max_empty_pages = max_empty_pages
         self.warn = warn
         self.requested_size = requested_size  # (parameter, value) the request asks for; see page_size_of()
+        self.parallel = parallel  # the pages after the first may be fetched at once (see ahead())
 
     def first(self) -> PageRequest:
         return PageRequest()
@@ -94,6 +96,41 @@ class Paginator:
                        f"({response.url}); does the API read {self._paging_key()}? Stopping")
             return None
         return req
+
+    def ahead(self, response: PageResponse, body: Any, records: list[Any], first: PageRequest) -> PagePlan | None:
+        """After a full first page, the requests of all the pages after it when the first page says how
+        many there are (a reported total, a last-page link); None when it does not, or with ``parallel`` off.
+
+        The requests are exactly those :meth:`next` would make, page after page, so pages fetched
+        ahead are only used where the read one page at a time would have asked for them.
+        """
+        if not self.parallel or first.pages or first.probe is not None or not records or not self._full_or_unknown(
+                len(records)):
+            return None
+        known = self._total_pages(response, body)
+        if known is None:
+            return None
+        pages, said = known
+        if self.max_pages is not None:
+            pages = min(pages, self.max_pages)
+        if pages <= 1:
+            return None
+        return PagePlan(pages, said, (self._page_at(first, k) for k in range(1, pages)))
+
+    def _total_pages(self, response: PageResponse, body: Any) -> tuple[int, str] | None:
+        """How many pages there are in all according to the first page (a stop condition's total)."""
+        for condition in self.stops:
+            found = condition.pages_for(body, self._page_size())
+            if found is not None:
+                return found
+        return None
+
+    def _page_at(self, first: PageRequest, k: int) -> PageRequest:
+        """The request of the page ``k`` pages after ``first`` (paginators that count pages)."""
+        raise NotImplementedError
+
+    def _full_or_unknown(self, count: int) -> bool:
+        return self._page_size() is None or self._full(count)
 
     def _probe(self, fired: StopCondition, response: PageResponse, body: Any, records: list[Any],
                previous: PageRequest) -> PageRequest | None:

@@ -13,11 +13,11 @@ Each says how to find the next page (``_next``) and, for the warnings of the bas
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from requests.utils import parse_header_links
 
-from source_solidafy.rest.pages import PageRequest, PageResponse
+from source_solidafy.rest.pages import PageRequest, PageResponse, as_int
 from source_solidafy.rest.pagination import Paginator
 from source_solidafy.rest.paths import Path, compile_path, keys_hint
 
@@ -108,6 +108,9 @@ class OffsetPaginator(Paginator):
     def first(self) -> PageRequest:
         return self._request(0)
 
+    def _page_at(self, first: PageRequest, k: int) -> PageRequest:
+        return self._request((first.token or 0) + k * self.limit)
+
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         if len(records) < self.limit:
             return None
@@ -150,6 +153,21 @@ class PageNumberPaginator(Paginator):
 
     def first(self) -> PageRequest:
         return self._request(self.start_page)
+
+    def _page_at(self, first: PageRequest, k: int) -> PageRequest:
+        return self._request((first.token if first.token is not None else self.start_page) + k)
+
+    def _total_pages(self, response: PageResponse, body: Any) -> tuple[int, str] | None:
+        """A reported total, else the page number of the ``Link`` header's ``rel="last"`` (GitHub's)."""
+        found = super()._total_pages(response, body)
+        if found is not None:
+            return found
+        for link in parse_header_links(response.headers.get("link") or ""):
+            if "last" in (link.get("rel") or "").lower().split():
+                last = as_int((parse_qs(urlsplit(link.get("url") or "").query).get(self.page_param) or [""])[0])
+                if last is not None:
+                    return last - self.start_page + 1, f"the Link header's rel=\"last\" ({link.get('url')})"
+        return None
 
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         if not records or (self.page_size is not None and len(records) < self.page_size):

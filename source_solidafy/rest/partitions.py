@@ -120,7 +120,7 @@ class PartitionedRead:
         return self.reader.read(item.partition, item.cursor)
 
     def run(self) -> Iterator[Batch]:
-        workers = max(1, self.ctx.concurrency)
+        workers = self.ctx.partition_readers()
         slots = self.ctx.services.partition_slots(workers) if workers > 1 else None
         error: BaseException | None = None
         for ev in run_partitions(self._work_items(), self._work, workers, self.ctx.cancel, slots):

@@ -20,8 +20,9 @@ from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import builders
 from source_solidafy.rest.builders import PageInputs
 from source_solidafy.rest.decoders import Decoder
-from source_solidafy.rest.http import StreamedResponse
+from source_solidafy.rest.http import Response, StreamedResponse
 from source_solidafy.rest.pages import PageRequest, page_size_of
+from source_solidafy.rest.parallel_pages import PageFetcher, fetch_window
 from source_solidafy.rest.record_checks import RecordChecks
 from source_solidafy.rest.record_filter import RecordFilter
 from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, lower_bound
@@ -101,31 +102,54 @@ class StreamReader:
         spec = self.spec.pagination if pagination is _STREAM else pagination
         paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body)))
         decoder = decoder or self.decoder
-        page: PageRequest | None = paginator.first()
+        first = paginator.first()
         chain = _Chain(self._dedupe())
-        while page is not None and not self.ctx.cancel.is_set():
-            path, params, headers, body = page.resolve(request.path, request.params, request.headers,
-                                                       request.json_body)
-            call = {"params": params, "headers": headers, "json_body": body,
-                    "data": request.data if body is None else None, "slots": self.slots}
-            if decoder.streaming:  # one document read as it arrives: there is no next page
-                yield from self._streamed(self.rt.client.stream(request.method, path, **call), decoder, ctx,
-                                          tracker, chain)
-                break
-            resp = self.rt.client.request(request.method, path, **call)
-            try:
-                decoded = decoder.decode(resp)
-            except StreamError as exc:  # the decoder names the URL; the stream is named here
-                raise StreamError(f"stream '{self.spec.name}': {exc}") from None
-            if decoded.missing is not None:
-                self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
-            yield self._batch(decoded.records, ctx, tracker, chain, resp.url)
-            if self.limit_reached():
-                break
-            page = paginator.next(resp, decoded.body, decoded.records, page)
-            if page is not None and page.url is not None:
-                self._check_link(page.url)
+        if decoder.streaming and not self.ctx.cancel.is_set():  # one document read as it arrives: no next page
+            path, call = self._call(request, first)
+            yield from self._streamed(self.rt.client.stream(request.method, path, **call), decoder, ctx,
+                                      tracker, chain)
+            yield from self._finish(request, tracker, chain)
+            return
+        fetcher = self._fetcher(request, paginator.kind)
+        page: PageRequest | None = first
+        try:
+            while page is not None and not self.ctx.cancel.is_set():
+                resp = fetcher.get(page)
+                try:
+                    decoded = decoder.decode(resp)
+                except StreamError as exc:  # the decoder names the URL; the stream is named here
+                    raise StreamError(f"stream '{self.spec.name}': {exc}") from None
+                fetcher.got(len(decoded.records))
+                if decoded.missing is not None:
+                    self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
+                if fetcher.window and page.pages == 0:
+                    fetcher.plan(paginator.ahead(resp, decoded.body, decoded.records, page))
+                yield self._batch(decoded.records, ctx, tracker, chain, resp.url)
+                if self.limit_reached():
+                    break
+                page = paginator.next(resp, decoded.body, decoded.records, page)
+                if page is not None and page.url is not None:
+                    self._check_link(page.url)
+            if page is None:
+                fetcher.ended()
+        finally:
+            fetcher.close()
         yield from self._finish(request, tracker, chain)
+
+    def _call(self, request: RenderedRequest, page: PageRequest) -> tuple[str, dict[str, Any]]:
+        """One page's path and the keyword arguments of its ``HttpClient`` call."""
+        path, params, headers, body = page.resolve(request.path, request.params, request.headers, request.json_body)
+        return path, {"params": params, "headers": headers, "json_body": body,
+                      "data": request.data if body is None else None, "slots": self.slots}
+
+    def _fetcher(self, request: RenderedRequest, kind: str) -> PageFetcher:
+        """The request chain's responses, some fetched ahead when its paginator plans pages."""
+        def fetch(page: PageRequest) -> Response:
+            path, call = self._call(request, page)
+            return self.rt.client.request(request.method, path, **call)
+
+        return PageFetcher(fetch, fetch_window(self.ctx.concurrency, self.ctx.max_records), self.warn, kind,
+                           lambda: self.rt.set_log(self.ctx.log))
 
     def _streamed(self, resp: StreamedResponse, decoder: Decoder, ctx: dict[str, Any], tracker: CursorTracker,
                   chain: _Chain) -> Iterator[Batch]:

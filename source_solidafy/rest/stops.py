@@ -29,6 +29,10 @@ class StopCondition:
         """What the response says is still to come although the pages ended (None: nothing, or unknown)."""
         return None
 
+    def pages_for(self, body: Any, page_size: int | None) -> tuple[int, str] | None:
+        """How many pages the response says there are in all, and who says so (None: it does not say)."""
+        return None
+
 
 class EmptyPage(StopCondition):
     def should_stop(self, body: Any, records: list[Any], pages: int, total: int) -> bool:
@@ -53,7 +57,15 @@ class _ReportedTotal(StopCondition):
         return f"{self.key} says {count} {self.unit} and {so_far} were read" if count is not None and so_far < count \
             else None
 
+    def pages_for(self, body: Any, page_size: int | None) -> tuple[int, str] | None:
+        count = as_int(self.path.get(body))
+        pages = self._pages(count, page_size) if count is not None and count >= 0 else None
+        return (pages, f"{self.key} says {count} {self.unit}") if pages is not None else None
+
     def _so_far(self, pages: int, total: int) -> int:
+        raise NotImplementedError
+
+    def _pages(self, count: int, page_size: int | None) -> int | None:
         raise NotImplementedError
 
 
@@ -65,6 +77,9 @@ class TotalCount(_ReportedTotal):
     def _so_far(self, pages: int, total: int) -> int:
         return total
 
+    def _pages(self, count: int, page_size: int | None) -> int | None:
+        return -(-count // page_size) if page_size else None
+
 
 class TotalPages(_ReportedTotal):
     """Stop once the pages fetched reach the page count the API reports (``result_info.total_pages``)."""
@@ -73,6 +88,9 @@ class TotalPages(_ReportedTotal):
 
     def _so_far(self, pages: int, total: int) -> int:
         return pages
+
+    def _pages(self, count: int, page_size: int | None) -> int | None:
+        return count
 
 
 class FieldEquals(StopCondition):
