@@ -14,8 +14,9 @@ import pytest
 
 from integration_tests.mocks.server import Faults, MockServer, Request, Response
 from source_solidafy.errors import AuthError, HttpError, StreamError
-from source_solidafy.rest.auth import ApiKeyAuth, BearerAuth, OAuth2RefreshToken
+from source_solidafy.rest.auth import ApiKeyAuth, BearerAuth
 from source_solidafy.rest.http import HttpClient
+from source_solidafy.rest.oauth2 import OAuth2RefreshToken
 
 STRIPE_429 = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"}}
 

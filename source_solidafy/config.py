@@ -20,7 +20,7 @@ _JSON_TYPES = {
 
 BASE_URL_HELP = "Override the API base URL (proxy, regional endpoint, local mock)"
 TOKEN_URL_HELP = "Override the OAuth2 token URL (proxy, local mock)"
-OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials")
+OAUTH2_TYPES = ("oauth2_refresh_token", "oauth2_client_credentials", "oauth2_jwt_bearer")
 
 
 def preferred_auth_type(types: Sequence[str]) -> str | None:

@@ -12,7 +12,7 @@ import pytest
 
 from source_solidafy.config_updates import ConfigChanges, config_path, describe, save_config_file, with_value
 from source_solidafy.errors import ConfigError
-from source_solidafy.rest.auth import OAuth2RefreshToken
+from source_solidafy.rest.oauth2 import OAuth2RefreshToken
 from unit_tests.rest.test_rest_auth import FakeSession, _applied
 
 

@@ -38,7 +38,7 @@ def _top(module: str) -> str:
 
 
 # import name -> distribution name, where they differ
-DISTRIBUTION = {"yaml": "pyyaml", "airflow": "apache-airflow", "airbyte_protocol": "airbyte-protocol-models-pdv2", "pydantic_core": "pydantic-core",
+DISTRIBUTION = {"yaml": "pyyaml", "jwt": "pyjwt", "airflow": "apache-airflow", "airbyte_protocol": "airbyte-protocol-models-pdv2", "pydantic_core": "pydantic-core",
                 "duckdb_extensions": "duckdb-extensions", "google.cloud": "google-cloud-storage",
                 "google.auth": "google-auth", "google.api_core": "google-api-core", "google.oauth2": "google-auth", "azure.core": "azure-core",
                 "azure.storage": "azure-storage-blob", "azure.identity": "azure-identity"}
@@ -46,7 +46,8 @@ DISTRIBUTION = {"yaml": "pyyaml", "airflow": "apache-airflow", "airbyte_protocol
 
 def test_every_module_imported_directly_is_declared_and_pinned() -> None:
     extras = PYPROJECT["project"]["optional-dependencies"]
-    declared = [*PYPROJECT["project"]["dependencies"], *extras["cloud"], *extras["dagster"], *extras["airflow"]]
+    declared = [*PYPROJECT["project"]["dependencies"], *extras["cloud"], *extras["jwt"], *extras["dagster"],
+                *extras["airflow"]]
     pins = dict(re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==(\S+)", d).groups() for d in declared)  # type: ignore[union-attr]
     names = {n.lower().replace("_", "-") for n in pins}
     missing = {m for m in _imported_distributions() if DISTRIBUTION.get(m, m).lower().replace("_", "-") not in names}

@@ -26,6 +26,7 @@ import base64
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,13 +47,15 @@ def make_items(n: int) -> list[dict[str, Any]]:
 
 
 class Credentials:
-    """What the mock accepts. ``kind``: none, bearer, header, query, basic, oauth, session."""
+    """What the mock accepts. ``kind``: none, bearer, header, query, basic, oauth, session, jwt (a JWT
+    signed with the key of ``public_key``), and oauth with ``public_key`` for the JWT bearer grant."""
 
     def __init__(self, kind: str = "none", **values: Any) -> None:
         self.kind, self.values = kind, values
         self.issued: list[str] = []  # access tokens handed out, in order
         self.revoked: set[str] = set()
         self.token_requests: list[dict[str, str]] = []
+        self.jwts: list[dict[str, Any]] = []  # the claims of every JWT whose signature verified
         self.rejected = 0
         self.single_use = bool(values.get("single_use"))
         self._used: set[str] = set()
@@ -84,6 +87,9 @@ class Credentials:
         if kind == "basic":
             expected = base64.b64encode(f"{v['username']}:{v['password']}".encode()).decode()
             return req.header("Authorization") == f"Basic {expected}"
+        if kind == "jwt":
+            header = req.header("Authorization") or ""
+            return header.startswith("Bearer ") and self.verified_jwt(header[7:]) is not None
         header = req.header(v.get("header_name", "Authorization")) or ""
         token = header.removeprefix(v.get("header_prefix", "Bearer "))
         with self._lock:
@@ -94,6 +100,24 @@ class Credentials:
                     return False
                 self._used.add(token)
             return True
+
+    def verified_jwt(self, token: str, audience: str | None = None) -> dict[str, Any] | None:
+        """The claims of a JWT signed with the private key of ``public_key`` (``algorithm``), with the
+        ``claims`` this mock wants and a live ``exp``/``iat`` (GitHub: iat not in the future, exp at most
+        10 minutes ahead); None when it is not (the real APIs answer 401)."""
+        import jwt  # the jwt extra: the test environment has it
+
+        v = self.values
+        try:
+            claims = jwt.decode(token, v["public_key"], algorithms=[v["algorithm"]], audience=audience,
+                                options={"require": ["iat", "exp"]}, leeway=0)
+        except jwt.PyJWTError:
+            return None
+        self.jwts.append(claims)
+        now = time.time()
+        if claims["iat"] > now or claims["exp"] > now + 600:
+            return None
+        return claims if all(claims.get(k) == want for k, want in v.get("claims", {}).items()) else None
 
     def token_response(self, req: Request, expires_in: int = 3600) -> Response:
         """An OAuth token endpoint: a refresh_token or client_credentials grant with these credentials."""
@@ -108,6 +132,9 @@ class Credentials:
             good = good_client and form.get("refresh_token") == v.get("refresh_token") and same_scope
         elif grant == "client_credentials":
             good = good_client and same_scope
+        elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":  # RFC 7523: aud is this token URL
+            audience = f"http://{req.header('Host')}{req.path}"
+            good = self.verified_jwt(form.get("assertion", ""), audience) is not None
         else:
             good = False
         if not good:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import Body, Strict, Template, TemplateMap, Text, TextList
 
@@ -74,6 +75,67 @@ class OAuth2ClientCredentialsAuth(_OAuth2Client):
     type: Literal["oauth2_client_credentials"]
 
 
+JwtAlgorithm = Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                       "ES256", "ES384", "ES512"]
+TIME_CLAIMS = ("iat", "exp", "nbf")
+KEYED_AUTH_TYPES = ("jwt", "oauth2_jwt_bearer")  # their builder parses a key from the config: checked up front
+
+
+class _JwtSigning(Strict):
+    """How a JWT is made (needs the ``jwt`` extra: PyJWT and cryptography).
+
+    ``key``: the PEM private key for RS*, PS* and ES* (a config value; ``\\n`` escapes are read as
+    newlines), the shared secret for HS*. ``claims`` (T map: ``iss``, ``sub``, ``aud``, ``scope``, ...)
+    are rendered once per config; ``iat`` and ``exp`` are set at signing: ``iat`` ``backdate_secs`` in
+    the past (clock skew: GitHub asks for 60), ``exp`` ``lifetime_secs`` after now. A new JWT is signed
+    before the old one expires. ``key_id`` is the header's ``kid``; ``jwt_headers`` more header fields.
+    """
+
+    algorithm: JwtAlgorithm = "RS256"
+    key: Template
+    key_id: Template | None = None
+    claims: TemplateMap = Field(default_factory=dict)
+    jwt_headers: TemplateMap = Field(default_factory=dict)
+    lifetime_secs: int = Field(default=600, gt=0, le=86400)
+    backdate_secs: int = Field(default=0, ge=0, le=3600)
+
+    @field_validator("claims")
+    @classmethod
+    def _no_time_claims(cls, claims: dict[str, Any]) -> dict[str, Any]:
+        fixed = [c for c in claims if c in TIME_CLAIMS]
+        if fixed:
+            raise PydanticCustomError("time_claim", "{names}: set at signing from lifetime_secs and backdate_secs; "
+                                      "leave {them} out", {"names": ", ".join(fixed),
+                                                           "them": "it" if len(fixed) == 1 else "them"})
+        return claims
+
+
+class JwtAuth(_JwtSigning):
+    """A signed JWT sent as the token itself: ``<header_name>: <header_prefix> <jwt>`` (a GitHub App's JWT).
+
+    ``header_prefix`` as for ``session_token``: a word gets one space, ``""`` none.
+    """
+
+    type: Literal["jwt"]
+    header_name: Text = "Authorization"
+    header_prefix: Text = "Bearer "
+
+
+class OAuth2JwtBearerAuth(_JwtSigning):
+    """A signed JWT traded for an access token (RFC 7523: Google service accounts, Salesforce's JWT flow).
+
+    POSTs ``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`` and ``assertion=<jwt>`` (with
+    ``token_params``, ``token_headers``) to ``token_url`` and sends ``Authorization: Bearer
+    <access_token>``, refreshed before ``expires_in`` runs out and once on a 401. The ``aud`` claim
+    defaults to the token URL.
+    """
+
+    type: Literal["oauth2_jwt_bearer"]
+    token_url: Template
+    token_params: TemplateMap = Field(default_factory=dict)
+    token_headers: TemplateMap = Field(default_factory=dict)
+
+
 class SessionTokenAuth(Strict):
     """POST ``body`` to ``login_url``, read ``token_path``, send ``<header_name>: <prefix> <token>``.
 
@@ -96,10 +158,11 @@ class NoAuth(Strict):
 
 
 AUTH_BLOCKS: tuple[type[Strict], ...] = (
-    BearerAuth, ApiKeyAuth, BasicAuth, OAuth2RefreshTokenAuth, OAuth2ClientCredentialsAuth, SessionTokenAuth, NoAuth,
+    BearerAuth, ApiKeyAuth, BasicAuth, OAuth2RefreshTokenAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth,
+    JwtAuth, SessionTokenAuth, NoAuth,
 )
 AuthBlock = BearerAuth | ApiKeyAuth | BasicAuth | OAuth2RefreshTokenAuth | OAuth2ClientCredentialsAuth | \
-    SessionTokenAuth | NoAuth
+    OAuth2JwtBearerAuth | JwtAuth | SessionTokenAuth | NoAuth
 Auth = Annotated[AuthBlock, Field(discriminator="type")]
 
 

@@ -55,8 +55,10 @@ from source_solidafy.manifest.auth_models import (  # re-exported: models.py is 
     AuthWhen,
     BasicAuth,
     BearerAuth,
+    JwtAuth,
     NoAuth,
     OAuth2ClientCredentialsAuth,
+    OAuth2JwtBearerAuth,
     OAuth2RefreshTokenAuth,
     SessionTokenAuth,
 )
@@ -118,9 +120,9 @@ __all__ = [
     "ApiKeyAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
     "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "CastStep", "Check", "Compression", "CsvDecoder",
     "CursorPagination", "DateRangePartition", "Decoder", "FlattenStep", "HashStep", "Http", "Incremental",
-    "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "LinkHeaderPagination", "ListPartition", "Manifest",
+    "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "JwtAuth", "LinkHeaderPagination", "ListPartition", "Manifest",
     "MaskStep", "NestedRecords", "NextUrlPagination", "NoAuth", "NormalizeKeysStep", "OAuth2ClientCredentialsAuth",
-    "OAuth2RefreshTokenAuth", "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition",
+    "OAuth2JwtBearerAuth", "OAuth2RefreshTokenAuth", "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition",
     "Partition", "RemoveStep", "RenameStep", "Request", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream",
     "TransformStep", "XmlDecoder",
 ]

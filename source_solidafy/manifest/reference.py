@@ -21,7 +21,8 @@ from source_solidafy.manifest.templates import TemplateString
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Top level", [m.Manifest]),
     ("auth", [m.BearerAuth, m.ApiKeyAuth, m.BasicAuth, m.OAuth2RefreshTokenAuth,
-              m.OAuth2ClientCredentialsAuth, m.SessionTokenAuth, m.NoAuth, m.AuthWhen]),
+              m.OAuth2ClientCredentialsAuth, m.OAuth2JwtBearerAuth, m.JwtAuth, m.SessionTokenAuth, m.NoAuth,
+              m.AuthWhen]),
     ("http, check", [m.Http, m.Check]),
     ("spec", [m.SpecField]),
     ("Stream", [m.Stream, m.Request, m.Incremental]),

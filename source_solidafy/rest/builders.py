@@ -20,6 +20,8 @@ from source_solidafy.manifest import models as m
 from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
+from source_solidafy.rest import jwt_auth as j
+from source_solidafy.rest import oauth2 as o
 from source_solidafy.rest import pagination as pg
 from source_solidafy.rest import paginators as pgs
 from source_solidafy.rest import stops as st
@@ -87,11 +89,17 @@ def _basic(spec: m.BasicAuth, inputs: AuthInputs) -> a.Auth:
     return a.BasicAuth(inputs.render(spec.username), inputs.render(spec.password) if spec.password is not None else "")
 
 
+def _token_request_of(spec: m.OAuth2RefreshTokenAuth | m.OAuth2ClientCredentialsAuth | m.OAuth2JwtBearerAuth,
+                      inputs: AuthInputs) -> o.TokenRequest:
+    """What an OAuth2 token request carries besides the grant: client auth, extra fields and headers."""
+    return o.TokenRequest(getattr(spec, "client_auth", "client_secret_post"),
+                          {k: inputs.render(v) for k, v in spec.token_params.items()},
+                          {k: inputs.render(v) for k, v in spec.token_headers.items()})
+
+
 def _token_request(spec: m.OAuth2RefreshTokenAuth | m.OAuth2ClientCredentialsAuth, inputs: AuthInputs) -> dict[str, Any]:
     """The keywords every OAuth2 grant takes: its token request's options and the connector's session."""
-    request = a.TokenRequest(spec.client_auth, {k: inputs.render(v) for k, v in spec.token_params.items()},
-                             {k: inputs.render(v) for k, v in spec.token_headers.items()})
-    return {"request": request, "session": inputs.session}
+    return {"request": _token_request_of(spec, inputs), "session": inputs.session}
 
 
 def _saver(inputs: AuthInputs, template: TemplateString) -> Callable[[str], None] | None:
@@ -102,9 +110,9 @@ def _saver(inputs: AuthInputs, template: TemplateString) -> Callable[[str], None
     return lambda value: save(template, value)
 
 
-@FACTORY.register(m.OAuth2RefreshTokenAuth, a.OAuth2RefreshToken, a.TokenRequest)
+@FACTORY.register(m.OAuth2RefreshTokenAuth, o.OAuth2RefreshToken, o.TokenRequest)
 def _oauth2_refresh(spec: m.OAuth2RefreshTokenAuth, inputs: AuthInputs) -> a.Auth:
-    return a.OAuth2RefreshToken(
+    return o.OAuth2RefreshToken(
         inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
         inputs.render(spec.client_secret), inputs.render(spec.refresh_token), spec.scopes,
         on_rotate=_saver(inputs, spec.refresh_token),
@@ -112,12 +120,34 @@ def _oauth2_refresh(spec: m.OAuth2RefreshTokenAuth, inputs: AuthInputs) -> a.Aut
     )
 
 
-@FACTORY.register(m.OAuth2ClientCredentialsAuth, a.OAuth2ClientCredentials, a.TokenRequest)
+@FACTORY.register(m.OAuth2ClientCredentialsAuth, o.OAuth2ClientCredentials, o.TokenRequest)
 def _oauth2_client(spec: m.OAuth2ClientCredentialsAuth, inputs: AuthInputs) -> a.Auth:
-    return a.OAuth2ClientCredentials(
+    return o.OAuth2ClientCredentials(
         inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
         inputs.render(spec.client_secret), spec.scopes, **_token_request(spec, inputs),
     )
+
+
+def _signer(spec: m.JwtAuth | m.OAuth2JwtBearerAuth, inputs: AuthInputs, **claims: str) -> j.JwtSigner:
+    """The JWT signer of a ``jwt`` or ``oauth2_jwt_bearer`` block (``claims``: defaults the YAML may override)."""
+    return j.JwtSigner(
+        spec.algorithm, inputs.render(spec.key), {**claims, **{k: inputs.render(v) for k, v in spec.claims.items()}},
+        key_id=inputs.render(spec.key_id) if spec.key_id is not None else None,
+        headers={k: inputs.render(v) for k, v in spec.jwt_headers.items()},
+        lifetime=spec.lifetime_secs, backdate=spec.backdate_secs, kind=spec.type,
+    )
+
+
+@FACTORY.register(m.JwtAuth, j.JwtAuth, j.JwtSigner)
+def _jwt(spec: m.JwtAuth, inputs: AuthInputs) -> a.Auth:
+    return j.JwtAuth(_signer(spec, inputs), spec.header_name, spec.header_prefix)
+
+
+@FACTORY.register(m.OAuth2JwtBearerAuth, o.OAuth2JwtBearer, j.JwtSigner, o.TokenRequest)
+def _oauth2_jwt_bearer(spec: m.OAuth2JwtBearerAuth, inputs: AuthInputs) -> a.Auth:
+    token_url = inputs.token_url or inputs.render(spec.token_url)
+    return o.OAuth2JwtBearer(token_url, _signer(spec, inputs, aud=token_url), _token_request_of(spec, inputs),
+                             session=inputs.session)
 
 
 @FACTORY.register(m.SessionTokenAuth, a.SessionTokenAuth)

@@ -18,6 +18,7 @@ import orjson
 from source_solidafy import jsoncodec
 from source_solidafy.config_updates import ConfigChanges
 from source_solidafy.errors import ConfigError, HttpError
+from source_solidafy.manifest.auth_models import KEYED_AUTH_TYPES
 from source_solidafy.manifest.models import Manifest, ParentStreamPartition, Stream
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import builders
@@ -54,6 +55,9 @@ class DeclarativeSource(Source):
     def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:
         config = super().validate_config(config)
         self.manifest.require_config(config)
+        block = self.manifest.auth_for(config)
+        if block.type in KEYED_AUTH_TYPES:  # a trial build (no request): a key that does not fit is a config error now
+            builders.auth(block, builders.AuthInputs.of(config))
         return config
 
     def runtime(self, config: dict[str, Any]) -> ConnectorRuntime:

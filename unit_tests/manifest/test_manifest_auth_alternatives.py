@@ -10,8 +10,8 @@ from source_solidafy.errors import ConfigError, ManifestError
 from source_solidafy.manifest import load_manifest, load_manifest_text
 from source_solidafy.manifest.models import BasicAuth, BearerAuth, NoAuth, OAuth2RefreshTokenAuth
 from source_solidafy.manifest.summary import summarize
-from source_solidafy.rest import auth as rest_auth
 from source_solidafy.rest import builders
+from source_solidafy.rest import oauth2 as rest_oauth2
 from source_solidafy.rest.source import DeclarativeSource
 
 CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
@@ -102,7 +102,7 @@ def test_config_token_url_overrides_the_oauth_alternative() -> None:
     m = load_manifest_text(TWO_WAYS)
     config = {"refresh_token": "r", "client_id": "c", "client_secret": "s", "token_url": "http://127.0.0.1:1/t"}
     built = builders.auth(m.auth_for(config), builders.AuthInputs.of(config))
-    assert isinstance(built, rest_auth.OAuth2RefreshToken)
+    assert isinstance(built, rest_oauth2.OAuth2RefreshToken)
     assert built.token_url == "http://127.0.0.1:1/t"
 
 

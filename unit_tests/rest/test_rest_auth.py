@@ -14,10 +14,9 @@ from source_solidafy.rest.auth import (
     BasicAuth,
     BearerAuth,
     NoAuth,
-    OAuth2ClientCredentials,
-    OAuth2RefreshToken,
     SessionTokenAuth,
 )
+from source_solidafy.rest.oauth2 import OAuth2ClientCredentials, OAuth2RefreshToken
 
 
 class FakeSession:
@@ -177,7 +176,7 @@ def test_auth_token_response_without_token_fails_clearly() -> None:
 def test_token_request_is_retried_on_5xx_and_connection_errors() -> None:
     import requests as _requests
 
-    from source_solidafy.rest.auth import OAuth2RefreshToken
+    from source_solidafy.rest.oauth2 import OAuth2RefreshToken
 
     class FlakySession:
         def __init__(self) -> None:

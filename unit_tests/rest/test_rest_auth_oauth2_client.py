@@ -8,7 +8,7 @@ import pytest
 
 from source_solidafy.manifest.loader import load_manifest_text
 from source_solidafy.rest import builders
-from source_solidafy.rest.auth import OAuth2ClientCredentials, OAuth2RefreshToken, TokenRequest
+from source_solidafy.rest.oauth2 import OAuth2ClientCredentials, OAuth2RefreshToken, TokenRequest
 from unit_tests.rest.test_rest_auth import FakeSession, _applied
 
 
