@@ -17,12 +17,16 @@ from integration_tests.connector_checks import (
     requests_to,
 )
 from integration_tests.connector_contract import full_read_of
+from integration_tests.helpers import run_cli
 from integration_tests.mocks.hubspot import (
     CLIENT_ID,
     CLIENT_SECRET,
+    CUSTOM_PROPERTIES,
     REFRESH_TOKEN,
+    SEARCH_STREAMS,
     TOKEN,
     HubSpotMock,
+    property_definitions,
 )
 from integration_tests.mocks.server import MockServer
 
@@ -152,3 +156,45 @@ def test_wrong_refresh_token_is_refused_and_fails_the_sync() -> None:
     assert [r.path for r in srv.requests if r.path != "/oauth/v1/token"] == []  # no data call without a token
     assert mock.token_forms and mock.token_forms[0]["grant_type"] == "refresh_token"
     assert_secrets_hidden(result, "na1-wrong-refresh-secret", CLIENT_SECRET)
+
+
+def test_search_asks_for_every_property_the_properties_api_lists_custom_ones_included(full_read: FullRead) -> None:
+    """HubSpot sends only the properties asked for: the properties API lists all of them, read once a
+    sync per object type, and the custom ones come back in the records."""
+    mock, srv, result = full_read
+    for kind in SEARCH_STREAMS:
+        (listing,) = requests_to(srv, f"/crm/v3/properties/{kind}")
+        assert listing.arg("archived") == "false"
+        everything = [p["name"] for p in property_definitions(kind)]
+        bodies = [r.json() for r in requests_to(srv, f"/crm/v3/objects/{kind}/search")]
+        assert bodies and all(b["properties"] == everything for b in bodies)
+        custom = [name for name, _, _ in CUSTOM_PROPERTIES[kind]]
+        assert all(name in r["properties"] for r in result.records(kind) for name in custom)
+    first = result.records("contacts")[0]["properties"]
+    assert first["favorite_color"] in ("red", "green", "blue") and first["loyalty_points"].isdigit()
+
+
+def test_a_portal_without_custom_properties_reads_the_builtin_ones() -> None:
+    mock = HubSpotMock(custom_properties=False)
+    srv, _ = HUBSPOT.read_exactly(mock, ["deals"], ids="id")
+    (body, *_) = [r.json() for r in requests_to(srv, "/crm/v3/objects/deals/search")]
+    assert body["properties"] == mock_property_names("deals", custom=False)
+
+
+def mock_property_names(kind: str, custom: bool = True) -> list[str]:
+    return [p["name"] for p in property_definitions(kind, custom)]
+
+
+def test_discover_shows_the_custom_properties_in_the_schema() -> None:
+    mock = HubSpotMock()
+    with MockServer(mock.handler) as srv:
+        result = run_cli("discover", "--connector", "hubspot", "--config-json", json.dumps(mock.config(srv.url)))
+    assert result.rc == 0, result.stderr[-2000:]
+    (catalog,) = result.of_type("CATALOG")
+    schemas = {s["name"]: s["json_schema"] for s in catalog["catalog"]["streams"]}
+    props = schemas["contacts"]["properties"]["properties"]["properties"]
+    assert props["favorite_color"] == {"type": ["null", "string"]}
+    assert props["email"] == {"type": ["null", "string"]}  # declared: as declared
+    assert set(mock_property_names("contacts")) <= set(props)
+    assert "partner_tier" in schemas["companies"]["properties"]["properties"]["properties"]
+    assert "favorite_color" not in schemas["products"]["properties"]["properties"]["properties"]

@@ -13,6 +13,13 @@
 - POST ``/<type>/search``: ``limit`` up to 200 (more is a 400), ``after`` is an offset in the body,
   sorted by the requested property, ``filterGroups`` GTE/LTE/GT/LT on the last-modified property
   (epoch ms or ISO), ``total`` in the body, 400 past 10,000 results.
+- GET ``/crm/v3/properties/<type>`` answers every property of the type, HubSpot's own
+  (``hubspotDefined: true``) and the portal's custom ones (no ``hubspotDefined``), as
+  ``{"results": [{"name", "label", "type", "fieldType", "groupName", "description", "options",
+  "displayOrder", "calculated", "externalOptions", "hasUniqueValue", "hidden", "formField",
+  "createdAt", "updatedAt", ...}]}`` (no paging; HubSpot's properties API, as its SDKs model it).
+  The objects carry values for the custom properties too; ``custom_properties=False`` makes a
+  portal without any.
 - Every answer carries the X-HubSpot-RateLimit-* headers; an armed 429 answers HubSpot's
   RATE_LIMITS body with ``X-HubSpot-RateLimit-Remaining: 0`` and a Retry-After.
 """
@@ -53,6 +60,21 @@ OBJECTS: dict[str, tuple[int, str, list[str]]] = {
     "quotes": (15, "hs_lastmodifieddate", ["hs_title", "hs_status", "hs_expiration_date", "createdate",
                                            "hs_lastmodifieddate"]),
 }
+# object type -> the portal's custom properties: (name, HubSpot type, fieldType)
+CUSTOM_PROPERTIES: dict[str, list[tuple[str, str, str]]] = {
+    "contacts": [("favorite_color", "enumeration", "select"), ("loyalty_points", "number", "number"),
+                 ("renewal_date", "date", "date")],
+    "companies": [("partner_tier", "enumeration", "select"), ("onboarded_at", "datetime", "date")],
+    "deals": [("forecast_category", "enumeration", "radio"), ("discount_pct", "number", "number")],
+    "tickets": [("escalation_reason", "string", "textarea")],
+}
+# HubSpot's types of the built-in properties the fixture holds (the rest are strings)
+_TYPES = {"createdate": ("datetime", "date"), "lastmodifieddate": ("datetime", "date"),
+          "hs_lastmodifieddate": ("datetime", "date"), "closedate": ("datetime", "date"),
+          "amount": ("number", "number"), "numberofemployees": ("number", "number"),
+          "annualrevenue": ("number", "number"), "hs_object_id": ("number", "number"),
+          "lifecyclestage": ("enumeration", "radio"), "hs_lead_status": ("enumeration", "radio"),
+          "dealstage": ("enumeration", "radio"), "pipeline": ("enumeration", "select")}
 SEARCH_STREAMS = ["contacts", "companies", "deals", "tickets"]
 LIST_STREAMS = ["products", "line_items", "quotes"]
 SEARCH_CAP = 10_000
@@ -87,7 +109,35 @@ def _value(kind: str, prop: str, i: int) -> str:
     return table[prop]
 
 
-def _objects(kind: str) -> list[dict[str, Any]]:
+def _custom_value(kind: str, i: int) -> str:
+    return {"enumeration": ["red", "green", "blue"][i % 3], "number": str(i % 50), "date": "2025-01-15",
+            "datetime": "2024-05-01T10:00:00.000Z", "string": f"reason {i}"}[kind]
+
+
+def property_definitions(kind: str, custom: bool = True) -> list[dict[str, Any]]:
+    """GET /crm/v3/properties/<kind>: HubSpot's properties of the type, then the portal's custom ones."""
+    own = [(p, *_TYPES.get(p, ("string", "text")), True) for p in OBJECTS[kind][2]]
+    mine = [(p, t, f, False) for p, t, f in CUSTOM_PROPERTIES.get(kind, [])] if custom else []
+    out = []
+    for order, (name, ptype, field_type, builtin) in enumerate(own + mine):
+        prop: dict[str, Any] = {
+            "updatedAt": "2023-09-12T14:21:02.521Z", "createdAt": "2020-06-30T15:57:37.277Z", "name": name,
+            "label": name.replace("_", " ").title(), "type": ptype, "fieldType": field_type, "description": "",
+            "groupName": f"{kind[:-1]}information" if builtin else "custom_fields",
+            "options": [{"label": v.title(), "value": v, "displayOrder": j, "hidden": False}
+                        for j, v in enumerate(["red", "green", "blue"])] if ptype == "enumeration" else [],
+            "displayOrder": order, "calculated": False, "externalOptions": False, "hasUniqueValue": False,
+            "hidden": False, "modificationMetadata": {"archivable": not builtin, "readOnlyDefinition": builtin,
+                                                      "readOnlyValue": False},
+            "formField": not builtin,
+        }
+        if builtin:
+            prop["hubspotDefined"] = True
+        out.append(prop)
+    return out
+
+
+def _objects(kind: str, custom: bool = True) -> list[dict[str, Any]]:
     """Fixture objects by id; last-modified times are NOT in id order (i * 37 mod n hours)."""
     size, modified_prop, props = OBJECTS[kind]
     start = {"contacts": 1000, "companies": 3000, "deals": 5000, "tickets": 7000}.get(kind, 9000)
@@ -100,6 +150,8 @@ def _objects(kind: str) -> list[dict[str, Any]]:
         values.update({"createdate": _iso(created), modified_prop: _iso(updated)})
         if "hs_object_id" in props:
             values["hs_object_id"] = oid
+        if custom:
+            values.update({name: _custom_value(ptype, i) for name, ptype, _ in CUSTOM_PROPERTIES.get(kind, [])})
         out.append({"id": oid, "properties": values, "createdAt": _iso(created), "updatedAt": _iso(updated),
                     "archived": False})
     return out
@@ -134,12 +186,14 @@ class HubSpotMock:
 
     streams_with_data = [*SEARCH_STREAMS, *LIST_STREAMS, "owners", "deal_pipelines", "ticket_pipelines"]
 
-    def __init__(self, token: str = TOKEN, search_cap: int = SEARCH_CAP, rotate_refresh_tokens: bool = False) -> None:
+    def __init__(self, token: str = TOKEN, search_cap: int = SEARCH_CAP, rotate_refresh_tokens: bool = False,
+                 custom_properties: bool = True) -> None:
         self.token = token
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.refresh_token = REFRESH_TOKEN  # the one refresh token that works now
         self.search_cap = search_cap  # HubSpot's is 10,000; tests lower it to reach it quickly
-        self.data = {kind: _objects(kind) for kind in OBJECTS}
+        self.custom_properties = custom_properties
+        self.data = {kind: _objects(kind, custom_properties) for kind in OBJECTS}
         self.search_bodies: list[dict[str, Any]] = []
         self.token_forms: list[dict[str, str]] = []  # every POST /oauth/v1/token form, in order
         self.issued: list[str] = []  # access tokens the OAuth endpoint handed out
@@ -236,6 +290,10 @@ class HubSpotMock:
             return self._list(parts[3], req)
         if parts == ["crm", "v3", "owners"] and req.method == "GET":
             return self._page(OWNERS, req, None)
+        if parts[:3] == ["crm", "v3", "properties"] and len(parts) == 4 and req.method == "GET":
+            if parts[3] not in OBJECTS:
+                return _error(400, "VALIDATION_ERROR", f"Unable to infer object type from: {parts[3]}")
+            return Response.json({"results": property_definitions(parts[3], self.custom_properties)})
         if parts[:3] == ["crm", "v3", "pipelines"] and len(parts) == 4 and parts[3] in PIPELINES:
             return Response.json({"results": PIPELINES[parts[3]]})
         return _error(404, "OBJECT_NOT_FOUND", f"Unable to infer object type from: {req.path}")

@@ -249,7 +249,7 @@ def _reads_of(ast: nodes.Template, env: jinja2.Environment) -> Reads:
     free = meta.find_undeclared_variables(ast)
     safe_names = {n.name for n in ast.find_all(nodes.Name) if id(n) in guarded}
     keys: dict[str, frozenset[str]] = {}
-    for namespace in ("config", "partition"):
+    for namespace in ("config", "partition", "lookup"):
         found = list(_lookups(ast, namespace)) if namespace in free else []
         safe = {key for node, key in found if id(node) in guarded}
         keys[namespace] = frozenset(key for _, key in found if key not in safe)

@@ -19,7 +19,7 @@ from source_solidafy.errors import ManifestError, SolidafyError
 from source_solidafy.manifest.auth_choice import check_alternatives
 from source_solidafy.manifest.models import AsyncJobPartition, Manifest
 from source_solidafy.manifest.problems import describe, problem_line, where_of
-from source_solidafy.manifest.references import check_parents, check_templates
+from source_solidafy.manifest.references import check_lookups, check_parents, check_templates
 from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.manifest.walk import KeyPath, format_path, iter_paths, iter_templates
 from source_solidafy.manifest.yaml_lines import LineDict, LineList, YamlSyntaxError, parse_yaml
@@ -89,6 +89,7 @@ def load_manifest_text(
     check_alternatives(manifest, problems.add)
     _note_ignored_requests(manifest, problems)
     check_parents(manifest, problems.add)
+    check_lookups(manifest, problems.add)
     check_templates(manifest, templates, problems.add,
                     lambda loc, text: manifest._warnings.append(f"{problems.where(loc)}: {text}"))
     problems.raise_if_any()

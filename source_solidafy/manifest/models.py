@@ -36,7 +36,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -74,7 +73,6 @@ from source_solidafy.manifest.decoder_parts import (  # re-exported: models.py i
 )
 from source_solidafy.manifest.extensions import open_slot
 from source_solidafy.manifest.fields import (
-    Body,
     HostList,
     LenientTemplate,
     ParamMap,
@@ -84,6 +82,7 @@ from source_solidafy.manifest.fields import (
     Text,
     TextList,
 )
+from source_solidafy.manifest.lookup_parts import Lookup, Request, SchemaFields  # re-exported
 from source_solidafy.manifest.partition_parts import (  # re-exported: models.py is the public module
     AsyncCreate,
     AsyncDownload,
@@ -120,11 +119,12 @@ __all__ = [
     "ApiKeyAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
     "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "CastStep", "Check", "Compression", "CsvDecoder",
     "CursorPagination", "DateRangePartition", "Decoder", "FlattenStep", "HashStep", "Http", "Incremental",
-    "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "JwtAuth", "LinkHeaderPagination", "ListPartition", "Manifest",
-    "MaskStep", "NestedRecords", "NextUrlPagination", "NoAuth", "NormalizeKeysStep", "OAuth2ClientCredentialsAuth",
-    "OAuth2JwtBearerAuth", "OAuth2RefreshTokenAuth", "OffsetPagination", "PageNumberPagination", "Pagination", "ParentStreamPartition",
-    "Partition", "RemoveStep", "RenameStep", "Request", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream",
-    "TransformStep", "XmlDecoder",
+    "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "JwtAuth", "LinkHeaderPagination", "ListPartition", "Lookup",
+    "Manifest", "MaskStep", "NestedRecords", "NextUrlPagination", "NoAuth", "NormalizeKeysStep",
+    "OAuth2ClientCredentialsAuth", "OAuth2JwtBearerAuth", "OAuth2RefreshTokenAuth", "OffsetPagination",
+    "PageNumberPagination", "Pagination", "ParentStreamPartition", "Partition", "RemoveStep", "RenameStep",
+    "Request", "SchemaFields", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream", "TransformStep",
+    "XmlDecoder",
 ]
 
 # ---------------------------------------------------------------------------------- http, check
@@ -156,20 +156,6 @@ class Check(Strict):
 
     path: Template
     params: ParamMap = Field(default_factory=dict)
-
-
-def _upper(value: Any) -> Any:
-    return value.upper() if isinstance(value, str) else value
-
-
-class Request(Strict):
-    """The stream's first request; ``params`` render leniently (an empty value is left out)."""
-
-    method: Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE"], BeforeValidator(_upper)] = "GET"
-    path: Template
-    params: ParamMap = Field(default_factory=dict)
-    body: Body | None = None
-    content_type: Text | None = None
 
 
 class Incremental(Strict):
@@ -224,6 +210,7 @@ class Stream(Strict):
     cursor_field: Text | None = None
     filter: Template | None = None  # a condition per record, before transform (rest/record_filter.py)
     transform: list[TransformStep] = Field(default_factory=list)
+    schema_fields: SchemaFields | None = None  # fields discover adds from a lookup (lookup_parts.py)
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     schema_file: Text | None = None
     description: Text = ""
@@ -275,6 +262,7 @@ class Manifest(Strict):
     http: Http = Field(default_factory=Http.model_construct)
     check: Check | None = None
     headers: TemplateMap = Field(default_factory=dict)
+    lookups: dict[str, Lookup] = Field(default_factory=dict)
     streams: list[Stream] = Field(min_length=1)
     description: Text = ""
     category: Text = ""

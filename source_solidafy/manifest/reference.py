@@ -26,6 +26,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("http, check", [m.Http, m.Check]),
     ("spec", [m.SpecField]),
     ("Stream", [m.Stream, m.Request, m.Incremental]),
+    ("lookups", [m.Lookup, m.SchemaFields]),
     ("decoder", [m.JsonDecoder, m.JsonlDecoder, m.CsvDecoder, m.XmlDecoder, m.JsonStreamDecoder, m.NestedRecords,
                  m.Compression]),
     ("pagination", [m.CursorPagination, m.OffsetPagination, m.PageNumberPagination,

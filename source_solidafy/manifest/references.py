@@ -73,6 +73,7 @@ class Scope:
     partition_kind: str  # "list", "date_range"... or, with no values, why there are none
     job_id: bool
     record: bool
+    lookups: frozenset[str] | None = None  # the lookup names; None: no lookup here (in a lookup itself)
 
 
 def _partition_keys(part: Any) -> frozenset[str]:
@@ -86,21 +87,26 @@ def _partition_keys(part: Any) -> frozenset[str]:
 
 def scope_of(manifest: Manifest, path: KeyPath) -> Scope:
     """The variables defined at ``path`` (a key path from :func:`iter_templates`)."""
+    names = frozenset(manifest.lookups)
+    if path[0] == "lookups":
+        return Scope(None, "a lookup is rendered without a partition", False, len(path) > 2 and path[2] == "filter",
+                     None)
     if path[0] != "streams" or len(path) < 3:
-        return Scope(None, "connector-level values are rendered without a partition", False, False)
+        return Scope(None, "connector-level values are rendered without a partition", False, False, names)
     stream = manifest.streams[path[1]]  # type: ignore[index]
     section, part = path[2], stream.partition
     is_job = isinstance(part, AsyncJobPartition)
     job_id = is_job and section != "incremental" and path[2:4] != ("partition", "create")
     record = section in ("transform", "filter")
     if part is None:
-        return Scope(None, f"stream '{stream.name}' has no partition", job_id, record)
+        return Scope(None, f"stream '{stream.name}' has no partition", job_id, record, names)
     if section == "partition":
         return Scope(None, f"the {part.type} partition's own values are rendered before any partition exists",
-                     job_id, record)
+                     job_id, record, names)
     if is_job:
-        return Scope(None, "an async_job stream has no partition values (its job is 'job_id')", job_id, record)
-    return Scope(_partition_keys(part), part.type, job_id, record)
+        return Scope(None, "an async_job stream has no partition values (its job is 'job_id')", job_id, record,
+                     names)
+    return Scope(_partition_keys(part), part.type, job_id, record, names)
 
 
 def _scope_problems(scope: Scope, reads: Reads) -> list[str]:
@@ -110,6 +116,7 @@ def _scope_problems(scope: Scope, reads: Reads) -> list[str]:
     if "job_id" in reads.names and not scope.job_id:
         out.append("'job_id' is only defined in an async_job stream after its job is created "
                    "(poll, download, transform)")
+    out += _lookup_problems(scope, reads)
     for key in sorted(reads.keys["partition"]):
         if scope.partition is None:
             out.append(f"'partition.{key}' is never defined here: {scope.partition_kind}")
@@ -121,6 +128,34 @@ def _scope_problems(scope: Scope, reads: Reads) -> list[str]:
             out.append(f"'partition.{key}' is never defined here{hint} (the {scope.partition_kind} partition "
                        f"provides {shown})")
     return out
+
+
+def _lookup_problems(scope: Scope, reads: Reads) -> list[str]:
+    """``lookup.X``: X is one of the file's ``lookups`` (and a lookup reads no lookup)."""
+    if "lookup" not in reads.names:
+        return []
+    if scope.lookups is None:
+        return ["a lookup cannot read 'lookup' (lookups are read before any stream, each on its own)"]
+    out = []
+    for key in sorted(reads.keys["lookup"]):
+        if key not in scope.lookups:
+            close = _close(key, sorted(scope.lookups))
+            hint = f"; did you mean 'lookup.{close}'?" if close else ""
+            known = f"lookups: {', '.join(sorted(scope.lookups))}" if scope.lookups else "this file has no lookups"
+            out.append(f"'lookup.{key}' is not defined{hint} ({known})")
+    return out
+
+
+def check_lookups(manifest: Manifest, add: AddFn) -> None:
+    """A stream's ``schema_fields.lookup`` names one of the file's ``lookups``."""
+    names = sorted(manifest.lookups)
+    for i, stream in enumerate(manifest.streams):
+        wanted = stream.schema_fields.lookup if stream.schema_fields is not None else None
+        if wanted is not None and wanted not in manifest.lookups:
+            close = _close(wanted, names)
+            hint = f"; did you mean '{close}'?" if close else ""
+            known = f"lookups: {', '.join(names)}" if names else "this file has no lookups"
+            add(("streams", i, "schema_fields", "lookup"), f"no lookup named '{wanted}'{hint} ({known})")
 
 
 def _spec_problems(declared: list[str], reads: Reads) -> list[str]:

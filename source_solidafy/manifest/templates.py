@@ -10,6 +10,7 @@ load errors, exit 2) and render against a context built once per partition or pa
 
 Context names: ``config``, ``partition``, ``state``, ``job_id``, ``record``, ``now`` (UTC ISO 8601),
 ``today`` (YYYY-MM-DD), ``auth`` (OAuth token response fields), ``since`` (incremental lower bound),
+``lookup`` (the connector's ``lookups``, read when first used),
 and the helpers ``now_utc()``, ``format_datetime(value, fmt)``, ``day_delta(n)``, ``unix(value)``.
 Any other top-level name is looked up in ``config`` (``{{ api_key }}`` == ``{{ config.api_key }}``).
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from source_solidafy.manifest.jinja_env import Reads
 
 CONTEXT_NAMES = frozenset(
-    {"config", "partition", "state", "job_id", "record", "now", "today", "auth", "since"}
+    {"config", "partition", "state", "job_id", "record", "now", "today", "auth", "since", "lookup"}
 )
 HELPER_NAMES = frozenset({"now_utc", "format_datetime", "day_delta", "unix"})
 RESERVED_NAMES = CONTEXT_NAMES | HELPER_NAMES
@@ -136,6 +137,7 @@ def build_context(
     auth: Mapping[str, Any] | None = None,
     since: str | None = None,
     now: datetime | None = None,
+    lookup: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The render context; build it once per partition/page, not per template or record.
 
@@ -153,6 +155,7 @@ def build_context(
         now=iso_utc(moment),
         today=moment.astimezone(timezone.utc).strftime("%Y-%m-%d"),
         since="" if since is None else since,
+        lookup=Namespace("lookup", lookup),
     )
     if job_id is not None:
         ctx["job_id"] = job_id

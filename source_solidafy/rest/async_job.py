@@ -53,9 +53,9 @@ def read_job(reader: StreamReader, part: AsyncJobPartition, cursor: Any) -> Iter
     auth = rt.auth_info()
     state = {"cursor": cursor} if cursor is not None else {}
     since = reader.since(cursor, build_context(reader.ctx.config, auth=auth, state=state))
-    ctx = build_context(reader.ctx.config, auth=auth, state=state, since=since)
+    ctx = build_context(reader.ctx.config, auth=auth, state=state, since=since, lookup=reader.lookups)
     job_id = _create(reader, part, ctx)
-    ctx = build_context(reader.ctx.config, auth=auth, state=state, since=since, job_id=job_id)
+    ctx = build_context(reader.ctx.config, auth=auth, state=state, since=since, job_id=job_id, lookup=reader.lookups)
     if not _poll(reader, part, ctx, job_id):
         return
     download = part.download

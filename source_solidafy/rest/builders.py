@@ -362,14 +362,17 @@ FACTORY.register(m.ParentStreamPartition, ParentRouter,
 # Where their keys are read (the reference names these modules; unit_tests/rest/test_factory_fields.py
 # checks each key of the model is read as an attribute in one of them).
 READ_BY: dict[type, tuple[str, ...]] = {
-    m.Manifest: ("source_solidafy.rest.source", "source_solidafy.rest.runtime", "source_solidafy.manifest.auth_choice",
-                 "source_solidafy.manifest.spec", "source_solidafy.manifest.summary"),
+    m.Manifest: ("source_solidafy.rest.source", "source_solidafy.rest.runtime", "source_solidafy.rest.lookups",
+                 "source_solidafy.manifest.auth_choice", "source_solidafy.manifest.spec",
+                 "source_solidafy.manifest.summary"),
     m.AuthWhen: ("source_solidafy.manifest.auth_choice",),
     m.SpecField: ("source_solidafy.manifest.models",),
     m.Stream: ("source_solidafy.rest.reader", "source_solidafy.rest.source", "source_solidafy.rest.partitions",
                "source_solidafy.rest.record_checks", "source_solidafy.manifest.loader"),
     m.Incremental: ("source_solidafy.rest.reader", "source_solidafy.rest.records"),
     m.AsyncPoll: ("source_solidafy.rest.async_job",),
+    m.Lookup: ("source_solidafy.rest.lookups",),
+    m.SchemaFields: ("source_solidafy.rest.lookups", "source_solidafy.rest.source"),
 }
 
 
@@ -424,9 +427,11 @@ def transformer(steps: list[Any], schema: dict[str, Any] | None = None, stream: 
     return t.Transformer(built)
 
 
-def output_schema(spec: m.Stream) -> dict[str, Any] | None:
-    """The stream's declared schema as its ``transform`` steps emit the records (None: none declared)."""
-    if spec.json_schema is None:
+def output_schema(spec: m.Stream, declared: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The stream's declared schema (or ``declared``: with its lookup fields) as its ``transform`` steps
+    emit the records (None: none declared)."""
+    declared = spec.json_schema if declared is None else declared
+    if declared is None:
         return None
-    schema = copy.deepcopy(spec.json_schema)
+    schema = copy.deepcopy(declared)
     return transformer(spec.transform).schema(schema) if spec.transform else schema

@@ -21,6 +21,7 @@ from source_solidafy.rest import builders
 from source_solidafy.rest.builders import PageInputs
 from source_solidafy.rest.decoders import Decoder
 from source_solidafy.rest.http import Response, StreamedResponse
+from source_solidafy.rest.lookups import LookupValues
 from source_solidafy.rest.pages import PageRequest, page_size_of
 from source_solidafy.rest.parallel_pages import PageFetcher, fetch_window
 from source_solidafy.rest.record_checks import RecordChecks
@@ -45,8 +46,9 @@ class _Chain:
 class StreamReader:
     """Reads one partition of a stream page by page."""
 
-    def __init__(self, rt: ConnectorRuntime, spec: Stream, ctx: ReadContext) -> None:
+    def __init__(self, rt: ConnectorRuntime, spec: Stream, ctx: ReadContext, lookups: bool = True) -> None:
         self.rt, self.spec, self.ctx = rt, spec, ctx
+        self.lookups = LookupValues(rt, ctx) if lookups and rt.manifest.lookups else None  # ``lookup.*``
         self.slots = ctx.services.request_slots(ctx.concurrency)  # the sync's cap on requests in flight
         self.decoder = builders.decoder(spec.decoder)
         self.filter = RecordFilter(spec.filter, spec.name) if spec.filter is not None else None
@@ -72,10 +74,10 @@ class StreamReader:
         """Yield batches of one partition, starting from ``cursor`` (the partition's state)."""
         auth_info = self.rt.auth_info()
         base_ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
-                                 state={"cursor": cursor} if cursor is not None else {})
+                                 state={"cursor": cursor} if cursor is not None else {}, lookup=self.lookups)
         since = self.since(cursor, base_ctx)
         ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
-                            state={"cursor": cursor} if cursor is not None else {}, since=since)
+                            state={"cursor": cursor} if cursor is not None else {}, since=since, lookup=self.lookups)
         tracker = CursorTracker(self.spec.cursor_field, cursor)
         request = self._request(ctx, since)
         self.checks.request(request.params, cursor, request.path)

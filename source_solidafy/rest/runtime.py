@@ -15,6 +15,7 @@ from source_solidafy.confinement import ConnectGuard
 from source_solidafy.manifest.models import Manifest
 from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import builders
+from source_solidafy.rest.lookups import LookupCache
 from source_solidafy.source import LogFn
 
 
@@ -34,6 +35,7 @@ class ConnectorRuntime:
         self.headers = {k: v.render(ctx) for k, v in manifest.headers.items()}
         self._base_lock = threading.Lock()
         self._base_url: str | None = None
+        self.lookups = LookupCache()  # the records of each ``lookups`` entry, read once for this config
 
     def set_log(self, log: LogFn) -> None:
         """Where this thread's client messages (retries, refreshes) go."""

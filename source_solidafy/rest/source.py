@@ -23,6 +23,7 @@ from source_solidafy.manifest.models import Manifest, ParentStreamPartition, Str
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import builders
 from source_solidafy.rest.infer import ensure_fields, infer_schema
+from source_solidafy.rest.lookups import LookupValues, add_schema_fields
 from source_solidafy.rest.partitions import read_partitions
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.reader import StreamReader
@@ -97,7 +98,7 @@ class DeclarativeSource(Source):
         return [self._stream_info(s, config, sample) for s in self.manifest.streams]
 
     def _stream_info(self, stream: Stream, config: dict[str, Any], sample: int) -> StreamInfo:
-        schema = self.declared_schema(stream.name)
+        schema = self._schema_with_lookups(stream, config)
         if schema is None:
             schema = infer_schema(self._sample(stream, config, sample)) if sample > 0 else {
                 "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
@@ -107,6 +108,17 @@ class DeclarativeSource(Source):
         cursor = stream.cursor_field.split(".") if stream.cursor_field else None
         ensure_fields(schema, pk + ([cursor] if cursor else []))
         return StreamInfo(stream.name, schema, pk, cursor, stream.description)
+
+    def _schema_with_lookups(self, stream: Stream, config: dict[str, Any]) -> dict[str, Any] | None:
+        """The output schema; with ``schema_fields``, a field for each record of its lookup (read now)."""
+        fields = stream.schema_fields
+        if fields is None or stream.json_schema is None:
+            return self.declared_schema(stream.name)
+        rt = self.runtime(config)
+        rt.base_url()
+        records = LookupValues(rt, ReadContext(config=config)).records(fields.lookup)
+        declared = add_schema_fields(orjson.loads(orjson.dumps(stream.json_schema)), fields, records)
+        return builders.output_schema(stream, declared)
 
     def _sample(self, stream: Stream, config: dict[str, Any], n: int) -> list[dict[str, Any]]:
         ctx = ReadContext(config=config, max_records=n, sync_mode="full_refresh")
