@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 KeyPath = tuple[str, ...]
@@ -50,10 +50,10 @@ def with_value(config: dict[str, Any], path: KeyPath, value: Any) -> dict[str, A
     return out
 
 
-def value_at(config: dict[str, Any], path: KeyPath) -> Any:
+def value_at(config: Mapping[str, Any], path: KeyPath) -> Any:
     node: Any = config
     for part in path:
-        node = node.get(part) if isinstance(node, dict) else None
+        node = node.get(part) if isinstance(node, Mapping) else None
     return node
 
 

@@ -265,7 +265,8 @@ class Source(ABC):
     def secrets(self, config: dict[str, Any]) -> list[str]:
         """Values to redact from every output (secret fields' values, tokens obtained at run time)."""
         secret_names = {f.name for f in self.config_fields() if f.secret}
-        return [str(v) for k, v in config.items() if k in secret_names and v]
+        found = [v for k, v in config.items() if k in secret_names and v]
+        return [str(item) for v in found for item in (v if isinstance(v, list) else [v]) if item]  # a list of keys
 
     @abstractmethod
     def check(self, config: dict[str, Any]) -> CheckResult:

@@ -87,6 +87,8 @@ class Credentials:
         if kind == "basic":
             expected = base64.b64encode(f"{v['username']}:{v['password']}".encode()).decode()
             return req.header("Authorization") == f"Basic {expected}"
+        if kind == "keys":  # several keys, each with its own quota (``quotas``: key -> requests left)
+            return req.header(v["name"]) in v["quotas"]
         if kind == "jwt":
             header = req.header("Authorization") or ""
             return header.startswith("Bearer ") and self.verified_jwt(header[7:]) is not None
@@ -196,6 +198,8 @@ class GenericApi:
             return fault
         if not self.creds.accepts(req):
             return Response.json(UNAUTHORIZED, 401)
+        if self.creds.kind == "keys" and (spent := self._quota(req)) is not None:
+            return spent
         if self.on_list is not None and (hooked := self.on_list(req)) is not None:
             return hooked
         items = self._filtered(req)
@@ -207,6 +211,28 @@ class GenericApi:
         if route is None:
             return Response.json({"error": {"type": "not_found", "message": f"no route {req.path}"}}, 404)
         return route(req, items)
+
+    def _quota(self, req: Request) -> Response | None:
+        """A key with no requests left: 429 with ``Retry-After`` (``retry_after``), or with
+        ``quota_status: 403`` YouTube's 403 ``quotaExceeded`` body. With ``refill``, a key's quota is
+        back to that many requests once its Retry-After has passed (the quota period is over)."""
+        v = self.creds.values
+        key = req.header(v["name"]) or ""
+        with self.creds._lock:
+            self.creds.token_requests.append({"key": key})  # the keys sent, in order
+            spent = v.setdefault("spent_at", {})
+            if v["quotas"][key] == 0 and key in spent and time.monotonic() >= spent[key] + float(v["retry_after"]):
+                v["quotas"][key], spent[key] = v.get("refill", 0), None
+            if v["quotas"][key] > 0:
+                v["quotas"][key] -= 1
+                return None
+            spent[key] = spent.get(key) or time.monotonic()
+        if v.get("quota_status") == 403:
+            return Response.json({"error": {"code": 403, "errors": [{"reason": "quotaExceeded", "domain":
+                                 "youtube.quota"}], "message": "The request cannot be completed because you have "
+                                 "exceeded your quota."}}, 403)
+        return Response.json({"error": {"type": "rate_limited", "message": "quota exhausted"}}, 429,
+                             **{"Retry-After": str(v.get("retry_after", "3600"))})
 
     # ---- auth endpoints -------------------------------------------------------------------
     def _token(self, req: Request) -> Response:

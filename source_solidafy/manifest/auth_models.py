@@ -32,6 +32,26 @@ class ApiKeyAuth(Strict):
     location: Literal["header", "query"] = "header"
 
 
+class ApiKeysAuth(Strict):
+    """Several API keys used in turn: when one is out of quota the next takes over at once.
+
+    ``values``: ``"{{ config.api_keys }}"``, a list in the config (declare it ``type: array`` in
+    ``spec``) or text of keys separated by commas or spaces. ``key`` names the header (or query
+    parameter with ``location: query``); ``prefix`` goes before the key (``Bearer``: one space added).
+    Out of quota: a status in ``quota_statuses``, a 403/429 with ``x-ratelimit-remaining: 0``, or a
+    4xx whose body contains ``quota_body``. A key out of quota rests until the answer's
+    ``Retry-After`` (or reset time; else 60 s); with every key resting, ``http`` retries decide.
+    """
+
+    type: Literal["api_keys"]
+    key: Text
+    values: Template
+    location: Literal["header", "query"] = "header"
+    prefix: Text = ""
+    quota_statuses: list[int] = Field(default_factory=lambda: [429])
+    quota_body: Text | None = None
+
+
 class BasicAuth(Strict):
     """HTTP basic auth; ``password`` may be left out."""
 
@@ -158,10 +178,10 @@ class NoAuth(Strict):
 
 
 AUTH_BLOCKS: tuple[type[Strict], ...] = (
-    BearerAuth, ApiKeyAuth, BasicAuth, OAuth2RefreshTokenAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth,
+    BearerAuth, ApiKeyAuth, ApiKeysAuth, BasicAuth, OAuth2RefreshTokenAuth, OAuth2ClientCredentialsAuth, OAuth2JwtBearerAuth,
     JwtAuth, SessionTokenAuth, NoAuth,
 )
-AuthBlock = BearerAuth | ApiKeyAuth | BasicAuth | OAuth2RefreshTokenAuth | OAuth2ClientCredentialsAuth | \
+AuthBlock = BearerAuth | ApiKeyAuth | ApiKeysAuth | BasicAuth | OAuth2RefreshTokenAuth | OAuth2ClientCredentialsAuth | \
     OAuth2JwtBearerAuth | JwtAuth | SessionTokenAuth | NoAuth
 Auth = Annotated[AuthBlock, Field(discriminator="type")]
 

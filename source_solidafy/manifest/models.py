@@ -48,6 +48,7 @@ from pydantic_core import PydanticCustomError
 from source_solidafy.config import OAUTH2_TYPES  # noqa: F401 - part of this module's API
 from source_solidafy.manifest.auth_models import (  # re-exported: models.py is the public module
     ApiKeyAuth,
+    ApiKeysAuth,
     Auth,
     AuthAlternative,
     AuthSpec,
@@ -116,7 +117,7 @@ from source_solidafy.manifest.transform_parts import (  # re-exported: models.py
 from source_solidafy.source import ConfigField
 
 __all__ = [
-    "ApiKeyAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
+    "ApiKeyAuth", "ApiKeysAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
     "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "CastStep", "Check", "Compression", "CsvDecoder",
     "CursorPagination", "DateRangePartition", "Decoder", "FlattenStep", "HashStep", "Http", "Incremental",
     "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "JwtAuth", "LinkHeaderPagination", "ListPartition", "Lookup",

@@ -20,7 +20,7 @@ from source_solidafy.manifest.templates import TemplateString
 
 SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Top level", [m.Manifest]),
-    ("auth", [m.BearerAuth, m.ApiKeyAuth, m.BasicAuth, m.OAuth2RefreshTokenAuth,
+    ("auth", [m.BearerAuth, m.ApiKeyAuth, m.ApiKeysAuth, m.BasicAuth, m.OAuth2RefreshTokenAuth,
               m.OAuth2ClientCredentialsAuth, m.OAuth2JwtBearerAuth, m.JwtAuth, m.SessionTokenAuth, m.NoAuth,
               m.AuthWhen]),
     ("http, check", [m.Http, m.Check]),

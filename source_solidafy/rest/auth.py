@@ -5,7 +5,9 @@ Every auth has the same four members, so the HTTP client needs no special cases:
 - ``apply(headers, params)`` adds credentials to one attempt (called per attempt, after any refresh),
 - ``on_unauthorized()`` is called after a 401; True means "I got a new token, retry once",
 - ``secrets()`` lists every value that must never appear in output,
-- ``token_info`` exposes the token response (``auth.instance_url`` in templates, Salesforce).
+- ``token_info`` exposes the token response (``auth.instance_url`` in templates, Salesforce);
+
+and two hooks a key pool uses (rest/key_pool.py): ``on_response`` after an error answer, ``failure_note``.
 
 Token-based auths fetch lazily (on first use), once per connector, under a lock, and never put a
 secret in an error: a refused token request says what the server said (``invalid_grant: expired
@@ -59,6 +61,15 @@ class Auth:
 
     def on_unauthorized(self) -> bool:
         return False
+
+    def on_response(self, status: int, headers: Mapping[str, str], body: bytes) -> str | None:
+        """After an answer of 400 or more to credentials this auth applied: what it changed so the
+        request may be sent again at once (a key pool's next key), for the log; None: nothing."""
+        return None
+
+    def failure_note(self) -> str:
+        """Added to the error of a request that failed for good (``" (all 3 keys ... out of quota)"``)."""
+        return ""
 
     def secrets(self) -> list[str]:
         return []

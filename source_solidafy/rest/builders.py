@@ -9,18 +9,20 @@ end (:func:`auth`, :func:`paginator`, ...) are what the engine calls.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
+from source_solidafy.config_updates import config_path, value_at
 from source_solidafy.confinement import ConnectGuard
 from source_solidafy.manifest import models as m
 from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
 from source_solidafy.rest import jwt_auth as j
+from source_solidafy.rest import key_pool as kp
 from source_solidafy.rest import oauth2 as o
 from source_solidafy.rest import pagination as pg
 from source_solidafy.rest import paginators as pgs
@@ -48,13 +50,19 @@ class AuthInputs:
     # save(template, value): the auth changed the value of the config key ``template`` reads (a rotated
     # refresh token); the runtime keeps it in the updated config (config_updates.py)
     save: Callable[[TemplateString, str], None] | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)  # the config itself (a list of keys is no text)
 
     @classmethod
     def of(cls, config: dict[str, Any], session: requests.Session | None = None,
            save: Callable[[TemplateString, str], None] | None = None) -> AuthInputs:
         """Templates rendered against ``config``; its ``token_url``, when given, wins over the manifest's."""
         ctx = build_context(config)
-        return cls(lambda t: t.render(ctx), str(config.get("token_url") or "") or None, session, save)
+        return cls(lambda t: t.render(ctx), str(config.get("token_url") or "") or None, session, save, config)
+
+    def value(self, template: TemplateString) -> Any:
+        """The config value a template is exactly (``{{ config.api_keys }}``: a list stays a list), else its text."""
+        path = config_path(template.source)
+        return value_at(self.config, path) if path is not None else self.render(template)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,12 @@ def _bearer(spec: m.BearerAuth, inputs: AuthInputs) -> a.Auth:
 @FACTORY.register(m.ApiKeyAuth, a.ApiKeyAuth)
 def _api_key(spec: m.ApiKeyAuth, inputs: AuthInputs) -> a.Auth:
     return a.ApiKeyAuth(spec.key, inputs.render(spec.value), spec.location)
+
+
+@FACTORY.register(m.ApiKeysAuth, kp.KeyPool)
+def _api_keys(spec: m.ApiKeysAuth, inputs: AuthInputs) -> a.Auth:
+    return kp.KeyPool(spec.key, kp.key_list(inputs.value(spec.values)), spec.location, spec.prefix,
+                      spec.quota_statuses, spec.quota_body)
 
 
 @FACTORY.register(m.BasicAuth, a.BasicAuth)

@@ -295,6 +295,11 @@ class HttpClient:
         if call.stream and raw.status_code < 400:  # the session left the body unread
             return StreamedResponse(raw, call.method, self.redact, limit, self.deadline)
         resp = Response(raw, call.method, self.redact, limit)
+        if resp.status >= 400 and self._scope.allows(call.url):
+            switched = self.auth.on_response(resp.status, resp.headers, resp.content)
+            if switched:  # a key pool set the key aside: the next one is tried at once (one per key at most)
+                self._warn(f"HTTP {resp.status} from {call.method} {self._display(call)}: {switched}")
+                return self._attempt(call)
         if self._should_retry(resp):
             raise _Retry(resp)
         return resp
@@ -359,7 +364,8 @@ class HttpClient:
         retried = self._retried(resp)
         after = f" after {self.max_retries} retries" if retried else ""
         snippet = resp.snippet(200)  # redacted before it is cut: a cut secret would leak its start
-        message = self.redact(f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}{after}")
+        message = self.redact(f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}{after}"
+                              f"{self.auth.failure_note()}")
         message = f"{message}: {snippet}" if snippet else message
         rate_limited = resp.status == 429 or resp.headers.get("x-ratelimit-remaining") == "0"
         cls = AuthError if resp.status in (401, 403) and not rate_limited else HttpError
