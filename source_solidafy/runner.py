@@ -92,6 +92,7 @@ class SyncRun:
             on_warning=lambda msg: self._put(("warn", stream, msg)),
             on_count=lambda key, n: self._put(("count", stream, (key, n))),
             unit=plan.units.get(stream),
+            http_stats=run.http,
         )
 
     def _produce(self, stream: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy.queues import FairSlots
+from source_solidafy.request_stats import RequestStats
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -193,6 +194,7 @@ class ReadContext:
     on_warning: WarnFn = _no_warning  # the runner records warnings here (see warn)
     on_count: CountFn = _no_count  # the runner adds counts to the stream's summary entry (see count)
     unit: Unit | None = None  # read --plan: read only this plan unit's part of the stream (scale/units.py)
+    http_stats: RequestStats = field(default_factory=RequestStats)  # the stream's requests, retries, waits
 
     def partition_readers(self) -> int:
         """How many partitions of a stream are read at once: ``tuning.partitions_per_request`` per

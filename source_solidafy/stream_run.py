@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy.options import SyncOptions
+from source_solidafy.request_stats import RequestStats
 from source_solidafy.sinks.base import Sink
 from source_solidafy.state import StateMap
 
@@ -63,6 +64,7 @@ class StreamRun:
     more_warnings: int = 0  # distinct warnings beyond MAX_WARNINGS
     held: bool = False  # a warning holds the state: no STATE of this stream after it
     counts: dict[str, int] = field(default_factory=dict)  # ReadContext.count: records_filtered, ...
+    http: RequestStats = field(default_factory=RequestStats)  # the stream's HTTP requests (REST streams)
 
     def add_count(self, key: str, n: int) -> list[Any]:
         """ReadContext.count: shown in the stream's summary entry; nothing to say right away."""
@@ -88,6 +90,7 @@ class StreamRun:
     def result(self) -> dict[str, Any]:
         """The stream's entry in the SYNC_SUMMARY (docs/protocol.md), keys in this order."""
         given = {"output_file": self.output_file, "error": self.error}
+        http = {"http": self.http.as_dict()} if self.http.requests else {}
         return {"stream": self.name, "status": self.status, "records_synced": self.records, **self.counts,
                 "duration_ms": self.duration_ms, **{k: v for k, v in given.items() if v},
-                "warnings": self.warning_list(), **({"state_held": True} if self.held else {})}
+                "warnings": self.warning_list(), **({"state_held": True} if self.held else {}), **http}

@@ -172,6 +172,16 @@ def check_each(values: list[str], check: Callable[[str], Any]) -> list[str]:
     return values
 
 
+def _to_path_globs(value: Any) -> list[str]:
+    """``rate_limit_pools`` entries: URL path globs (``/search/*``), starting with ``/`` or ``*``."""
+    globs = _to_text_list(value)
+    for glob in globs:
+        if not glob.startswith(("/", "*")):
+            raise PydanticCustomError("value_error", "{problem}", {
+                "problem": f"{glob!r} is not a URL path glob: it starts with '/' (or '*'), e.g. '/search/*'"})
+    return globs
+
+
 class _Plain:
     """``Annotated`` marker: ``fn`` alone validates the value.
 
@@ -211,6 +221,9 @@ TextList = Annotated[list[str], _Plain(_to_text_list)]
 
 HostList = Annotated[list[str], _Plain(_to_host_list)]
 """``allowed_hosts``: a TextList whose entries are checked as origins."""
+
+PathGlobList = Annotated[list[str], _Plain(_to_path_globs)]
+"""``rate_limit_pools``' values: a TextList of URL path globs."""
 
 TemplateMap = dict[str, Template]
 ParamMap = dict[str, ParamValue]

@@ -77,6 +77,7 @@ from source_solidafy.manifest.fields import (
     HostList,
     LenientTemplate,
     ParamMap,
+    PathGlobList,
     Strict,
     Template,
     TemplateMap,
@@ -136,6 +137,8 @@ class Http(Strict):
 
     ``deadline_secs`` (default ``timeout_secs``) bounds one attempt from connect to last byte;
     ``max_response_mb`` one decoded body; ``allowed_hosts`` adds origins to base_url's for credentials.
+    ``rate_limit_pools`` names the URL paths (globs) that have a rate limit of their own, apart from
+    the rest of their host's (GitHub's ``search: ["/search/*"]``).
     """
 
     timeout_secs: float = Field(default=30.0, gt=0)
@@ -150,6 +153,7 @@ class Http(Strict):
     backoff_max_secs: float = Field(default=60.0, ge=0)
     retry_statuses: list[int] = Field(default_factory=lambda: [429, 500, 502, 503, 504])
     max_concurrency: int | None = Field(default=None, ge=1)
+    rate_limit_pools: dict[str, PathGlobList] = Field(default_factory=dict)
 
 
 class Check(Strict):

@@ -73,7 +73,7 @@ def _create(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any]) 
     request = reader.render(create, ctx)
     resp = reader.rt.client.request(request.method, request.path, params=request.params or None,
                                     headers=request.headers, json_body=request.json_body, data=request.data,
-                                    slots=reader.slots)
+                                    slots=reader.slots, stats=reader.ctx.http_stats)
     job_id = compile_path(create.job_id_path).get(_json(resp, "create"))
     if job_id is None or job_id == "":
         raise StreamError(
@@ -94,7 +94,9 @@ def _poll(reader: StreamReader, part: AsyncJobPartition, ctx: dict[str, Any], jo
     failed = {str(v) for v in poll.failed_values}
     status: Any = None
     for attempt in range(1, poll.max_attempts + 1):
-        body = _json(reader.rt.client.request("GET", path, headers=reader.rt.headers, slots=reader.slots), "poll")
+        resp = reader.rt.client.request("GET", path, headers=reader.rt.headers, slots=reader.slots,
+                                        stats=reader.ctx.http_stats)
+        body = _json(resp, "poll")
         status = status_path.get(body)
         if str(status) == str(poll.completed_value):
             reader.ctx.log("INFO", f"stream '{name}': async job {job_id} completed after {attempt} polls")

@@ -187,7 +187,7 @@ def _http(spec: m.Http, inputs: HttpInputs) -> HttpClient:
         rate_limit_rps=inputs.rate_limit_rps or spec.rate_limit_rps, max_concurrency=spec.max_concurrency,
         user_agent=spec.user_agent or "source-solidafy", allowed_hosts=spec.allowed_hosts,
         max_response_mb=spec.max_response_mb, deadline=spec.deadline_secs, secrets=inputs.secrets, log=inputs.log,
-        connect_guard=inputs.guard,
+        connect_guard=inputs.guard, rate_limit_pools=spec.rate_limit_pools,
     )
 
 

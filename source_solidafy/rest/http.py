@@ -14,12 +14,15 @@ It knows nothing about YAML; the declarative layer builds one per connector from
       max_response_mb: 128        # decoded body size limit, enforced while reading
       deadline_secs: 30           # one attempt, connect to last byte (default: timeout_secs)
       allowed_hosts: [cdn.example.com]   # origins besides base_url's that may get credentials
+      rate_limit_pools: {search: ["/search/*"]}   # paths with a rate limit of their own
 
 Retried: the retry statuses, connection errors (a reset included), timeouts and truncated bodies (the
 body is read inside the retried call). Waits honour ``Retry-After`` (seconds, fractional, or an HTTP
 date), ``retry-after-ms`` and GitHub's ``x-ratelimit-remaining: 0`` + ``x-ratelimit-reset``;
 ``Stripe-Should-Retry: false`` stops retrying. Other 4xx fail at once; a 401 gets one retry when the
 auth could refresh its token. Every message and log line is redacted.
+Every response's rate-limit headers feed its host's budget (rest/budgets.py), which every attempt
+waits on first; attempts, retries and waits are counted in the caller's ``RequestStats``.
 
 Credentials (what the auth adds, every header of the request) go only to the origins of the
 :class:`~source_solidafy.rest.origins.CredentialScope`. The session (rest/transport.py) bounds every
@@ -39,9 +42,13 @@ import requests
 import tenacity
 
 from source_solidafy.errors import AuthError, ConfigError, HttpError, redact
+from source_solidafy.request_stats import RequestStats
 from source_solidafy.rest.auth import Auth
+from source_solidafy.rest.budgets import Budget, Budgets
 from source_solidafy.rest.origins import CredentialScope, ScopedCookiePolicy, forwardable
 from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket, request_slot
+from source_solidafy.rest.request import ParamPairs as Params
+from source_solidafy.rest.request import param_list as _param_list
 from source_solidafy.rest.response import Response, StreamedResponse, describe, is_unknown_host
 from source_solidafy.rest.transport import (
     DEFAULT_MAX_RESPONSE_MB,
@@ -57,7 +64,6 @@ from source_solidafy.source import LogFn
 
 __all__ = ["HttpClient", "Response", "StreamedResponse"]
 
-Params = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
 DEFAULT_RETRY_STATUSES = (429, 500, 502, 503, 504)
 _TRANSIENT = (
     requests.ConnectionError,
@@ -101,6 +107,7 @@ class HttpClient:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         connect_guard: Callable[[str, int], str] | None = None,
+        rate_limit_pools: Mapping[str, list[str]] | None = None,
     ) -> None:
         """``sleep``, ``clock`` (wall time, for Retry-After dates) and ``monotonic`` (the rate limiter)
         are injectable so tests never wait. ``deadline`` bounds one attempt (default: ``timeout``).
@@ -117,13 +124,14 @@ class HttpClient:
         self._headers = {**(headers or {}), **({"User-Agent": user_agent} if user_agent else {})}
         self._secrets = {s for s in secrets if s}
         self._secrets.update(v for k, v in self._headers.items() if is_secret_name(k) and v)
-        self._bucket = TokenBucket(rate_limit_rps, clock=monotonic, sleep=sleep) if rate_limit_rps else None
+        bucket = TokenBucket(rate_limit_rps, clock=monotonic, sleep=sleep) if rate_limit_rps else None
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
         self.deadline = timeout if deadline is None else deadline
         self._session = self._new_session(max_response_mb, max_concurrency, connect_guard)
         self._trust_env = True
         self._proxy_cache: dict[str, dict[str, str]] = {}
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
+        self._budgets = Budgets(rate_limit_pools or {}, backoff_max, self._waits, bucket, monotonic)
         self._answered = False  # set once any response arrived (see is_unknown_host)
         self._retrying = self._retry_policy(max_retries, sleep)
 
@@ -198,35 +206,38 @@ class HttpClient:
 
     def request(self, method: str, path_or_url: str, *, params: Params = None,
                 headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
-                slots: threading.Semaphore | None = None) -> Response:
+                slots: threading.Semaphore | None = None, stats: RequestStats | None = None) -> Response:
         """Send one logical request (retrying as configured); raise HttpError/AuthError on failure.
 
         ``slots`` is the sync's cap on requests in flight (``--concurrency``): each attempt holds one
-        of them while it is on the wire (see :func:`request_slot`).
+        of them while it is on the wire (see :func:`request_slot`). ``stats`` counts the attempts,
+        retries and waits (the stream's, in its summary).
         """
-        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, False))
+        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, stats, False))
         assert isinstance(resp, Response)
         return resp
 
     def stream(self, method: str, path_or_url: str, *, params: Params = None,
                headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
-               slots: threading.Semaphore | None = None) -> StreamedResponse:
+               slots: threading.Semaphore | None = None, stats: RequestStats | None = None) -> StreamedResponse:
         """Like :meth:`request`, but a successful body is not read: it is read as it arrives with
         ``StreamedResponse.chunks`` (the caller closes it). Retries happen before the body starts;
         ``http.deadline_secs`` covers the answer's headers, ``timeout_secs`` every read after them.
         """
-        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, True))
+        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, stats, True))
         assert isinstance(resp, StreamedResponse)
         return resp
 
     def _call(self, method: str, path_or_url: str, params: Params, headers: Mapping[str, str] | None,
-              json_body: Any, data: Any, slots: threading.Semaphore | None, stream: bool) -> _Call:
+              json_body: Any, data: Any, slots: threading.Semaphore | None, stats: RequestStats | None,
+              stream: bool) -> _Call:
         """The parts of one logical request; the secrets in its parameters and headers are noted."""
         merged = {**self._headers, **headers} if headers else self._headers
         body = orjson.dumps(json_body) if json_body is not None else data
         if json_body is not None:
             merged = {"Content-Type": "application/json", **merged}
-        call = _Call(method.upper(), self.url_for(path_or_url), _param_list(params), merged, body, slots, stream)
+        url = self.url_for(path_or_url)
+        call = _Call(method.upper(), url, _param_list(params), merged, body, slots, stream, stats, self._budgets.of(url))
         for key, value in call.params:
             if value and is_secret_name(key):
                 self._secrets.add(str(value))
@@ -286,11 +297,15 @@ class HttpClient:
             raise HttpError(self.redact(f"{call.method} {self._display(call)} failed: {exc}")) from None
 
     def _attempt(self, call: _Call) -> Response | StreamedResponse:
-        if self._bucket is not None:
-            self._bucket.acquire()
-        with request_slot(call.slots, self._limiter):  # a token fetched by auth.apply counts as well
-            raw = self._send(call)
+        epoch = call.budget.acquire(call.stats, self._log)  # the API's limit, then http.rate_limit_rps
+        try:
+            with request_slot(call.slots, self._limiter):  # a token fetched by auth.apply counts as well
+                raw = self._send(call)
+        except BaseException:
+            call.budget.done(epoch, None)
+            raise
         self._answered = True
+        call.budget.answered(epoch, raw.headers, raw.status_code)
         limit = self._session.limits.max_bytes
         if call.stream and raw.status_code < 400:  # the session left the body unread
             return StreamedResponse(raw, call.method, self.redact, limit, self.deadline)
@@ -355,6 +370,8 @@ class HttpClient:
         call: _Call = state.args[0]
         what = f"HTTP {exc.response.status}" if isinstance(exc, _Retry) else describe(exc, self.redact)
         reason = getattr(state, "solidafy_reason", "backoff")
+        if call.stats is not None:
+            call.stats.retrying(state.next_action.sleep)
         self._warn(
             f"{what} from {call.method} {self._display(call)}, retry {state.attempt_number}/{self.max_retries}"
             f" in {state.next_action.sleep:.1f}s ({reason})"
@@ -388,28 +405,13 @@ class HttpClient:
 class _Call:
     """The parts of a logical request that stay the same across its attempts."""
 
-    __slots__ = ("method", "url", "params", "headers", "body", "slots", "stream")
+    __slots__ = ("method", "url", "params", "headers", "body", "slots", "stream", "stats", "budget")
 
     def __init__(self, method: str, url: str, params: list[tuple[str, Any]], headers: Mapping[str, str],
-                 body: Any, slots: threading.Semaphore | None = None, stream: bool = False) -> None:
+                 body: Any, slots: threading.Semaphore | None, stream: bool, stats: RequestStats | None,
+                 budget: Budget) -> None:
         self.method, self.url, self.params, self.headers, self.body = method, url, params, headers, body
-        self.slots, self.stream = slots, stream
-
-
-def _param_list(params: Params) -> list[tuple[str, Any]]:
-    """Params as (key, value) pairs; a list value becomes repeated keys, None values are dropped."""
-    if not params:
-        return []
-    items = params.items() if isinstance(params, Mapping) else params
-    out: list[tuple[str, Any]] = []
-    for key, value in items:
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            out.extend((key, v) for v in value)
-        else:
-            out.append((key, value))
-    return out
+        self.slots, self.stream, self.stats, self.budget = slots, stream, stats, budget
 
 
 def _reason(exc: BaseException) -> str:

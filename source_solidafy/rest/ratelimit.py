@@ -132,6 +132,10 @@ class RetryWait:
         state.solidafy_reason = reason
         return min(max(wait, 0.0), self.cap)
 
+    def now(self) -> float:
+        """The wall clock (epoch seconds) the hints are read against."""
+        return self._clock()
+
     def policy(self, attempt: int) -> float:
         """Backoff after the ``attempt``-th failure (1-based)."""
         if self.backoff == "exponential":

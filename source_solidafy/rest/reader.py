@@ -142,7 +142,8 @@ class StreamReader:
         """One page's path and the keyword arguments of its ``HttpClient`` call."""
         path, params, headers, body = page.resolve(request.path, request.params, request.headers, request.json_body)
         return path, {"params": params, "headers": headers, "json_body": body,
-                      "data": request.data if body is None else None, "slots": self.slots}
+                      "data": request.data if body is None else None, "slots": self.slots,
+                      "stats": self.ctx.http_stats}
 
     def _fetcher(self, request: RenderedRequest, kind: str) -> PageFetcher:
         """The request chain's responses, some fetched ahead when its paginator plans pages."""

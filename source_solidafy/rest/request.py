@@ -15,7 +15,7 @@ else as written, with that content type, or form-encoded when none is given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from source_solidafy.manifest.templates import TemplateString
 
 FORM = "application/x-www-form-urlencoded"
 Params = Mapping[str, TemplateString | list[TemplateString]]
+ParamPairs = Mapping[str, Any] | Iterable[tuple[str, Any]] | None  # rendered: what HttpClient.request takes
 
 
 @dataclass
@@ -92,3 +93,19 @@ def _body(text: str, content_type: str | None, headers: dict[str, str]) -> tuple
         if header(headers, "Content-Type") is None:
             headers["Content-Type"] = content_type or FORM
         return None, text
+
+
+def param_list(params: ParamPairs) -> list[tuple[str, Any]]:
+    """Params as (key, value) pairs; a list value becomes repeated keys, None values are dropped."""
+    if not params:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    out: list[tuple[str, Any]] = []
+    for key, value in items:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            out.extend((key, v) for v in value)
+        else:
+            out.append((key, value))
+    return out
