@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -14,7 +15,18 @@ from integration_tests.connector_checks import (
     final_state,
 )
 from integration_tests.connector_contract import full_read_of
-from integration_tests.mocks.salesforce import API, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SalesforceMock
+from integration_tests.helpers import run_cli
+from integration_tests.mocks.salesforce import (
+    API,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    CUSTOM_FIELDS,
+    REFRESH_TOKEN,
+    STREAM_OBJECTS,
+    SalesforceMock,
+    fields_of,
+)
+from integration_tests.mocks.server import MockServer
 
 SALESFORCE = Connector("salesforce")
 ALL_STREAMS = SalesforceMock.streams_with_data
@@ -91,3 +103,33 @@ def test_wrong_refresh_token_fails_the_stream_without_leaking_it() -> None:
                                           overrides={"refresh_token": "5Aep-wrong-refresh-token"})
     assert_stream_failed(result, "5Aep-wrong-refresh-token", CLIENT_SECRET)
     assert not [r for r in srv.requests if r.path.startswith(API)]
+
+
+def test_every_field_of_the_describe_is_selected_custom_ones_included(full_read: FullRead) -> None:
+    """Salesforce returns only the fields a SELECT names: each object's describe, read once per sync,
+    gives them all; compound address fields are left out (their parts are selected)."""
+    mock, srv, result = full_read
+    for stream, obj in STREAM_OBJECTS.items():
+        assert len([r for r in srv.requests if r.path == f"{API}/sobjects/{obj}/describe"]) == 1
+        (query,) = [r.arg("q") for r in srv.requests if r.path == f"{API}/queryAll" and f" FROM {obj}" in r.arg("q")]
+        selected = query.removeprefix("SELECT ").split(" FROM ")[0].split(", ")
+        assert selected == [f for f, _ in fields_of(obj)]  # the describe's order; no BillingAddress
+        for field, _ in CUSTOM_FIELDS.get(obj, []):
+            assert all(field in r for r in result.records(stream))
+    assert {r["Tier__c"] for r in result.records("accounts")} == {"Gold", "Silver", "Bronze"}
+
+
+def test_discover_types_the_custom_fields_from_the_describe() -> None:
+    mock = SalesforceMock()
+    with MockServer(mock.handler) as srv:
+        result = run_cli("discover", "--connector", "salesforce", "--config-json", json.dumps(mock.config(srv.url)))
+    assert result.rc == 0, result.stderr[-2000:]
+    (catalog,) = result.of_type("CATALOG")
+    schemas = {s["name"]: s["json_schema"]["properties"] for s in catalog["catalog"]["streams"]}
+    assert schemas["accounts"]["Health_Score__c"] == {"type": ["null", "number"]}
+    assert schemas["accounts"]["Tier__c"] == {"type": ["null", "string"]}
+    assert schemas["accounts"]["AnnualRevenue"] == {"type": ["null", "number"]}  # declared: as declared
+    assert "BillingAddress" not in schemas["accounts"]
+    assert schemas["leads"]["Lead_Score__c"] == {"type": ["null", "integer"]}
+    assert schemas["opportunities"]["Is_Strategic__c"] == {"type": ["null", "boolean"]}
+    assert schemas["cases"]["Escalated_At__c"] == {"type": ["null", "string"], "format": "date-time"}

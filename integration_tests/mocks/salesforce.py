@@ -14,6 +14,12 @@
   an unknown field is 400 INVALID_FIELD, a quoted or malformed literal 400 MALFORMED_QUERY; ``query``
   leaves out deleted rows, ``queryAll`` keeps them. Batches of ``batch_size`` (Salesforce sends at
   most 2,000 and may send fewer), ``nextRecordsUrl`` until ``done: true``.
+- ``GET /services/data/v59.0/sobjects/<Object>/describe``: ``{"name", "label", "custom", "queryable",
+  "fields": [{"name", "label", "type", "custom", "nillable", "length", "soapType",
+  "compoundFieldName"}, ...]}`` (API-NOTES.md §9: Airbyte's describe call, Salesforce's field types):
+  the standard fields, the org's custom ``__c`` fields (``custom: true``) and the compound
+  ``address`` fields whose parts are fields of their own. A SOQL ``SELECT`` may name any of them
+  (a compound field answers an object of its parts); the rows carry values for the custom fields.
 - ``Sforce-Limit-Info: api-usage=n/100000`` on every answer; the limit answer (``inject_429``) is
   Salesforce's 403 REQUEST_LIMIT_EXCEEDED with no Retry-After.
 """
@@ -70,6 +76,24 @@ OBJECTS: dict[str, tuple[str, int, list[tuple[str, str]]]] = {
     "Campaign": ("701", 8, [("Id", "id"), ("Name", "string"), ("Type", "string"), ("Status", "string"),
                             ("StartDate", "date"), ("EndDate", "date"), ("IsActive", "boolean"), *_COMMON]),
 }
+# object -> the org's custom fields [(field, kind)]; kinds as above plus picklist, double, currency, int
+CUSTOM_FIELDS: dict[str, list[tuple[str, str]]] = {
+    "Account": [("Tier__c", "picklist"), ("Region__c", "string"), ("Health_Score__c", "double")],
+    "Contact": [("Loyalty_Level__c", "picklist"), ("Birthday__c", "date")],
+    "Lead": [("Lead_Score__c", "int")],
+    "Opportunity": [("Forecast_Amount__c", "currency"), ("Is_Strategic__c", "boolean")],
+    "Case": [("Escalated_At__c", "datetime")],
+}
+# compound fields: object -> {compound name: {part key in the value: part field}}
+COMPOUND_FIELDS: dict[str, dict[str, dict[str, str]]] = {
+    "Account": {"BillingAddress": {"city": "BillingCity", "state": "BillingState", "country": "BillingCountry"}},
+    "Contact": {"MailingAddress": {"city": "MailingCity", "state": "MailingState", "country": "MailingCountry"}},
+}
+# the mock's kinds -> Salesforce's field type (number fields by name where Salesforce says currency/percent)
+SF_TYPES = {"id": "id", "ref": "reference", "string": "string", "boolean": "boolean", "datetime": "datetime",
+            "date": "date", "number": "double", "integer": "int", "picklist": "picklist", "double": "double",
+            "currency": "currency", "int": "int"}
+SF_NUMBER_TYPES = {"AnnualRevenue": "currency", "Amount": "currency", "Probability": "percent"}
 STREAM_OBJECTS = {"accounts": "Account", "contacts": "Contact", "leads": "Lead", "opportunities": "Opportunity",
                   "cases": "Case", "tasks": "Task", "events": "Event", "users": "User", "campaigns": "Campaign"}
 
@@ -110,15 +134,44 @@ def _value(obj: str, field: str, kind: str, i: int, n: int) -> Any:
         return field == "IsDeleted" and i % 25 == 7 or field != "IsDeleted" and i % 2 == 0
     if kind == "number":
         return float(1000 * (i + 1)) if field != "Probability" else float(10 * (i % 10))
-    if kind == "integer":
+    if kind in ("integer", "int"):
         return 10 + i
+    if kind == "picklist":
+        return ["Gold", "Silver", "Bronze"][i % 3]
+    if kind in ("double", "currency"):
+        return round(i * 1.25, 2)
     return f"{field} {i}"
 
 
+def fields_of(obj: str) -> list[tuple[str, str]]:
+    """The standard fields of ``obj``, then the org's custom ones."""
+    return [*OBJECTS[obj][2], *CUSTOM_FIELDS.get(obj, [])]
+
+
 def build_records(obj: str) -> list[dict[str, Any]]:
-    """Fixture rows of ``obj`` in Id order; SystemModstamp is not in Id order."""
-    _, n, fields = OBJECTS[obj]
-    return [{f: _value(obj, f, kind, i, n) for f, kind in fields} for i in range(n)]
+    """Fixture rows of ``obj`` in Id order (custom fields included); SystemModstamp is not in Id order."""
+    _, n, _ = OBJECTS[obj]
+    return [{f: _value(obj, f, kind, i, n) for f, kind in fields_of(obj)} for i in range(n)]
+
+
+def _describe_field(name: str, sf_type: str, custom: bool, compound: str | None = None) -> dict[str, Any]:
+    soap = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "datetime": "xsd:dateTime",
+            "date": "xsd:date", "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double",
+            "int": "xsd:int", "address": "urn:address"}.get(sf_type, "xsd:string")
+    return {"name": name, "label": name.removesuffix("__c").replace("_", " "), "type": sf_type, "custom": custom,
+            "nillable": sf_type not in ("id", "boolean"), "length": 255 if soap == "xsd:string" else 0,
+            "soapType": soap, "compoundFieldName": compound, "updateable": sf_type != "id"}
+
+
+def describe(obj: str) -> dict[str, Any]:
+    """``GET /sobjects/<obj>/describe``: its fields (standard, compound, then custom)."""
+    part_of = {part: name for name, parts in COMPOUND_FIELDS.get(obj, {}).items() for part in parts.values()}
+    fields = [_describe_field(f, SF_NUMBER_TYPES.get(f) or SF_TYPES[kind], False, part_of.get(f))
+              for f, kind in OBJECTS[obj][2]]
+    fields += [_describe_field(name, "address", False) for name in COMPOUND_FIELDS.get(obj, {})]
+    fields += [_describe_field(f, SF_TYPES[kind], True) for f, kind in CUSTOM_FIELDS.get(obj, [])]
+    return {"name": obj, "label": obj, "custom": False, "queryable": True, "retrieveable": True,
+            "urls": {"describe": f"{API}/sobjects/{obj}/describe"}, "fields": fields}
 
 
 def sf_errors(status: int, code: str, message: str, **headers: str) -> Response:
@@ -229,6 +282,11 @@ class SalesforceMock:
             return Response.json({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
                 {"name": obj, "label": obj, "queryable": True, "custom": False,
                  "urls": {"sobject": f"{API}/sobjects/{obj}"}} for obj in OBJECTS]})
+        described = re.fullmatch(re.escape(API) + r"/sobjects/(\w+)/describe", req.path)
+        if described:
+            if described[1] not in OBJECTS:
+                return sf_errors(404, "NOT_FOUND", f"The requested resource does not exist: {described[1]}")
+            return Response.json(describe(described[1]))
         if req.path in (f"{API}/query", f"{API}/queryAll"):
             return self._query(req, include_deleted=req.path.endswith("All"))
         if req.path.startswith(f"{API}/query/") or req.path.startswith(f"{API}/queryAll/"):
@@ -243,7 +301,7 @@ class SalesforceMock:
             return sf_errors(400, "MALFORMED_QUERY", f"unexpected token in query: {soql[:80]}")
         obj = m["obj"]
         fields = [f.strip() for f in m["fields"].split(",")]
-        known = {f for f, _ in OBJECTS[obj][2]}
+        known = {f for f, _ in fields_of(obj)} | set(COMPOUND_FIELDS.get(obj, {}))
         unknown = [f for f in fields if f not in known]
         if unknown:
             return sf_errors(400, "INVALID_FIELD", f"No such column '{unknown[0]}' on entity '{obj}'.")
@@ -280,11 +338,18 @@ class SalesforceMock:
         obj, rows, fields, offset = self._cursors[locator]
         page = rows[offset:offset + self.batch_size]
         records = [{"attributes": {"type": obj, "url": f"{API}/sobjects/{obj}/{r['Id']}"},
-                    **{f: r[f] for f in fields}} for r in page]
+                    **{f: _field_value(obj, r, f) for f in fields}} for r in page]
         body: dict[str, Any] = {"totalSize": len(rows), "done": offset + len(page) >= len(rows), "records": records}
         if not body["done"]:
             body["nextRecordsUrl"] = f"{path}/{locator}-{offset + len(page)}"
         return Response.json(body)
+
+
+def _field_value(obj: str, row: dict[str, Any], field: str) -> Any:
+    parts = COMPOUND_FIELDS.get(obj, {}).get(field)
+    if parts is None:
+        return row[field]
+    return {key: row.get(part) for key, part in parts.items()}
 
 
 MOCK_CLASS = SalesforceMock
