@@ -72,6 +72,15 @@ class Connector:
         assert_exact_records(result, mock, streams, ids=ids)
         return srv, result
 
+    def discovered_schemas(self, mock: Any) -> dict[str, dict[str, Any]]:
+        """``discover`` against ``mock`` (it must succeed): each stream's JSON Schema by name."""
+        with MockServer(mock.handler) as srv:
+            result = run_cli("discover", "--connector", self.ref or self.name, "--config-json",
+                             json.dumps(mock.config(srv.url)))
+        assert result.rc == 0, result.stderr[-2000:]
+        (catalog,) = result.of_type("CATALOG")
+        return {s["name"]: s["json_schema"] for s in catalog["catalog"]["streams"]}
+
     def full_read(self, mock: Any, streams: list[str]) -> FullRead:
         """Every stream in ``streams`` read once against ``mock``: what a module's ``full_read`` fixture holds."""
         srv, result = self.read_against(mock, streams)

@@ -17,7 +17,6 @@ from integration_tests.connector_checks import (
     requests_to,
 )
 from integration_tests.connector_contract import full_read_of
-from integration_tests.helpers import run_cli
 from integration_tests.mocks.hubspot import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -186,12 +185,7 @@ def mock_property_names(kind: str, custom: bool = True) -> list[str]:
 
 
 def test_discover_shows_the_custom_properties_in_the_schema() -> None:
-    mock = HubSpotMock()
-    with MockServer(mock.handler) as srv:
-        result = run_cli("discover", "--connector", "hubspot", "--config-json", json.dumps(mock.config(srv.url)))
-    assert result.rc == 0, result.stderr[-2000:]
-    (catalog,) = result.of_type("CATALOG")
-    schemas = {s["name"]: s["json_schema"] for s in catalog["catalog"]["streams"]}
+    schemas = HUBSPOT.discovered_schemas(HubSpotMock())
     props = schemas["contacts"]["properties"]["properties"]["properties"]
     assert props["favorite_color"] == {"type": ["null", "string"]}
     assert props["email"] == {"type": ["null", "string"]}  # declared: as declared

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -15,7 +14,6 @@ from integration_tests.connector_checks import (
     final_state,
 )
 from integration_tests.connector_contract import full_read_of
-from integration_tests.helpers import run_cli
 from integration_tests.mocks.salesforce import (
     API,
     CLIENT_ID,
@@ -26,7 +24,6 @@ from integration_tests.mocks.salesforce import (
     SalesforceMock,
     fields_of,
 )
-from integration_tests.mocks.server import MockServer
 
 SALESFORCE = Connector("salesforce")
 ALL_STREAMS = SalesforceMock.streams_with_data
@@ -120,12 +117,7 @@ def test_every_field_of_the_describe_is_selected_custom_ones_included(full_read:
 
 
 def test_discover_types_the_custom_fields_from_the_describe() -> None:
-    mock = SalesforceMock()
-    with MockServer(mock.handler) as srv:
-        result = run_cli("discover", "--connector", "salesforce", "--config-json", json.dumps(mock.config(srv.url)))
-    assert result.rc == 0, result.stderr[-2000:]
-    (catalog,) = result.of_type("CATALOG")
-    schemas = {s["name"]: s["json_schema"]["properties"] for s in catalog["catalog"]["streams"]}
+    schemas = {name: schema["properties"] for name, schema in SALESFORCE.discovered_schemas(SalesforceMock()).items()}
     assert schemas["accounts"]["Health_Score__c"] == {"type": ["null", "number"]}
     assert schemas["accounts"]["Tier__c"] == {"type": ["null", "string"]}
     assert schemas["accounts"]["AnnualRevenue"] == {"type": ["null", "number"]}  # declared: as declared
