@@ -83,13 +83,13 @@ class AirbyteFlavour(Flavour):
         return []
 
     def completed(self, run: StreamRun) -> Messages:
-        return [p.stream_status(run.name, "COMPLETE", run.warning_list())]
+        return [p.stream_status(run.name, "COMPLETE", run.warning_list(), run.skipped.shown())]
 
     def failed(self, run: StreamRun, failure_type: str, internal: str | None) -> Messages:
         return [
             p.trace_error(f"{run.name}: {run.error}", failure_type, run.name,
                           internal[-INTERNAL_CHARS:] if internal else None),  # fmt: skip
-            p.stream_status(run.name, "INCOMPLETE", run.warning_list()),
+            p.stream_status(run.name, "INCOMPLETE", run.warning_list(), run.skipped.shown()),
         ]
 
     def finished(self, final_state: StateMap, summary: dict[str, Any]) -> Messages:

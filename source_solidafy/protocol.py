@@ -50,15 +50,19 @@ def global_state(streams: dict[str, Any]) -> dict[str, Any]:
     return {"type": "STATE", "state": {"streams": streams}}
 
 
-def stream_status(stream: str, status: str, warnings: list[str] | None = None) -> dict[str, Any]:
-    """A STREAM_STATUS trace; ``warnings`` (the stream's summary warnings) ride along as an extra field.
+def stream_status(stream: str, status: str, warnings: list[str] | None = None,
+                  skipped: list[str] | None = None) -> dict[str, Any]:
+    """A STREAM_STATUS trace; ``warnings`` and ``skipped`` (the stream's summary lists) ride along as
+    extra fields.
 
     The protocol's ``reasons`` only know ``RATE_LIMITED``; ``AirbyteStreamStatusTraceMessage`` allows
-    extra fields, so ``warnings`` stays valid.
+    extra fields, so ``warnings`` and ``skipped`` stay valid.
     """
     body: dict[str, Any] = {"stream_descriptor": {"name": stream}, "status": status}
     if warnings:
         body["warnings"] = list(warnings)
+    if skipped:
+        body["skipped"] = list(skipped)
     return {
         "type": "TRACE",
         "trace": {"type": "STREAM_STATUS", "emitted_at": float(now_ms()), "stream_status": body},

@@ -91,6 +91,7 @@ class SyncRun:
             strict=options.strict,
             on_warning=lambda msg: self._put(("warn", stream, msg)),
             on_count=lambda key, n: self._put(("count", stream, (key, n))),
+            on_skip=lambda msg: self._put(("skip", stream, msg)),
             unit=plan.units.get(stream),
             http_stats=run.http,
         )
@@ -192,6 +193,8 @@ class SyncRun:
                 out = self._on_warning(self.runs[stream], payload)
             elif kind == "count":
                 out = self.runs[stream].add_count(*payload)
+            elif kind == "skip":
+                out = self._on_skip(self.runs[stream], payload)
             elif kind == "start":
                 out = self._on_start(self.runs[stream])
             elif kind == "config":
@@ -231,6 +234,11 @@ class SyncRun:
         if not run.warn(message):
             return []
         return [p.log("WARN", f"{message}; the state of stream '{run.name}' is not advanced")]
+
+    def _on_skip(self, run: StreamRun, message: str) -> Chunk:
+        """ReadContext.skip: counted and listed for the summary, logged once; the state goes on."""
+        message = self._redact(message)
+        return [p.log("WARN", message)] if run.skip(message) else []
 
     def _on_start(self, run: StreamRun) -> Chunk:
         run.started = time.monotonic()

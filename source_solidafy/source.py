@@ -193,6 +193,7 @@ class ReadContext:
     strict: bool = False  # a warning fails the stream (--strict)
     on_warning: WarnFn = _no_warning  # the runner records warnings here (see warn)
     on_count: CountFn = _no_count  # the runner adds counts to the stream's summary entry (see count)
+    on_skip: WarnFn = _no_warning  # the runner lists what was skipped on purpose here (see skip)
     unit: Unit | None = None  # read --plan: read only this plan unit's part of the stream (scale/units.py)
     http_stats: RequestStats = field(default_factory=RequestStats)  # the stream's requests, retries, waits
 
@@ -222,6 +223,16 @@ class ReadContext:
             from source_solidafy.errors import SuspectReadError
 
             raise SuspectReadError(f"{message} (strict: a warning fails the stream)")
+
+    def skip(self, message: str) -> None:
+        """Say that part of this stream was skipped on purpose: an ``errors:`` rule ignored a response.
+
+        Not a suspicion (the YAML asked for it), so the state is not held and ``strict`` does not fail
+        the stream; but never silent: the runner counts it (``responses_ignored`` in the stream's
+        summary entry), lists it (``skipped``), logs it as a WARN line, and the Airbyte flavour's
+        STREAM_STATUS carries the list. ``message`` names the stream, what was skipped and why.
+        """
+        self.on_skip(message)
 
     def count(self, key: str, n: int) -> None:
         """Add ``n`` to the stream's ``key`` in the summary (``records_filtered``: read, not delivered on

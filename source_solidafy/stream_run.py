@@ -43,6 +43,28 @@ class SyncPlan:
 
 
 @dataclass
+class Notes:
+    """Distinct messages in order: up to MAX_WARNINGS listed, the others counted (``what`` names them)."""
+
+    what: str
+    listed: list[str] = field(default_factory=list)
+    more: int = 0
+
+    def add(self, message: str) -> bool:
+        """True when ``message`` is new and listed (and should be logged)."""
+        if message in self.listed:
+            return False
+        if len(self.listed) >= MAX_WARNINGS:
+            self.more += 1
+            return False
+        self.listed.append(message)
+        return True
+
+    def shown(self) -> list[str]:
+        return [*self.listed, *([f"... and {self.more} more {self.what}"] if self.more else [])]
+
+
+@dataclass
 class StreamRun:
     name: str
     started: float = field(default_factory=time.monotonic)
@@ -60,8 +82,8 @@ class StreamRun:
     ended: bool = False
     duration_ms: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
-    warnings: list[str] = field(default_factory=list)  # ReadContext.warn messages, distinct, in order
-    more_warnings: int = 0  # distinct warnings beyond MAX_WARNINGS
+    warnings: Notes = field(default_factory=lambda: Notes("warnings"))  # ReadContext.warn messages
+    skipped: Notes = field(default_factory=lambda: Notes("skipped"))  # ReadContext.skip messages
     held: bool = False  # a warning holds the state: no STATE of this stream after it
     counts: dict[str, int] = field(default_factory=dict)  # ReadContext.count: records_filtered, ...
     http: RequestStats = field(default_factory=RequestStats)  # the stream's HTTP requests (REST streams)
@@ -75,17 +97,16 @@ class StreamRun:
         """Record a warning and hold the state; True when it is new (and should be logged)."""
         self.held = True
         self.pending_state = None
-        if message in self.warnings:
-            return False
-        if len(self.warnings) >= MAX_WARNINGS:
-            self.more_warnings += 1
-            return False
-        self.warnings.append(message)
-        return True
+        return self.warnings.add(message)
+
+    def skip(self, message: str) -> bool:
+        """Record a part skipped on purpose (ReadContext.skip), counted as ``responses_ignored``; True
+        when it is new (and should be logged). The state is not held."""
+        self.add_count("responses_ignored", 1)
+        return self.skipped.add(message)
 
     def warning_list(self) -> list[str]:
-        more = [f"... and {self.more_warnings} more warnings"] if self.more_warnings else []
-        return [*self.warnings, *more]
+        return self.warnings.shown()
 
     def result(self) -> dict[str, Any]:
         """The stream's entry in the SYNC_SUMMARY (docs/protocol.md), keys in this order."""
@@ -93,4 +114,5 @@ class StreamRun:
         http = {"http": self.http.as_dict()} if self.http.requests else {}
         return {"stream": self.name, "status": self.status, "records_synced": self.records, **self.counts,
                 "duration_ms": self.duration_ms, **{k: v for k, v in given.items() if v},
-                "warnings": self.warning_list(), **({"state_held": True} if self.held else {}), **http}
+                "warnings": self.warning_list(), **({"skipped": self.skipped.shown()} if self.skipped.listed else {}),
+                **({"state_held": True} if self.held else {}), **http}

@@ -72,6 +72,7 @@ from source_solidafy.manifest.decoder_parts import (  # re-exported: models.py i
     NestedRecords,
     XmlDecoder,
 )
+from source_solidafy.manifest.error_rules import ErrorRule, ErrorRules
 from source_solidafy.manifest.extensions import open_slot
 from source_solidafy.manifest.fields import (
     HostList,
@@ -120,7 +121,7 @@ from source_solidafy.source import ConfigField
 __all__ = [
     "ApiKeyAuth", "ApiKeysAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
     "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "CastStep", "Check", "Compression", "CsvDecoder",
-    "CursorPagination", "DateRangePartition", "Decoder", "FlattenStep", "HashStep", "Http", "Incremental",
+    "CursorPagination", "DateRangePartition", "Decoder", "ErrorRule", "FlattenStep", "HashStep", "Http", "Incremental",
     "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "JwtAuth", "LinkHeaderPagination", "ListPartition", "Lookup",
     "Manifest", "MaskStep", "NestedRecords", "NextUrlPagination", "NoAuth", "NormalizeKeysStep",
     "OAuth2ClientCredentialsAuth", "OAuth2JwtBearerAuth", "OAuth2RefreshTokenAuth", "OffsetPagination",
@@ -221,6 +222,7 @@ class Stream(Strict):
     description: Text = ""
     incremental: Incremental | None = None
     dedupe: Literal["cursor_boundary"] | None = None  # after primary_key and cursor_field: it checks both
+    errors: ErrorRules = Field(default_factory=list)  # tried before the connector's errors
 
     @field_validator("dedupe")
     @classmethod
@@ -265,6 +267,7 @@ class Manifest(Strict):
     base_url: Template
     auth: AuthSpec = Field(default_factory=NoAuth.model_construct)
     http: Http = Field(default_factory=Http.model_construct)
+    errors: ErrorRules = Field(default_factory=list)  # every stream's, after the stream's own
     check: Check | None = None
     headers: TemplateMap = Field(default_factory=dict)
     lookups: dict[str, Lookup] = Field(default_factory=dict)

@@ -203,8 +203,11 @@ def describe(root: type[BaseModel], err: dict[str, Any]) -> tuple[KeyPath, str]:
     if kind in _EXPECTED:
         return loc, f"expected {_EXPECTED[kind]}, got {describe_value(value)}"
     if kind == "literal_error":
-        expected = str((err.get("ctx") or {}).get("expected", "")).replace("'", "")
-        return loc, f"expected one of {expected.replace(' or ', ', ')}; got {describe_value(value)}"
+        expected = str((err.get("ctx") or {}).get("expected", "")).replace("'", "").replace(" or ", ", ")
+        close = difflib.get_close_matches(str(value), expected.split(", "), n=1, cutoff=0.6) \
+            if isinstance(value, str) else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return loc, f"expected one of {expected}; got {describe_value(value)}{hint}"
     if kind in _BOUNDS:
         bound = next(iter((err.get("ctx") or {}).values()), "?")
         return loc, f"expected a value {_BOUNDS[kind]} {bound}, got {describe_value(value)}"

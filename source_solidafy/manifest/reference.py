@@ -24,6 +24,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
               m.OAuth2ClientCredentialsAuth, m.OAuth2JwtBearerAuth, m.JwtAuth, m.SessionTokenAuth, m.NoAuth,
               m.AuthWhen]),
     ("http, check", [m.Http, m.Check]),
+    ("errors", [m.ErrorRule]),
     ("spec", [m.SpecField]),
     ("Stream", [m.Stream, m.Request, m.Incremental]),
     ("lookups", [m.Lookup, m.SchemaFields]),

@@ -36,6 +36,7 @@ from source_solidafy.rest.http import HttpClient
 from source_solidafy.rest.json_stream import JsonStream
 from source_solidafy.rest.parent_router import ParentRouter
 from source_solidafy.rest.request import RenderedRequest, RequestInputs, render_params, render_request
+from source_solidafy.rest.response_rules import ResponseRule
 from source_solidafy.rest.routers import DateRangeRouter, ListRouter
 from source_solidafy.source import LogFn, WarnFn
 
@@ -359,6 +360,15 @@ def _cast(spec: m.CastStep, inputs: TransformInputs) -> t.TransformStep:
     return CastFields(inputs.schema, spec.fields, inputs.stream, inputs.log)
 
 
+# ---------------------------------------------------------------------------------------- errors
+
+
+@FACTORY.register(m.ErrorRule, ResponseRule)
+def _error_rule(spec: m.ErrorRule, where: str) -> ResponseRule:
+    return ResponseRule(spec.action, spec.status, spec.body_path, spec.body_matches, spec.headers, spec.message,
+                        where)
+
+
 # ------------------------------------------------------------------------------------ partitions
 
 
@@ -377,6 +387,7 @@ FACTORY.register(m.ParentStreamPartition, ParentRouter,
 # checks each key of the model is read as an attribute in one of them).
 READ_BY: dict[type, tuple[str, ...]] = {
     m.Manifest: ("source_solidafy.rest.source", "source_solidafy.rest.runtime", "source_solidafy.rest.lookups",
+                 "source_solidafy.rest.reader",
                  "source_solidafy.manifest.auth_choice", "source_solidafy.manifest.spec",
                  "source_solidafy.manifest.summary"),
     m.AuthWhen: ("source_solidafy.manifest.auth_choice",),
@@ -425,6 +436,12 @@ def paginator(spec: Any | None, inputs: PageInputs) -> pg.Paginator:
     if spec is None:
         return pg.Paginator(warn=inputs.warn)
     return FACTORY.build(spec, inputs, pg.Paginator)
+
+
+def response_rules(stream: list[Any], connector: list[Any]) -> tuple[ResponseRule, ...]:
+    """A stream's ``errors:`` rules, then the connector's: the order they are tried in."""
+    return (*(FACTORY.build(rule, f"errors[{i}]", ResponseRule) for i, rule in enumerate(stream)),
+            *(FACTORY.build(rule, f"connector errors[{i}]", ResponseRule) for i, rule in enumerate(connector)))
 
 
 def transformer(steps: list[Any], schema: dict[str, Any] | None = None, stream: str = "",

@@ -1,26 +1,14 @@
 """The HTTP client every REST stream uses: one session, retries, throttles, auth, redaction.
 
-It knows nothing about YAML; the declarative layer builds one per connector from the ``http:`` block:
-
-    http:
-      timeout_secs: 30
-      max_retries: 3
-      backoff: exponential        # linear | constant
-      backoff_base_secs: 1
-      backoff_max_secs: 60        # caps every wait, Retry-After included
-      retry_statuses: [429, 500, 502, 503, 504]
-      rate_limit_rps: 25
-      max_concurrency: 4
-      max_response_mb: 128        # decoded body size limit, enforced while reading
-      deadline_secs: 30           # one attempt, connect to last byte (default: timeout_secs)
-      allowed_hosts: [cdn.example.com]   # origins besides base_url's that may get credentials
-      rate_limit_pools: {search: ["/search/*"]}   # paths with a rate limit of their own
+It knows nothing about YAML; the declarative layer builds one per connector from the ``http:`` block
+(its keys: docs/connector-yaml-reference.md, ``Http``; the builder: rest/builders.py).
 
 Retried: the retry statuses, connection errors (a reset included), timeouts and truncated bodies (the
 body is read inside the retried call). Waits honour ``Retry-After`` (seconds, fractional, or an HTTP
 date), ``retry-after-ms`` and GitHub's ``x-ratelimit-remaining: 0`` + ``x-ratelimit-reset``;
 ``Stripe-Should-Retry: false`` stops retrying. Other 4xx fail at once; a 401 gets one retry when the
-auth could refresh its token. Every message and log line is redacted.
+auth could refresh its token. A stream's ``errors:`` rules (rest/response_rules.py) decide before these
+defaults. Every message and log line is redacted.
 Every response's rate-limit headers feed its host's budget (rest/budgets.py), which every attempt
 waits on first; attempts, retries and waits are counted in the caller's ``RequestStats``.
 
@@ -33,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,14 +38,17 @@ from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWa
 from source_solidafy.rest.request import ParamPairs as Params
 from source_solidafy.rest.request import param_list as _param_list
 from source_solidafy.rest.response import Response, StreamedResponse, describe, is_unknown_host
+from source_solidafy.rest.response_rules import RETRYING, ResponseIgnored, ResponseRule, first_match
 from source_solidafy.rest.transport import (
     DEFAULT_MAX_RESPONSE_MB,
     DeadlineExceeded,
+    EnvProxies,
     GuardedSession,
     Limits,
     RedirectRefused,
     ResponseTooLarge,
     make_session,
+    refusal,
 )
 from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import LogFn
@@ -74,10 +65,12 @@ _TRANSIENT = (
 
 
 class _Retry(Exception):
-    """Internal: a response that should be retried (carries it for the wait computation)."""
+    """Internal: a response that should be retried (carries it, and the rule that said so, for the wait)."""
 
-    def __init__(self, response: Response) -> None:
+    def __init__(self, response: Response, rule: ResponseRule | None = None) -> None:
         self.response = response
+        self.rate_limited = rule is not None and rule.action == "rate_limited"
+        self.reason = f"{rule.where} {rule.action}" if rule is not None else None
 
 
 class HttpClient:
@@ -128,8 +121,7 @@ class HttpClient:
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
         self.deadline = timeout if deadline is None else deadline
         self._session = self._new_session(max_response_mb, max_concurrency, connect_guard)
-        self._trust_env = True
-        self._proxy_cache: dict[str, dict[str, str]] = {}
+        self._proxies = EnvProxies()
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
         self._budgets = Budgets(rate_limit_pools or {}, backoff_max, self._waits, bucket, monotonic)
         self._answered = False  # set once any response arrived (see is_unknown_host)
@@ -206,38 +198,45 @@ class HttpClient:
 
     def request(self, method: str, path_or_url: str, *, params: Params = None,
                 headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
-                slots: threading.Semaphore | None = None, stats: RequestStats | None = None) -> Response:
+                slots: threading.Semaphore | None = None, stats: RequestStats | None = None,
+                rules: Sequence[ResponseRule] = ()) -> Response:
         """Send one logical request (retrying as configured); raise HttpError/AuthError on failure.
 
         ``slots`` is the sync's cap on requests in flight (``--concurrency``): each attempt holds one
         of them while it is on the wire (see :func:`request_slot`). ``stats`` counts the attempts,
-        retries and waits (the stream's, in its summary).
+        retries and waits (the stream's, in its summary). ``rules`` (a stream's ``errors:``) are tried
+        on every response first; an ``ignore`` raises :class:`ResponseIgnored`.
         """
-        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, stats, False))
+        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, stats, False,
+                                        rules))
         assert isinstance(resp, Response)
         return resp
 
     def stream(self, method: str, path_or_url: str, *, params: Params = None,
                headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
-               slots: threading.Semaphore | None = None, stats: RequestStats | None = None) -> StreamedResponse:
+               slots: threading.Semaphore | None = None, stats: RequestStats | None = None,
+               rules: Sequence[ResponseRule] = ()) -> StreamedResponse:
         """Like :meth:`request`, but a successful body is not read: it is read as it arrives with
         ``StreamedResponse.chunks`` (the caller closes it). Retries happen before the body starts;
         ``http.deadline_secs`` covers the answer's headers, ``timeout_secs`` every read after them.
+        ``rules`` see the error responses only (a success's body is not read here).
         """
-        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, stats, True))
+        resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, stats, True,
+                                        rules))
         assert isinstance(resp, StreamedResponse)
         return resp
 
     def _call(self, method: str, path_or_url: str, params: Params, headers: Mapping[str, str] | None,
               json_body: Any, data: Any, slots: threading.Semaphore | None, stats: RequestStats | None,
-              stream: bool) -> _Call:
+              stream: bool, rules: Sequence[ResponseRule] = ()) -> _Call:
         """The parts of one logical request; the secrets in its parameters and headers are noted."""
         merged = {**self._headers, **headers} if headers else self._headers
         body = orjson.dumps(json_body) if json_body is not None else data
         if json_body is not None:
             merged = {"Content-Type": "application/json", **merged}
         url = self.url_for(path_or_url)
-        call = _Call(method.upper(), url, _param_list(params), merged, body, slots, stream, stats, self._budgets.of(url))
+        call = _Call(method.upper(), url, _param_list(params), merged, body, slots, stream, stats, self._budgets.of(url),
+                     rules)
         for key, value in call.params:
             if value and is_secret_name(key):
                 self._secrets.add(str(value))
@@ -248,22 +247,28 @@ class HttpClient:
     def _perform(self, call: _Call) -> Response | StreamedResponse:
         for attempt_401 in (0, 1):
             resp = self._send_with_retries(call)
-            if resp.status < 400:
+            rule = call.rule  # what the last response matched: it decides, else the defaults
+            if rule is None and resp.status < 400:
                 return resp
-            assert isinstance(resp, Response)  # an error's body is always read
-            if resp.status == 401 and attempt_401 == 0 and self._refresh_after_401(call):
+            assert isinstance(resp, Response)  # an error's (and a matched response's) body is always read
+            if rule is not None and rule.action == "ignore":
+                raise ResponseIgnored(self.redact(f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}: "
+                                                  f"{rule.describe()}"), rule, resp.status, self.redact(resp.url))
+            refresh = rule.action == "refresh_token" if rule is not None else resp.status == 401
+            if refresh and attempt_401 == 0 and self._refresh_after_401(call, resp, rule):
                 continue
-            raise self._final_error(call, resp)
+            raise self._final_error(call, resp, rule)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _refresh_after_401(self, call: _Call) -> bool:
+    def _refresh_after_401(self, call: _Call, resp: Response, rule: ResponseRule | None = None) -> bool:
         try:
             with request_slot(call.slots, None):  # the token request is a request of this sync too
                 refreshed = self.auth.on_unauthorized()
         except HttpError as exc:
             raise type(exc)(self.redact(exc.message), status=exc.status, url=exc.url) from None
         if refreshed:
-            self._warn(f"HTTP 401 from {call.method} {self._display(call)}, token refreshed, retrying once")
+            why = f" ({rule.where} refresh_token)" if rule is not None else ""
+            self._warn(f"HTTP {resp.status} from {call.method} {self._display(call)}{why}, token refreshed, retrying once")
         return refreshed
 
     def _send_with_retries(self, call: _Call) -> Response | StreamedResponse:
@@ -272,7 +277,7 @@ class HttpClient:
         except _Retry as exc:
             return exc.response
         except (ResponseTooLarge, RedirectRefused) as exc:
-            raise HttpError(self.redact(f"{call.method} {self._display(call)}: {_reason(exc)}"),
+            raise HttpError(self.redact(f"{call.method} {self._display(call)}: {refusal(exc)}"),
                             url=self._display(call)) from None
         except requests.Timeout as exc:  # a silent server may hit either first: one wording for both
             secs, why = self.timeout, ""
@@ -315,7 +320,11 @@ class HttpClient:
             if switched:  # a key pool set the key aside: the next one is tried at once (one per key at most)
                 self._warn(f"HTTP {resp.status} from {call.method} {self._display(call)}: {switched}")
                 return self._attempt(call)
-        if self._should_retry(resp):
+        rule = call.rule = first_match(call.rules, resp) if call.rules else None
+        if rule is not None:
+            if rule.action in RETRYING:
+                raise _Retry(resp, rule)
+        elif self._should_retry(resp):
             raise _Retry(resp)
         return resp
 
@@ -323,7 +332,7 @@ class HttpClient:
         """One attempt on the wire, body read (within the limits), credentials only where they may go."""
         headers, params = self._credentials_for(call)
         return self._session.request(call.method, call.url, params=params, headers=headers, data=call.body,
-                                     timeout=self.timeout, proxies=self._proxies_for(call.url), stream=call.stream)
+                                     timeout=self.timeout, proxies=self._proxies.for_url(call.url), stream=call.stream)
 
     def _credentials_for(self, call: _Call) -> tuple[dict[str, str], list[tuple[str, Any]]]:
         """Headers and params of one attempt: with the auth's credentials only for an allowed origin.
@@ -340,29 +349,12 @@ class HttpClient:
         self.auth.apply(headers, auth_params)
         return headers, [*call.params, *auth_params.items()] if auth_params else call.params
 
-    def _proxies_for(self, url: str) -> dict[str, str]:
-        """Environment proxies (HTTPS_PROXY, NO_PROXY...) per scheme and host, looked up once.
-
-        requests re-reads the whole environment on every request when ``trust_env`` is on; that
-        was half of our per-page overhead, so the session has it off and we cache the answer.
-        """
-        scheme, _, rest = url.partition("://")
-        key = f"{scheme}://{rest.split('/', 1)[0]}"
-        proxies = self._proxy_cache.get(key)
-        if proxies is None:
-            proxies = requests.utils.get_environ_proxies(key) if self._trust_env else {}
-            self._proxy_cache[key] = proxies
-        return proxies
-
     def _should_retry(self, resp: Response) -> bool:
         status = resp.status
-        if status < 400:
+        if status < 400 or resp.headers.get("stripe-should-retry", "").lower() == "false":
             return False
-        if resp.headers.get("stripe-should-retry", "").lower() == "false":
-            return False
-        if status in self.retry_statuses:
-            return True
-        return status in (403, 429) and resp.headers.get("x-ratelimit-remaining") == "0"
+        return status in self.retry_statuses or (status in (403, 429)
+                                                 and resp.headers.get("x-ratelimit-remaining") == "0")
 
     def _before_sleep(self, state: tenacity.RetryCallState) -> None:
         assert state.outcome is not None and state.next_action is not None
@@ -372,24 +364,26 @@ class HttpClient:
         reason = getattr(state, "solidafy_reason", "backoff")
         if call.stats is not None:
             call.stats.retrying(state.next_action.sleep)
+        if isinstance(exc, _Retry) and exc.reason:
+            reason = f"{exc.reason}; {reason}"
         self._warn(
             f"{what} from {call.method} {self._display(call)}, retry {state.attempt_number}/{self.max_retries}"
             f" in {state.next_action.sleep:.1f}s ({reason})"
         )
 
-    def _final_error(self, call: _Call, resp: Response) -> HttpError:
-        retried = self._retried(resp)
+    def _final_error(self, call: _Call, resp: Response, rule: ResponseRule | None = None) -> HttpError:
+        retried = self.max_retries > 0 and (rule.action in RETRYING if rule is not None else self._should_retry(resp))
         after = f" after {self.max_retries} retries" if retried else ""
         snippet = resp.snippet(200)  # redacted before it is cut: a cut secret would leak its start
         message = self.redact(f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}{after}"
                               f"{self.auth.failure_note()}")
-        message = f"{message}: {snippet}" if snippet else message
+        if rule is not None:
+            message = rule.failure(message, snippet, self.redact)
+        elif snippet:
+            message = f"{message}: {snippet}"
         rate_limited = resp.status == 429 or resp.headers.get("x-ratelimit-remaining") == "0"
-        cls = AuthError if resp.status in (401, 403) and not rate_limited else HttpError
+        cls = AuthError if resp.status in (401, 403) and not rate_limited and rule is None else HttpError
         return cls(message, status=resp.status, url=self.redact(resp.url))
-
-    def _retried(self, resp: Response) -> bool:
-        return self.max_retries > 0 and self._should_retry(resp)
 
     def _display(self, call: _Call) -> str:
         """The request URL with its query string, for messages (computed only on the slow path)."""
@@ -405,17 +399,12 @@ class HttpClient:
 class _Call:
     """The parts of a logical request that stay the same across its attempts."""
 
-    __slots__ = ("method", "url", "params", "headers", "body", "slots", "stream", "stats", "budget")
+    __slots__ = ("method", "url", "params", "headers", "body", "slots", "stream", "stats", "budget", "rules", "rule")
 
     def __init__(self, method: str, url: str, params: list[tuple[str, Any]], headers: Mapping[str, str],
                  body: Any, slots: threading.Semaphore | None, stream: bool, stats: RequestStats | None,
-                 budget: Budget) -> None:
+                 budget: Budget, rules: Sequence[ResponseRule] = ()) -> None:
         self.method, self.url, self.params, self.headers, self.body = method, url, params, headers, body
-        self.slots, self.stream, self.stats, self.budget = slots, stream, stats, budget
+        self.slots, self.stream, self.stats, self.budget, self.rules = slots, stream, stats, budget, rules
+        self.rule: ResponseRule | None = None  # what the last attempt's response matched
 
-
-def _reason(exc: BaseException) -> str:
-    """The reason part of a transport refusal (its own message names the URL unredacted: drop it)."""
-    if isinstance(exc, ResponseTooLarge):
-        return f"the response is larger than {exc.limit / 2**20:g} MB, the limit (http.max_response_mb); stopped reading there"
-    return str(exc)

@@ -111,7 +111,9 @@ class RetryWait:
 
     A tenacity ``wait`` callable. Server hints win over the policy: ``Retry-After`` (seconds, ``"2.0"``
     as Shopify sends, or an HTTP date), ``retry-after-ms``, and on a 403/429 GitHub's
-    ``x-ratelimit-remaining: 0`` with ``x-ratelimit-reset`` (epoch seconds). Every wait is capped at
+    ``x-ratelimit-remaining: 0`` with ``x-ratelimit-reset`` (epoch seconds). A response an ``errors:``
+    rule calls ``rate_limited`` is a rate limit whatever its status: ``x-ratelimit-reset`` then counts
+    with any remaining, and ``RateLimit-Reset`` (seconds, the IETF draft) too. Every wait is capped at
     ``backoff_max``. The reason is left on the retry state for the log line.
     """
 
@@ -124,7 +126,8 @@ class RetryWait:
         exc = state.outcome.exception() if state.outcome is not None else None
         response = getattr(exc, "response", None)
         headers = getattr(response, "headers", None)
-        hinted = self.from_headers(headers, getattr(response, "status", 0)) if headers else None
+        limited = bool(getattr(exc, "rate_limited", False))
+        hinted = self.from_headers(headers, getattr(response, "status", 0), limited) if headers else None
         if hinted is not None:
             wait, reason = hinted
         else:
@@ -144,8 +147,9 @@ class RetryWait:
             return self.base * attempt
         return self.base
 
-    def from_headers(self, headers: Mapping[str, str], status: int) -> tuple[float, str] | None:
-        """The server's own wait hint, if it gave one."""
+    def from_headers(self, headers: Mapping[str, str], status: int,
+                     rate_limited: bool = False) -> tuple[float, str] | None:
+        """The server's own wait hint, if it gave one (``rate_limited``: a rule said the response is one)."""
         value = headers.get("retry-after-ms")
         if value:
             seconds = _number(value)
@@ -158,10 +162,14 @@ class RetryWait:
                 seconds = _http_date(value, self._clock())
             if seconds is not None:
                 return seconds, "Retry-After"
-        if status in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
+        if rate_limited or (status in (403, 429) and headers.get("x-ratelimit-remaining") == "0"):
             reset = _number(headers.get("x-ratelimit-reset") or "")
             if reset is not None:
                 return reset - self._clock(), "x-ratelimit-reset"
+        if rate_limited:
+            delta = _number(headers.get("ratelimit-reset") or "")
+            if delta is not None:
+                return delta, "RateLimit-Reset"
         return None
 
 

@@ -23,11 +23,13 @@ from source_solidafy.rest.decoders import Decoder
 from source_solidafy.rest.http import Response, StreamedResponse
 from source_solidafy.rest.lookups import LookupValues
 from source_solidafy.rest.pages import PageRequest, page_size_of
+from source_solidafy.rest.pagination import Paginator
 from source_solidafy.rest.parallel_pages import PageFetcher, fetch_window
 from source_solidafy.rest.record_checks import RecordChecks
 from source_solidafy.rest.record_filter import RecordFilter
 from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, lower_bound
 from source_solidafy.rest.request import RenderedRequest, RequestInputs
+from source_solidafy.rest.response_rules import ResponseIgnored
 from source_solidafy.rest.runtime import ConnectorRuntime
 from source_solidafy.source import Batch, ReadContext
 
@@ -41,6 +43,7 @@ class _Chain:
     dedupe: BoundaryDedupe | None
     last_state: dict[str, Any] | None = None
     sample: dict[str, Any] | None = None  # a record, to say which keys records have
+    pages: int = 0  # batches given
 
 
 class StreamReader:
@@ -56,6 +59,7 @@ class StreamReader:
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()
         self.checks = RecordChecks(spec, self.warn)
+        self.rules = builders.response_rules(spec.errors, rt.manifest.errors)  # the stream's, then the connector's
 
     @staticmethod
     def decoder_for(spec: Any, key: str) -> Decoder:
@@ -104,16 +108,25 @@ class StreamReader:
         spec = self.spec.pagination if pagination is _STREAM else pagination
         paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body)))
         decoder = decoder or self.decoder
-        first = paginator.first()
         chain = _Chain(self._dedupe())
-        if decoder.streaming and not self.ctx.cancel.is_set():  # one document read as it arrives: no next page
-            path, call = self._call(request, first)
-            yield from self._streamed(self.rt.client.stream(request.method, path, **call), decoder, ctx,
-                                      tracker, chain)
-            yield from self._finish(request, tracker, chain)
+        try:
+            if decoder.streaming:  # one document read as it arrives: no next page
+                if not self.ctx.cancel.is_set():
+                    path, call = self._call(request, paginator.first())
+                    yield from self._streamed(self.rt.client.stream(request.method, path, **call), decoder, ctx,
+                                              tracker, chain)
+            else:
+                yield from self._chain(request, paginator, decoder, ctx, tracker, chain)
+        except ResponseIgnored as exc:  # an errors: rule: the rest is skipped (reported), no final state
+            self._skipped(exc, chain.pages, ctx)
             return
+        yield from self._finish(request, tracker, chain)
+
+    def _chain(self, request: RenderedRequest, paginator: Paginator, decoder: Decoder, ctx: dict[str, Any],
+               tracker: CursorTracker, chain: _Chain) -> Iterator[Batch]:
+        """The pages of one request chain, some fetched ahead when the paginator plans them."""
         fetcher = self._fetcher(request, paginator.kind)
-        page: PageRequest | None = first
+        page: PageRequest | None = paginator.first()
         try:
             while page is not None and not self.ctx.cancel.is_set():
                 resp = fetcher.get(page)
@@ -136,14 +149,13 @@ class StreamReader:
                 fetcher.ended()
         finally:
             fetcher.close()
-        yield from self._finish(request, tracker, chain)
 
     def _call(self, request: RenderedRequest, page: PageRequest) -> tuple[str, dict[str, Any]]:
         """One page's path and the keyword arguments of its ``HttpClient`` call."""
         path, params, headers, body = page.resolve(request.path, request.params, request.headers, request.json_body)
         return path, {"params": params, "headers": headers, "json_body": body,
                       "data": request.data if body is None else None, "slots": self.slots,
-                      "stats": self.ctx.http_stats}
+                      "stats": self.ctx.http_stats, "rules": self.rules}
 
     def _fetcher(self, request: RenderedRequest, kind: str) -> PageFetcher:
         """The request chain's responses, some fetched ahead when its paginator plans pages."""
@@ -153,6 +165,13 @@ class StreamReader:
 
         return PageFetcher(fetch, fetch_window(self.ctx.concurrency, self.ctx.max_records), self.warn, kind,
                            lambda: self.rt.set_log(self.ctx.log))
+
+    def _skipped(self, exc: ResponseIgnored, pages: int, ctx: dict[str, Any]) -> None:
+        """Say what an ``ignore`` rule skipped (ReadContext.skip: counted, listed, logged; state not held)."""
+        part = ctx.get("partition") or {}
+        what = "partition " + ", ".join(f"{k}={v}" for k, v in part.items()) if part else "the stream"
+        after = f" after {pages} pages" if pages else ""
+        self.ctx.skip(f"stream '{self.spec.name}': {what} skipped{after}: {exc}")
 
     def _streamed(self, resp: StreamedResponse, decoder: Decoder, ctx: dict[str, Any], tracker: CursorTracker,
                   chain: _Chain) -> Iterator[Batch]:
@@ -179,6 +198,7 @@ class StreamReader:
         if state == chain.last_state:
             state = None
         chain.last_state = state or chain.last_state
+        chain.pages += 1
         return Batch(self.spec.name, records, state)
 
     def _finish(self, request: RenderedRequest, tracker: CursorTracker, chain: _Chain) -> Iterator[Batch]:

@@ -294,6 +294,25 @@ def _read_body(resp: requests.Response, max_bytes: int) -> None:
     resp._content = b"".join(parts)  # what requests itself stores once a body is read
 
 
+class EnvProxies:
+    """Environment proxies (HTTPS_PROXY, NO_PROXY...) per scheme and host, looked up once.
+
+    requests re-reads the whole environment on every request when ``trust_env`` is on; that was half
+    of our per-page overhead, so the session has it off and the client asks this cache instead.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, dict[str, str]] = {}
+
+    def for_url(self, url: str) -> dict[str, str]:
+        scheme, _, rest = url.partition("://")
+        key = f"{scheme}://{rest.split('/', 1)[0]}"
+        proxies = self._cache.get(key)
+        if proxies is None:
+            proxies = self._cache[key] = requests.utils.get_environ_proxies(key)
+        return proxies
+
+
 def make_session(limits: Limits, pool_size: int, connect_guard: Callable[[str, int], str] | None = None,
                  ) -> GuardedSession:
     """A pooled guarded session (HttpClient's; its auth's token requests use it too).
@@ -314,3 +333,10 @@ def make_session(limits: Limits, pool_size: int, connect_guard: Callable[[str, i
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def refusal(exc: BaseException) -> str:
+    """The reason part of a transport refusal (its own message names the URL unredacted: drop it)."""
+    if isinstance(exc, ResponseTooLarge):
+        return f"the response is larger than {exc.limit / 2**20:g} MB, the limit (http.max_response_mb); stopped reading there"
+    return str(exc)

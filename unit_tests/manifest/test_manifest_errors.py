@@ -57,7 +57,7 @@ def test_unknown_key_without_close_match_lists_the_keys() -> None:
 def test_unknown_top_level_key() -> None:
     assert problems(GOOD + "colour: red\n") == ["demo.yaml:16: colour: unknown key; expected one of " + ", ".join(
         sorted(["name", "version", "base_url", "auth", "http", "check", "headers", "streams", "description",
-                "category", "aliases", "documentation_url", "spec", "lookups"]))]
+                "category", "aliases", "documentation_url", "spec", "lookups", "errors"]))]
 
 
 def test_missing_required_key() -> None:

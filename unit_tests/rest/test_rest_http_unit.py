@@ -29,10 +29,10 @@ def test_rest_http_proxies_from_environment_once_per_host(monkeypatch: pytest.Mo
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example")
     client = HttpClient("https://api.example.com")
-    assert client._proxies_for("https://api.example.com/v1/x?y=1").get("https") == "http://proxy:3128"
-    assert client._proxies_for("https://internal.example/a") == {}
+    assert client._proxies.for_url("https://api.example.com/v1/x?y=1").get("https") == "http://proxy:3128"
+    assert client._proxies.for_url("https://internal.example/a") == {}
     monkeypatch.delenv("HTTPS_PROXY")
-    assert client._proxies_for("https://api.example.com/other").get("https") == "http://proxy:3128"  # cached
+    assert client._proxies.for_url("https://api.example.com/other").get("https") == "http://proxy:3128"  # cached
 
 
 def test_rest_http_secret_named_params_and_headers_are_redacted() -> None:
