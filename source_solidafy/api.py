@@ -51,16 +51,18 @@ def load_connector(
     yaml_text: str | None = None,
     allow_paths: bool = True,
     confinement: Confinement | None = None,
+    allow_plugins: bool = True,
 ) -> Source:
     """A built-in name or alias, a YAML path (when ``allow_paths``), or YAML text.
 
     Without ``allow_paths`` the YAML text may not read files either (``schema_file``). ``confinement``
     limits the files and networks the connector may reach (see ``confinement.py``): the server's way.
+    ``allow_plugins=False``: YAML text may not use installed plugins (``type: plugin:<name>``).
     """
     if isinstance(connector, Source):
         return connector
     if yaml_text is not None:
-        source = registry.source_from_yaml_text(yaml_text, allow_files=allow_paths)
+        source = registry.source_from_yaml_text(yaml_text, allow_files=allow_paths, allow_plugins=allow_plugins)
     elif not connector:
         raise UsageError("no connector given: use --connector NAME|FILE, config.connector or SOLIDAFY_CONNECTOR")
     else:

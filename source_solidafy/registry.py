@@ -138,8 +138,10 @@ def load_source(connector: str, *, allow_paths: bool = True) -> Source:
     raise unknown(connector)
 
 
-def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bool = True) -> Source:
-    """A Source from YAML text; ``allow_files=False`` refuses anything in it that reads a file."""
+def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bool = True,
+                          allow_plugins: bool = True) -> Source:
+    """A Source from YAML text; ``allow_files=False`` refuses anything in it that reads a file,
+    ``allow_plugins=False`` a ``type: plugin:<name>`` block (the server's default)."""
     from source_solidafy.lowcode.shape import looks_like_airbyte_text
 
     if looks_like_airbyte_text(text):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
@@ -149,7 +151,7 @@ def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bo
     from source_solidafy.manifest.loader import load_manifest_text
     from source_solidafy.rest.source import DeclarativeSource
 
-    return DeclarativeSource(load_manifest_text(text, name, allow_files=allow_files))
+    return DeclarativeSource(load_manifest_text(text, name, allow_files=allow_files, allow_plugins=allow_plugins))
 
 
 def _yaml_source(path: Path) -> Source:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from source_solidafy.errors import ManifestError, SolidafyError
 from source_solidafy.manifest.auth_choice import check_alternatives
 from source_solidafy.manifest.models import AsyncJobPartition, Manifest
+from source_solidafy.manifest.plugin_models import check_plugins
 from source_solidafy.manifest.problems import describe, problem_line, where_of
 from source_solidafy.manifest.references import check_lookups, check_parents, check_templates
 from source_solidafy.manifest.templates import TemplateString
@@ -61,12 +62,14 @@ def load_manifest(path: str | Path) -> Manifest:
 
 
 def load_manifest_text(
-    text: str, source_name: str = "<string>", base_dir: Path | None = None, *, allow_files: bool = True
+    text: str, source_name: str = "<string>", base_dir: Path | None = None, *, allow_files: bool = True,
+    allow_plugins: bool = True,
 ) -> Manifest:
     """Load a connector from YAML text; ``source_name`` is the file name messages show.
 
     ``allow_files=False`` is for YAML from someone the machine does not trust (a server request):
-    anything that would read a file here (``schema_file``) is a problem instead.
+    anything that would read a file here (``schema_file``) is a problem instead. ``allow_plugins=False``
+    (the server, unless its operator allowed them) makes a ``type: plugin:<name>`` block a problem.
     """
     try:
         raw = parse_yaml(text)
@@ -78,7 +81,7 @@ def load_manifest_text(
     problems = _Problems(source_name, raw)
     _check_duplicate_keys(raw, (), problems)
     _check_stream_names(raw, problems)
-    manifest = _validate(raw, {"envs": None}, problems)  # jinja envs made on first template
+    manifest = _validate(raw, {"envs": None, "allow_plugins": allow_plugins}, problems)  # jinja envs: on first need
     problems.raise_if_any()
     assert manifest is not None
     manifest._source_name = source_name
@@ -87,6 +90,7 @@ def load_manifest_text(
     _locate_templates(templates, problems)
     _check_paths(manifest, problems)
     check_alternatives(manifest, problems.add)
+    check_plugins(manifest, problems.add)
     _note_ignored_requests(manifest, problems)
     check_parents(manifest, problems.add)
     check_lookups(manifest, problems.add)

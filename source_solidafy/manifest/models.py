@@ -96,6 +96,7 @@ from source_solidafy.manifest.partition_parts import (  # re-exported: models.py
     ParentStreamPartition,
     Partition,
 )
+from source_solidafy.manifest.plugin_models import plugin_slot
 from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is the public module
     CursorPagination,
     LinkHeaderPagination,
@@ -209,13 +210,13 @@ class Stream(Strict):
     name: Text
     request: Request | None = None
     headers: TemplateMap = Field(default_factory=dict)
-    decoder: Decoder = Field(default_factory=JsonDecoder.model_construct)
-    pagination: Annotated[Pagination | None, open_slot("pagination")] = None
-    partition: Annotated[Partition | None, open_slot("partition")] = None
+    decoder: Annotated[Decoder, plugin_slot("decoder")] = Field(default_factory=JsonDecoder.model_construct)
+    pagination: Annotated[Pagination | None, open_slot("pagination"), plugin_slot("pagination")] = None
+    partition: Annotated[Partition | None, open_slot("partition"), plugin_slot("partition")] = None
     primary_key: TextList = Field(default_factory=list)
     cursor_field: Text | None = None
     filter: Template | None = None  # a condition per record, before transform (rest/record_filter.py)
-    transform: list[TransformStep] = Field(default_factory=list)
+    transform: list[Annotated[TransformStep, plugin_slot("transform")]] = Field(default_factory=list)
     schema_fields: SchemaFields | None = None  # fields discover adds from a lookup (lookup_parts.py)
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     schema_file: Text | None = None
@@ -265,7 +266,7 @@ class Manifest(Strict):
     name: Text
     version: Text = "0.1.0"
     base_url: Template
-    auth: AuthSpec = Field(default_factory=NoAuth.model_construct)
+    auth: Annotated[AuthSpec, plugin_slot("auth")] = Field(default_factory=NoAuth.model_construct)
     http: Http = Field(default_factory=Http.model_construct)
     errors: ErrorRules = Field(default_factory=list)  # every stream's, after the stream's own
     check: Check | None = None

@@ -198,6 +198,8 @@ def describe(root: type[BaseModel], err: dict[str, Any]) -> tuple[KeyPath, str]:
         return loc, _unknown_key(root, loc)
     if kind == "union_tag_invalid":
         return (*loc, "type"), _unknown_tag(loc, err)
+    if kind.startswith("plugin_"):  # a type: plugin:<name> block (manifest/plugin_models.py)
+        return (*loc, "type"), str(err.get("msg"))
     if kind == "union_tag_not_found":
         return loc, f"missing required key '{(err.get('ctx') or {}).get('discriminator', 'type').strip(chr(39))}'"
     if kind in _EXPECTED:

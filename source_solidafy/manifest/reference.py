@@ -107,7 +107,28 @@ def reference_markdown() -> str:
     for title, models in SECTIONS:
         parts.append(f"## {title}\n")
         parts.extend(model_table(model) for model in models)
+    parts.append(plugin_table())
     return "\n".join(parts)
+
+
+PROTOCOLS = {"auth": "AuthPlugin.apply(headers, params)", "paginator": "PaginatorPlugin.next_page(page)",
+             "decoder": "DecoderPlugin.decode(content, headers)", "partition_router": "PartitionRouterPlugin.partitions()",
+             "transform": "TransformPlugin.transform(record)"}
+
+
+def plugin_table() -> str:
+    """The slots that take ``type: plugin:<name>``, the kind each takes and where it is built."""
+    from source_solidafy.manifest.plugin_models import SLOT_KINDS, SPECS
+
+    lines = ["## plugin", "", "In each slot below, `type: plugin:<name>` names an installed plugin (entry point "
+             "group `source_solidafy.plugins`) of the slot's kind; the block's other keys are the plugin's options, "
+             "validated by the `Options` model its class declares. See docs/plugins.md.", "",
+             "| slot | kind | the plugin implements (`source_solidafy.plugins`) | built into |", "|---|---|---|---|"]
+    for slot, kind in SLOT_KINDS.items():
+        where = _where(SPECS[kind]).removeprefix("Built into ").rstrip(".")
+        shown = "each `transform` step" if slot == "transform" else f"`{slot}`"
+        lines.append(f"| {shown} | `{kind}` | `{PROTOCOLS[kind]}` | {where} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,6 +29,7 @@ from source_solidafy.manifest.partition_parts import (
     ListPartition,
     ParentStreamPartition,
 )
+from source_solidafy.manifest.plugin_models import PluginSpec
 from source_solidafy.manifest.templates import TemplateString, template_reads
 from source_solidafy.manifest.walk import KeyPath
 
@@ -74,6 +75,7 @@ class Scope:
     job_id: bool
     record: bool
     lookups: frozenset[str] | None = None  # the lookup names; None: no lookup here (in a lookup itself)
+    any_partition_key: bool = False  # a plugin router: its partitions' keys are known only when read
 
 
 def _partition_keys(part: Any) -> frozenset[str]:
@@ -106,6 +108,8 @@ def scope_of(manifest: Manifest, path: KeyPath) -> Scope:
     if is_job:
         return Scope(None, "an async_job stream has no partition values (its job is 'job_id')", job_id, record,
                      names)
+    if isinstance(part, PluginSpec):
+        return Scope(frozenset(), part.type, job_id, record, names, any_partition_key=True)
     return Scope(_partition_keys(part), part.type, job_id, record, names)
 
 
@@ -118,6 +122,8 @@ def _scope_problems(scope: Scope, reads: Reads) -> list[str]:
                    "(poll, download, transform)")
     out += _lookup_problems(scope, reads)
     for key in sorted(reads.keys["partition"]):
+        if scope.any_partition_key:
+            break
         if scope.partition is None:
             out.append(f"'partition.{key}' is never defined here: {scope.partition_kind}")
         elif key not in scope.partition:

@@ -18,7 +18,9 @@ import requests
 from source_solidafy.config_updates import config_path, value_at
 from source_solidafy.confinement import ConnectGuard
 from source_solidafy.manifest import models as m
+from source_solidafy.manifest import plugin_models as pm
 from source_solidafy.manifest.templates import TemplateString, build_context
+from source_solidafy.plugins import PluginContext
 from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
 from source_solidafy.rest import jwt_auth as j
@@ -26,6 +28,7 @@ from source_solidafy.rest import key_pool as kp
 from source_solidafy.rest import oauth2 as o
 from source_solidafy.rest import pagination as pg
 from source_solidafy.rest import paginators as pgs
+from source_solidafy.rest import plugin_parts as pp
 from source_solidafy.rest import stops as st
 from source_solidafy.rest import transforms as t
 from source_solidafy.rest import unpack as up
@@ -369,6 +372,33 @@ def _error_rule(spec: m.ErrorRule, where: str) -> ResponseRule:
                         where)
 
 
+# --------------------------------------------------------------------------------------- plugins
+# type: plugin:<name> in a slot (manifest/plugin_models.py): one model per kind, each built into the
+# part of that kind (rest/plugin_parts.py); the plugin object gets its options and a PluginContext.
+_PLUGIN = {"raw": "source_solidafy.manifest.plugin_models.check_plugins (validated into options)",
+           "plugin": "source_solidafy.manifest.plugin_models.PluginSpec.make"}
+
+
+@FACTORY.register(pm.AuthPluginSpec, pp.PluginAuth, elsewhere=_PLUGIN)
+def _auth_plugin(spec: pm.AuthPluginSpec, inputs: AuthInputs) -> a.Auth:
+    return pp.PluginAuth(spec, PluginContext(inputs.config, lambda text: inputs.render(TemplateString(text))))
+
+
+@FACTORY.register(pm.PaginatorPluginSpec, pp.PluginPaginator, elsewhere=_PLUGIN)
+def _paginator_plugin(spec: pm.PaginatorPluginSpec, inputs: PageInputs) -> pg.Paginator:
+    return pp.PluginPaginator(spec, PluginContext(), warn=inputs.warn, requested_size=inputs.page_size)
+
+
+@FACTORY.register(pm.DecoderPluginSpec, pp.PluginDecoder, elsewhere=_PLUGIN)
+def _decoder_plugin(spec: pm.DecoderPluginSpec, key: str) -> d.Decoder:
+    return pp.PluginDecoder(spec, PluginContext())
+
+
+@FACTORY.register(pm.TransformPluginSpec, pp.PluginTransform, elsewhere=_PLUGIN)
+def _transform_plugin(spec: pm.TransformPluginSpec, inputs: TransformInputs) -> t.TransformStep:
+    return pp.PluginTransform(spec)
+
+
 # ------------------------------------------------------------------------------------ partitions
 
 
@@ -376,6 +406,7 @@ def _error_rule(spec: m.ErrorRule, where: str) -> ResponseRule:
 for _model, _router in ((m.ListPartition, ListRouter), (m.DateRangePartition, DateRangeRouter),
                         (m.AsyncJobPartition, AsyncJobRouter)):
     FACTORY.register(_model, _router)(_router)
+FACTORY.register(pm.RouterPluginSpec, pp.PluginRouter, elsewhere=_PLUGIN)(pp.PluginRouter)
 _FOLDED = "source_solidafy.manifest.partition_parts (folded into parent_fields)"
 FACTORY.register(m.ParentStreamPartition, ParentRouter,
                  elsewhere={"parent_field": _FOLDED, "field": _FOLDED})(ParentRouter)

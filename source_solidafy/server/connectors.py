@@ -49,7 +49,8 @@ def resolve(api: Any, body: dict[str, Any], settings: ServerSettings) -> Any:
                 "custom connector YAML is disabled on this server (start it with --allow-custom-connectors)",
             )
         # allow_paths=False: the loader itself refuses schema_file (the tree it parses, no second parser)
-        return api.load_connector(yaml_text=yaml_text, allow_paths=False, confinement=settings.confinement())
+        return api.load_connector(yaml_text=yaml_text, allow_paths=False, confinement=settings.confinement(),
+                                  allow_plugins=settings.allow_plugins)
     if name is None:
         raise bad("field 'connector' is required (a built-in connector name, see GET /connectors)")
     return builtin(api, name, settings)

@@ -33,6 +33,7 @@ class ServerSettings:
     workers: int = 1
     auth_token: str | None = None
     allow_custom_connectors: bool = False
+    allow_plugins: bool = False  # custom connector YAML may use installed plugins (type: plugin:<name>)
     output_root: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     cors_origins: tuple[str, ...] = ()
@@ -96,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive("--workers", 1, 64), default=1, help="processes (pre-forked, sharing the port; default 1)")
     p.add_argument("--auth-token", default=None, help=f"bearer token required on every endpoint but /health (or ${TOKEN_ENV})")
     p.add_argument("--allow-custom-connectors", action="store_true", help="accept connector YAML in request bodies (connector_yaml)")
+    p.add_argument("--allow-plugins", action="store_true",
+                   help="let that YAML use the Python plugins installed here (type: plugin:<name>); off by default")
     p.add_argument("--output-root", default=None, metavar="DIR", help="allow local output directories, confined under DIR")
     p.add_argument("--max-body-bytes", type=_positive("--max-body-bytes"), default=DEFAULT_MAX_BODY_BYTES)
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow this browser origin (repeatable; * for any)")
@@ -131,6 +134,7 @@ def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> Se
         workers=ns.workers,
         auth_token=token,
         allow_custom_connectors=ns.allow_custom_connectors,
+        allow_plugins=ns.allow_plugins,
         output_root=root,
         max_body_bytes=ns.max_body_bytes,
         cors_origins=origins,

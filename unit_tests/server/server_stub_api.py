@@ -40,8 +40,9 @@ class StubApi:
                                     "description": ""}], "streams": ["items", "users"], "streams_dynamic": False}]
 
     def load_connector(self, connector: str | None = None, *, yaml_text: str | None = None,
-                       allow_paths: bool = True, confinement: Any = None) -> StubSource:
-        self.calls.append(("load_connector", connector, {"yaml_text": yaml_text, "allow_paths": allow_paths}))
+                       allow_paths: bool = True, confinement: Any = None, allow_plugins: bool = True) -> StubSource:
+        self.calls.append(("load_connector", connector, {"yaml_text": yaml_text, "allow_paths": allow_paths,
+                                                         "allow_plugins": allow_plugins}))
         if yaml_text is not None:
             self._maybe_raise("yaml")
             return StubSource("custom")

@@ -88,7 +88,10 @@ def test_custom_yaml_is_loaded_without_file_access() -> None:
     yaml_text = "name: x\nstreams:\n  - name: s\n    schema_file:\t/etc/secret.json\n"
     assert post(c, "/discover", {"connector_yaml": yaml_text, "config": {}}).status_code == 200
     load = next(call for call in stub.calls if call[0] == "load_connector")
-    assert load[2] == {"yaml_text": yaml_text, "allow_paths": False}
+    assert load[2] == {"yaml_text": yaml_text, "allow_paths": False, "allow_plugins": False}
+    c, stub = client(allow_custom_connectors=True, allow_plugins=True)
+    assert post(c, "/discover", {"connector_yaml": yaml_text, "config": {}}).status_code == 200
+    assert next(call for call in stub.calls if call[0] == "load_connector")[2]["allow_plugins"] is True
 
 
 def test_custom_yaml_needs_the_flag() -> None:

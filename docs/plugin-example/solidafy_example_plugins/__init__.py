@@ -1,0 +1,1 @@
+"""Example plugins for source_solidafy: one small class per kind (see each module)."""
