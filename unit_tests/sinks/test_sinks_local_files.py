@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -273,3 +275,25 @@ def test_a_pyarrow_table_is_accepted_too(tmp_path):
     assert pq.ParquetFile(out).read().column("id").to_pylist() == [1, 2, 3]
     out = sync(JsonlSink(LocalStorage(str(tmp_path / "j")), now=DAY), "t", [table])
     assert [json.loads(x) for x in Path(out).read_text().splitlines()] == [{"id": 1}, {"id": 2}, {"id": 3}]
+
+
+def test_strings_with_few_values_are_dictionary_encoded_judged_on_a_sample(tmp_path):
+    records = [{"id": f"cus_{i:06d}", "country": ("DE", "FR")[i % 2], "late": "x" if i < 15_000 else f"v{i}"}
+               for i in range(20_000)]
+    out = sync(parquet_sink(tmp_path), "c", [records[i:i + 1000] for i in range(0, 20_000, 1000)])
+    column = {c.path_in_schema: c for c in (pq.ParquetFile(out).metadata.row_group(0).column(j) for j in range(3))}
+    assert "RLE_DICTIONARY" in column["country"].encodings  # 2 values
+    assert "RLE_DICTIONARY" not in column["id"].encodings  # unique
+    assert "RLE_DICTIONARY" in column["late"].encodings  # one value in the first 10,000 rows: a guess
+    assert len(read_back(tmp_path)) == 20_000  # ... that costs size at most, never a value
+
+
+def test_writing_parquet_does_not_import_pyarrow_compute(tmp_path):
+    """pyarrow.compute costs 8 MB of RSS to import; records of one type per column never need it."""
+    code = ("import sys; from source_solidafy.sinks.parquet import ParquetSink; "
+            "from source_solidafy.sinks.storage import LocalStorage; "
+            f"s = ParquetSink(LocalStorage({str(tmp_path)!r})); s.open('t', None); "
+            "s.write('t', [{'a': i, 'b': str(i % 3)} for i in range(5000)], 0); s.commit('t'); "
+            "print('pyarrow.compute' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
