@@ -122,3 +122,14 @@ def test_json_stream_record_trickling_past_the_deadline_fails(tmp_path: Path) ->
     error = _failure(res)
     assert error.endswith("no complete record within 2s (http.deadline_secs, default timeout_secs); stopped "
                           "reading there"), error
+
+
+def test_json_stream_connection_lost_mid_document_fails_the_stream(tmp_path: Path) -> None:
+    """Records before the cut were read; the stream still fails (not everything came) and its state stays."""
+    with ExportServer() as srv:
+        res = _read(tmp_path, srv, "/hostile/cut_document", {"type": "json_stream", "records_path": "data",
+                                                             "batch_records": 4})
+    error = _failure(res)
+    head = len(b'{"data": [' + b",".join(record(i) for i in range(10)) + b",")
+    assert error == (f"stream 'items': truncated response body from GET {srv.url}/hostile/cut_document after "
+                     f"{head:,} bytes of a streamed body (not retried: a stream cannot resume)"), error

@@ -11,7 +11,8 @@ exports), one large JSON document (Salesforce Bulk results, a full-catalog dump)
 - ``/hostile/gzip_bomb``: 1 GB of zeros as a 1 MB gzip file, no Content-Encoding;
 - ``/hostile/zip_bomb``: a zip whose one member inflates to 256 MB;
 - ``/hostile/huge_record``: ``{"data": [{"id": 1, "blob": "xxx...`` that never ends (until ``cap``);
-- ``/hostile/trickle_record``: ``{"data": [{"id": 1, "pad": "...`` one byte every 0.2 s.
+- ``/hostile/trickle_record``: ``{"data": [{"id": 1, "pad": "...`` one byte every 0.2 s;
+- ``/hostile/cut_document``: ten records of a document whose connection then drops (Content-Length short).
 
 Every loop is bounded (``cap`` bytes or seconds) and stops when the client goes away.
 """
@@ -146,6 +147,15 @@ class _Handler(hostile.Handler):
     def _hostile_huge_record(self) -> None:
         block = b"x" * (256 * 1024)
         self._chunked(_then(b'{"data": [{"id": 1, "blob": "', _forever(block)))
+
+    def _hostile_cut_document(self) -> None:
+        head = b'{"data": [' + b",".join(record(i) for i in range(10)) + b","
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(head) + 10_000))
+        self.end_headers()
+        self.wfile.write(head)
+        self.close_connection = True  # the connection drops with 10,000 bytes still promised
 
     def _hostile_trickle_record(self) -> None:
         self._chunked(_then(b'{"data": [{"id": 1, "pad": "', _slowly(b"p", 0.2, 120)))

@@ -138,7 +138,9 @@ class Http(Strict):
     """Timeouts, retries, backoff, rate limits, response limits and the hosts that get credentials.
 
     ``deadline_secs`` (default ``timeout_secs``) bounds one attempt from connect to last byte;
-    ``max_response_mb`` one decoded body; ``allowed_hosts`` adds origins to base_url's for credentials.
+    ``max_response_mb`` one decoded body, and again once a gzip or zip body is unpacked (a
+    ``json_stream`` decoder: one record, and the deadline the wait for each record);
+    ``allowed_hosts`` adds origins to base_url's for credentials.
     ``rate_limit_pools`` names the URL paths (globs) that have a rate limit of their own, apart from
     the rest of their host's (GitHub's ``search: ["/search/*"]``).
     """

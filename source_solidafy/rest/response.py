@@ -98,7 +98,7 @@ class StreamedResponse:
             what = ("timeout" if isinstance(exc, (ReadTimeoutError, TimeoutError)) else
                     "undecodable compressed body" if isinstance(exc, DecodeError) else "truncated response body")
             raise HttpError(self._redact(
-                f"{what} from {self.method} {self.url} after {read / 2**20:.1f} MB of a streamed body (not "
+                f"{what} from {self.method} {self.url} after {read:,} bytes of a streamed body (not "
                 "retried: a stream cannot resume)"), url=self._redact(self.url)) from None
 
     def redact(self, text: str) -> str:
