@@ -192,3 +192,21 @@ def test_hidden_parent_is_not_listed_and_a_partitioned_parent_fails_at_load(tmp_
     assert result.rc == 2
     assert "streams[1].retriever.partition_router.parent_stream_configs[0].stream: a cursor per partition under " \
         "a partitioned parent (parent_slice) is not supported yet" in result.stderr
+
+
+@pytest.mark.parametrize("ref", [False, True])
+def test_spec_is_the_manifests_spec_read_without_loading_it(tmp_path: Path, ref: bool) -> None:
+    """``spec`` answers from the manifest's spec (or spec.yaml beside it) alone; a spec that needs
+    resolving ($ref, $parameters) goes through the full load; both give the same answer."""
+    text = (HERE / "projects_manifest.yaml").read_text()
+    if ref:
+        text = text.replace("      token: {type: string, airbyte_secret: true}", "      token: {$ref: \"#/definitions/secret\"}")
+        text = text.replace("definitions:\n", "definitions:\n  secret: {type: string, airbyte_secret: true}\n", 1)
+    (tmp_path / "manifest.yaml").write_text(text)
+    result = run_cli("spec", "--connector", str(tmp_path / "manifest.yaml"))
+    assert result.rc == 0, result.stderr
+    spec = json.loads(result.stdout)["spec"]["connectionSpecification"]
+    assert list(spec["properties"]) == ["connector", "api_url", "token", "start_date"]
+    assert spec["properties"]["token"] == {"type": "string", "airbyte_secret": True}
+    assert spec["properties"]["connector"]["default"] == "manifest"
+    assert spec["required"] == ["api_url", "token", "start_date"]

@@ -102,8 +102,12 @@ def spec(connector: str | Source | None = None) -> dict[str, Any]:
 
         return p.spec(generic_spec())
     name, fields, doc_url = _quick_spec(connector)
+    manifest_spec = _airbyte_spec(connector) if fields is None else None
     if fields is not None:
         schema = fields_to_json_schema(fields, title=name)
+    elif manifest_spec is not None:
+        name, schema, doc_url = manifest_spec
+        schema = dict(schema)
     else:
         source = load_connector(connector)
         name, schema, doc_url = source.name, source.spec(), getattr(source, "documentation_url", None)
@@ -134,6 +138,17 @@ def _quick_spec(connector: str | Source) -> tuple[str, list[ConfigField] | None,
     if info is None:
         return "", None, None
     return info.name, info.quick_fields(), info.documentation_url
+
+
+def _airbyte_spec(connector: str | Source) -> tuple[str, dict[str, Any], str | None] | None:
+    """An Airbyte manifest file's spec, read without loading the manifest (docs/airbyte-manifests.md)."""
+    if not isinstance(connector, str) or not registry.looks_like_path(connector):
+        return None
+    from pathlib import Path
+
+    from source_solidafy.lowcode.shape import quick_spec
+
+    return quick_spec(Path(connector).expanduser())
 
 
 def config_fields(connector: str | Source) -> list[ConfigField]:

@@ -170,10 +170,20 @@ def make_environment() -> SandboxedEnvironment:
 
 
 _ENV = make_environment()
+_GLOBALS = frozenset(_ENV.globals)
+
+
+_NOT_LITERAL = re.compile(r"[ \t]*(?!True|False|None)[^\W\d][^'\"]*\Z|[ \t]*\d[\w.+-]*[:T][^'\"\[\]{}()]*\Z")
 
 
 def literal(text: Any) -> Any:
-    """The CDK's ``ast.literal_eval`` step: a Python literal becomes its value, anything else stays."""
+    """The CDK's ``ast.literal_eval`` step: a Python literal becomes its value, anything else stays.
+
+    Text that cannot be one is known without parsing: a word (``abc123``, not ``True``/``False``/``None``)
+    or a date-time (``2024-01-01T00:00:00Z``) with no quote or bracket in it.
+    """
+    if isinstance(text, str) and _NOT_LITERAL.match(text):
+        return text
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -197,6 +207,45 @@ def _template(text: str) -> Template:
     return _ENV.from_string(text)
 
 
+_LOOKUP = re.compile(r"^\{\{\s*(not\s+)?([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*|\[\s*'[^'\\]*'\s*\]|\[\s*\"[^\"\\]*\"\s*\])+)\s*\}\}$")
+_KEY = re.compile(r"\.([A-Za-z_]\w*)|\[\s*'([^'\\]*)'\s*\]|\[\s*\"([^\"\\]*)\"\s*\]")
+_GONE = object()
+
+
+@functools.lru_cache(maxsize=4096)
+def _lookup(text: str) -> tuple[bool, str, tuple[str, ...]] | None:
+    """``{{ [not] name.a['b'] }}``: (negated, name, keys), read without jinja when every step is a
+    dict's item (a dotted name that is also a dict attribute, ``.items``, is jinja's attribute: no)."""
+    m = _LOOKUP.match(text)
+    if m is None:
+        return None
+    keys: list[str] = []
+    for dotted, single, double in _KEY.findall(m.group(3)):
+        if dotted and hasattr(dict, dotted):
+            return None
+        keys.append(dotted or single or double)
+    return bool(m.group(1)), m.group(2), tuple(keys)
+
+
+def _rendered(text: str, ctx: Mapping[str, Any]) -> str:
+    """The template's text as jinja renders it; plain dict lookups without building a jinja context."""
+    fast = _lookup(text)
+    if fast is not None:
+        negated, name, keys = fast
+        node = ctx.get(name, _GONE)
+        for i, key in enumerate(keys):
+            if type(node) is not dict:
+                break  # an attribute or item of anything else: jinja's rules
+            node = node.get(key, _GONE)
+            if node is _GONE:
+                if i == len(keys) - 1:  # jinja's Undefined: renders "", is false
+                    return "True" if negated else ""
+                break  # an attribute of Undefined: jinja raises
+        else:
+            return str(not node) if negated else str(node)
+    return _template(text).render(ctx)
+
+
 @dataclass
 class Interpolated:
     """One manifest value: its text, the ``$parameters`` of its component, and where it is."""
@@ -211,10 +260,10 @@ class Interpolated:
         if "stream_slice" in ctx:
             for alias in ALIASES:
                 ctx[alias] = ctx["stream_slice"]
-        missing = _names(self.text) - set(ctx) - set(_ENV.globals)
+        missing = _names(self.text) - _GLOBALS - ctx.keys()
         if missing:
             raise ValueError(f"{self.where or self.text}: undefined variables {sorted(missing)}")
-        rendered = _template(self.text).render(ctx) if "{" in self.text else self.text
+        rendered = _rendered(self.text, ctx) if "{" in self.text else self.text
         if rendered:
             return literal(rendered)
         if default is None:

@@ -14,7 +14,6 @@ schemas are read from ``schemas/<file>.json`` beside it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from source_solidafy.lowcode.shape import (
     looks_like_airbyte_file,
     looks_like_airbyte_text,
     parsed,
+    sidecar_spec,
 )
 from source_solidafy.lowcode.translate import Translator
 from source_solidafy.manifest.models import Manifest
@@ -35,23 +35,6 @@ from source_solidafy.manifest.problems import where_of
 from source_solidafy.manifest.yaml_lines import YamlSyntaxError
 
 DEFAULT_RETRY = [429, *range(500, 600)]
-
-
-def _sidecar_spec(base_dir: Path | None) -> dict[str, Any] | None:
-    if base_dir is None:
-        return None
-    for name in ("spec.yaml", "spec.yml", "spec.json"):
-        file = base_dir / name
-        if file.is_file():
-            import yaml
-
-            text = file.read_text(encoding="utf-8")
-            data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
-            if isinstance(data, dict):
-                spec = data.get("connectionSpecification") or data.get("connection_specification")
-                if isinstance(spec, dict):
-                    return {"connection_specification": spec, "documentation_url": data.get("documentationUrl")}
-    return None
 
 
 def load_airbyte_manifest(path: str | Path, *, allow_files: bool = True) -> Any:
@@ -77,7 +60,7 @@ def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: P
     tr = Translator(resolved, lambda loc: where_of(source_name, raw, loc)[1])
     tr.base_dir, tr.allow_files = base_dir, base_dir is not None
     streams = tr.streams()
-    spec = resolved.tree.get("spec") or _sidecar_spec(base_dir)
+    spec = resolved.tree.get("spec") or sidecar_spec(base_dir)
     if not isinstance(spec, dict) or not isinstance(spec.get("connection_specification"), dict):
         tr.problems.append((("spec",), "no spec: give spec.connection_specification, or spec.yaml beside the manifest"))
     if not tr.problems and not streams:

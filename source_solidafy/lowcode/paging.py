@@ -147,7 +147,9 @@ class AirbytePaginator(Paginator):
 
     def _cursor(self, response: Any, body: Any, records: list[Any]) -> Any:
         s = self.spec
-        ctx = {"response": body, "headers": _headers(response), "last_record": records[-1] if records else None,
+        reads_headers = any(v is not None and "headers" in v.text for v in (s.cursor_value, s.stop_condition))
+        ctx = {"response": body, "headers": _headers(response) if reads_headers else {},
+               "last_record": records[-1] if records else None,
                "last_page_size": len(records), "page_size": s.page_size, "stream_slice": {}}
         if s.stop_condition is not None:
             stop = s.stop_condition.eval(self.config, **ctx)

@@ -1,11 +1,13 @@
 """Is this YAML an Airbyte declarative manifest? Read from its top-level keys, nothing loaded.
 
 Apart from the loader so that telling the two kinds of connector file apart (the registry does it
-for every file) does not import the Airbyte translation, about 25 ms of every sync's start-up.
+for every file) does not import the Airbyte translation, about 25 ms of every sync's start-up; and
+``spec`` is answered from here (:func:`quick_spec`), without building the engine (~0.3 s less).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +55,45 @@ def looks_like_airbyte_file(path: Path) -> bool:
         return looks_like_airbyte_text(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def sidecar_spec(base_dir: Path | None) -> dict[str, Any] | None:
+    """``spec.yaml`` / ``spec.json`` beside the manifest (``connectionSpecification``), as Airbyte's packages keep it."""
+    if base_dir is None:
+        return None
+    for name in ("spec.yaml", "spec.yml", "spec.json"):
+        file = base_dir / name
+        if file.is_file():
+            text = file.read_text(encoding="utf-8")
+            data = json.loads(text) if name.endswith(".json") else parse_yaml(text)
+            if isinstance(data, dict):
+                spec = data.get("connectionSpecification") or data.get("connection_specification")
+                if isinstance(spec, dict):
+                    return {"connection_specification": spec, "documentation_url": data.get("documentationUrl")}
+    return None
+
+
+def _plain(node: Any) -> bool:
+    """No ``$ref``, ``#/`` reference or ``$parameters`` inside: the value is the same once resolved."""
+    if isinstance(node, dict):
+        return all(k not in ("$ref", "$parameters") and _plain(v) for k, v in node.items())
+    if isinstance(node, list):
+        return all(_plain(v) for v in node)
+    return not (isinstance(node, str) and node.startswith("#/"))
+
+
+def quick_spec(path: Path) -> tuple[str, dict[str, Any], str | None] | None:
+    """(name, connection_specification, documentation_url) of an Airbyte manifest file, read without
+    loading it; None when it is no manifest or its spec needs resolving (the full load answers then)."""
+    try:
+        data = parsed(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YamlSyntaxError):
+        return None
+    if not looks_like_airbyte(data):
+        return None
+    spec = data.get("spec")
+    if spec is None:
+        spec = sidecar_spec(path.parent)
+    if not isinstance(spec, dict) or not _plain(spec) or not isinstance(spec.get("connection_specification"), dict):
+        return None
+    return path.stem, spec["connection_specification"], spec.get("documentation_url") or None
