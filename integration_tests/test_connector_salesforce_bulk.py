@@ -17,7 +17,7 @@ from integration_tests.connector_checks import (
     final_state,
 )
 from integration_tests.connector_contract import full_read_of
-from integration_tests.mocks.salesforce import API, CLIENT_SECRET
+from integration_tests.mocks.salesforce import API, CLIENT_SECRET, fields_of
 from integration_tests.mocks.salesforce_bulk import SalesforceBulkMock
 
 BULK = Connector("salesforce-bulk")
@@ -109,3 +109,15 @@ def test_wrong_client_secret_fails_without_leaking_it(fast: Connector) -> None:
     _, result = fast.read_against(mock, ["accounts_bulk"], overrides={"client_secret": "wrong-client-secret-value"})
     assert_stream_failed(result, "wrong-client-secret-value", CLIENT_SECRET)
     assert not mock.jobs
+
+
+def test_each_job_selects_every_field_of_the_describe_custom_ones_included(full_read: FullRead) -> None:
+    mock, srv, result = full_read
+    for job in mock.jobs.values():
+        obj = job["object"]
+        (create,) = [r for r in srv.requests if r.path == JOBS and r.method == "POST"
+                     and f" FROM {obj}" in r.json()["query"]]
+        selected = create.json()["query"].removeprefix("SELECT ").split(" FROM ")[0].split(", ")
+        assert selected == [f for f, _ in fields_of(obj)]  # no compound BillingAddress / MailingAddress
+    assert {r["Tier__c"] for r in result.records("accounts_bulk")} == {"Gold", "Silver", "Bronze"}
+    assert {r["Forecast_Amount__c"] for r in result.records("opportunities_bulk")} >= {"0.0", "1.25"}

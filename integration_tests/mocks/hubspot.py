@@ -67,6 +67,7 @@ CUSTOM_PROPERTIES: dict[str, list[tuple[str, str, str]]] = {
     "companies": [("partner_tier", "enumeration", "select"), ("onboarded_at", "datetime", "date")],
     "deals": [("forecast_category", "enumeration", "radio"), ("discount_pct", "number", "number")],
     "tickets": [("escalation_reason", "string", "textarea")],
+    "products": [("warranty_years", "number", "number")],
 }
 # HubSpot's types of the built-in properties the fixture holds (the rest are strings)
 _TYPES = {"createdate": ("datetime", "date"), "lastmodifieddate": ("datetime", "date"),

@@ -22,9 +22,9 @@ from typing import Any
 from integration_tests.mocks.common import stream_cursor
 from integration_tests.mocks.salesforce import (
     API,
-    OBJECTS,
     STREAM_OBJECTS,
     SalesforceMock,
+    fields_of,
     parse_datetime,
     sf_errors,
 )
@@ -67,7 +67,7 @@ class SalesforceBulkMock(SalesforceMock):
     def expected_records(self, stream: str, config_state: Any = None) -> list[dict[str, Any]]:
         """Rows as the CSV gives them: strings only, in Id order, at/after the cursor when given."""
         obj = STREAM_OBJECTS[stream.removesuffix("_bulk")]
-        fields = [f for f, _ in OBJECTS[obj][2]]
+        fields = [f for f, _ in fields_of(obj)]  # the describe's, custom ones included
         rows = self.data[obj]
         cursor = stream_cursor(stream, config_state)
         if cursor is not None:
