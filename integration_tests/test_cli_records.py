@@ -128,3 +128,37 @@ def test_transforms_end_to_end_and_the_schema_discover_shows(tmp_path):
     assert props["email"] == {"type": ["null", "string"]} and props["amount"] == {"type": "number"}
     spec = run_cli("spec", "-c", str(path))
     assert spec.of_type("SPEC")[0]["spec"]["connectionSpecification"]["properties"]["hash_salt"].get("airbyte_secret")
+
+
+LOOKUP = """lookups:
+  wanted:
+    request: {path: /v1/cursor, params: {limit: "100"}}
+    decoder: {type: json, records_path: data}
+    filter: "{{ record.status == 'closed' }}"
+    value: id
+"""
+
+
+def test_a_lookup_feeds_a_filter_and_is_read_once(tmp_path):
+    """A lookup's records (here: the ids of closed items, from the same API) read once, used per record."""
+    path = tmp_path / "records.yaml"
+    path.write_text(HEAD.replace("streams:\n", LOOKUP + "streams:\n")
+                    + """    filter: "{{ record.id in lookup.wanted }}"\n""")
+    with MockServer(GenericApi(make_records())) as srv:
+        result = run_cli("read", "-c", str(path), "--config-json", json.dumps({"base_url": srv.url}))
+    assert result.rc == 0, result.stderr
+    assert [r["n"] for r in result.records("items")] == [2, 7]
+    assert len([r for r in srv.requests if r.arg("limit") == "100"]) == 1
+
+
+def test_a_lookup_that_fails_fails_the_stream_naming_it(tmp_path):
+    path = tmp_path / "records.yaml"
+    broken = LOOKUP.replace("path: /v1/cursor", "path: /v1/nowhere")
+    path.write_text(HEAD.replace("streams:\n", broken + "streams:\n")
+                    + """    filter: "{{ record.id in lookup.wanted }}"\n""")
+    with MockServer(GenericApi(make_records())) as srv:
+        result = run_cli("read", "-c", str(path), "--config-json", json.dumps({"base_url": srv.url}))
+    assert result.rc == 1
+    error = result.summary["streams"][0]["error"]
+    assert error.startswith("lookup 'wanted' (lookups.wanted): HTTP 404 Not Found from GET http://127.0.0.1:"), error
+    assert result.records("items") == []

@@ -51,11 +51,15 @@ def read_lookup(rt: ConnectorRuntime, name: str, ctx: ReadContext) -> list[dict[
                              concurrency=ctx.concurrency, services=ctx.services, tuning=ctx.tuning,
                              strict=ctx.strict, on_warning=ctx.on_warning)
     out: list[dict[str, Any]] = []
-    for batch in StreamReader(rt, stream, lookup_ctx, lookups=False).read({}, None):
-        out.extend(batch.records)  # a REST read: lists of dicts
-        if len(out) > MAX_RECORDS:
-            raise StreamError(f"lookup '{name}': more than {MAX_RECORDS:,} records; a lookup is held in memory "
-                              "(narrow its request or filter)")
+    try:
+        for batch in StreamReader(rt, stream, lookup_ctx, lookups=False).read({}, None):
+            out.extend(batch.records)  # a REST read: lists of dicts
+            if len(out) > MAX_RECORDS:
+                raise StreamError(f"more than {MAX_RECORDS:,} records; a lookup is held in memory (narrow its "
+                                  "request or filter)")
+    except StreamError as exc:  # said by the stream that read it: name the lookup
+        text = str(exc).removeprefix(f"stream '{stream.name}': ")
+        raise StreamError(f"lookup '{name}' (lookups.{name}): {text}") from None
     return out
 
 

@@ -224,6 +224,8 @@ class RecordFilter:
             return [r for r in records if truthy(render(ctx, record=r))]
         except TemplateError as exc:
             raise StreamError(f"stream '{self.stream}': filter: {exc}") from None
+        except StreamError:  # a lookup the condition reads failed: it says so itself
+            raise
         except Exception as exc:  # noqa: BLE001 - the condition failed on a record: name it, not its value
             from source_solidafy.manifest.jinja_env import describe_failure
 
