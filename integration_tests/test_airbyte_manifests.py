@@ -210,3 +210,29 @@ def test_spec_is_the_manifests_spec_read_without_loading_it(tmp_path: Path, ref:
     assert spec["properties"]["token"] == {"type": "string", "airbyte_secret": True}
     assert spec["properties"]["connector"]["default"] == "manifest"
     assert spec["required"] == ["api_url", "token", "start_date"]
+
+
+@pytest.mark.parametrize(("filter_", "message"), [
+    ("{type: HttpResponseFilter, action: IGNORE, http_codes: [200]}",
+     "http_codes: HttpResponseFilter IGNORE of a success status is not supported (the CDK keeps its records; "
+     "our ignore skips the partition)"),
+    ("{type: HttpResponseFilter, action: FAIL, predicate: \"{{ 'error' in response }}\"}",
+     "predicate: HttpResponseFilter.predicate is not supported (needs error rules matched by a template over the "
+     "response (HttpResponseFilter predicate, error_message_contains))"),
+    ("{type: HttpResponseFilter, action: SUCCESS, http_codes: [404]}",
+     "action: HttpResponseFilter action 'SUCCESS' is not supported (expected one of IGNORE, FAIL, RETRY, "
+     "RATE_LIMITED)"),
+    ("{type: HttpResponseFilter, action: FAIL, http_codes: [400], error_message: \"{{ response.error }}\"}",
+     "error_message: an interpolated HttpResponseFilter error_message is not supported"),
+])
+def test_response_filters_that_do_not_map_onto_error_rules_fail_at_load(tmp_path: Path, filter_: str,
+                                                                         message: str) -> None:
+    """http_codes with IGNORE (of an error), FAIL, RETRY or RATE_LIMITED become the stream's errors rules
+    (cases/projects.yaml compares an IGNORE with the CDK); what has no rule of ours is refused, naming it."""
+    text = (HERE / "projects_manifest.yaml").read_text().replace(
+        "{type: HttpResponseFilter, action: IGNORE, http_codes: [404, 410]}", filter_)
+    (tmp_path / "manifest.yaml").write_text(text)
+    result = run_cli("validate", str(tmp_path / "manifest.yaml"))
+    assert result.rc == 2, result.stdout
+    assert result.stderr.strip() == ("manifest.yaml:135: streams[4].retriever.requester.error_handler."
+                                     f"response_filters[0].{message}")

@@ -53,7 +53,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
     "AddFields": frozenset({"fields"}),
     "AddedFieldDefinition": frozenset({"path", "value"}),
     "RemoveFields": frozenset({"field_pointers"}),
-    "DefaultErrorHandler": frozenset(),
+    "DefaultErrorHandler": frozenset({"response_filters"}),
+    "HttpResponseFilter": frozenset({"action", "http_codes", "error_message"}),
     "CheckStream": frozenset({"stream_names"}),
     "Spec": frozenset({"connection_specification", "documentation_url", "advanced_auth"}),
     "JsonDecoder": frozenset(),
@@ -84,7 +85,8 @@ KNOWN: dict[str, dict[str, Any]] = {
     "AddFields": {"condition": ""},
     "AddedFieldDefinition": {"value_type": None},
     "RemoveFields": {"condition": ""},
-    "DefaultErrorHandler": {"backoff_strategies": None, "max_retries": 5, "response_filters": None},
+    "DefaultErrorHandler": {"backoff_strategies": None, "max_retries": 5},
+    "HttpResponseFilter": {"predicate": "", "error_message_contains": None, "failure_type": None},
     "CheckStream": {"dynamic_streams_check_configs": None, "config_overrides": None},
     "Spec": {"config_normalization_rules": None},
     "DeclarativeSource": {"dynamic_streams": None, "api_budget": None, "stream_groups": None,
@@ -94,10 +96,13 @@ KNOWN: dict[str, dict[str, Any]] = {
 ERROR_RULES = "error handler rules (per-status actions, backoff strategies, retry limits)"
 NEEDS: dict[str, str] = {
     "CompositeErrorHandler": ERROR_RULES,
-    "DefaultErrorHandler.response_filters": ERROR_RULES,
     "DefaultErrorHandler.backoff_strategies": ERROR_RULES,
     "DefaultErrorHandler.max_retries": ERROR_RULES,
-    "HttpResponseFilter": ERROR_RULES,
+    "HttpResponseFilter.predicate": "error rules matched by a template over the response (HttpResponseFilter predicate, "
+                                    "error_message_contains)",
+    "HttpResponseFilter.error_message_contains": "error rules matched by a template over the response "
+                                                 "(HttpResponseFilter predicate, error_message_contains)",
+    "HttpResponseFilter.failure_type": "a failure type per error rule",
     "WaitTimeFromHeader": ERROR_RULES,
     "ConstantBackoffStrategy": ERROR_RULES,
     "ExponentialBackoffStrategy": ERROR_RULES,

@@ -86,7 +86,9 @@ class Translator(StreamParts, AuthParts):
         if schema is not None:
             out["schema"] = schema
         out["transform"] = self.transforms(s)
-        self.error_handler(requester)
+        errors = self.error_handler(requester)
+        if errors:
+            out["errors"] = errors
         out["_url_base"] = self.interp(requester, "url_base", CONFIG_VARS, "")
         auth = self.auth(requester)
         if isinstance(out.get("pagination"), AirbytePaging):

@@ -13,7 +13,7 @@ from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
-from source_solidafy.lowcode.resolve import PARAMETERS
+from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath
 from source_solidafy.lowcode.translate_core import Injected, TranslatorCore, Unsupported
 from source_solidafy.manifest.partition_parts import ListPartition
 
@@ -259,10 +259,41 @@ class StreamParts(TranslatorCore):
                 out.append({"op": "set", "field": str(path[0]), "value": self.table.field_template(value)})
         return out
 
-    def error_handler(self, requester: dict[str, Any]) -> None:
+    def error_handler(self, requester: dict[str, Any]) -> list[dict[str, Any]]:
+        """A DefaultErrorHandler's response_filters as the stream's ``errors:`` rules, in order (the CDK
+        tries them in order too, then its default mapping, as our defaults come after the rules)."""
         handler = requester.get("error_handler")
-        if handler is not None:
-            self.check(handler, self.path(requester, "error_handler"))
+        if handler is None:
+            return []
+        self.check(handler, self.path(requester, "error_handler"))
+        filters = handler.get("response_filters") or []
+        return [self.response_filter(f, self.path(handler, "response_filters")) for f in filters]
+
+    def response_filter(self, node: Any, at: KeyPath) -> dict[str, Any]:
+        """One HttpResponseFilter matched on http_codes (the CDK's IGNORE of an error ends the slice's pages,
+        as our ignore ends the partition's; a success it ignores keeps its records, so that is refused)."""
+        self.check(node, at)
+        here = self.path(node) or at
+        action = _ACTIONS.get(str(node.get("action") or ""))
+        if action is None:
+            raise self.fail((*here, "action"), f"HttpResponseFilter action {node.get('action')!r} is not supported "
+                                               f"(expected one of {', '.join(_ACTIONS)})")
+        codes = [int(code) for code in node.get("http_codes") or []]
+        if not codes:
+            raise self.fail(here, "an HttpResponseFilter without http_codes is not supported (needs error rules "
+                                  "matched by a template over the response)")
+        if action == "ignore" and min(codes) < 400:
+            raise self.fail((*here, "http_codes"), "HttpResponseFilter IGNORE of a success status is not supported "
+                                                   "(the CDK keeps its records; our ignore skips the partition)")
+        rule: dict[str, Any] = {"status": codes, "action": action}
+        message = str(node.get("error_message") or "")
+        if "{" in message:
+            raise self.fail((*here, "error_message"), "an interpolated HttpResponseFilter error_message is not "
+                                                      "supported")
+        return {**rule, "message": message} if message else rule
+
+
+_ACTIONS = {"IGNORE": "ignore", "FAIL": "fail", "RETRY": "retry", "RATE_LIMITED": "rate_limited"}
 
 
 def signature(node: Any) -> Any:
