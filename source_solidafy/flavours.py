@@ -49,11 +49,19 @@ class Flavour:
         return [p.log("DEBUG", f"Page {run.pages}: fetched {count} records")] if verbose else []
 
     def completed(self, run: StreamRun) -> Messages:
-        return [p.log("INFO", f"Completed sync for {run.name}: {run.records} records in {run.pages} pages")]
+        http = f"; {run.http.describe()}" if run.http.requests else ""
+        done = p.log("INFO", f"Completed sync for {run.name}: {run.records} records in {run.pages} pages{http}")
+        return [*self.drift(run, "INFO"), done]
 
     def failed(self, run: StreamRun, failure_type: str, internal: str | None) -> Messages:
         """``run.error`` is redacted already; ``internal`` (a traceback, for bugs) too."""
-        return [p.log("ERROR", f"Stream {run.name} failed: {run.error}")]
+        return [*self.drift(run, "INFO"), p.log("ERROR", f"Stream {run.name} failed: {run.error}")]
+
+    def drift(self, run: StreamRun, level: str) -> Messages:
+        """A LOG line when the stream's records did not fit its declared schema (information)."""
+        if run.drift is None or run.drift.report() is None:
+            return []
+        return [p.log(level, run.drift.describe(run.name))]
 
     def finished(self, final_state: StateMap, summary: dict[str, Any]) -> Messages:
         return [p.global_state(final_state), {"type": "SYNC_SUMMARY", "summary": summary}]
@@ -83,14 +91,21 @@ class AirbyteFlavour(Flavour):
         return []
 
     def completed(self, run: StreamRun) -> Messages:
-        return [p.stream_status(run.name, "COMPLETE", run.warning_list(), run.skipped.shown())]
+        return [*self._said(run),
+                p.stream_status(run.name, "COMPLETE", run.warning_list(), run.skipped.shown(), run.notes())]
 
     def failed(self, run: StreamRun, failure_type: str, internal: str | None) -> Messages:
         return [
             p.trace_error(f"{run.name}: {run.error}", failure_type, run.name,
                           internal[-INTERNAL_CHARS:] if internal else None),  # fmt: skip
-            p.stream_status(run.name, "INCOMPLETE", run.warning_list(), run.skipped.shown()),
+            *self._said(run),
+            p.stream_status(run.name, "INCOMPLETE", run.warning_list(), run.skipped.shown(), run.notes()),
         ]
+
+    def _said(self, run: StreamRun) -> Messages:
+        """Drift as a WARN line (Airbyte shows those; the state is not held) and the requests as INFO."""
+        http = [p.log("INFO", f"Stream {run.name}: {run.http.describe()}")] if run.http.requests else []
+        return [*self.drift(run, "WARN"), *http]
 
     def finished(self, final_state: StateMap, summary: dict[str, Any]) -> Messages:
         return []

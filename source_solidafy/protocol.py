@@ -51,9 +51,9 @@ def global_state(streams: dict[str, Any]) -> dict[str, Any]:
 
 
 def stream_status(stream: str, status: str, warnings: list[str] | None = None,
-                  skipped: list[str] | None = None) -> dict[str, Any]:
-    """A STREAM_STATUS trace; ``warnings`` and ``skipped`` (the stream's summary lists) ride along as
-    extra fields.
+                  skipped: list[str] | None = None, notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A STREAM_STATUS trace; ``warnings`` and ``skipped`` (the stream's summary lists) and ``notes``
+    (its ``http`` and ``schema_drift``) ride along as extra fields.
 
     The protocol's ``reasons`` only know ``RATE_LIMITED``; ``AirbyteStreamStatusTraceMessage`` allows
     extra fields, so ``warnings`` and ``skipped`` stay valid.
@@ -63,6 +63,8 @@ def stream_status(stream: str, status: str, warnings: list[str] | None = None,
         body["warnings"] = list(warnings)
     if skipped:
         body["skipped"] = list(skipped)
+    if notes:
+        body.update(notes)
     return {
         "type": "TRACE",
         "trace": {"type": "STREAM_STATUS", "emitted_at": float(now_ms()), "stream_status": body},

@@ -19,6 +19,7 @@ from typing import Any
 
 from source_solidafy import protocol as p
 from source_solidafy.config_updates import ConfigChanges, KeyPath
+from source_solidafy.drift import DriftWatch
 from source_solidafy.errors import SolidafyError, redact
 from source_solidafy.flavours import flavour_of
 from source_solidafy.queues import drain, put_unless
@@ -254,6 +255,8 @@ class SyncRun:
     def _on_start(self, run: StreamRun) -> Chunk:
         run.started = time.monotonic()
         run.opened = True
+        schema = self.source.drift_schema(run.name)
+        run.drift = DriftWatch(schema) if schema else None
         if self.plan.sink is not None:
             self.plan.sink.open(run.name, self.plan.schemas.get(run.name), replace=self._full_refresh(run.name))
         return list(self.flavour.started(run))
@@ -286,6 +289,8 @@ class SyncRun:
         if count or batch.state is None:
             run.pages += 1
         if count:
+            if run.drift is not None and isinstance(batch.records, list):
+                run.drift.observe(batch.records)
             out.extend(self.flavour.records_flowing(run))
             self._deliver(run.name, batch, out)
             run.records += count

@@ -301,6 +301,11 @@ class Source(ABC):
         """What the connector changes in ``config`` while it runs (a rotated refresh token); None: never."""
         return None
 
+    def drift_schema(self, stream: str) -> dict[str, Any] | None:
+        """The schema ``stream``'s records are compared with for the summary's ``schema_drift``
+        (drift.py); None: not compared (database streams: the table is the schema)."""
+        return None
+
     def declared_rate_limit(self) -> float | None:
         """Requests per second the connector allows itself (REST ``http.rate_limit_rps``); None: no limit."""
         return None

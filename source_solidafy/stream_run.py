@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from source_solidafy.drift import DriftWatch
 from source_solidafy.options import SyncOptions
 from source_solidafy.request_stats import RequestStats
 from source_solidafy.sinks.base import Sink
@@ -87,6 +88,7 @@ class StreamRun:
     held: bool = False  # a warning holds the state: no STATE of this stream after it
     counts: dict[str, int] = field(default_factory=dict)  # ReadContext.count: records_filtered, ...
     http: RequestStats = field(default_factory=RequestStats)  # the stream's HTTP requests (REST streams)
+    drift: DriftWatch | None = None  # its records against its declared schema (drift.py)
 
     def add_count(self, key: str, n: int) -> list[Any]:
         """ReadContext.count: shown in the stream's summary entry; nothing to say right away."""
@@ -111,8 +113,16 @@ class StreamRun:
     def result(self) -> dict[str, Any]:
         """The stream's entry in the SYNC_SUMMARY (docs/protocol.md), keys in this order."""
         given = {"output_file": self.output_file, "error": self.error}
-        http = {"http": self.http.as_dict()} if self.http.requests else {}
         return {"stream": self.name, "status": self.status, "records_synced": self.records, **self.counts,
                 "duration_ms": self.duration_ms, **{k: v for k, v in given.items() if v},
                 "warnings": self.warning_list(), **({"skipped": self.skipped.shown()} if self.skipped.listed else {}),
-                **({"state_held": True} if self.held else {}), **http}
+                **({"state_held": True} if self.held else {}), **self.notes()}
+
+    def notes(self) -> dict[str, Any]:
+        """Information about the read (no verdict): ``http`` (requests, retries, waits) for a stream
+        that made requests, ``schema_drift`` when its records did not fit its declared schema."""
+        out: dict[str, Any] = {"http": self.http.as_dict()} if self.http.requests else {}
+        drift = self.drift.report() if self.drift is not None else None
+        if drift is not None:
+            out["schema_drift"] = drift
+        return out

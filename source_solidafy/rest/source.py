@@ -94,6 +94,10 @@ class DeclarativeSource(Source):
             self._schemas[stream] = builders.output_schema(self.manifest.stream(stream))
         return self._schemas[stream]
 
+    def drift_schema(self, stream: str) -> dict[str, Any] | None:
+        """The declared output schema, unless ``schema_fields`` completes it from a lookup at discover."""
+        return None if self.manifest.stream(stream).schema_fields is not None else self.declared_schema(stream)
+
     def discover(self, config: dict[str, Any], sample: int = 0) -> list[StreamInfo]:
         return [self._stream_info(s, config, sample) for s in self.manifest.streams]
 
