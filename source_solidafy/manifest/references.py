@@ -74,7 +74,7 @@ class Scope:
     partition_kind: str  # "list", "date_range"... or, with no values, why there are none
     job_id: bool
     record: bool
-    lookups: frozenset[str] | None = None  # the lookup names; None: no lookup here (in a lookup itself)
+    lookups: frozenset[str] | str = frozenset()  # the lookup names, or why there is no ``lookup`` here
     any_partition_key: bool = False  # a plugin router: its partitions' keys are known only when read
 
 
@@ -89,12 +89,13 @@ def _partition_keys(part: Any) -> frozenset[str]:
 
 def scope_of(manifest: Manifest, path: KeyPath) -> Scope:
     """The variables defined at ``path`` (a key path from :func:`iter_templates`)."""
-    names = frozenset(manifest.lookups)
+    names: frozenset[str] | str = frozenset(manifest.lookups)
     if path[0] == "lookups":
         return Scope(None, "a lookup is rendered without a partition", False, len(path) > 2 and path[2] == "filter",
-                     None)
+                     "a lookup cannot read 'lookup' (lookups are read before any stream, each on its own)")
     if path[0] != "streams" or len(path) < 3:
-        return Scope(None, "connector-level values are rendered without a partition", False, False, names)
+        return Scope(None, "connector-level values are rendered without a partition", False, False,
+                     "'lookup' is only defined in a stream's templates, not in connector-level values")
     stream = manifest.streams[path[1]]  # type: ignore[index]
     section, part = path[2], stream.partition
     is_job = isinstance(part, AsyncJobPartition)
@@ -103,8 +104,9 @@ def scope_of(manifest: Manifest, path: KeyPath) -> Scope:
     if part is None:
         return Scope(None, f"stream '{stream.name}' has no partition", job_id, record, names)
     if section == "partition":
+        why = "'lookup' is not defined in a partition's own values"  # an async job's requests have it
         return Scope(None, f"the {part.type} partition's own values are rendered before any partition exists",
-                     job_id, record, names)
+                     job_id, record, names if is_job else why)
     if is_job:
         return Scope(None, "an async_job stream has no partition values (its job is 'job_id')", job_id, record,
                      names)
@@ -140,8 +142,8 @@ def _lookup_problems(scope: Scope, reads: Reads) -> list[str]:
     """``lookup.X``: X is one of the file's ``lookups`` (and a lookup reads no lookup)."""
     if "lookup" not in reads.names:
         return []
-    if scope.lookups is None:
-        return ["a lookup cannot read 'lookup' (lookups are read before any stream, each on its own)"]
+    if isinstance(scope.lookups, str):
+        return [scope.lookups]
     out = []
     for key in sorted(reads.keys["lookup"]):
         if key not in scope.lookups:

@@ -67,3 +67,17 @@ def test_schema_fields_add_one_field_per_record_and_keep_the_declared_ones() -> 
     assert nested == {"properties": {"a": {"type": ["null", "object"], "properties": {"b": {
         "type": ["null", "object"], "properties": {"Id": {"type": ["null", "string"]},
                                                    "Score__c": {"type": ["null", "string"]}}}}}}}
+
+
+def test_lookup_is_only_in_a_streams_templates() -> None:
+    text = HEAD.replace("streams:\n", 'check: {path: "/c/{{ lookup.fields | first }}"}\nstreams:\n')
+    with pytest.raises(ManifestError) as info:
+        load_manifest_text(text + """    request: {path: /q}
+  - name: items
+    request: {path: "/i/{{ partition.start }}"}
+    partition: {type: date_range, start: "{{ lookup.fields | first }}"}
+""", source_name="demo.yaml")
+    assert info.value.problems == [
+        "demo.yaml:9: check.path: 'lookup' is only defined in a stream's templates, not in connector-level values",
+        "demo.yaml:15: streams[1].partition.start: 'lookup' is not defined in a partition's own values",
+    ]
