@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import Discriminator, Field, Tag, field_validator
 from pydantic_core import PydanticCustomError
 
-from source_solidafy.manifest.fields import Body, Strict, Template, TemplateMap, Text, TextList
+from source_solidafy.manifest.fields import (
+    Body,
+    Strict,
+    Template,
+    TemplateMap,
+    Text,
+    TextList,
+    new_dict,
+    new_list,
+)
 
 
 class BearerAuth(Strict):
@@ -72,10 +81,10 @@ class _OAuth2Client(Strict):
     token_url: Template
     client_id: Template
     client_secret: Template
-    scopes: TextList = Field(default_factory=list)
+    scopes: TextList = Field(default_factory=new_list)
     client_auth: Literal["client_secret_post", "client_secret_basic"] = "client_secret_post"
-    token_params: TemplateMap = Field(default_factory=dict)
-    token_headers: TemplateMap = Field(default_factory=dict)
+    token_params: TemplateMap = Field(default_factory=new_dict)
+    token_headers: TemplateMap = Field(default_factory=new_dict)
 
 
 class OAuth2RefreshTokenAuth(_OAuth2Client):
@@ -114,8 +123,8 @@ class _JwtSigning(Strict):
     algorithm: JwtAlgorithm = "RS256"
     key: Template
     key_id: Template | None = None
-    claims: TemplateMap = Field(default_factory=dict)
-    jwt_headers: TemplateMap = Field(default_factory=dict)
+    claims: TemplateMap = Field(default_factory=new_dict)
+    jwt_headers: TemplateMap = Field(default_factory=new_dict)
     lifetime_secs: int = Field(default=600, gt=0, le=86400)
     backdate_secs: int = Field(default=0, ge=0, le=3600)
 
@@ -152,8 +161,8 @@ class OAuth2JwtBearerAuth(_JwtSigning):
 
     type: Literal["oauth2_jwt_bearer"]
     token_url: Template
-    token_params: TemplateMap = Field(default_factory=dict)
-    token_headers: TemplateMap = Field(default_factory=dict)
+    token_params: TemplateMap = Field(default_factory=new_dict)
+    token_headers: TemplateMap = Field(default_factory=new_dict)
 
 
 class SessionTokenAuth(Strict):

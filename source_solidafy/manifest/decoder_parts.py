@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from source_solidafy.manifest.fields import Strict, Text
+from source_solidafy.manifest.fields import Strict, Text, new_dict
 
 
 def _carry_map(value: Any) -> Any:
@@ -60,7 +60,7 @@ class NestedRecords(Strict):
     """Records nested in buckets: ``data[].results[]``, each result carrying bucket fields."""
 
     path: Text
-    carry: Annotated[dict[str, Text], BeforeValidator(_carry_map)] = Field(default_factory=dict)
+    carry: Annotated[dict[str, Text], BeforeValidator(_carry_map)] = Field(default_factory=new_dict)
 
 
 class JsonDecoder(_Packed):

@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from source_solidafy.manifest.fields import Strict, Text, describe_value
+from source_solidafy.manifest.fields import Strict, Text, describe_value, new_dict, new_list
 
 ACTIONS = ("ignore", "fail", "retry", "rate_limited", "refresh_token")
 Action = Literal["ignore", "fail", "retry", "rate_limited", "refresh_token"]
@@ -73,10 +73,10 @@ class ErrorRule(Strict):
     ``message`` is the error of ``fail`` and is shown with every other action's report.
     """
 
-    status: Annotated[list[int], BeforeValidator(_statuses)] = Field(default_factory=list)
+    status: Annotated[list[int], BeforeValidator(_statuses)] = Field(default_factory=new_list)
     body_path: Text | None = None
     body_matches: Regex | None = None
-    headers: dict[str, Regex] = Field(default_factory=dict)
+    headers: dict[str, Regex] = Field(default_factory=new_dict)
     action: Action
     message: Text | None = None
 

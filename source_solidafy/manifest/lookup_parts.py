@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from source_solidafy.manifest.decoder_parts import Decoder, JsonDecoder
-from source_solidafy.manifest.fields import Body, ParamMap, Strict, Template, Text
+from source_solidafy.manifest.fields import Body, ParamMap, Strict, Template, Text, new_dict
 from source_solidafy.manifest.stream_parts import Pagination
 
 
@@ -26,7 +26,7 @@ class Request(Strict):
 
     method: Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE"], BeforeValidator(_upper)] = "GET"
     path: Template
-    params: ParamMap = Field(default_factory=dict)
+    params: ParamMap = Field(default_factory=new_dict)
     body: Body | None = None
     content_type: Text | None = None
 
@@ -55,4 +55,4 @@ class SchemaFields(Strict):
     name: Text
     under: Text | None = None
     type: Text | None = None
-    types: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    types: dict[str, dict[str, Any]] = Field(default_factory=new_dict)

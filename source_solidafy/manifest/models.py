@@ -84,6 +84,8 @@ from source_solidafy.manifest.fields import (
     TemplateMap,
     Text,
     TextList,
+    new_dict,
+    new_list,
 )
 from source_solidafy.manifest.lookup_parts import Lookup, Request, SchemaFields  # re-exported
 from source_solidafy.manifest.partition_parts import (  # re-exported: models.py is the public module
@@ -148,7 +150,7 @@ class Http(Strict):
     timeout_secs: float = Field(default=30.0, gt=0)
     deadline_secs: float | None = Field(default=None, gt=0)
     max_response_mb: float = Field(default=128.0, gt=0)
-    allowed_hosts: HostList = Field(default_factory=list)
+    allowed_hosts: HostList = Field(default_factory=new_list)
     max_retries: int = Field(default=3, ge=0)
     rate_limit_rps: float | None = Field(default=None, gt=0)
     user_agent: Text | None = None
@@ -157,14 +159,14 @@ class Http(Strict):
     backoff_max_secs: float = Field(default=60.0, ge=0)
     retry_statuses: list[int] = Field(default_factory=lambda: [429, 500, 502, 503, 504])
     max_concurrency: int | None = Field(default=None, ge=1)
-    rate_limit_pools: dict[str, PathGlobList] = Field(default_factory=dict)
+    rate_limit_pools: dict[str, PathGlobList] = Field(default_factory=new_dict)
 
 
 class Check(Strict):
     """The request ``check`` makes; params are lenient (an undefined value drops the param)."""
 
     path: Template
-    params: ParamMap = Field(default_factory=dict)
+    params: ParamMap = Field(default_factory=new_dict)
 
 
 class Incremental(Strict):
@@ -185,8 +187,8 @@ class SpecField(Strict):
     secret: bool | None = None
     description: Text = ""
     default: Any = None
-    examples: list[Any] = Field(default_factory=list)
-    enum: list[Any] = Field(default_factory=list)
+    examples: list[Any] = Field(default_factory=new_list)
+    enum: list[Any] = Field(default_factory=new_list)
     pattern: Text | None = None
 
     def to_config_field(self) -> ConfigField:
@@ -211,21 +213,21 @@ class SpecField(Strict):
 class Stream(Strict):
     name: Text
     request: Request | None = None
-    headers: TemplateMap = Field(default_factory=dict)
+    headers: TemplateMap = Field(default_factory=new_dict)
     decoder: Annotated[Decoder, plugin_slot("decoder")] = Field(default_factory=JsonDecoder.model_construct)
     pagination: Annotated[Pagination | None, open_slot("pagination"), plugin_slot("pagination")] = None
     partition: Annotated[Partition | None, open_slot("partition"), plugin_slot("partition")] = None
-    primary_key: TextList = Field(default_factory=list)
+    primary_key: TextList = Field(default_factory=new_list)
     cursor_field: Text | None = None
     filter: Template | None = None  # a condition per record, before transform (rest/record_filter.py)
-    transform: list[Annotated[TransformStep, plugin_slot("transform")]] = Field(default_factory=list)
+    transform: list[Annotated[TransformStep, plugin_slot("transform")]] = Field(default_factory=new_list)
     schema_fields: SchemaFields | None = None  # fields discover adds from a lookup (lookup_parts.py)
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     schema_file: Text | None = None
     description: Text = ""
     incremental: Incremental | None = None
     dedupe: Literal["cursor_boundary"] | None = None  # after primary_key and cursor_field: it checks both
-    errors: ErrorRules = Field(default_factory=list)  # tried before the connector's errors
+    errors: ErrorRules = Field(default_factory=new_list)  # tried before the connector's errors
 
     @field_validator("dedupe")
     @classmethod
@@ -270,19 +272,19 @@ class Manifest(Strict):
     base_url: Template
     auth: Annotated[AuthSpec, plugin_slot("auth")] = Field(default_factory=NoAuth.model_construct)
     http: Http = Field(default_factory=Http.model_construct)
-    errors: ErrorRules = Field(default_factory=list)  # every stream's, after the stream's own
+    errors: ErrorRules = Field(default_factory=new_list)  # every stream's, after the stream's own
     check: Check | None = None
-    headers: TemplateMap = Field(default_factory=dict)
-    lookups: dict[str, Lookup] = Field(default_factory=dict)
+    headers: TemplateMap = Field(default_factory=new_dict)
+    lookups: dict[str, Lookup] = Field(default_factory=new_dict)
     streams: list[Stream] = Field(min_length=1)
     description: Text = ""
     category: Text = ""
-    aliases: TextList = Field(default_factory=list)
+    aliases: TextList = Field(default_factory=new_list)
     documentation_url: Text | None = None
     spec: list[SpecField] | None = None
 
     _source_name: str = PrivateAttr(default="<string>")
-    _warnings: list[str] = PrivateAttr(default_factory=list)
+    _warnings: list[str] = PrivateAttr(default_factory=new_list)
     _fields: list[ConfigField] | None = PrivateAttr(default=None)
     _usages: dict[str, Any] | None = PrivateAttr(default=None)  # spec.config_usages, found once
 

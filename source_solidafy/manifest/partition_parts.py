@@ -14,7 +14,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from source_solidafy.manifest.fields import Body, ParamMap, Strict, Template, TemplateMap, Text, TextList
+from source_solidafy.manifest.fields import (
+    Body,
+    ParamMap,
+    Strict,
+    Template,
+    TemplateMap,
+    Text,
+    TextList,
+    new_dict,
+    new_list,
+)
 from source_solidafy.manifest.stream_parts import CursorPagination, Pagination
 
 # ------------------------------------------------------------------------------------ partitions
@@ -96,7 +106,7 @@ class ParentStreamPartition(Strict):
     stream: Text
     parent_field: Text | None = None
     field: Text | None = None
-    parent_fields: Annotated[dict[str, Text], BeforeValidator(_named_paths)] = Field(default_factory=dict)
+    parent_fields: Annotated[dict[str, Text], BeforeValidator(_named_paths)] = Field(default_factory=new_dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -128,8 +138,8 @@ class AsyncCreate(Strict):
     method: Annotated[Literal["GET", "POST", "PUT", "PATCH"], BeforeValidator(lambda v: str(v).upper())] = "POST"
     path: Template
     body: Body | None = None
-    params: ParamMap = Field(default_factory=dict)
-    headers: TemplateMap = Field(default_factory=dict)
+    params: ParamMap = Field(default_factory=new_dict)
+    headers: TemplateMap = Field(default_factory=new_dict)
     job_id_path: Text = "id"
 
 
@@ -141,7 +151,7 @@ class AsyncPoll(Strict):
     max_attempts: int = Field(default=120, ge=1)
     status_path: Text
     completed_value: Text
-    failed_values: TextList = Field(default_factory=list)
+    failed_values: TextList = Field(default_factory=new_list)
 
 
 def _locator_form(value: Any) -> Any:
@@ -167,8 +177,8 @@ class AsyncDownload(Strict):
 
     path: Template
     records_path: Text | None = None
-    params: ParamMap = Field(default_factory=dict)
-    headers: TemplateMap = Field(default_factory=dict)
+    params: ParamMap = Field(default_factory=new_dict)
+    headers: TemplateMap = Field(default_factory=new_dict)
     pagination: Pagination | None = Field(default_factory=_sforce_locator)
 
 

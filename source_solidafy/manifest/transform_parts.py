@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from source_solidafy.manifest.fields import Strict, Template, Text, TextList, check_each
+from source_solidafy.manifest.fields import Strict, Template, Text, TextList, check_each, new_list
 
 
 def _patterns(fields: list[str]) -> list[str]:
@@ -66,7 +66,7 @@ class FlattenStep(Strict):
     op: Literal["flatten"]
     separator: Text = "_"
     max_depth: int | None = Field(default=None, ge=1)
-    fields: TextList = Field(default_factory=list)
+    fields: TextList = Field(default_factory=new_list)
     prefix: bool = True
 
 
@@ -105,7 +105,7 @@ class CastStep(Strict):
     be converted is kept as it is, and the stream logs one warning."""
 
     op: Literal["cast"]
-    fields: FieldList = Field(default_factory=list)
+    fields: FieldList = Field(default_factory=new_list)
 
 
 def _field_list(inner: Any) -> Any:
