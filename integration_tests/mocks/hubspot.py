@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -138,9 +139,10 @@ def property_definitions(kind: str, custom: bool = True) -> list[dict[str, Any]]
     return out
 
 
-def _objects(kind: str, custom: bool = True) -> list[dict[str, Any]]:
+def _objects(kind: str, custom: bool = True, size: int | None = None) -> list[dict[str, Any]]:
     """Fixture objects by id; last-modified times are NOT in id order (i * 37 mod n hours)."""
-    size, modified_prop, props = OBJECTS[kind]
+    fixture, modified_prop, props = OBJECTS[kind]
+    size = size or fixture
     start = {"contacts": 1000, "companies": 3000, "deals": 5000, "tickets": 7000}.get(kind, 9000)
     out = []
     for i in range(size):
@@ -188,13 +190,17 @@ class HubSpotMock:
     streams_with_data = [*SEARCH_STREAMS, *LIST_STREAMS, "owners", "deal_pipelines", "ticket_pipelines"]
 
     def __init__(self, token: str = TOKEN, search_cap: int = SEARCH_CAP, rotate_refresh_tokens: bool = False,
-                 custom_properties: bool = True) -> None:
+                 custom_properties: bool = True, sizes: dict[str, int] | None = None) -> None:
         self.token = token
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.refresh_token = REFRESH_TOKEN  # the one refresh token that works now
         self.search_cap = search_cap  # HubSpot's is 10,000; tests lower it to reach it quickly
         self.custom_properties = custom_properties
-        self.data = {kind: _objects(kind, custom_properties) for kind in OBJECTS}
+        self.data = {kind: _objects(kind, custom_properties, (sizes or {}).get(kind))  # sizes: a bigger portal
+                     for kind in OBJECTS}
+        self._moments: dict[str, datetime] = {}  # property value -> the instant it names (parsed once)
+        self.fail_search_at: int | None = None  # this search request (1 = the first) answers a 400
+        self._index: dict[str, tuple[list[datetime], list[dict[str, Any]]]] = {}  # kind -> by last-modified
         self.search_bodies: list[dict[str, Any]] = []
         self.token_forms: list[dict[str, str]] = []  # every POST /oauth/v1/token form, in order
         self.issued: list[str] = []  # access tokens the OAuth endpoint handed out
@@ -229,6 +235,35 @@ class HubSpotMock:
     def inject_429(self, path_prefix: str, nth: int = 2, retry_after: str | None = "0.1") -> None:
         """Answer the ``nth`` request under ``path_prefix`` (counted from now) with one 429."""
         self.faults.arm(path_prefix, nth, retry_after=retry_after)
+
+    def _window(self, kind: str, body: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The common query (one group of range filters on the last-modified property, sorted by it
+        ascending) answered from an index, as the real search is: the same records, in O(log n).
+        None for any other query (answered by the general filter)."""
+        prop = OBJECTS[kind][1]
+        groups = body.get("filterGroups") or [{"filters": []}]
+        filters = groups[0].get("filters") or []
+        if len(groups) > 1 or body.get("sorts") not in (None, [], [{"propertyName": prop, "direction": "ASCENDING"}]) \
+                or any(f.get("propertyName") != prop or f.get("operator") not in _BISECT for f in filters):
+            return None
+        index = self._index.get(kind)
+        if index is None:  # built on the first search: tests change the fixture before reading
+            rows = sorted(((self._moment(r["properties"][prop]), r["id"], r) for r in self.data[kind]
+                           if r["properties"].get(prop)), key=lambda t: (t[0], t[1]))
+            index = self._index[kind] = ([m for m, _, _ in rows], [r for _, _, r in rows])
+        moments, records = index
+        lo, hi = 0, len(records)
+        for f in filters:
+            side, is_low = _BISECT[f["operator"]]
+            at = side(moments, self._moment(str(f["value"])))
+            lo, hi = (max(lo, at), hi) if is_low else (lo, min(hi, at))
+        return records[lo:hi]
+
+    def _moment(self, value: str) -> datetime:
+        found = self._moments.get(value)
+        if found is None:
+            found = self._moments[value] = _parse_time(value)
+        return found
 
     # ------------------------------------------------------------------ HTTP
     def handler(self, req: Request) -> Response:
@@ -330,17 +365,21 @@ class HubSpotMock:
         except ValueError:
             return _error(400, "VALIDATION_ERROR", "Invalid input JSON on line 1")
         self.search_bodies.append(body)
+        if len(self.search_bodies) == self.fail_search_at:  # a failure mid-sync, not retried
+            return _error(400, "VALIDATION_ERROR", "mock: injected failure of this search request")
         limit = int(body.get("limit", 10))
         if limit > 200:
             return _error(400, "VALIDATION_ERROR", "limit must be less than or equal to 200")
         offset = int(body.get("after") or 0)
         if offset + limit > self.search_cap:
             return _error(400, "VALIDATION_ERROR", "Search results are limited to 10,000 total results")
-        matches = [r for r in self.data[kind] if _matches(r, body.get("filterGroups") or [])]
-        for sort in reversed(body.get("sorts") or []):
-            prop = sort["propertyName"]
-            matches.sort(key=lambda r, p=prop: (r["properties"].get(p) or "", r["id"]),
-                         reverse=sort.get("direction") == "DESCENDING")
+        matches = self._window(kind, body)
+        if matches is None:
+            matches = [r for r in self.data[kind] if _matches(r, body.get("filterGroups") or [], self._moment)]
+            for sort in reversed(body.get("sorts") or []):
+                prop = sort["propertyName"]
+                matches.sort(key=lambda r, p=prop: (r["properties"].get(p) or "", r["id"]),
+                             reverse=sort.get("direction") == "DESCENDING")
         props = body.get("properties") or ["createdate", "hs_object_id", OBJECTS[kind][1]]
         page = [_select(r, props) for r in matches[offset:offset + limit]]
         out: dict[str, Any] = {"total": len(matches), "results": page}
@@ -349,24 +388,28 @@ class HubSpotMock:
         return Response.json(out)
 
 
+_BISECT = {"GTE": (bisect_left, True), "GT": (bisect_right, True), "LT": (bisect_left, False),
+           "LTE": (bisect_right, False)}
+
+
 def _select(record: dict[str, Any], props: list[str] | None) -> dict[str, Any]:
     if props is None:
         return record
     return {**record, "properties": {k: v for k, v in record["properties"].items() if k in props}}
 
 
-def _matches(record: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
+def _matches(record: dict[str, Any], groups: list[dict[str, Any]], moment: Any = _parse_time) -> bool:
     """filterGroups are OR-ed, filters inside a group AND-ed (HubSpot's rule)."""
     if not groups:
         return True
-    return any(all(_filter_ok(record, f) for f in g.get("filters", [])) for g in groups)
+    return any(all(_filter_ok(record, f, moment) for f in g.get("filters", [])) for g in groups)
 
 
-def _filter_ok(record: dict[str, Any], flt: dict[str, Any]) -> bool:
+def _filter_ok(record: dict[str, Any], flt: dict[str, Any], moment: Any = _parse_time) -> bool:
     have = record["properties"].get(flt["propertyName"])
     if have is None:
         return False
-    left, right = _parse_time(have), _parse_time(str(flt["value"]))
+    left, right = moment(have), moment(str(flt["value"]))
     ops = {"GTE": left >= right, "GT": left > right, "LTE": left <= right, "LT": left < right, "EQ": left == right}
     return ops[flt["operator"]]
 

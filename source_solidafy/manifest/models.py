@@ -97,6 +97,7 @@ from source_solidafy.manifest.partition_parts import (  # re-exported: models.py
     ListPartition,
     ParentStreamPartition,
     Partition,
+    SplitWhen,
 )
 from source_solidafy.manifest.plugin_models import plugin_slot
 from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is the public module
@@ -129,7 +130,8 @@ __all__ = [
     "Manifest", "MaskStep", "NestedRecords", "NextUrlPagination", "NoAuth", "NormalizeKeysStep",
     "OAuth2ClientCredentialsAuth", "OAuth2JwtBearerAuth", "OAuth2RefreshTokenAuth", "OffsetPagination",
     "PageNumberPagination", "Pagination", "ParentStreamPartition", "Partition", "RemoveStep", "RenameStep",
-    "Request", "SchemaFields", "SessionTokenAuth", "SetStep", "SpecField", "Stop", "Stream", "TransformStep",
+    "Request", "SchemaFields", "SessionTokenAuth", "SetStep", "SpecField", "SplitWhen",
+    "Stop", "Stream", "TransformStep",
     "XmlDecoder",
 ]
 

@@ -60,11 +60,35 @@ def _iso_step(value: Any) -> Any:
     return value
 
 
+class SplitWhen(Strict):
+    """A window whose first page says it matches more results than one query may return is halved.
+
+    ``total_path`` is where the first page's body says how many results the window's query matches
+    (HubSpot's search: ``total``); above ``above`` (HubSpot's cap: 10000) the window is read as two
+    halves instead, each split again while still above, down to ``min_window`` (default: the
+    smallest step ``format`` can tell, one second for ISO text); a smallest window still above fails
+    the stream. The request must filter ``>= partition.start`` and ``< partition.end``.
+    """
+
+    total_path: Text
+    above: int = Field(ge=1)
+    min_window: Annotated[Text, BeforeValidator(_iso_step)] | None = None
+
+
+def step_parts(step: str) -> tuple[int, timedelta]:
+    """``(months, delta)`` of an ISO 8601 step: years and months are calendar steps, the rest a timedelta."""
+    m = _ISO_STEP.match(step)
+    assert m is not None
+    y, mo, w, d, h, mi, s = (int(g or 0) for g in m.groups())
+    return y * 12 + mo, timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s)
+
+
 class DateRangePartition(Strict):
     """Half-open ``[start, end)`` windows of ``step``; ``partition.start`` / ``partition.end``.
 
     ``field`` (README form) also exposes the window start as ``partition.<field>``; ``start_field`` /
-    ``end_field`` (seed form) expose start and end under those names.
+    ``end_field`` (seed form) expose start and end under those names. ``split_when`` (ours) halves a
+    window over an API's cap on results per query (HubSpot's search: 10,000).
     """
 
     type: Literal["date_range"]
@@ -75,13 +99,11 @@ class DateRangePartition(Strict):
     field: Text | None = None
     start_field: Text | None = None
     end_field: Text | None = None
+    split_when: SplitWhen | None = None
 
     def step_parts(self) -> tuple[int, timedelta]:
         """``(months, delta)``: years and months are calendar steps, the rest a fixed timedelta."""
-        m = _ISO_STEP.match(self.step)
-        assert m is not None
-        y, mo, w, d, h, mi, s = (int(g or 0) for g in m.groups())
-        return y * 12 + mo, timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s)
+        return step_parts(self.step)
 
 
 def _named_paths(value: Any) -> Any:

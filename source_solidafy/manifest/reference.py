@@ -32,7 +32,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
                  m.Compression]),
     ("pagination", [m.CursorPagination, m.OffsetPagination, m.PageNumberPagination,
                     m.LinkHeaderPagination, m.NextUrlPagination, m.Stop]),
-    ("partition", [m.ListPartition, m.DateRangePartition, m.ParentStreamPartition, m.AsyncJobPartition,
+    ("partition", [m.ListPartition, m.DateRangePartition, m.SplitWhen, m.ParentStreamPartition, m.AsyncJobPartition,
                    m.AsyncCreate, m.AsyncPoll, m.AsyncDownload]),
     ("transform", [m.SetStep, m.RemoveStep, m.RenameStep, m.FlattenStep, m.NormalizeKeysStep, m.HashStep,
                    m.MaskStep, m.CastStep]),

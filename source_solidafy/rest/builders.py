@@ -429,6 +429,7 @@ READ_BY: dict[type, tuple[str, ...]] = {
     m.AsyncPoll: ("source_solidafy.rest.async_job",),
     m.Lookup: ("source_solidafy.rest.lookups",),
     m.SchemaFields: ("source_solidafy.rest.lookups", "source_solidafy.rest.source"),
+    m.SplitWhen: ("source_solidafy.rest.windows",),
 }
 
 

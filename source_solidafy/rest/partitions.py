@@ -117,7 +117,7 @@ class PartitionedRead:
 
     def _work(self, item: Work) -> Iterator[Batch]:
         self.reader.rt.set_log(self.ctx.log)  # the client's retry warnings of this worker thread
-        return self.reader.read(item.partition, item.cursor)
+        return self.router.read(self.reader, item.partition, item.cursor)
 
     def run(self) -> Iterator[Batch]:
         workers = self.ctx.partition_readers()

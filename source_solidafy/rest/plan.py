@@ -116,6 +116,7 @@ class UnitRouter(Router):
     def __init__(self, router: Router, unit: Unit) -> None:
         super().__init__(router.part, router.inputs)
         self.key = router.key  # type: ignore[method-assign]
+        self.read = router.read  # type: ignore[method-assign]
         self.track_done = router.track_done
         self.listed = list(unit.bounds.get("partitions") or [])
 

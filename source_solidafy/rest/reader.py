@@ -10,7 +10,7 @@ what the records say about the YAML (:mod:`~source_solidafy.rest.record_checks`)
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,7 @@ class _Chain:
     last_state: dict[str, Any] | None = None
     sample: dict[str, Any] | None = None  # a record, to say which keys records have
     pages: int = 0  # batches given
+    first_page: Callable[[Any], None] | None = None  # sees the first page's body first (see read())
 
 
 class StreamReader:
@@ -74,8 +75,13 @@ class StreamReader:
         """The incremental lower bound from ``cursor`` (see :func:`~source_solidafy.rest.records.lower_bound`)."""
         return lower_bound(self.spec.incremental, cursor, ctx)
 
-    def read(self, partition: dict[str, Any], cursor: Any, job_id: str | None = None) -> Iterator[Batch]:
-        """Yield batches of one partition, starting from ``cursor`` (the partition's state)."""
+    def read(self, partition: dict[str, Any], cursor: Any, job_id: str | None = None,
+             first_page: Callable[[Any], None] | None = None) -> Iterator[Batch]:
+        """Yield batches of one partition, starting from ``cursor`` (the partition's state).
+
+        ``first_page`` sees the first page's decoded body before any of its records are yielded (and
+        may raise: ``date_range``'s ``split_when`` halves a window over the API's cap).
+        """
         auth_info = self.rt.auth_info()
         base_ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
                                  state={"cursor": cursor} if cursor is not None else {}, lookup=self.lookups)
@@ -85,7 +91,7 @@ class StreamReader:
         tracker = CursorTracker(self.spec.cursor_field, cursor)
         request = self._request(ctx, since)
         self.checks.request(request.params, cursor, request.path)
-        yield from self.pages(request, tracker, ctx)
+        yield from self.pages(request, tracker, ctx, first_page=first_page)
 
     def render(self, spec: Any, ctx: dict[str, Any], headers: dict[str, str] | None = None) -> RenderedRequest:
         """A request model (the stream's, an async job's create or download) rendered against ``ctx``;
@@ -103,12 +109,13 @@ class StreamReader:
         return request
 
     def pages(self, request: RenderedRequest, tracker: CursorTracker, ctx: dict[str, Any],
-              pagination: Any = _STREAM, decoder: Decoder | None = None) -> Iterator[Batch]:
+              pagination: Any = _STREAM, decoder: Decoder | None = None,
+              first_page: Callable[[Any], None] | None = None) -> Iterator[Batch]:
         """Pages of one request (the stream's or an async job download), with its state."""
         spec = self.spec.pagination if pagination is _STREAM else pagination
         paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body)))
         decoder = decoder or self.decoder
-        chain = _Chain(self._dedupe())
+        chain = _Chain(self._dedupe(), first_page=first_page)
         try:
             if decoder.streaming:  # one document read as it arrives: no next page
                 if not self.ctx.cancel.is_set():
@@ -137,6 +144,8 @@ class StreamReader:
                 fetcher.got(len(decoded.records))
                 if decoded.missing is not None:
                     self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
+                if page.pages == 0 and chain.first_page is not None:
+                    chain.first_page(decoded.body)
                 if fetcher.window and page.pages == 0:
                     fetcher.plan(paginator.ahead(resp, decoded.body, decoded.records, page))
                 yield self._batch(decoded.records, ctx, tracker, chain, resp.url)

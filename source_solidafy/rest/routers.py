@@ -72,6 +72,10 @@ class Router:
     def extra(self, complete: bool) -> dict[str, Any]:
         return {}
 
+    def read(self, reader: StreamReader, partition: dict[str, Any], cursor: Any) -> Iterator[Batch]:
+        """The batches of one partition (a router may read a partition in parts: ``date_range`` split_when)."""
+        return reader.read(partition, cursor)
+
 
 class ListRouter(Router):
     """``partition: {type: list, field: region, values: [us, eu]}``: one partition per value."""
@@ -145,11 +149,22 @@ class DateRangeRouter(Router):
 
     def _fmt(self, moment: datetime) -> Any:
         fmt = self.part.format
-        if fmt == "unix":
-            return int(moment.timestamp())
-        if fmt == "unix_ms":
-            return int(moment.timestamp() * 1000)
+        if fmt in UNIX_STEPS:
+            return (moment - EPOCH) // UNIX_STEPS[fmt]  # exact: no float between the instant and the integer
         return moment.strftime(fmt)
+
+    def bounds(self, partition: dict[str, Any]) -> tuple[datetime, datetime]:
+        """A window's ``[start, end)`` read back from its partition (``format`` undone)."""
+        fmt = self.part.format
+        try:
+            lo, hi = (
+                EPOCH + int(partition[k]) * UNIX_STEPS[fmt] if fmt in UNIX_STEPS else _utc(datetime.strptime(str(partition[k]), fmt))
+                for k in ("start", "end")
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StreamError(f"stream '{self.stream}': the window {partition!r} cannot be read back with "
+                              f"partition.format '{fmt}': {exc}") from None
+        return lo, hi
 
     def partitions(self) -> Iterator[dict[str, Any]]:
         first = True
@@ -157,12 +172,24 @@ class DateRangeRouter(Router):
             if first:
                 self._forget_before(lo)
                 first = False
-            s, e = self._fmt(lo), self._fmt(hi)
-            out = {"start": s, "end": e}
-            for name, value in ((self.part.field, s), (self.part.start_field, s), (self.part.end_field, e)):
-                if name:
-                    out[name] = value
-            yield out
+            yield self.window(lo, hi)
+
+    def window(self, lo: datetime, hi: datetime) -> dict[str, Any]:
+        """The partition of the window ``[lo, hi)``: ``start``, ``end`` and the fields the YAML names."""
+        s, e = self._fmt(lo), self._fmt(hi)
+        out = {"start": s, "end": e}
+        for name, value in ((self.part.field, s), (self.part.start_field, s), (self.part.end_field, e)):
+            if name:
+                out[name] = value
+        return out
+
+    def read(self, reader: StreamReader, partition: dict[str, Any], cursor: Any) -> Iterator[Batch]:
+        """A window's batches; with ``split_when``, halved while the API says it is over its cap."""
+        if self.part.split_when is None:
+            return reader.read(partition, cursor)
+        from source_solidafy.rest.windows import WindowSplitter
+
+        return WindowSplitter(self, self.part.split_when).read(reader, partition, cursor)
 
     def _forget_before(self, start: datetime) -> None:
         """Done windows before this sync's first window will never be read again: drop them."""
@@ -181,6 +208,14 @@ class DateRangeRouter(Router):
         if self.states.per_partition and not (entry is not None and entry.get("done")):
             return False
         return _before(partition["end"], to_datetime(cursor))
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+UNIX_STEPS = {"unix": timedelta(seconds=1), "unix_ms": timedelta(milliseconds=1)}  # date_range's integer formats
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _before(text: Any, moment: datetime | None) -> bool:
