@@ -162,3 +162,24 @@ def test_a_lookup_that_fails_fails_the_stream_naming_it(tmp_path):
     error = result.summary["streams"][0]["error"]
     assert error.startswith("lookup 'wanted' (lookups.wanted): HTTP 404 Not Found from GET http://127.0.0.1:"), error
     assert result.records("items") == []
+
+
+NOTES = """  - name: notes
+    request: {path: "/v1/items/{{ partition.item }}/notes"}
+    decoder: {type: json, records_path: data}
+    partition: {type: parent_stream, stream: items, parent_field: id, field: item}
+"""
+
+
+def test_a_parents_filter_decides_its_childrens_partitions(tmp_path):
+    """With and without the parent synced too (a shared read, or one for the child alone)."""
+    path = tmp_path / "records.yaml"
+    path.write_text(HEAD + """    filter: "{{ record.status == 'closed' }}"\n""" + NOTES)
+    for streams in ("items,notes", "notes"):
+        with MockServer(GenericApi(make_records())) as srv:
+            result = run_cli("read", "-c", str(path), "--config-json", json.dumps({"base_url": srv.url}),
+                             "--streams", streams)
+        assert result.rc == 0, result.stderr
+        asked = sorted({r.path for r in srv.requests if r.path.endswith("/notes")})
+        assert asked == ["/v1/items/it_002/notes", "/v1/items/it_007/notes"]
+        assert len(result.records("notes")) == 4
