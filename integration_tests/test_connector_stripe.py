@@ -20,7 +20,7 @@ from integration_tests.connector_checks import (
     requests_to,
 )
 from integration_tests.connector_contract import full_read_of
-from integration_tests.mocks.server import MockServer
+from integration_tests.mocks.server import MockServer, Request, Response
 from integration_tests.mocks.stripe import API_KEY, StripeMock
 
 STRIPE = Connector("stripe")
@@ -114,3 +114,26 @@ def test_start_date_ts_filters_first_sync() -> None:
     assert result.rc == 0, result.stderr[-3000:]
     assert {r.arg("created[gte]") for r in srv.requests} == {str(start)}
     assert len(result.records("invoices")) == 50
+
+
+def test_a_customer_deleted_during_the_sync_is_skipped_and_reported() -> None:
+    """Listed, then deleted before its payment methods are asked for: Stripe answers 404 resource_missing.
+    The stream succeeds without that customer's cards and says so (errors: in connectors/stripe.yaml)."""
+    mock = StripeMock()
+    gone = mock.expected_records("customers")[1]["id"]
+
+    def handler(req: Request) -> Response:
+        if req.path == f"/v1/customers/{gone}/payment_methods":
+            mock.data["customers"] = [c for c in mock.data["customers"] if c["id"] != gone]
+        return mock.handler(req)
+
+    with MockServer(handler) as srv:
+        result = STRIPE.read(mock.config(srv.url), ["payment_methods"])
+    assert result.rc == 0, result.stdout[-3000:]
+    (entry,) = result.summary["streams"]
+    assert entry["status"] == "SUCCESS" and entry["responses_ignored"] == 1, entry
+    (skipped,) = entry["skipped"]
+    assert skipped.startswith(f"stream 'payment_methods': partition customer_id={gone} skipped: HTTP 404 ")
+    assert skipped.endswith("errors[0] (ignore): the customer was deleted during the sync")
+    assert {r["customer"] for r in result.records("payment_methods")} == {
+        c["id"] for c in mock.data["customers"] if mock.payment_methods.get(c["id"])}
