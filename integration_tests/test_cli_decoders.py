@@ -133,3 +133,17 @@ def test_json_stream_connection_lost_mid_document_fails_the_stream(tmp_path: Pat
     head = len(b'{"data": [' + b",".join(record(i) for i in range(10)) + b",")
     assert error == (f"stream 'items': truncated response body from GET {srv.url}/hostile/cut_document after "
                      f"{head:,} bytes of a streamed body (not retried: a stream cannot resume)"), error
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_csv_stream_reads_an_export_larger_than_the_response_limit(tmp_path: Path, packed: bool) -> None:
+    """30,000 rows (about 2.3 MB) with max_response_mb 1: refused whole, read as it arrives with stream: true."""
+    path = "/exports/all.csv?n=30000" + ("&gzip=1" if packed else "")
+    with ExportServer() as srv:
+        whole = _read(tmp_path, srv, path, {"type": "csv"}, max_response_mb=1)
+        res = _read(tmp_path, srv, path, {"type": "csv", "stream": True}, max_response_mb=1)
+    assert "larger than 1 MB" in _failure(whole)
+    assert res.rc == 0, res.stderr[-2000:]
+    records = res.records("items")
+    assert len(records) == 30000 and records[-1] == {"id": "29999", "name": "Customer 29999",
+                                                     "note": "line one, with comma\nline two", "amount": "29999.50"}

@@ -8,6 +8,7 @@ exports), one large JSON document (Salesforce Bulk results, a full-catalog dump)
 - ``/exports/bundle.zip``: ``orders/2026-01.jsonl``, ``orders/2026-02.jsonl`` and ``README.txt``;
 - ``/exports/all.json?n=N[&gzip=1]``: ``{"meta": {...}, "data": [N records], "done": true}`` made as
   it is sent (chunked, so any size costs the server nothing), gzip on the fly with ``gzip=1``;
+- ``/exports/all.csv?n=N[&gzip=1]``: an N-row CSV export (quoted commas and newlines), made as sent;
 - ``/hostile/gzip_bomb``: 1 GB of zeros as a 1 MB gzip file, no Content-Encoding;
 - ``/hostile/zip_bomb``: a zip whose one member inflates to 256 MB;
 - ``/hostile/huge_record``: ``{"data": [{"id": 1, "blob": "xxx...`` that never ends (until ``cap``);
@@ -81,6 +82,14 @@ def document(n: int) -> Iterator[bytes]:
     yield b'], "done": true}'
 
 
+def csv_export(n: int) -> Iterator[bytes]:
+    """A CSV export in pieces: a header, then rows with quoted commas and newlines."""
+    yield b"id,name,note,amount\r\n"
+    for start in range(0, n, 5000):
+        yield b"".join(b'%d,Customer %d,"line one, with comma\nline two",%d.50\r\n' % (i, i, i)
+                       for i in range(start, min(n, start + 5000)))
+
+
 def gzipped(pieces: Iterator[bytes]) -> Iterator[bytes]:
     packer = zlib.compressobj(1, zlib.DEFLATED, 31)
     for piece in pieces:
@@ -137,6 +146,10 @@ class _Handler(hostile.Handler):
             self._chunked(gzipped(pieces), "application/gzip")
         else:
             self._chunked(pieces)
+
+    def _exports_all_csv(self) -> None:
+        pieces = csv_export(int(self.query.get("n", "10")))
+        self._chunked(gzipped(pieces) if self.query.get("gzip") else pieces, "text/csv")
 
     def _hostile_gzip_bomb(self) -> None:
         self._whole(gzip_bomb(), "application/octet-stream")

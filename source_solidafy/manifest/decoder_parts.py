@@ -75,14 +75,35 @@ class JsonDecoder(_Packed):
     missing_means_empty: bool = False
 
 
-class JsonlDecoder(_Packed):
-    """One JSON record per line."""
+def _streamable(value: Compression) -> Compression:
+    if value.type == "zip" or value.members is not None:
+        raise PydanticCustomError("expected", "a streamed body is read as it arrives: compression auto, gzip or "
+                                  "none (a zip needs the whole body; leave stream out)")
+    return value
+
+
+class _Lines(_Packed):
+    """``stream: true`` reads the body as it arrives, in batches of 1000 records, memory bounded by one
+    line (``http.max_response_mb``), for exports larger than the response limit; no pagination."""
+
+    stream: bool = False
+
+    @model_validator(mode="after")
+    def _stream_needs_no_zip(self) -> _Lines:
+        if self.stream:
+            _streamable(self.compression)
+        return self
+
+
+class JsonlDecoder(_Lines):
+    """One JSON record per line; ``stream: true`` reads a body of any size as it arrives."""
 
     type: Literal["jsonl"]
 
 
-class CsvDecoder(_Packed):
-    """CSV rows as records; values stay strings unless the schema says otherwise."""
+class CsvDecoder(_Lines):
+    """CSV rows as records; values stay strings unless the schema says otherwise; ``stream: true``
+    reads a body of any size as it arrives."""
 
     type: Literal["csv"]
     delimiter: Text = ","
@@ -133,10 +154,7 @@ class JsonStreamDecoder(_Packed):
     @field_validator("compression")
     @classmethod
     def _no_zip(cls, value: Compression) -> Compression:
-        if value.type == "zip" or value.members is not None:
-            raise PydanticCustomError("expected", "a streamed document is read as it arrives: compression "
-                                      "auto, gzip or none (a zip needs the whole body; use decoder.type json)")
-        return value
+        return _streamable(value)
 
 
 Decoder = Annotated[JsonDecoder | JsonlDecoder | CsvDecoder | XmlDecoder | JsonStreamDecoder,

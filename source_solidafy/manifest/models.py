@@ -247,6 +247,9 @@ class Stream(Strict):
         if isinstance(self.decoder, JsonStreamDecoder) and self.pagination is not None:
             raise PydanticCustomError("stream_pages", "decoder.type json_stream reads one document as it arrives; "
                                       "it takes no pagination (use decoder.type json to page)")
+        if getattr(self.decoder, "stream", False) and self.pagination is not None:
+            raise PydanticCustomError("stream_pages", "decoder.stream reads one body as it arrives; it takes no "
+                                      "pagination (leave stream out to page)")
         return self
 
     @property

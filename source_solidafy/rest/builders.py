@@ -25,6 +25,7 @@ from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
 from source_solidafy.rest import jwt_auth as j
 from source_solidafy.rest import key_pool as kp
+from source_solidafy.rest import line_stream as ls
 from source_solidafy.rest import oauth2 as o
 from source_solidafy.rest import pagination as pg
 from source_solidafy.rest import paginators as pgs
@@ -243,14 +244,22 @@ def _nested(spec: m.NestedRecords, inputs: None) -> d.NestedRecords:
     return d.NestedRecords(spec.path, spec.carry)
 
 
-@FACTORY.register(m.JsonlDecoder, d.JsonlDecoder, up.Unpacking)
+_STREAM = {"stream": "source_solidafy.rest.builders (stream: true builds the reader of rest/line_stream.py)"}
+
+
+@FACTORY.register(m.JsonlDecoder, d.JsonlDecoder, up.Unpacking, ls.JsonlStream, elsewhere=_STREAM)
 def _jsonl(spec: m.JsonlDecoder, key: str) -> d.Decoder:
+    if spec.stream:
+        return ls.JsonlStream(FACTORY.build(spec.compression, None, up.Packing))
     return _packed(spec, d.JsonlDecoder())
 
 
-@FACTORY.register(m.CsvDecoder, d.CsvDecoder, up.Unpacking)
+@FACTORY.register(m.CsvDecoder, d.CsvDecoder, up.Unpacking, ls.CsvStream, elsewhere=_STREAM)
 def _csv(spec: m.CsvDecoder, key: str) -> d.Decoder:
-    return _packed(spec, d.CsvDecoder(spec.delimiter, spec.has_header))
+    reader = d.CsvDecoder(spec.delimiter, spec.has_header)
+    if spec.stream:
+        return ls.CsvStream(reader, FACTORY.build(spec.compression, None, up.Packing))
+    return _packed(spec, reader)
 
 
 @FACTORY.register(m.XmlDecoder, d.XmlDecoder, up.Unpacking)

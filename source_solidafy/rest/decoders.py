@@ -177,18 +177,25 @@ class JsonlDecoder(Decoder):
     """
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
-        records = self._lines(response)
+        records = self.parse(response, response.content.splitlines())
+        self.refuse_one_document(response, records)
+        return DecodedPage(None, records)
+
+    @staticmethod
+    def refuse_one_document(response: Any, records: list[Any]) -> None:
+        """One JSON document with a list in it, sent as application/json: the wrong decoder."""
         if len(records) == 1 and _document_kind(_content_type(response)) == "json":
             only = records[0]
             if isinstance(only, list) or (isinstance(only, dict) and any(isinstance(v, list) for v in only.values())):
                 keys = f" (keys: {', '.join(map(str, list(only)[:10]))})" if isinstance(only, dict) else ""
                 raise _wrong_decoder("jsonl", response, "json",
                                      f"one JSON document{keys}, Content-Type {_content_type(response)}")
-        return DecodedPage(None, records)
 
-    def _lines(self, response: DecodableResponse) -> list[Any]:
+    @staticmethod
+    def parse(response: Any, lines: list[bytes], first: int = 1) -> list[Any]:
+        """The values of ``lines`` (numbered from ``first``; blank ones skipped), each exactly one value."""
         records: list[Any] = []
-        for number, line in enumerate(response.content.splitlines(), start=1):
+        for number, line in enumerate(lines, start=first):
             if not line.strip():
                 continue
             try:
@@ -220,40 +227,43 @@ class CsvDecoder(Decoder):
         self.delimiter, self.has_header = delimiter, has_header
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
-        kind = _document_kind(_content_type(response))
-        if kind is not None or response.content.lstrip()[:1] == b"{":
-            found = f"Content-Type {_content_type(response)}" if kind else "a body that starts with '{'"
-            raise _wrong_decoder("csv", response, kind or "json", found)
+        self.refuse_other_content(response, response.content)
         # BytesIO shares the bytes object (no copy); the wrapper decodes incrementally.
         text = io.TextIOWrapper(io.BytesIO(response.content), encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, delimiter=self.delimiter)
         try:
-            return DecodedPage(None, self._rows(reader))
+            return DecodedPage(None, list(self.rows(csv.reader(text, delimiter=self.delimiter))))
         except (csv.Error, UnicodeDecodeError, ValueError) as exc:
             raise StreamError(f"invalid CSV from {response.method} {response.url}: {exc}") from None
 
-    def _rows(self, reader: Any) -> list[dict[str, Any]]:
+    @staticmethod
+    def refuse_other_content(response: Any, start: bytes) -> None:
+        """A JSON, XML or HTML answer is the wrong decoder (it would read as a one-column CSV)."""
+        kind = _document_kind(_content_type(response))
+        if kind is not None or start.lstrip()[:1] == b"{":
+            found = f"Content-Type {_content_type(response)}" if kind else "a body that starts with '{'"
+            raise _wrong_decoder("csv", response, kind or "json", found)
+
+    def rows(self, reader: Iterator[list[str]]) -> Iterator[dict[str, Any]]:
+        """The records of a ``csv.reader``, one by one (a ValueError for a header naming a column twice)."""
         header: list[str] | None = next(reader, None) if self.has_header else None
         if self.has_header and header is None:
-            return []
+            return
         if header is not None and len(set(header)) < len(header):
             twice = next(name for name in header if header.count(name) > 1)
             raise ValueError(f"the header names the column {twice!r} twice: one of them would be lost "
                              "(if the first row is data, not a header, set decoder.has_header: false)")
-        records: list[dict[str, Any]] = []
         for row in reader:
             if not row:
                 continue
             if header is None:
-                records.append({f"column_{i}": v for i, v in enumerate(row, start=1)})
+                yield {f"column_{i}": v for i, v in enumerate(row, start=1)}
                 continue
             record: dict[str, Any] = dict(zip(header, row, strict=False))
             if len(row) > len(header):
                 record["_extra"] = row[len(header):]
             elif len(row) < len(header):
                 record.update(dict.fromkeys(header[len(row):]))
-            records.append(record)
-        return records
+            yield record
 
 
 class XmlDecoder(Decoder):

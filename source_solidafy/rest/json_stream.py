@@ -18,9 +18,7 @@ decoders read exactly (``jsoncodec``), and its pure Python backend is several ti
 
 from __future__ import annotations
 
-import itertools
 import re
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any, NoReturn
@@ -30,7 +28,7 @@ import orjson
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.rest.decoders import DecodableResponse, DecodedPage, Decoder
-from source_solidafy.rest.unpack import Packing, gunzip, kind_of, limit_of
+from source_solidafy.rest.unpack import Packing, limit_of, unpacked_chunks
 
 _WS = re.compile(rb"[ \t\r\n]*")
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -71,10 +69,13 @@ def value_end(buf: bytes, pos: int, final: bool) -> int:
     return end if end < len(buf) or final else -1
 
 
-class _Feed:
+class Feed:
     """The document's unread bytes, refilled from the chunks; at most one value plus one read held."""
 
-    def __init__(self, chunks: Iterator[bytes], limit: int, deadline: float | None, where: str) -> None:
+    def __init__(self, chunks: Iterator[bytes], limit: int, deadline: float | None, where: str,
+                 unit: str = "value", beyond: str = " or what is skipped on the way to records_path") -> None:
+        """``unit`` and ``beyond`` word the error for a too long value (a JSON value, a line)."""
+        self.unit, self.beyond = unit, beyond
         self.buf, self.pos, self.done = b"", 0, False
         self.offset = 0  # bytes of the document before buf
         self.chunks, self.limit, self.deadline, self.where = chunks, limit, deadline, where
@@ -88,9 +89,9 @@ class _Feed:
                               "(truncated?); its records are not all there")
         unread = self.buf[self.pos:]
         if len(unread) > self.limit:
-            raise StreamError(f"{self.where}: a value at byte {self.offset + self.pos} is larger than "
-                              f"{self.limit / 2**20:g} MB, the limit (http.max_response_mb) for one record or what "
-                              "is skipped on the way to records_path; stopped reading there")
+            raise StreamError(f"{self.where}: a {self.unit} at byte {self.offset + self.pos} is larger than "
+                              f"{self.limit / 2**20:g} MB, the limit (http.max_response_mb) for one record"
+                              f"{self.beyond}; stopped reading there")
         parts, got = [unread], 0
         while got <= len(unread):
             self._waited()
@@ -152,7 +153,7 @@ def _describe(byte: int | None) -> str:
 class _Walk:
     """The scanner's way through one document: to ``keys``, then through the records there."""
 
-    def __init__(self, feed: _Feed, keys: list[str], key: str) -> None:
+    def __init__(self, feed: Feed, keys: list[str], key: str) -> None:
         self.feed, self.keys, self.key = feed, keys, key
 
     def to_records(self) -> bool:
@@ -208,7 +209,7 @@ class _Walk:
 def read_records(chunks: Iterator[bytes], keys: list[str], batch: int, limit: int, deadline: float | None,
                  where: str, key: str = "decoder.records_path") -> Iterator[list[Any]]:
     """The records of one streamed document, ``batch`` at a time (fewer if they hold 8 MB of text)."""
-    feed = _Feed(chunks, limit, deadline, where)
+    feed = Feed(chunks, limit, deadline, where)
     walk = _Walk(feed, keys, key)
     first = feed.peek()
     if first is None:
@@ -252,23 +253,12 @@ class JsonStream(Decoder):
     def batches(self, response: Any) -> Iterator[list[Any]]:
         """Records of a ``StreamedResponse`` in batches (the caller closes it)."""
         where = response.redact(f"{response.method} {response.url}")
-        chunks = self._unpacked(response.chunks(), response, where)
+        chunks = unpacked_chunks(response.chunks(), self.packing, response, where)
         yield from read_records(chunks, self.keys, self.batch, response.max_bytes, response.deadline, where, self.key)
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
         """A body read already (a test, or an async job download): the same records."""
         where = f"{response.method} {response.url}"
-        chunks = self._unpacked(iter([response.content]), response, where)
+        chunks = unpacked_chunks(iter([response.content]), self.packing, response, where)
         batches = read_records(chunks, self.keys, self.batch, limit_of(response), None, where, self.key)
         return DecodedPage(None, [record for batch in batches for record in batch])
-
-    def _unpacked(self, chunks: Iterator[bytes], response: Any, where: str) -> Iterator[bytes]:
-        first = next(chunks, b"")
-        chunks = itertools.chain([first], chunks)
-        if kind_of(first[:4], self.packing) == "gzip":  # the whole document is bounded per record instead
-            return gunzip(chunks, sys.maxsize, where)
-        encoded = (getattr(response, "headers", None) or {}).get("Content-Encoding")
-        if self.packing.kind == "gzip" and not encoded and first.strip():
-            raise StreamError(f"{where}: decoder.compression is gzip but the body is not gzip (it starts with "
-                              f"{first[:16]!r}); set compression: auto to take any body")
-        return chunks

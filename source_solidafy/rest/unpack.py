@@ -13,6 +13,8 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import io
+import itertools
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -101,6 +103,20 @@ def gunzip(chunks: Iterable[bytes], limit: int, where: str) -> Iterator[bytes]:
         raise StreamError(f"{where}: not a readable gzip body ({exc})") from None
     if inside:
         raise StreamError(f"{where}: the gzip body ends early (truncated); its records are not all there")
+
+
+def unpacked_chunks(chunks: Iterator[bytes], packing: Packing, response: Any, where: str) -> Iterator[bytes]:
+    """A streamed body's chunks, unpacked as they come when it starts like a gzip file (a streaming
+    reader bounds what it holds per record instead of the whole: no overall limit here)."""
+    first = next(chunks, b"")
+    chunks = itertools.chain([first], chunks)
+    if kind_of(first[:4], packing) == "gzip":
+        return gunzip(chunks, sys.maxsize, where)
+    encoded = (getattr(response, "headers", None) or {}).get("Content-Encoding")
+    if packing.kind == "gzip" and not encoded and first.strip():
+        raise StreamError(f"{where}: decoder.compression is gzip but the body is not gzip (it starts with "
+                          f"{first[:16]!r}); set compression: auto to take any body")
+    return chunks
 
 
 def unzip(content: bytes, members: str | None, limit: int, where: str) -> list[Member]:

@@ -149,3 +149,49 @@ def test_json_stream_decoder_reads_a_gzip_document() -> None:
     assert decoder.decode(Resp(gzip.compress(doc))).records == [{"id": i} for i in range(10)]
     with pytest.raises(StreamError, match=r"compression is gzip but the body is not gzip"):
         JsonStream("data", Packing("gzip")).decode(Resp(doc))
+
+
+# -------------------------------------------------------------------------------- stream: true (lines)
+
+
+def _pieces(data: bytes, piece: int) -> Any:
+    class Body:
+        url, method, headers, max_bytes, deadline = "https://h/x", "GET", {}, MB, None
+
+        def chunks(self) -> Any:
+            return iter([data[i:i + piece] for i in range(0, len(data), piece)])
+
+        def redact(self, text: str) -> str:
+            return text
+
+    return Body()
+
+
+def test_csv_stream_reads_rows_across_chunks_quoted_newlines_and_a_bom() -> None:
+    body = '\ufeffid,note\n1,"two\nlines, ""quoted"""\n2,plain\r\n3,é\n'.encode()
+    decoder = _decoder(type="csv", stream=True)
+    assert decoder.streaming
+    for piece in (1, 2, 5, 1000):
+        batches = list(decoder.batches(_pieces(body, piece)))
+        assert [r for b in batches for r in b] == [{"id": "1", "note": 'two\nlines, "quoted"'},
+                                                   {"id": "2", "note": "plain"}, {"id": "3", "note": "é"}]
+    assert decoder.decode(Resp(gzip.compress(body))).records[2] == {"id": "3", "note": "é"}
+
+
+def test_jsonl_stream_batches_and_names_a_bad_line() -> None:
+    body = b"".join(b'{"id": %d}\n' % i for i in range(2500)) + b"\n"
+    decoder = _decoder(type="jsonl", stream=True)
+    batches = list(decoder.batches(_pieces(gzip.compress(body), 100)))
+    assert [len(b) for b in batches] == [1000, 1000, 500] and batches[2][-1] == {"id": 2499}
+    with pytest.raises(StreamError, match=r"invalid JSON line 3 from GET https://h/x"):
+        list(decoder.batches(_pieces(b'{"a": 1}\n\n{"a": \n', 4)))
+
+
+def test_line_stream_limits_one_line() -> None:
+    body = b"id\n" + b"x" * (3 * MB) + b"\n"
+    with pytest.raises(StreamError, match=r"a line at byte 3 is larger than 1 MB, the limit \(http.max_response_mb\) "
+                                          r"for one record; stopped reading there"):
+        list(_decoder(type="csv", stream=True).batches(_pieces(body, 64 * 1024)))
+    with pytest.raises(Exception, match=r"decoder.stream reads one body as it arrives; it takes no pagination"):
+        m.Stream.model_validate({"name": "s", "request": {"path": "/"}, "decoder": {"type": "csv", "stream": True},
+                                 "pagination": {"type": "offset"}})
