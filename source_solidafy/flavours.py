@@ -11,6 +11,7 @@ fails, the sync ends); a :class:`Flavour` decides *what* is said then:
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy import protocol as p
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 Messages = list[dict[str, Any]]
 INTERNAL_CHARS = 4000  # the end of a redacted traceback an ERROR trace carries
+RATE_LIMITED_EVERY = 10.0  # seconds between a stream's RATE_LIMITED statuses
 
 
 class Flavour:
@@ -47,6 +49,10 @@ class Flavour:
 
     def page_read(self, run: StreamRun, count: int, verbose: bool) -> Messages:
         return [p.log("DEBUG", f"Page {run.pages}: fetched {count} records")] if verbose else []
+
+    def rate_limited(self, run: StreamRun, secs: float) -> Messages:
+        """A request of the stream waits ``secs`` for the API's rate limit (the client logged it)."""
+        return []
 
     def completed(self, run: StreamRun) -> Messages:
         http = f"; {run.http.describe()}" if run.http.requests else ""
@@ -89,6 +95,15 @@ class AirbyteFlavour(Flavour):
 
     def page_read(self, run: StreamRun, count: int, verbose: bool) -> Messages:
         return []
+
+    def rate_limited(self, run: StreamRun, secs: float) -> Messages:
+        """RUNNING with the protocol's RATE_LIMITED reason and when the quota resets; at most one
+        every ``RATE_LIMITED_EVERY`` seconds a stream (many threads may wait at once)."""
+        now = time.monotonic()
+        if run.ended or now - run.limited_at < RATE_LIMITED_EVERY:
+            return []
+        run.limited_at, run.running = now, True
+        return [p.rate_limited(run.name, p.now_ms() + int(secs * 1000))]
 
     def completed(self, run: StreamRun) -> Messages:
         return [*self._said(run),

@@ -71,6 +71,15 @@ def stream_status(stream: str, status: str, warnings: list[str] | None = None,
     }
 
 
+def rate_limited(stream: str, quota_reset_ms: int) -> dict[str, Any]:
+    """A STREAM_STATUS RUNNING with the protocol's RATE_LIMITED reason: the stream waits for its API's
+    quota, which resets at ``quota_reset_ms`` (epoch milliseconds)."""
+    message = stream_status(stream, "RUNNING")
+    message["trace"]["stream_status"]["reasons"] = [
+        {"type": "RATE_LIMITED", "rate_limited": {"quota_reset": quota_reset_ms}}]
+    return message
+
+
 def trace_error(
     message: str, failure_type: str = "system_error", stream: str | None = None, internal: str | None = None
 ) -> dict[str, Any]:

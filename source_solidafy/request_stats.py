@@ -10,21 +10,29 @@ backoff before a retry.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 
 class RequestStats:
     """Thread-safe counters; ``as_dict()`` is the summary's ``http`` entry."""
 
-    __slots__ = ("requests", "retries", "rate_limit_waits", "rate_limit_wait_secs", "retry_wait_secs", "_lock")
+    __slots__ = ("requests", "retries", "rate_limit_waits", "rate_limit_wait_secs", "retry_wait_secs", "on_wait",
+                 "_lock")
 
-    def __init__(self) -> None:
+    def __init__(self, on_wait: Callable[[float], None] | None = None) -> None:
         self.requests = 0  # attempts sent (retries included)
         self.retries = 0
         self.rate_limit_waits = 0
         self.rate_limit_wait_secs = 0.0
         self.retry_wait_secs = 0.0
+        self.on_wait = on_wait  # told when a long rate-limit wait starts (seconds); the runner's queue
         self._lock = threading.Lock()
+
+    def waiting(self, secs: float) -> None:
+        """A rate-limit wait of ``secs`` (a second or more) starts now."""
+        if self.on_wait is not None:
+            self.on_wait(secs)
 
     def sent(self, waited: float) -> None:
         """An attempt goes out after waiting ``waited`` seconds for the rate limit."""

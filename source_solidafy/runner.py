@@ -88,6 +88,7 @@ class SyncRun:
         mode = plan.sync_modes.get(stream, "incremental")
         incoming = None if mode == "full_refresh" else plan.state.get(stream)
         run = self.runs[stream]
+        run.http.on_wait = lambda secs: self._put(("limited", stream, secs))
         return ReadContext(
             config=plan.config,
             state=incoming,
@@ -209,6 +210,8 @@ class SyncRun:
                 out = self._on_skip(self.runs[stream], payload)
             elif kind == "start":
                 out = self._on_start(self.runs[stream])
+            elif kind == "limited":  # a rate-limit wait of a second or more starts (Budget.acquire)
+                out = list(self.flavour.rate_limited(self.runs[stream], payload))
             elif kind == "config":
                 out = self._on_config(*payload)
             else:

@@ -89,6 +89,7 @@ class StreamRun:
     counts: dict[str, int] = field(default_factory=dict)  # ReadContext.count: records_filtered, ...
     http: RequestStats = field(default_factory=RequestStats)  # the stream's HTTP requests (REST streams)
     drift: DriftWatch | None = None  # its records against its declared schema (drift.py)
+    limited_at: float = -1e9  # when its last RATE_LIMITED status went out (Airbyte flavour)
 
     def add_count(self, key: str, n: int) -> list[Any]:
         """ReadContext.count: shown in the stream's summary entry; nothing to say right away."""

@@ -2,7 +2,7 @@
 
 Each pool (a path prefix; ``""`` is the rest of the host) has a budget of ``limit`` requests per
 ``window`` seconds, in fixed windows counted from the mock's start (aligned to a whole second, so an
-epoch reset is exact). A request past the budget is answered 429 with ``Retry-After`` and not served;
+epoch reset is exact), or with ``start_on_first`` from its first request. A request past the budget is answered 429 with ``Retry-After`` and not served;
 every answer, 429s included, carries the pool's limit, what is left and when it resets, in the
 family the test picks:
 
@@ -38,11 +38,12 @@ class Pool:
 
 class LimitedApi:
     def __init__(self, pools: list[Pool], family: str = "ietf", pages: int = 10, teams: int = 0,
-                 decimal_reset: bool = False) -> None:
+                 decimal_reset: bool = False, start_on_first: bool = False) -> None:
         assert family in FAMILIES
         self.pools = sorted(pools, key=lambda p: -len(p.prefix))  # the longest prefix wins
         self.family, self.pages, self.teams, self.decimal = family, pages, teams, decimal_reset
         self.start = math.floor(time.time())
+        self._start_on_first = start_on_first  # the first window opens with the first request
         self.served: dict[str, int] = {}  # per pool prefix
         self.rejected = 0
         self._counts: dict[tuple[str, int], int] = {}
@@ -51,8 +52,10 @@ class LimitedApi:
     def __call__(self, req: Request) -> Response:
         pool = next(p for p in self.pools if req.path.startswith(p.prefix))
         now = time.time()
-        index = int((now - self.start) / pool.window)
         with self._lock:
+            if self._start_on_first:
+                self.start, self._start_on_first = now, False
+            index = int((now - self.start) / pool.window)
             used = self._counts.get((pool.prefix, index), 0)
             allowed = used < pool.limit
             if allowed:

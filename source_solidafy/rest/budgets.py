@@ -6,7 +6,7 @@ parent read through the connector's client, takes a turn first. So requests slow
 limit is hit instead of meeting 429s:
 
 - while requests are left in the window, they go at once; once fewer than a quarter of the quota
-  is left, the rest are spread evenly over the time until the reset;
+  is left, the rest are spread evenly over the time until the reset (the last one before it);
 - with none left, every thread waits for the reset, then one request goes alone to learn the new
   window (the server may reset later than it said, or not at all);
 - a 429/503 with ``Retry-After`` (or a reset) stops every thread until then, not only the one that got it.
@@ -68,7 +68,7 @@ class _Window:
                 self.reset_at = now + UNKNOWN_RESET_SECS
             return self.reset_at - now
         if self.reset_at is not None and self.remaining <= self.limit * PACE_BELOW:
-            return self.last_sent + (self.reset_at - now) / self.remaining - now
+            return self.last_sent + (self.reset_at - now) / (self.remaining + 1) - now
         return 0.0
 
     def take(self, now: float) -> None:
@@ -110,25 +110,40 @@ class Budget:
 
     def acquire(self, stats: RequestStats | None = None, log: LogFn | None = None) -> int:
         """Take a turn for one attempt, waiting as the budget says (at most ``cap`` seconds), then for
-        ``rate_limit_rps``; counted in ``stats``, a wait of a second or more logged. The turn's epoch
+        ``rate_limit_rps``; counted in ``stats``. A wait of a second or more is said before it starts
+        (``log``, and ``stats.on_wait``: the Airbyte flavour's RATE_LIMITED status). The turn's epoch
         goes back to :meth:`answered` or :meth:`done`."""
-        waited, epoch = self._turn()
-        if waited >= 1 and log is not None:
-            log("INFO", f"waited {waited:.1f}s for the rate limit of {self.name} ({self.describe()})")
+        def waiting(secs: float) -> None:
+            if log is not None:
+                log("INFO", f"waiting {secs:.1f}s for the rate limit of {self.name} ({self.describe()})")
+            if stats is not None:
+                stats.waiting(secs)
+
+        waited, epoch = self._turn(waiting)
         if self._bucket is not None:
             waited += self._bucket.acquire()
         if stats is not None:
             stats.sent(waited)
         return epoch
 
-    def _turn(self) -> tuple[float, int]:
+    def _turn(self, waiting: Callable[[float], None]) -> tuple[float, int]:
+        told = False
         with self._cond:
             start = now = self._clock()
             while True:
                 wait = self._wait(now)
                 if wait <= 0 or now - start >= self.cap:
                     break
-                self._cond.wait(min(wait, self.cap - (now - start)))
+                wait = min(wait, self.cap - (now - start))
+                if wait >= 1 and not told:  # said once, outside the lock (a log line may block)
+                    told = True
+                    self._cond.release()
+                    try:
+                        waiting(wait)
+                    finally:
+                        self._cond.acquire()
+                else:
+                    self._cond.wait(wait)
                 now = self._clock()
             for window in self._windows.values():
                 window.take(now)

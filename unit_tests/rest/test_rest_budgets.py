@@ -81,7 +81,7 @@ def test_the_last_quarter_is_spread_over_the_time_left() -> None:
     b = budget(clock)
     b.done(b.acquire(), [Quota("", 20, 10.0, 100)])  # 20 of 100 left, 10 s to go
     epoch = b.acquire()
-    assert b._wait(clock.now) == pytest.approx(10.0 / 19)  # the next one waits its share
+    assert b._wait(clock.now) == pytest.approx(10.0 / 20)  # the next one waits its share
     b.done(epoch, None)
 
 
