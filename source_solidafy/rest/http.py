@@ -23,13 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 import requests
 import tenacity
 
-from source_solidafy.errors import AuthError, ConfigError, HttpError, redact
+from source_solidafy.errors import AuthError, HttpError, redact
 from source_solidafy.request_stats import RequestStats
 from source_solidafy.rest.auth import Auth
 from source_solidafy.rest.budgets import Budget, Budgets
@@ -37,18 +36,21 @@ from source_solidafy.rest.origins import CredentialScope, ScopedCookiePolicy, fo
 from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket, request_slot
 from source_solidafy.rest.request import ParamPairs as Params
 from source_solidafy.rest.request import param_list as _param_list
-from source_solidafy.rest.response import Response, StreamedResponse, describe, is_unknown_host
+from source_solidafy.rest.response import (
+    TRANSIENT,
+    Response,
+    StreamedResponse,
+    describe,
+    failure,
+    is_unknown_host,
+)
 from source_solidafy.rest.response_rules import RETRYING, ResponseIgnored, ResponseRule, first_match
 from source_solidafy.rest.transport import (
     DEFAULT_MAX_RESPONSE_MB,
-    DeadlineExceeded,
     EnvProxies,
     GuardedSession,
     Limits,
-    RedirectRefused,
-    ResponseTooLarge,
     make_session,
-    refusal,
 )
 from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import LogFn
@@ -56,12 +58,6 @@ from source_solidafy.source import LogFn
 __all__ = ["HttpClient", "Response", "StreamedResponse"]
 
 DEFAULT_RETRY_STATUSES = (429, 500, 502, 503, 504)
-_TRANSIENT = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,  # truncated body: IncompleteRead, Content-Length mismatch
-    requests.exceptions.ContentDecodingError,  # truncated gzip body
-)
 
 
 class _Retry(Exception):
@@ -140,7 +136,7 @@ class HttpClient:
         host before any answer came), waiting as ``RetryWait`` says."""
         return tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max_retries + 1),
-            retry=tenacity.retry_if_exception_type((_Retry, *_TRANSIENT))
+            retry=tenacity.retry_if_exception_type((_Retry, *TRANSIENT))
             & tenacity.retry_if_exception(lambda exc: self._answered or not is_unknown_host(exc)),
             wait=self._waits,
             sleep=sleep,
@@ -276,30 +272,9 @@ class HttpClient:
             return self._retrying(self._attempt, call)
         except _Retry as exc:
             return exc.response
-        except (ResponseTooLarge, RedirectRefused) as exc:
-            raise HttpError(self.redact(f"{call.method} {self._display(call)}: {refusal(exc)}"),
-                            url=self._display(call)) from None
-        except requests.Timeout as exc:  # a silent server may hit either first: one wording for both
-            secs, why = self.timeout, ""
-            if isinstance(exc, DeadlineExceeded):
-                secs, why = exc.secs, ": no complete response within http.deadline_secs (default timeout_secs)"
-            raise HttpError(self.redact(
-                f"timeout after {secs:g}s from {call.method} {self._display(call)} after {self.max_retries} retries{why}"
-            ), url=self._display(call)) from None
-        except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
-                requests.exceptions.InvalidURL) as exc:
-            raise ConfigError(self.redact(f"cannot request {call.url!r}: {exc} (check base_url and the path)")) from None
-        except _TRANSIENT as exc:
-            if is_unknown_host(exc) and not self._answered:
-                host = urlsplit(call.url).hostname
-                raise HttpError(self.redact(
-                    f"cannot resolve host '{host}' for {call.method} {self._display(call)} (check base_url)"
-                ), url=self._display(call)) from None
-            raise HttpError(self.redact(
-                f"{describe(exc, self.redact)} from {call.method} {self._display(call)} after {self.max_retries} retries"
-            ), url=self._display(call)) from None
         except requests.RequestException as exc:
-            raise HttpError(self.redact(f"{call.method} {self._display(call)} failed: {exc}")) from None
+            raise failure(exc, call.method, call.url, lambda: self._display(call), self.timeout, self.max_retries,
+                          self._answered, self.redact) from None
 
     def _attempt(self, call: _Call) -> Response | StreamedResponse:
         epoch = call.budget.acquire(call.stats, self._log)  # the API's limit, then http.rate_limit_rps

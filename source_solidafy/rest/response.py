@@ -1,17 +1,19 @@
-"""One fully read HTTP response, and short names for transport failures (both redacted, then cut)."""
+"""One fully read HTTP response, short names for transport failures, and the error of a request that got no answer to use (all redacted, then cut)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import requests
 from requests.structures import CaseInsensitiveDict
 
 from source_solidafy import jsoncodec
-from source_solidafy.errors import HttpError, StreamError, redact_cut
+from source_solidafy.errors import ConfigError, HttpError, SolidafyError, StreamError, redact_cut
+from source_solidafy.rest.transport import DeadlineExceeded, RedirectRefused, ResponseTooLarge, refusal
 
 _UNSET = object()
 
@@ -166,3 +168,34 @@ def is_unknown_host(exc: BaseException) -> bool:
         nested = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
         current = reason if isinstance(reason, BaseException) else nested or current.__context__
     return False
+
+
+TRANSIENT = (  # retried: no answer, or an answer cut short
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,  # truncated body: IncompleteRead, Content-Length mismatch
+    requests.exceptions.ContentDecodingError,  # truncated gzip body
+)
+
+
+def failure(exc: requests.RequestException, method: str, url: str, display: Callable[[], str], timeout: float,
+            retries: int, answered: bool, redactor: Callable[[str], str]) -> SolidafyError:
+    """The error of a request that got no answer to use (``display()``: its URL with the query, redacted)."""
+    if isinstance(exc, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                        requests.exceptions.InvalidURL)):  # no URL to display
+        return ConfigError(redactor(f"cannot request {url!r}: {exc} (check base_url and the path)"))
+    shown = display()
+    where = f"{method} {shown}"
+    if isinstance(exc, (ResponseTooLarge, RedirectRefused)):
+        return HttpError(redactor(f"{where}: {refusal(exc)}"), url=shown)
+    if isinstance(exc, requests.Timeout):  # a silent server may hit either first: one wording for both
+        secs, why = timeout, ""
+        if isinstance(exc, DeadlineExceeded):
+            secs, why = exc.secs, ": no complete response within http.deadline_secs (default timeout_secs)"
+        return HttpError(redactor(f"timeout after {secs:g}s from {where} after {retries} retries{why}"), url=shown)
+    if isinstance(exc, TRANSIENT):
+        if is_unknown_host(exc) and not answered:
+            return HttpError(redactor(f"cannot resolve host '{urlsplit(url).hostname}' for {where} (check base_url)"),
+                             url=shown)
+        return HttpError(redactor(f"{describe(exc, redactor)} from {where} after {retries} retries"), url=shown)
+    return HttpError(redactor(f"{where} failed: {exc}"))
