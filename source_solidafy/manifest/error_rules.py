@@ -52,11 +52,20 @@ def _statuses(value: Any) -> list[int]:
     return sorted(set(out))
 
 
+_REPEAT = r"(?:[+*]|\{\d*,\})"
+_NESTED = re.compile(rf"\((?:[^()\\]|\\.)*{_REPEAT}(?:[^()\\]|\\.)*\){_REPEAT}")  # (a+)+, (\w*x)*, (a+){2,}
+
+
 def _regex(value: str) -> str:
+    """A regex searched in what the API sends: it must compile, and have no repeat inside a repeated group,
+    which backtracks for exponential time on a body made for it (the body is the API's, not ours)."""
     try:
         re.compile(value)
     except re.error as exc:
         raise PydanticCustomError("regex", "invalid regular expression: {problem}", {"problem": str(exc)}) from None
+    if (nested := _NESTED.search(value)) is not None:
+        raise PydanticCustomError("regex", "a repeat inside a repeated group ({got}) can take exponential time on "
+                                  "a hostile response; write it without the nesting", {"got": nested.group(0)})
     return value
 
 
