@@ -119,8 +119,30 @@ def unpacked_chunks(chunks: Iterator[bytes], packing: Packing, response: Any, wh
     return chunks
 
 
+MAX_MEMBERS = 10_000  # a zip's entries each cost ~600 bytes of memory once listed: a bound on those too
+
+
+def entry_count(content: bytes) -> int | None:
+    """The entries a zip's end record declares (ZIP64 too), read before anything is listed; None if
+    there is no end record (zipfile then says the archive is unreadable)."""
+    at = content.rfind(b"PK\x05\x06", max(0, len(content) - 65_557))
+    if at < 0:
+        return None
+    total = int.from_bytes(content[at + 10:at + 12], "little")
+    locator = at - 20
+    if total == 0xFFFF and locator >= 0 and content[locator:locator + 4] == b"PK\x06\x07":
+        end64 = int.from_bytes(content[locator + 8:locator + 16], "little")
+        if content[end64:end64 + 4] == b"PK\x06\x06":
+            total = int.from_bytes(content[end64 + 32:end64 + 40], "little")
+    return total
+
+
 def unzip(content: bytes, members: str | None, limit: int, where: str) -> list[Member]:
     """Every file of a zip (or those matching the ``members`` glob), unpacked within ``limit`` in all."""
+    declared = entry_count(content)
+    if declared is not None and declared > MAX_MEMBERS:
+        raise StreamError(f"{where}: the zip archive declares {declared:,} entries, more than {MAX_MEMBERS:,} (the "
+                          "limit: each entry costs memory once listed); refused")
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         infos = [i for i in archive.infolist() if not i.is_dir()]

@@ -83,6 +83,15 @@ def test_bombs_stop_at_the_response_limit() -> None:
         _decoder(type="csv", compression="zip").decode(Resp(zip_bomb, max_bytes=5 * MB))
 
 
+def test_a_zip_of_too_many_entries_is_refused_before_they_are_listed() -> None:
+    from source_solidafy.rest.unpack import MAX_MEMBERS, entry_count
+
+    many = _zip({f"{i}.csv": b"" for i in range(MAX_MEMBERS + 1)})
+    assert entry_count(many) == MAX_MEMBERS + 1 and entry_count(_zip({"a": b"1"})) == 1
+    with pytest.raises(StreamError, match=r"declares 10,001 entries, more than 10,000 \(the limit"):
+        _decoder(type="csv").decode(Resp(many))
+
+
 def test_broken_packing_is_a_clear_error() -> None:
     whole = gzip.compress(b'{"id": 1}\n' * 1000)
     with pytest.raises(StreamError, match=r"the gzip body ends early \(truncated\)"):
