@@ -91,7 +91,8 @@ class Credentials:
             return req.header(v["name"]) in v["quotas"]
         if kind == "jwt":
             header = req.header("Authorization") or ""
-            return header.startswith("Bearer ") and self.verified_jwt(header[7:]) is not None
+            audience = v.get("claims", {}).get("aud")
+            return header.startswith("Bearer ") and self.verified_jwt(header[7:], audience) is not None
         header = req.header(v.get("header_name", "Authorization")) or ""
         token = header.removeprefix(v.get("header_prefix", "Bearer "))
         with self._lock:
@@ -113,9 +114,12 @@ class Credentials:
         try:
             claims = jwt.decode(token, v["public_key"], algorithms=[v["algorithm"]], audience=audience,
                                 options={"require": ["iat", "exp"]}, leeway=0)
+            kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
             return None
         self.jwts.append(claims)
+        if v.get("kid") is not None and kid != v["kid"]:
+            return None
         now = time.time()
         if claims["iat"] > now or claims["exp"] > now + 600:
             return None

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ConfigDict, PrivateAttr
 
@@ -23,6 +23,7 @@ from source_solidafy.errors import ConfigError
 from source_solidafy.lowcode.translate_core import TranslatorCore
 from source_solidafy.lowcode.translate_parts import CONFIG_VARS, _static
 from source_solidafy.manifest.auth_choice import alternatives
+from source_solidafy.manifest.auth_models import JwtAlgorithm
 from source_solidafy.manifest.models import Auth, Manifest, Stream
 
 GRANTS = {"refresh_token": "oauth2_refresh_token", "client_credentials": "oauth2_client_credentials"}
@@ -120,6 +121,8 @@ class AuthParts(TranslatorCore):
             return {"type": "api_key", "key": opt.field_name, "value": value("api_token"), "location": where}
         if kind == "OAuthAuthenticator":
             return self.oauth(node, value)
+        if kind == "JwtAuthenticator":
+            return self.jwt(node, value)
         if kind == "SelectiveAuthenticator":
             raise self.fail(self.path(node), "a SelectiveAuthenticator inside another is not supported yet")
         return {"type": "none"}
@@ -140,3 +143,34 @@ class AuthParts(TranslatorCore):
         if grant == "refresh_token":
             block["refresh_token"] = value("refresh_token")
         return block
+
+    def jwt(self, node: dict[str, Any], value: Any) -> dict[str, Any]:
+        """JwtAuthenticator -> our ``jwt``: the JWT in ``Authorization`` (with ``header_prefix`` when given)."""
+        algorithm = _static(self, node, "algorithm", "JWT algorithm")
+        if algorithm not in get_args(JwtAlgorithm):
+            raise self.fail(self.path(node, "algorithm"), f"JwtAuthenticator algorithm {algorithm!r} is not supported "
+                            f"(only {', '.join(get_args(JwtAlgorithm))})")
+        claims = {k: self.nested(node, "jwt_payload", k) for k in ("iss", "sub", "aud") if _has(node, "jwt_payload", k)}
+        headers = {k: self.nested(node, "jwt_headers", k) for k in ("typ", "cty") if _has(node, "jwt_headers", k)}
+        for group, out, reserved in (("additional_jwt_payload", claims, ("iss", "sub", "aud", "iat", "exp", "nbf")),
+                                     ("additional_jwt_headers", headers, ("kid", "alg", "typ", "cty"))):
+            for key in (node.get(group) or {}):
+                if key in reserved:
+                    raise self.fail(self.path(node, group), f"'{key}' is reserved and may not be in {group}")
+                out[str(key)] = self.nested(node, group, key)
+        block = {"type": "jwt", "algorithm": algorithm, "key": value("secret_key"), "claims": claims,
+                 "jwt_headers": headers, "lifetime_secs": int(node.get("token_duration") or 1200),
+                 "header_prefix": _static(self, node, "header_prefix", "JWT header_prefix") if node.get("header_prefix") else ""}
+        if _has(node, "jwt_headers", "kid"):
+            block["key_id"] = self.nested(node, "jwt_headers", "kid")
+        return block
+
+    def nested(self, node: dict[str, Any], group: str, key: str) -> Any:
+        """A template of ``node[group][key]`` (``jwt_payload.iss``), with the mapping's own path in messages."""
+        owner = node[group]
+        return self.table.template(self.interp(owner, key, CONFIG_VARS), self.where_of(self.path(owner, key)))
+
+
+def _has(node: dict[str, Any], group: str, key: str) -> bool:
+    owner = node.get(group)
+    return isinstance(owner, dict) and owner.get(key) not in (None, "")
