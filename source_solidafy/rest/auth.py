@@ -56,6 +56,10 @@ def spaced_prefix(prefix: str) -> str:
 class Auth:
     """No credentials. Base class of the others."""
 
+    # True: an answer's rate-limit headers (429, RateLimit-*) describe this auth's current credential,
+    # not the API, so the client's shared budget leaves them to the auth (a key pool moves on instead)
+    own_limits = False
+
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
         return None
 

@@ -285,7 +285,10 @@ class HttpClient:
             call.budget.done(epoch, None)
             raise
         self._answered = True
-        call.budget.answered(epoch, raw.headers, raw.status_code)
+        if self.auth.own_limits:  # a key pool: the limit headers are the key's, which the pool follows itself
+            call.budget.done(epoch, None)
+        else:
+            call.budget.answered(epoch, raw.headers, raw.status_code)
         limit = self._session.limits.max_bytes
         if call.stream and raw.status_code < 400:  # the session left the body unread
             return StreamedResponse(raw, call.method, self.redact, limit, self.deadline)

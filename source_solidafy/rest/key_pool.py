@@ -42,7 +42,13 @@ def key_list(value: Any) -> list[str]:
 
 
 class KeyPool(Auth):
-    """``name`` (a header, or a query parameter with ``location: query``) carries one of ``values``."""
+    """``name`` (a header, or a query parameter with ``location: query``) carries one of ``values``.
+
+    Each key has its own quota, so the client's shared rate-limit budget (rest/budgets.py) does not
+    read the answers' limit headers (``own_limits``): a 429 of one key must not hold the next one.
+    """
+
+    own_limits = True
 
     def __init__(self, name: str, values: list[str], location: str = "header", prefix: str = "",
                  quota_statuses: Iterable[int] = (429,), quota_body: str | None = None,
