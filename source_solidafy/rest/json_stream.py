@@ -36,11 +36,13 @@ _NEXT_BRACKET = re.compile(rb'[^"\[\]{}]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"\[\]{}]*)
 _SCALAR = re.compile(rb"[^,\]}\s]+")
 _OPEN = frozenset(b"[{")
 _STARTS = frozenset(b'{["-0123456789tfn')
+MAX_DEPTH = 1024  # orjson's own limit (and about the standard library's): deeper never parses
 _BATCH_BYTES = 8 << 20  # a batch is handed on once its records hold this much text
 
 
 def _container_end(buf: bytes, pos: int) -> int:
-    """End of the array or object starting at ``buf[pos]``; -1 when the buffer ends first."""
+    """End of the array or object starting at ``buf[pos]``; -1 when the buffer ends first, -2 when it
+    nests deeper than any parser reads (so a hostile ``[[[[...`` is not scanned to the size limit)."""
     depth, match = 0, _NEXT_BRACKET.match
     while True:
         found = match(buf, pos)
@@ -49,6 +51,8 @@ def _container_end(buf: bytes, pos: int) -> int:
         pos = found.end()
         if buf[pos - 1] in _OPEN:
             depth += 1
+            if depth > MAX_DEPTH:
+                return -2
         else:
             depth -= 1
             if depth == 0:
@@ -57,7 +61,7 @@ def _container_end(buf: bytes, pos: int) -> int:
 
 def value_end(buf: bytes, pos: int, final: bool) -> int:
     """End of the JSON value starting at ``buf[pos]`` (orjson validates it later); -1 when the
-    buffer ends first and more may come (``final``: nothing more comes)."""
+    buffer ends first and more may come (``final``: nothing more comes); -2 when nested too deep."""
     first = buf[pos]
     if first in _OPEN:
         return _container_end(buf, pos)
@@ -132,6 +136,8 @@ class Feed:
                 return self.pos, end
             if end == self.pos:
                 self.fail("a value")
+            if end == -2:
+                self.fail(f"a value nested at most {MAX_DEPTH} levels deep (the parser's limit)")
             self.more()
 
     def expect(self, byte: int, what: str) -> None:

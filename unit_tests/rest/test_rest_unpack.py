@@ -145,6 +145,13 @@ def test_stream_errors_say_what_and_where() -> None:
         _stream(orjson.dumps({"data": [{"blob": "x" * 5000}]}), limit=MB // 1000)
 
 
+def test_stream_refuses_nesting_no_parser_reads_without_scanning_on() -> None:
+    deep = b'{"data": [' + b"[" * 2000 + b"]" * 2000 + b"]}"
+    with pytest.raises(StreamError, match=r"invalid JSON at byte 10: expected a value nested at most 1024 levels deep"):
+        _stream(deep, piece=100_000)
+    assert _stream(b'{"data": [' + b"[" * 500 + b"]" * 500 + b"]}", piece=64) == [orjson.loads(b"[" * 500 + b"]" * 500)]
+
+
 def test_value_end_waits_for_more_when_the_buffer_ends_inside_a_value() -> None:
     assert value_end(b'{"a": "}"}, 1', 0, False) == 10
     assert value_end(b'{"a": "}', 0, False) == -1
