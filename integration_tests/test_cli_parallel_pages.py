@@ -1,7 +1,8 @@
 """Pages of one request chain fetched at once, through the CLI against a mock that enforces its limits.
 
 Offset and page-number pagination whose first page says how many pages there are (a total count, a
-total page count, GitHub's ``Link: rel="last"``) fetch the pages after it at once, up to
+total page count, GitHub's ``Link: rel="last"``), and ``link_header`` pagination that opts in with
+``parallel: true``, fetch the pages after it at once, up to
 ``--concurrency``, and emit them in page order: the records and the states are the same as read one
 page at a time. The mock (``mocks/paged.py``) answers 429 past its concurrency limit and holds the
 first later page until another is in flight, so a sequential read cannot pass for a parallel one.
@@ -47,13 +48,19 @@ streams:
     pagination: {type: page_number, page_size_param: per_page, page_size: 10}
     primary_key: id
     cursor_field: updated_at
+  - name: links
+    request: {path: /github, params: {per_page: "10"}}
+    pagination: {type: link_header%(link_extra)s}
+    primary_key: id
+    cursor_field: updated_at
 """
 HOLD = 10.0  # seconds the mock holds the first later page waiting for another (never reached when parallel)
 
 
-def _read(tmp_path: Path, api: PagedApi, stream: str, *extra: str, yaml_extra: str = "") -> Result:
+def _read(tmp_path: Path, api: PagedApi, stream: str, *extra: str, yaml_extra: str = "",
+          link_extra: str = ", parallel: true") -> Result:
     path = tmp_path / "paged.yaml"
-    path.write_text(CONNECTOR % {"extra": yaml_extra})
+    path.write_text(CONNECTOR % {"extra": yaml_extra, "link_extra": link_extra})
     with MockServer(api) as srv:
         return run_cli("read", "-c", str(path), "--config-json", json.dumps({"base_url": srv.url}),
                        "--streams", stream, *extra)
@@ -67,7 +74,8 @@ def _entry(res: Result) -> dict[str, Any]:
     return res.summary["streams"][0]
 
 
-@pytest.mark.parametrize(("stream", "count"), [("offset", 95), ("pages", 95), ("github", 95), ("github", 100)])
+@pytest.mark.parametrize(("stream", "count"), [("offset", 95), ("pages", 95), ("github", 95), ("github", 100),
+                                                ("links", 95)])
 def test_parallel_pages_give_the_same_records_and_states_as_one_at_a_time(
         tmp_path: Path, stream: str, count: int) -> None:
     records = make_records(count)
@@ -85,11 +93,13 @@ def test_parallel_pages_give_the_same_records_and_states_as_one_at_a_time(
     assert one_api.peak == 1 and one_api.overlapped == 0
 
 
-def test_parallel_false_reads_one_page_at_a_time(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("stream", "extra"), [("offset", {"yaml_extra": ", parallel: false"}),
+                                               ("links", {"link_extra": ""})])  # link_header: opt-in
+def test_parallel_false_reads_one_page_at_a_time(tmp_path: Path, stream: str, extra: dict[str, str]) -> None:
     api = PagedApi(make_records(35))
-    res = _read(tmp_path, api, "offset", yaml_extra=", parallel: false")
+    res = _read(tmp_path, api, stream, **extra)
     assert res.rc == 0, res.stdout[-2000:] + res.stderr
-    assert len(res.records("offset")) == 35 and api.peak == 1
+    assert len(res.records(stream)) == 35 and api.peak == 1
 
 
 def test_concurrency_caps_the_pages_in_flight(tmp_path: Path) -> None:

@@ -117,10 +117,16 @@ class PageNumberPagination(_Paging):
 
 
 class LinkHeaderPagination(_Paging):
-    """Follows the RFC 8288 ``Link`` header entry with ``rel``."""
+    """Follows the RFC 8288 ``Link`` header entry with ``rel``.
+
+    ``parallel: true`` (opt-in): when the first page's ``rel="last"`` link differs from its next link
+    in one integer query value only (GitHub's ``page``), the pages between are fetched at once (up to
+    ``--concurrency``) and emitted in page order.
+    """
 
     type: Literal["link_header"]
     rel: Text = "next"
+    parallel: bool = False
 
 
 class NextUrlPagination(_Paging):

@@ -314,7 +314,7 @@ def _page_number(spec: m.PageNumberPagination, inputs: PageInputs) -> pg.Paginat
 
 @FACTORY.register(m.LinkHeaderPagination, pgs.LinkHeaderPaginator)
 def _link_header(spec: m.LinkHeaderPagination, inputs: PageInputs) -> pg.Paginator:
-    return pgs.LinkHeaderPaginator(spec.rel, **_common(spec, inputs))
+    return pgs.LinkHeaderPaginator(spec.rel, parallel=spec.parallel, **_common(spec, inputs))
 
 
 @FACTORY.register(m.NextUrlPagination, pgs.NextUrlPaginator)

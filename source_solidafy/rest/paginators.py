@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from requests.utils import parse_header_links
 
-from source_solidafy.rest.pages import PageRequest, PageResponse, as_int
+from source_solidafy.rest.pages import PagePlan, PageRequest, PageResponse, as_int
 from source_solidafy.rest.pagination import Paginator
 from source_solidafy.rest.paths import Path, compile_path, keys_hint
 
@@ -197,14 +197,25 @@ class LinkHeaderPaginator(Paginator):
         return f"pagination.rel '{self.rel}' is not in the Link header of {response.url}{hint}"
 
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
-        header = response.headers.get("link")
-        if not header:
+        target = _links(response).get(self.rel.lower())
+        return _follow(response.url, target) if target else None
+
+    def ahead(self, response: PageResponse, body: Any, records: list[Any], first: PageRequest) -> PagePlan | None:
+        """With ``parallel`` (opt-in), a ``rel="last"`` link that differs from the next one in one integer
+        query parameter only (GitHub's ``page``) names the pages between: their URLs, in order."""
+        if not self.parallel or first.pages or first.probe is not None or not records:
             return None
-        for link in parse_header_links(header):
-            rels = (link.get("rel") or "").lower().split()  # relation types are case-insensitive (RFC 8288)
-            if self.rel.lower() in rels and link.get("url"):
-                return _follow(response.url, link["url"])
-        return None
+        links = _links(response)
+        nxt, last = links.get(self.rel.lower()), links.get("last")
+        counted = _counted(urljoin(response.url, nxt), urljoin(response.url, last)) if nxt and last else None
+        if counted is None:
+            return None
+        template, start, end = counted
+        pages = end - start + 2 if self.max_pages is None else min(end - start + 2, self.max_pages)
+        if pages <= 1:
+            return None
+        return PagePlan(pages, f"the Link header's rel=\"last\" ({last})",
+                        (_follow(template, template.replace("{}", str(start + k - 1))) for k in range(1, pages)))
 
 
 class NextUrlPaginator(Paginator):
@@ -245,6 +256,34 @@ def _header_missing(response: PageResponse, name: str, key: str) -> str | None:
         return None
     headers = {str(h): h for h in response.headers}
     return f"{key} '{name}' is not in the response headers of {response.url}{keys_hint(name, headers, label='headers')}"
+
+
+def _links(response: PageResponse) -> dict[str, str]:
+    """The ``Link`` header's URLs by relation type (lower-cased: they are case-insensitive, RFC 8288)."""
+    out: dict[str, str] = {}
+    for link in parse_header_links(response.headers.get("link") or ""):
+        for rel in (link.get("rel") or "").lower().split():
+            if link.get("url"):
+                out.setdefault(rel, link["url"])
+    return out
+
+
+def _counted(nxt: str, last: str) -> tuple[str, int, int] | None:
+    """``next`` as a template (``{}`` where its page number is), its number and ``last``'s, when the two
+    URLs differ in one integer query value only; None otherwise."""
+    a, b = urlsplit(nxt), urlsplit(last)
+    pairs_a, pairs_b = a.query.split("&"), b.query.split("&")
+    if a._replace(query="") != b._replace(query="") or len(pairs_a) != len(pairs_b):
+        return None
+    differ = [i for i, (x, y) in enumerate(zip(pairs_a, pairs_b, strict=True)) if x != y]
+    if len(differ) != 1:
+        return None
+    i = differ[0]
+    (key_a, _, start), (key_b, _, end) = pairs_a[i].partition("="), pairs_b[i].partition("=")
+    if key_a != key_b or not start.isdigit() or not end.isdigit() or int(end) < int(start) or "{" in nxt:
+        return None
+    pairs_a[i] = f"{key_a}={{}}"
+    return a._replace(query="&".join(pairs_a)).geturl(), int(start), int(end)
 
 
 def _follow(current_url: str, target: str) -> PageRequest:

@@ -10,7 +10,12 @@ from requests.structures import CaseInsensitiveDict
 
 from source_solidafy.queues import FairSlots
 from source_solidafy.rest.pages import PageRequest
-from source_solidafy.rest.paginators import CursorPaginator, OffsetPaginator, PageNumberPaginator
+from source_solidafy.rest.paginators import (
+    CursorPaginator,
+    LinkHeaderPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+)
 from source_solidafy.rest.parallel_pages import PageFetcher, fetch_window
 from source_solidafy.rest.stops import TotalCount, TotalPages
 
@@ -164,3 +169,29 @@ def test_fair_slots_bounded_and_timeout() -> None:
     slots.release()
     with pytest.raises(ValueError):
         slots.release()
+
+
+def test_link_header_plans_between_next_and_last_only_when_opted_in() -> None:
+    link = ('<https://api.github.com/repos/o/r/issues?state=all&per_page=5&page=2>; rel="next", '
+            '<https://api.github.com/repos/o/r/issues?state=all&per_page=5&page=4>; rel="last"')
+    resp = Resp("https://api.github.com/repos/o/r/issues?state=all&per_page=5", link=link)
+    assert LinkHeaderPaginator().ahead(resp, [], [{}] * 5, PageRequest()) is None  # opt-in
+    pag = LinkHeaderPaginator(parallel=True)
+    plan = pag.ahead(resp, [], [{}] * 5, pag.first())
+    assert plan is not None and plan.pages == 4
+    urls = [r.url for r in plan.requests]
+    assert urls == [f"https://api.github.com/repos/o/r/issues?state=all&per_page=5&page={p}" for p in (2, 3, 4)]
+    nxt = pag.next(resp, [], [{}] * 5, pag.first())
+    assert nxt is not None and nxt.url == urls[0]
+
+
+@pytest.mark.parametrize("last", [
+    "https://api.github.com/repos/o/r/issues?state=open&per_page=5&page=4",  # two values differ
+    "https://api.github.com/repos/o/r/issues?state=all&per_page=5&after=Y3Vyc29y",  # a cursor, not a page
+    "https://api.github.com/repos/o/r/pulls?state=all&per_page=5&page=4",  # another path
+])
+def test_link_header_no_plan_when_last_is_not_a_page_number(last: str) -> None:
+    link = (f'<https://api.github.com/repos/o/r/issues?state=all&per_page=5&page=2>; rel="next", '
+            f'<{last}>; rel="last"')
+    pag = LinkHeaderPaginator(parallel=True)
+    assert pag.ahead(Resp(link=link), [], [{}] * 5, pag.first()) is None
