@@ -29,7 +29,7 @@ def connector(tmp_path: Path) -> str:
 
 def _rate(made, tmp_path: Path) -> float | None:
     run = prepare_plan_read(made, {}, output=str(tmp_path / "out"), shard=(0, 1))
-    bucket = run.source.runtime(run.config).client._bucket
+    bucket = run.source.runtime(run.config).client._budgets._bucket  # the sync-wide rate_limit_rps bucket
     return bucket.rate if bucket is not None else None
 
 
