@@ -139,6 +139,17 @@ def test_server_sync_answers_the_updated_config() -> None:
     assert "missing or unknown refresh token" in stale.json()["error"]["message"]
 
 
+def test_server_check_answers_the_updated_config_too() -> None:
+    mock = HubSpotMock(rotate_refresh_tokens=True)
+    with MockServer(mock.handler) as srv, ServerProcess() as server:
+        body: dict[str, Any] = {"connector": "hubspot", "config": mock.oauth_config(srv.url)}
+        checked = server.post("/check", body).json()["data"]
+        assert checked["connectionStatus"]["status"] == "SUCCEEDED"
+        assert checked["config"] == {**body["config"], "refresh_token": mock.refresh_token}
+        synced = server.post("/sync", {**body, "config": checked["config"], "streams": ["owners"]}).json()
+    assert synced["data"]["result"]["status"] == "SUCCEEDED"
+
+
 def test_python_api_returns_the_updated_config() -> None:
     mock = HubSpotMock(rotate_refresh_tokens=True)
     with MockServer(mock.handler) as srv:

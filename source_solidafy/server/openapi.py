@@ -97,7 +97,9 @@ def _schemas() -> dict[str, Any]:
             "status": {"enum": ["SUCCEEDED", "PARTIAL", "FAILED"]}, "connector": {"type": "string"},
             "total_records": {"type": "integer"}, "streams": {"type": "array", "items": _OBJ},
             "state": _OBJ, "records": {"type": "array", "items": _OBJ},
-            "files": {"type": "array", "items": {"type": "string"}}}}}},
+            "files": {"type": "array", "items": {"type": "string"}},
+            "config": {**_OBJ, "description": "only when the token endpoint rotated the refresh token: the whole "
+                       "updated config, to send next time (the old one will be refused)"}}}}},
     }
 
 

@@ -134,7 +134,8 @@ def _register_calls(app: Flask, api: Any, settings: ServerSettings, slots: Slots
         with slots.held():
             body = _body()
             connector = _connector(api, body, settings)
-            return ok(api.check(connector, bodies.config_of(body)))
+            updated = _ConfigKept()
+            return ok(updated.added_to(api.check(connector, bodies.config_of(body), on_config=updated)))
 
     @app.post("/discover")
     def discover() -> Response:
@@ -142,7 +143,21 @@ def _register_calls(app: Flask, api: Any, settings: ServerSettings, slots: Slots
             body = _body()
             connector = _connector(api, body, settings)
             sample = bodies.opt_int(body, "sample") or 0
-            return ok(api.discover(connector, bodies.config_of(body), sample=sample))
+            updated = _ConfigKept()
+            return ok(updated.added_to(api.discover(connector, bodies.config_of(body), sample=sample, on_config=updated)))
+
+
+class _ConfigKept:
+    """An ``on_config`` listener: the config the call changed (a rotated refresh token) goes in its answer."""
+
+    def __init__(self) -> None:
+        self.config: dict[str, Any] | None = None
+
+    def __call__(self, config: dict[str, Any], paths: Any) -> None:
+        self.config = config
+
+    def added_to(self, data: dict[str, Any]) -> dict[str, Any]:
+        return data if self.config is None else {**data, "config": self.config}
 
 
 def _label(connector: Any) -> str:

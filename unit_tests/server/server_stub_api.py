@@ -53,7 +53,7 @@ class StubApi:
     def spec(self, connector: Any) -> dict[str, Any]:
         return {"type": "SPEC", "spec": {"connectionSpecification": {"type": "object"}}}
 
-    def check(self, connector: Any, config: dict[str, Any]) -> dict[str, Any]:
+    def check(self, connector: Any, config: dict[str, Any], on_config: Any = None) -> dict[str, Any]:
         self.calls.append(("check", connector, {"config": config}))
         self._maybe_raise("check")
         return {"type": "CONNECTION_STATUS", "connectionStatus": {"status": "SUCCEEDED"}}
@@ -63,7 +63,7 @@ class StubApi:
         self._maybe_raise("streams")
         return ["items", "users"]
 
-    def discover(self, connector: Any, config: dict[str, Any], sample: int = 0) -> dict[str, Any]:
+    def discover(self, connector: Any, config: dict[str, Any], sample: int = 0, on_config: Any = None) -> dict[str, Any]:
         self.calls.append(("discover", connector, {"config": config, "sample": sample}))
         self._maybe_raise("discover")
         return {"type": "CATALOG", "catalog": {"streams": [{"name": "items"}]}}
