@@ -57,7 +57,7 @@ def test_corpus_loads_or_names_every_unsupported_component(capsys: pytest.Captur
         for row in rows:
             print(" | ".join(str(c) for c in row))
         print(f"load rate: {loaded}/{len(rows)} = {loaded / len(rows):.0%}")
-    assert loaded >= 10  # SelectiveAuthenticator + OAuthAuthenticator made lever-hiring load; docs/airbyte-manifests.md
+    assert loaded >= 12  # per-partition cursors, hidden parents and error handlers made harvest and square load; docs/airbyte-manifests.md
 
 
 def test_validate_passes_on_every_loading_corpus_manifest() -> None:
@@ -213,17 +213,11 @@ def test_spec_is_the_manifests_spec_read_without_loading_it(tmp_path: Path, ref:
 
 
 @pytest.mark.parametrize(("filter_", "message"), [
-    ("{type: HttpResponseFilter, action: IGNORE, http_codes: [200]}",
-     "http_codes: HttpResponseFilter IGNORE of a success status is not supported (the CDK keeps its records; "
-     "our ignore skips the partition)"),
     ("{type: HttpResponseFilter, action: FAIL, predicate: \"{{ 'error' in response }}\"}",
-     "predicate: HttpResponseFilter.predicate is not supported (needs error rules matched by a template over the "
-     "response (HttpResponseFilter predicate, error_message_contains))"),
+     "predicate: HttpResponseFilter.predicate is not supported (needs error handler conditions beyond http_codes "
+     "(predicates, message matches, other wait headers))"),
     ("{type: HttpResponseFilter, action: SUCCESS, http_codes: [404]}",
-     "action: HttpResponseFilter action 'SUCCESS' is not supported (expected one of IGNORE, FAIL, RETRY, "
-     "RATE_LIMITED)"),
-    ("{type: HttpResponseFilter, action: FAIL, http_codes: [400], error_message: \"{{ response.error }}\"}",
-     "error_message: an interpolated HttpResponseFilter error_message is not supported"),
+     "action: HttpResponseFilter.action 'SUCCESS' is not supported (one of IGNORE, FAIL, RETRY, RATE_LIMITED is)"),
 ])
 def test_response_filters_that_do_not_map_onto_error_rules_fail_at_load(tmp_path: Path, filter_: str,
                                                                          message: str) -> None:
@@ -236,3 +230,32 @@ def test_response_filters_that_do_not_map_onto_error_rules_fail_at_load(tmp_path
     assert result.rc == 2, result.stdout
     assert result.stderr.strip() == ("manifest.yaml:135: streams[4].retriever.requester.error_handler."
                                      f"response_filters[0].{message}")
+
+
+def test_error_handlers_become_rules_per_status_and_predicates_fail_at_load(tmp_path: Path) -> None:
+    """The CDK's answer per status (a composite's handlers in turn, the default mapping, the fallback
+    retry) written as our rules where it differs from our defaults; a predicate is refused at load."""
+    from source_solidafy.lowcode.error_handlers import Handler, rules_for
+
+    waits = Handler(filters={})
+    ignores = Handler(filters={404: ("ignore", None), 403: ("ignore", "no access")})
+    rules = rules_for(Handler(parts=[waits, ignores]), frozenset([429, *range(500, 600)]))
+    by_action = {(r["action"], r.get("message")): r["status"] for r in rules}
+    assert by_action[("ignore", None)] == [404] and by_action[("ignore", "no access")] == [403]
+    assert by_action[("fail", None)] == [401]  # the CDK fails a 401 at once (our default refreshes first)
+    assert 409 in by_action[("retry", None)] and 400 not in by_action[("retry", None)]  # the CDK's fallback retries
+    ok = rules_for(Handler(filters={200: ("ignore", None)}), frozenset([429]))
+    assert all(200 not in r["status"] for r in ok)  # the CDK reads an ignored success as a success: no rule
+    handler = """        error_handler:
+          type: DefaultErrorHandler
+          response_filters:
+            - {type: HttpResponseFilter, action: IGNORE, predicate: "{{ 'gone' in response }}"}
+"""
+    text = (HERE / "projects_manifest.yaml").read_text().replace(
+        "      api_token: \"{{ config['token'] }}\"\n", "      api_token: \"{{ config['token'] }}\"\n" + handler.replace(
+            "        ", "    ", 1), 1)
+    (tmp_path / "manifest.yaml").write_text(text)
+    result = run_cli("validate", str(tmp_path / "manifest.yaml"))
+    assert result.rc == 2
+    assert "HttpResponseFilter.predicate is not supported (needs error handler conditions beyond http_codes" \
+        in result.stderr

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from source_solidafy.errors import ManifestError
 from source_solidafy.lowcode.auth import AirbyteManifest
+from source_solidafy.lowcode.error_handlers import DEFAULT_HTTP
 from source_solidafy.lowcode.resolve import resolve
 from source_solidafy.lowcode.shape import (
     looks_like_airbyte,
@@ -29,12 +30,10 @@ from source_solidafy.lowcode.shape import (
     parsed,
     sidecar_spec,
 )
-from source_solidafy.lowcode.translate import Translator
+from source_solidafy.lowcode.translate import RETRY_STATUSES, Translator
 from source_solidafy.manifest.models import Manifest
 from source_solidafy.manifest.problems import where_of
 from source_solidafy.manifest.yaml_lines import YamlSyntaxError
-
-DEFAULT_RETRY = [429, *range(500, 600)]
 
 
 def load_airbyte_manifest(path: str | Path, *, allow_files: bool = True) -> Any:
@@ -105,7 +104,7 @@ def _manifest(streams: list[dict[str, Any]], source_name: str, tr: Translator) -
     first_base = streams[0]["_url_base"]
     data = {"name": Path(source_name).stem, "base_url": tr.table.template(first_base, first_base.where),
             "streams": plain, "auth": streams[0]["_auth"][0],
-            "http": {"max_retries": 5, "retry_statuses": DEFAULT_RETRY, "backoff_base_secs": 5.0,
+            "http": {**(tr.http_choice or DEFAULT_HTTP), "retry_statuses": sorted(RETRY_STATUSES),
                      "backoff_max_secs": 600.0}}
     try:
         manifest = Manifest.model_validate(data, context={"envs": None})

@@ -48,6 +48,7 @@ class PerPartitionCursor(Strict):
     cursor: DatetimeSlices
     parent_name: str | None = None  # the parent's name in the CDK's parent_state (a hidden parent's real name)
     parent_cursor: DatetimeSlices | None = None  # with incremental_dependency: the parent's cursor
+    in_list: bool = False  # partition_router given as a list: the CDK's product of routers keeps no parent_state
     type: Literal["airbyte_per_partition"] = "airbyte_per_partition"
 
 
@@ -156,8 +157,8 @@ class PartitionTrack:
         return out
 
     def _parent_state(self, engine: Mapping[str, Any], final: bool) -> dict[str, Any] | None:
-        if not isinstance(self.spec.outer, AirbyteParent):
-            return None  # a ListPartitionRouter has no parent
+        if not isinstance(self.spec.outer, AirbyteParent) or self.spec.in_list:
+            return None  # a ListPartitionRouter has no parent; a product of routers keeps none
         incoming = self.incoming.get("parent_state") or None
         if not final:
             return incoming

@@ -10,6 +10,7 @@ from typing import Any
 
 from source_solidafy.lowcode.auth import AuthParts
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
+from source_solidafy.lowcode.error_handlers import ErrorHandlerParts
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath
@@ -17,11 +18,12 @@ from source_solidafy.lowcode.translate_core import Injected, Unsupported
 from source_solidafy.lowcode.translate_parts import RECORD_VARS, StreamParts, signature
 from source_solidafy.manifest.walk import format_path
 
+RETRY_STATUSES = frozenset([429, *range(500, 600)])  # the connector's http.retry_statuses (loader.py)
 REQUEST_VARS = {"config", "parameters", "stream_slice", "stream_partition", "stream_interval"}
 CONFIG_VARS = {"config", "parameters"}
 
 
-class Translator(StreamParts, AuthParts):
+class Translator(StreamParts, AuthParts, ErrorHandlerParts):
     """The manifest and its streams; the parts are in translate_parts.py and auth.py, the core in translate_core.py."""
 
     # -- the manifest --------------------------------------------------------------------------------
@@ -86,9 +88,7 @@ class Translator(StreamParts, AuthParts):
         if schema is not None:
             out["schema"] = schema
         out["transform"] = self.transforms(s)
-        errors = self.error_handler(requester)
-        if errors:
-            out["errors"] = errors
+        out["errors"] = self.error_rules(requester, RETRY_STATUSES)
         out["_url_base"] = self.interp(requester, "url_base", CONFIG_VARS, "")
         auth = self.auth(requester)
         if isinstance(out.get("pagination"), AirbytePaging):

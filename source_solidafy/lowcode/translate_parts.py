@@ -13,7 +13,7 @@ from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
-from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath
+from source_solidafy.lowcode.resolve import PARAMETERS
 from source_solidafy.lowcode.translate_core import Injected, TranslatorCore, Unsupported
 from source_solidafy.manifest.partition_parts import ListPartition
 
@@ -146,9 +146,10 @@ class StreamParts(TranslatorCore):
     def per_partition(self, outer: dict[str, Any] | AirbyteParent, cursor: DatetimeSlices,
                       node: Any) -> PerPartitionCursor:
         """A DatetimeBasedCursor on a partitioned stream: a cursor per partition (partition_cursor.py)."""
-        node = node[0] if isinstance(node, list) else node
+        in_list = isinstance(node, list)
+        node = node[0] if in_list else node
         if not isinstance(outer, AirbyteParent):
-            return PerPartitionCursor(outer=ListPartition.model_validate(outer), cursor=cursor)
+            return PerPartitionCursor(outer=ListPartition.model_validate(outer), cursor=cursor, in_list=in_list)
         config = node["parent_stream_configs"][0]
         stream = config["stream"]
         parent_router = (stream.get("retriever") or {}).get("partition_router")
@@ -162,7 +163,8 @@ class StreamParts(TranslatorCore):
                 raise self.fail(self.path(config, "incremental_dependency"),
                                 "incremental_dependency on a parent without incremental_sync is not supported yet")
             parent_cursor = self.cursor(stream["incremental_sync"], Injected({}, {}, None))
-        return PerPartitionCursor(outer=outer, cursor=cursor, parent_name=name, parent_cursor=parent_cursor)
+        return PerPartitionCursor(outer=outer, cursor=cursor, parent_name=name, parent_cursor=parent_cursor,
+                                  in_list=in_list)
 
     def selector(self, node: Any, retriever: dict[str, Any]) -> dict[str, Any]:
         self.check(node, self.path(retriever, "record_selector"))
@@ -238,8 +240,8 @@ class StreamParts(TranslatorCore):
         except (OSError, ValueError) as exc:
             raise self.fail(self.path(loader), f"cannot read {candidate.name}: {exc}") from None
 
-    def transforms(self, s: dict[str, Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def transforms(self, s: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
         for i, step in enumerate(s.get("transformations") or []):
             kind = self.check(step, (*self.path(s, "transformations"), i))
             if kind == "RemoveFields":
@@ -259,41 +261,6 @@ class StreamParts(TranslatorCore):
                 out.append({"op": "set", "field": str(path[0]), "value": self.table.field_template(value)})
         return out
 
-    def error_handler(self, requester: dict[str, Any]) -> list[dict[str, Any]]:
-        """A DefaultErrorHandler's response_filters as the stream's ``errors:`` rules, in order (the CDK
-        tries them in order too, then its default mapping, as our defaults come after the rules)."""
-        handler = requester.get("error_handler")
-        if handler is None:
-            return []
-        self.check(handler, self.path(requester, "error_handler"))
-        filters = handler.get("response_filters") or []
-        return [self.response_filter(f, self.path(handler, "response_filters")) for f in filters]
-
-    def response_filter(self, node: Any, at: KeyPath) -> dict[str, Any]:
-        """One HttpResponseFilter matched on http_codes (the CDK's IGNORE of an error ends the slice's pages,
-        as our ignore ends the partition's; a success it ignores keeps its records, so that is refused)."""
-        self.check(node, at)
-        here = self.path(node) or at
-        action = _ACTIONS.get(str(node.get("action") or ""))
-        if action is None:
-            raise self.fail((*here, "action"), f"HttpResponseFilter action {node.get('action')!r} is not supported "
-                                               f"(expected one of {', '.join(_ACTIONS)})")
-        codes = [int(code) for code in node.get("http_codes") or []]
-        if not codes:
-            raise self.fail(here, "an HttpResponseFilter without http_codes is not supported (needs error rules "
-                                  "matched by a template over the response)")
-        if action == "ignore" and min(codes) < 400:
-            raise self.fail((*here, "http_codes"), "HttpResponseFilter IGNORE of a success status is not supported "
-                                                   "(the CDK keeps its records; our ignore skips the partition)")
-        rule: dict[str, Any] = {"status": codes, "action": action}
-        message = str(node.get("error_message") or "")
-        if "{" in message:
-            raise self.fail((*here, "error_message"), "an interpolated HttpResponseFilter error_message is not "
-                                                      "supported")
-        return {**rule, "message": message} if message else rule
-
-
-_ACTIONS = {"IGNORE": "ignore", "FAIL": "fail", "RETRY": "retry", "RATE_LIMITED": "rate_limited"}
 
 
 def signature(node: Any) -> Any:
