@@ -68,6 +68,8 @@ def rules_for(handler: Handler, retry_statuses: frozenset[int]) -> list[dict[str
     groups: dict[tuple[str, str | None], list[int]] = {}
     for status in STATUSES:
         action, message = handler.action(status)
+        if action == "ignore" and status < 400:
+            action, message = "success", None  # the CDK reads an ignored success as it reads any success
         ours = _ours(status, retry_statuses)
         same = action == ours or (action == "rate_limited" and ours == "retry")
         if same and message is None:
