@@ -257,3 +257,22 @@ def test_without_the_refresh_rule_the_403_fails_as_before(tmp_path: Path) -> Non
     (entry,) = result.summary["streams"]
     assert result.rc != 0 and entry["status"] == "FAILED" and "HTTP 403" in entry["error"]
     assert creds.issued == ["at-1"]
+
+
+def test_what_a_parent_skipped_is_reported_by_its_children_too(tmp_path: Path) -> None:
+    """The parent's second page is ignored: the children of the customers on it are never read, so the
+    child reports the skip as well, whether it fetched the parent or followed the parent's own read."""
+    parent = CUSTOMERS.replace("    incremental: {request_param: updated_since}\n",
+                               "    incremental: {request_param: updated_since}\n    errors: {ignore: [404]}\n", 1)
+    for streams in ("notes", "customers,notes"):
+        api = ScriptedApi()
+        api.script["/customers"] = [Response.json({"data": api.customers[:3], "next_cursor": "1"}),
+                                    Response.json({"message": "Not Found"}, 404)]
+        with MockServer(api.handler) as srv:
+            result = read(write_connector(tmp_path, parent), srv, "--streams", streams)
+        assert result.rc == 0, result.stdout[-2000:]
+        entries = {e["stream"]: e for e in result.summary["streams"]}
+        for entry in entries.values():
+            (skipped,) = entry["skipped"]
+            assert skipped.startswith("stream 'customers': the stream skipped after 1 pages: HTTP 404 "), entry
+        assert {r["customer_id"] for r in result.records("notes")} == {"c0", "c1", "c2"}

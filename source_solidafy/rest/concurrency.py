@@ -200,12 +200,16 @@ class Spool:
         self._append({"w": message})
 
     def context(self, ctx: ReadContext) -> ReadContext:
-        """``ctx`` for the fetch: its warnings go where ``ctx`` sends them and into the spool."""
+        """``ctx`` for the fetch: its warnings and skips go where ``ctx`` sends them and into the spool."""
         def both(message: str) -> None:
             ctx.on_warning(message)
             self.warning(message)
 
-        return dataclasses.replace(ctx, on_warning=both)
+        def skipped(message: str) -> None:
+            ctx.on_skip(message)
+            self._append({"k": message})
+
+        return dataclasses.replace(ctx, on_warning=both, on_skip=skipped)
 
     def _append(self, item: dict[str, Any]) -> None:
         line = jsoncodec.dumps(item, default=str) + b"\n"
@@ -219,11 +223,13 @@ class Spool:
             self._done, self._error = True, error
             self._cond.notify_all()
 
-    def follow(self, cancel: threading.Event, warn: WarnFn | None = None) -> Iterator[Batch]:
+    def follow(self, cancel: threading.Event, warn: WarnFn | None = None,
+               skip: WarnFn | None = None) -> Iterator[Batch]:
         """The spooled batches, waiting for more until the fetch ends; its failure is raised here.
 
         The fetch's warnings are passed to ``warn`` (the follower's ReadContext.warn) in their place:
-        a follower's state is held from where the fetch's was.
+        a follower's state is held from where the fetch's was; what it skipped (an ``errors:`` ignore)
+        to ``skip`` (ReadContext.skip), so the follower reports it too.
         """
         offset, tail = 0, b""
         while not cancel.is_set():
@@ -237,9 +243,10 @@ class Spool:
                 *lines, tail = chunk.split(b"\n")
                 for line in lines:
                     item = jsoncodec.loads(line)
-                    if "w" in item:
-                        if warn is not None:
-                            warn(item["w"])
+                    if "w" in item or "k" in item:
+                        say = warn if "w" in item else skip
+                        if say is not None:
+                            say(item["w"] if "w" in item else item["k"])
                         continue
                     yield Batch(self.stream, item["r"], item["s"])
                 continue

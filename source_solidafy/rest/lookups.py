@@ -49,7 +49,7 @@ def read_lookup(rt: ConnectorRuntime, name: str, ctx: ReadContext) -> list[dict[
                                     pagination=spec.pagination, filter=spec.filter)
     lookup_ctx = ReadContext(config=ctx.config, sync_mode="full_refresh", log=ctx.log, cancel=ctx.cancel,
                              concurrency=ctx.concurrency, services=ctx.services, tuning=ctx.tuning,
-                             strict=ctx.strict, on_warning=ctx.on_warning)
+                             strict=ctx.strict, on_warning=ctx.on_warning, on_skip=ctx.on_skip)
     out: list[dict[str, Any]] = []
     try:
         for batch in StreamReader(rt, stream, lookup_ctx, lookups=False).read({}, None):

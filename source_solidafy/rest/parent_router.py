@@ -118,14 +118,14 @@ class ParentRouter(Router):
         state = self.states.extra.get("parent") if mode != "full_refresh" else None
         pctx = ReadContext(config=ctx.config, state=state, sync_mode=mode, concurrency=ctx.concurrency,
                            log=ctx.log, cancel=ctx.cancel, services=ctx.services, tuning=ctx.tuning,
-                           strict=ctx.strict, on_warning=ctx.on_warning)
+                           strict=ctx.strict, on_warning=ctx.on_warning, on_skip=ctx.on_skip)
         if ctx.max_records is not None or not ctx.services.selects(parent):  # may stop early, or none to share with
             for b in read(parent, pctx):
                 yield False, b
             return
         spool, fetch = ctx.services.shared_reads().open(parent, state, projected=False)
         batches = spool.feed(read(parent, spool.context(pctx)), None, self.stream) if fetch \
-            else spool.follow(ctx.cancel, ctx.warn)
+            else spool.follow(ctx.cancel, ctx.warn, ctx.skip)
         for b in batches:
             self.sample = self.sample or spool.sample
             yield spool.projected, b
