@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_startup.py", "bench_rest.py", "bench_filter.py", "bench_drift.py", "bench_concurrency.py", "bench_parquet.py", "bench_postgres.py", "bench_limits.py", "bench_server.py",
+ORDER = ["bench_startup.py", "bench_rest.py", "bench_filter.py", "bench_drift.py", "bench_ratelimit.py", "bench_concurrency.py", "bench_parquet.py", "bench_postgres.py", "bench_limits.py", "bench_server.py",
          "bench_shards.py", "bench_shards_api.py", "bench_merge.py", "bench_airbyte_manifest.py"]
 
 

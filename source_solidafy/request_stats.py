@@ -38,7 +38,7 @@ class RequestStats:
         """An attempt goes out after waiting ``waited`` seconds for the rate limit."""
         with self._lock:
             self.requests += 1
-            if waited > 0:
+            if waited >= 0.001:  # a turn taken in line behind others' is not a wait of its own
                 self.rate_limit_waits += 1
                 self.rate_limit_wait_secs += waited
 

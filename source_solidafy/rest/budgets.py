@@ -76,17 +76,20 @@ class _Window:
             self.remaining -= 1
         self.last_sent = now
 
-    def observe(self, quota: Quota, now: float, others_in_flight: int) -> None:
-        """A response's figure; requests still in flight may not be counted in it yet."""
+    def observe(self, quota: Quota, now: float, others_in_flight: int) -> bool:
+        """A response's figure; requests still in flight may not be counted in it yet. True when it
+        may let a waiting request go sooner (a new window, an earlier reset)."""
         left = quota.remaining - others_in_flight
         reset_at = None if quota.reset_secs is None else now + quota.reset_secs
         self.limit = max(self.limit, quota.limit or 0, quota.remaining + 1)
         if self.stale or self.remaining is None:
             self.remaining, self.reset_at, self.stale = left, reset_at, False
-            return
+            return True
         self.remaining = min(self.remaining, left)
-        if reset_at is not None:
-            self.reset_at = reset_at if self.reset_at is None else min(self.reset_at, reset_at)
+        if reset_at is not None and (self.reset_at is None or reset_at < self.reset_at):
+            self.reset_at = reset_at
+            return True
+        return False
 
 
 class Budget:
@@ -103,6 +106,7 @@ class Budget:
         self._bucket = bucket  # http.rate_limit_rps: the connector's own limit, after the API's
         self._clock = clock
         self._cond = threading.Condition()
+        self._turnstile = threading.Lock()
         self._windows: dict[str, _Window] = {}
         self._blocked_until = 0.0
         self._in_flight = 0
@@ -127,9 +131,15 @@ class Budget:
         return epoch
 
     def _turn(self, waiting: Callable[[float], None]) -> tuple[float, int]:
-        told = False
+        """One turn: at once when the budget allows and nobody queues; else at the turnstile, where
+        only the first in line waits on the budget's clock, so news or a timeout wakes one thread, not
+        all of them (each wake-up costs CPU)."""
+        start = self._clock()
         with self._cond:
-            start = now = self._clock()
+            if not self._turnstile.locked() and self._wait(start) <= 0:
+                return 0.0, self._take(start)
+        with self._turnstile, self._cond:
+            now, told = self._clock(), False
             while True:
                 wait = self._wait(now)
                 if wait <= 0 or now - start >= self.cap:
@@ -145,10 +155,13 @@ class Budget:
                 else:
                     self._cond.wait(wait)
                 now = self._clock()
-            for window in self._windows.values():
-                window.take(now)
-            self._in_flight += 1
-            return now - start, self._epoch
+            return now - start, self._take(now)
+
+    def _take(self, now: float) -> int:
+        for window in self._windows.values():
+            window.take(now)
+        self._in_flight += 1
+        return self._epoch
 
     def _wait(self, now: float) -> float:
         wait = self._blocked_until - now
@@ -175,16 +188,19 @@ class Budget:
             now = self._clock()
             if blocked_secs is not None and blocked_secs > 0:
                 self._blocked_until = max(self._blocked_until, now + min(blocked_secs, self.cap))
+            sooner = False  # waiters wake on their own time: only news that may shorten it wakes them
             if quotas is not None and not quotas:  # the request that asked came back without a word
                 for key in [k for k, w in self._windows.items() if w.stale and w.epoch <= epoch]:
                     del self._windows[key]
+                    sooner = True
             for quota in quotas or ():
                 window = self._windows.get(quota.policy)
                 if window is None:
                     window = self._windows[quota.policy] = _Window()
                 if window.epoch <= epoch:
-                    window.observe(quota, now, self._in_flight)
-            self._cond.notify_all()
+                    sooner = window.observe(quota, now, self._in_flight) or sooner
+            if sooner:
+                self._cond.notify_all()
 
     def describe(self) -> str:
         """What the budget knows, for a log line."""
