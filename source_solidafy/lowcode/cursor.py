@@ -27,7 +27,7 @@ from pydantic import Field
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode.durations import Duration, add, parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated, format_as, parse_datetime
-from source_solidafy.manifest.fields import Strict
+from source_solidafy.manifest.fields import Strict, new_list
 from source_solidafy.rest.builders import FACTORY
 from source_solidafy.rest.routers import Router
 
@@ -64,7 +64,7 @@ class DatetimeSlices(Strict):
     step: str | None = None
     granularity: str | None = None
     lookback: str | None = None
-    cursor_formats: list[str] = Field(default_factory=list)
+    cursor_formats: list[str] = Field(default_factory=new_list)
     start_field: str = "start_time"
     end_field: str = "end_time"
     compare_strictly: bool = False

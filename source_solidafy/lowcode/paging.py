@@ -25,7 +25,7 @@ from pydantic import Field
 from requests.utils import parse_header_links
 
 from source_solidafy.lowcode.interpolation import Interpolated
-from source_solidafy.manifest.fields import Strict
+from source_solidafy.manifest.fields import Strict, new_list
 from source_solidafy.rest.builders import FACTORY, PageInputs
 from source_solidafy.rest.pages import PageRequest, PageResponse
 from source_solidafy.rest.pagination import Paginator
@@ -38,7 +38,7 @@ class TokenOption(Strict):
 
     inject_into: str
     field_name: str = ""
-    field_path: list[str] = Field(default_factory=list)
+    field_path: list[str] = Field(default_factory=new_list)
 
     def put(self, page: PageRequest, value: Any) -> None:
         if self.inject_into == "request_parameter":
@@ -73,7 +73,7 @@ class AirbytePaging(Strict):
     token_option: TokenOption | None = None
     size_option: TokenOption | None = None
     type: Literal["airbyte_default"] = "airbyte_default"
-    auth_params: list[str] = Field(default_factory=list)  # query parameters the authenticator sends
+    auth_params: list[str] = Field(default_factory=new_list)  # query parameters the authenticator sends
 
 
 def _headers(response: Any) -> dict[str, Any]:
