@@ -6,8 +6,10 @@
   our oauth2_refresh_token / oauth2_client_credentials. Both POST the CDK's refresh request, a form of
   ``grant_type``, ``client_id``, ``client_secret`` (and ``refresh_token``) to
   ``token_refresh_endpoint``, read ``access_token`` and ``expires_in`` (seconds) from the answer and
-  send ``Authorization: Bearer <token>``. Options that change that request or the answer's reading
-  (extra body fields, scopes, other field names, expiry dates, token updaters) are not supported yet.
+  send ``Authorization: Bearer <token>``. ``refresh_request_body`` fields are added to the form (the
+  standard fields win, as in the CDK) and ``refresh_request_headers`` to the request (not an
+  ``Authorization`` one). A ``refresh_token`` that is one config key (``{{ config['refresh_token'] }}``)
+  is kept as written, so a rotated refresh token is handed back like in our own YAML. Scopes, other field names, expiry dates and token updaters are not supported yet.
 - ``SelectiveAuthenticator``: the authenticator named by the config value at
   ``authenticator_selection_path`` (read as the CDK does, as text); a config without that value, or
   with a value naming no authenticator, is a config error before any request.
@@ -19,14 +21,17 @@ from typing import Any, get_args
 
 from pydantic import ConfigDict, PrivateAttr
 
+from source_solidafy.config_updates import config_path
 from source_solidafy.errors import ConfigError
 from source_solidafy.lowcode.translate_core import TranslatorCore
 from source_solidafy.lowcode.translate_parts import CONFIG_VARS, _static
 from source_solidafy.manifest.auth_choice import alternatives
 from source_solidafy.manifest.auth_models import JwtAlgorithm
 from source_solidafy.manifest.models import Auth, Manifest, Stream
+from source_solidafy.manifest.templates import TemplateString
 
 GRANTS = {"refresh_token": "oauth2_refresh_token", "client_credentials": "oauth2_client_credentials"}
+STANDARD_FIELDS = ("grant_type", "client_id", "client_secret", "refresh_token", "scopes")  # the CDK's own form
 
 
 class AirbyteManifest(Manifest):
@@ -128,9 +133,6 @@ class AuthParts(TranslatorCore):
         return {"type": "none"}
 
     def oauth(self, node: dict[str, Any], value: Any) -> dict[str, Any]:
-        if node.get("refresh_request_body"):
-            raise self.fail(self.path(node, "refresh_request_body"), "OAuthAuthenticator.refresh_request_body "
-                            "with fields is not supported yet (our token request sends the standard form only)")
         grant = _static(self, node, "grant_type", "grant_type") if node.get("grant_type") else "refresh_token"
         if grant not in GRANTS:
             raise self.fail(self.path(node, "grant_type"), f"OAuthAuthenticator grant_type {grant!r} is not "
@@ -141,8 +143,34 @@ class AuthParts(TranslatorCore):
         block = {"type": GRANTS[grant], "token_url": value("token_refresh_endpoint"), "client_id": value("client_id"),
                  "client_secret": value("client_secret")}
         if grant == "refresh_token":
-            block["refresh_token"] = value("refresh_token")
-        return block
+            block["refresh_token"] = self.config_key_or(node, "refresh_token", value)
+        return {**block, **self.oauth_extras(node)}
+
+    def config_key_or(self, node: dict[str, Any], key: str, value: Any) -> Any:
+        """``{{ config['refresh_token'] }}`` kept as written (it renders alike), so a rotated refresh token can
+        be written back to that key (config_updates.py); any other value through the CDK's interpolation."""
+        text = node.get(key)
+        if isinstance(text, str) and config_path(text) is not None:
+            return TemplateString(text, where=self.where_of(self.path(node, key)))
+        return value(key)
+
+    def oauth_extras(self, node: dict[str, Any]) -> dict[str, Any]:
+        """``refresh_request_body`` fields -> ``token_params`` (the standard fields win, as in the CDK, so
+        one of their names is left out); ``refresh_request_headers`` -> ``token_headers``."""
+        out: dict[str, Any] = {}
+        body, headers = node.get("refresh_request_body") or {}, node.get("refresh_request_headers") or {}
+        for key, what in (("refresh_request_body", body), ("refresh_request_headers", headers)):
+            if not isinstance(what, dict):
+                raise self.fail(self.path(node, key), f"OAuthAuthenticator.{key}: expected a mapping")
+        if any(str(k).lower() == "authorization" for k in headers):
+            raise self.fail(self.path(node, "refresh_request_headers"), "OAuthAuthenticator.refresh_request_headers "
+                            "with Authorization is not supported yet (the CDK then leaves the client out of the form)")
+        params = {str(k): self.nested(node, "refresh_request_body", k) for k in body if k not in STANDARD_FIELDS}
+        if params:
+            out["token_params"] = params
+        if headers:
+            out["token_headers"] = {str(k): self.nested(node, "refresh_request_headers", k) for k in headers}
+        return out
 
     def jwt(self, node: dict[str, Any], value: Any) -> dict[str, Any]:
         """JwtAuthenticator -> our ``jwt``: the JWT in ``Authorization`` (with ``header_prefix`` when given)."""

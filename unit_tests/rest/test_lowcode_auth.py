@@ -1,5 +1,6 @@
-"""Airbyte's JwtAuthenticator translated onto our ``jwt`` auth (the differential test compares the requests
-with airbyte-cdk against a mock that verifies the JWT: integration_tests/airbyte_manifests/cases/jwt.yaml)."""
+"""Airbyte authenticators translated onto ours: JwtAuthenticator onto ``jwt``, OAuthAuthenticator's
+refresh_request_body/headers onto ``token_params``/``token_headers`` (the differential tests compare
+the requests with airbyte-cdk's: integration_tests/airbyte_manifests/cases/jwt.yaml and oauth.yaml)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,29 @@ def test_what_we_cannot_sign_alike_fails_at_load_time(old: str, new: str, messag
     with pytest.raises(ManifestError) as info:
         load_airbyte_text(MANIFEST.replace(old, new))
     assert message in str(info.value)
+
+
+OAUTH = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "oauth_manifest.yaml").read_text()
+
+
+def test_oauth_extras_become_token_params_and_headers_and_standard_fields_win() -> None:
+    block = load_airbyte_text(OAUTH).manifest.auth
+    assert list(block.token_params) == ["audience"], "grant_type is the CDK's own field: never replaced"
+    assert block.token_headers["X-Tenant"].source == "acme"
+
+
+def test_an_authorization_refresh_header_fails_at_load_time() -> None:
+    text = OAUTH.replace("        X-Tenant: acme", "        Authorization: Basic abc")
+    with pytest.raises(ManifestError, match="refresh_request_headers with Authorization is not supported yet"):
+        load_airbyte_text(text)
+
+
+def test_a_refresh_token_that_is_one_config_key_can_be_written_back() -> None:
+    from source_solidafy.config_updates import config_path
+
+    block = load_airbyte_text(OAUTH).manifest.auth
+    assert config_path(block.refresh_token.source) == ("refresh_token",)
+    templated = OAUTH.replace("refresh_token: \"{{ config['refresh_token'] }}\"",
+                              "refresh_token: \"{{ config['refresh_token'] | trim }}\"")
+    assert templated != OAUTH
+    assert config_path(load_airbyte_text(templated).manifest.auth.refresh_token.source) is None
