@@ -247,3 +247,21 @@ def test_plan_usage_errors(api: ShardsApi, connector: str, tmp_path: Path) -> No
         assert res.rc == 2 and message in res.stderr and "Traceback" not in res.stderr, (extra, res.stderr)
     missing = run_cli("read", *cfg, "--plan", str(tmp_path / "nope.jsonl"), "--shard", "0/1", "-o", str(tmp_path))
     assert missing.rc == 2 and "not found" in missing.stderr
+
+
+def test_a_unit_reports_what_its_errors_rules_skipped(api: ShardsApi, tmp_path: Path) -> None:
+    """A plan unit succeeds without a deleted account's notes (errors: ignore 404) and its UNIT result says so."""
+    path = tmp_path / "skipping.yaml"
+    path.write_text(CONNECTOR.replace(
+        "    partition: {type: parent_stream, stream: accounts, parent_field: id, field: account_id}\n",
+        "    partition: {type: parent_stream, stream: accounts, parent_field: id, field: account_id}\n"
+        "    errors: {ignore: [404]}\n"))
+    del api.notes["acc_0003"]  # listed, but its notes answer 404 "no such account"
+    out, plan_file = tmp_path / "out", tmp_path / "plan.jsonl"
+    plan(str(path), api, plan_file, "--max-units", "4", "--now", _today(), "--streams", "account_notes")
+    res = read_shard(str(path), api, plan_file, out, "0/1")
+    assert res.rc == 0, res.stderr
+    units = [m["unit"] for m in res.of_type("UNIT") if m["unit"]["stream"] == "account_notes"]
+    assert units and {u["status"] for u in units} == {"SUCCEEDED"}
+    (skipped,) = [s for u in units for s in u.get("skipped", [])]
+    assert skipped.startswith("stream 'account_notes': partition account_id=acc_0003 skipped: HTTP 404 ")

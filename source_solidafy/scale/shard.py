@@ -125,6 +125,8 @@ class ShardRun:
         if stream.held:
             result["state_held"] = True
             result["warnings"] = stream.warning_list()
+        if stream.skipped.listed:  # an errors: ignore: the unit succeeded without those parts, and says so
+            result["skipped"] = stream.skipped.shown()
         self.results.append(result)
         return result
 
