@@ -53,6 +53,16 @@ def test_server_redacts_the_same_names() -> None:
         [f"{VALUE}-passwd", f"{VALUE}-credentials", f"{VALUE}-dsn"])
 
 
+def test_a_list_of_keys_is_secret_item_by_item() -> None:
+    """``api_keys: [...]`` (auth type api_keys): the server's redaction and a source's secrets list each key."""
+    from source_solidafy.registry import source_from_yaml_text
+
+    assert sorted(config_secrets({"api_keys": ["k-1", "k-2", 3], "names": ["a"]})) == ["k-1", "k-2"]
+    source = source_from_yaml_text("name: t\nbase_url: https://x\nspec: [{name: api_keys, type: array, secret: true}]\n"
+                                   "streams: [{name: s, request: {path: /s}}]\n")
+    assert source.secrets({"api_keys": ["k-1", "k-2"]}) == ["k-1", "k-2"]
+
+
 def test_http_client_redacts_the_same_header_names() -> None:
     headers = {n: f"{VALUE}-{n}" for n in ["passwd", "credentials", "dsn", "monkey", "tokenizer_model"]}
     client = HttpClient("http://127.0.0.1:1", headers=headers)

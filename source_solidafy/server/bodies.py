@@ -105,6 +105,8 @@ def config_secrets(config: Any) -> list[str]:
         for k, v in config.items():
             if isinstance(v, str) and is_secret_name(str(k)):
                 found.append(v)
+            elif isinstance(v, list) and is_secret_name(str(k)):  # api_keys: ["k1", "k2"]
+                found.extend(x for x in v if isinstance(x, str))
             else:
                 found.extend(config_secrets(v))
     elif isinstance(config, list):
