@@ -228,7 +228,7 @@ def test_response_filters_that_do_not_map_onto_error_rules_fail_at_load(tmp_path
     (tmp_path / "manifest.yaml").write_text(text)
     result = run_cli("validate", str(tmp_path / "manifest.yaml"))
     assert result.rc == 2, result.stdout
-    assert result.stderr.strip() == ("manifest.yaml:135: streams[4].retriever.requester.error_handler."
+    assert result.stderr.strip() == ("manifest.yaml:144: streams[4].retriever.requester.error_handler."
                                      f"response_filters[0].{message}")
 
 

@@ -14,6 +14,7 @@ from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
 from source_solidafy.lowcode.resolve import PARAMETERS
+from source_solidafy.lowcode.transforms import AirbyteDpathFlatten, AirbyteKeys
 from source_solidafy.lowcode.translate_core import Injected, TranslatorCore, Unsupported
 from source_solidafy.manifest.partition_parts import ListPartition
 
@@ -240,10 +241,31 @@ class StreamParts(TranslatorCore):
         except (OSError, ValueError) as exc:
             raise self.fail(self.path(loader), f"cannot read {candidate.name}: {exc}") from None
 
+    def _dpath_flatten(self, step: dict[str, Any]) -> AirbyteDpathFlatten:
+        path = [str(p) for p in step.get("field_path") or []]
+        if not path or any(not p or "{" in p or any(ch in p for ch in "*?[]") or p.isdigit() for p in path):
+            raise self.fail(self.path(step, "field_path"), "DpathFlattenFields.field_path with templates, globs or "
+                            "list indexes is not supported yet (plain keys are)")
+        keys = step.get("key_transformation") or {}
+        if keys:
+            self.check(keys, self.path(step, "key_transformation"))
+        for key in ("prefix", "suffix"):
+            if "{" in str(keys.get(key) or ""):
+                raise self.fail(self.path(keys, key), f"a templated KeyTransformation.{key} is not supported yet")
+        return AirbyteDpathFlatten(field_path=path, delete_origin_value=bool(step.get("delete_origin_value")),
+                                   replace_record=bool(step.get("replace_record")),
+                                   prefix=str(keys.get("prefix") or ""), suffix=str(keys.get("suffix") or ""))
+
     def transforms(self, s: dict[str, Any]) -> list[Any]:
         out: list[Any] = []
         for i, step in enumerate(s.get("transformations") or []):
             kind = self.check(step, (*self.path(s, "transformations"), i))
+            if kind in ("KeysToLower", "KeysToSnakeCase"):
+                out.append(AirbyteKeys(case="lower" if kind == "KeysToLower" else "snake"))
+                continue
+            if kind == "DpathFlattenFields":
+                out.append(self._dpath_flatten(step))
+                continue
             if kind == "RemoveFields":
                 fields = []
                 for pointer in step.get("field_pointers") or []:

@@ -222,7 +222,8 @@ class Stream(Strict):
     primary_key: TextList = Field(default_factory=new_list)
     cursor_field: Text | None = None
     filter: Template | None = None  # a condition per record, before transform (rest/record_filter.py)
-    transform: list[Annotated[TransformStep, plugin_slot("transform")]] = Field(default_factory=new_list)
+    transform: list[Annotated[TransformStep, open_slot("transform"), plugin_slot("transform")]] = \
+        Field(default_factory=new_list)
     schema_fields: SchemaFields | None = None  # fields discover adds from a lookup (lookup_parts.py)
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     schema_file: Text | None = None

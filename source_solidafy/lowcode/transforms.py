@@ -1,0 +1,122 @@
+"""Airbyte's key and flatten transformations, with airbyte-cdk 7's semantics, as transform steps of ours.
+
+- ``KeysToLower``: each top-level key lower-cased (nested objects keep theirs), as the CDK's
+  ``record[key.lower()] = record.pop(key)``.
+- ``KeysToSnakeCase``: every key of the record and of nested objects (not of objects inside lists), cut
+  into the CDK's tokens (``[A-Z]+[a-z]*``, ``[a-z]+``, digits; other characters separate) and joined
+  with ``_`` in lower case: ``firstName`` -> ``first_name``, ``HTTPCode`` -> ``httpcode``,
+  ``2fa`` -> ``_2_fa``. The CDK first transliterates non-ASCII keys (anyascii); such a key fails the
+  stream here rather than being named differently.
+- ``DpathFlattenFields``: the object at ``field_path`` merged into the record (keys given
+  ``key_transformation``'s prefix/suffix) unless one of its keys is already there; with
+  ``delete_origin_value`` the object is removed; with ``replace_record`` it replaces the record.
+
+Our own ``normalize_keys`` and ``flatten`` steps mean other things (nested keys, other word breaks,
+prefixed names), so these are steps of their own, registered with the factory for the transform slot.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field
+
+from source_solidafy.errors import StreamError
+from source_solidafy.manifest.fields import Strict
+from source_solidafy.rest.builders import FACTORY, TransformInputs
+from source_solidafy.rest.transforms import TransformStep
+
+_TOKEN = re.compile(r"[A-Z]+[a-z]*|[a-z]+|\d+|(?P<other>[^a-zA-Z\d]+)")
+
+
+class AirbyteKeys(Strict):
+    """KeysToLower (``lower``) or KeysToSnakeCase (``snake``)."""
+
+    case: Literal["lower", "snake"]
+    type: Literal["airbyte_keys"] = "airbyte_keys"
+
+
+class AirbyteDpathFlatten(Strict):
+    """DpathFlattenFields with a path of plain keys."""
+
+    field_path: list[str] = Field(min_length=1)
+    delete_origin_value: bool = False
+    replace_record: bool = False
+    prefix: str = ""
+    suffix: str = ""
+    type: Literal["airbyte_dpath_flatten"] = "airbyte_dpath_flatten"
+
+
+def snake_key(key: str) -> str:
+    """The CDK's KeysToSnakeCaseTransformation.process_key for an ASCII key."""
+    tokens = [m.group(0) if m.group("other") is None else "" for m in _TOKEN.finditer(key)]
+    if len(tokens) >= 3:
+        tokens = tokens[:1] + [t for t in tokens[1:-1] if t] + tokens[-1:]
+    if tokens and tokens[0].isdigit():
+        tokens.insert(0, "")
+    return "_".join(t.lower() for t in tokens)
+
+
+class KeysStep(TransformStep):
+    def __init__(self, spec: AirbyteKeys, stream: str) -> None:
+        self.snake, self.stream = spec.case == "snake", stream
+        self._names: dict[str, str] = {}
+
+    def _snake(self, key: str) -> str:
+        name = self._names.get(key)
+        if name is None:
+            if not key.isascii():
+                raise StreamError(f"stream '{self.stream}': KeysToSnakeCase: key {key!r} is not ASCII (the CDK "
+                                  "transliterates it with anyascii, which is not supported yet)")
+            name = snake_key(key)
+            if len(self._names) < 100_000:
+                self._names[key] = name
+        return name
+
+    def _snaked(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {self._snake(k): self._snaked(v) if isinstance(v, dict) else v for k, v in record.items()}
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        for record in records:
+            if self.snake:
+                snaked = self._snaked(record)
+                record.clear()
+                record.update(snaked)
+            else:
+                for key in set(record):
+                    record[key.lower()] = record.pop(key)
+
+
+class DpathFlattenStep(TransformStep):
+    def __init__(self, spec: AirbyteDpathFlatten) -> None:
+        self.spec = spec
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        s = self.spec
+        *parents, last = s.field_path
+        for record in records:
+            holder: Any = record
+            for key in parents:
+                holder = holder.get(key) if isinstance(holder, dict) else None
+            found = holder.get(last) if isinstance(holder, dict) else None
+            if not isinstance(found, dict):
+                continue
+            extracted = {f"{s.prefix}{k}{s.suffix}": v for k, v in found.items()}
+            if s.replace_record and extracted:
+                record.clear()
+                record.update(extracted)
+            elif not extracted.keys() & record.keys():
+                if s.delete_origin_value:
+                    del holder[last]
+                record.update(extracted)
+
+
+@FACTORY.register(AirbyteKeys, KeysStep, slot="transform")
+def _keys(spec: AirbyteKeys, inputs: TransformInputs) -> TransformStep:
+    return KeysStep(spec, inputs.stream)
+
+
+@FACTORY.register(AirbyteDpathFlatten, DpathFlattenStep, slot="transform")
+def _flatten(spec: AirbyteDpathFlatten, inputs: TransformInputs) -> TransformStep:
+    return DpathFlattenStep(spec)
