@@ -50,7 +50,8 @@ def _page_size(spec: Stream, config: dict[str, Any]) -> int:
 
 
 class _Collector:
-    """Warnings of the plan-time read (a parent read that may have stopped early)."""
+    """Warnings of the plan-time read (a parent read that may have stopped early, or skipped a part: an
+    ``errors:`` ignore), listed in the plan; the parent's state is not advanced past them."""
 
     def __init__(self) -> None:
         self.warnings: list[str] = []
@@ -69,7 +70,7 @@ def plan_rest(source: DeclarativeSource, stream: str, pc: PlanContext) -> Pieces
     incoming = pc.state.get(stream) or None
     warned = _Collector()
     ctx = ReadContext(config=pc.config, state=incoming, concurrency=pc.concurrency, log=pc.log,
-                      services=SyncServices([stream]), on_warning=warned)
+                      services=SyncServices([stream]), on_warning=warned, on_skip=warned)  # a parent's skip too
     router, states = build_router(spec, ctx, incoming, source.read_plain, source.manifest.stream_names())
     if isinstance(router, DateRangeRouter):
         router.now = pc.now
