@@ -11,7 +11,7 @@ from typing import Any
 
 from airbyte_protocol.models import AirbyteMessage
 
-from integration_tests.helpers import run_cli
+from integration_tests.helpers import Result, run_cli
 from integration_tests.mocks.server import MockServer, Request, Response
 
 CONNECTOR = """
@@ -83,10 +83,10 @@ def test_the_summary_names_new_fields_and_widened_types_and_the_state_moves_on(t
     assert "coupon (string)" in logs[0]["message"] and "price (integer seen as number)" in logs[0]["message"]
 
 
-def test_the_airbyte_flavour_puts_it_in_the_stream_status_and_a_warn_line(tmp_path: Path) -> None:
+def _airbyte(tmp_path: Path, json_schema: dict[str, Any]) -> Result:
     catalog = tmp_path / "catalog.json"
     catalog.write_text(json.dumps({"streams": [
-        {"stream": {"name": "orders", "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+        {"stream": {"name": "orders", "json_schema": json_schema, "supported_sync_modes": ["full_refresh", "incremental"]},
          "sync_mode": "incremental", "destination_sync_mode": "append"}]}))
     with MockServer(api) as srv:
         config = tmp_path / "config.json"
@@ -95,6 +95,11 @@ def test_the_airbyte_flavour_puts_it_in_the_stream_status_and_a_warn_line(tmp_pa
     assert res.rc == 0, res.stderr[-2000:]
     for line in res.stdout.splitlines():
         AirbyteMessage.model_validate_json(line)
+    return res
+
+
+def test_the_airbyte_flavour_puts_it_in_the_stream_status_and_a_warn_line(tmp_path: Path) -> None:
+    res = _airbyte(tmp_path, {})  # a catalog that names no fields (Meltano's): the connector's schema
     statuses = [m["trace"]["stream_status"] for m in res.of_type("TRACE") if m["trace"]["type"] == "STREAM_STATUS"]
     complete = statuses[-1]
     assert complete["status"] == "COMPLETE" and "warnings" not in complete
@@ -104,3 +109,13 @@ def test_the_airbyte_flavour_puts_it_in_the_stream_status_and_a_warn_line(tmp_pa
     assert len(warns) == 1 and "schema drift" in warns[0] and "the state is not held" in warns[0]
     states = [m["state"]["stream"]["stream_state"] for m in res.of_type("STATE")]
     assert states[-1]["cursor"] == _order(PAGES * PER_PAGE - 1)["updated"]
+
+
+def test_a_catalog_that_names_fields_is_what_the_records_are_compared_with(tmp_path: Path) -> None:
+    """The destination was set up from this catalog: it knows the coupon and the string ids, not the price."""
+    res = _airbyte(tmp_path, {"type": "object", "properties": {
+        "id": {"type": ["integer", "string"]}, "updated": {"type": "string"},
+        "status": {"type": ["string", "null"]}, "coupon": {"type": ["string", "null"]}}})
+    complete = [m["trace"]["stream_status"] for m in res.of_type("TRACE") if m["trace"]["type"] == "STREAM_STATUS"][-1]
+    assert complete["schema_drift"]["new_fields"] == {"price": ["integer", "number"]}
+    assert complete["schema_drift"]["widened"] == {}

@@ -110,3 +110,15 @@ def read_catalog(catalog: Any) -> tuple[list[str], dict[str, str], dict[str, str
         if cs.get("cursor_field"):
             cursors[name] = ".".join(cs["cursor_field"])
     return names, modes, cursors
+
+
+def stream_schema(catalog: Any, stream: str) -> dict[str, Any] | None:
+    """The ``json_schema`` a configured catalog gives ``stream`` when it names fields (what the
+    destination was set up with); None when it names none (Meltano sends ``{}``) or there is no catalog."""
+    streams = catalog.get("streams") if isinstance(catalog, dict) else None
+    for cs in streams if isinstance(streams, list) else ():
+        described = cs.get("stream") if isinstance(cs, dict) else None
+        if isinstance(described, dict) and described.get("name") == stream:
+            schema = described.get("json_schema")
+            return schema if isinstance(schema, dict) and schema.get("properties") else None
+    return None

@@ -5,7 +5,8 @@ it), so users see it before their warehouse does.
 Information, not a warning: it neither fails the stream nor holds its state. The runner keeps one
 :class:`DriftWatch` per stream with a declared schema (``Source.drift_schema``) and shows what it
 found in the stream's SYNC_SUMMARY entry (``schema_drift``), a LOG line and, in the Airbyte flavour,
-the stream's last STREAM_STATUS (docs/protocol.md).
+the stream's last STREAM_STATUS (docs/protocol.md). A configured catalog's ``json_schema`` that names
+fields wins over the connector's: it is what the destination was set up with.
 
 Cheap by sampling, so the CPU per record stays the same: the first ``FULL_FIRST`` records of a
 stream are checked whole, then on every page a few records spread over it, and every record whose

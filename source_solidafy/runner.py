@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from source_solidafy import protocol as p
+from source_solidafy.catalog import stream_schema
 from source_solidafy.config_updates import ConfigChanges, KeyPath
 from source_solidafy.drift import DriftWatch
 from source_solidafy.errors import SolidafyError, redact
@@ -258,7 +259,7 @@ class SyncRun:
     def _on_start(self, run: StreamRun) -> Chunk:
         run.started = time.monotonic()
         run.opened = True
-        schema = self.source.drift_schema(run.name)
+        schema = stream_schema(self.options.catalog, run.name) or self.source.drift_schema(run.name)
         run.drift = DriftWatch(schema) if schema else None
         if self.plan.sink is not None:
             self.plan.sink.open(run.name, self.plan.schemas.get(run.name), replace=self._full_refresh(run.name))
