@@ -24,7 +24,7 @@ from integration_tests.connector_checks import (
 )
 from integration_tests.connector_contract import full_read_of
 from integration_tests.mocks.anthropic import ADMIN_KEY, VERSION, AnthropicMock
-from integration_tests.mocks.server import MockServer, Request
+from integration_tests.mocks.server import MockServer, Request, Response
 
 ANTHROPIC = Connector("anthropic")
 MESSAGES = "/v1/organizations/usage_report/messages"
@@ -115,3 +115,26 @@ def test_incremental_second_run_starts_at_the_newest_bucket_and_day(tmp_path: Pa
     assert {r.arg("starting_at") for r in srv.requests if r.path == CLAUDE_CODE} == {mock.today.isoformat()}
     want = mock.expected_records("usage_claude_code", today)
     assert sorted(map(record_key, second.records("usage_claude_code"))) == sorted(map(record_key, want))
+
+
+def test_a_workspace_deleted_during_the_sync_is_skipped_and_reported() -> None:
+    """Listed, then deleted before its members are asked for: the Admin API answers 404 not_found_error.
+    The stream succeeds without that workspace's members and says so (errors: in connectors/anthropic.yaml)."""
+    mock = AnthropicMock()
+    gone = mock.lists["workspaces"][1]["id"]
+
+    def handler(req: Request) -> Response:
+        if req.path.endswith(f"/workspaces/{gone}/members"):
+            mock.members.pop(gone, None)
+        return mock.handler(req)
+
+    with MockServer(handler) as srv:
+        result = ANTHROPIC.read(mock.config(srv.url), ["workspace_members"])
+    assert result.rc == 0, result.stdout[-3000:]
+    (entry,) = result.summary["streams"]
+    assert entry["status"] == "SUCCESS" and entry["responses_ignored"] == 1, entry
+    (skipped,) = entry["skipped"]
+    assert skipped.startswith(f"stream 'workspace_members': partition workspace_id={gone} skipped: HTTP 404 ")
+    assert skipped.endswith("errors[0] (ignore): the workspace was deleted during the sync")
+    assert gone not in {r["workspace_id"] for r in result.records("workspace_members")}
+    assert {r["workspace_id"] for r in result.records("workspace_members")} == set(mock.members)
