@@ -84,6 +84,23 @@ def test_cli_check_saves_the_rotated_token_too(tmp_path: Path) -> None:
     assert again.rc == 0, again.stdout[-1500:]
 
 
+def test_read_plan_saves_the_rotated_token_and_prints_no_config(tmp_path: Path) -> None:
+    mock = SalesforceMock(rotate_refresh_tokens=True)
+    with MockServer(mock.handler) as srv:
+        config_file = tmp_path / "config.json"
+        config_file.write_text(json.dumps(mock.config(srv.url)))
+        plan_file = tmp_path / "plan.jsonl"
+        made = run_cli("plan", "-c", "salesforce", "--config", str(config_file), "--streams", "users",
+                       "-o", str(plan_file))
+        assert made.rc == 0, made.stderr
+        res = run_cli("read", "-c", "salesforce", "--config", str(config_file), "--plan", str(plan_file),
+                      "--shard", "0/1", "-o", str(tmp_path / "out"))
+    assert res.rc == 0, res.stdout[-1500:]
+    assert json.loads(config_file.read_text())["refresh_token"] == mock.refresh_token != REFRESH_TOKEN
+    assert "saved the new refresh_token" in res.stderr
+    assert mock.refresh_token not in res.stdout and "CONTROL" not in res.stdout
+
+
 def test_cli_inline_config_warns_that_the_new_token_is_not_kept() -> None:
     mock = SalesforceMock(rotate_refresh_tokens=True)
     with MockServer(mock.handler) as srv:

@@ -169,7 +169,7 @@ def check(connector: str | Source, config: dict[str, Any], on_config: ConfigList
     source = load_connector(connector)
     try:
         config = _validated(source, config)
-        with _config_listener(source, config, on_config):
+        with config_listener(source, config, on_config):
             result = source.check(config)
     except (AuthError, ConfigError) as exc:
         return p.connection_status(False, str(exc))
@@ -179,7 +179,7 @@ def check(connector: str | Source, config: dict[str, Any], on_config: ConfigList
 
 
 @contextlib.contextmanager
-def _config_listener(source: Source, config: dict[str, Any], on_config: ConfigListener | None) -> Iterator[None]:
+def config_listener(source: Source, config: dict[str, Any], on_config: ConfigListener | None) -> Iterator[None]:
     """``on_config`` hears every change of ``config`` made inside the block."""
     changes = source.config_changes(config) if on_config is not None else None
     stop = changes.listen(on_config) if changes is not None and on_config is not None else None
@@ -208,7 +208,7 @@ def discover(connector: str | Source, config: dict[str, Any], sample: int = 0,
     source = load_connector(connector)
     try:
         config = _validated(source, config)
-        with _config_listener(source, config, on_config):
+        with config_listener(source, config, on_config):
             infos = source.discover(config, sample=sample)
     finally:
         source.close()

@@ -138,7 +138,7 @@ def _writer(pretty: bool = False) -> p.NdjsonWriter:
     return p.NdjsonWriter(sys.stdout.buffer, pretty=pretty)
 
 
-def _config_saver(args: argparse.Namespace, airbyte: bool) -> Callable[[dict[str, Any], list[KeyPath]], list[Any]]:
+def config_saver(args: argparse.Namespace, airbyte: bool) -> Callable[[dict[str, Any], list[KeyPath]], list[Any]]:
     """What the CLI does when the connector changes its config (a token endpoint rotated the refresh token):
     rewrite ``--config FILE`` at once (atomically: the old token may be revoked already) and say so on
     stderr, without the value; the Airbyte flavour also emits the CONTROL message on stdout."""
@@ -197,7 +197,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     config = _config(args)
     writer = _writer()
-    save = _config_saver(args, args.airbyte)
+    save = config_saver(args, args.airbyte)
     status = api.check(api.load_connector(_connector(args, config)), config,
                        on_config=lambda cfg, paths: writer.write(save(cfg, paths)))
     writer.write([status])
@@ -221,7 +221,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
     config = _config(args)
     writer = _writer()
-    save = _config_saver(args, args.airbyte)
+    save = config_saver(args, args.airbyte)
     catalog = api.discover(api.load_connector(_connector(args, config)), config, sample=args.sample,
                            on_config=lambda cfg, paths: writer.write(save(cfg, paths)))
     writer.write([catalog])
@@ -269,7 +269,7 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
     from source_solidafy.progress import Progress
 
     progress = Progress.for_stderr(enabled=not airbyte)
-    run.on_config = _config_saver(args, airbyte)
+    run.on_config = config_saver(args, airbyte)
     run.watch = progress.update  # redrawn while waiting too, not only when a chunk arrives
     for chunk in run:
         writer.write(chunk)

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from source_solidafy.api import _select, _validated, load_connector
+from source_solidafy.api import _select, _validated, config_listener, load_connector
+from source_solidafy.config_updates import ConfigListener
 from source_solidafy.errors import UsageError
 from source_solidafy.scale.merge_io import MergeResult, merge_run
 from source_solidafy.scale.planning import PlanContext, make_plan
@@ -45,9 +46,12 @@ def plan(
     cursor_fields: dict[str, str] | None = None,
     concurrency: int = 4,
     log: LogFn | None = None,
+    on_config: ConfigListener | None = None,
 ) -> Plan:
     """The work units of a sync (docs/scale-out.md). Deterministic: the same connector, config,
     streams, state and ``now`` give the same plan, byte for byte.
+
+    ``on_config`` hears of a config the planning changed (it may read parents: a rotated refresh token).
 
     ``rate_limit_rps`` (default: the connector's ``http.rate_limit_rps``) is the API budget of all
     shards together; each shard gets ``rate_limit_rps / parallel_shards``.
@@ -69,9 +73,10 @@ def plan(
         pc = PlanContext(config, incoming, moment, target_rows_per_unit, concurrency,
                          dict(cursor_fields or {}), log or (lambda level, message: None))
         label = connector if isinstance(connector, str) else source.name
-        return make_plan(source, label, selected, pc, max_units=max_units,
-                         rate_limit_rps=rate_limit_rps or source.declared_rate_limit(),
-                         parallel_shards=parallel_shards, run_id=run_id)
+        with config_listener(source, config, on_config):
+            return make_plan(source, label, selected, pc, max_units=max_units,
+                             rate_limit_rps=rate_limit_rps or source.declared_rate_limit(),
+                             parallel_shards=parallel_shards, run_id=run_id)
     finally:
         source.close()
 

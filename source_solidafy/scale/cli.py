@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -91,7 +92,7 @@ def cmd_plan(args: argparse.Namespace, config: dict[str, Any], connector: str | 
                 state=state, max_units=args.max_units, target_rows_per_unit=args.target_rows_per_unit,
                 parallel_shards=args.parallel_shards, rate_limit_rps=args.rate_limit_rps, now=_now(args.now),
                 run_id=args.run_id, cursor_fields=_cursor_fields(args.cursor_field), concurrency=args.concurrency,
-                log=_log_to_stderr)
+                log=_log_to_stderr, on_config=_saved(args))
     data = made.dumps()
     if args.output:
         write_file(args.output, data)
@@ -99,6 +100,18 @@ def cmd_plan(args: argparse.Namespace, config: dict[str, Any], connector: str | 
     else:
         sys.stdout.buffer.write(data)
     return 0
+
+
+def _saved(args: argparse.Namespace) -> Callable[[dict[str, Any], list[Any]], None]:
+    """A rotated refresh token during planning (it may read parents) goes into --config FILE at once."""
+    from source_solidafy.cli import config_saver
+
+    save = config_saver(args, airbyte=False)
+
+    def listener(config: dict[str, Any], paths: list[Any]) -> None:
+        save(config, paths)
+
+    return listener
 
 
 def cmd_read_plan(args: argparse.Namespace, config: dict[str, Any], connector: str | None) -> int:
@@ -118,6 +131,9 @@ def cmd_read_plan(args: argparse.Namespace, config: dict[str, Any], connector: s
     run = prepare_plan_read(the_plan, config, output=args.output, shard=shard, units=units, connector=connector,
                             format=args.format, compression=args.compression, concurrency=args.concurrency,
                             strict=args.strict, verbose=args.verbose)
+    from source_solidafy.cli import config_saver
+
+    run.on_config = config_saver(args, airbyte=False)  # a rotated refresh token: into --config FILE, never stdout
     for chunk in run:
         _write(chunk)
     return 1 if run.failed else 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -50,6 +50,7 @@ class ShardRun:
         self.results: list[dict[str, Any]] = []
         self.summary: dict[str, Any] | None = None
         self._storage: Storage | None = None
+        self.on_config: Callable[[dict[str, Any], list[Any]], list[Any]] | None = None  # SyncRun.on_config of each unit
         if plan.rate_limit_rps:
             source.rate_limit_rps = plan.rate_limit_rps
 
@@ -94,7 +95,7 @@ class ShardRun:
         forget_manifest(self.storage(), self.plan.run_id, unit.unit_id)  # a rerun: not done until it is again
         opts = self.opts
         cursor = self.plan.streams[unit.stream].cursor_field if unit.stream in self.plan.streams else None
-        return prepare_sync(
+        run = prepare_sync(
             self.source, self.config, streams=[unit.stream],
             state={unit.stream: unit.state} if unit.state else None,
             format=opts.format, output=opts.output, compression=opts.compression, concurrency=opts.concurrency,
@@ -103,6 +104,8 @@ class ShardRun:
             run_files=RunFiles(self.plan.run_id, unit.number, _day(self.plan)),
             cursor_fields={unit.stream: cursor} if cursor else None,
         )
+        run.on_config = self.on_config  # a rotated refresh token (the units share the runtime that keeps it)
+        return run
 
     def _record(self, unit: Unit, run: Any) -> dict[str, Any]:
         stream = run.runs[unit.stream]
