@@ -37,7 +37,7 @@ SLOT_KINDS = {"auth": "auth", "pagination": "paginator", "decoder": "decoder", "
 class PluginSpec(BaseModel):
     """A ``type: plugin:<name>`` block: the plugin class and its validated options (set by the loader)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)  # built within Manifest
     kind: ClassVar[str] = ""
 
     type: str

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 
 from pydantic import BaseModel
 
@@ -30,3 +32,16 @@ def test_no_field_default_is_made_by_a_builtin_type() -> None:
     builtin = [f"{cls.__module__}.{cls.__name__}.{name}" for cls in models for name, info in cls.model_fields.items()
                if inspect.isbuiltin(info.default_factory) or isinstance(info.default_factory, type)]
     assert builtin == []
+
+
+def test_only_the_manifest_builds_its_validator_at_import() -> None:
+    """Each part model builds its own validator only when used on its own (``defer_build``);
+    ``Manifest``'s, which every load uses, holds them all."""
+    code = ("import pydantic, source_solidafy.manifest.models as m\n"
+            "todo, seen = [pydantic.BaseModel], set()\n"
+            "while todo:\n"
+            "    cls = todo.pop(); seen.add(cls); todo.extend(c for c in cls.__subclasses__() if c not in seen)\n"
+            "print(sorted(c.__name__ for c in seen if c.__module__.startswith('source_solidafy.manifest')\n"
+            "             and c.__dict__.get('__pydantic_complete__')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['Manifest']"
