@@ -6,7 +6,8 @@ parent read through the connector's client, takes a turn first. So requests slow
 limit is hit instead of meeting 429s:
 
 - while requests are left in the window, they go at once; once fewer than a quarter of the quota
-  is left, the rest are spread evenly over the time until the reset (the last one before it);
+  is left, the rest are spread evenly over the time until the reset (the last one before it), as
+  long as that spaces them at most 2 s apart (a quota of the day is not spread over the day);
 - with none left, every thread waits for the reset, then one request goes alone to learn the new
   window (the server may reset later than it said, or not at all);
 - a 429/503 with ``Retry-After`` (or a reset) stops every thread until then, not only the one that got it.
@@ -36,6 +37,7 @@ from source_solidafy.rest.ratelimit import RetryWait, TokenBucket
 from source_solidafy.source import LogFn
 
 PACE_BELOW = 0.25  # spread the requests evenly once fewer than this share of the quota is left
+PACE_MAX_GAP = 2.0  # ... unless that spaces them further apart (a daily quota): then they go until none is left
 UNKNOWN_RESET_SECS = 1.0  # none left and no reset given: ask again after this long
 
 
@@ -68,7 +70,8 @@ class _Window:
                 self.reset_at = now + UNKNOWN_RESET_SECS
             return self.reset_at - now
         if self.reset_at is not None and self.remaining <= self.limit * PACE_BELOW:
-            return self.last_sent + (self.reset_at - now) / (self.remaining + 1) - now
+            gap = (self.reset_at - now) / (self.remaining + 1)
+            return self.last_sent + gap - now if gap <= PACE_MAX_GAP else 0.0
         return 0.0
 
     def take(self, now: float) -> None:

@@ -85,6 +85,14 @@ def test_the_last_quarter_is_spread_over_the_time_left() -> None:
     b.done(epoch, None)
 
 
+def test_a_long_window_is_not_spread_over_hours() -> None:
+    clock = Clock()
+    b = budget(clock)
+    b.done(b.acquire(), [Quota("daily", 200, 80_000.0, 1000)])  # 200 of 1,000 left for 22 hours
+    b.acquire()
+    assert b._wait(clock.now) <= 0  # they go until none is left, then wait for the reset
+
+
 def test_a_response_in_flight_counts_and_a_late_higher_figure_does_not_raise_it() -> None:
     clock = Clock()
     b = budget(clock)
