@@ -156,13 +156,18 @@ def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bo
 
 def _yaml_source(path: Path) -> Source:
     manifest = _loaded.get(path)
+    if manifest is not None and hasattr(manifest, "fresh"):  # an Airbyte manifest's source: a new one, shared parts
+        return manifest.fresh()
     if manifest is None:
         from source_solidafy.lowcode.shape import looks_like_airbyte_file
 
         if looks_like_airbyte_file(path):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
             from source_solidafy.lowcode.loader import load_airbyte_manifest
 
-            return load_airbyte_manifest(path)
+            stamp = _loaded.stamp(path)
+            source = load_airbyte_manifest(path)
+            _loaded.put(path, stamp, source, source.files_read)
+            return source.fresh()
         from source_solidafy.manifest.loader import load_manifest
 
         stamp = _loaded.stamp(path)  # before reading: a change while loading is seen next time

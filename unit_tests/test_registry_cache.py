@@ -92,3 +92,27 @@ def test_a_warm_worker_finds_the_config_keys_once(tmp_path: Path, loads: list[Pa
         with pytest.raises(Exception, match="region"):
             source.validate_config({})
     assert len(walks) == 1 and len(loads) == 1
+
+
+def test_an_airbyte_manifest_is_translated_once_while_it_and_its_spec_file_are_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each load answers a new source over one translation; a spec.yaml written beside it later is seen."""
+    from source_solidafy.lowcode import loader as lowcode_loader
+
+    monkeypatch.setattr(registry, "_loaded", registry._LoadedManifests())
+    seen: list[Path] = []
+    real = lowcode_loader.load_airbyte_manifest
+
+    def counting(path: Any, **kw: Any) -> Any:
+        seen.append(Path(path))
+        return real(path, **kw)
+
+    monkeypatch.setattr(lowcode_loader, "load_airbyte_manifest", counting)
+    manifest = Path(__file__).parents[1] / "integration_tests" / "airbyte_manifests" / "projects_manifest.yaml"
+    file = tmp_path / "manifest.yaml"
+    file.write_text(manifest.read_text())
+    first, second = registry.load_source(str(file)), registry.load_source(str(file))
+    assert len(seen) == 1 and first is not second and first.manifest is second.manifest  # type: ignore[attr-defined]
+    _touch(tmp_path / "spec.yaml", "connectionSpecification: {type: object, properties: {}}\n")
+    registry.load_source(str(file))
+    assert len(seen) == 2

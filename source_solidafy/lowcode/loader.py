@@ -24,6 +24,7 @@ from source_solidafy.lowcode.auth import AirbyteManifest
 from source_solidafy.lowcode.error_handlers import DEFAULT_HTTP
 from source_solidafy.lowcode.resolve import resolve
 from source_solidafy.lowcode.shape import (
+    SIDECARS,
     looks_like_airbyte,
     looks_like_airbyte_file,
     looks_like_airbyte_text,
@@ -70,7 +71,8 @@ def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: P
     manifest = _manifest(streams, source_name, tr)
     check = resolved.tree.get("check") or {}
     names = [str(n) for n in check.get("stream_names") or []] if isinstance(check, dict) else []
-    return AirbyteManifestSource(manifest, spec, names, tr.table)
+    files = [base_dir / name for name in SIDECARS] if base_dir is not None else []
+    return AirbyteManifestSource(manifest, spec, names, tr.table, [*files, *tr.files_read])
 
 
 def _one_auth(streams: list[dict[str, Any]], tr: Translator) -> None:

@@ -57,11 +57,14 @@ def looks_like_airbyte_file(path: Path) -> bool:
         return False
 
 
+SIDECARS = ("spec.yaml", "spec.yml", "spec.json")
+
+
 def sidecar_spec(base_dir: Path | None) -> dict[str, Any] | None:
     """``spec.yaml`` / ``spec.json`` beside the manifest (``connectionSpecification``), as Airbyte's packages keep it."""
     if base_dir is None:
         return None
-    for name in ("spec.yaml", "spec.yml", "spec.json"):
+    for name in SIDECARS:
         file = base_dir / name
         if file.is_file():
             text = file.read_text(encoding="utf-8")

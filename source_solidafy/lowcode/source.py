@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from source_solidafy.errors import ConfigError, HttpError, StreamError
@@ -88,13 +89,19 @@ class AirbyteManifestSource(DeclarativeSource):
     planner = "stream"  # the CDK's state shapes: one unit per stream (scale/planning.py)
 
     def __init__(self, manifest: Manifest, spec: dict[str, Any], check_streams: list[str],
-                 table: TemplateTable) -> None:
+                 table: TemplateTable, files_read: list[Path] | None = None) -> None:
         super().__init__(manifest)
+        self._spec = spec
+        self.files_read = list(files_read or [])  # the files beside the manifest it read (or looked for)
         self.connection_spec: dict[str, Any] = spec["connection_specification"]
         self.documentation_url = spec.get("documentation_url") or None
         self.check_streams = check_streams or manifest.stream_names()[:1]
         self.table = table  # the Airbyte values the manifest's templates evaluate
         self._secret_keys = _secret_names(self.connection_spec, set())
+
+    def fresh(self) -> AirbyteManifestSource:
+        """A new source over the same translation (a process keeps one per unchanged file: registry.py)."""
+        return AirbyteManifestSource(self.manifest, self._spec, self.check_streams, self.table, self.files_read)
 
     # -- config ------------------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ class StreamParts(TranslatorCore):
         super().__init__(resolved, where)
         self.hidden: list[dict[str, Any]] = []  # parent streams that are not among the manifest's streams
         self.hidden_plain: list[tuple[Any, str]] = []
+        self.files_read: list[Path] = []  # schema files read or looked for (a process cache watches them)
 
     def cursor(self, node: Any, injected: Any) -> DatetimeSlices:
         self.check(node, ())
@@ -234,6 +235,7 @@ class StreamParts(TranslatorCore):
         if not self.allow_files or self.base_dir is None:
             return None
         candidate = self.base_dir / "schemas" / Path(file_path).name
+        self.files_read.append(candidate)
         if not candidate.is_file():
             return None
         try:
