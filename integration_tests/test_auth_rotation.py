@@ -142,6 +142,20 @@ def test_airbyte_flavour_emits_the_control_message_with_the_whole_config(tmp_pat
     assert second.of_type("RECORD")
 
 
+def test_airbyte_check_emits_the_control_message_before_the_status(tmp_path: Path) -> None:
+    mock = HubSpotMock(rotate_refresh_tokens=True)
+    with MockServer(mock.handler) as srv:
+        config_file = tmp_path / "config.json"
+        config_file.write_text(json.dumps({"connector": "hubspot", **mock.oauth_config(srv.url)}))
+        res = run_cli("check", "--config", str(config_file), script="source-solidafy")
+    assert res.rc == 0, res.stderr
+    assert [m["type"] for m in res.messages] == ["CONTROL", "CONNECTION_STATUS"]
+    for line in res.messages:
+        AirbyteMessage.model_validate(line)
+    assert res.messages[0]["control"]["connectorConfig"]["config"]["refresh_token"] == mock.refresh_token
+    assert mock.refresh_token not in res.stderr
+
+
 def test_server_sync_answers_the_updated_config() -> None:
     mock = HubSpotMock(rotate_refresh_tokens=True)
     with MockServer(mock.handler) as srv, ServerProcess() as server:
