@@ -6,8 +6,9 @@ cursor value when later; the first slice starts ``lookback_window`` before that 
 one ending at ``end_datetime`` (default now) itself; without ``step`` there is one slice. Each slice is a
 partition ``{start_time: ..., end_time: ...}`` (``partition_field_start``/``_end``) formatted with
 ``datetime_format``; ``stream_interval`` / ``stream_slice`` read it, and ``start_time_option`` /
-``end_time_option`` send it. Records are not filtered by the cursor (as the CDK, unless
-``is_client_side_incremental``, which is not supported yet).
+``end_time_option`` send it. Records are not filtered by the cursor unless
+``is_client_side_incremental`` (then each partition carries the sync's bounds, ``SYNC_BOUNDS``, for the
+filter step in transforms.py).
 
 State is the CDK's: ``{cursor_field: value}``, where value is the newest record cursor of the first
 run of finished slices, contiguous from the start (or the sync start when they hold no records), in
@@ -32,6 +33,7 @@ from source_solidafy.rest.builders import FACTORY
 from source_solidafy.rest.routers import Router
 
 STATE_KEY = "airbyte"
+SYNC_BOUNDS = "__ab_sync"  # is_client_side_incremental: [lowest cursor to keep, highest or None = now] (ISO 8601)
 _DEFAULT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"
 
 
@@ -68,6 +70,7 @@ class DatetimeSlices(Strict):
     start_field: str = "start_time"
     end_field: str = "end_time"
     compare_strictly: bool = False
+    client_side: bool = False  # is_client_side_incremental: partitions carry the sync's bounds (SYNC_BOUNDS)
     type: Literal["airbyte_datetime"] = "airbyte_datetime"
 
     def parse(self, value: Any) -> dt.datetime:
@@ -143,8 +146,13 @@ class DatetimeRouter(Router):
             windows = list(slices(spec, self.ctx.config, legacy))
         except (ValueError, TypeError, OverflowError) as exc:
             raise StreamError(f"stream '{self.stream}': incremental_sync: {exc}") from None
+        bounds = [windows[0][0].isoformat(), windows[-1][1].isoformat() if spec.end is not None else None] \
+            if windows and spec.client_side else None
         for lo, hi in windows:
-            yield {spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
+            part: dict[str, Any] = {spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
+            if bounds is not None:
+                part[SYNC_BOUNDS] = bounds
+            yield part
 
 
 FACTORY.register(DatetimeSlices, DatetimeRouter, slot="partition")(DatetimeRouter)

@@ -7,6 +7,9 @@
   with ``_`` in lower case: ``firstName`` -> ``first_name``, ``HTTPCode`` -> ``httpcode``,
   ``2fa`` -> ``_2_fa``. The CDK first transliterates non-ASCII keys (anyascii); such a key fails the
   stream here rather than being named differently.
+- The record filter after the transformations (``AirbyteRecordFilter``: ``is_client_side_incremental``,
+  ``transform_before_filtering``): a record whose cursor is before the sync's start less the lookback
+  (never before ``start_datetime``) or after its end is dropped, and so is one the condition refuses.
 - ``DpathFlattenFields``: the object at ``field_path`` merged into the record (keys given
   ``key_transformation``'s prefix/suffix) unless one of its keys is already there; with
   ``delete_origin_value`` the object is removed; with ``replace_record`` it replaces the record.
@@ -17,13 +20,15 @@ prefixed names), so these are steps of their own, registered with the factory fo
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Literal
 
 from pydantic import Field
 
 from source_solidafy.errors import StreamError
-from source_solidafy.manifest.fields import Strict
+from source_solidafy.lowcode.cursor import SYNC_BOUNDS, DatetimeSlices
+from source_solidafy.manifest.fields import Strict, Template
 from source_solidafy.rest.builders import FACTORY, TransformInputs
 from source_solidafy.rest.transforms import TransformStep
 
@@ -110,6 +115,54 @@ class DpathFlattenStep(TransformStep):
                 if s.delete_origin_value:
                     del holder[last]
                 record.update(extracted)
+
+
+class AirbyteRecordFilter(Strict):
+    """The CDK's record filter where it runs after the transformations (``transform_before_filtering``,
+    the default of ``is_client_side_incremental``): the RecordFilter condition (rendered to ``True`` or
+    ``False``, see values.TemplateTable.keep) and, for a client-side incremental stream, the cursor's
+    bounds for this sync, read from the partition (cursor.SYNC_BOUNDS)."""
+
+    condition: Template | None = None
+    cursor: DatetimeSlices | None = None
+    type: Literal["airbyte_record_filter"] = "airbyte_record_filter"
+
+
+class RecordFilterStep(TransformStep):
+    """Keeps the records the CDK's ClientSideIncrementalRecordFilterDecorator / RecordFilter keeps: a record
+    whose cursor does not parse (or is absent) is kept, as the CDK keeps it."""
+
+    def __init__(self, spec: AirbyteRecordFilter) -> None:
+        self.spec = spec
+
+    def _in_bounds(self, record: dict[str, Any], low: dt.datetime, high: dt.datetime | None) -> bool:
+        cursor = self.spec.cursor
+        assert cursor is not None
+        value = record.get(cursor.cursor_field)
+        if value is None:
+            return True
+        try:
+            moment = cursor.parse(value)
+        except (ValueError, TypeError, OverflowError):
+            return True
+        return low <= moment <= (high or dt.datetime.now(dt.timezone.utc))
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        partition = ctx.get("partition")
+        data = getattr(partition, "_ns_data", partition) or {}
+        bounds = data.get(SYNC_BOUNDS) if self.spec.cursor is not None else None
+        low = dt.datetime.fromisoformat(bounds[0]) if bounds else None
+        high = dt.datetime.fromisoformat(bounds[1]) if bounds and bounds[1] else None
+        condition = self.spec.condition
+        kept = [r for r in records
+                if (low is None or self._in_bounds(r, low, high))
+                and (condition is None or condition.render(ctx, record=r) == "True")]
+        records[:] = kept
+
+
+@FACTORY.register(AirbyteRecordFilter, RecordFilterStep, slot="transform")
+def _record_filter(spec: AirbyteRecordFilter, inputs: TransformInputs) -> TransformStep:
+    return RecordFilterStep(spec)
 
 
 @FACTORY.register(AirbyteKeys, KeysStep, slot="transform")

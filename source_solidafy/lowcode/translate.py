@@ -13,7 +13,9 @@ from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.error_handlers import ErrorHandlerParts
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.paging import AirbytePaging
+from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
 from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath
+from source_solidafy.lowcode.transforms import AirbyteRecordFilter
 from source_solidafy.lowcode.translate_core import Injected, Unsupported
 from source_solidafy.lowcode.translate_parts import RECORD_VARS, StreamParts, signature
 from source_solidafy.manifest.walk import format_path
@@ -77,10 +79,12 @@ class Translator(StreamParts, AuthParts, ErrorHandlerParts):
         out["request"] = self.request(requester, injected)
         out["headers"] = injected.headers
         out["decoder"] = self.selector(retriever.get("record_selector"), retriever)
-        record_filter = retriever["record_selector"].get("record_filter")
+        selector = retriever["record_selector"]
+        record_filter = selector.get("record_filter")
+        condition = None
         if record_filter is not None:
-            self.check(record_filter, self.path(retriever["record_selector"], "record_filter"))
-            out["filter"] = self.table.keep_template(self.interp(record_filter, "condition", RECORD_VARS))
+            self.check(record_filter, self.path(selector, "record_filter"))
+            condition = self.table.keep_template(self.interp(record_filter, "condition", RECORD_VARS))
         paginator = retriever.get("paginator")
         if paginator:
             out["pagination"] = self.paginator(paginator, retriever)
@@ -88,6 +92,7 @@ class Translator(StreamParts, AuthParts, ErrorHandlerParts):
         if schema is not None:
             out["schema"] = schema
         out["transform"] = self.transforms(s)
+        self.place_filter(out, condition, selector)
         out["errors"] = self.error_rules(requester, RETRY_STATUSES)
         out["_url_base"] = self.interp(requester, "url_base", CONFIG_VARS, "")
         auth = self.auth(requester)
@@ -96,6 +101,25 @@ class Translator(StreamParts, AuthParts, ErrorHandlerParts):
                                              if a["type"] == "api_key" and a.get("location") == "query"]
         out["_auth"] = (auth, self.path(requester, "authenticator"), signature(requester.get("authenticator")))
         return out
+
+    def place_filter(self, out: dict[str, Any], condition: Any, selector: dict[str, Any]) -> None:
+        """The record filter where the CDK runs it: before the transformations (our stream ``filter``) or,
+        with ``transform_before_filtering`` (the default of ``is_client_side_incremental``), after them."""
+        part = out.get("partition")
+        client_side = isinstance(part, DatetimeSlices) and part.client_side
+        if isinstance(part, PerPartitionCursor) and part.cursor.client_side:
+            raise self.fail(self.path(selector), "is_client_side_incremental on a partitioned stream (a cursor per "
+                            "partition) is not supported yet")
+        after = selector.get("transform_before_filtering")
+        after = client_side if after is None else bool(after)
+        if not after:
+            if condition is not None:
+                out["filter"] = condition
+            if client_side:
+                out["transform"].insert(0, AirbyteRecordFilter(cursor=part))
+            return
+        if condition is not None or client_side:
+            out["transform"].append(AirbyteRecordFilter(condition=condition, cursor=part if client_side else None))
 
     def _value(self, node: dict[str, Any], key: str, sub: str, value: Any) -> Interpolated | str:
         holder = {sub: value, PARAMETERS: node.get(PARAMETERS)}

@@ -68,6 +68,7 @@ class StreamParts(TranslatorCore):
             end_field=_static(self, node, "partition_field_end", "field") if node.get("partition_field_end")
             else "end_time",
             compare_strictly=bool(node.get("is_compare_strictly")),
+            client_side=bool(node.get("is_client_side_incremental")),
         )
         for key in ("step", "cursor_granularity", "lookback_window"):
             try:

@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 import orjson
 
 from source_solidafy.errors import TemplateError
+from source_solidafy.lowcode.cursor import SYNC_BOUNDS
 from source_solidafy.lowcode.interpolation import Interpolated, is_static, make_environment
 from source_solidafy.lowcode.parents import REPEAT_KEY
 from source_solidafy.manifest.templates import Namespace, TemplateString
@@ -23,6 +24,7 @@ def _plain(value: Any) -> dict[str, Any]:
     """A config or partition as a dict (a partition without the marker of a repeated parent record)."""
     data = dict(value._ns_data) if isinstance(value, Namespace) else dict(value or {})
     data.pop(REPEAT_KEY, None)
+    data.pop(SYNC_BOUNDS, None)
     return data
 
 
