@@ -102,7 +102,8 @@ def model_table(model: type[BaseModel]) -> str:
 def reference_markdown() -> str:
     parts = ["# Connector YAML reference (generated from source_solidafy.manifest.models)", "",
              "Every type below says where its behaviour is: the class it is built into (each type's builder, "
-             "one registration per model class, is in `source_solidafy/rest/builders.py`), or the modules that "
+             "one registration per model class, is in `source_solidafy/rest/builders.py`, auth types in "
+             "`source_solidafy/rest/auth_builders.py`), or the modules that "
              "read its keys.", ""]
     for title, models in SECTIONS:
         parts.append(f"## {title}\n")

@@ -90,3 +90,8 @@ class Factory:
             raise TypeError(f"the builder of {type(spec).__qualname__} made a {type(made).__qualname__}, "
                             f"not a {expected.__qualname__}")
         return made
+
+
+# The one factory: the REST engine's parts (rest/builders.py, rest/auth_builders.py) and other packages
+# (lowcode) register into it.
+FACTORY = Factory()
