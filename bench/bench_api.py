@@ -1,4 +1,7 @@
-"""A local benchmark API: N pages x M records of 10 fields, cursor pagination, bodies prebuilt.
+"""A local benchmark API: N pages x M records of 10 fields, bodies prebuilt.
+
+Pages are asked for by ``cursor`` (0.., each body names the next: cursor pagination) or by ``page``
+(1..; each body says ``total_pages``: page-number pagination whose pages can be fetched at once).
 
 Run as a separate process so its CPU is not counted against the client being measured:
 ``python bench/bench_api.py --pages 100 --per-page 1000 --latency 0`` prints its base URL.
@@ -28,7 +31,7 @@ def build_pages(pages: int, per_page: int, partitions: int = 1) -> dict[tuple[st
                 for i in range(per_page)
             ]
             nxt = str(page + 1) if page + 1 < pages else None
-            bodies[(key, page)] = json.dumps({"data": data, "next_cursor": nxt}).encode()
+            bodies[(key, page)] = json.dumps({"data": data, "next_cursor": nxt, "total_pages": pages}).encode()
     return bodies
 
 
@@ -45,7 +48,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.server.latency)
         parts = urlsplit(self.path)
         q = parse_qs(parts.query)
-        page = int(q.get("cursor", ["0"])[0])
+        page = int(q["page"][0]) - 1 if "page" in q else int(q.get("cursor", ["0"])[0])  # page=1.. or cursor=0..
         part = q.get("part", ["p0"])[0]
         body = self.server.bodies.get((part, page))
         if body is None:

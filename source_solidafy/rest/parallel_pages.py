@@ -3,8 +3,8 @@
 A paginator that counts pages (offset, page number) learns from a full first page how many pages
 there are (a ``total_count``/``total_pages`` stop, a ``Link: rel="last"``): :meth:`Paginator.ahead
 <source_solidafy.rest.pagination.Paginator.ahead>` lists their requests. :class:`PageFetcher` then
-keeps up to ``window`` of them on the wire (each holds one of the sync's request slots, so the API
-never sees more than ``--concurrency`` requests of the sync) while the reader goes on exactly as it
+keeps up to ``window`` of them on their way (each holds one of the sync's request slots while on the
+wire, so the API never sees more than ``--concurrency`` requests of the sync) while the reader goes on exactly as it
 would one page at a time: it asks the paginator for the next request after each page, and gets the
 response fetched ahead when the request is the planned one. So every check of the pages (short or
 empty pages, totals, repeated pages, ``max_pages``) runs on the same responses in the same order,
@@ -121,5 +121,9 @@ class PageFetcher:
 
 
 def fetch_window(concurrency: int, max_records: int | None) -> int:
-    """Pages fetched ahead at most: ``--concurrency`` (none at 1, nor under ``--max-records``)."""
-    return 0 if concurrency <= 1 or max_records is not None else concurrency
+    """Pages fetched ahead at most: twice ``--concurrency`` (none at 1, nor under ``--max-records``).
+
+    At most ``--concurrency`` of them are on the wire (the request slots); the others wait for a slot,
+    so one is ready to go the moment a slot frees, even while the reader is busy with a page.
+    """
+    return 0 if concurrency <= 1 or max_records is not None else 2 * concurrency

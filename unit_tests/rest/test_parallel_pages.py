@@ -133,7 +133,7 @@ def test_fetcher_one_page_past_the_plan_may_only_be_empty() -> None:
 
 
 def test_fetch_window() -> None:
-    assert fetch_window(4, None) == 4 and fetch_window(1, None) == 0 and fetch_window(8, 100) == 0
+    assert fetch_window(4, None) == 8 and fetch_window(1, None) == 0 and fetch_window(8, 100) == 0
 
 
 def test_fair_slots_hand_a_released_slot_to_the_longest_waiter() -> None:
