@@ -44,3 +44,19 @@ def test_pretty_is_indented_json_per_message() -> None:
     out = io.BytesIO()
     p.NdjsonWriter(out, pretty=True).write([p.log("INFO", "hello")])
     assert out.getvalue().startswith(b"{\n")
+
+
+def test_record_lines_with_non_string_keys_big_integers_and_times_are_the_messages_bytes() -> None:
+    import datetime as dt
+
+    pages = [
+        [{"a": 1}, {"nested": {1: "int key", None: "null key"}}],  # orjson refuses these without OPT_NON_STR_KEYS
+        [{"big": 2**70}, {"n": {"deep": -(2**65)}}],
+        [{"at": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), "day": dt.date(2024, 1, 2)}],
+        [{"at": dt.datetime(2024, 1, 2, 3, 4, 5)}, {2: "top-level int key"}],
+    ]
+    for records in pages:
+        fast, slow = io.BytesIO(), io.BytesIO()
+        p.NdjsonWriter(fast).write([p.RecordLines("s", records, 7)])
+        p.NdjsonWriter(slow).write([p.record("s", r, 7) for r in records])
+        assert fast.getvalue() == slow.getvalue()
