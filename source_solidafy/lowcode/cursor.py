@@ -133,6 +133,14 @@ def slices(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping[str,
             return
 
 
+def sync_bounds(spec: DatetimeSlices, windows: list[tuple[dt.datetime, dt.datetime]]) -> list[str | None] | None:
+    """With ``is_client_side_incremental``: [the lowest cursor kept, the highest or None for now] of the
+    cursor whose slices are ``windows`` (the CDK's ``_lowest_cursor_value_to_sync`` and end provider)."""
+    if not (windows and spec.client_side):
+        return None
+    return [windows[0][0].isoformat(), windows[-1][1].isoformat() if spec.end is not None else None]
+
+
 class DatetimeRouter(Router):
     """One partition per CDK slice; finished slices are marked ``done`` for :func:`cdk_state`."""
 
@@ -146,8 +154,7 @@ class DatetimeRouter(Router):
             windows = list(slices(spec, self.ctx.config, legacy))
         except (ValueError, TypeError, OverflowError) as exc:
             raise StreamError(f"stream '{self.stream}': incremental_sync: {exc}") from None
-        bounds = [windows[0][0].isoformat(), windows[-1][1].isoformat() if spec.end is not None else None] \
-            if windows and spec.client_side else None
+        bounds = sync_bounds(spec, windows)
         for lo, hi in windows:
             part: dict[str, Any] = {spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
             if bounds is not None:

@@ -31,7 +31,15 @@ import orjson
 
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
-from source_solidafy.lowcode.cursor import STATE_KEY, DatetimeSlices, cdk_cursor, cdk_state, slices
+from source_solidafy.lowcode.cursor import (
+    STATE_KEY,
+    SYNC_BOUNDS,
+    DatetimeSlices,
+    cdk_cursor,
+    cdk_state,
+    slices,
+    sync_bounds,
+)
 from source_solidafy.lowcode.parents import REPEAT_KEY, AirbyteParent
 from source_solidafy.manifest.fields import Strict
 from source_solidafy.manifest.partition_parts import ListPartition
@@ -87,7 +95,8 @@ class PartitionTrack:
     # -- reading -------------------------------------------------------------------------------------
 
     def cdk_partition(self, partition: Mapping[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in partition.items() if k not in (self.spec.cursor.start_field, self.spec.cursor.end_field)}
+        cursor = self.spec.cursor
+        out = {k: v for k, v in partition.items() if k not in (cursor.start_field, cursor.end_field, SYNC_BOUNDS)}
         if isinstance(self.spec.outer, AirbyteParent):
             out["parent_slice"] = {}  # the parent's own partition: none (a partitioned parent fails at load)
         return out
@@ -213,9 +222,13 @@ class PerPartitionRouter(Router):
                 windows = list(slices(spec, self.ctx.config, start))
             except (ValueError, TypeError, OverflowError) as exc:
                 raise StreamError(f"stream '{self.stream}': incremental_sync: {exc}") from None
+            bounds = sync_bounds(spec, windows)  # is_client_side_incremental: this partition's cursor's
             for lo, hi in windows:
                 self.track.slices[_key(self.track.cdk_partition(partition))] += 1
-                yield {**partition, spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
+                part = {**partition, spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
+                if bounds is not None:
+                    part[SYNC_BOUNDS] = bounds
+                yield part
 
     def extra(self, complete: bool) -> dict[str, Any]:
         return self.outer.extra(complete)

@@ -106,10 +106,9 @@ class Translator(StreamParts, AuthParts, ErrorHandlerParts):
         """The record filter where the CDK runs it: before the transformations (our stream ``filter``) or,
         with ``transform_before_filtering`` (the default of ``is_client_side_incremental``), after them."""
         part = out.get("partition")
+        if isinstance(part, PerPartitionCursor):
+            part = part.cursor  # each partition's slices carry its own cursor's bounds
         client_side = isinstance(part, DatetimeSlices) and part.client_side
-        if isinstance(part, PerPartitionCursor) and part.cursor.client_side:
-            raise self.fail(self.path(selector), "is_client_side_incremental on a partitioned stream (a cursor per "
-                            "partition) is not supported yet")
         after = selector.get("transform_before_filtering")
         after = client_side if after is None else bool(after)
         if not after:
