@@ -18,9 +18,10 @@ stream's state is held) and any further page is read one at a time.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from source_solidafy.rest.pages import PagePlan, PageRequest
@@ -40,7 +41,7 @@ class PageFetcher:
         self._on_thread = on_thread  # run first in each fetch thread (the client's log for this stream)
         self._plan: PagePlan | None = None
         self._ahead: deque[tuple[PageRequest, Future[Response]]] = deque()
-        self._pool: ThreadPoolExecutor | None = None
+        self._open = False  # fetching ahead along the plan
         self._taken = 0  # planned pages the read used
         self._beyond = False  # the page just fetched is past the planned ones
         self.fetched_ahead = 0
@@ -70,14 +71,13 @@ class PageFetcher:
         """Start fetching the pages of ``plan`` (once per chain; None: nothing to fetch ahead)."""
         if plan is None or self._plan is not None or self.window < 1:
             return
-        self._plan = plan
-        self._pool = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="pages")
+        self._plan, self._open = plan, True
         self._fill()
 
     def ended(self) -> None:
         """The paginator found no next page: did the pages end where the first page said they would?"""
         plan = self._plan
-        if plan is not None and self._pool is not None and self._taken + 1 < plan.pages:
+        if plan is not None and self._open and self._taken + 1 < plan.pages:
             self._disagree(f"the pages ended after {self._taken + 1} of the {plan.pages} planned")
         self.close()
 
@@ -86,24 +86,30 @@ class PageFetcher:
         for _, future in self._ahead:
             future.cancel()
         self._ahead.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self._open = False
 
     def _fill(self) -> None:
-        plan, pool = self._plan, self._pool
-        if plan is None or pool is None:
+        plan = self._plan
+        if plan is None or not self._open:
             return
         while len(self._ahead) < self.window:
             nxt = next(plan.requests, None)
             if nxt is None:
                 return
-            self._ahead.append((nxt, pool.submit(self._run, nxt)))
+            future: Future[Response] = Future()
+            # a daemon thread per page: a request still on the wire never holds up the process's exit
+            threading.Thread(target=self._run, args=(nxt, future), daemon=True, name="page-ahead").start()
+            self._ahead.append((nxt, future))
             self.fetched_ahead += 1
 
-    def _run(self, page: PageRequest) -> Response:
-        self._on_thread()
-        return self._fetch(page)
+    def _run(self, page: PageRequest, future: Future[Response]) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            self._on_thread()
+            future.set_result(self._fetch(page))
+        except BaseException as exc:  # noqa: BLE001 - raised where the read uses the page
+            future.set_exception(exc)
 
     def _disagree(self, what: str) -> None:
         plan = self._plan
