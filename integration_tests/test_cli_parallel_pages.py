@@ -123,6 +123,21 @@ def test_records_removed_while_the_pages_are_read_warn_and_hold_the_state(tmp_pa
     assert "disagree with the first page" in warning and "total_count 'meta.total' says 95 records" in warning
 
 
+def _add_front(api: PagedApi) -> None:
+    new = [{"id": f"new{i}", "n": -1, "updated_at": "2023-12-31T00:00:00Z"} for i in range(5)]
+    api.records = new + api.records  # five records added before the others: the rest shift forward
+
+
+def test_records_added_while_the_pages_are_read_warn_even_when_the_page_count_holds(tmp_path: Path) -> None:
+    """95 -> 100 records: still 10 pages, but every page after the first starts 5 records later."""
+    res = _read(tmp_path, PagedApi(make_records(95), hold=HOLD, after_first=_add_front), "offset")
+    assert res.rc == 0, res.stdout[-2000:] + res.stderr
+    entry = _entry(res)
+    assert entry["state_held"] is True, entry
+    (warning,) = entry["warnings"]
+    assert "a later page: pagination.stop total_count 'meta.total' says 100 records" in warning, warning
+
+
 def test_a_short_page_in_the_middle_warns_as_when_read_one_at_a_time(tmp_path: Path) -> None:
     results = []
     for extra in (("--concurrency", "1"), ()):

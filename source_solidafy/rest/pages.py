@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -80,12 +80,15 @@ class PagePlan:
     """The requests of the pages after the first, in page order, known from the first page.
 
     ``pages`` counts all of them, the first included; ``said`` names what told (a reported total, a
-    last-page link), for the warning when the pages read disagree with it.
+    last-page link), for the warning when the pages read disagree with it. ``recheck`` reads what a
+    later page says in the same words (None: it does not say), so a total that changes under the read
+    is seen even when the number of pages does not.
     """
 
     pages: int
     said: str
     requests: Iterator[PageRequest]
+    recheck: Callable[[Any], str | None] | None = None
 
 
 def _merge_params(base: Mapping[str, Any] | Sequence[tuple[str, Any]] | None, over: dict[str, Any]) -> Any:

@@ -115,7 +115,7 @@ class Paginator:
             pages = min(pages, self.max_pages)
         if pages <= 1:
             return None
-        return PagePlan(pages, said, (self._page_at(first, k) for k in range(1, pages)))
+        return PagePlan(pages, said, (self._page_at(first, k) for k in range(1, pages)), self._reported)
 
     def _total_pages(self, response: PageResponse, body: Any) -> tuple[int, str] | None:
         """How many pages there are in all according to the first page (a stop condition's total)."""
@@ -124,6 +124,11 @@ class Paginator:
             if found is not None:
                 return found
         return None
+
+    def _reported(self, body: Any) -> str | None:
+        """What a page's stop condition says of the total, in :meth:`_total_pages`'s words (None: nothing)."""
+        found = next((f for c in self.stops if (f := c.pages_for(body, self._page_size())) is not None), None)
+        return found[1] if found else None
 
     def _page_at(self, first: PageRequest, k: int) -> PageRequest:
         """The request of the page ``k`` pages after ``first`` (paginators that count pages)."""

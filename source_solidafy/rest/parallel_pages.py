@@ -11,8 +11,9 @@ empty pages, totals, repeated pages, ``max_pages``) runs on the same responses i
 records and states come out in page order, and a page fetched ahead that the read would not have
 asked for is dropped unread.
 
-When the pages read disagree with what the first page announced (the pages ended early, or went on
-past it: records were added, removed or shifted while the pages were read), the fetcher warns (the
+When the pages read disagree with what the first page announced (the pages ended early or went on
+past it, or a later page reports another total: records were added, removed or shifted while the
+pages were read), the fetcher warns (the
 stream's state is held) and any further page is read one at a time.
 """
 
@@ -22,7 +23,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy.rest.pages import PagePlan, PageRequest
 from source_solidafy.source import WarnFn
@@ -60,12 +61,18 @@ class PageFetcher:
         self._beyond = self._plan is not None  # every planned page was read, and the paginator goes on
         return self._fetch(page)
 
-    def got(self, records: int) -> None:
-        """The page just read had ``records`` records: a page past the planned ones may only be empty."""
+    def got(self, records: int, body: Any) -> None:
+        """The page just read (``body``, ``records`` records) agrees with the plan: it says the same total,
+        and a page past the planned ones is empty."""
+        plan = self._plan
+        if plan is None:
+            return
         if self._beyond and records:
-            plan = self._plan
-            assert plan is not None
             self._disagree(f"a page past the {plan.pages} planned has {records} records")
+            return
+        said = plan.recheck(body) if plan.recheck is not None and self._taken else None
+        if said is not None and said != plan.said:
+            self._disagree(f"a later page: {said}")
 
     def plan(self, plan: PagePlan | None) -> None:
         """Start fetching the pages of ``plan`` (once per chain; None: nothing to fetch ahead)."""

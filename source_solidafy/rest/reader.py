@@ -141,7 +141,7 @@ class StreamReader:
                     decoded = decoder.decode(resp)
                 except StreamError as exc:  # the decoder names the URL; the stream is named here
                     raise StreamError(f"stream '{self.spec.name}': {exc}") from None
-                fetcher.got(len(decoded.records))
+                fetcher.got(len(decoded.records), decoded.body)
                 if decoded.missing is not None:
                     self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
                 if page.pages == 0 and chain.first_page is not None:

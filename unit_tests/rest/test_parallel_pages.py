@@ -122,12 +122,12 @@ def test_fetcher_one_page_past_the_plan_may_only_be_empty() -> None:
     pag = PageNumberPaginator("page", 1, None, 10, stop=TotalPages("pages"), parallel=True)
     fetcher.plan(pag.ahead(Resp(), {"pages": 2}, [{}] * 10, pag.first()))
     fetcher.get(pag._request(2))
-    fetcher.got(10)
+    fetcher.got(10, {"pages": 2})
     fetcher.get(pag._request(3))
-    fetcher.got(0)
+    fetcher.got(0, {"pages": 2})
     assert warnings == []
     fetcher.get(pag._request(4))
-    fetcher.got(3)
+    fetcher.got(3, {"pages": 2})
     fetcher.ended()
     assert len(warnings) == 1 and "a page past the 2 planned has 3 records" in warnings[0]
 
