@@ -13,6 +13,7 @@ warns and its state is held.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,28 +115,21 @@ def _drop_front(api: PagedApi) -> None:
     api.records = api.records[10:]  # ten records deleted right after the first page: the rest shift back
 
 
-def test_records_removed_while_the_pages_are_read_warn_and_hold_the_state(tmp_path: Path) -> None:
-    res = _read(tmp_path, PagedApi(make_records(95), hold=HOLD, after_first=_drop_front), "offset")
-    assert res.rc == 0, res.stdout[-2000:] + res.stderr
-    entry = _entry(res)
-    assert entry["state_held"] is True, entry
-    (warning,) = entry["warnings"]
-    assert "disagree with the first page" in warning and "total_count 'meta.total' says 95 records" in warning
-
-
 def _add_front(api: PagedApi) -> None:
     new = [{"id": f"new{i}", "n": -1, "updated_at": "2023-12-31T00:00:00Z"} for i in range(5)]
-    api.records = new + api.records  # five records added before the others: the rest shift forward
+    api.records = new + api.records  # five added before the others: still 10 pages, each 5 records later
 
 
-def test_records_added_while_the_pages_are_read_warn_even_when_the_page_count_holds(tmp_path: Path) -> None:
-    """95 -> 100 records: still 10 pages, but every page after the first starts 5 records later."""
-    res = _read(tmp_path, PagedApi(make_records(95), hold=HOLD, after_first=_add_front), "offset")
+@pytest.mark.parametrize(("change", "later"), [(_drop_front, "says 85 records"), (_add_front, "says 100 records")])
+def test_records_removed_or_added_while_the_pages_are_read_warn_and_hold_the_state(
+        tmp_path: Path, change: Callable[[PagedApi], None], later: str) -> None:
+    res = _read(tmp_path, PagedApi(make_records(95), hold=HOLD, after_first=change), "offset")
     assert res.rc == 0, res.stdout[-2000:] + res.stderr
     entry = _entry(res)
     assert entry["state_held"] is True, entry
     (warning,) = entry["warnings"]
-    assert "a later page: pagination.stop total_count 'meta.total' says 100 records" in warning, warning
+    assert "disagree with the first page (pagination.stop total_count 'meta.total' says 95 records" in warning
+    assert f"a later page: pagination.stop total_count 'meta.total' {later}" in warning, warning
 
 
 def test_a_short_page_in_the_middle_warns_as_when_read_one_at_a_time(tmp_path: Path) -> None:
