@@ -260,3 +260,30 @@ def test_error_handlers_become_rules_per_status_and_predicates_fail_at_load(tmp_
     assert result.rc == 2
     assert "HttpResponseFilter.predicate is not supported (needs error handler conditions beyond http_codes" \
         in result.stderr
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('delimiter: "\\\\t"', 'delimiter: "ab"', "exports.retriever.decoder.decoder.delimiter: a CsvDecoder.delimiter of 2 "
+     "characters ('ab') is not supported (Python's csv module, which the CDK uses, takes one)"),
+    ('delimiter: "\\\\t"', "encoding: latin-1", "exports.retriever.decoder.decoder.encoding: CsvDecoder.encoding 'latin-1' "
+     "is not supported yet (UTF-8 is)"),
+    ("decoder: {type: GzipDecoder, decoder: {type: JsonlDecoder}}",
+     "decoder: {type: GzipDecoder, decoder: {type: GzipDecoder, decoder: {type: JsonlDecoder}}}",
+     "events.retriever.decoder.decoder: a GzipDecoder inside a GzipDecoder is not supported yet"),
+    ("decoder: {type: GzipDecoder, decoder: {type: JsonDecoder}}", "decoder: {type: JsonlDecoder}",
+     "people.retriever.paginator: a paginator over a JsonlDecoder is not supported (airbyte-cdk refuses it too: pages "
+     "are read from JSON only)"),
+    ("decoder: {type: ZipfileDecoder, decoder: {type: CsvDecoder}}", "decoder: {type: XmlDecoder}",
+     "archive.retriever.decoder: XmlDecoder is not supported (needs more decoders)"),
+])
+def test_decoders_the_engine_cannot_honour_fail_at_load_time(tmp_path: Path, old: str, new: str, message: str) -> None:
+    """files_manifest.yaml's decoders run against the CDK in cases/files.yaml; what we would read
+    otherwise than airbyte-cdk 7.39.1 is refused at load time, naming the component's place."""
+    text = (HERE / "files_manifest.yaml").read_text()
+    assert old in text
+    (tmp_path / "manifest.yaml").write_text(text.replace(old, new, 1))
+    result = run_cli("validate", str(tmp_path / "manifest.yaml"))
+    assert result.rc == 2, result.stdout
+    at = "paginator:" if ".paginator:" in message else new
+    line = next(i for i, text_line in enumerate(text.replace(old, new, 1).splitlines(), 1) if at in text_line)
+    assert result.stderr.strip() == f"manifest.yaml:{line}: definitions.{message}"

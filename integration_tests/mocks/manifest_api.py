@@ -30,16 +30,23 @@ page; null at the end), ``$next_url`` (this URL with the next token), ``$link`` 
 header with ``rel="next"``), ``$has_more``, ``$page``, and ``{"$chunks": N, "each": {...}}`` (the
 page's records N at a time, each group rendered with ``each``, where ``$record`` is the group's first:
 records wrapped in objects or nested lists, for wildcard selectors).
+A route's ``format`` answers its records as a file instead of ``body``: ``csv`` (a header row,
+``delimiter``), ``jsonl``, or ``zip`` (the csv in ``members`` files of one archive); ``gzip: body``
+gzips it (or the JSON body) (Content-Type application/gzip), ``gzip: transport`` sends it with Content-Encoding: gzip.
 A header whose value is null is left out; a body key whose value is ``{"$if_more": {...}}`` is there
 only while more pages follow. Wrong credentials get a 401, an unknown path a 404.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import gzip
+import io
 import json
 import re
 import threading
+import zipfile
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -207,9 +214,44 @@ class ManifestApi:
             "$next_url": next_url, "$link": f'<{next_url}>; rel="next"' if next_url else None,
             "$has_more": more, "$page": token,
         }
-        body = _render(route.spec.get("body", "$records"), values, more)
         headers = {str(k): _render(v, values, more) for k, v in (route.spec.get("headers") or {}).items()}
+        body = _render(route.spec.get("body", "$records"), values, more)
+        if route.spec.get("format") or route.spec.get("gzip"):
+            return _file(route.spec, page, body, {k: str(v) for k, v in headers.items() if v is not None})
         return Response.json(body, **{k: str(v) for k, v in headers.items() if v is not None})
+
+
+def _csv(records: list[dict[str, Any]], delimiter: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(records[0]) if records else ["id"], delimiter=delimiter)
+    writer.writeheader()
+    writer.writerows(records)
+    return out.getvalue().encode()
+
+
+def _file(spec: dict[str, Any], records: list[dict[str, Any]], body: Any, headers: dict[str, str]) -> Response:
+    """The records as a CSV, JSON lines or zip file (or the JSON body), gzipped as ``gzip`` says."""
+    kind = spec.get("format", "json")
+    types = {"csv": "text/csv", "jsonl": "application/x-ndjson", "zip": "application/zip", "json": "application/json"}
+    if kind == "json":
+        data = json.dumps(body).encode()
+    elif kind == "jsonl":
+        data = b"".join(json.dumps(r).encode() + b"\n" for r in records)
+    elif kind == "zip":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as archive:
+            half = (len(records) + 1) // 2
+            for name, part in zip(spec.get("members") or ["a.csv", "b.csv"], (records[:half], records[half:]), strict=False):
+                archive.writestr(name, _csv(part, str(spec.get("delimiter", ","))))
+        data = buf.getvalue()
+    else:
+        data = _csv(records, str(spec.get("delimiter", ",")))
+    headers = {"Content-Type": types[kind], **headers}
+    if spec.get("gzip") == "body":
+        data, headers["Content-Type"] = gzip.compress(data), "application/gzip"
+    elif spec.get("gzip") == "transport":
+        data, headers["Content-Encoding"] = gzip.compress(data), "gzip"
+    return Response(body=data, headers=headers)
 
 
 def _reader(req: Request) -> Any:

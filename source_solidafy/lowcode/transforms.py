@@ -14,6 +14,13 @@
   ``key_transformation``'s prefix/suffix) unless one of its keys is already there; with
   ``delete_origin_value`` the object is removed; with ``replace_record`` it replaces the record.
 
+- ``FlattenFields``: the CDK's flatten_record, step for step (its stack order decides which of two equal
+  keys gets its parent's name; after the first list flattened every later key is named by its path).
+- ``KeysReplace``: ``old`` replaced by ``new`` in every key of the record and of nested objects (not
+  of objects inside lists), as the CDK's ``key.replace(old, new)``.
+- CsvDecoder's ``set_values_to_none``: a value equal to one of them becomes null (the CDK does it in
+  the parser; this step runs first).
+
 Our own ``normalize_keys`` and ``flatten`` steps mean other things (nested keys, other word breaks,
 prefixed names), so these are steps of their own, registered with the factory for the transform slot.
 """
@@ -117,6 +124,83 @@ class DpathFlattenStep(TransformStep):
                 record.update(extracted)
 
 
+class AirbyteFlatten(Strict):
+    """FlattenFields."""
+
+    flatten_lists: bool = True
+    type: Literal["airbyte_flatten"] = "airbyte_flatten"
+
+
+class AirbyteKeysReplace(Strict):
+    """KeysReplace with ``old`` and ``new`` known at load time."""
+
+    old: str
+    new: str
+    type: Literal["airbyte_keys_replace"] = "airbyte_keys_replace"
+
+
+class AirbyteNoneValues(Strict):
+    """CsvDecoder.set_values_to_none."""
+
+    values: list[str]
+    type: Literal["airbyte_none_values"] = "airbyte_none_values"
+
+
+class FlattenStep(TransformStep):
+    def __init__(self, spec: AirbyteFlatten) -> None:
+        self.lists = spec.flatten_lists
+
+    def _flat(self, record: dict[str, Any]) -> dict[str, Any]:
+        """airbyte_cdk.sources.declarative.transformations.flatten_fields.FlattenFields.flatten_record."""
+        stack: list[tuple[Any, str]] = [(record, "_")]
+        out: dict[str, Any] = {}
+        forced = False
+        while stack:
+            current, parent = stack.pop()
+            if isinstance(current, dict):
+                for key, value in current.items():
+                    stack.append((value, f"{parent}.{key}" if (key in out or forced) else key))
+            elif isinstance(current, list) and self.lists:
+                for i, item in enumerate(current):
+                    forced = True
+                    stack.append((item, f"{parent}.{i}"))
+            else:
+                out[parent] = current
+        return out
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        for record in records:
+            flat = self._flat(record)
+            record.clear()
+            record.update(flat)
+
+
+class KeysReplaceStep(TransformStep):
+    def __init__(self, spec: AirbyteKeysReplace) -> None:
+        self.old, self.new = spec.old, spec.new
+
+    def _replaced(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {k.replace(self.old, self.new): self._replaced(v) if isinstance(v, dict) else v for k, v in data.items()}
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        for record in records:
+            replaced = self._replaced(record)
+            record.clear()
+            record.update(replaced)
+
+
+class NoneValuesStep(TransformStep):
+    def __init__(self, spec: AirbyteNoneValues) -> None:
+        self.values = frozenset(spec.values)
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        nones = self.values
+        for record in records:
+            for key, value in record.items():
+                if isinstance(value, str) and value in nones:
+                    record[key] = None
+
+
 class AirbyteRecordFilter(Strict):
     """The CDK's record filter where it runs after the transformations (``transform_before_filtering``,
     the default of ``is_client_side_incremental``): the RecordFilter condition (rendered to ``True`` or
@@ -173,3 +257,18 @@ def _keys(spec: AirbyteKeys, inputs: TransformInputs) -> TransformStep:
 @FACTORY.register(AirbyteDpathFlatten, DpathFlattenStep, slot="transform")
 def _flatten(spec: AirbyteDpathFlatten, inputs: TransformInputs) -> TransformStep:
     return DpathFlattenStep(spec)
+
+
+@FACTORY.register(AirbyteFlatten, FlattenStep, slot="transform")
+def _flatten_fields(spec: AirbyteFlatten, inputs: TransformInputs) -> TransformStep:
+    return FlattenStep(spec)
+
+
+@FACTORY.register(AirbyteKeysReplace, KeysReplaceStep, slot="transform")
+def _keys_replace(spec: AirbyteKeysReplace, inputs: TransformInputs) -> TransformStep:
+    return KeysReplaceStep(spec)
+
+
+@FACTORY.register(AirbyteNoneValues, NoneValuesStep, slot="transform")
+def _none_values(spec: AirbyteNoneValues, inputs: TransformInputs) -> TransformStep:
+    return NoneValuesStep(spec)

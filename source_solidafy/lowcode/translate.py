@@ -10,6 +10,7 @@ from typing import Any
 
 from source_solidafy.lowcode.auth import AuthParts
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
+from source_solidafy.lowcode.decoders import DecoderParts
 from source_solidafy.lowcode.error_handlers import ErrorHandlerParts
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.paging import AirbytePaging
@@ -25,7 +26,7 @@ REQUEST_VARS = {"config", "parameters", "stream_slice", "stream_partition", "str
 CONFIG_VARS = {"config", "parameters"}
 
 
-class Translator(StreamParts, AuthParts, ErrorHandlerParts):
+class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
     """The manifest and its streams; the parts are in translate_parts.py and auth.py, the core in translate_core.py."""
 
     # -- the manifest --------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ class Translator(StreamParts, AuthParts, ErrorHandlerParts):
             out["partition"] = self.router(router, injected, retriever)
         out["request"] = self.request(requester, injected)
         out["headers"] = injected.headers
-        out["decoder"] = self.selector(retriever.get("record_selector"), retriever)
+        out["decoder"], none_values = self.decoder(retriever, self.selector(retriever.get("record_selector"), retriever))
         selector = retriever["record_selector"]
         record_filter = selector.get("record_filter")
         condition = None
@@ -93,6 +94,7 @@ class Translator(StreamParts, AuthParts, ErrorHandlerParts):
             out["schema"] = schema
         out["transform"] = self.transforms(s)
         self.place_filter(out, condition, selector)
+        self.place_none_values(out, none_values, retriever)
         out["errors"] = self.error_rules(requester, RETRY_STATUSES)
         out["_url_base"] = self.interp(requester, "url_base", CONFIG_VARS, "")
         auth = self.auth(requester)

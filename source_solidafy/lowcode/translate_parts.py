@@ -14,7 +14,12 @@ from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
 from source_solidafy.lowcode.resolve import PARAMETERS
-from source_solidafy.lowcode.transforms import AirbyteDpathFlatten, AirbyteKeys
+from source_solidafy.lowcode.transforms import (
+    AirbyteDpathFlatten,
+    AirbyteFlatten,
+    AirbyteKeys,
+    AirbyteKeysReplace,
+)
 from source_solidafy.lowcode.translate_core import Injected, TranslatorCore, Unsupported
 from source_solidafy.manifest.partition_parts import ListPartition
 
@@ -259,6 +264,12 @@ class StreamParts(TranslatorCore):
                                    replace_record=bool(step.get("replace_record")),
                                    prefix=str(keys.get("prefix") or ""), suffix=str(keys.get("suffix") or ""))
 
+    def _static_key(self, step: dict[str, Any], key: str) -> str:
+        """KeysReplace's ``old`` or ``new`` as the CDK's ``str(InterpolatedString.eval())`` gives it (an empty
+        one is ``None``); a template of ``parameters`` only."""
+        value = self.interp(step, key, {"parameters"}, "")
+        return str(value.eval({}))
+
     def transforms(self, s: dict[str, Any]) -> list[Any]:
         out: list[Any] = []
         for i, step in enumerate(s.get("transformations") or []):
@@ -268,6 +279,13 @@ class StreamParts(TranslatorCore):
                 continue
             if kind == "DpathFlattenFields":
                 out.append(self._dpath_flatten(step))
+                continue
+            if kind == "FlattenFields":
+                lists = step.get("flatten_lists")
+                out.append(AirbyteFlatten(flatten_lists=True if lists is None else bool(lists)))
+                continue
+            if kind == "KeysReplace":
+                out.append(AirbyteKeysReplace(old=self._static_key(step, "old"), new=self._static_key(step, "new")))
                 continue
             if kind == "RemoveFields":
                 fields = []

@@ -1,0 +1,91 @@
+"""SimpleRetriever.decoder -> our decoder, with airbyte-cdk 7.39.1's semantics (decoders/composite_raw_decoder.py).
+
+- ``JsonDecoder``: our ``json`` decoder, as without a decoder.
+- ``JsonlDecoder`` (the CDK's JsonLineParser, UTF-8) and ``CsvDecoder`` (CsvParser: a header row,
+  ``delimiter`` with the CDK's backslash escapes such as ``\\t``, ``set_values_to_none``): our ``jsonl``
+  and ``csv`` decoders reading the body as it arrives (``stream: true``, as the CDK streams it), the
+  body taken as it is (``compression: none``: the CDK reads the raw bytes).
+- ``GzipDecoder``: its inner decoder over a body unpacked when it starts like gzip, else taken as it
+  is (``compression: auto``; the CDK's GzipParser); a Content-Encoding is undone by our transport.
+- ``ZipfileDecoder``: its inner decoder over each file of the archive in turn (``compression: zip``).
+
+What we cannot honour exactly fails at load time with the component's path: a CsvDecoder encoding
+other than UTF-8, a delimiter that is not one character, a GzipDecoder inside a GzipDecoder or a
+ZipfileDecoder, a ``field_path`` with a line decoder, a paginator over anything but JSON (the CDK
+refuses that too), ``set_values_to_none`` with a record filter that runs before the transformations.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Any
+
+from source_solidafy.lowcode.transforms import AirbyteNoneValues
+from source_solidafy.lowcode.translate_core import TranslatorCore
+
+_WRAPPERS = {"GzipDecoder": "auto", "ZipfileDecoder": "zip"}
+
+
+class DecoderParts(TranslatorCore):
+    def decoder(self, retriever: dict[str, Any], selected: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """Our decoder for the retriever's ``decoder`` (``selected``: the JSON decoder the record selector
+        gives), and the step that sets CSV values to null (or None)."""
+        node = retriever.get("decoder")
+        if node is None:
+            return selected, None
+        kind = self.check(node, self.path(retriever, "decoder"))
+        packing = "none"
+        if kind in _WRAPPERS:
+            packing = _WRAPPERS[kind]
+            inner = node.get("decoder")
+            inner_kind = self.check(inner, self.path(node, "decoder"))
+            if inner_kind in _WRAPPERS:
+                raise self.fail(self.path(inner), f"a {inner_kind} inside a {kind} is not supported yet")
+            node, kind = inner, inner_kind
+        if kind == "JsonDecoder":
+            return ({**selected, "compression": {"type": packing}} if packing != "none" else selected), None
+        self._no_paging(retriever, kind)
+        if selected.get("records_path"):
+            extractor = retriever["record_selector"]["extractor"]
+            raise self.fail(self.path(extractor, "field_path"), f"a field_path over {kind} lines is not "
+                            "supported yet (each line's records are the line)")
+        out: dict[str, Any] = {"type": "jsonl" if kind == "JsonlDecoder" else "csv",
+                               "compression": {"type": packing}, "stream": packing != "zip"}
+        if kind == "JsonlDecoder":
+            return out, None
+        out["delimiter"] = self._delimiter(node)
+        encoding = str(node.get("encoding") or "utf-8")
+        try:
+            utf8 = codecs.lookup(encoding).name == "utf-8"
+        except LookupError:
+            utf8 = False
+        if not utf8:
+            raise self.fail(self.path(node, "encoding"), f"CsvDecoder.encoding {encoding!r} is not supported yet "
+                            "(UTF-8 is)")
+        nones = node.get("set_values_to_none")
+        return out, (AirbyteNoneValues(values=[v for v in nones if isinstance(v, str)]) if nones else None)
+
+    def _delimiter(self, node: dict[str, Any]) -> str:
+        text = str(node.get("delimiter") or ",")
+        if text.startswith("\\"):  # the CDK's CsvParser._get_delimiter
+            text = text.encode("utf-8").decode("unicode_escape")
+        if len(text) != 1:
+            raise self.fail(self.path(node, "delimiter"), f"a CsvDecoder.delimiter of {len(text)} characters "
+                            f"({text!r}) is not supported (Python's csv module, which the CDK uses, takes one)")
+        return text
+
+    def _no_paging(self, retriever: dict[str, Any], kind: str) -> None:
+        paginator = retriever.get("paginator")
+        if paginator and paginator.get("type") != "NoPagination":
+            raise self.fail(self.path(retriever, "paginator"), f"a paginator over a {kind} is not supported "
+                            "(airbyte-cdk refuses it too: pages are read from JSON only)")
+
+    def place_none_values(self, out: dict[str, Any], step: Any, retriever: dict[str, Any]) -> None:
+        """``set_values_to_none`` as the first transformation: the CDK does it in the parser, before the
+        record filter, so a filter that runs before the transformations would see other values."""
+        if step is None:
+            return
+        if out.get("filter") is not None:
+            raise self.fail((*self.path(retriever), "record_selector", "record_filter"),
+                            "a RecordFilter with CsvDecoder.set_values_to_none is not supported yet")
+        out["transform"].insert(0, step)
