@@ -273,6 +273,9 @@ def test_error_handlers_become_rules_per_status_and_predicates_fail_at_load(tmp_
     ("decoder: {type: GzipDecoder, decoder: {type: JsonDecoder}}", "decoder: {type: JsonlDecoder}",
      "people.retriever.paginator: a paginator over a JsonlDecoder is not supported (airbyte-cdk refuses it too: pages "
      "are read from JSON only)"),
+    ("items_path: data.rows", "items_path: data.item.rows", "rows.retriever.decoder.decoder.items_path: "
+     "JsonItemsDecoder.items_path 'data.item.rows' is not supported (dotted object keys are; ijson's 'item' steps "
+     "into arrays)"),
     ("decoder: {type: ZipfileDecoder, decoder: {type: CsvDecoder}}", "decoder: {type: XmlDecoder}",
      "archive.retriever.decoder: XmlDecoder is not supported (needs more decoders)"),
 ])

@@ -73,6 +73,7 @@ SUPPORTED: dict[str, frozenset[str]] = {
     "CsvDecoder": frozenset({"encoding", "delimiter", "set_values_to_none"}),
     "GzipDecoder": frozenset({"decoder"}),
     "ZipfileDecoder": frozenset({"decoder"}),
+    "JsonItemsDecoder": frozenset({"items_path", "encoding"}),
     "FlattenFields": frozenset({"flatten_lists"}),
     "KeysReplace": frozenset({"old", "new"}),
 }
@@ -126,7 +127,7 @@ NEEDS: dict[str, str] = {
     "OAuthAuthenticator.refresh_token_updater": "single-use refresh tokens written back to the config",
     "SessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
     "LegacySessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
-    "XmlDecoder": "more decoders", "IterableDecoder": "more decoders", "JsonItemsDecoder": "more decoders",
+    "XmlDecoder": "more decoders", "IterableDecoder": "more decoders",
     "DatetimeBasedCursor.is_client_side_incremental": "client-side incremental filtering (records older than "
                                                       "the cursor dropped)",
     "DatetimeBasedCursor.clamping": "DatetimeBasedCursor specifics (clamping, data feeds, global substream cursor)",

@@ -8,10 +8,13 @@
 - ``GzipDecoder``: its inner decoder over a body unpacked when it starts like gzip, else taken as it
   is (``compression: auto``; the CDK's GzipParser); a Content-Encoding is undone by our transport.
 - ``ZipfileDecoder``: its inner decoder over each file of the archive in turn (``compression: zip``).
+- ``JsonItemsDecoder`` (the CDK's JsonItemsParser, ijson): our ``json_stream`` decoder, the items of
+  the array at ``items_path`` (dotted object keys) read as the body arrives.
 
 What we cannot honour exactly fails at load time with the component's path: a CsvDecoder encoding
 other than UTF-8, a delimiter that is not one character, a GzipDecoder inside a GzipDecoder or a
-ZipfileDecoder, a ``field_path`` with a line decoder, a paginator over anything but JSON (the CDK
+ZipfileDecoder, a ``field_path`` with a line decoder, an ``items_path`` part ``item`` (ijson's
+array items) or a JsonItemsDecoder in a zip, a paginator over anything but JSON (the CDK
 refuses that too), ``set_values_to_none`` with a record filter that runs before the transformations.
 """
 
@@ -47,23 +50,38 @@ class DecoderParts(TranslatorCore):
         self._no_paging(retriever, kind)
         if selected.get("records_path"):
             extractor = retriever["record_selector"]["extractor"]
-            raise self.fail(self.path(extractor, "field_path"), f"a field_path over {kind} lines is not "
-                            "supported yet (each line's records are the line)")
+            raise self.fail(self.path(extractor, "field_path"), f"a field_path with a {kind} is not "
+                            "supported yet (each item it decodes is a record)")
+        if kind == "JsonItemsDecoder":
+            return self._items(node, packing), None
         out: dict[str, Any] = {"type": "jsonl" if kind == "JsonlDecoder" else "csv",
                                "compression": {"type": packing}, "stream": packing != "zip"}
         if kind == "JsonlDecoder":
             return out, None
         out["delimiter"] = self._delimiter(node)
+        self._utf8(node, kind)
+        nones = node.get("set_values_to_none")
+        return out, (AirbyteNoneValues(values=[v for v in nones if isinstance(v, str)]) if nones else None)
+
+    def _utf8(self, node: dict[str, Any], kind: str) -> None:
         encoding = str(node.get("encoding") or "utf-8")
         try:
             utf8 = codecs.lookup(encoding).name == "utf-8"
         except LookupError:
             utf8 = False
         if not utf8:
-            raise self.fail(self.path(node, "encoding"), f"CsvDecoder.encoding {encoding!r} is not supported yet "
-                            "(UTF-8 is)")
-        nones = node.get("set_values_to_none")
-        return out, (AirbyteNoneValues(values=[v for v in nones if isinstance(v, str)]) if nones else None)
+            raise self.fail(self.path(node, "encoding"), f"{kind}.encoding {encoding!r} is not supported yet (UTF-8 is)")
+
+    def _items(self, node: dict[str, Any], packing: str) -> dict[str, Any]:
+        if packing == "zip":
+            raise self.fail(self.path(node), "a JsonItemsDecoder inside a ZipfileDecoder is not supported yet")
+        self._utf8(node, "JsonItemsDecoder")
+        path = str(node.get("items_path") or "")
+        parts = path.split(".")
+        if not path or any(not p or p == "item" or any(ch in p for ch in "[]*{}") for p in parts):
+            raise self.fail(self.path(node, "items_path"), f"JsonItemsDecoder.items_path {path!r} is not supported "
+                            "(dotted object keys are; ijson's 'item' steps into arrays)")
+        return {"type": "json_stream", "records_path": path, "compression": {"type": packing}}
 
     def _delimiter(self, node: dict[str, Any]) -> str:
         text = str(node.get("delimiter") or ",")
