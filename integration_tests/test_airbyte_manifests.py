@@ -265,6 +265,8 @@ def test_error_handlers_become_rules_per_status_and_predicates_fail_at_load(tmp_
 @pytest.mark.parametrize(("old", "new", "message"), [
     ('delimiter: "\\\\t"', 'delimiter: "ab"', "exports.retriever.decoder.decoder.delimiter: a CsvDecoder.delimiter of 2 "
      "characters ('ab') is not supported (Python's csv module, which the CDK uses, takes one)"),
+    ('delimiter: "\\\\t"', "delimiter: '\\'", "exports.retriever.decoder.decoder.delimiter: CsvDecoder.delimiter "
+     "'\\\\': \\ at end of string (the CDK cannot read it either)"),
     ('delimiter: "\\\\t"', "encoding: latin-1", "exports.retriever.decoder.decoder.encoding: CsvDecoder.encoding 'latin-1' "
      "is not supported yet (UTF-8 is)"),
     ("decoder: {type: GzipDecoder, decoder: {type: JsonlDecoder}}",

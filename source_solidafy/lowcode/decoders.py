@@ -86,7 +86,11 @@ class DecoderParts(TranslatorCore):
     def _delimiter(self, node: dict[str, Any]) -> str:
         text = str(node.get("delimiter") or ",")
         if text.startswith("\\"):  # the CDK's CsvParser._get_delimiter
-            text = text.encode("utf-8").decode("unicode_escape")
+            try:
+                text = text.encode("utf-8").decode("unicode_escape")
+            except UnicodeDecodeError as exc:
+                raise self.fail(self.path(node, "delimiter"), f"CsvDecoder.delimiter {text!r}: {exc.reason} "
+                                "(the CDK cannot read it either)") from None
         if len(text) != 1:
             raise self.fail(self.path(node, "delimiter"), f"a CsvDecoder.delimiter of {len(text)} characters "
                             f"({text!r}) is not supported (Python's csv module, which the CDK uses, takes one)")
