@@ -38,6 +38,7 @@ from source_solidafy.source import LogFn
 
 PACE_BELOW = 0.25  # spread the requests evenly once fewer than this share of the quota is left
 PACE_MAX_GAP = 2.0  # ... unless that spaces them further apart (a daily quota): then they go until none is left
+MAX_WINDOWS = 16  # policies kept per budget (the headers name at most 8 at once)
 UNKNOWN_RESET_SECS = 1.0  # none left and no reset given: ask again after this long
 
 
@@ -199,6 +200,8 @@ class Budget:
             for quota in quotas or ():
                 window = self._windows.get(quota.policy)
                 if window is None:
+                    if len(self._windows) >= MAX_WINDOWS:  # a server that names a new policy each time
+                        continue
                     window = self._windows[quota.policy] = _Window()
                 if window.epoch <= epoch:
                     sooner = window.observe(quota, now, self._in_flight) or sooner
@@ -208,7 +211,7 @@ class Budget:
     def describe(self) -> str:
         """What the budget knows, for a log line."""
         with self._cond:
-            parts = [f"{name or 'limit'}: {w.remaining:g} left" + (
+            parts = [f"{name[:40] or 'limit'}: {w.remaining:g} left" + (
                 f", resets in {max(0.0, w.reset_at - self._clock()):.1f}s" if w.reset_at is not None else "")
                 for name, w in self._windows.items() if w.remaining is not None]
         return "; ".join(parts) or "blocked by Retry-After"

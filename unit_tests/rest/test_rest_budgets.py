@@ -146,6 +146,15 @@ def test_the_wait_is_counted_and_capped() -> None:
     assert d["requests"] == 2 and d["rate_limit_waits"] == 1 and d["rate_limit_wait_ms"] >= 40
 
 
+def test_a_server_naming_new_policies_forever_keeps_a_bounded_budget() -> None:
+    clock = Clock()
+    b = budget(clock)
+    for i in range(1000):
+        b._in_flight += 1  # as if acquired (acquiring would wait: each window has only 10)
+        b.done(0, [Quota(f"p{i}", 10, 1.0)])
+    assert len(b._windows) == 16
+
+
 def test_pools_split_a_host_by_path_and_hosts_never_share() -> None:
     budgets = Budgets({"search": ["/search/*"]}, 60.0, RetryWait("exponential", 1, 60))
     core = budgets.of("https://api.github.com/repos/o/r")
