@@ -144,3 +144,43 @@ def save_config_file(location: str, config: dict[str, Any], paths: list[KeyPath]
         except ConflictError:
             if attempt == 2:
                 raise
+
+
+ConfigSayer = Callable[[dict[str, Any], list[KeyPath]], list[Any]]  # a front door's: the messages to say
+
+
+class ConfigRelay:
+    """One sync's side of :class:`ConfigChanges`: changes heard in any thread are queued by ``listen``'s
+    ``put`` and said by the consumer (:meth:`said`), the whole config once per change; ``on_config`` (a
+    front door's: the CLI saves ``--config FILE``) returns the messages to say instead of the CONTROL
+    message every flavour says by default. ``updated`` is the newest config (None: unchanged)."""
+
+    def __init__(self) -> None:
+        self.updated: dict[str, Any] | None = None
+        self.on_config: ConfigSayer | None = None
+        self._changes: ConfigChanges | None = None
+
+    def listen(self, changes: ConfigChanges | None, put: ConfigListener) -> Callable[[], None]:
+        """Hear ``changes`` (None: the connector cannot change its config); returns what stops it."""
+        if changes is None:
+            return lambda: None
+        self._changes = changes
+        return changes.listen(put)
+
+    def said(self, config: dict[str, Any], paths: list[KeyPath]) -> list[Any]:
+        """The messages for one change (the consumer's thread)."""
+        from source_solidafy import protocol
+
+        self.updated = config
+        if self.on_config is not None:
+            return self.on_config(config, paths)
+        return [protocol.control_config(config)]
+
+    def last(self) -> None:
+        """A change the queue dropped (the sync was cancelled meanwhile) still reaches the front door."""
+        changes = self._changes
+        latest = changes.latest if changes is not None else None
+        if changes is not None and latest is not None and latest is not self.updated:
+            self.updated = latest
+            if self.on_config is not None:
+                self.on_config(latest, changes.paths)

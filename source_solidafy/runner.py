@@ -19,30 +19,19 @@ from typing import Any
 
 from source_solidafy import protocol as p
 from source_solidafy.catalog import stream_schema
-from source_solidafy.config_updates import ConfigChanges, KeyPath
+from source_solidafy.config_updates import ConfigRelay, ConfigSayer
 from source_solidafy.drift import DriftWatch
 from source_solidafy.errors import SolidafyError, redact
 from source_solidafy.flavours import flavour_of
-from source_solidafy.queues import drain, put_unless
+from source_solidafy.queues import drain, put_unless, queue_size
 from source_solidafy.source import Batch, ReadContext, Source, SyncServices
 from source_solidafy.state import StateFileSaver, StateMap
-from source_solidafy.stream_run import MAX_WARNINGS, StreamRun, SyncPlan
+from source_solidafy.stream_run import MAX_WARNINGS, StreamRun, SyncPlan, sync_summary
 
 __all__ = ["MAX_WARNINGS", "StreamRun", "SyncPlan", "SyncRun"]
 
 _QUEUE_POLL = 0.2
 Chunk = list[p.Message]  # what one iteration yields: message dicts, and RecordLines with raw_records
-
-
-def _queue_size(plan: SyncPlan) -> int:
-    """Messages (a page each, mostly) in flight between the streams' threads and the consumer.
-
-    To stdout the consumer is quick and a few pages per stream absorb bursts. Into a sink the consumer
-    is the slower side (Arrow conversion, encoding): the queue stays full, and every page in it is only
-    memory (~1 MB per 1,000 records as dicts; the default 16 were 8% of a Parquet sync's peak RSS).
-    Two keep the consumer busy; each stream's thread holds at most one more page while it waits.
-    """
-    return max(8, plan.options.concurrency * 4) if plan.sink is None else 2
 
 
 class SyncRun:
@@ -62,18 +51,13 @@ class SyncRun:
         self.final_state: StateMap = dict(plan.state)
         self.options = options = plan.options
         self.flavour = flavour_of(options.flavour)  # what is said around each stream (flavours.py)
-        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=_queue_size(plan))
+        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=queue_size(plan.options.concurrency, plan.sink is not None))
         self._started = time.monotonic()
         self._sink_closed = False
         self._saver = StateFileSaver(options.state_file, expect=plan.state_version)
         self._heartbeat = self.flavour.heartbeat()
         self._services = SyncServices(plan.streams)  # one per sync, shared by its streams
-        # The connector changed its config (a rotated refresh token): the whole config, once per change.
-        # ``on_config`` (a front door's: the CLI saves --config FILE) returns the messages to say instead
-        # of the CONTROL message every flavour says by default.
-        self.updated_config: dict[str, Any] | None = None
-        self.on_config: Callable[[dict[str, Any], list[KeyPath]], Chunk] | None = None
-        self._changes: ConfigChanges | None = None
+        self.config_relay = ConfigRelay()  # the connector changed its config (a rotated refresh token)
 
     @property
     def failed(self) -> bool:
@@ -141,7 +125,7 @@ class SyncRun:
             yield self._finish()
         finally:
             stop_listening()
-            self._last_config()
+            self.config_relay.last()
             plan.cancel.set()
             for run in self.runs.values():
                 run.stop.set()
@@ -150,30 +134,26 @@ class SyncRun:
             if plan.sink is not None and not self._sink_closed:
                 self._abort_open_streams()
 
+    @property
+    def updated_config(self) -> dict[str, Any] | None:  # the config as the connector changed it (None: unchanged)
+        return self.config_relay.updated
+
+    @property
+    def on_config(self) -> ConfigSayer | None:
+        """A front door's way to say a changed config (default: the CONTROL message)."""
+        return self.config_relay.on_config
+
+    @on_config.setter
+    def on_config(self, say: ConfigSayer | None) -> None:
+        self.config_relay.on_config = say
+
     def _listen_config(self) -> Callable[[], None]:
         """Changes of the config (heard in any thread) become queue events; returns the function that stops it."""
         try:
             changes = self.source.config_changes(self.plan.config)
         except SolidafyError:  # e.g. a config no auth alternative fits: each stream fails on it, in its own words
             changes = None
-        if changes is None:
-            return lambda: None
-        self._changes = changes
-        return changes.listen(lambda config, paths: self._put(("config", "", (config, paths))))
-
-    def _last_config(self) -> None:
-        """A change the queue dropped (the sync was cancelled meanwhile) still reaches the front door."""
-        latest = self._changes.latest if self._changes is not None else None
-        if latest is not None and latest is not self.updated_config:
-            self.updated_config = latest
-            if self.on_config is not None:
-                self.on_config(latest, self._changes.paths)  # type: ignore[union-attr]  # not None: latest is set
-
-    def _on_config(self, config: dict[str, Any], paths: list[KeyPath]) -> Chunk:
-        self.updated_config = config
-        if self.on_config is not None:
-            return self.on_config(config, paths)
-        return [p.control_config(config)]
+        return self.config_relay.listen(changes, lambda config, paths: self._put(("config", "", (config, paths))))
 
     def _abort_open_streams(self) -> None:
         sink = self.plan.sink
@@ -214,7 +194,7 @@ class SyncRun:
             elif kind == "limited":  # a rate-limit wait of a second or more starts (Budget.acquire)
                 out = list(self.flavour.rate_limited(self.runs[stream], payload))
             elif kind == "config":
-                out = self._on_config(*payload)
+                out = self.config_relay.said(*payload)
             else:
                 pending -= 1
                 out = self._on_end(self.runs[stream], payload)
@@ -415,21 +395,5 @@ class SyncRun:
             plan.sink.close()
         self._saver.save(self.final_state)
         results = [self.runs[name].result() for name in plan.streams]
-        failed = sum(1 for r in results if r["status"] == "FAILED")
-        status = "SUCCEEDED" if not failed else ("FAILED" if failed == len(results) else "PARTIAL")
-        self.summary = {
-            "status": status,
-            "connector": plan.connector,
-            "total_records": sum(r["records_synced"] for r in results),
-            "total_streams": len(results),
-            "successful_streams": len(results) - failed,
-            "failed_streams": failed,
-            "duration_ms": int((time.monotonic() - self._started) * 1000),
-            "output": {
-                "format": self.options.format,
-                "directory": plan.sink.directory if plan.sink is not None else None,
-                "state_file": self.options.state_file,
-            },
-            "streams": results,
-        }
+        self.summary = sync_summary(plan, results, int((time.monotonic() - self._started) * 1000))
         return list(self.flavour.finished(self.final_state, self.summary))

@@ -127,3 +127,24 @@ class StreamRun:
         if drift is not None:
             out["schema_drift"] = drift
         return out
+
+
+def sync_summary(plan: SyncPlan, results: list[dict[str, Any]], duration_ms: int) -> dict[str, Any]:
+    """The SYNC_SUMMARY of a sync whose streams ended with ``results`` (``StreamRun.result()``, in order)."""
+    failed = sum(1 for r in results if r["status"] == "FAILED")
+    status = "SUCCEEDED" if not failed else ("FAILED" if failed == len(results) else "PARTIAL")
+    return {
+        "status": status,
+        "connector": plan.connector,
+        "total_records": sum(r["records_synced"] for r in results),
+        "total_streams": len(results),
+        "successful_streams": len(results) - failed,
+        "failed_streams": failed,
+        "duration_ms": duration_ms,
+        "output": {
+            "format": plan.options.format,
+            "directory": plan.sink.directory if plan.sink is not None else None,
+            "state_file": plan.options.state_file,
+        },
+        "streams": results,
+    }

@@ -53,19 +53,7 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         requester = retriever.get("requester")
         self.check(requester, self.path(retriever, "requester"))
         out: dict[str, Any] = {"name": name, "primary_key": _primary_key(s.get("primary_key"))}
-        params: dict[str, Any] = {}
-        headers: dict[str, Any] = {}
-        body: dict[str, Any] | None = None
-        if requester.get("request_body_json"):  # the CDK sends no body for an empty mapping
-            body = self._body_json(requester)
-        for key, value in (requester.get("request_parameters") or {}).items():
-            params[str(key)] = self.table.template(self._value(requester, "request_parameters", key, value),
-                                                   self.where_of((*self.path(requester), "request_parameters", key)),
-                                                   lenient=True)
-        for key, value in (requester.get("request_headers") or {}).items():
-            headers[str(key)] = self.table.template(self._value(requester, "request_headers", key, value),
-                                                    self.where_of((*self.path(requester), "request_headers", key)))
-        injected = Injected(params, headers, body)
+        injected = self._injected(requester)
         incremental = s.get("incremental_sync")
         router = retriever.get("partition_router")
         if incremental and router:
@@ -121,6 +109,22 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
             return
         if condition is not None or client_side:
             out["transform"].append(AirbyteRecordFilter(condition=condition, cursor=part if client_side else None))
+
+    def _injected(self, requester: dict[str, Any]) -> Injected:
+        """The requester's own parameters, headers and JSON body (request options add to them)."""
+        params: dict[str, Any] = {}
+        headers: dict[str, Any] = {}
+        body: dict[str, Any] | None = None
+        if requester.get("request_body_json"):  # the CDK sends no body for an empty mapping
+            body = self._body_json(requester)
+        for key, value in (requester.get("request_parameters") or {}).items():
+            params[str(key)] = self.table.template(self._value(requester, "request_parameters", key, value),
+                                                   self.where_of((*self.path(requester), "request_parameters", key)),
+                                                   lenient=True)
+        for key, value in (requester.get("request_headers") or {}).items():
+            headers[str(key)] = self.table.template(self._value(requester, "request_headers", key, value),
+                                                    self.where_of((*self.path(requester), "request_headers", key)))
+        return Injected(params, headers, body)
 
     def _value(self, node: dict[str, Any], key: str, sub: str, value: Any) -> Interpolated | str:
         holder = {sub: value, PARAMETERS: node.get(PARAMETERS)}
