@@ -10,6 +10,7 @@
   epoch seconds for GitHub and Twitter, epoch milliseconds for some, seconds until the reset for
   most others; told apart by size (an epoch is above 10^9). ``X-RateLimit-Reset-After`` (Discord)
   is seconds.
+- HubSpot's ``X-HubSpot-RateLimit-Remaining`` / ``-Max`` / ``-Interval-Milliseconds`` and ``-Daily-Remaining``.
 
 :func:`read_quotas` is called once per response: a few header lookups when none is present. Header
 values are bounded (the first 1,024 characters, 8 policies); a value that does not parse is ignored.
@@ -45,7 +46,22 @@ def read_quotas(headers: Mapping[str, str], now: float) -> list[Quota]:
         remaining = headers.get(prefix + "remaining")
         if remaining is not None:
             return _trio(headers, prefix, remaining, now)
-    return []
+    return _hubspot(headers)
+
+
+def _hubspot(headers: Mapping[str, str]) -> list[Quota]:
+    """HubSpot's ``X-HubSpot-RateLimit-Remaining`` of ``-Max`` per ``-Interval-Milliseconds`` (a rolling
+    window: the whole interval is the safe reset) and ``-Daily-Remaining`` of ``-Daily``."""
+    out = []
+    left = _int(headers.get("x-hubspot-ratelimit-remaining") or "")
+    if left is not None:
+        interval = _number(headers.get("x-hubspot-ratelimit-interval-milliseconds") or "")
+        out.append(Quota("", left, _non_negative(interval / 1000 if interval is not None else None),
+                         _int(headers.get("x-hubspot-ratelimit-max") or "")))
+    daily = _int(headers.get("x-hubspot-ratelimit-daily-remaining") or "")
+    if daily is not None:
+        out.append(Quota("daily", daily, None, _int(headers.get("x-hubspot-ratelimit-daily") or "")))
+    return out
 
 
 def _trio(headers: Mapping[str, str], prefix: str, remaining: str, now: float) -> list[Quota]:

@@ -34,6 +34,10 @@ def quotas(**headers: str) -> list[Quota]:
     ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "0.5"}, [Quota("", 0, 0.5)]),  # Discord
     ({"X-Rate-Limit-Remaining": "1", "X-Rate-Limit-Reset": str(int(NOW) + 2)}, [Quota("", 1, 2.0)]),  # Twitter
     ({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": str(int(NOW) - 5)}, [Quota("", 3, 0.0)]),  # past
+    ({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "180",
+      "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Daily": "250000",
+      "X-HubSpot-RateLimit-Daily-Remaining": "249000"},
+     [Quota("", 180, 10.0, 190), Quota("daily", 249000, None, 250000)]),
 ])
 def test_each_header_family_is_read(headers: dict[str, str], expected: list[Quota]) -> None:
     assert read_quotas(CaseInsensitiveDict(headers), NOW) == expected
