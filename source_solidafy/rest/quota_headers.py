@@ -10,7 +10,8 @@
   epoch seconds for GitHub and Twitter, epoch milliseconds for some, seconds until the reset for
   most others; told apart by size (an epoch is above 10^9). ``X-RateLimit-Reset-After`` (Discord)
   is seconds.
-- HubSpot's ``X-HubSpot-RateLimit-Remaining`` / ``-Max`` / ``-Interval-Milliseconds`` and ``-Daily-Remaining``.
+- HubSpot's ``X-HubSpot-RateLimit-Remaining`` / ``-Max`` / ``-Interval-Milliseconds`` and ``-Daily-Remaining``;
+  OpenAI's ``x-ratelimit-remaining-requests`` and Anthropic's ``anthropic-ratelimit-requests-*``.
 
 :func:`read_quotas` is called once per response: a few header lookups when none is present. Header
 values are bounded (the first 1,024 characters, 8 policies); a value that does not parse is ignored.
@@ -18,8 +19,10 @@ values are bounded (the first 1,024 characters, 8 policies); a value that does n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 MAX_FIELD_CHARS = 1024
 MAX_POLICIES = 8
@@ -46,7 +49,45 @@ def read_quotas(headers: Mapping[str, str], now: float) -> list[Quota]:
         remaining = headers.get(prefix + "remaining")
         if remaining is not None:
             return _trio(headers, prefix, remaining, now)
-    return _hubspot(headers)
+    return _hubspot(headers) or _requests_quota(headers, now)
+
+
+def _requests_quota(headers: Mapping[str, str], now: float) -> list[Quota]:
+    """OpenAI's ``x-ratelimit-remaining-requests`` (reset a duration: ``1s``, ``6m0s``, ``20ms``) and
+    Anthropic's ``anthropic-ratelimit-requests-remaining`` (reset an RFC 3339 time); their token
+    quotas are not requests and are left to the 429s."""
+    left = _int(headers.get("x-ratelimit-remaining-requests") or "")
+    if left is not None:
+        return [Quota("requests", left, _duration(headers.get("x-ratelimit-reset-requests") or ""),
+                      _int(headers.get("x-ratelimit-limit-requests") or ""))]
+    left = _int(headers.get("anthropic-ratelimit-requests-remaining") or "")
+    if left is not None:
+        reset = _instant(headers.get("anthropic-ratelimit-requests-reset") or "")
+        return [Quota("requests", left, _non_negative(reset - now) if reset is not None else None,
+                      _int(headers.get("anthropic-ratelimit-requests-limit") or ""))]
+    return []
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(value: str) -> float | None:
+    """``6m0s`` / ``1.5s`` / ``20ms`` in seconds (Go's duration text, as OpenAI sends it)."""
+    text = value.strip()[:40]
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _UNIT_SECS[u] for n, u in parts)
+
+
+def _instant(value: str) -> float | None:
+    """An RFC 3339 time (``2026-12-07T14:00:30Z``) in epoch seconds."""
+    try:
+        when = datetime.fromisoformat(value.strip()[:40].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.timestamp() if when.tzinfo is not None else None
 
 
 def _hubspot(headers: Mapping[str, str]) -> list[Quota]:

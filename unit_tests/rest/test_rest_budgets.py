@@ -38,6 +38,13 @@ def quotas(**headers: str) -> list[Quota]:
       "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Daily": "250000",
       "X-HubSpot-RateLimit-Daily-Remaining": "249000"},
      [Quota("", 180, 10.0, 190), Quota("daily", 249000, None, 250000)]),
+    ({"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "499",
+      "x-ratelimit-reset-requests": "1m0.5s", "x-ratelimit-remaining-tokens": "10"},
+     [Quota("requests", 499, 60.5, 500)]),  # OpenAI
+    ({"x-ratelimit-remaining-requests": "9", "x-ratelimit-reset-requests": "20ms"}, [Quota("requests", 9, 0.02)]),
+    ({"x-ratelimit-remaining-requests": "9", "x-ratelimit-reset-requests": "soon"}, [Quota("requests", 9, None)]),
+    ({"anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "49",
+      "anthropic-ratelimit-requests-reset": "2025-12-06T05:46:52Z"}, [Quota("requests", 49, 12.0, 50)]),
 ])
 def test_each_header_family_is_read(headers: dict[str, str], expected: list[Quota]) -> None:
     assert read_quotas(CaseInsensitiveDict(headers), NOW) == expected
