@@ -96,6 +96,8 @@ def validate_config(connector: str, fields: list[ConfigField], config: dict[str,
     """Return config with defaults applied and simple coercions done; raise ConfigError naming the field."""
     import re
 
+    from source_solidafy.manifest.safe_regex import too_long_to_match
+
     if not isinstance(config, dict):
         raise ConfigError(f"{connector}: config must be a JSON object, got {type(config).__name__}")
     out = dict(config)
@@ -111,6 +113,8 @@ def validate_config(connector: str, fields: list[ConfigField], config: dict[str,
         if f.enum and value not in f.enum:
             choices = ", ".join(map(str, f.enum))
             raise ConfigError(f"{connector}: config field '{f.name}' must be one of {choices}")
+        if f.pattern and isinstance(value, str) and (long := too_long_to_match(value)) is not None:
+            raise ConfigError(f"{connector}: config field '{f.name}' {long}{_hint(f)}")
         if f.pattern and isinstance(value, str) and not re.search(f.pattern, value):
             shown = "***" if f.secret else repr(value)
             raise ConfigError(

@@ -34,6 +34,7 @@ from source_solidafy.lowcode.shape import (
 from source_solidafy.lowcode.translate import RETRY_STATUSES, Translator
 from source_solidafy.manifest.models import Manifest
 from source_solidafy.manifest.problems import where_of
+from source_solidafy.manifest.safe_regex import regex_problem
 from source_solidafy.manifest.yaml_lines import YamlSyntaxError
 
 
@@ -63,6 +64,8 @@ def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: P
     spec = resolved.tree.get("spec") or sidecar_spec(base_dir)
     if not isinstance(spec, dict) or not isinstance(spec.get("connection_specification"), dict):
         tr.problems.append((("spec",), "no spec: give spec.connection_specification, or spec.yaml beside the manifest"))
+    else:
+        _spec_patterns(spec["connection_specification"], tr)
     if not tr.problems and not streams:
         tr.problems.append((("streams",), "no streams"))
     _one_auth(streams, tr)
@@ -73,6 +76,19 @@ def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: P
     names = [str(n) for n in check.get("stream_names") or []] if isinstance(check, dict) else []
     files = [base_dir / name for name in SIDECARS] if base_dir is not None else []
     return AirbyteManifestSource(manifest, spec, names, tr.table, [*files, *tr.files_read])
+
+
+def _spec_patterns(form: dict[str, Any], tr: Translator) -> None:
+    """Each top-level property's ``pattern`` is matched against config values (source.py): one regex
+    rule for every regex a connector file gives (safe_regex.py), checked here with its place."""
+    for name, prop in (form.get("properties") or {}).items():
+        pattern = prop.get("pattern") if isinstance(prop, dict) else None
+        if pattern is None:
+            continue
+        where = ("spec", "connection_specification", "properties", name, "pattern")
+        problem = regex_problem(pattern) if isinstance(pattern, str) else "expected a string (a regex)"
+        if problem is not None:
+            tr.problems.append((where, problem))
 
 
 def _one_auth(streams: list[dict[str, Any]], tr: Translator) -> None:

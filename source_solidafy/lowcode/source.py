@@ -25,6 +25,7 @@ from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.partition_cursor import PartitionTrack, PerPartitionCursor
 from source_solidafy.lowcode.values import TemplateTable
 from source_solidafy.manifest.models import Manifest
+from source_solidafy.manifest.safe_regex import too_long_to_match
 from source_solidafy.rest.partitions import build_router
 from source_solidafy.rest.reader import StreamReader
 from source_solidafy.rest.source import DeclarativeSource
@@ -76,7 +77,10 @@ def _check_value(connector: str, name: str, prop: Any, value: Any, secret: bool)
     """A top-level value against its property's ``pattern`` and ``enum``, as the CDK's spec check does."""
     if not isinstance(prop, dict) or value is None:
         return
-    if isinstance(value, str) and isinstance(prop.get("pattern"), str) and not re.search(prop["pattern"], value):
+    pattern = prop.get("pattern")
+    if isinstance(value, str) and isinstance(pattern, str) and (long := too_long_to_match(value)) is not None:
+        raise ConfigError(f"{connector}: config field '{name}' {long}")
+    if isinstance(value, str) and isinstance(pattern, str) and not re.search(pattern, value):
         shown = "***" if secret else repr(value)
         raise ConfigError(f"{connector}: config field '{name}' = {shown} does not match {prop['pattern']!r}")
     if isinstance(prop.get("enum"), list) and value not in prop["enum"]:

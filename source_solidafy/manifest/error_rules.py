@@ -27,10 +27,11 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import Strict, Text, describe_value, new_dict, new_list
+from source_solidafy.manifest.safe_regex import Regex
 
 ACTIONS = ("ignore", "fail", "retry", "rate_limited", "refresh_token")
 Action = Literal["ignore", "fail", "retry", "rate_limited", "refresh_token"]
@@ -50,26 +51,6 @@ def _statuses(value: Any) -> list[int]:
             raise PydanticCustomError("status", "expected an HTTP status (404) or class (4xx), got {got}",
                                       {"got": describe_value(item)})
     return sorted(set(out))
-
-
-_REPEAT = r"(?:[+*]|\{\d*,\})"
-_NESTED = re.compile(rf"\((?:[^()\\]|\\.)*{_REPEAT}(?:[^()\\]|\\.)*\){_REPEAT}")  # (a+)+, (\w*x)*, (a+){2,}
-
-
-def _regex(value: str) -> str:
-    """A regex searched in what the API sends: it must compile, and have no repeat inside a repeated group,
-    which backtracks for exponential time on a body made for it (the body is the API's, not ours)."""
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise PydanticCustomError("regex", "invalid regular expression: {problem}", {"problem": str(exc)}) from None
-    if (nested := _NESTED.search(value)) is not None:
-        raise PydanticCustomError("regex", "a repeat inside a repeated group ({got}) can take exponential time on "
-                                  "a hostile response; write it without the nesting", {"got": nested.group(0)})
-    return value
-
-
-Regex = Annotated[Text, AfterValidator(_regex)]
 
 
 class ErrorRule(Strict):

@@ -100,6 +100,7 @@ from source_solidafy.manifest.partition_parts import (  # re-exported: models.py
     SplitWhen,
 )
 from source_solidafy.manifest.plugin_models import plugin_slot
+from source_solidafy.manifest.safe_regex import Regex
 from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is the public module
     CursorPagination,
     LinkHeaderPagination,
@@ -191,7 +192,7 @@ class SpecField(Strict):
     default: Any = None
     examples: list[Any] = Field(default_factory=new_list)
     enum: list[Any] = Field(default_factory=new_list)
-    pattern: Text | None = None
+    pattern: Regex | None = None
 
     def to_config_field(self) -> ConfigField:
         from source_solidafy.secret_names import is_secret_name

@@ -76,8 +76,8 @@ def test_stream_rules_come_before_the_connector_rules() -> None:
     ("[{body_matches: '(', action: fail}]", "t.yaml:6: streams[0].errors[0].body_matches: invalid regular "
                                             "expression: missing ), unterminated subpattern at position 0"),
     ("[{body_matches: '^(a+)+$', action: fail}]", "t.yaml:6: streams[0].errors[0].body_matches: a repeat inside a "
-                                                  "repeated group ((a+)+) can take exponential time on a hostile "
-                                                  "response; write it without the nesting"),
+                                                  "repeated group ((a+)+) can take exponential time on hostile "
+                                                  "input; write it without the nesting"),
     ("[{action: ignore}]", "t.yaml:6: streams[0].errors[0]: a rule needs status, body_path, body_matches or headers "
                            "(it would match every response, successes included)"),
     ("[{status: 404, action: ignore, mesage: x}]", "t.yaml:6: streams[0].errors[0].mesage: unknown key; did you "
