@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from integration_tests.helpers import run_cli
 from integration_tests.mocks.generic import GenericApi
 from integration_tests.mocks.server import MockServer
@@ -183,3 +185,23 @@ def test_a_parents_filter_decides_its_childrens_partitions(tmp_path):
         asked = sorted({r.path for r in srv.requests if r.path.endswith("/notes")})
         assert asked == ["/v1/items/it_002/notes", "/v1/items/it_007/notes"]
         assert len(result.records("notes")) == 4
+
+
+@pytest.mark.parametrize(("streams", "concurrency"), [("items,notes", "1"), ("notes,items", "1"), ("notes,items", "4"),
+                                                     ("notes", "1")],
+                         ids=["parent-fetches", "child-fetches", "concurrent", "child-alone"])
+def test_a_parents_filtered_records_are_counted_for_the_parent_and_its_child(tmp_path, streams, concurrency):
+    """The parent read for its child reports what its filter left out, as it reports its warnings and skips:
+    in the child's summary entry, and in the parent's whichever of the two fetched the shared read (at
+    --concurrency 1 the first stream named fetches; the parent's count was lost when the child did)."""
+    path = tmp_path / "records.yaml"
+    path.write_text(HEAD + """    filter: "{{ record.status == 'closed' }}"\n""" + NOTES)
+    with MockServer(GenericApi(make_records())) as srv:
+        result = run_cli("read", "-c", str(path), "--config-json", json.dumps({"base_url": srv.url}),
+                         "--streams", streams, "--concurrency", concurrency)
+    assert result.rc == 0, result.stderr
+    entries = {e["stream"]: e for e in result.summary["streams"]}
+    assert sorted(entries) == sorted(streams.split(","))
+    for name, entry in entries.items():
+        assert entry.get("records_filtered") == 10, (streams, concurrency, name, entry)
+    assert sum(r.path == "/v1/cursor" for r in srv.requests) == 3  # one shared read of the parent's 3 pages

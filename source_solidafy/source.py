@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from source_solidafy.queues import FairSlots
 from source_solidafy.request_stats import RequestStats
@@ -196,6 +196,21 @@ class ReadContext:
     on_skip: WarnFn = _no_warning  # the runner lists what was skipped on purpose here (see skip)
     unit: Unit | None = None  # read --plan: read only this plan unit's part of the stream (scale/units.py)
     http_stats: RequestStats = field(default_factory=RequestStats)  # the stream's requests, retries, waits
+
+    OWN: ClassVar[tuple[str, ...]] = ("state", "sync_mode", "cursor_field", "max_records", "state_per_page",
+                                      "unit", "http_stats")
+    """The fields that belong to this stream's own read; :meth:`derive` leaves them at their defaults."""
+
+    def derive(self, **own: Any) -> ReadContext:
+        """The context of another read made for this stream (its parent, a lookup): the sync's settings and
+        every callback carried over (``warn``, ``count``, ``skip``: what that read does is reported in this
+        stream's summary entry, as the runner reports this stream's), none of this stream's own fields
+        (:attr:`OWN`) except those given. A field added later is carried over unless it is listed in OWN."""
+        unknown = set(own) - set(self.OWN)
+        if unknown:
+            raise TypeError(f"derive() sets only a read's own fields ({', '.join(self.OWN)}), not {sorted(unknown)}")
+        shared = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.OWN}
+        return ReadContext(**shared, **own)
 
     def partition_readers(self) -> int:
         """How many partitions of a stream are read at once: ``tuning.partitions_per_request`` per

@@ -215,3 +215,27 @@ def test_package_level_api_functions_are_callable_after_the_api_is_imported() ->
     from source_solidafy import api
 
     assert ss.sync is api.sync and ss.read is api.read and callable(ss.check)
+
+
+def test_a_derived_context_carries_every_callback_and_none_of_the_streams_own_fields() -> None:
+    """ReadContext.derive (a parent read for its child, a lookup): every field but the stream's own is
+    carried over, so a callback added later reaches the derived reads without touching them."""
+    from source_solidafy.source import ReadContext
+
+    def on_count(key: str, n: int) -> None:
+        return None
+
+    ctx = ReadContext(config={"a": 1}, state={"cursor": "x"}, max_records=5, cursor_field="c", concurrency=3,
+                      strict=True, on_warning=print, on_skip=print, on_count=on_count, state_per_page=True)
+    derived = ctx.derive(sync_mode="full_refresh")
+    blank = ReadContext(config={})
+    for f in fields(ReadContext):
+        if f.name in ReadContext.OWN:
+            expected = "full_refresh" if f.name == "sync_mode" else getattr(blank, f.name)
+            if f.name != "http_stats":
+                assert getattr(derived, f.name) == expected, f.name
+        else:
+            assert getattr(derived, f.name) is getattr(ctx, f.name), f.name
+    assert derived.http_stats is not ctx.http_stats  # the other read's requests are its own
+    with pytest.raises(TypeError, match="not \\['config'\\]"):
+        ctx.derive(config={})

@@ -28,7 +28,7 @@ import orjson
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.queues import drain, put_unless
-from source_solidafy.source import Batch, ReadContext, WarnFn
+from source_solidafy.source import Batch, ReadContext
 
 T = TypeVar("T")
 _POLL = 0.1
@@ -200,7 +200,7 @@ class Spool:
         self._append({"w": message})
 
     def context(self, ctx: ReadContext) -> ReadContext:
-        """``ctx`` for the fetch: its warnings and skips go where ``ctx`` sends them and into the spool."""
+        """``ctx`` for the fetch: its warnings, skips and counts go where ``ctx`` sends them and into the spool."""
         def both(message: str) -> None:
             ctx.on_warning(message)
             self.warning(message)
@@ -209,7 +209,11 @@ class Spool:
             ctx.on_skip(message)
             self._append({"k": message})
 
-        return dataclasses.replace(ctx, on_warning=both, on_skip=skipped)
+        def counted(key: str, n: int) -> None:
+            ctx.on_count(key, n)
+            self._append({"c": [key, n]})
+
+        return dataclasses.replace(ctx, on_warning=both, on_skip=skipped, on_count=counted)
 
     def _append(self, item: dict[str, Any]) -> None:
         line = jsoncodec.dumps(item, default=str) + b"\n"
@@ -223,18 +227,18 @@ class Spool:
             self._done, self._error = True, error
             self._cond.notify_all()
 
-    def follow(self, cancel: threading.Event, warn: WarnFn | None = None,
-               skip: WarnFn | None = None) -> Iterator[Batch]:
-        """The spooled batches, waiting for more until the fetch ends; its failure is raised here.
+    def follow(self, ctx: ReadContext) -> Iterator[Batch]:
+        """The spooled batches, waiting for more until the fetch ends (or ``ctx.cancel``); its failure is raised here.
 
-        The fetch's warnings are passed to ``warn`` (the follower's ReadContext.warn) in their place:
-        a follower's state is held from where the fetch's was; what it skipped (an ``errors:`` ignore)
-        to ``skip`` (ReadContext.skip), so the follower reports it too.
+        What the fetch reported is replayed to ``ctx`` in its place (:meth:`context`): its warnings to
+        ``ctx.warn`` (a follower's state is held from where the fetch's was), what it skipped (an
+        ``errors:`` ignore) to ``ctx.skip`` and its counts (``records_filtered``) to ``ctx.count``, so the
+        follower reports them too.
         """
         offset, tail = 0, b""
-        while not cancel.is_set():
+        while not ctx.cancel.is_set():
             with self._cond:
-                while self._size == offset and not self._done and not cancel.is_set():
+                while self._size == offset and not self._done and not ctx.cancel.is_set():
                     self._cond.wait(_POLL)
                 size, done, error = self._size, self._done, self._error
             if size > offset:
@@ -243,10 +247,8 @@ class Spool:
                 *lines, tail = chunk.split(b"\n")
                 for line in lines:
                     item = jsoncodec.loads(line)
-                    if "w" in item or "k" in item:
-                        say = warn if "w" in item else skip
-                        if say is not None:
-                            say(item["w"] if "w" in item else item["k"])
+                    if "r" not in item:
+                        _replay(item, ctx)
                         continue
                     yield Batch(self.stream, item["r"], item["s"])
                 continue
@@ -273,6 +275,16 @@ class Spool:
             raise
         finally:
             self.finish(error)
+
+
+def _replay(item: dict[str, Any], ctx: ReadContext) -> None:
+    """A warning (``w``), skip (``k``) or count (``c``) of the fetch, said again by a follower."""
+    if "w" in item:
+        ctx.warn(item["w"])
+    elif "k" in item:
+        ctx.skip(item["k"])
+    elif "c" in item:
+        ctx.count(item["c"][0], item["c"][1])
 
 
 class SharedReads:

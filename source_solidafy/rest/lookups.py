@@ -47,9 +47,7 @@ def read_lookup(rt: ConnectorRuntime, name: str, ctx: ReadContext) -> list[dict[
     spec = rt.manifest.lookups[name]
     stream = Stream.model_construct(name=f"lookups.{name}", request=spec.request, decoder=spec.decoder,
                                     pagination=spec.pagination, filter=spec.filter)
-    lookup_ctx = ReadContext(config=ctx.config, sync_mode="full_refresh", log=ctx.log, cancel=ctx.cancel,
-                             concurrency=ctx.concurrency, services=ctx.services, tuning=ctx.tuning,
-                             strict=ctx.strict, on_warning=ctx.on_warning, on_skip=ctx.on_skip)
+    lookup_ctx = ctx.derive(sync_mode="full_refresh")
     out: list[dict[str, Any]] = []
     try:
         for batch in StreamReader(rt, stream, lookup_ctx, lookups=False).read({}, None):

@@ -21,7 +21,7 @@ from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.routers import Router, RouterInputs
-from source_solidafy.source import Batch, ReadContext
+from source_solidafy.source import Batch
 
 _GONE = object()  # a path that selects nothing
 
@@ -116,16 +116,14 @@ class ParentRouter(Router):
         # children of the others (a card attached today to a customer created last year).
         mode = ctx.sync_mode if self.inputs.cursor_field else "full_refresh"
         state = self.states.extra.get("parent") if mode != "full_refresh" else None
-        pctx = ReadContext(config=ctx.config, state=state, sync_mode=mode, concurrency=ctx.concurrency,
-                           log=ctx.log, cancel=ctx.cancel, services=ctx.services, tuning=ctx.tuning,
-                           strict=ctx.strict, on_warning=ctx.on_warning, on_skip=ctx.on_skip)
+        pctx = ctx.derive(state=state, sync_mode=mode)
         if ctx.max_records is not None or not ctx.services.selects(parent):  # may stop early, or none to share with
             for b in read(parent, pctx):
                 yield False, b
             return
         spool, fetch = ctx.services.shared_reads().open(parent, state, projected=False)
         batches = spool.feed(read(parent, spool.context(pctx)), None, self.stream) if fetch \
-            else spool.follow(ctx.cancel, ctx.warn, ctx.skip)
+            else spool.follow(ctx)
         for b in batches:
             self.sample = self.sample or spool.sample
             yield spool.projected, b

@@ -170,7 +170,7 @@ class DeclarativeSource(Source):
                 {f: v for f, p in paths if (v := p.get(r, gone)) is not gone} for r in records]
             yield from spool.feed(self.read_plain(stream, spool.context(ctx)), project, "its own output")
         else:
-            yield from spool.follow(ctx.cancel, ctx.warn, ctx.skip)
+            yield from spool.follow(ctx)
 
     def _children_of(self, parent: str) -> list[tuple[str, str]]:
         return [(s.name, path) for s in self.manifest.streams

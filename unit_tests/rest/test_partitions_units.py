@@ -130,7 +130,7 @@ def test_spool_followers_see_every_batch_and_the_producer_failure() -> None:
 
     def follow() -> None:
         try:
-            got.extend((b.records, b.state) for b in spool.follow(threading.Event()))
+            got.extend((b.records, b.state) for b in spool.follow(ReadContext(config={})))
         except Exception as exc:  # noqa: BLE001 - recorded for the assertion
             got.append(str(exc))
 
@@ -184,7 +184,7 @@ def test_parent_output_is_spooled_only_when_a_child_may_follow(selected: list[st
     assert fetch is not spooled  # no spool yet: this open would have to fetch
     if spooled:  # the spool holds only what the child needs
         assert spool.projected
-        assert [b.records for b in spool.follow(threading.Event())] == [[{"id": "c1"}]]
+        assert [b.records for b in spool.follow(ReadContext(config={}))] == [[{"id": "c1"}]]
 
 
 def _skips(incoming: dict[str, Any]) -> list[str]:
