@@ -97,3 +97,17 @@ def test_cli_check_refuses_a_value_too_long_to_match(tmp_path: Path, kind: str) 
     status = result.of_type("CONNECTION_STATUS")[0]["connectionStatus"]
     assert status["status"] == "FAILED"
     assert f"config field '{field}' is 3,000 characters, longer than the 2,048" in status["message"], status
+
+
+@pytest.mark.parametrize("where", ["errors", "spec"])
+def test_server_refuses_a_huge_regex_at_once(custom: ServerProcess, where: str) -> None:
+    """Looking for the nesting in ``(a*a*…a*)c`` took time quadratic in its length (minutes at 200 KB)."""
+    huge = "(" + "a*" * 100_000 + ")c"
+    yaml_text = OURS.format(pattern=huge if where == "spec" else "^a$")
+    if where == "errors":
+        yaml_text += f"    errors: [{{body_matches: '{huge}', action: fail}}]\n"
+    resp = custom.post("/check", {"connector_yaml": yaml_text, "config": {"account": "a"}})
+    message = _invalid_manifest(resp)
+    key = "spec[0].pattern" if where == "spec" else "streams[0].errors[0].body_matches"
+    assert f"{key}: a regular expression may have at most 1,000 characters, this one has {len(huge):,}" in message, message
+    assert custom.get("/health").json()["status"] == "ok"

@@ -3,7 +3,8 @@
 One definition for every such regex (``errors:`` ``body_matches``/``headers``, a spec field's
 ``pattern``, an Airbyte manifest's ``connection_specification`` patterns): it must compile, and have
 no repeat inside a repeated group (``(a+)+``, ``(\\w*x)*``, ``(a+){2,}``), which backtracks for
-exponential time on an input made for it. A connector file is hostile input too (``serve
+exponential time on an input made for it, and at most 1,000 characters (finding the nesting takes
+time quadratic in the length). A connector file is hostile input too (``serve
 --allow-custom-connectors``). A config value checked against a pattern is bounded in length as well.
 """
 
@@ -17,6 +18,8 @@ from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import Text
 
+MAX_REGEX_CHARS = 1000
+"""The longest regex a connector file may give (real ones are tens of characters)."""
 MAX_MATCHED_CHARS = 2048
 """The longest config value matched against its field's pattern (longer ones are refused unmatched)."""
 
@@ -25,7 +28,10 @@ _NESTED = re.compile(rf"\((?:[^()\\]|\\.)*{_REPEAT}(?:[^()\\]|\\.)*\){_REPEAT}")
 
 
 def regex_problem(value: str) -> str | None:
-    """Why ``value`` may not be matched against hostile input, or None if it may."""
+    """Why ``value`` may not be matched against hostile input, or None if it may. A regex longer than
+    :data:`MAX_REGEX_CHARS` is refused first: looking for the nesting takes time quadratic in its length."""
+    if len(value) > MAX_REGEX_CHARS:
+        return f"a regular expression may have at most {MAX_REGEX_CHARS:,} characters, this one has {len(value):,}"
     try:
         re.compile(value)
     except re.error as exc:
