@@ -111,3 +111,24 @@ def test_server_refuses_a_huge_regex_at_once(custom: ServerProcess, where: str) 
     key = "spec[0].pattern" if where == "spec" else "streams[0].errors[0].body_matches"
     assert f"{key}: a regular expression may have at most 1,000 characters, this one has {len(huge):,}" in message, message
     assert custom.get("/health").json()["status"] == "ok"
+
+
+def test_a_manifest_regex_filter_with_a_nested_repeat_fails_the_stream_not_the_machine(tmp_path: Path) -> None:
+    """``regex_search`` in an Airbyte template searches what the API sends: the same rule, when first used."""
+    from integration_tests.mocks.server import MockServer
+    from integration_tests.test_airbyte_manifests import _events_api
+
+    text = (HERE / "airbyte_manifests" / "events_manifest.yaml").read_text()
+    added = ("    transformations:\n      - type: AddFields\n        fields:\n          - path: [day]\n"
+             "            value: \"{{ record['id'] | regex_search('^(\\\\w+-?)+$') }}\"\n    schema_loader:\n")
+    (tmp_path / "manifest.yaml").write_text(text.replace("    schema_loader:\n", added, 1))
+    with MockServer(_events_api([])) as api:
+        config = {"api_key": "k-1", "api_url": api.url, "start_date": "2024-01-01", "end_date": "2024-01-01"}
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        result = run_cli("read", "--connector", str(tmp_path / "manifest.yaml"), "--config",
+                         str(tmp_path / "config.json"), timeout=60)
+    assert result.rc == 1, result.stdout[-2000:] + result.stderr
+    assert "Traceback" not in result.stderr
+    line = next(i for i, t in enumerate((tmp_path / "manifest.yaml").read_text().splitlines(), 1) if "regex_search" in t)
+    error = result.summary["streams"][0]["error"]
+    assert f"manifest.yaml:{line}: " in error and "a repeat inside a repeated group ((\\w+-?)+)" in error, error

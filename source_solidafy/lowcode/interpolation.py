@@ -38,6 +38,7 @@ from jinja2 import Template, Undefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from source_solidafy.lowcode.durations import parse_duration
+from source_solidafy.manifest.safe_regex import regex_problem
 
 ALIASES = ("stream_interval", "stream_partition")
 
@@ -139,8 +140,17 @@ def _string(value: Any) -> str:
     return f'"""{orjson.dumps(value).decode()}"""'
 
 
+@functools.lru_cache(maxsize=64)
+def _checked(regex: str) -> str:
+    """A manifest's regex is searched in what the API sends: the rule of every regex a connector file
+    gives (manifest/safe_regex.py), checked when first used (it may be a template's value)."""
+    if (problem := regex_problem(regex)) is not None:
+        raise ValueError(f"regex {regex[:80]!r}: {problem}")
+    return regex
+
+
 def _regex_search(value: str, regex: str) -> str:
-    match = re.search(regex, value)
+    match = re.search(_checked(str(regex)), value)
     return match.group(1) if match and len(match.groups()) > 0 else ""
 
 
@@ -157,7 +167,7 @@ FILTERS: dict[str, Any] = {
     "base64decode": lambda v: base64.b64decode(v.encode("utf-8")).decode(),
     "string": _string,
     "regex_search": _regex_search,
-    "regex_replace": lambda v, regex, repl: re.sub(regex, repl, v),
+    "regex_replace": lambda v, regex, repl: re.sub(_checked(str(regex)), repl, v),
 }
 
 
