@@ -98,10 +98,9 @@ class HttpClient:
         connect_guard: Callable[[str, int], str] | None = None,
         rate_limit_pools: Mapping[str, list[str]] | None = None,
     ) -> None:
-        """``sleep``, ``clock`` (wall time, for Retry-After dates) and ``monotonic`` (the rate limiter)
-        are injectable so tests never wait. ``deadline`` bounds one attempt (default: ``timeout``).
-        ``connect_guard`` (host, port -> address) is asked before every new connection (see
-        ``rest/guard.py``; the server's private-network rule)."""
+        """``sleep``, ``clock`` (Retry-After dates) and ``monotonic`` (the limiter) are injectable so tests never
+        wait. ``deadline`` bounds one attempt (default: ``timeout``). ``connect_guard`` (host, port -> address)
+        is asked before every new connection (``rest/guard.py``; the server's private-network rule)."""
         if backoff not in BACKOFFS:
             raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
         self._scope = CredentialScope(allowed_hosts)
