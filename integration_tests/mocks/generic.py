@@ -125,6 +125,20 @@ class Credentials:
             return None
         return claims if all(claims.get(k) == want for k, want in v.get("claims", {}).items()) else None
 
+    def login_response(self, req: Request) -> Response:
+        """A session login: a JSON body with this ``username`` and ``password`` gets a new token at
+        ``data.session.token``; anything else a 401."""
+        v = self.values
+        try:
+            body = req.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get("username") != v.get("username") or body.get(
+            "password"
+        ) != v.get("password"):
+            return Response.json(UNAUTHORIZED, 401)
+        return Response.json({"data": {"session": {"token": self.issue()}}})
+
     def token_response(self, req: Request, expires_in: int = 3600) -> Response:
         """An OAuth token endpoint: a refresh_token or client_credentials grant with these credentials."""
         form, v = req.form(), self.values
@@ -243,16 +257,7 @@ class GenericApi:
         return self.creds.token_response(req, self.expires_in)
 
     def _login(self, req: Request) -> Response:
-        v = self.creds.values
-        try:
-            body = req.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or body.get("username") != v.get("username") or body.get(
-            "password"
-        ) != v.get("password"):
-            return Response.json(UNAUTHORIZED, 401)
-        return Response.json({"data": {"session": {"token": self.creds.issue()}}})
+        return self.creds.login_response(req)
 
     # ---- list routes ----------------------------------------------------------------------
     def _filtered(self, req: Request) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ against the same one and compare what each asked (``log``) and got.
     api:
       auth: {type: bearer, token: dummy}       # generic.Credentials: none, bearer, header, query, basic, oauth
       token_path: /oauth/token                 # the OAuth token endpoint (type oauth)
+      login_path: /auth/login                  # the session login (type session: username, password)
       routes:
         - path: /api/3/campaigns/{parent}/x    # {name} matches one segment; its value feeds the records
           method: GET
@@ -177,6 +178,8 @@ class ManifestApi:
     def __call__(self, req: Request) -> Response:
         with self._lock:
             self.log.append(logged(req))
+        if self.spec.get("login_path") and req.path == self.spec["login_path"]:
+            return self.creds.login_response(req)
         if self.spec.get("token_path") and req.path == self.spec["token_path"]:
             return self.creds.token_response(req, int(self.spec.get("expires_in", 3600)))
         fault = self.faults.take(req.path)

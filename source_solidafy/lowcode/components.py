@@ -51,6 +51,10 @@ SUPPORTED: dict[str, frozenset[str]] = {
     "SelectiveAuthenticator": frozenset({"authenticator_selection_path", "authenticators"}),
     "JwtAuthenticator": frozenset({"secret_key", "algorithm", "token_duration", "header_prefix", "jwt_headers",
                                    "jwt_payload", "additional_jwt_headers", "additional_jwt_payload"}),
+    "SessionTokenAuthenticator": frozenset({"login_requester", "session_token_path", "expiration_duration",
+                                            "request_authentication", "decoder"}),
+    "ApiKey": frozenset({"inject_into", "api_token"}),
+    "Bearer": frozenset(),
     "InlineSchemaLoader": frozenset({"schema"}),
     "JsonFileSchemaLoader": frozenset({"file_path"}),
     "AddFields": frozenset({"fields"}),
@@ -125,7 +129,6 @@ NEEDS: dict[str, str] = {
     "RecordSelector.schema_normalization": "schema normalization of record values (TypeTransformer)",
     "OAuthAuthenticator.scopes": "OAuth refresh requests with the CDK's scopes, headers, field names and expiry dates",
     "OAuthAuthenticator.refresh_token_updater": "single-use refresh tokens written back to the config",
-    "SessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
     "LegacySessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
     "XmlDecoder": "more decoders", "IterableDecoder": "more decoders",
     "DatetimeBasedCursor.is_client_side_incremental": "client-side incremental filtering (records older than "

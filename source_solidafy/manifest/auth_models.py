@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import Discriminator, Field, PositiveInt, Tag, field_validator
 from pydantic_core import PydanticCustomError
 
 from source_solidafy.manifest.fields import (
@@ -169,7 +169,8 @@ class SessionTokenAuth(Strict):
     """POST ``body`` to ``login_url``, read ``token_path``, send ``<header_name>: <prefix> <token>``.
 
     A word prefix (``Session``) gets one space before the token; ``""`` means none; one ending in
-    punctuation (``token=``) is used as written.
+    punctuation (``token=``) is used as written. ``lifetime_secs``: log in again that long after each
+    login (else when the answer's ``expires_in`` runs out, or never).
     """
 
     type: Literal["session_token"]
@@ -178,6 +179,7 @@ class SessionTokenAuth(Strict):
     token_path: Text
     header_name: Text = "Authorization"
     header_prefix: Text = "Bearer "
+    lifetime_secs: PositiveInt | None = None
 
 
 class NoAuth(Strict):

@@ -290,9 +290,10 @@ class SessionTokenAuth(_TokenAuth):
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        lifetime_secs: float | None = None,
     ) -> None:
         super().__init__(session, clock, sleep)
-        self.login_url = login_url
+        self.login_url, self._lifetime = login_url, lifetime_secs
         self.header_name, self.header_prefix = header_name, spaced_prefix(header_prefix)
         self._token_path = compile_path(token_path)
         self._body = body if isinstance(body, str) else orjson.dumps(dict(body)).decode()
@@ -303,6 +304,11 @@ class SessionTokenAuth(_TokenAuth):
 
     def _static_secrets(self) -> list[str]:
         return self._body_secrets
+
+    def _refresh_locked(self) -> None:
+        super()._refresh_locked()
+        if self._lifetime is not None:  # a fixed lifetime wins over the answer's expires_in
+            self._expires_at = self._clock() + self._lifetime
 
     def _extract(self, info: dict[str, Any]) -> str | None:
         token = self._token_path.get(info)

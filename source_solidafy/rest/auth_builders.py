@@ -133,7 +133,8 @@ def _oauth2_jwt_bearer(spec: m.OAuth2JwtBearerAuth, inputs: AuthInputs) -> a.Aut
 def _session_token(spec: m.SessionTokenAuth, inputs: AuthInputs) -> a.Auth:
     body = inputs.render(spec.body) if spec.body is not None else "{}"
     return a.SessionTokenAuth(inputs.token_url or inputs.render(spec.login_url), body, spec.token_path,
-                              spec.header_name, spec.header_prefix, session=inputs.session)
+                              spec.header_name, spec.header_prefix, session=inputs.session,
+                              lifetime_secs=spec.lifetime_secs)
 
 
 @FACTORY.register(m.NoAuth, a.Auth)

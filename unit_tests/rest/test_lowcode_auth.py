@@ -1,9 +1,11 @@
 """Airbyte authenticators translated onto ours: JwtAuthenticator onto ``jwt``, OAuthAuthenticator's
-refresh_request_body/headers onto ``token_params``/``token_headers`` (the differential tests compare
-the requests with airbyte-cdk's: integration_tests/airbyte_manifests/cases/jwt.yaml and oauth.yaml)."""
+refresh_request_body/headers onto ``token_params``/``token_headers``, SessionTokenAuthenticator onto
+``session_token`` (the differential tests compare the requests with airbyte-cdk's:
+integration_tests/airbyte_manifests/cases/jwt.yaml, oauth.yaml and session.yaml)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import jwt
@@ -37,9 +39,13 @@ def test_the_translated_jwt_carries_the_cdk_claims_and_headers() -> None:
     ("        scope: read", "        exp: 5", "'exp' is reserved and may not be in additional_jwt_payload"),
 ])
 def test_what_we_cannot_sign_alike_fails_at_load_time(old: str, new: str, message: str) -> None:
-    assert old in MANIFEST
+    _fails_to_load(MANIFEST, old, new, message)
+
+
+def _fails_to_load(text: str, old: str, new: str, message: str) -> None:
+    assert old in text
     with pytest.raises(ManifestError) as info:
-        load_airbyte_text(MANIFEST.replace(old, new))
+        load_airbyte_text(text.replace(old, new))
     assert message in str(info.value)
 
 
@@ -67,3 +73,36 @@ def test_a_refresh_token_that_is_one_config_key_can_be_written_back() -> None:
                               "refresh_token: \"{{ config['refresh_token'] | trim }}\"")
     assert templated != OAUTH
     assert config_path(load_airbyte_text(templated).manifest.auth.refresh_token.source) is None
+
+
+SESSION = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "session_manifest.yaml").read_text()
+SESSION_CONFIG = {"username": "ann", "password": "pw \"x\"", "api_url": "http://127.0.0.1:9"}
+
+
+def test_the_session_login_is_the_login_requesters_post() -> None:
+    block = load_airbyte_text(SESSION).manifest.auth
+    auth = builders.auth(block, builders.AuthInputs.of(SESSION_CONFIG))
+    assert auth.login_url == "http://127.0.0.1:9/auth/login"
+    assert json.loads(auth._body) == {"username": "ann", "password": 'pw "x"'}
+    assert (block.token_path, block.header_name, block.header_prefix, block.lifetime_secs) == (
+        "data.session.token", "X-Session", "Token ", 3600)
+    bearer = SESSION.replace("type: ApiKey", "type: Bearer")
+    assert load_airbyte_text(bearer).manifest.auth.header_prefix == "Bearer "
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("      expiration_duration: PT1H\n", "", "authenticator: a SessionTokenAuthenticator without expiration_duration"),
+    ("expiration_duration: PT1H", "expiration_duration: P1M", "expiration_duration: expected whole seconds"),
+    ("expiration_duration: PT1H", "expiration_duration: soon", "expected an ISO 8601 duration"),
+    ("        http_method: POST\n", "", "login_requester.http_method: a login request other than a POST"),
+    ("        path: /auth/login", "        path: /auth/login\n        request_headers: {X-A: b}",
+     "login_requester.request_headers: the login requester's request_headers is not supported yet"),
+    ("      session_token_path: [data, session, token]", "      session_token_path: [data, session, token]\n"
+     "      decoder: {type: JsonlDecoder}", "decoder: a login answer other than JSON"),
+    ("inject_into: header, field_name: X-Session", "inject_into: request_parameter, field_name: s",
+     "a session token outside a header is not supported yet"),
+    ('api_token: "Token {{ session_token }}"', 'api_token: "{{ session_token }}-x"', "api_token other than"),
+    ('api_token: "Token {{ session_token }}"', 'api_token: "Token{{ session_token }}"', "api_token other than"),
+])
+def test_a_session_login_we_cannot_send_alike_fails_at_load_time(old: str, new: str, message: str) -> None:
+    _fails_to_load(SESSION, old, new, message)

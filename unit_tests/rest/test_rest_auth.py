@@ -167,6 +167,19 @@ def test_auth_session_token_reads_token_path_and_custom_header() -> None:
     assert "hunter22" in auth.secrets() and "sess_42" in auth.secrets()
 
 
+def test_auth_session_token_lifetime_wins_over_expires_in() -> None:
+    session = FakeSession((200, {"token": "s1", "expires_in": 5}), (200, {"token": "s2"}))
+    now = [100.0]
+    auth = SessionTokenAuth("https://h/login", {"p": "x"}, "token", session=session,  # type: ignore[arg-type]
+                            clock=lambda: now[0], lifetime_secs=60)
+    assert _applied(auth)[0]["Authorization"] == "Bearer s1"
+    now[0] = 159.0
+    assert _applied(auth)[0]["Authorization"] == "Bearer s1", "kept for its lifetime, not the answer's 5 s"
+    now[0] = 160.0
+    assert _applied(auth)[0]["Authorization"] == "Bearer s2"
+    assert len(session.calls) == 2
+
+
 def test_auth_token_response_without_token_fails_clearly() -> None:
     auth = SessionTokenAuth("https://h/login", {"p": "x"}, "token", session=FakeSession((200, {"other": 1})))  # type: ignore[arg-type]
     with pytest.raises(AuthError, match="has no token"):
