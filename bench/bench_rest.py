@@ -9,17 +9,24 @@ set PYTHONDONTWRITEBYTECODE, which would make every measured run compile ~8,000 
 (~0.1 s CPU) while the raw loop's libraries come precompiled. So by default both sides run with a
 private bytecode cache (PYTHONPYCACHEPREFIX, warmed once, nothing written into the tree);
 ``--no-bytecode`` measures the uncached way instead.
+
+Validated-manifest cache (source_solidafy/manifest/cache.py): ``solidafy read`` runs with a private
+``SOLIDAFY_CACHE_DIR`` filled by the warm-up run (a second run of the same connector, as in use);
+``cold`` is the same read with an empty cache directory each run (the first run: validate and write).
+``--before PATH``: the same read by another checkout through ``PYTHONPATH``, interleaved.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
-from common import BIN, HERE, Api, best, bytecode_env, measure
+from common import BIN, HERE, Api, Measure, best, bytecode_env, measure
 
 
 def startup(command: list[str], env: dict[str, str]) -> float:
@@ -42,34 +49,61 @@ def heavy_imports() -> list[str]:
 STARTUP_COMMANDS = (["spec", "-c", "stripe"], ["list"], ["streams", "-c", "stripe"])
 
 
-def run(runs: int, env: dict[str, str]) -> None:
-    with Api("--pages", "100", "--per-page", "1000") as api:
+def sides(raw_cmd: list[str], ours_cmd: list[str], env: dict[str, str], cache: Path,
+          before: str | None) -> dict[str, tuple[list[str], dict[str, str] | None]]:
+    """Each measured side: its command and environment (None: a new, empty manifest cache each run)."""
+    warm = {**env, "SOLIDAFY_CACHE_DIR": str(cache / "warm")}
+    out: dict[str, tuple[list[str], dict[str, str] | None]] = {"raw": (raw_cmd, env), "ours": (ours_cmd, warm)}
+    if before:
+        out["before"] = (ours_cmd, {**warm, "PYTHONPATH": before})
+    out["cold"] = (ours_cmd, None)
+    return out
+
+
+def run(runs: int, env: dict[str, str], before: str | None) -> None:
+    with Api("--pages", "100", "--per-page", "1000") as api, \
+            tempfile.TemporaryDirectory(prefix="solidafy-bench-cache-") as cache_root:
+        cache = Path(cache_root)
         raw_cmd = [sys.executable, str(HERE / "raw_loop.py"), api.url]
         ours_cmd = [str(BIN / "solidafy-cdk"), "read", "-c", str(HERE / "bench.yaml"),
                     "--config-json", json.dumps({"base_url": api.url})]
-        for cmd in (raw_cmd, ours_cmd, *([str(BIN / "solidafy-cdk"), *c] for c in STARTUP_COMMANDS)):
-            measure(cmd, env=env)  # warm-up: fills the bytecode cache, warms the OS file cache
-        pairs = [(measure(raw_cmd, env=env), measure(ours_cmd, env=env)) for _ in range(runs)]  # interleaved:
-        raw, ours = best([r for r, _ in pairs]), best([o for _, o in pairs])  # both sides see the same load
-    records = 100_000
-    print(f"bytecode      : {'cached, as after pip install' if env else 'not cached (source compiled each run)'}")
+        measured = sides(raw_cmd, ours_cmd, env, cache, before)
+        fresh = {**env, "SOLIDAFY_CACHE_DIR": str(cache / "warm")}
+        for cmd, side_env in (*measured.values(), *(([str(BIN / "solidafy-cdk"), *c], fresh) for c in STARTUP_COMMANDS)):
+            measure(cmd, env=side_env or fresh)  # warm-up: bytecode cache, OS file cache, manifest cache
+        results: dict[str, list[Measure]] = {name: [] for name in measured}
+        for _ in range(runs):  # interleaved: every side sees the same load
+            for name, (cmd, side_env) in measured.items():
+                results[name].append(measure(cmd, env=side_env or {**env, "SOLIDAFY_CACHE_DIR": tempfile.mkdtemp(dir=cache)}))
+        least = {name: best(items) for name, items in results.items()}
+        for cmd in STARTUP_COMMANDS:
+            print(f"start-up {' '.join(cmd):<20}: {startup(cmd, fresh):.3f}s wall (target < 0.25)")
+    show(least, env)
+
+
+def show(least: dict[str, Measure], env: dict[str, str]) -> None:
+    records, raw, ours = 100_000, least["raw"], least["ours"]
+    print(f"bytecode      : {'cached, as after pip install' if env else 'not cached (source compiled each run)'}"
+          f"; load average {os.getloadavg()[0]:.1f}")
     print(f"raw loop      : {raw}  -> {records / raw.cpu:,.0f} records/CPU-s")
-    print(f"solidafy read : {ours}  -> {records / ours.cpu:,.0f} records/CPU-s")
+    print(f"solidafy read : {ours}  -> {records / ours.cpu:,.0f} records/CPU-s  (manifest cache warm)")
+    for name in ("cold", "before"):
+        if name in least:
+            print(f"{name:<14}: {least[name]}  -> CPU ratio {name}/raw {least[name].cpu / raw.cpu:.2f}")
     print(f"CPU ratio ours/raw: {ours.cpu / raw.cpu:.2f} (target <= 1.0, stretch 0.7: issue 16); peak RSS {ours.rss_mb:.1f} MB (target <= 60)")
-    for cmd in STARTUP_COMMANDS:
-        print(f"start-up {' '.join(cmd):<20}: {startup(cmd, env):.3f}s wall (target < 0.25)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-bytecode", action="store_true", help="measure without a bytecode cache")
+    ap.add_argument("--before", help="a checkout whose source_solidafy to run as 'before' (through PYTHONPATH)")
     args = ap.parse_args()
     if args.no_bytecode:
-        run(args.runs, {})
+        run(args.runs, {}, args.before)
     else:
         with tempfile.TemporaryDirectory(prefix="solidafy-bench-pyc-") as cache:
-            run(args.runs, bytecode_env(cache))
+            run(args.runs, bytecode_env(cache), args.before)
     print(f"heavy modules imported by spec/list/streams: {heavy_imports() or 'none'}")
 
 

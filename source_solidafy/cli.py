@@ -202,6 +202,8 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
         gc.freeze()
         gc.enable()
     writer = _writer(pretty=args.format == "pretty")
+    if args.verbose:
+        _say_cache(writer)
     from source_solidafy.progress import Progress
 
     progress = Progress.for_stderr(enabled=not airbyte)
@@ -211,6 +213,14 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
         writer.write(chunk)
     progress.close(run)
     return 1 if run.failed else 0
+
+
+def _say_cache(writer: Any) -> None:
+    """``--verbose``: a DEBUG line on how the connector file was loaded (manifest/cache.py)."""
+    cache = sys.modules.get("source_solidafy.manifest.cache")
+    line = cache.status_line() if cache is not None else None
+    if line is not None:
+        writer.write([p.log("DEBUG", line)])
 
 
 def _prepare_read(args: argparse.Namespace, airbyte: bool, config: dict[str, Any]) -> Any:
@@ -245,12 +255,12 @@ def _prepare_read(args: argparse.Namespace, airbyte: bool, config: dict[str, Any
 def cmd_validate(args: argparse.Namespace) -> int:
     from source_solidafy.errors import ManifestError
     from source_solidafy.lowcode.loader import load_airbyte_manifest, looks_like_airbyte_file
-    from source_solidafy.manifest.loader import load_manifest
+    from source_solidafy.manifest.cache import load_manifest_file
     from source_solidafy.manifest.summary import summarize
 
     try:  # an Airbyte declarative manifest is detected by its shape (docs/airbyte-manifests.md)
         airbyte = looks_like_airbyte_file(Path(args.file))
-        manifest = load_airbyte_manifest(args.file).manifest if airbyte else load_manifest(args.file)
+        manifest = load_airbyte_manifest(args.file).manifest if airbyte else load_manifest_file(args.file)
     except ManifestError as exc:
         if args.format == "json":
             _writer().write([{"type": "VALIDATION", "valid": False, "file": args.file, "errors": exc.problems}])

@@ -168,10 +168,10 @@ def _yaml_source(path: Path) -> Source:
             source = load_airbyte_manifest(path)
             _loaded.put(path, stamp, source, source.files_read)
             return source.fresh()
-        from source_solidafy.manifest.loader import load_manifest
+        from source_solidafy.manifest.cache import load_manifest_file
 
         stamp = _loaded.stamp(path)  # before reading: a change while loading is seen next time
-        manifest = load_manifest(path)
+        manifest = load_manifest_file(path)  # kept validated across processes (manifest/cache.py)
         _loaded.put(path, stamp, manifest, [path.parent / s.schema_file for s in manifest.streams if s.schema_file])
     from source_solidafy.rest.source import DeclarativeSource
 

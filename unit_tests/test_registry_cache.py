@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from source_solidafy import registry
-from source_solidafy.manifest import loader
+from source_solidafy.manifest import cache
 
 YAML = """\
 name: cached
@@ -24,13 +24,13 @@ streams:
 @pytest.fixture
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     seen: list[Path] = []
-    real = loader.load_manifest
+    real = cache.load_manifest_file
 
     def counting(path: Any) -> Any:
         seen.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr(loader, "load_manifest", counting)
+    monkeypatch.setattr(cache, "load_manifest_file", counting)
     monkeypatch.setattr(registry, "_loaded", registry._LoadedManifests())
     return seen
 

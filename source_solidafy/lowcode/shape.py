@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from source_solidafy.manifest.yaml_lines import YamlSyntaxError, parse_yaml
-
 
 def looks_like_airbyte(data: Any) -> bool:
     """``type: DeclarativeSource``, or a ``version`` with ``streams``/``definitions`` and no ``base_url``."""
@@ -28,6 +26,8 @@ def looks_like_airbyte_text(text: str) -> bool:
     """The shape of an Airbyte manifest, read from the top-level keys (no templates, no validation)."""
     if "DeclarativeSource" not in text and ("base_url" in text or "version" not in text):
         return False  # ours always has base_url; Airbyte's have a version
+    from source_solidafy.manifest.yaml_lines import YamlSyntaxError  # yaml: not needed by the check above
+
     try:
         data = parsed(text)  # depth and alias limits: this text may come from a request
     except YamlSyntaxError:
@@ -38,13 +38,19 @@ def looks_like_airbyte_text(text: str) -> bool:
 _last: tuple[str, Any] | None = None  # telling then loading parse the same text: once
 
 
+def _parse_yaml(text: str) -> Any:
+    from source_solidafy.manifest.yaml_lines import parse_yaml  # imports yaml: only when a file is read
+
+    return parse_yaml(text)
+
+
 def parsed(text: str) -> Any:
     """``parse_yaml``, remembering the last text (the loader does not change what it parsed)."""
     global _last
     last = _last
     if last is not None and last[0] == text:
         return last[1]
-    data = parse_yaml(text)
+    data = _parse_yaml(text)
     _last = (text, data)
     return data
 
@@ -68,7 +74,7 @@ def sidecar_spec(base_dir: Path | None) -> dict[str, Any] | None:
         file = base_dir / name
         if file.is_file():
             text = file.read_text(encoding="utf-8")
-            data = json.loads(text) if name.endswith(".json") else parse_yaml(text)
+            data = json.loads(text) if name.endswith(".json") else _parse_yaml(text)
             if isinstance(data, dict):
                 spec = data.get("connectionSpecification") or data.get("connection_specification")
                 if isinstance(spec, dict):
@@ -88,6 +94,8 @@ def _plain(node: Any) -> bool:
 def quick_spec(path: Path) -> tuple[str, dict[str, Any], str | None] | None:
     """(name, connection_specification, documentation_url) of an Airbyte manifest file, read without
     loading it; None when it is no manifest or its spec needs resolving (the full load answers then)."""
+    from source_solidafy.manifest.yaml_lines import YamlSyntaxError
+
     try:
         data = parsed(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, YamlSyntaxError):

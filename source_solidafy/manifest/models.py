@@ -269,10 +269,11 @@ class Stream(Strict):
 class Manifest(Strict):
     """A validated connector. Build it with :func:`source_solidafy.manifest.load_manifest`."""
 
-    # The one validator every load uses, built at import. Defaults (``auth``, ``http``, a stream's
+    # The one validator every load uses, built on the first load (not at import: a load from the
+    # validated-manifest cache, manifest/cache.py, needs none). Defaults (``auth``, ``http``, a stream's
     # ``decoder``) are made with ``model_construct``: all-default values need no validation, and
     # validating them would build each part model's own validator at start-up.
-    model_config = ConfigDict(defer_build=False)
+    model_config = ConfigDict(defer_build=True)
 
     name: Text
     version: Text = "0.1.0"

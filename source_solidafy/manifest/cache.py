@@ -1,0 +1,264 @@
+"""Validated connector manifests kept across processes: a start-up without YAML parsing or model building.
+
+``load_manifest_file(path)`` is :func:`~source_solidafy.manifest.loader.load_manifest` with a private
+per-user cache (docs/connector-yaml.md, "The validated-manifest cache"). The CLI and the Python API
+load connector *files* through it; YAML text (the HTTP server's request bodies) never reaches it.
+
+- Where: ``$SOLIDAFY_CACHE_DIR``, else ``$XDG_CACHE_HOME/solidafy``, else ``~/.cache/solidafy``.
+  ``SOLIDAFY_NO_CACHE=1``, no home, a read-only disk: no cache, silently.
+- Trust: an entry is unpickled only when the directory and the file are the current user's and
+  neither is writable by group or others (checked on the opened descriptors: no race with a rename).
+  Anything else is ignored, never trusted. Entries are written 0600 (tempfile + ``os.replace``) into a
+  0700 directory, at most :data:`MAX_ENTRIES` / :data:`MAX_BYTES`; the oldest go first.
+- Key: sha256 of the connector file's bytes and absolute path, the versions of Python, pydantic,
+  pydantic-core and this package, and the (mtime, size) of every module of this package (an editable
+  install changes code without changing the version). Each ``schema_file`` the load read is kept with
+  the sha256 of its bytes and checked on every hit. Config takes no part in loading a file.
+- Not cached: a failed load (its errors come from the loader, every time), a connector using plugins
+  (its validation is code installed elsewhere).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import stat
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from source_solidafy.errors import ManifestError
+
+if TYPE_CHECKING:
+    from source_solidafy.manifest.models import Manifest
+
+FORMAT = b"solidafy-manifest-cache 1\n"
+SUFFIX = ".manifest"
+MAX_ENTRIES = 64
+MAX_BYTES = 32 * 1024 * 1024
+MAX_ENTRY_BYTES = 8 * 1024 * 1024
+_PACKAGE = Path(__file__).resolve().parent.parent
+_code_stamp: bytes | None = None
+last_event: str | None = None  # what the last load did, for ``read --verbose``: "hit for x.yaml"
+
+
+def cache_dir() -> Path | None:
+    """The cache directory by the environment, or None when the cache is off."""
+    if os.environ.get("SOLIDAFY_NO_CACHE", "") not in ("", "0"):
+        return None
+    chosen = os.environ.get("SOLIDAFY_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):  # the XDG rule: a relative value is ignored
+        return Path(xdg) / "solidafy"
+    home = os.path.expanduser("~")
+    return Path(home) / ".cache" / "solidafy" if os.path.isabs(home) else None
+
+
+def load_manifest_file(path: str | Path) -> Manifest:
+    """:func:`load_manifest` of a connector file, from the cache when an entry for these bytes is kept."""
+    global last_event
+    p = Path(path)
+    data = _read(p, path)
+    folder = cache_dir() if os.name == "posix" else None
+    fd = _open_dir(folder) if folder is not None else None
+    if fd is None:
+        last_event = f"off for {p.name}"
+        return _load(p, path, data)
+    try:
+        key = entry_key(p, data)
+        manifest = _get(fd, key)
+        last_event = f"{'hit' if manifest is not None else 'miss'} for {p.name}"
+        if manifest is None:
+            manifest = _load(p, path, data)
+            _put(fd, key, manifest, p)
+        return manifest
+    finally:
+        os.close(fd)
+
+
+def _read(p: Path, path: str | Path) -> bytes:
+    """The file's bytes; the loader's errors, word for word."""
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such connector file") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read the connector file: {exc}") from None
+
+
+def _load(p: Path, path: str | Path, data: bytes) -> Manifest:
+    """The loader's own load of these bytes (read_text's decoding: UTF-8, universal newlines)."""
+    from source_solidafy.manifest.loader import load_manifest_text
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: cannot read the connector file: {exc}") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return load_manifest_text(text, source_name=p.name, base_dir=p.parent)
+
+
+# ------------------------------------------------------------------------------------------- key
+
+
+def entry_key(p: Path, data: bytes) -> str:
+    """The entry's name: what the load's result depends on, apart from the schema files (kept inside)."""
+    import pydantic_core
+    from pydantic.version import VERSION
+
+    from source_solidafy import __version__
+
+    h = hashlib.sha256(FORMAT)
+    for part in (sys.version, sys.implementation.cache_tag or "", __version__, VERSION, pydantic_core.__version__,
+                 os.path.abspath(p)):
+        h.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    h.update(code_stamp())
+    h.update(data)
+    return h.hexdigest()
+
+
+def code_stamp() -> bytes:
+    """sha256 of (path, mtime_ns, size) of every module of this package, once per process."""
+    global _code_stamp
+    if _code_stamp is None:
+        h = hashlib.sha256()
+        stack = [str(_PACKAGE)]
+        while stack:
+            with os.scandir(stack.pop()) as it:
+                for entry in sorted(it, key=lambda e: e.name):
+                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                        stack.append(entry.path)
+                    elif entry.name.endswith(".py"):
+                        st = entry.stat()
+                        h.update(f"{entry.path}\0{st.st_mtime_ns}\0{st.st_size}\n".encode("utf-8", "surrogateescape"))
+        _code_stamp = h.digest()
+    return _code_stamp
+
+
+def _digest(file: Path) -> str | None:
+    try:
+        return hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+# ------------------------------------------------------------------------------------ the store
+
+
+def _trusted(st: os.stat_result) -> bool:
+    """Ours, and nobody else may write it."""
+    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _open_dir(folder: Path) -> int | None:
+    """A descriptor of the cache directory (made 0700 when missing), or None: absent, foreign, unsafe."""
+    with contextlib.suppress(OSError):
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        if _trusted(os.fstat(fd)):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _get(fd: int, key: str) -> Manifest | None:
+    """The kept manifest, or None: no entry, a foreign or unsafe file, a corrupt one, a changed schema file."""
+    try:
+        f = os.open(key + SUFFIX, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(f)
+        if not (stat.S_ISREG(st.st_mode) and _trusted(st)) or st.st_size > MAX_ENTRY_BYTES:
+            return None
+        with os.fdopen(os.dup(f), "rb") as fh:
+            blob = fh.read()
+    except OSError:
+        return None
+    finally:
+        os.close(f)
+    if not blob.startswith(FORMAT):
+        return None
+    try:
+        reads, manifest = pickle.loads(blob[len(FORMAT):])  # noqa: S301 - our own file, checked above
+    except Exception:  # noqa: BLE001 - a truncated or stale entry is a miss; the load writes it again
+        return None
+    from source_solidafy.manifest.models import Manifest  # imported by the unpickling already
+
+    if not isinstance(manifest, Manifest) or any(_digest(Path(name)) != digest for name, digest in reads):
+        return None
+    return manifest
+
+
+def _put(fd: int, key: str, manifest: Manifest, p: Path) -> None:
+    """Keep ``manifest`` (unless it uses plugins); silent when the directory cannot be written."""
+    from source_solidafy.manifest.plugin_models import iter_plugins
+
+    if next(iter_plugins(manifest), None) is not None:
+        return
+    base = os.path.abspath(p.parent)
+    reads = [(name, _digest(Path(name))) for name in
+             (os.path.join(base, s.schema_file) for s in manifest.streams if s.schema_file)]
+    try:
+        blob = FORMAT + pickle.dumps((reads, manifest), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - something unpicklable in a model: not kept
+        return
+    if len(blob) > MAX_ENTRY_BYTES:
+        return
+    _write(fd, key + SUFFIX, blob)
+    _evict(fd)
+
+
+def _write(fd: int, name: str, blob: bytes) -> None:
+    tmp = f".tmp-{os.urandom(8).hex()}"
+    try:
+        f = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=fd)
+    except OSError:
+        return
+    try:
+        with os.fdopen(f, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=fd)
+
+
+def _evict(fd: int) -> None:
+    """At most MAX_ENTRIES entries and MAX_BYTES in all: the oldest written go first."""
+    entries: list[tuple[int, int, str]] = []
+    with contextlib.suppress(OSError), os.scandir(fd) as it:
+        for e in it:
+            if e.name.endswith(SUFFIX) and e.is_file(follow_symlinks=False):
+                st = e.stat(follow_symlinks=False)
+                entries.append((st.st_mtime_ns, st.st_size, e.name))
+    entries.sort(reverse=True)
+    total = 0
+    for i, (_, size, name) in enumerate(entries):
+        total += size
+        if i >= MAX_ENTRIES or total > MAX_BYTES:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=fd)
+
+
+def status_line() -> str | None:
+    """``read --verbose``'s line about the last load: cache hit or miss, and whether the validator was built."""
+    if last_event is None:
+        return None
+    models = sys.modules.get("source_solidafy.manifest.models")
+    built = bool(models and getattr(models.Manifest, "__pydantic_complete__", False))
+    return f"manifest cache: {last_event}; Manifest validator built: {'yes' if built else 'no'}"
+
+
+__all__ = ["MAX_BYTES", "MAX_ENTRIES", "cache_dir", "code_stamp", "entry_key", "load_manifest_file", "status_line"]
