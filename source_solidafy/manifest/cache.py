@@ -26,6 +26,7 @@ import os
 import pickle
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -236,13 +237,18 @@ def _write(fd: int, name: str, blob: bytes) -> None:
 
 
 def _evict(fd: int) -> None:
-    """At most MAX_ENTRIES entries and MAX_BYTES in all: the oldest written go first."""
+    """At most MAX_ENTRIES entries and MAX_BYTES in all: the oldest written go first (and temporary
+    files a killed process left, after an hour)."""
     entries: list[tuple[int, int, str]] = []
+    stale = time.time_ns() - 3600 * 10**9
     with contextlib.suppress(OSError), os.scandir(fd) as it:
         for e in it:
             if e.name.endswith(SUFFIX) and e.is_file(follow_symlinks=False):
                 st = e.stat(follow_symlinks=False)
                 entries.append((st.st_mtime_ns, st.st_size, e.name))
+            elif e.name.startswith(".tmp-") and e.stat(follow_symlinks=False).st_mtime_ns < stale:
+                with contextlib.suppress(OSError):
+                    os.unlink(e.name, dir_fd=fd)
     entries.sort(reverse=True)
     total = 0
     for i, (_, size, name) in enumerate(entries):

@@ -201,6 +201,13 @@ def test_the_cache_is_bounded(home: Path, connector: Path, monkeypatch: pytest.M
     assert len(entries(home)) == 3
     assert cache.load_manifest_file(connector).name == "c4"
     assert not list(home.glob(".tmp-*"))
+    left, recent = home / ".tmp-left-by-a-killed-process", home / ".tmp-being-written"
+    left.write_bytes(b"x")
+    recent.write_bytes(b"x")
+    os.utime(left, (1, 1))
+    connector.write_text(YAML.replace("name: cached", "name: c5"))
+    cache.load_manifest_file(connector)
+    assert not left.exists() and recent.exists() and len(entries(home)) == 3
 
 
 def test_errors_are_the_loaders_and_are_not_kept(home: Path, connector: Path, tmp_path: Path) -> None:
