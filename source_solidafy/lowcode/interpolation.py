@@ -186,8 +186,9 @@ _GLOBALS = frozenset(_ENV.globals)
 _NOT_LITERAL = re.compile(r"[ \t]*(?!True|False|None)[^\W\d][^'\"]*\Z|[ \t]*\d[\w.+-]*[:T][^'\"\[\]{}()]*\Z")
 
 
-def literal(text: Any) -> Any:
-    """The CDK's ``ast.literal_eval`` step: a Python literal becomes its value, anything else stays.
+def literal(text: Any, valid_types: tuple[type, ...] | None = None) -> Any:
+    """The CDK's ``ast.literal_eval`` step: a Python literal becomes its value, anything else stays;
+    with ``valid_types`` (AddFields' ``value_type``) only a literal of one of those types.
 
     Text that cannot be one is known without parsing: a word (``abc123``, not ``True``/``False``/``None``)
     or a date-time (``2024-01-01T00:00:00Z``) with no quote or bracket in it.
@@ -198,6 +199,8 @@ def literal(text: Any) -> Any:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
+    if valid_types:
+        return value if isinstance(value, valid_types) else text
     return text if isinstance(value, complex) else value
 
 
@@ -264,8 +267,10 @@ class Interpolated:
     parameters: Mapping[str, Any]
     where: str = ""
 
-    def eval(self, config: Mapping[str, Any], default: Any = None, **context: Any) -> Any:
-        """The value as the CDK computes it (``default`` when it renders empty)."""
+    def eval(self, config: Mapping[str, Any], default: Any = None, valid_types: tuple[type, ...] | None = None,
+             **context: Any) -> Any:
+        """The value as the CDK computes it (``default`` when it renders empty; ``valid_types``: see
+        :func:`literal`)."""
         ctx: dict[str, Any] = {"config": config, "parameters": self.parameters, **context}
         if "stream_slice" in ctx:
             for alias in ALIASES:
@@ -275,10 +280,10 @@ class Interpolated:
             raise ValueError(f"{self.where or self.text}: undefined variables {sorted(missing)}")
         rendered = _rendered(self.text, ctx) if "{" in self.text else self.text
         if rendered:
-            return literal(rendered)
+            return literal(rendered, valid_types)
         if default is None:
             return None
-        return literal(_template(str(default)).render(ctx))
+        return literal(_template(str(default)).render(ctx), valid_types)
 
 
 def is_static(text: str) -> bool:

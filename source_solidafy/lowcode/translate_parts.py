@@ -9,6 +9,7 @@ from typing import Any
 from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.durations import parse_duration
+from source_solidafy.lowcode.fields import add_fields, remove_fields
 from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
@@ -288,20 +289,9 @@ class StreamParts(TranslatorCore):
                 out.append(AirbyteKeysReplace(old=self._static_key(step, "old"), new=self._static_key(step, "new")))
                 continue
             if kind == "RemoveFields":
-                fields = []
-                for pointer in step.get("field_pointers") or []:
-                    if len(pointer) != 1 or "*" in str(pointer[0]):
-                        raise self.fail(self.path(step, "field_pointers"), "nested RemoveFields paths are not supported yet")
-                    fields.append(str(pointer[0]))
-                out.append({"op": "remove", "fields": fields})
+                out.append(remove_fields(self, step))
                 continue
-            for field in step.get("fields") or []:
-                self.check(field, self.path(step, "fields"))
-                path = field.get("path") or []
-                if len(path) != 1:
-                    raise self.fail(self.path(field, "path"), "nested AddFields paths are not supported yet")
-                value = self.interp(field, "value", RECORD_VARS)
-                out.append({"op": "set", "field": str(path[0]), "value": self.table.field_template(value)})
+            out.append(add_fields(self, step))
         return out
 
 

@@ -7,17 +7,20 @@ it; ``stream_slice`` (and its aliases) is the partition being read. Static value
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
 import orjson
 
+from source_solidafy import jsoncodec
 from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.cursor import SYNC_BOUNDS
 from source_solidafy.lowcode.interpolation import Interpolated, is_static, make_environment
 from source_solidafy.lowcode.parents import REPEAT_KEY
-from source_solidafy.manifest.templates import Namespace, TemplateString
+from source_solidafy.manifest.templates import Namespace, TemplateString, is_template_text
 
 
 def _plain(value: Any) -> dict[str, Any]:
@@ -29,6 +32,43 @@ def _plain(value: Any) -> dict[str, Any]:
 
 
 _FALSE_VALUES = ("False", "false", "{}", "[]", "()", "", "0", "0.0", False, None)  # and the empty collections
+
+
+@dataclass(frozen=True)
+class AddedValue:
+    """An AddedFieldDefinition's value, its ``value_type`` as Python types, and AddFields' condition
+    (which reads ``value`` and ``path`` too)."""
+
+    value: Interpolated
+    valid_types: tuple[type, ...] | None = None
+    condition: Interpolated | None = None
+    path: tuple[str, ...] = ()
+
+
+def _json_key(key: Any, where: str) -> str:
+    """A mapping key as ``json.dumps`` writes it (the CDK's serializer falls back to it for these)."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (bool, type(None), int, float)):
+        return json.dumps(key)
+    raise TemplateError(f"{where}: AddFields value has a {type(key).__name__} key, which JSON cannot hold "
+                        "(the CDK's sync fails on it)")
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, where) for v in value]
+    if isinstance(value, dict):
+        return {_json_key(k, where): _jsonable(v, where) for k, v in value.items()}
+    raise TemplateError(f"{where}: AddFields value {type(value).__name__} is not JSON "
+                        "(the CDK's sync fails on it: a record that cannot be serialized)")
+
+
+def json_text(value: Any, where: str) -> str:
+    """A typed AddFields value as the JSON the CDK writes for it (infinities and NaN as null, as orjson)."""
+    return jsoncodec.dumps(_jsonable(value, where)).decode()
 
 
 class SliceValue:
@@ -63,7 +103,7 @@ class TemplateTable:
         self.values: list[Any] = []
         self.env = make_environment()
         self.env.globals.update(_ab=self.text, _ab_body=self.body, _ab_url=self.url, _ab_field=self.field,
-                                _ab_keep=self.keep)
+                                _ab_keep=self.keep, _ab_holds=self.holds)
         self._index: dict[Any, int] = {}  # a value reached through several $refs is kept once
         self._templates: dict[tuple[str, bool], TemplateString] = {}  # ... and compiled once
 
@@ -108,9 +148,19 @@ class TemplateTable:
         """A RecordFilter condition as our stream ``filter`` (see :meth:`keep`)."""
         return self._compiled(f"{{{{ _ab_keep({self._add(value)}, config, partition, record) }}}}", value.where)
 
-    def field_template(self, value: Interpolated) -> TemplateString:
-        """An AddFields value for our ``set`` step (see :meth:`field`)."""
-        return self._compiled(f"{{{{ _ab_field({self._add(value)}, config, partition, record) }}}}", value.where)
+    def field_template(self, added: AddedValue) -> TemplateString:
+        """An AddFields value as JSON text for our AddFields step (see :meth:`field`); a value without
+        template and condition is that JSON text, computed once."""
+        value = added.value
+        if added.condition is None and not is_template_text(value.text):
+            text = json_text(value.eval({}, value.text, added.valid_types), value.where)
+            if not is_template_text(text):
+                return TemplateString(text, where=value.where)
+        return self._compiled(f"{{{{ _ab_field({self._add(added)}, config, partition, record) }}}}", value.where)
+
+    def holds_template(self, value: Interpolated) -> TemplateString:
+        """A RemoveFields condition (see :meth:`holds`)."""
+        return self._compiled(f"{{{{ _ab_holds({self._add(value)}, config, property) }}}}", value.where)
 
     # -- called by the engine's templates ------------------------------------------------------------
 
@@ -125,35 +175,34 @@ class TemplateTable:
         return "" if value is None else str(value)
 
     def field(self, n: int, config: Any, partition: Any, record: Any) -> str:
-        """The CDK's typed value as the text our ``set`` step turns back into exactly that value.
-
-        Our set step keeps strings, turns ``True``/``False`` into booleans and short digit strings into
-        integers; a value it cannot carry exactly (a float, null, list, mapping, or a string it would
-        change) fails the stream instead of being written differently.
-        """
-        value = self.values[n]
+        """An AddFields value as JSON text (see :class:`AddedValue`); empty when its condition says no."""
+        added: AddedValue = self.values[n]
+        value, where = added.value, added.value.where
         try:
-            got = value.eval(_plain(config), stream_slice=_plain(partition), record=record)
+            got = value.eval(_plain(config), value.text, added.valid_types, stream_slice=_plain(partition), record=record)
         except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
-            raise TemplateError(f"{value.where}: {exc}") from None
-        if isinstance(got, bool) or (isinstance(got, int) and len(str(got)) < 19):
-            return str(got)
-        if isinstance(got, str) and got not in ("True", "False") and not (
-                got.lstrip("-").isdigit() and len(got) < 19):
-            return got
-        raise TemplateError(f"{value.where}: AddFields value of type {type(got).__name__} needs a typed set step "
-                            "(not supported yet)")
+            raise TemplateError(f"{where}: {exc}") from None
+        if added.condition is not None and not self._truth(added.condition, config, value=got, path=list(added.path),
+                                                           stream_slice=_plain(partition), record=record):
+            return ""
+        return json_text(got, where)
 
-    def keep(self, n: int, config: Any, partition: Any, record: Any) -> bool:
+    def _truth(self, condition: Interpolated, config: Any, **context: Any) -> bool:
         """The CDK's InterpolatedBoolean: false when the value (``False`` when empty) is one of its FALSE_VALUES."""
-        value = self.values[n]
         try:
-            got = value.eval(_plain(config), "False", stream_slice=_plain(partition), record=record)
+            got = condition.eval(_plain(config), "False", **context)
         except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
-            raise TemplateError(f"{value.where}: {exc}") from None
+            raise TemplateError(f"{condition.where}: {exc}") from None
         if isinstance(got, (dict, list, set, tuple)):
             return bool(got)
         return got not in _FALSE_VALUES
+
+    def keep(self, n: int, config: Any, partition: Any, record: Any) -> bool:
+        return self._truth(self.values[n], config, stream_slice=_plain(partition), record=record)
+
+    def holds(self, n: int, config: Any, prop: Any) -> bool:
+        """A RemoveFields condition for one leaf (``property``)."""
+        return self._truth(self.values[n], config, property=prop)
 
     def body(self, n: int, config: Any, partition: Any) -> str:
         part = _plain(partition)
