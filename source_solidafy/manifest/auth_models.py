@@ -6,8 +6,6 @@ builds is registered in :mod:`source_solidafy.rest.builders`; the choice among a
 :mod:`source_solidafy.manifest.auth_choice`.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, PositiveInt, Tag, field_validator

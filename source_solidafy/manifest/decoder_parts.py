@@ -8,8 +8,6 @@ Each ``type:`` is one model in a discriminated union. Every decoder takes ``comp
     decoder: {type: json_stream, records_path: data}      # one huge document, read as it arrives
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal
 
@@ -42,7 +40,7 @@ class Compression(Strict):
     members: Text | None = None
 
     @model_validator(mode="after")
-    def _members_need_zip(self) -> Compression:
+    def _members_need_zip(self) -> "Compression":
         if self.members is not None and self.type not in ("zip", "auto"):
             raise PydanticCustomError("members_need_zip", "'members' picks zip members; compression is {kind}",
                                       {"kind": self.type})
@@ -89,7 +87,7 @@ class _Lines(_Packed):
     stream: bool = False
 
     @model_validator(mode="after")
-    def _stream_needs_no_zip(self) -> _Lines:
+    def _stream_needs_no_zip(self) -> "_Lines":
         if self.stream:
             _streamable(self.compression)
         return self

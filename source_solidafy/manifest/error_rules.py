@@ -20,8 +20,6 @@ then once more). A response no rule matches is handled as before: ``http.retry_s
 a 401 refreshed once, other 4xx/5xx fail. The engine is :mod:`source_solidafy.rest.response_rules`.
 """
 
-from __future__ import annotations
-
 import difflib
 import re
 from collections.abc import Mapping
@@ -71,7 +69,7 @@ class ErrorRule(Strict):
     message: Text | None = None
 
     @model_validator(mode="after")
-    def _some_condition(self) -> ErrorRule:
+    def _some_condition(self) -> "ErrorRule":
         if not (self.status or self.body_path or self.body_matches is not None or self.headers):
             raise PydanticCustomError("rule_condition", "a rule needs status, body_path, body_matches or headers "
                                       "(it would match every response, successes included)")

@@ -4,8 +4,6 @@ Why here and not in models.py: the two model modules share them, and the loader 
 :data:`PATH_FIELDS` and :func:`accepted_keys` without importing every model.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar
 

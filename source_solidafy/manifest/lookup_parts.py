@@ -6,8 +6,6 @@ read it as ``lookup.<name>`` (a list: the ``value`` of each record, or the recor
 ``schema_fields`` adds a field to the discovered schema for each of its records.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field

@@ -4,8 +4,6 @@ Each ``type:`` is one model in the :data:`Partition` union; the routers that rea
 in :mod:`source_solidafy.rest.builders`.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -141,7 +139,7 @@ class ParentStreamPartition(Strict):
         return "parent_stream"
 
     @model_validator(mode="after")
-    def _one_form(self) -> ParentStreamPartition:
+    def _one_form(self) -> "ParentStreamPartition":
         if self.parent_fields:
             if self.parent_field is not None or self.field is not None:
                 raise PydanticCustomError("parent_forms", "give parent_field (with field) or parent_fields, not both")

@@ -10,8 +10,6 @@ The server passes ``allow_plugins=False`` (unless started with ``--allow-plugins
 then a problem of its own.
 """
 
-from __future__ import annotations
-
 import difflib
 import functools
 from collections.abc import Callable, Iterator, Mapping

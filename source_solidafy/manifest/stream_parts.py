@@ -7,8 +7,6 @@ Each ``type:`` is one model in a discriminated union; other spellings are normal
 (see the module docstring of :mod:`source_solidafy.manifest.models` for the canonical names).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -47,7 +45,7 @@ class Stop(Strict):
     value: Any = None
 
     @model_validator(mode="after")
-    def _needs_path(self) -> Stop:
+    def _needs_path(self) -> "Stop":
         if self.type != "empty_page" and not self.path:
             raise PydanticCustomError(
                 "missing_key", "missing required key 'path' (stop type {kind})", {"kind": self.type}
@@ -76,7 +74,7 @@ class CursorPagination(_Paging):
     location: Literal["query", "header", "body"] = "query"
 
     @model_validator(mode="after")
-    def _one_source(self) -> CursorPagination:
+    def _one_source(self) -> "CursorPagination":
         if bool(self.cursor_path) == bool(self.cursor_header):
             raise PydanticCustomError(
                 "cursor_source", "give exactly one of 'cursor_path' (body) or 'cursor_header' (header)"

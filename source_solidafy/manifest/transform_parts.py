@@ -6,8 +6,6 @@ A step is told apart by ``op`` (its kind); the short forms are normalised on the
 ``properties.hs_*`` (``*`` and ``?`` match within one key), see :mod:`source_solidafy.rest.field_paths`.
 """
 
-from __future__ import annotations
-
 import difflib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal

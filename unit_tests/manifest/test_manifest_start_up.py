@@ -51,3 +51,13 @@ def test_no_validator_is_built_at_import_and_a_load_builds_only_the_manifests() 
             "print(built())\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split("\n")[:2] == ["[]", "['Manifest']"]
+
+
+def test_model_annotations_are_objects_not_strings() -> None:
+    """Without ``from __future__ import annotations`` in the model modules pydantic does not evaluate
+    ~300 annotation strings while it creates the classes (~7 ms, 9% of importing the models)."""
+    import __future__
+
+    stringy = sorted({cls.__module__ for cls in _models() if cls.__module__.startswith("source_solidafy.manifest.")
+                      and getattr(sys.modules[cls.__module__], "annotations", None) is __future__.annotations})
+    assert stringy == []
