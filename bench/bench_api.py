@@ -43,6 +43,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002
         return None
 
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))  # the body is ignored: the query decides
+        self.do_GET()
+
     def do_GET(self):  # noqa: N802
         if self.server.latency:
             time.sleep(self.server.latency)

@@ -357,3 +357,24 @@ def test_unknown_host_fails_at_once_with_a_clear_message() -> None:
     with pytest.raises(HttpError, match=r"cannot resolve host 'no-such-host.invalid'.*check base_url"):
         client.request("GET", "/customers")
     assert waits == []
+
+
+def test_rest_http_cookie_of_the_api_stays_off_another_port() -> None:
+    """The session's cookie goes back to its origin, never to another port of the same host (the
+    cookie rules alone ignore ports); the jar's credential-scope policy decides on the first hop too."""
+    seen: list[tuple[str, str | None]] = []
+
+    def api(req: Request) -> Response:
+        seen.append(("api", req.header("Cookie")))
+        return Response.json({"data": []}, **{"Set-Cookie": "sid=SID-SECRET-1; Path=/"})
+
+    def other(req: Request) -> Response:
+        seen.append(("other", req.header("Cookie")))
+        return Response.json({"data": []})
+
+    with MockServer(api) as a, MockServer(other) as b:
+        client = HttpClient(a.url)
+        client.request("GET", "/x")
+        client.request("GET", "/x")
+        client.request("GET", f"{b.url}/y")
+    assert seen == [("api", None), ("api", "sid=SID-SECRET-1"), ("other", None)]

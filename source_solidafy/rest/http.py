@@ -33,6 +33,7 @@ from source_solidafy.request_stats import RequestStats
 from source_solidafy.rest.auth import Auth
 from source_solidafy.rest.budgets import Budget, Budgets
 from source_solidafy.rest.origins import CredentialScope, ScopedCookiePolicy, forwardable
+from source_solidafy.rest.prepare import Preparer
 from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket, request_slot
 from source_solidafy.rest.request import ParamPairs as Params
 from source_solidafy.rest.request import param_list as _param_list
@@ -117,6 +118,7 @@ class HttpClient:
         self.deadline = timeout if deadline is None else deadline
         self._session = self._new_session(max_response_mb, max_concurrency, connect_guard)
         self._proxies = EnvProxies()
+        self._preparer = Preparer()  # what Session.request would send, prepared faster (rest/prepare.py)
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
         self._budgets = Budgets(rate_limit_pools or {}, backoff_max, self._waits, bucket, monotonic)
         self._answered = False  # set once any response arrived (see is_unknown_host)
@@ -308,8 +310,9 @@ class HttpClient:
     def _send(self, call: _Call) -> requests.Response:
         """One attempt on the wire, body read (within the limits), credentials only where they may go."""
         headers, params = self._credentials_for(call)
-        return self._session.request(call.method, call.url, params=params, headers=headers, data=call.body,
-                                     timeout=self.timeout, proxies=self._proxies.for_url(call.url), stream=call.stream)
+        prepared = self._preparer.prepare(self._session, call.method, call.url, params, headers, call.body)
+        return self._session.send(prepared, timeout=self.timeout, proxies=self._proxies.for_url(call.url),
+                                  stream=call.stream)
 
     def _credentials_for(self, call: _Call) -> tuple[dict[str, str], list[tuple[str, Any]]]:
         """Headers and params of one attempt: with the auth's credentials only for an allowed origin.

@@ -237,7 +237,8 @@ class GuardedSession(requests.Session):
         with _WATCHDOG.watch(limits.deadline_secs) as watch:
             try:
                 resp = self.get_adapter(request.url).send(request, stream=True, **kwargs)
-                extract_cookies_to_jar(self.cookies, request, resp.raw)
+                if "set-cookie" in resp.raw.headers or "set-cookie2" in resp.raw.headers:  # (what the jar reads)
+                    extract_cookies_to_jar(self.cookies, request, resp.raw)
                 if follow and resp.is_redirect:
                     resp.close()  # a redirect's body is never read: drop the connection instead
                 elif not (stream and resp.status_code < 400):
