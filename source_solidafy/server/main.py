@@ -44,6 +44,7 @@ def run(settings: ServerSettings, api: Any = None) -> int:
     from source_solidafy.server.app import create_app
 
     app = create_app(settings, api=api)
+    _build_manifest_validator()
     try:
         sock = workers.bind(settings.host, settings.port)
     except (OSError, ValueError) as exc:  # address in use, no such interface, unresolvable host
@@ -63,6 +64,15 @@ def run(settings: ServerSettings, api: Any = None) -> int:
     finally:
         server.close()
     return 0
+
+
+def _build_manifest_validator() -> None:
+    """Build the validator of connector YAML now, once, before any request (and before workers fork):
+    the models defer it to the first load (manifest/models.py), which here would be a request's,
+    perhaps several threads' at once."""
+    from source_solidafy.manifest.models import Manifest
+
+    Manifest.model_rebuild()
 
 
 def _server(create_server: Any, app: Any, settings: ServerSettings, sock: socket.socket) -> Any:
