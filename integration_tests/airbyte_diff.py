@@ -8,6 +8,7 @@ A case is a data file, integration_tests/airbyte_manifests/cases/<name>.yaml::
     streams: [nasa_apod]                       # default: every stream
     resume: true                               # then a second sync from the CDK's final state
     check: true                                # and a check (CheckStream): status and requests
+    fails: {orders: "account acme is suspended"}   # streams both engines must fail, with these words
     discover: true                             # and discover: each stream's schema, sync modes, cursor, key
     parent_paths: [/api/v1/products]           # a parent stream's requests: compared as a set (see _counted)
     api: {...}                                 # the mock (integration_tests/mocks/manifest_api.py)
@@ -27,6 +28,9 @@ Known differences the comparison allows, each for a reason outside the manifest'
 - Requests to ``parent_paths`` and to the mock's OAuth ``token_path`` are compared as a set: the CDK
   serves a parent stream's repeated requests from its HTTP cache (racing its own threads, 1 to n reach
   the API) and refreshes a token per stream instance; we read a parent and refresh a token once per sync.
+- A stream that fails (a case's ``fails``): airbyte-cdk still emits the state of a stream without a
+  cursor (``__ab_no_cursor_state_message``), a checkpoint that commits the failed stream's records in
+  a destination; we emit no state after a stream fails. That one state is not compared.
 - ``discover``: a stream whose schema declares no properties (``{}`` from a schema file the corpus
   left out, or ``{type: object}``) is in the CDK's catalog as written; ours infers one from a sample
   of records (``--sample``, default 100; 0 here, so neither reads) and always lists the primary key and
@@ -59,6 +63,7 @@ LAUNCH = HERE / "airbyte_cdk_launch.py"
 CORPUS = HERE.parents[1] / "shared" / "compat" / "airbyte-manifests"
 if not CORPUS.is_dir():
     CORPUS = Path("/work/shared/compat/airbyte-manifests")
+NO_CURSOR_STATE = {"__ab_no_cursor_state_message": True}
 _TODAY = re.compile(r"\{today(?:([+-])(\d+)d)?(?::([^}]*))?\}")
 
 
@@ -283,17 +288,24 @@ def _counted(requests: Counter[str], once: list[str]) -> Counter[str]:
     return Counter({r: 1 if json.loads(r)["path"] in once else n for r, n in requests.items()})
 
 
-def differences(cdk: Sync, ours: Sync, once: list[str] | None = None) -> list[str]:
+def _failures(who: str, sync: Sync, fails: dict[str, str] | None) -> list[str]:
+    """How ``sync`` failed otherwise than the case says (``fails``: stream -> words its error must hold)."""
+    if not fails:
+        return [f"{who} failed (rc {sync.rc}): {sync.errors[:3]} {sync.stderr[-800:]}"] if sync.rc or sync.errors else []
+    missing = [f"{stream}: {words!r}" for stream, words in fails.items() if not any(words in e for e in sync.errors)]
+    if sync.rc == 0 or missing:
+        return [f"{who} did not fail as expected (rc {sync.rc}; no error saying {missing}): {sync.errors[:3]}"]
+    return []
+
+
+def differences(cdk: Sync, ours: Sync, once: list[str] | None = None, fails: dict[str, str] | None = None) -> list[str]:
     """Each way ours differs from the CDK's sync, one line each (empty: they match).
 
-    ``once``: paths whose requests are compared as a set (:meth:`Case.once_paths`).
+    ``once``: paths whose requests are compared as a set (:meth:`Case.once_paths`); ``fails``: the
+    streams a case expects to fail, each with words both engines' errors must hold (else any failure is one).
     """
-    out = []
+    out = [*_failures("airbyte-cdk", cdk, fails), *_failures("we", ours, fails)]
     cdk_requests, our_requests = _counted(cdk.requests, once or []), _counted(ours.requests, once or [])
-    if cdk.rc != 0 or cdk.errors:
-        out.append(f"airbyte-cdk failed (rc {cdk.rc}): {cdk.errors[:3]} {cdk.stderr[-800:]}")
-    if ours.rc != 0 or ours.errors:
-        out.append(f"we failed (rc {ours.rc}): {ours.errors[:3]} {ours.stderr[-800:]}")
     for name in sorted(set(cdk.records) | set(ours.records)):
         a, b = cdk.records.get(name, Counter()), ours.records.get(name, Counter())
         if a != b:
@@ -303,8 +315,9 @@ def differences(cdk: Sync, ours: Sync, once: list[str] | None = None) -> list[st
         out.append(f"requests: CDK {sum(cdk_requests.values())}, ours {sum(our_requests.values())}; only CDK: "
                    f"{list((cdk_requests - our_requests).elements())[:3]}; only ours: "
                    f"{list((our_requests - cdk_requests).elements())[:3]}")
-    if cdk.states != ours.states:
-        out.append(f"final states: CDK {_canonical(cdk.states)}; ours {_canonical(ours.states)}")
+    cdk_states = {k: v for k, v in cdk.states.items() if not (k in (fails or {}) and v == NO_CURSOR_STATE)}
+    if cdk_states != ours.states:
+        out.append(f"final states: CDK {_canonical(cdk_states)}; ours {_canonical(ours.states)}")
     if cdk.status != ours.status:
         out.append(f"check status: CDK {cdk.status}; ours {ours.status}")
     for name in sorted(set(cdk.catalog) | set(ours.catalog)):

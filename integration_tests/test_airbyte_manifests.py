@@ -213,16 +213,17 @@ def test_spec_is_the_manifests_spec_read_without_loading_it(tmp_path: Path, ref:
 
 
 @pytest.mark.parametrize(("filter_", "message"), [
-    ("{type: HttpResponseFilter, action: FAIL, predicate: \"{{ 'error' in response }}\"}",
-     "predicate: HttpResponseFilter.predicate is not supported (needs error handler conditions beyond http_codes "
-     "(predicates, message matches, other wait headers))"),
-    ("{type: HttpResponseFilter, action: SUCCESS, http_codes: [404]}",
-     "action: HttpResponseFilter.action 'SUCCESS' is not supported (one of IGNORE, FAIL, RETRY, RATE_LIMITED is)"),
+    ("{type: HttpResponseFilter, action: RESET_PAGINATION, http_codes: [400]}",
+     "action: HttpResponseFilter.action 'RESET_PAGINATION' is not supported (one of SUCCESS, IGNORE, FAIL, RETRY, "
+     "RATE_LIMITED is)"),
+    ("{type: HttpResponseFilter, action: IGNORE, predicate: \"{{ stream_slice.id in response }}\"}",
+     "predicate: template reads ['stream_slice'], which is not available here"),
 ])
 def test_response_filters_that_do_not_map_onto_error_rules_fail_at_load(tmp_path: Path, filter_: str,
                                                                          message: str) -> None:
-    """http_codes with IGNORE (of an error), FAIL, RETRY or RATE_LIMITED become the stream's errors rules
-    (cases/projects.yaml compares an IGNORE with the CDK); what has no rule of ours is refused, naming it."""
+    """Filters on statuses, bodies and headers become the stream's errors rules (cases/errors.yaml compares
+    them with the CDK); an action we do not run, or a predicate reading what the CDK does not give it
+    (it would fail on the first response), is refused at load, naming its place."""
     text = (HERE / "projects_manifest.yaml").read_text().replace(
         "{type: HttpResponseFilter, action: IGNORE, http_codes: [404, 410]}", filter_)
     (tmp_path / "manifest.yaml").write_text(text)
@@ -233,24 +234,28 @@ def test_response_filters_that_do_not_map_onto_error_rules_fail_at_load(tmp_path
                                      f"response_filters[0].{message}")
 
 
-def test_error_handlers_become_rules_per_status_and_predicates_fail_at_load(tmp_path: Path) -> None:
+def test_error_handlers_become_rules_per_status_or_one_rule_that_reads_the_response(tmp_path: Path) -> None:
     """The CDK's answer per status (a composite's handlers in turn, the default mapping, the fallback
-    retry) written as our rules where it differs from our defaults; a predicate is refused at load."""
-    from source_solidafy.lowcode.error_handlers import Handler, rules_for
+    retry) written as our rules where it differs from our defaults; a predicate makes the handler one
+    rule of its own; a wait regex with a nested repeat is refused at load."""
+    from source_solidafy.lowcode import load_airbyte_manifest
+    from source_solidafy.lowcode.error_filters import AirbyteErrorHandler, Filter, Handler
+    from source_solidafy.lowcode.error_handlers import rules_for
+    from source_solidafy.lowcode.interpolation import Interpolated
 
-    waits = Handler(filters={})
-    ignores = Handler(filters={404: ("ignore", None), 403: ("ignore", "no access")})
-    rules = rules_for(Handler(parts=[waits, ignores]), frozenset([429, *range(500, 600)]))
+    ignores = Handler(filters=(Filter("ignore", frozenset({404})),
+                               Filter("ignore", frozenset({403}), message=Interpolated("no access", {}))))
+    rules = rules_for(Handler(parts=(Handler(), ignores)), frozenset([429, *range(500, 600)]))
     by_action = {(r["action"], r.get("message")): r["status"] for r in rules}
     assert by_action[("ignore", None)] == [404] and by_action[("ignore", "no access")] == [403]
     assert by_action[("fail", None)] == [401]  # the CDK fails a 401 at once (our default refreshes first)
     assert 409 in by_action[("retry", None)] and 400 not in by_action[("retry", None)]  # the CDK's fallback retries
-    ok = rules_for(Handler(filters={200: ("ignore", None)}), frozenset([429]))
-    assert all(200 not in r["status"] for r in ok)  # the CDK reads an ignored success as a success: no rule
     handler = """        error_handler:
           type: DefaultErrorHandler
           response_filters:
             - {type: HttpResponseFilter, action: IGNORE, predicate: "{{ 'gone' in response }}"}
+          backoff_strategies:
+            - {type: WaitTimeFromHeader, header: X-Wait, regex: "(a+)+b"}
 """
     text = (HERE / "projects_manifest.yaml").read_text().replace(
         "      api_token: \"{{ config['token'] }}\"\n", "      api_token: \"{{ config['token'] }}\"\n" + handler.replace(
@@ -258,8 +263,10 @@ def test_error_handlers_become_rules_per_status_and_predicates_fail_at_load(tmp_
     (tmp_path / "manifest.yaml").write_text(text)
     result = run_cli("validate", str(tmp_path / "manifest.yaml"))
     assert result.rc == 2
-    assert "HttpResponseFilter.predicate is not supported (needs error handler conditions beyond http_codes" \
-        in result.stderr
+    assert "error_handler.backoff_strategies[0].regex: " in result.stderr and "repeat" in result.stderr
+    (tmp_path / "manifest.yaml").write_text(text.replace('"(a+)+b"', '"[0-9]+"'))
+    streams = load_airbyte_manifest(tmp_path / "manifest.yaml").manifest.streams
+    assert all(isinstance(s.errors[0], AirbyteErrorHandler) for s in streams if s.name != "members")
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [

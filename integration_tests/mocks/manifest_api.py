@@ -20,6 +20,7 @@ against the same one and compare what each asked (``log``) and got.
           headers: {X-Next-Cursor: $next}
       faults:
         - {path: /api/3/campaigns, nth: 2, status: 429, headers: {Retry-After: "1"}}
+        - {path: /api/3/campaigns, nth: 5, status: 200, body: {error: busy}, headers: {X-Reset: $epoch+2}}
 
 Paging reads its parameters from the query, then the JSON body (``a.b`` nests), then a form body:
 ``none``; ``offset`` (``offset``, ``limit``, ``size``); ``page`` (``page``, ``limit``, ``size``,
@@ -36,6 +37,9 @@ A route's ``format`` answers its records as a file instead of ``body``: ``csv`` 
 gzips it (or the JSON body) (Content-Type application/gzip), ``gzip: transport`` sends it with Content-Encoding: gzip.
 A header whose value is null is left out; a body key whose value is ``{"$if_more": {...}}`` is there
 only while more pages follow. Wrong credentials get a 401, an unknown path a 404.
+A fault answers the ``nth`` request under its path (counted over every request there, retries included)
+with its ``status`` (any, 200 included), ``body`` and ``headers``; a header ``$epoch+N`` is the epoch
+seconds when it answers plus N (a rate limit's reset time).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import io
 import json
 import re
 import threading
+import time
 import zipfile
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -56,6 +61,7 @@ from integration_tests.mocks.generic import Credentials
 from integration_tests.mocks.server import Request, Response
 
 UTC = dt.timezone.utc
+_EPOCH = re.compile(r"^\$epoch([+-]\d+)?$")
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
@@ -185,7 +191,7 @@ class ManifestApi:
         fault = self.faults.take(req.path)
         if fault is not None:
             return Response.json(fault.get("body") or {"error": "fault"}, int(fault.get("status", 500)),
-                                 **{str(k): str(v) for k, v in (fault.get("headers") or {}).items()})
+                                 **{str(k): _header(v) for k, v in (fault.get("headers") or {}).items()})
         if not self.creds.accepts(req):
             return Response.json({"error": "unauthorized"}, 401)
         for route in self.routes:
@@ -222,6 +228,12 @@ class ManifestApi:
         if route.spec.get("format") or route.spec.get("gzip"):
             return _file(route.spec, page, body, {k: str(v) for k, v in headers.items() if v is not None})
         return Response.json(body, **{k: str(v) for k, v in headers.items() if v is not None})
+
+
+def _header(value: Any) -> str:
+    """A fault's header value; ``$epoch+N`` is the epoch seconds at the answer plus N (a reset time)."""
+    m = _EPOCH.match(str(value))
+    return str(int(time.time()) + int(m.group(1) or 0)) if m else str(value)
 
 
 def _csv(records: list[dict[str, Any]], delimiter: str) -> bytes:

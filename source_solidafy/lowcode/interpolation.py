@@ -141,7 +141,7 @@ def _string(value: Any) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _checked(regex: str) -> str:
+def checked_regex(regex: str) -> str:
     """A manifest's regex is searched in what the API sends: the rule of every regex a connector file
     gives (manifest/safe_regex.py), checked when first used (it may be a template's value)."""
     if (problem := regex_problem(regex)) is not None:
@@ -150,7 +150,7 @@ def _checked(regex: str) -> str:
 
 
 def _regex_search(value: str, regex: str) -> str:
-    match = re.search(_checked(str(regex)), value)
+    match = re.search(checked_regex(str(regex)), value)
     return match.group(1) if match and len(match.groups()) > 0 else ""
 
 
@@ -167,7 +167,7 @@ FILTERS: dict[str, Any] = {
     "base64decode": lambda v: base64.b64decode(v.encode("utf-8")).decode(),
     "string": _string,
     "regex_search": _regex_search,
-    "regex_replace": lambda v, regex, repl: re.sub(_checked(str(regex)), repl, v),
+    "regex_replace": lambda v, regex, repl: re.sub(checked_regex(str(regex)), repl, v),
 }
 
 

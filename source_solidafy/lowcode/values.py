@@ -71,6 +71,13 @@ def json_text(value: Any, where: str) -> str:
     return jsoncodec.dumps(_jsonable(value, where)).decode()
 
 
+def is_true(value: Any) -> bool:
+    """The CDK's InterpolatedBoolean of an evaluated value: false when it is one of its FALSE_VALUES."""
+    if isinstance(value, (dict, list, set, tuple)):
+        return bool(value)
+    return value not in _FALSE_VALUES
+
+
 class SliceValue:
     """A partition value injected as it is (a RequestOption of a cursor or router): no literal_eval."""
 
@@ -193,9 +200,7 @@ class TemplateTable:
             got = condition.eval(_plain(config), "False", **context)
         except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
             raise TemplateError(f"{condition.where}: {exc}") from None
-        if isinstance(got, (dict, list, set, tuple)):
-            return bool(got)
-        return got not in _FALSE_VALUES
+        return is_true(got)
 
     def keep(self, n: int, config: Any, partition: Any, record: Any) -> bool:
         return self._truth(self.values[n], config, stream_slice=_plain(partition), record=record)

@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from source_solidafy.manifest.extensions import open_slot
 from source_solidafy.manifest.fields import Strict, Text, describe_value, new_dict, new_list
 from source_solidafy.manifest.safe_regex import Regex
 
@@ -96,5 +97,5 @@ def _rule_list(value: Any) -> Any:
     return rules
 
 
-ErrorRules = Annotated[list[ErrorRule], BeforeValidator(_rule_list)]
+ErrorRules = Annotated[list[Annotated[ErrorRule, open_slot("errors")]], BeforeValidator(_rule_list)]
 """``errors:``: a list of rules, or a mapping action -> status codes (one rule per action)."""

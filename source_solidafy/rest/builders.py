@@ -10,8 +10,8 @@ end (:func:`auth`, :func:`paginator`, ...) are what the engine calls.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from source_solidafy.confinement import ConnectGuard
@@ -251,10 +251,16 @@ def _cast(spec: m.CastStep, inputs: TransformInputs) -> t.TransformStep:
 # ---------------------------------------------------------------------------------------- errors
 
 
+@dataclass(frozen=True)
+class RuleInputs:
+    where: str  # ``errors[0]``: names the rule in messages
+    config: Mapping[str, Any] = field(default_factory=dict)  # for rules that read it (the Airbyte handlers')
+
+
 @FACTORY.register(m.ErrorRule, ResponseRule)
-def _error_rule(spec: m.ErrorRule, where: str) -> ResponseRule:
+def _error_rule(spec: m.ErrorRule, inputs: RuleInputs) -> ResponseRule:
     return ResponseRule(spec.action, spec.status, spec.body_path, spec.body_matches, spec.headers, spec.message,
-                        where)
+                        inputs.where)
 
 
 # --------------------------------------------------------------------------------------- plugins
@@ -355,10 +361,13 @@ def paginator(spec: Any | None, inputs: PageInputs) -> pg.Paginator:
     return FACTORY.build(spec, inputs, pg.Paginator)
 
 
-def response_rules(stream: list[Any], connector: list[Any]) -> tuple[ResponseRule, ...]:
+def response_rules(stream: list[Any], connector: list[Any],
+                   config: Mapping[str, Any] | None = None) -> tuple[ResponseRule, ...]:
     """A stream's ``errors:`` rules, then the connector's: the order they are tried in."""
-    return (*(FACTORY.build(rule, f"errors[{i}]", ResponseRule) for i, rule in enumerate(stream)),
-            *(FACTORY.build(rule, f"connector errors[{i}]", ResponseRule) for i, rule in enumerate(connector)))
+    conf = config or {}
+    return (*(FACTORY.build(rule, RuleInputs(f"errors[{i}]", conf), ResponseRule) for i, rule in enumerate(stream)),
+            *(FACTORY.build(rule, RuleInputs(f"connector errors[{i}]", conf), ResponseRule)
+              for i, rule in enumerate(connector)))
 
 
 def transformer(steps: list[Any], schema: dict[str, Any] | None = None, stream: str = "",

@@ -113,7 +113,8 @@ class RetryWait:
     as Shopify sends, or an HTTP date), ``retry-after-ms``, and on a 403/429 GitHub's
     ``x-ratelimit-remaining: 0`` with ``x-ratelimit-reset`` (epoch seconds). A response an ``errors:``
     rule calls ``rate_limited`` is a rate limit whatever its status: ``x-ratelimit-reset`` then counts
-    with any remaining, and ``RateLimit-Reset`` (seconds, the IETF draft) too. Every wait is capped at
+    with any remaining, and ``RateLimit-Reset`` (seconds, the IETF draft) too. A rule that worked out
+    its own wait (``ResponseRule.wait``: an Airbyte header strategy) wins over both. Every wait is capped at
     ``backoff_max``. The reason is left on the retry state for the log line.
     """
 
@@ -128,6 +129,9 @@ class RetryWait:
         headers = getattr(response, "headers", None)
         limited = bool(getattr(exc, "rate_limited", False))
         hinted = self.from_headers(headers, getattr(response, "status", 0), limited) if headers else None
+        own = getattr(exc, "wait", None)
+        if own is not None:
+            hinted = float(own), "the rule's wait"
         if hinted is not None:
             wait, reason = hinted
         else:

@@ -60,7 +60,7 @@ class StreamReader:
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()
         self.checks = RecordChecks(spec, self.warn)
-        self.rules = builders.response_rules(spec.errors, rt.manifest.errors)  # the stream's, then the connector's
+        self.rules = builders.response_rules(spec.errors, rt.manifest.errors, rt.config)  # the stream's, then the connector's
 
     @staticmethod
     def decoder_for(spec: Any, key: str) -> Decoder:
@@ -142,7 +142,7 @@ class StreamReader:
                 except StreamError as exc:  # the decoder names the URL; the stream is named here
                     raise StreamError(f"stream '{self.spec.name}': {exc}") from None
                 fetcher.got(len(decoded.records), decoded.body)
-                if decoded.missing is not None:
+                if decoded.missing is not None and getattr(resp, "accepted", None) is None:  # see response_rules
                     self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
                 if page.pages == 0 and chain.first_page is not None:
                     chain.first_page(decoded.body)

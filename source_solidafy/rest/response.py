@@ -21,7 +21,7 @@ _UNSET = object()
 class Response:
     """A fully read response. ``json()`` parses once (orjson; integers of any size exact) and caches."""
 
-    __slots__ = ("status", "reason", "headers", "content", "url", "method", "max_bytes", "_json", "_redact")
+    __slots__ = ("status", "reason", "headers", "content", "url", "method", "max_bytes", "accepted", "_json", "_redact")
 
     def __init__(self, raw: requests.Response, method: str, redactor: Callable[[str], str],
                  max_bytes: int | None = None) -> None:
@@ -33,6 +33,7 @@ class Response:
         self.url: str = raw.url
         self.method = method
         self.max_bytes = max_bytes
+        self.accepted: str | None = None  # the rule that read this answer as a page (an ``accept``): its words
         self._json: Any = _UNSET
         self._redact = redactor
 

@@ -5,7 +5,8 @@ stream's pages do: the stream's rules, then the connector's). A match decides in
 defaults: ``retry`` / ``rate_limited`` retry, ``fail`` fails with the rule's message,
 ``refresh_token`` refreshes the auth and tries once more, ``ignore`` raises :class:`ResponseIgnored`,
 which the stream reader turns into a skipped partition, reported in the summary
-(``ReadContext.skip``). Models: :mod:`source_solidafy.manifest.error_rules`.
+(``ReadContext.skip``). ``accept`` (only a rule a subclass resolves to: an Airbyte filter that IGNOREs a
+success) reads the response as a page, which is an empty page when its records path is not there. Models: :mod:`source_solidafy.manifest.error_rules`.
 """
 
 from __future__ import annotations
@@ -42,15 +43,21 @@ class Answer(Protocol):
 class ResponseRule:
     """One ``errors:`` rule, compiled; ``where`` names it in messages (``errors[0]``)."""
 
-    __slots__ = ("action", "statuses", "message", "where", "_path", "_pattern", "_headers")
+    __slots__ = ("action", "statuses", "message", "where", "wait", "_path", "_pattern", "_headers")
 
     def __init__(self, action: str, statuses: Iterable[int] = (), body_path: str | None = None,
                  body_matches: str | None = None, headers: Mapping[str, str] | None = None,
-                 message: str | None = None, where: str = "errors") -> None:
+                 message: str | None = None, where: str = "errors", wait: float | None = None) -> None:
         self.action, self.statuses, self.message, self.where = action, frozenset(statuses), message, where
+        self.wait = wait  # seconds to wait before the retry, when the rule knows them (else the client's waits)
         self._path = compile_path(body_path) if body_path else None
         self._pattern = re.compile(body_matches) if body_matches is not None else None
         self._headers = [(name, re.compile(rx)) for name, rx in (headers or {}).items()]
+
+    def resolve(self, resp: Answer) -> ResponseRule | None:
+        """The rule that acts on ``resp``: this one when it matches. A subclass may decide per response
+        and answer a rule of its own making (its action, message and wait for this response)."""
+        return self if self.matches(resp) else None
 
     def matches(self, resp: Answer) -> bool:
         """Every condition the rule gives holds (status first: the cheap test)."""
@@ -88,10 +95,11 @@ class ResponseRule:
 
 
 def first_match(rules: Sequence[ResponseRule], resp: Answer) -> ResponseRule | None:
-    """The first rule ``resp`` matches, in order (the stream's before the connector's)."""
+    """The first rule ``resp`` matches, in order (the stream's before the connector's), as it resolves."""
     for rule in rules:
-        if rule.matches(resp):
-            return rule
+        found = rule.resolve(resp)
+        if found is not None:
+            return found
     return None
 
 

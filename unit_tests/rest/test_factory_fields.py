@@ -43,6 +43,7 @@ INPUTS: dict[str, Any] = {
     "HttpInputs": builders.HttpInputs([]),
     "RequestInputs": RequestInputs({}, {}),
     "TransformInputs": builders.TransformInputs(),
+    "RuleInputs": builders.RuleInputs("errors[0]"),
     "RouterInputs": RouterInputs("s", ReadContext(config={}), PartitionStates("s", None, ReadContext(config={}))),
     "str": "decoder.records_path",
     "None": None,
