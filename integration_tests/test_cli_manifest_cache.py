@@ -104,3 +104,30 @@ def test_errors_are_the_same_every_time_and_not_kept(tmp_path: Path) -> None:
     assert "did you mean 'cursor_param'" in first.stderr
     assert second.stderr == first.stderr == off.stderr
     assert not list((tmp_path / "cache").iterdir())
+
+
+def test_an_airbyte_manifest_twice_and_after_a_spec_file_beside_it(tmp_path: Path) -> None:
+    """The translation of an Airbyte manifest is kept too: its templates (the table's ``_ab`` helpers)
+    render the same from the cache; a ``spec.yaml`` written beside it later (a file the load looked
+    for) is a new load."""
+    from integration_tests.test_airbyte_manifests import HERE, _events_api
+
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text((HERE / "events_manifest.yaml").read_text())
+    env = {"SOLIDAFY_CACHE_DIR": str(tmp_path / "cache")}
+    with MockServer(_events_api([])) as api:
+        config = {"api_key": "k-1", "api_url": api.url, "start_date": "2024-01-01", "end_date": "2024-01-03"}
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        runs = [run_cli("read", "-v", "--connector", str(manifest), "--config", str(tmp_path / "config.json"),
+                        "--concurrency", "1", env=env) for _ in range(2)]
+        assert [r.rc for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+        assert [cache_lines(r) for r in runs] == [
+            ["manifest cache: miss for manifest.yaml; Manifest validator built: yes"],
+            ["manifest cache: hit for manifest.yaml; Manifest validator built: no"]]
+        assert the_rest(runs[1]) == the_rest(runs[0]) and len(runs[0].records("events")) == 7
+        (tmp_path / "spec.yaml").write_text("connectionSpecification: {type: object, required: [api_key],"
+                                            " properties: {api_key: {type: string}}}\n")
+        third = run_cli("read", "-v", "--connector", str(manifest), "--config", str(tmp_path / "config.json"),
+                        "--concurrency", "1", env=env)
+    assert cache_lines(third)[0].startswith("manifest cache: miss") and third.rc == 0, third.stderr
+    assert the_rest(third) == the_rest(runs[0])

@@ -254,13 +254,12 @@ def _prepare_read(args: argparse.Namespace, airbyte: bool, config: dict[str, Any
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from source_solidafy.errors import ManifestError
-    from source_solidafy.lowcode.loader import load_airbyte_manifest, looks_like_airbyte_file
-    from source_solidafy.manifest.cache import load_manifest_file
+    from source_solidafy.manifest.cache import load_connector_file
     from source_solidafy.manifest.summary import summarize
 
     try:  # an Airbyte declarative manifest is detected by its shape (docs/airbyte-manifests.md)
-        airbyte = looks_like_airbyte_file(Path(args.file))
-        manifest = load_airbyte_manifest(args.file).manifest if airbyte else load_manifest_file(args.file)
+        loaded = load_connector_file(args.file)
+        manifest: Any = getattr(loaded, "manifest", loaded)  # an Airbyte manifest's source holds its Manifest
     except ManifestError as exc:
         if args.format == "json":
             _writer().write([{"type": "VALIDATION", "valid": False, "file": args.file, "errors": exc.problems}])

@@ -155,27 +155,20 @@ def source_from_yaml_text(text: str, name: str = "<request>", *, allow_files: bo
 
 
 def _yaml_source(path: Path) -> Source:
-    manifest = _loaded.get(path)
-    if manifest is not None and hasattr(manifest, "fresh"):  # an Airbyte manifest's source: a new one, shared parts
-        return manifest.fresh()
-    if manifest is None:
-        from source_solidafy.lowcode.shape import looks_like_airbyte_file
-
-        if looks_like_airbyte_file(path):  # an Airbyte declarative manifest (docs/airbyte-manifests.md)
-            from source_solidafy.lowcode.loader import load_airbyte_manifest
-
-            stamp = _loaded.stamp(path)
-            source = load_airbyte_manifest(path)
-            _loaded.put(path, stamp, source, source.files_read)
-            return source.fresh()
-        from source_solidafy.manifest.cache import load_manifest_file
+    loaded: Any = _loaded.get(path)
+    if loaded is None:
+        from source_solidafy.manifest.cache import load_connector_file
 
         stamp = _loaded.stamp(path)  # before reading: a change while loading is seen next time
-        manifest = load_manifest_file(path)  # kept validated across processes (manifest/cache.py)
-        _loaded.put(path, stamp, manifest, [path.parent / s.schema_file for s in manifest.streams if s.schema_file])
+        loaded = load_connector_file(path)  # ours or an Airbyte manifest, kept across processes (manifest/cache.py)
+        airbyte = hasattr(loaded, "fresh")  # an Airbyte declarative manifest's source (docs/airbyte-manifests.md)
+        _loaded.put(path, stamp, loaded, loaded.files_read if airbyte else
+                    [path.parent / s.schema_file for s in loaded.streams if s.schema_file])
+    if hasattr(loaded, "fresh"):  # an Airbyte manifest's source: a new one, shared parts
+        return loaded.fresh()
     from source_solidafy.rest.source import DeclarativeSource
 
-    return DeclarativeSource(manifest)
+    return DeclarativeSource(loaded)
 
 
 class _LoadedManifests:

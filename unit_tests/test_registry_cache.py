@@ -24,13 +24,13 @@ streams:
 @pytest.fixture
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     seen: list[Path] = []
-    real = cache.load_manifest_file
+    real = cache.load_connector_file
 
     def counting(path: Any) -> Any:
         seen.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr(cache, "load_manifest_file", counting)
+    monkeypatch.setattr(cache, "load_connector_file", counting)
     monkeypatch.setattr(registry, "_loaded", registry._LoadedManifests())
     return seen
 
@@ -97,17 +97,15 @@ def test_a_warm_worker_finds_the_config_keys_once(tmp_path: Path, loads: list[Pa
 def test_an_airbyte_manifest_is_translated_once_while_it_and_its_spec_file_are_unchanged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each load answers a new source over one translation; a spec.yaml written beside it later is seen."""
-    from source_solidafy.lowcode import loader as lowcode_loader
-
     monkeypatch.setattr(registry, "_loaded", registry._LoadedManifests())
     seen: list[Path] = []
-    real = lowcode_loader.load_airbyte_manifest
+    real = cache.load_connector_file
 
-    def counting(path: Any, **kw: Any) -> Any:
+    def counting(path: Any) -> Any:
         seen.append(Path(path))
-        return real(path, **kw)
+        return real(path)
 
-    monkeypatch.setattr(lowcode_loader, "load_airbyte_manifest", counting)
+    monkeypatch.setattr(cache, "load_connector_file", counting)
     manifest = Path(__file__).parents[1] / "integration_tests" / "airbyte_manifests" / "projects_manifest.yaml"
     file = tmp_path / "manifest.yaml"
     file.write_text(manifest.read_text())

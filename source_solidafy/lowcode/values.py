@@ -103,16 +103,49 @@ def _key(value: Any) -> Any:
     return None
 
 
+class TableTemplate(TemplateString):
+    """A template of the table's own environment (its ``_ab`` helpers): a copy from the
+    validated-manifest cache (manifest/cache.py) is compiled there again, not in the default one."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, source: str, where: str = "", lenient: bool = False, table: TemplateTable | None = None) -> None:
+        super().__init__(source, where, lenient)
+        self.table = table
+
+    def compile(self, env: Any = None, where: str | None = None, lenient: bool | None = None) -> TemplateString:
+        return super().compile(env if env is not None or self.table is None else self.table.env, where, lenient)
+
+    def __copy__(self) -> TableTemplate:
+        twin = TableTemplate(self.source, self.where, self.lenient, self.table)
+        twin._template = self._template
+        return twin
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TableTemplate, (self.source, self.where, self.lenient, self.table))
+
+
 class TemplateTable:
     """The manifest's Airbyte values, evaluated on demand by the engine's templates."""
 
     def __init__(self) -> None:
         self.values: list[Any] = []
+        self._index: dict[Any, int] = {}  # a value reached through several $refs is kept once
+        self._templates: dict[tuple[str, bool], TemplateString] = {}  # ... and compiled once
+        self._new_env()
+
+    def _new_env(self) -> None:
         self.env = make_environment()
         self.env.globals.update(_ab=self.text, _ab_body=self.body, _ab_url=self.url, _ab_field=self.field,
                                 _ab_keep=self.keep, _ab_holds=self.holds)
-        self._index: dict[Any, int] = {}  # a value reached through several $refs is kept once
-        self._templates: dict[tuple[str, bool], TemplateString] = {}  # ... and compiled once
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its jinja environment (made again on loading) nor compiled templates."""
+        return {"values": self.values, "_index": self._index, "_templates": {}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._new_env()
 
     def _add(self, value: Any) -> int:
         key = _key(value)
@@ -126,7 +159,7 @@ class TemplateTable:
     def _compiled(self, source: str, where: str, lenient: bool = False) -> TemplateString:
         known = self._templates.get((source, lenient))
         if known is None:
-            known = self._templates[(source, lenient)] = TemplateString(source, where=where, lenient=lenient)
+            known = self._templates[(source, lenient)] = TableTemplate(source, where, lenient, self)
             known.compile(self.env)
         tmpl = copy.copy(known)  # shares the compiled template
         tmpl.where = where

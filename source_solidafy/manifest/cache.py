@@ -1,8 +1,9 @@
 """Validated connector manifests kept across processes: a start-up without YAML parsing or model building.
 
-``load_manifest_file(path)`` is :func:`~source_solidafy.manifest.loader.load_manifest` with a private
-per-user cache (docs/connector-yaml.md, "The validated-manifest cache"). The CLI and the Python API
-load connector *files* through it; YAML text (the HTTP server's request bodies) never reaches it.
+``load_connector_file(path)`` loads a connector file, ours (:func:`~source_solidafy.manifest.loader.load_manifest`)
+or an Airbyte declarative manifest (:func:`~source_solidafy.lowcode.loader.load_airbyte_manifest`), with a
+private per-user cache (docs/connector-yaml.md, "The validated-manifest cache"). The CLI and the Python
+API load connector *files* through it; YAML text (the HTTP server's request bodies) never reaches it.
 
 - Where: ``$SOLIDAFY_CACHE_DIR``, else ``$XDG_CACHE_HOME/solidafy``, else ``~/.cache/solidafy``.
   ``SOLIDAFY_NO_CACHE=1``, no home, a read-only disk: no cache, silently.
@@ -12,8 +13,9 @@ load connector *files* through it; YAML text (the HTTP server's request bodies) 
   0700 directory, at most :data:`MAX_ENTRIES` / :data:`MAX_BYTES`; the oldest go first.
 - Key: sha256 of the connector file's bytes and absolute path, the versions of Python, pydantic,
   pydantic-core and this package, and the (mtime, size) of every module of this package (an editable
-  install changes code without changing the version). Each ``schema_file`` the load read is kept with
-  the sha256 of its bytes and checked on every hit. Config takes no part in loading a file.
+  install changes code without changing the version). Each other file the load read or looked for
+  (``schema_file``; an Airbyte manifest's ``spec.yaml`` and ``schemas/*.json``) is kept with the sha256
+  of its bytes (or its absence) and checked on every hit. Config takes no part in loading a file.
 - Not cached: a failed load (its errors come from the loader, every time), a connector using plugins
   (its validation is code installed elsewhere).
 """
@@ -28,14 +30,17 @@ import stat
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import ManifestError
 
 if TYPE_CHECKING:
+    from source_solidafy.lowcode.source import AirbyteManifestSource
     from source_solidafy.manifest.models import Manifest
 
-FORMAT = b"solidafy-manifest-cache 1\n"
+    Loaded = Manifest | AirbyteManifestSource
+
+FORMAT = b"solidafy-manifest-cache 2\n"
 SUFFIX = ".manifest"
 MAX_ENTRIES = 64
 MAX_BYTES = 32 * 1024 * 1024
@@ -59,8 +64,9 @@ def cache_dir() -> Path | None:
     return Path(home) / ".cache" / "solidafy" if os.path.isabs(home) else None
 
 
-def load_manifest_file(path: str | Path) -> Manifest:
-    """:func:`load_manifest` of a connector file, from the cache when an entry for these bytes is kept."""
+def load_connector_file(path: str | Path) -> Loaded:
+    """Our connector's Manifest, or an Airbyte manifest's source; from the cache when an entry for these
+    bytes is kept."""
     global last_event
     p = Path(path)
     data = _read(p, path)
@@ -71,12 +77,12 @@ def load_manifest_file(path: str | Path) -> Manifest:
         return _load(p, path, data)
     try:
         key = entry_key(p, data)
-        manifest = _get(fd, key)
-        last_event = f"{'hit' if manifest is not None else 'miss'} for {p.name}"
-        if manifest is None:
-            manifest = _load(p, path, data)
-            _put(fd, key, manifest, p)
-        return manifest
+        loaded = _get(fd, key)
+        last_event = f"{'hit' if loaded is not None else 'miss'} for {p.name}"
+        if loaded is None:
+            loaded = _load(p, path, data)
+            _put(fd, key, loaded, p)
+        return loaded
     finally:
         os.close(fd)
 
@@ -91,8 +97,10 @@ def _read(p: Path, path: str | Path) -> bytes:
         raise ManifestError(f"{path}: cannot read the connector file: {exc}") from None
 
 
-def _load(p: Path, path: str | Path, data: bytes) -> Manifest:
-    """The loader's own load of these bytes (read_text's decoding: UTF-8, universal newlines)."""
+def _load(p: Path, path: str | Path, data: bytes) -> Loaded:
+    """The loaders' own load of these bytes (read_text's decoding: UTF-8, universal newlines); an Airbyte
+    manifest is told by its shape (docs/airbyte-manifests.md)."""
+    from source_solidafy.lowcode.shape import looks_like_airbyte_text
     from source_solidafy.manifest.loader import load_manifest_text
 
     try:
@@ -101,6 +109,10 @@ def _load(p: Path, path: str | Path, data: bytes) -> Manifest:
         raise ManifestError(f"{path}: cannot read the connector file: {exc}") from None
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if looks_like_airbyte_text(text):
+        from source_solidafy.lowcode.loader import load_airbyte_text
+
+        return load_airbyte_text(text, p.name, p.parent)
     return load_manifest_text(text, source_name=p.name, base_dir=p.parent)
 
 
@@ -173,8 +185,30 @@ def _open_dir(folder: Path) -> int | None:
     return None
 
 
-def _get(fd: int, key: str) -> Manifest | None:
-    """The kept manifest, or None: no entry, a foreign or unsafe file, a corrupt one, a changed schema file."""
+def _get(fd: int, key: str) -> Loaded | None:
+    """The kept load, or None: no entry, a foreign or unsafe file, a corrupt one, a changed file it read."""
+    blob = _entry_bytes(fd, key)
+    if blob is None or not blob.startswith(FORMAT):
+        return None
+    try:
+        reads, kind, value = pickle.loads(blob[len(FORMAT):])  # noqa: S301 - our own file, checked above
+    except Exception:  # noqa: BLE001 - a truncated or stale entry is a miss; the load writes it again
+        return None
+    if any(_digest(Path(name)) != digest for name, digest in reads):
+        return None
+    from source_solidafy.manifest.models import Manifest  # imported by the unpickling already
+
+    if kind == "airbyte":
+        from source_solidafy.lowcode import loader  # noqa: F401 - its parts register with the engine
+        from source_solidafy.lowcode.source import AirbyteManifestSource
+
+        manifest, spec, names, table, files = value
+        return AirbyteManifestSource(manifest, spec, names, table, [Path(f) for f in files])
+    return value if kind == "yaml" and isinstance(value, Manifest) else None
+
+
+def _entry_bytes(fd: int, key: str) -> bytes | None:
+    """The entry's bytes when it is a regular file of ours that nobody else may write."""
     try:
         f = os.open(key + SUFFIX, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
     except OSError:
@@ -184,35 +218,32 @@ def _get(fd: int, key: str) -> Manifest | None:
         if not (stat.S_ISREG(st.st_mode) and _trusted(st)) or st.st_size > MAX_ENTRY_BYTES:
             return None
         with os.fdopen(os.dup(f), "rb") as fh:
-            blob = fh.read()
+            return fh.read()
     except OSError:
         return None
     finally:
         os.close(f)
-    if not blob.startswith(FORMAT):
-        return None
-    try:
-        reads, manifest = pickle.loads(blob[len(FORMAT):])  # noqa: S301 - our own file, checked above
-    except Exception:  # noqa: BLE001 - a truncated or stale entry is a miss; the load writes it again
-        return None
-    from source_solidafy.manifest.models import Manifest  # imported by the unpickling already
-
-    if not isinstance(manifest, Manifest) or any(_digest(Path(name)) != digest for name, digest in reads):
-        return None
-    return manifest
 
 
-def _put(fd: int, key: str, manifest: Manifest, p: Path) -> None:
-    """Keep ``manifest`` (unless it uses plugins); silent when the directory cannot be written."""
+def _put(fd: int, key: str, loaded: Loaded, p: Path) -> None:
+    """Keep ``loaded`` (unless it uses plugins); silent when the directory cannot be written."""
+    from source_solidafy.manifest.models import Manifest
     from source_solidafy.manifest.plugin_models import iter_plugins
 
+    value: Any
+    if isinstance(loaded, Manifest):
+        base = os.path.abspath(p.parent)
+        files = [os.path.join(base, s.schema_file) for s in loaded.streams if s.schema_file]
+        kind, value, manifest = "yaml", loaded, loaded
+    else:  # an Airbyte manifest's source: what fresh() is made of, its files' paths made absolute
+        files = [os.path.abspath(f) for f in loaded.files_read]
+        kind, manifest = "airbyte", loaded.manifest
+        value = (manifest, loaded._spec, loaded.check_streams, loaded.table, files)
     if next(iter_plugins(manifest), None) is not None:
         return
-    base = os.path.abspath(p.parent)
-    reads = [(name, _digest(Path(name))) for name in
-             (os.path.join(base, s.schema_file) for s in manifest.streams if s.schema_file)]
     try:
-        blob = FORMAT + pickle.dumps((reads, manifest), protocol=pickle.HIGHEST_PROTOCOL)
+        reads = [(name, _digest(Path(name))) for name in files]
+        blob = FORMAT + pickle.dumps((reads, kind, value), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - something unpicklable in a model: not kept
         return
     if len(blob) > MAX_ENTRY_BYTES:
@@ -267,4 +298,4 @@ def status_line() -> str | None:
     return f"manifest cache: {last_event}; Manifest validator built: {'yes' if built else 'no'}"
 
 
-__all__ = ["MAX_BYTES", "MAX_ENTRIES", "cache_dir", "code_stamp", "entry_key", "load_manifest_file", "status_line"]
+__all__ = ["MAX_BYTES", "MAX_ENTRIES", "cache_dir", "code_stamp", "entry_key", "load_connector_file", "status_line"]

@@ -64,8 +64,8 @@ def entries(folder: Path) -> list[Path]:
 
 
 def test_a_second_load_is_a_hit_equal_to_the_loaders_own(home: Path, loads: list[str], connector: Path) -> None:
-    first = cache.load_manifest_file(connector)
-    second = cache.load_manifest_file(connector)
+    first = cache.load_connector_file(connector)
+    second = cache.load_connector_file(connector)
     assert loads == ["c.yaml"] and cache.last_event == "hit for c.yaml"
     assert second == first == load_manifest(connector)
     assert second.warnings == first.warnings and len(second.warnings) == 1  # re-emitted as the load made them
@@ -76,12 +76,12 @@ def test_a_second_load_is_a_hit_equal_to_the_loaders_own(home: Path, loads: list
 
 
 def test_the_key_changes_with_every_file_the_load_read(home: Path, loads: list[str], connector: Path) -> None:
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     (connector.parent / "items.json").write_text('{"type": "object", "title": "changed"}')
-    assert cache.load_manifest_file(connector).streams[0].json_schema == {"type": "object", "title": "changed"}
+    assert cache.load_connector_file(connector).streams[0].json_schema == {"type": "object", "title": "changed"}
     connector.write_text(YAML.replace("name: items", "name: things"))
-    assert cache.load_manifest_file(connector).stream_names() == ["things", "jobs"]
-    assert cache.load_manifest_file(connector).stream_names() == ["things", "jobs"]
+    assert cache.load_connector_file(connector).stream_names() == ["things", "jobs"]
+    assert cache.load_connector_file(connector).stream_names() == ["things", "jobs"]
     assert loads == ["c.yaml"] * 3
     key = cache.entry_key(connector, connector.read_bytes())
     assert key != cache.entry_key(connector, connector.read_bytes() + b"\n")
@@ -96,42 +96,42 @@ def test_the_key_changes_with_our_own_code(connector: Path, monkeypatch: pytest.
 
 def test_foreign_or_group_writable_entries_are_ignored(home: Path, loads: list[str], connector: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     (entry,) = entries(home)
     entry.chmod(0o620)  # group-writable: not trusted
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] * 2
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600  # written again, safely
     home.chmod(0o770)  # a group-writable directory: no entry in it is used, none is written
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] * 3 and cache.last_event == "off for c.yaml"
     home.chmod(0o700)
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] * 3
     monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)  # someone else's directory and file
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] * 4 and cache.last_event == "off for c.yaml"
 
 
 def test_a_symlinked_entry_is_not_followed(home: Path, loads: list[str], connector: Path, tmp_path: Path) -> None:
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     (entry,) = entries(home)
     elsewhere = tmp_path / "elsewhere"
     entry.rename(elsewhere)
     entry.symlink_to(elsewhere)
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] * 2 and not entry.is_symlink()  # replaced by a real file
 
 
 @pytest.mark.parametrize("blob", [b"", b"garbage", cache.FORMAT + b"\x80\x05truncated"])
 def test_a_corrupt_entry_is_a_miss_and_is_written_again(home: Path, loads: list[str], connector: Path,
                                                        blob: bytes) -> None:
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     (entry,) = entries(home)
     entry.write_bytes(blob)
-    assert cache.load_manifest_file(connector).stream_names() == ["items", "jobs"]
+    assert cache.load_connector_file(connector).stream_names() == ["items", "jobs"]
     assert entry.read_bytes().startswith(cache.FORMAT) and len(entry.read_bytes()) > 100
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] * 2
 
 
@@ -141,8 +141,8 @@ def test_the_cache_can_be_off(home: Path, loads: list[str], connector: Path, env
                               monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    cache.load_manifest_file(connector)
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] * 2 and not home.exists() and cache.last_event == "off for c.yaml"
 
 
@@ -174,21 +174,21 @@ def read_only_disk(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_read_only_cache_is_read_but_not_written(home: Path, loads: list[str], connector: Path,
                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     other = tmp_path / "other.yaml"
     other.write_text(YAML)
     read_only_disk(monkeypatch)
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] and cache.last_event == "hit for c.yaml"
-    cache.load_manifest_file(other)  # a miss: loaded, nothing written, no error
-    cache.load_manifest_file(other)
+    cache.load_connector_file(other)  # a miss: loaded, nothing written, no error
+    cache.load_connector_file(other)
     assert loads == ["c.yaml", "other.yaml", "other.yaml"] and len(entries(home)) == 1
 
 
 def test_an_absent_cache_on_a_read_only_disk_is_off(home: Path, loads: list[str], connector: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     read_only_disk(monkeypatch)
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert loads == ["c.yaml"] and cache.last_event == "off for c.yaml" and not home.exists()
 
 
@@ -196,17 +196,17 @@ def test_the_cache_is_bounded(home: Path, connector: Path, monkeypatch: pytest.M
     monkeypatch.setattr(cache, "MAX_ENTRIES", 3)
     for i in range(5):
         connector.write_text(YAML.replace("name: cached", f"name: c{i}"))
-        cache.load_manifest_file(connector)
+        cache.load_connector_file(connector)
         os.utime(entries(home)[0], ns=(i, i)) if i == 0 else None
     assert len(entries(home)) == 3
-    assert cache.load_manifest_file(connector).name == "c4"
+    assert cache.load_connector_file(connector).name == "c4"
     assert not list(home.glob(".tmp-*"))
     left, recent = home / ".tmp-left-by-a-killed-process", home / ".tmp-being-written"
     left.write_bytes(b"x")
     recent.write_bytes(b"x")
     os.utime(left, (1, 1))
     connector.write_text(YAML.replace("name: cached", "name: c5"))
-    cache.load_manifest_file(connector)
+    cache.load_connector_file(connector)
     assert not left.exists() and recent.exists() and len(entries(home)) == 3
 
 
@@ -214,20 +214,20 @@ def test_errors_are_the_loaders_and_are_not_kept(home: Path, connector: Path, tm
     (tmp_path / "items.json").unlink()
     for _ in range(2):
         with pytest.raises(ManifestError) as cached_error:
-            cache.load_manifest_file(connector)
+            cache.load_connector_file(connector)
         with pytest.raises(ManifestError) as own_error:
             load_manifest(connector)
         assert cached_error.value.problems == own_error.value.problems
     assert not entries(home)
     for bad in (tmp_path / "missing.yaml", tmp_path):
         with pytest.raises(ManifestError) as cached_error:
-            cache.load_manifest_file(str(bad))
+            cache.load_connector_file(str(bad))
         with pytest.raises(ManifestError) as own_error:
             load_manifest(str(bad))
         assert str(cached_error.value) == str(own_error.value)
     (tmp_path / "latin1.yaml").write_bytes(b"name: \xe9\n")
     with pytest.raises(ManifestError) as cached_error:
-        cache.load_manifest_file(tmp_path / "latin1.yaml")
+        cache.load_connector_file(tmp_path / "latin1.yaml")
     with pytest.raises(ManifestError) as own_error:
         load_manifest(tmp_path / "latin1.yaml")
     assert str(cached_error.value) == str(own_error.value)
@@ -235,8 +235,8 @@ def test_errors_are_the_loaders_and_are_not_kept(home: Path, connector: Path, tm
 
 def test_crlf_files_load_as_the_loader_reads_them(home: Path, connector: Path) -> None:
     connector.write_bytes(YAML.replace("\n", "\r\n").encode())
-    assert cache.load_manifest_file(connector) == load_manifest(connector)
-    assert cache.load_manifest_file(connector).base_url.where == "c.yaml:2: base_url"
+    assert cache.load_connector_file(connector) == load_manifest(connector)
+    assert cache.load_connector_file(connector).base_url.where == "c.yaml:2: base_url"
 
 
 def test_yaml_text_never_reaches_the_cache(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
