@@ -34,7 +34,14 @@ from source_solidafy.rest.auth import Auth
 from source_solidafy.rest.budgets import Budget, Budgets
 from source_solidafy.rest.origins import CredentialScope, ScopedCookiePolicy, forwardable
 from source_solidafy.rest.prepare import Preparer
-from source_solidafy.rest.ratelimit import BACKOFFS, ConcurrencyLimiter, RetryWait, TokenBucket, request_slot
+from source_solidafy.rest.ratelimit import (
+    BACKOFFS,
+    ConcurrencyLimiter,
+    Replay,
+    RetryWait,
+    TokenBucket,
+    request_slot,
+)
 from source_solidafy.rest.request import ParamPairs as Params
 from source_solidafy.rest.request import param_list as _param_list
 from source_solidafy.rest.response import (
@@ -273,8 +280,13 @@ class HttpClient:
         return refreshed
 
     def _send_with_retries(self, call: _Call) -> Response | StreamedResponse:
+        """The first attempt without tenacity (most need no other); what it raised is tenacity's first outcome."""
         try:
-            return self._retrying(self._attempt, call)
+            return self._attempt(call)
+        except BaseException as exc:
+            first = exc
+        try:
+            return self._retrying(Replay(first, self._attempt), call)
         except _Retry as exc:
             return exc.response
         except requests.RequestException as exc:
@@ -319,11 +331,8 @@ class HttpClient:
                                   stream=call.stream)
 
     def _credentials_for(self, call: _Call) -> tuple[dict[str, str], list[tuple[str, Any]]]:
-        """Headers and params of one attempt: with the auth's credentials only for an allowed origin.
-
-        Elsewhere (a YAML path to another host, a URL from a job response) only the harmless headers
-        go, and no parameter whose value holds a secret.
-        """
+        """Headers and params of one attempt: with the auth's credentials only for an allowed origin; elsewhere
+        (a YAML path to another host, a job's URL) only the harmless headers, no parameter holding a secret."""
         if not self._scope.allows(call.url):
             secrets = [s for s in (*self._secrets, *self.auth.secrets()) if s]
             params = [(k, v) for k, v in call.params if not any(s in str(v) for s in secrets)]

@@ -18,7 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 
 
 class TokenBucket:
@@ -101,6 +104,21 @@ def request_slot(sync_slots: threading.Semaphore | None, limiter: ConcurrencyLim
     finally:
         if sync_slots is not None:
             sync_slots.release()
+
+
+class Replay(Generic[_A, _R]):
+    """A retried function whose first call raises what an attempt made before the retry loop raised
+    (HttpClient's first attempt goes without tenacity); every later call is ``attempt``'s."""
+
+    def __init__(self, first: BaseException, attempt: Callable[[_A], _R]) -> None:
+        self._first: BaseException | None = first
+        self._attempt = attempt
+
+    def __call__(self, arg: _A) -> _R:
+        first, self._first = self._first, None
+        if first is not None:
+            raise first
+        return self._attempt(arg)
 
 
 BACKOFFS = ("exponential", "linear", "constant")

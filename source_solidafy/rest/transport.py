@@ -189,6 +189,21 @@ class WatchedAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = self._pools()
 
+    # Without a proxy (EnvProxies gives {}), requests' select_proxy parses the URL twice per request to
+    # find none: these two skip it and do what requests then does.
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
+                                        proxies: dict[str, str] | None = None, cert: Any = None) -> Any:
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        try:
+            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        except ValueError as e:
+            raise requests.exceptions.InvalidURL(e, request=request) from None
+        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+
+    def request_url(self, request: requests.PreparedRequest, proxies: dict[str, str] | None) -> str:
+        return super().request_url(request, proxies) if proxies else request.path_url
+
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if not proxy.lower().startswith("socks"):  # SOCKS pools are not watched: deadline checked after the read
