@@ -61,7 +61,7 @@ def cache_dir() -> Path | None:
     if os.path.isabs(xdg):  # the XDG rule: a relative value is ignored
         return Path(xdg) / "solidafy"
     home = os.path.expanduser("~")
-    return Path(home) / ".cache" / "solidafy" if os.path.isabs(home) else None
+    return Path(home) / ".cache" / "solidafy" if os.path.isabs(home) and os.path.isdir(home) else None  # no home: off
 
 
 def load_connector_file(path: str | Path) -> Loaded:

@@ -136,7 +136,8 @@ def test_a_corrupt_entry_is_a_miss_and_is_written_again(home: Path, loads: list[
 
 
 @pytest.mark.parametrize("env", [{"SOLIDAFY_NO_CACHE": "1"}, {"SOLIDAFY_CACHE_DIR": "", "XDG_CACHE_HOME": "",
-                                                              "HOME": "relative"}])
+                                                              "HOME": "relative"},
+                                 {"SOLIDAFY_CACHE_DIR": "", "XDG_CACHE_HOME": "", "HOME": "/nonexistent/home"}])
 def test_the_cache_can_be_off(home: Path, loads: list[str], connector: Path, env: dict[str, str],
                               monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in env.items():
@@ -144,6 +145,7 @@ def test_the_cache_can_be_off(home: Path, loads: list[str], connector: Path, env
     cache.load_connector_file(connector)
     cache.load_connector_file(connector)
     assert loads == ["c.yaml"] * 2 and not home.exists() and cache.last_event == "off for c.yaml"
+    assert not Path("/nonexistent").exists()  # an absent home is not made
 
 
 def test_the_default_place_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
