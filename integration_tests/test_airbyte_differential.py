@@ -65,3 +65,20 @@ def test_differences_names_each_mismatch() -> None:
     found = differences(cdk, other)
     assert [line.split(" ")[0] for line in found] == ["we", "records", "requests:", "final"]
     assert differences(cdk, Sync(0, cdk.records, Counter({request: 1}), cdk.states), ["/v1/items"]) == []
+
+
+def test_the_mock_token_endpoint_answers_only_exactly_its_form_and_headers() -> None:
+    from integration_tests.mocks.generic import Credentials
+    from integration_tests.mocks.server import Request
+
+    creds = Credentials("oauth", form={"grant_type": "refresh_token", "scopes": ["a", "b"]},
+                        token_headers={"Authorization": "Basic x"}, answer={"data": {"tok": "$access_token"}})
+
+    def ask(body: bytes, headers: dict[str, str]) -> int:
+        return creds.token_response(Request("POST", "/t", {}, headers, body)).status
+
+    good = {"Authorization": "Basic x"}
+    assert ask(b"grant_type=refresh_token&scopes=a&scopes=b", good) == 200
+    assert ask(b"grant_type=refresh_token&scopes=a+b", good) == 400, "one scope field is not the list"
+    assert ask(b"grant_type=refresh_token&scopes=a&scopes=b&client_id=c", good) == 400, "an extra field"
+    assert ask(b"grant_type=refresh_token&scopes=a&scopes=b", {}) == 400, "the header is missing"

@@ -1,4 +1,5 @@
-"""Plumbing the API mocks share: one-shot faults armed under a path prefix, and the cursor in a state.
+"""Plumbing the API mocks share: one-shot faults armed under a path prefix, the cursor in a state, a
+form body read with its repeated fields, an OAuth token answer of a given shape.
 
 A mock keeps what its API answers when it limits a client (Stripe's error body, Shopify's
 fractional Retry-After, Salesforce's 403 REQUEST_LIMIT_EXCEEDED); this module only decides which
@@ -17,9 +18,11 @@ request gets that answer, the same way for every mock:
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 
 @dataclass
@@ -71,3 +74,23 @@ def stream_cursor(stream: str, state: Any) -> str | None:
     if "streams" in state:
         state = state["streams"].get(stream) or {}
     return state.get("cursor")
+
+
+def multi_form(body: bytes) -> dict[str, Any]:
+    """A form body: each field's value, or its values as a list when it is there more than once."""
+    fields = parse_qs(body.decode(), keep_blank_values=True)
+    return {k: values[0] if len(values) == 1 else values for k, values in sorted(fields.items())}
+
+
+def token_answer(template: Any, token: str, expires_in: int) -> Any:
+    """A token answer: ``template`` with ``$access_token``, ``$expires_in`` (seconds) and ``$expires_at``
+    (now plus those seconds, ISO 8601) put in; default ``{access_token, token_type, expires_in}``."""
+    if template is None:
+        return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+    if isinstance(template, dict):
+        return {k: token_answer(t, token, expires_in) for k, t in template.items()}
+    if isinstance(template, list):
+        return [token_answer(t, token, expires_in) for t in template]
+    at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"$access_token": token, "$expires_in": expires_in, "$expires_at": at}.get(template, template) \
+        if isinstance(template, str) else template

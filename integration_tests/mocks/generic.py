@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
+from integration_tests.mocks.common import multi_form, token_answer
 from integration_tests.mocks.server import Faults, Request, Response
 
 CONNECTORS_DIR = Path(__file__).resolve().parent.parent / "connectors_for_tests"
@@ -140,9 +141,15 @@ class Credentials:
         return Response.json({"data": {"session": {"token": self.issue()}}})
 
     def token_response(self, req: Request, expires_in: int = 3600) -> Response:
-        """An OAuth token endpoint: a refresh_token or client_credentials grant with these credentials."""
+        """An OAuth token endpoint: a refresh_token or client_credentials grant with these credentials.
+
+        With ``form`` (every field and value, a list for a repeated field) the request must carry exactly
+        that form and the ``token_headers`` given (the answer is then ``answer``, see :func:`token_answer`).
+        """
         form, v = req.form(), self.values
         self.token_requests.append(form)
+        if "form" in v:
+            return self._exact_token_response(req, expires_in)
         grant = form.get("grant_type")
         good_client = self._client_of(req, form) == (v.get("client_id"), v.get("client_secret"))
         if any(form.get(k) != want for k, want in v.get("token_params", {}).items()):
@@ -161,6 +168,13 @@ class Credentials:
             return Response.json({"error": "invalid_grant", "error_description": "bad client or grant"}, 400)
         return Response.json({"access_token": self.issue(), "token_type": "bearer", "expires_in": expires_in})
 
+
+    def _exact_token_response(self, req: Request, expires_in: int) -> Response:
+        v = self.values
+        headers_ok = all(req.header(k) == want for k, want in (v.get("token_headers") or {}).items())
+        if multi_form(req.body) != v["form"] or not headers_ok:
+            return Response.json({"error": "invalid_request", "error_description": "not the expected form or headers"}, 400)
+        return Response.json(token_answer(v.get("answer"), self.issue(), expires_in))
 
     def _client_of(self, req: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
         """The client's (id, secret): from the form, or with ``client_auth="basic"`` only from

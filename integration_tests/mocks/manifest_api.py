@@ -56,7 +56,7 @@ import zipfile
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from integration_tests.mocks.common import ArmedFaults
+from integration_tests.mocks.common import ArmedFaults, multi_form
 from integration_tests.mocks.generic import Credentials
 from integration_tests.mocks.server import Request, Response
 
@@ -106,7 +106,7 @@ def logged(req: Request) -> dict[str, Any]:
         if kind == "application/json":
             body = json.loads(req.body)
         elif kind == "application/x-www-form-urlencoded":
-            body = dict(sorted(parse_qsl(req.body.decode(), keep_blank_values=True)))
+            body = multi_form(req.body)  # a field sent twice (the CDK's scopes) is a list
         else:
             body = req.body.decode("utf-8", "replace")
     query = sorted((k, v) for k, values in req.query.items() for v in values)

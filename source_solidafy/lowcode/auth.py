@@ -2,14 +2,11 @@
 
 - ``BearerAuthenticator``, ``BasicHttpAuthenticator``, ``ApiKeyAuthenticator`` (header or query),
   ``NoAuth``: our bearer / basic / api_key / none.
-- ``OAuthAuthenticator`` with ``grant_type`` ``refresh_token`` (the default) or ``client_credentials``:
-  our oauth2_refresh_token / oauth2_client_credentials. Both POST the CDK's refresh request, a form of
-  ``grant_type``, ``client_id``, ``client_secret`` (and ``refresh_token``) to
-  ``token_refresh_endpoint``, read ``access_token`` and ``expires_in`` (seconds) from the answer and
-  send ``Authorization: Bearer <token>``. ``refresh_request_body`` fields are added to the form (the
-  standard fields win, as in the CDK) and ``refresh_request_headers`` to the request (not an
-  ``Authorization`` one). A ``refresh_token`` that is one config key (``{{ config['refresh_token'] }}``)
-  is kept as written, so a rotated refresh token is handed back like in our own YAML. Scopes, other field names, expiry dates and token updaters are not supported yet.
+- ``OAuthAuthenticator``: :class:`~source_solidafy.lowcode.oauth.AirbyteOAuth`, the CDK's refresh request
+  (its form, field names, scopes, an ``Authorization`` refresh header) and answer (token and lifetime
+  names, expiry dates); see oauth.py. A ``refresh_token`` that is one config key
+  (``{{ config['refresh_token'] }}``) is kept as written, so a rotated refresh token is handed back
+  like in our own YAML.
 - ``SessionTokenAuthenticator``: our session_token. The login requester's JSON POST (``url_base`` + ``path``,
   ``request_body_json`` of text values), the token at ``session_token_path``, sent as ``Authorization:
   Bearer`` or in an ApiKey header (``<prefix>{{ session_token }}``), logged in again after
@@ -30,6 +27,7 @@ from pydantic import ConfigDict, PrivateAttr
 from source_solidafy.config_updates import config_path
 from source_solidafy.errors import ConfigError
 from source_solidafy.lowcode.durations import parse_duration
+from source_solidafy.lowcode.oauth import AirbyteOAuth, oauth_block
 from source_solidafy.lowcode.translate_core import TranslatorCore
 from source_solidafy.lowcode.translate_parts import CONFIG_VARS, _static
 from source_solidafy.manifest.auth_choice import alternatives
@@ -38,9 +36,7 @@ from source_solidafy.manifest.models import Auth, Manifest, Stream
 from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.rest.auth import spaced_prefix
 
-GRANTS = {"refresh_token": "oauth2_refresh_token", "client_credentials": "oauth2_client_credentials"}
 SESSION_TOKEN = re.compile(r"([^{}]*)\{\{\s*session_token\s*\}\}")
-STANDARD_FIELDS = ("grant_type", "client_id", "client_secret", "refresh_token", "scopes")  # the CDK's own form
 
 
 class AirbyteManifest(Manifest):
@@ -96,8 +92,8 @@ class AuthParts(TranslatorCore):
 
     selection: tuple[list[str], list[str]] | None = None
 
-    def auth(self, requester: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
-        """Our auth block for the requester's authenticator (the same one for every stream)."""
+    def auth(self, requester: dict[str, Any]) -> Any:
+        """Our auth block (a mapping, or an :class:`AirbyteOAuth`), or a list of alternatives."""
         node = requester.get("authenticator")
         if node is None:
             return {"type": "none"}
@@ -112,11 +108,12 @@ class AuthParts(TranslatorCore):
         out = []
         for key, choice in choices.items():
             block = self.one_auth(choice, self.check(choice, (*self.path(node, "authenticators"), key)))
-            out.append({**block, "when": f"{'.'.join(path)} = {key}"})
+            when = f"{'.'.join(path)} = {key}"
+            out.append(block.model_copy(update={"when": when}) if isinstance(block, AirbyteOAuth) else {**block, "when": when})
         self.selection = (path, [str(k) for k in choices])
         return out
 
-    def one_auth(self, node: dict[str, Any], kind: str) -> dict[str, Any]:
+    def one_auth(self, node: dict[str, Any], kind: str) -> dict[str, Any] | AirbyteOAuth:
         def value(key: str, default: Any = None) -> Any:
             return self.table.template(self.interp(node, key, CONFIG_VARS, default), self.where_of(self.path(node, key)))
 
@@ -143,19 +140,9 @@ class AuthParts(TranslatorCore):
             raise self.fail(self.path(node), "a SelectiveAuthenticator inside another is not supported yet")
         return {"type": "none"}
 
-    def oauth(self, node: dict[str, Any], value: Any) -> dict[str, Any]:
-        grant = _static(self, node, "grant_type", "grant_type") if node.get("grant_type") else "refresh_token"
-        if grant not in GRANTS:
-            raise self.fail(self.path(node, "grant_type"), f"OAuthAuthenticator grant_type {grant!r} is not "
-                            f"supported (only {' and '.join(GRANTS)})")
-        if not node.get("token_refresh_endpoint"):
-            raise self.fail(self.path(node), "OAuthAuthenticator without token_refresh_endpoint (an access_token_value "
-                            "only) is not supported yet")
-        block = {"type": GRANTS[grant], "token_url": value("token_refresh_endpoint"), "client_id": value("client_id"),
-                 "client_secret": value("client_secret")}
-        if grant == "refresh_token":
-            block["refresh_token"] = self.config_key_or(node, "refresh_token", value)
-        return {**block, **self.oauth_extras(node)}
+    def oauth(self, node: dict[str, Any], value: Any) -> AirbyteOAuth:
+        saved = self.config_key_or(node, "refresh_token", value) if node.get("refresh_token") is not None else None
+        return oauth_block(self, node, saved)
 
     def config_key_or(self, node: dict[str, Any], key: str, value: Any) -> Any:
         """``{{ config['refresh_token'] }}`` kept as written (it renders alike), so a rotated refresh token can
@@ -164,24 +151,6 @@ class AuthParts(TranslatorCore):
         if isinstance(text, str) and config_path(text) is not None:
             return TemplateString(text, where=self.where_of(self.path(node, key)))
         return value(key)
-
-    def oauth_extras(self, node: dict[str, Any]) -> dict[str, Any]:
-        """``refresh_request_body`` fields -> ``token_params`` (the standard fields win, as in the CDK, so
-        one of their names is left out); ``refresh_request_headers`` -> ``token_headers``."""
-        out: dict[str, Any] = {}
-        body, headers = node.get("refresh_request_body") or {}, node.get("refresh_request_headers") or {}
-        for key, what in (("refresh_request_body", body), ("refresh_request_headers", headers)):
-            if not isinstance(what, dict):
-                raise self.fail(self.path(node, key), f"OAuthAuthenticator.{key}: expected a mapping")
-        if any(str(k).lower() == "authorization" for k in headers):
-            raise self.fail(self.path(node, "refresh_request_headers"), "OAuthAuthenticator.refresh_request_headers "
-                            "with Authorization is not supported yet (the CDK then leaves the client out of the form)")
-        params = {str(k): self.nested(node, "refresh_request_body", k) for k in body if k not in STANDARD_FIELDS}
-        if params:
-            out["token_params"] = params
-        if headers:
-            out["token_headers"] = {str(k): self.nested(node, "refresh_request_headers", k) for k in headers}
-        return out
 
     def jwt(self, node: dict[str, Any], value: Any) -> dict[str, Any]:
         """JwtAuthenticator -> our ``jwt``: the JWT in ``Authorization`` (with ``header_prefix`` when given)."""

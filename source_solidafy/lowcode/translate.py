@@ -88,7 +88,8 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         auth = self.auth(requester)
         if isinstance(out.get("pagination"), AirbytePaging):
             out["pagination"].auth_params = [a["key"] for a in (auth if isinstance(auth, list) else [auth])
-                                             if a["type"] == "api_key" and a.get("location") == "query"]
+                                             if isinstance(a, dict) and a["type"] == "api_key"
+                                             and a.get("location") == "query"]
         out["_auth"] = (auth, self.path(requester, "authenticator"), signature(requester.get("authenticator")))
         return out
 

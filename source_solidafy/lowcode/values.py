@@ -43,6 +43,7 @@ class AddedValue:
     valid_types: tuple[type, ...] | None = None
     condition: Interpolated | None = None
     path: tuple[str, ...] = ()
+    empty_is_none: bool = False  # an InterpolatedMapping's value (else an InterpolatedString's: ``""``)
 
 
 def _json_key(key: Any, where: str) -> str:
@@ -193,10 +194,18 @@ class TemplateTable:
         template and condition is that JSON text, computed once."""
         value = added.value
         if added.condition is None and not is_template_text(value.text):
-            text = json_text(value.eval({}, value.text, added.valid_types), value.where)
+            default = None if added.empty_is_none else value.text
+            text = json_text(value.eval({}, default, added.valid_types), value.where)
             if not is_template_text(text):
                 return TemplateString(text, where=value.where)
         return self._compiled(f"{{{{ _ab_field({self._add(added)}, config, partition, record) }}}}", value.where)
+
+    def typed_template(self, value: Interpolated, empty_is_none: bool = False) -> TemplateString:
+        """A value of the config's (an authenticator's) as the JSON text of the CDK's typed value."""
+        added = AddedValue(value, empty_is_none=empty_is_none)
+        if not is_template_text(value.text):
+            return self.field_template(added)
+        return self._compiled(f"{{{{ _ab_field({self._add(added)}, config) }}}}", value.where)
 
     def holds_template(self, value: Interpolated) -> TemplateString:
         """A RemoveFields condition (see :meth:`holds`)."""
@@ -214,12 +223,13 @@ class TemplateTable:
         value = self._eval(self.values[n], config, partition)
         return "" if value is None else str(value)
 
-    def field(self, n: int, config: Any, partition: Any, record: Any) -> str:
+    def field(self, n: int, config: Any, partition: Any = None, record: Any = None) -> str:
         """An AddFields value as JSON text (see :class:`AddedValue`); empty when its condition says no."""
         added: AddedValue = self.values[n]
         value, where = added.value, added.value.where
+        default = None if added.empty_is_none else value.text
         try:
-            got = value.eval(_plain(config), value.text, added.valid_types, stream_slice=_plain(partition), record=record)
+            got = value.eval(_plain(config), default, added.valid_types, stream_slice=_plain(partition), record=record)
         except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
             raise TemplateError(f"{where}: {exc}") from None
         if added.condition is not None and not self._truth(added.condition, config, value=got, path=list(added.path),

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
 
-from source_solidafy.errors import ManifestError
+from source_solidafy.errors import AuthError, ManifestError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.rest import builders
+from source_solidafy.rest.auth import REFRESH_MARGIN_SECS
 from unit_tests.rest.test_rest_auth import _applied
 
 MANIFEST = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "jwt_manifest.yaml").read_text()
@@ -52,16 +54,84 @@ def _fails_to_load(text: str, old: str, new: str, message: str) -> None:
 OAUTH = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "oauth_manifest.yaml").read_text()
 
 
-def test_oauth_extras_become_token_params_and_headers_and_standard_fields_win() -> None:
-    block = load_airbyte_text(OAUTH).manifest.auth
-    assert list(block.token_params) == ["audience"], "grant_type is the CDK's own field: never replaced"
-    assert block.token_headers["X-Tenant"].source == "acme"
+def test_oauth_extras_are_added_to_the_form_and_standard_fields_win() -> None:
+    config = {"api_url": "http://127.0.0.1:9", "client_id": "cid-1", "client_secret": "cs-1", "refresh_token": "rt-1",
+              "audience": "aud"}
+    form, headers = _token_request(OAUTH, config)
+    assert form == [("grant_type", "refresh_token"), ("client_id", "cid-1"), ("client_secret", "cs-1"),
+                    ("refresh_token", "rt-1"), ("audience", "aud")], "grant_type is the CDK's own field: never replaced"
+    assert headers["X-Tenant"] == "acme"
 
 
-def test_an_authorization_refresh_header_fails_at_load_time() -> None:
-    text = OAUTH.replace("        X-Tenant: acme", "        Authorization: Basic abc")
-    with pytest.raises(ManifestError, match="refresh_request_headers with Authorization is not supported yet"):
-        load_airbyte_text(text)
+OPTIONS = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "oauth_options_manifest.yaml").read_text()
+OPTIONS_CONFIG = {"api_url": "http://127.0.0.1:9", "client_id": "cid-1", "client_secret": "cs-1", "refresh_token": "rt-1",
+                  "audience": "aud"}
+
+
+def _token_request(text: str, config: dict[str, Any], answer: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, str]]:
+    """The form and headers of the token request the translated authenticator sends (nothing is sent)."""
+    auth = builders.auth(load_airbyte_text(text).manifest.auth_for(config), builders.AuthInputs.of(config))
+    sent: list[Any] = []
+    auth._post = lambda url, **kw: sent.append(kw) or dict(answer or {"access_token": "at-1"})  # type: ignore[attr-defined]
+    _applied(auth)
+    return sent[0]["data"], sent[0]["headers"]
+
+
+def test_an_authorization_refresh_header_leaves_the_client_out_of_the_form_and_scopes_repeat() -> None:
+    answer = {"data": {"session": {"accessToken": "at-9", "expiresAt": "2099-01-01T00:00:00Z"}}}
+    form, headers = _token_request(OPTIONS, {**OPTIONS_CONFIG, "auth_flow": "header_client"}, answer)
+    assert form == [("grantType", "refresh_token"), ("refreshToken", "rt-1"), ("scopes", "reports.read"),
+                    ("scopes", "accounts:write"), ("audience", "aud")], "tenant renders None: left out, as requests does"
+    assert headers["Authorization"] == "Basic Y2lkLTE6Y3MtMQ==" and headers["X-Tenant"] == "acme"
+
+
+def test_other_names_and_a_refresh_token_with_client_credentials() -> None:
+    form, _ = _token_request(OPTIONS, {**OPTIONS_CONFIG, "auth_flow": "named_client"})
+    assert form == [("grant_type", "client_credentials"), ("clientId", "cid-1"), ("clientSecret", "cs-1"),
+                    ("refresh_token", "rt-1"), ("client_id", "also-sent"), ("retries", "3")]
+
+
+def _grant(flow: str) -> Any:
+    config = {**OPTIONS_CONFIG, "auth_flow": flow}
+    return builders.auth(load_airbyte_text(OPTIONS).manifest.auth_for(config), builders.AuthInputs.of(config))
+
+
+@pytest.mark.parametrize(("flow", "answer", "lifetime"), [
+    ("named_client", {"access_token": "a", "ttl": "120.9"}, 120),
+    ("named_client", {"access_token": "a"}, 3600),
+    ("header_client", {"x": {"accessToken": "a", "expiresAt": "2099-01-01"}}, None),
+])
+def test_the_token_and_its_lifetime_are_read_as_the_cdk_reads_them(flow: str, answer: dict[str, Any], lifetime: int | None) -> None:
+    grant = _grant(flow)
+    grant._post = lambda url, **kw: dict(answer)
+    grant._clock = lambda: 1000.0
+    assert _applied(grant)[0]["Authorization"] == "Bearer a"
+    if lifetime is not None:
+        assert grant._expires_at == 1000.0 + lifetime - min(REFRESH_MARGIN_SECS, lifetime / 2)
+    else:
+        assert grant._expires_at > 1000.0 + 365 * 86400
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    ({"access_token": "a", "ttl": "soon"}, "ttl 'soon' is not a number of seconds"),
+    ({"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}, "no 'access_token' within 5 levels"),
+    ({"token": "a"}, "has no token"),
+])
+def test_an_answer_the_cdk_cannot_read_fails(answer: dict[str, Any], message: str) -> None:
+    grant = _grant("named_client")
+    grant._post = lambda url, **kw: dict(answer)
+    with pytest.raises(AuthError, match=message):
+        _applied(grant)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("          client_secret: \"{{ config['client_secret'] }}\"\n          refresh_token", "          refresh_token",
+     "needs client_id and client_secret"),
+    ("scopes: [reports.read, \"accounts:write\"]", "scopes: read", "scopes: expected a list of text"),
+    ("            X-Tenant: acme", "            \"{{ config.h }}\": acme", "a templated name"),
+])
+def test_oauth_options_the_cdk_refuses_fail_at_load_time(old: str, new: str, message: str) -> None:
+    _fails_to_load(OPTIONS, old, new, message)
 
 
 def test_a_refresh_token_that_is_one_config_key_can_be_written_back() -> None:

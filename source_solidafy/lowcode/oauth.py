@@ -1,0 +1,276 @@
+"""Airbyte's OAuthAuthenticator with airbyte-cdk 7.39.1's refresh request and answer, as an auth of ours.
+
+The CDK's refresh request (AbstractOauth2Authenticator._build_standard_refresh_args), a form POSTed to
+``token_refresh_endpoint`` as ``requests`` encodes a dict:
+
+- ``<grant_type_name>=<grant_type>``, then ``<client_id_name>`` and ``<client_secret_name>`` unless
+  ``refresh_request_headers`` has an ``Authorization`` header (that exact name: the client is then in
+  the header), then ``<refresh_token_name>`` (when the authenticator has a refresh token, whatever the
+  grant), then ``scopes`` once per scope (the list as a form field: ``scopes=a&scopes=b``), then each
+  ``refresh_request_body`` field whose name is not one of those; a value that is null is left out.
+- Every value is the CDK's interpolation of it (``literal_eval`` included: a body value rendering
+  ``None`` is left out, as ``requests`` leaves it out); ``refresh_request_headers`` go with it.
+- The answer: the access token is the first value named ``access_token_name`` found in it (nested up to
+  five levels, as the CDK searches), its lifetime the one named ``expires_in_name``: seconds, or with
+  ``token_expiry_date_format`` a moment (the CDK's ``ab_datetime_parse``: epoch seconds, a date, ISO
+  8601; other texts its dateutil reads fail here). Without one the token lasts an hour, as in the CDK.
+
+The token request goes only to the token endpoint, through the connector's session, as our other
+OAuth2 grants (rest/oauth2.py): what it carries never goes elsewhere and is redacted from messages.
+A rotated refresh token is handed back as our oauth2_refresh_token does (the CDK without
+``refresh_token_updater`` drops it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from source_solidafy import jsoncodec
+from source_solidafy.errors import AuthError, ConfigError
+from source_solidafy.lowcode.interpolation import Interpolated, literal
+from source_solidafy.manifest import auth_models as am
+from source_solidafy.manifest.fields import Strict, Template, TemplateMap
+from source_solidafy.manifest.templates import TemplateString
+from source_solidafy.rest import auth as a
+from source_solidafy.rest import oauth2 as o
+from source_solidafy.rest.auth_builders import AuthInputs
+from source_solidafy.rest.factory import FACTORY
+
+if TYPE_CHECKING:
+    from source_solidafy.lowcode.translate_core import TranslatorCore
+
+    _RefreshAlternative = am.OAuth2RefreshTokenAuth
+else:  # the refresh-token block plus ``when`` (a SelectiveAuthenticator's alternative), made in auth_models
+    _RefreshAlternative = next(alt for alt in am.ALTERNATIVES if issubclass(alt, am.OAuth2RefreshTokenAuth))
+
+NAMES = {"grant_type": "grant_type", "client_id": "client_id", "client_secret": "client_secret",
+         "refresh_token": "refresh_token", "access_token": "access_token", "expires_in": "expires_in"}
+DEFAULT_LIFETIME_SECS = 3600  # the CDK's _default_token_expiry_date
+MAX_DEPTH = 5  # the CDK's _find_and_get_value_from_response
+CONFIG_VARS = {"config", "parameters"}
+
+
+class AirbyteOAuthOptions(Strict):
+    """The CDK's refresh request; each value the JSON text of its typed value (values.typed_template)."""
+
+    grant_type: Template
+    names: TemplateMap  # NAMES' keys -> <x>_name
+    client_id: Template
+    client_secret: Template | None = None
+    refresh_token: Template | None = None
+    scopes: list[str] = []
+    body: TemplateMap = {}
+    headers: TemplateMap = {}
+    expiry_is_date: bool = False
+
+
+class AirbyteOAuth(_RefreshAlternative):
+    """Our oauth2_refresh_token block (``refresh_token``: the template a rotated token is saved to)
+    with the CDK's refresh request in ``airbyte``."""
+
+    airbyte: AirbyteOAuthOptions
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def find_value(data: Any, key: str, depth: int = 0) -> Any:
+    """The CDK's _find_and_get_value_from_response: ``key``'s value, depth first, None when absent."""
+    if depth > MAX_DEPTH:
+        raise _TooDeep
+    children: list[Any] = []
+    if isinstance(data, dict):
+        if key in data:
+            return data[key]
+        children = list(data.values())
+    elif isinstance(data, list):
+        children = data
+    for child in children:
+        found = find_value(child, key, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def expiry_moment(value: Any) -> dt.datetime:
+    """The CDK's ab_datetime_parse for what it reads without dateutil: epoch seconds, a date, ISO 8601."""
+    text = str(value)
+    if text.isdigit() or (text.startswith("-") and text[1:].isdigit()):
+        if int(text) < 0 or len(text.lstrip("-")) > 10:
+            raise ValueError("a timestamp that is negative or too large")
+        return dt.datetime.fromtimestamp(int(text), dt.timezone.utc)
+    if ":" not in text and text.count("-") == 2 and "/" not in text:
+        year, month, day = (int(p) for p in text.split("-"))
+        return dt.datetime(year, month, day, tzinfo=dt.timezone.utc)
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _form_values(value: Any) -> list[str]:
+    """What ``requests`` makes of a form value: none for null, one per item of a list, else its text."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, dict)):
+        return [str(item) for item in value if item is not None]
+    return [str(value)]
+
+
+class AirbyteOAuthGrant(o.OAuth2RefreshToken):
+    """OAuth2RefreshToken with the CDK's form, token and lifetime fields (see the module)."""
+
+    def __init__(self, token_url: str, head: dict[str, Any], tail: dict[str, Any], names: dict[str, str],
+                 refresh_token: str | None, expiry_is_date: bool, **options: Any) -> None:
+        super().__init__(token_url, str(head.get(names["client_id"], "")), str(head.get(names["client_secret"]) or ""),
+                         refresh_token or "", **options)
+        self._head, self._tail, self._names = head, tail, names  # the form before and after the refresh token
+        self._has_refresh, self._expiry_is_date = refresh_token is not None, expiry_is_date
+
+    def _static_secrets(self) -> list[str]:
+        auth = [v for k, v in self._request.headers.items() if k.lower() == "authorization"]
+        return [*super()._static_secrets(), *auth]
+
+    def _grant(self, grant_type: str, **fields: str) -> dict[str, Any]:
+        payload = dict(self._head)
+        payload[self._names["refresh_token"]] = fields.get("refresh_token") if self._has_refresh else None
+        for key, value in self._tail.items():
+            payload.setdefault(key, value)
+        form = [(key, text) for key, value in payload.items() for text in _form_values(value)]
+        return self._post(self.token_url, data=form, headers={"Accept": "application/json", **self._request.headers})
+
+    def _fetch(self) -> dict[str, Any]:
+        return super()._fetch() if self._has_refresh else self._grant("")
+
+    def _extract(self, info: dict[str, Any]) -> str | None:
+        try:
+            token = find_value(info, self._names["access_token"])
+        except _TooDeep:
+            raise AuthError(f"token response from {self.token_url}: no {self._names['access_token']!r} within "
+                            f"{MAX_DEPTH} levels") from None
+        return str(token) if token else None
+
+    def _refresh_locked(self) -> None:
+        before, now = self._expires_at, self._clock()
+        super()._refresh_locked()
+        try:
+            value = find_value(self._info, self._names["expires_in"])
+        except _TooDeep:
+            value = None
+        if value is None:
+            fresh = before is not None and now < before
+            self._expires_at = before if fresh else a._expiry(DEFAULT_LIFETIME_SECS, now)
+            return
+        try:
+            if self._expiry_is_date:
+                lifetime = (expiry_moment(value) - dt.datetime.now(dt.timezone.utc)).total_seconds()
+            else:
+                lifetime = int(float(str(value)))
+        except (ValueError, OverflowError):
+            kind = "a date" if self._expiry_is_date else "a number of seconds"
+            raise AuthError(f"token response from {self.token_url}: {self._names['expires_in']} {str(value)[:40]!r} "
+                            f"is not {kind} (the CDK fails too)") from None
+        self._expires_at = a._expiry(lifetime, now)
+
+
+def _typed(inputs: AuthInputs, template: TemplateString | None) -> Any:
+    return None if template is None else jsoncodec.loads(inputs.render(template))
+
+
+def _headers(inputs: AuthInputs, spec: AirbyteOAuthOptions) -> dict[str, str]:
+    out = {}
+    for key, template in spec.headers.items():
+        value = _typed(inputs, template)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"OAuthAuthenticator.refresh_request_headers.{key} is {type(value).__name__}, not text "
+                              "(requests refuses it: the CDK's sync fails too)")
+        if value is not None:
+            out[key] = value
+    return out
+
+
+@FACTORY.register(AirbyteOAuth, AirbyteOAuthGrant)
+def _airbyte_oauth(spec: AirbyteOAuth, inputs: AuthInputs) -> a.Auth:
+    opts = spec.airbyte
+    names = {key: str(_typed(inputs, template)) for key, template in opts.names.items()}
+    client_id = _typed(inputs, opts.client_id)
+    if not client_id:
+        raise ConfigError("OAuthAuthenticator: client_id is empty (the CDK cannot evaluate it either)")
+    headers = _headers(inputs, opts)
+    head: dict[str, Any] = {names["grant_type"]: _typed(inputs, opts.grant_type)}
+    if "Authorization" not in opts.headers:  # the CDK: the client is in that header then (null or not)
+        head[names["client_id"]] = client_id
+        head[names["client_secret"]] = _typed(inputs, opts.client_secret)
+    tail: dict[str, Any] = {"scopes": list(opts.scopes)} if opts.scopes else {}
+    for key, template in opts.body.items():
+        tail.setdefault(key, _typed(inputs, template))
+    refresh = None if opts.refresh_token is None else str(_typed(inputs, opts.refresh_token))  # None -> "None", as the CDK
+    save = inputs.save
+    on_rotate = (lambda value: save(spec.refresh_token, value)) if save is not None and refresh is not None else None
+    secrets = {k: v for k, v in tail.items() if isinstance(v, str)}
+    return AirbyteOAuthGrant(inputs.token_url or inputs.render(spec.token_url), head, tail, names,
+                             refresh, opts.expiry_is_date, on_rotate=on_rotate,
+                             session=inputs.session, request=o.TokenRequest(params=secrets, headers=headers))
+
+
+# -------------------------------------------------------------------------------- from the manifest
+
+
+def _mapping(t: TranslatorCore, node: dict[str, Any], key: str) -> dict[str, TemplateString]:
+    """refresh_request_body / refresh_request_headers: static names (the CDK's text literal of each),
+    values through the CDK's interpolation (an InterpolatedMapping's: empty is null)."""
+    owner = node.get(key) or {}
+    if not isinstance(owner, dict):
+        raise t.fail(t.path(node, key), f"OAuthAuthenticator.{key}: expected a mapping")
+    out = {}
+    for name in owner:
+        if "{" in str(name):
+            raise t.fail(t.path(node, key), f"OAuthAuthenticator.{key}: a templated name ({name!r}) is not supported yet")
+        out[str(literal(str(name), (str,)))] = t.table.typed_template(t.interp(owner, name, CONFIG_VARS), True)
+    return out
+
+
+def _named(t: TranslatorCore, node: dict[str, Any], key: str, default: str) -> TemplateString:
+    """An option the CDK's factory gives a default when it is absent or empty (``model.x or default``)."""
+    if not node.get(key):
+        return t.table.typed_template(Interpolated(default, {}, t.where_of(t.path(node, key))))
+    return t.table.typed_template(t.interp(node, key, CONFIG_VARS))
+
+
+def _required(t: TranslatorCore, node: dict[str, Any]) -> None:
+    """What the CDK refuses when it builds the authenticator."""
+    if not node.get("token_refresh_endpoint"):
+        raise t.fail(t.path(node), "OAuthAuthenticator without token_refresh_endpoint (an access_token_value "
+                                   "only) is not supported yet")
+    if node.get("client_id") is None or node.get("client_secret") is None:
+        raise t.fail(t.path(node), "OAuthAuthenticator needs client_id and client_secret (the CDK refuses it)")
+    if (node.get("grant_type") or "refresh_token") == "refresh_token" and node.get("refresh_token") is None:
+        raise t.fail(t.path(node), "OAuthAuthenticator with grant_type refresh_token needs a refresh_token "
+                                   "(the CDK refuses it)")
+    scopes = node.get("scopes")
+    if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
+        raise t.fail(t.path(node, "scopes"), "OAuthAuthenticator.scopes: expected a list of text")
+
+
+def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString | None) -> AirbyteOAuth:
+    """OAuthAuthenticator -> :class:`AirbyteOAuth`. ``saved``: the template a rotated refresh token is
+    written back to (a config key), else the refresh token's own."""
+    _required(t, node)
+
+    def text(key: str) -> TemplateString:
+        return t.table.template(t.interp(node, key, CONFIG_VARS), t.where_of(t.path(node, key)))
+
+    refresh = t.table.typed_template(t.interp(node, "refresh_token", CONFIG_VARS)) if node.get("refresh_token") is not None else None
+    options = AirbyteOAuthOptions(
+        grant_type=_named(t, node, "grant_type", "refresh_token"),
+        names={k: _named(t, node, f"{k}_name", v) for k, v in NAMES.items()},
+        client_id=t.table.typed_template(t.interp(node, "client_id", CONFIG_VARS)),
+        client_secret=t.table.typed_template(t.interp(node, "client_secret", CONFIG_VARS)),
+        refresh_token=refresh, scopes=list(node.get("scopes") or []),
+        body=_mapping(t, node, "refresh_request_body"), headers=_mapping(t, node, "refresh_request_headers"),
+        expiry_is_date=bool(node.get("token_expiry_date_format")))
+    return AirbyteOAuth(type="oauth2_refresh_token", token_url=text("token_refresh_endpoint"),
+                        client_id=text("client_id"), client_secret=text("client_secret"),
+                        refresh_token=saved if saved is not None else TemplateString(""), airbyte=options)
