@@ -45,6 +45,7 @@ SUFFIX = ".manifest"
 MAX_ENTRIES = 64
 MAX_BYTES = 32 * 1024 * 1024
 MAX_ENTRY_BYTES = 8 * 1024 * 1024
+SETTLE_NS = 50_000_000  # a file the load read, written this close to its start, is not trusted to be settled
 _PACKAGE = Path(__file__).resolve().parent.parent
 _code_stamp: bytes | None = None
 last_event: str | None = None  # what the last load did, for ``read --verbose``: "hit for x.yaml"
@@ -80,8 +81,9 @@ def load_connector_file(path: str | Path) -> Loaded:
         loaded = _get(fd, key)
         last_event = f"{'hit' if loaded is not None else 'miss'} for {p.name}"
         if loaded is None:
+            started = time.time_ns()
             loaded = _load(p, path, data)
-            _put(fd, key, loaded, p)
+            _put(fd, key, loaded, p, started)
         return loaded
     finally:
         os.close(fd)
@@ -151,6 +153,14 @@ def code_stamp() -> bytes:
                         h.update(f"{entry.path}\0{st.st_mtime_ns}\0{st.st_size}\n".encode("utf-8", "surrogateescape"))
         _code_stamp = h.digest()
     return _code_stamp
+
+
+def _changed_since(name: str, started: int) -> bool:
+    """Written after ``started`` (less a margin for file systems' coarse clocks)."""
+    try:
+        return os.stat(name).st_mtime_ns >= started - SETTLE_NS
+    except OSError:
+        return False  # absent: its absence is kept (and checked on every hit)
 
 
 def _digest(file: Path) -> str | None:
@@ -225,8 +235,9 @@ def _entry_bytes(fd: int, key: str) -> bytes | None:
         os.close(f)
 
 
-def _put(fd: int, key: str, loaded: Loaded, p: Path) -> None:
-    """Keep ``loaded`` (unless it uses plugins); silent when the directory cannot be written."""
+def _put(fd: int, key: str, loaded: Loaded, p: Path, started: int) -> None:
+    """Keep ``loaded`` (unless it uses plugins, or a file it read changed since ``started``: the digest
+    taken now might not be of the bytes the load read); silent when the directory cannot be written."""
     from source_solidafy.manifest.models import Manifest
     from source_solidafy.manifest.plugin_models import iter_plugins
 
@@ -239,7 +250,7 @@ def _put(fd: int, key: str, loaded: Loaded, p: Path) -> None:
         files = [os.path.abspath(f) for f in loaded.files_read]
         kind, manifest = "airbyte", loaded.manifest
         value = (manifest, loaded._spec, loaded.check_streams, loaded.table, files)
-    if next(iter_plugins(manifest), None) is not None:
+    if next(iter_plugins(manifest), None) is not None or any(_changed_since(name, started) for name in files):
         return
     try:
         reads = [(name, _digest(Path(name))) for name in files]

@@ -52,9 +52,15 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+def settled(path: Path, text: str) -> None:
+    """Write ``path`` as a while ago (a file written during a load is not kept: see the last test)."""
+    path.write_text(text)
+    os.utime(path, (1, 1))
+
+
 @pytest.fixture
 def connector(tmp_path: Path) -> Path:
-    (tmp_path / "items.json").write_text('{"type": "object"}')
+    settled(tmp_path / "items.json", '{"type": "object"}')
     (tmp_path / "c.yaml").write_text(YAML)
     return tmp_path / "c.yaml"
 
@@ -77,7 +83,7 @@ def test_a_second_load_is_a_hit_equal_to_the_loaders_own(home: Path, loads: list
 
 def test_the_key_changes_with_every_file_the_load_read(home: Path, loads: list[str], connector: Path) -> None:
     cache.load_connector_file(connector)
-    (connector.parent / "items.json").write_text('{"type": "object", "title": "changed"}')
+    settled(connector.parent / "items.json", '{"type": "object", "title": "changed"}')
     assert cache.load_connector_file(connector).streams[0].json_schema == {"type": "object", "title": "changed"}
     connector.write_text(YAML.replace("name: items", "name: things"))
     assert cache.load_connector_file(connector).stream_names() == ["things", "jobs"]
@@ -250,3 +256,22 @@ def test_yaml_text_never_reaches_the_cache(home: Path, monkeypatch: pytest.Monke
     source = api.load_connector(yaml_text=text, allow_paths=False)
     assert source.stream_names() == ["items", "jobs"]
     assert cache.last_event is None and not home.exists()
+
+
+def test_a_file_written_while_loading_is_not_kept(home: Path, loads: list[str], connector: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its digest, taken after the load, might be of other bytes than the load read: loaded, not kept."""
+    real = cache._load
+
+    def racing(p: Path, path: Any, data: bytes) -> Any:
+        loaded = real(p, path, data)
+        (connector.parent / "items.json").write_text('{"type": "object", "title": "written meanwhile"}')
+        return loaded
+
+    monkeypatch.setattr(cache, "_load", racing)
+    assert cache.load_connector_file(connector).streams[0].json_schema == {"type": "object"}
+    assert not entries(home)
+    monkeypatch.setattr(cache, "_load", real)
+    os.utime(connector.parent / "items.json", (1, 1))
+    assert cache.load_connector_file(connector).streams[0].json_schema["title"] == "written meanwhile"
+    assert len(entries(home)) == 1
