@@ -299,3 +299,23 @@ def test_decoders_the_engine_cannot_honour_fail_at_load_time(tmp_path: Path, old
     at = "paginator:" if ".paginator:" in message else new
     line = next(i for i, text_line in enumerate(text.replace(old, new, 1).splitlines(), 1) if at in text_line)
     assert result.stderr.strip() == f"manifest.yaml:{line}: definitions.{message}"
+
+
+def test_a_filter_that_may_act_on_a_streamed_success_fails_at_load(tmp_path: Path) -> None:
+    """A JsonlDecoder reads a success's body as it arrives, so no rule sees it: a filter that could match
+    a success (here a predicate) is refused at load, naming the handler's place; one on 404 is kept."""
+    text = (HERE / "files_manifest.yaml").read_text()
+    old = 'requester: {$ref: "#/definitions/requester", path: events.jsonl}'
+    assert old in text
+    handler = ('requester: {$ref: "#/definitions/requester", path: events.jsonl, error_handler: {type: '
+               'DefaultErrorHandler, response_filters: [{type: HttpResponseFilter, action: IGNORE, %s}]}}')
+    (tmp_path / "manifest.yaml").write_text(text.replace(old, handler % "predicate: \"{{ response.error }}\""))
+    result = run_cli("validate", str(tmp_path / "manifest.yaml"))
+    assert result.rc == 2, result.stdout
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if old in text_line)
+    assert result.stderr.strip() == (
+        f"manifest.yaml:{line}: definitions.events.retriever.requester.error_handler: a response filter "
+        "that may act on a success (a predicate, error_message_contains, a status below 400) is not supported yet "
+        "with a decoder that reads the body as it arrives (JsonlDecoder, CsvDecoder, JsonItemsDecoder)")
+    (tmp_path / "manifest.yaml").write_text(text.replace(old, handler % "http_codes: [404]"))
+    assert run_cli("validate", str(tmp_path / "manifest.yaml")).rc == 0

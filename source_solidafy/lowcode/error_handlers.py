@@ -80,11 +80,16 @@ class ErrorHandlerParts(TranslatorCore):
 
     http_choice: dict[str, Any] | None = None  # the connector's http settings the first stream asked for
 
-    def error_rules(self, requester: dict[str, Any], retry_statuses: frozenset[int]) -> list[Any]:
-        """The stream's ``errors`` for its requester's error handler (absent: a DefaultErrorHandler)."""
+    def error_rules(self, requester: dict[str, Any], retry_statuses: frozenset[int], streamed: bool = False) -> list[Any]:
+        """The stream's ``errors`` for its requester's error handler (absent: a DefaultErrorHandler);
+        ``streamed``: the decoder reads a success's body as it arrives, so no rule sees that body."""
         node = requester.get("error_handler")
         at = self.path(requester, "error_handler")
         handler, retries, backoff = (Handler(), 5, None) if node is None else self._handler(node, at)
+        if streamed and any(f.predicate or f.contains or min(f.codes, default=600) < 400 for f in handler.all_filters):
+            raise self.fail(self.path(node) or at, "a response filter that may act on a success (a predicate, error_message_contains, "
+                            "a status below 400) is not supported yet with a decoder that reads the body as it "
+                            "arrives (JsonlDecoder, CsvDecoder, JsonItemsDecoder)")
         http = {**DEFAULT_HTTP, "max_retries": retries, **(backoff or {})}
         if self.http_choice is None:
             self.http_choice = http
