@@ -117,20 +117,22 @@ def _has(record: Any, path: tuple[Any, ...]) -> bool:
     return True
 
 
-def _segment_matches(segment: Any, glob: str) -> bool:
+def _segment_matches(segment: Any, glob: Any) -> bool:
+    """One step of dpath's match: a list index against what ``int()`` makes of the glob, else fnmatch
+    (a glob that is no text matches no key: fnmatch raises and dpath says no)."""
     if isinstance(segment, int):
         try:
             if segment == int(glob):
                 return True
-        except ValueError:
-            return fnmatchcase(str(segment), glob)
+        except (ValueError, TypeError):
+            return isinstance(glob, str) and fnmatchcase(str(segment), glob)
         return False  # an index against an integer it is not: fnmatch of an int raises, dpath says no
-    return fnmatchcase(segment, glob)
+    return isinstance(glob, str) and fnmatchcase(segment, glob)
 
 
-def match(path: tuple[Any, ...], glob: list[str]) -> bool:
+def match(path: tuple[Any, ...], glob: list[Any]) -> bool:
     """dpath's segments.match (one ``**`` at most; see :func:`check_glob`)."""
-    steps: list[str | None] = list(glob)  # None: a star added for ``**``
+    steps: list[Any] = list(glob)  # None: a star added for ``**``
     if "**" in glob:
         ss = glob.index("**")
         if len(path) >= len(glob):
@@ -142,13 +144,14 @@ def match(path: tuple[Any, ...], glob: list[str]) -> bool:
     return all(_segment_matches(s, "*" if g is None else g) for s, g in zip(path, steps, strict=True))
 
 
-def check_glob(glob: list[str]) -> str | None:
+def check_glob(glob: list[Any]) -> str | None:
     """Why dpath refuses the pointer on every record (None: it does not)."""
-    return "two '**' in one pointer (dpath refuses it)" if glob.count("**") > 1 else None
+    return "two '**' in one path (dpath refuses it)" if glob.count("**") > 1 else None
 
 
-def is_plain(glob: list[str]) -> bool:
-    return not any(GLOB_CHARS & set(step) for step in glob)
+def is_plain(glob: list[Any]) -> bool:
+    """Steps that are text without patterns, or integers: they name one place at most."""
+    return all((isinstance(step, str) and not GLOB_CHARS & set(step)) or type(step) is int for step in glob)
 
 
 def _remove(record: Any, path: tuple[Any, ...]) -> None:
@@ -162,12 +165,12 @@ def _remove(record: Any, path: tuple[Any, ...]) -> None:
         parent[key] = None
 
 
-def _plain_target(record: Any, glob: list[str]) -> tuple[Any, ...] | None:
-    """The one path a pointer without patterns matches (what the walk would find, without walking)."""
+def _plain_target(record: Any, glob: list[Any]) -> tuple[Any, ...] | None:
+    """The one path a plain glob (:func:`is_plain`) matches: what the walk would find, without walking."""
     current, path = record, []
     for step in glob:
         if isinstance(current, dict):
-            if step not in current:
+            if not isinstance(step, str) or step not in current:
                 return None
             key: Any = step
         elif isinstance(current, list):
@@ -186,7 +189,21 @@ def _plain_target(record: Any, glob: list[str]) -> tuple[Any, ...] | None:
     return tuple(path) if path else None
 
 
-def delete(record: dict[str, Any], glob: list[str], keep: Callable[[Any], bool] | None = None) -> int:
+def found(record: dict[str, Any], glob: list[Any]) -> list[Any]:
+    """The values at the places ``glob`` matches, in dpath's walk order (``dpath.values``; ``dpath.get``
+    wants exactly one)."""
+    if is_plain(glob):
+        target = _plain_target(record, glob)
+        if target is None:
+            return []
+        node: Any = record
+        for key in target:
+            node = node[key]
+        return [node]
+    return [value for path, value in walk(record) if match(path, glob)]
+
+
+def delete(record: dict[str, Any], glob: list[Any], keep: Callable[[Any], bool] | None = None) -> int:
     """``dpath.delete(record, glob, afilter=keep)``, without its PathNotFound: the number deleted."""
     if keep is None and is_plain(glob):
         target = _plain_target(record, glob)

@@ -11,7 +11,14 @@
   The value is put at ``path`` by dpath's ``new`` (dpath.py: nested objects and list indexes created).
 - ``RemoveFields``: each pointer deleted by dpath's ``delete`` (patterns, ``**``, list items nulled);
   with ``condition``, every leaf of the record for which it holds (reading ``property``), as dpath does.
-- Neither changes the declared schema: the CDK's catalog is the manifest's schema as written.
+- ``DpathFlattenFields``: ``field_path``'s steps are the CDK's interpolation of each (config and
+  parameters; ``literal_eval`` too, so ``"0"`` is an integer, which matches a list index only); with a
+  ``*`` among them the first value the pattern matches (dpath's walk order), else the one value it
+  matches (two fail the stream, as dpath.get does). An object found is merged into the record, its keys
+  given ``key_transformation``'s prefix/suffix, unless one of them is already there; with
+  ``delete_origin_value`` what the path matches is deleted (dpath's delete); with ``replace_record``
+  it replaces the record.
+- None of these changes the declared schema: the CDK's catalog is the manifest's schema as written.
 """
 
 from __future__ import annotations
@@ -144,6 +151,89 @@ def _texts_list(t: TranslatorCore, step: dict[str, Any]) -> list[Any]:
     if not isinstance(pointers, list):
         raise t.fail(t.path(step, "field_pointers"), "field_pointers must be a list of lists of text")
     return pointers
+
+
+class AirbyteDpathFlatten(Strict):
+    """DpathFlattenFields; each step the JSON text of its typed value."""
+
+    field_path: list[Template] = Field(min_length=1)
+    delete_origin_value: bool = False
+    replace_record: bool = False
+    prefix: str = ""
+    suffix: str = ""
+    type: Literal["airbyte_dpath_flatten"] = "airbyte_dpath_flatten"
+
+
+class DpathFlattenStep(TransformStep):
+    def __init__(self, spec: AirbyteDpathFlatten, stream: str) -> None:
+        self.spec, self.stream = spec, stream
+        self._path: list[Any] | None = None  # the steps, evaluated against the sync's config once
+
+    def _glob(self, ctx: dict[str, Any]) -> list[Any]:
+        if self._path is None:
+            path = [jsoncodec.loads(t.render(ctx)) for t in self.spec.field_path]
+            if (problem := dpath.check_glob(path)) is not None:
+                raise StreamError(f"stream '{self.stream}': DpathFlattenFields.field_path {path}: {problem}")
+            self._path = path
+        return self._path
+
+    def _extracted(self, record: dict[str, Any], path: list[Any]) -> Any:
+        values = dpath.found(record, path)
+        if "*" in path or len(values) < 2:
+            return values[0] if values else None
+        raise StreamError(f"stream '{self.stream}': DpathFlattenFields.field_path {path} matches more than one "
+                          "value (dpath.get refuses it: the CDK fails the stream too)")
+
+    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
+        s = self.spec
+        path = self._glob(ctx)
+        for record in records:
+            found = self._extracted(record, path)
+            if not isinstance(found, dict):
+                continue
+            extracted = {f"{s.prefix}{k}{s.suffix}": v for k, v in found.items()}
+            if s.replace_record and extracted:
+                record.clear()
+                record.update(extracted)
+            elif not extracted.keys() & record.keys():
+                if s.delete_origin_value:
+                    dpath.delete(record, path)
+                record.update(extracted)
+
+
+def _affix(t: TranslatorCore, keys: dict[str, Any], key: str) -> str:
+    """KeyTransformation.prefix/suffix as the CDK applies it: its typed value, none when that is false."""
+    text = keys.get(key)
+    if text is None:
+        return ""
+    if "{" in str(text):
+        raise t.fail(t.path(keys, key), f"a templated KeyTransformation.{key} is not supported yet")
+    value = t.interp(keys, key, {"config", "parameters"}).eval({}, str(text))
+    return str(value) if value else ""
+
+
+def dpath_flatten(t: TranslatorCore, step: dict[str, Any]) -> AirbyteDpathFlatten:
+    items = _texts(t, step, "field_path", step.get("field_path"))
+    if not items:
+        raise t.fail(t.path(step, "field_path"), "DpathFlattenFields.field_path must not be empty")
+    if (problem := dpath.check_glob(items)) is not None:
+        raise t.fail(t.path(step, "field_path"), problem)
+    path = []
+    for item in items:
+        holder = {"step": item, PARAMETERS: step.get(PARAMETERS)}
+        t.resolved.origin[id(holder)] = t.path(step, "field_path")
+        path.append(t.table.typed_template(t.interp(holder, "step", {"config", "parameters"})))
+    keys = step.get("key_transformation") or {}
+    if keys:
+        t.check(keys, t.path(step, "key_transformation"))
+    return AirbyteDpathFlatten(field_path=path, delete_origin_value=bool(step.get("delete_origin_value")),
+                               replace_record=bool(step.get("replace_record")),
+                               prefix=_affix(t, keys, "prefix"), suffix=_affix(t, keys, "suffix"))
+
+
+@FACTORY.register(AirbyteDpathFlatten, DpathFlattenStep, slot="transform")
+def _dpath_flatten(spec: AirbyteDpathFlatten, inputs: TransformInputs) -> TransformStep:
+    return DpathFlattenStep(spec, inputs.stream)
 
 
 @FACTORY.register(AirbyteAddFields, AddFieldsStep, slot="transform")

@@ -10,9 +10,7 @@
 - The record filter after the transformations (``AirbyteRecordFilter``: ``is_client_side_incremental``,
   ``transform_before_filtering``): a record whose cursor is before the sync's start less the lookback
   (never before ``start_datetime``) or after its end is dropped, and so is one the condition refuses.
-- ``DpathFlattenFields``: the object at ``field_path`` merged into the record (keys given
-  ``key_transformation``'s prefix/suffix) unless one of its keys is already there; with
-  ``delete_origin_value`` the object is removed; with ``replace_record`` it replaces the record.
+- ``DpathFlattenFields``: in fields.py.
 
 - ``FlattenFields``: the CDK's flatten_record, step for step (its stack order decides which of two equal
   keys gets its parent's name; after the first list flattened every later key is named by its path).
@@ -31,8 +29,6 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import Field
-
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode.cursor import SYNC_BOUNDS, DatetimeSlices
 from source_solidafy.manifest.fields import Strict, Template
@@ -47,17 +43,6 @@ class AirbyteKeys(Strict):
 
     case: Literal["lower", "snake"]
     type: Literal["airbyte_keys"] = "airbyte_keys"
-
-
-class AirbyteDpathFlatten(Strict):
-    """DpathFlattenFields with a path of plain keys."""
-
-    field_path: list[str] = Field(min_length=1)
-    delete_origin_value: bool = False
-    replace_record: bool = False
-    prefix: str = ""
-    suffix: str = ""
-    type: Literal["airbyte_dpath_flatten"] = "airbyte_dpath_flatten"
 
 
 def snake_key(key: str) -> str:
@@ -98,30 +83,6 @@ class KeysStep(TransformStep):
             else:
                 for key in set(record):
                     record[key.lower()] = record.pop(key)
-
-
-class DpathFlattenStep(TransformStep):
-    def __init__(self, spec: AirbyteDpathFlatten) -> None:
-        self.spec = spec
-
-    def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
-        s = self.spec
-        *parents, last = s.field_path
-        for record in records:
-            holder: Any = record
-            for key in parents:
-                holder = holder.get(key) if isinstance(holder, dict) else None
-            found = holder.get(last) if isinstance(holder, dict) else None
-            if not isinstance(found, dict):
-                continue
-            extracted = {f"{s.prefix}{k}{s.suffix}": v for k, v in found.items()}
-            if s.replace_record and extracted:
-                record.clear()
-                record.update(extracted)
-            elif not extracted.keys() & record.keys():
-                if s.delete_origin_value:
-                    del holder[last]
-                record.update(extracted)
 
 
 class AirbyteFlatten(Strict):
@@ -252,11 +213,6 @@ def _record_filter(spec: AirbyteRecordFilter, inputs: TransformInputs) -> Transf
 @FACTORY.register(AirbyteKeys, KeysStep, slot="transform")
 def _keys(spec: AirbyteKeys, inputs: TransformInputs) -> TransformStep:
     return KeysStep(spec, inputs.stream)
-
-
-@FACTORY.register(AirbyteDpathFlatten, DpathFlattenStep, slot="transform")
-def _flatten(spec: AirbyteDpathFlatten, inputs: TransformInputs) -> TransformStep:
-    return DpathFlattenStep(spec)
 
 
 @FACTORY.register(AirbyteFlatten, FlattenStep, slot="transform")

@@ -9,14 +9,13 @@ from typing import Any
 from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.durations import parse_duration
-from source_solidafy.lowcode.fields import add_fields, remove_fields
+from source_solidafy.lowcode.fields import add_fields, dpath_flatten, remove_fields
 from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
 from source_solidafy.lowcode.resolve import PARAMETERS
 from source_solidafy.lowcode.transforms import (
-    AirbyteDpathFlatten,
     AirbyteFlatten,
     AirbyteKeys,
     AirbyteKeysReplace,
@@ -250,21 +249,6 @@ class StreamParts(TranslatorCore):
         except (OSError, ValueError) as exc:
             raise self.fail(self.path(loader), f"cannot read {candidate.name}: {exc}") from None
 
-    def _dpath_flatten(self, step: dict[str, Any]) -> AirbyteDpathFlatten:
-        path = [str(p) for p in step.get("field_path") or []]
-        if not path or any(not p or "{" in p or any(ch in p for ch in "*?[]") or p.isdigit() for p in path):
-            raise self.fail(self.path(step, "field_path"), "DpathFlattenFields.field_path with templates, globs or "
-                            "list indexes is not supported yet (plain keys are)")
-        keys = step.get("key_transformation") or {}
-        if keys:
-            self.check(keys, self.path(step, "key_transformation"))
-        for key in ("prefix", "suffix"):
-            if "{" in str(keys.get(key) or ""):
-                raise self.fail(self.path(keys, key), f"a templated KeyTransformation.{key} is not supported yet")
-        return AirbyteDpathFlatten(field_path=path, delete_origin_value=bool(step.get("delete_origin_value")),
-                                   replace_record=bool(step.get("replace_record")),
-                                   prefix=str(keys.get("prefix") or ""), suffix=str(keys.get("suffix") or ""))
-
     def _static_key(self, step: dict[str, Any], key: str) -> str:
         """KeysReplace's ``old`` or ``new`` as the CDK's ``str(InterpolatedString.eval())`` gives it (an empty
         one is ``None``); a template of ``parameters`` only."""
@@ -279,7 +263,7 @@ class StreamParts(TranslatorCore):
                 out.append(AirbyteKeys(case="lower" if kind == "KeysToLower" else "snake"))
                 continue
             if kind == "DpathFlattenFields":
-                out.append(self._dpath_flatten(step))
+                out.append(dpath_flatten(self, step))
                 continue
             if kind == "FlattenFields":
                 lists = step.get("flatten_lists")

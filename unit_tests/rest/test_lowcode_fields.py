@@ -26,10 +26,11 @@ def _manifest(steps: list[dict[str, Any]]) -> str:
         "spec": {"type": "Spec", "connection_specification": {"type": "object", "properties": {}}}})
 
 
-def _apply(steps: list[dict[str, Any]], record: dict[str, Any]) -> dict[str, Any]:
+def _apply(steps: list[dict[str, Any]], record: dict[str, Any], config: dict[str, Any] | None = None) -> dict[str, Any]:
     stream = load_airbyte_text(_manifest(steps)).manifest.streams[0]
     records = [copy.deepcopy(record)]
-    builders.transformer(stream.transform, None, "s").apply(records, build_context({"c": "cfg"}, partition={"p": "q"}))
+    ctx = build_context(config or {"c": "cfg"}, partition={"p": "q"})
+    builders.transformer(stream.transform, None, "s").apply(records, ctx)
     return records[0]
 
 
@@ -131,3 +132,30 @@ def test_plain_pointers_match_what_the_walk_finds() -> None:
         for path in matches:
             dpath._remove(walked, path)
         assert straight == walked, pointer
+
+
+def _flatten(path: list[str], **extra: Any) -> list[dict[str, Any]]:
+    return [{"type": "DpathFlattenFields", "field_path": path, **extra}]
+
+
+@pytest.mark.parametrize(("record", "steps", "expected"), [
+    ({"a": {"x": 1}, "b": {"y": 2}, "l": [{"z": 3}]}, _flatten(["*"]), {"a": {"x": 1}, "b": {"y": 2}, "l": [{"z": 3}], "x": 1}),
+    ({"a": {"x": 1}}, _flatten(["a*"], delete_origin_value=True), {"x": 1}),
+    ({"l": [{"z": 3}, {"w": 4}], "d": {"0": {"q": 1}}}, _flatten(["l", "{{ config.i }}"], delete_origin_value=True),
+     {"l": [None, {"w": 4}], "d": {"0": {"q": 1}}, "z": 3}),
+    ({"d": {"0": {"q": 1}}}, _flatten(["d", "0"]), {"d": {"0": {"q": 1}}}),
+    ({"d": {"k": {"q": 1}}}, _flatten(["d", "{{ config.c }}"], key_transformation={
+        "type": "KeyTransformation", "prefix": "1e3", "suffix": "None"}), {"d": {"k": {"q": 1}}, "1000.0q": 1}),
+    ({"l": [{"z": 3}, {"w": 4}]}, _flatten(["l", "-1"], delete_origin_value=True), {"l": [{"z": 3}], "w": 4}),
+    ({"a": {"b": {"c": 1}}, "x": {"b": {"d": 2}}}, _flatten(["*", "b"], delete_origin_value=True), {"a": {}, "x": {}, "c": 1}),
+])
+def test_dpath_flatten_fields_paths_are_the_cdks(record: dict[str, Any], steps: list[dict[str, Any]],
+                                                 expected: dict[str, Any]) -> None:
+    """The steps are typed as the CDK types them ("0" from the config is a list index, never the key
+    "0"); a ``*`` takes the first match, the deletion every match."""
+    assert _apply(steps, record, {"c": "k", "i": "0"}) == expected
+
+
+def test_a_dpath_flatten_path_matching_two_values_fails_the_stream_as_dpath_get() -> None:
+    with pytest.raises(StreamError, match="matches more than one value"):
+        _apply(_flatten(["?"]), {"a": {"x": 1}, "b": {"y": 2}})
