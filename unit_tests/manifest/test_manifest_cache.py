@@ -100,6 +100,20 @@ def test_the_key_changes_with_our_own_code(connector: Path, monkeypatch: pytest.
     assert cache.entry_key(connector, b"x") != key
 
 
+def test_the_key_changes_when_a_parsing_library_is_upgraded(connector: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    assert [Path(f).parent.name for f in cache._library_files()] == ["yaml", "jinja2"]
+    library = tmp_path / "__init__.py"
+    library.write_text("__version__ = '6.0.1'\n")
+    monkeypatch.setattr(cache, "_library_files", lambda: [str(library)])
+    monkeypatch.setattr(cache, "_code_stamp", None)
+    key = cache.entry_key(connector, b"x")
+    library.write_text("__version__ = '6.0.2'\n")
+    os.utime(library, ns=(1, 1))
+    monkeypatch.setattr(cache, "_code_stamp", None)
+    assert cache.entry_key(connector, b"x") != key
+
+
 def test_foreign_or_group_writable_entries_are_ignored(home: Path, loads: list[str], connector: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     cache.load_connector_file(connector)
