@@ -72,10 +72,9 @@ class _Retry(Exception):
     """Internal: a response that should be retried (carries it, and the rule that said so, for the wait)."""
 
     def __init__(self, response: Response, rule: ResponseRule | None = None) -> None:
-        self.response = response
+        self.response, self.wait = response, rule.wait if rule is not None else None  # RetryWait: the rule's first
         self.rate_limited = rule is not None and rule.action == "rate_limited"
         self.reason = f"{rule.where} {rule.action}" if rule is not None else None
-        self.wait = rule.wait if rule is not None else None  # the rule's own wait (RetryWait honours it first)
 
 
 class HttpClient:
@@ -256,9 +255,6 @@ class HttpClient:
             if rule is None and resp.status < 400:
                 return resp
             assert isinstance(resp, Response)  # an error's (and a matched response's) body is always read
-            if rule is not None and rule.action == "accept":  # read as a page; without records it is an empty one
-                resp.accepted = rule.describe()
-                return resp
             if rule is not None and rule.action == "ignore":
                 raise ResponseIgnored(self.redact(f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}: "
                                                   f"{rule.describe()}"), rule, resp.status, self.redact(resp.url))

@@ -37,6 +37,8 @@ class Answer(Protocol):
     @property
     def content(self) -> bytes: ...
 
+    accepted: str | None  # set by first_match when an ``accept`` rule matched
+
     def json(self) -> object: ...
 
 
@@ -95,9 +97,15 @@ class ResponseRule:
 
 
 def first_match(rules: Sequence[ResponseRule], resp: Answer) -> ResponseRule | None:
-    """The first rule ``resp`` matches, in order (the stream's before the connector's), as it resolves."""
+    """The first rule ``resp`` matches, in order (the stream's before the connector's), as it resolves.
+
+    An ``accept`` is no rule for the client (the response is a success): it is noted on the response
+    (``Response.accepted``), whose records path may then be missing (an empty page)."""
     for rule in rules:
         found = rule.resolve(resp)
+        if found is not None and found.action == "accept":
+            resp.accepted = found.describe()
+            return None
         if found is not None:
             return found
     return None

@@ -37,7 +37,7 @@ class Answer:
 
     def __init__(self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None,
                  raw: bytes | None = None, url: str = "https://u:p@api.example.com/v1/orders?key=s3cret#x") -> None:
-        self.status, self.url = status, url
+        self.status, self.url, self.accepted = status, url, None
         self.headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(headers or {})
         self.content = raw if raw is not None else orjson.dumps(body if body is not None else {})
 
@@ -149,7 +149,9 @@ def test_the_rule_answers_what_the_cdks_decision_amounts_to_in_our_engine() -> N
     assert r.resolve(Answer(503)) is None  # retried as our engine retries a 503: no rule needed
     unauthorized = r.resolve(Answer(401))
     assert unauthorized is not None and unauthorized.action == "fail"  # the CDK fails a 401 (ours would refresh)
-    assert first_match([ResponseRule("retry", [418]), r], Answer(body={"error": "x"})) is not None
+    page = Answer(body={"error": "x"})
+    assert first_match([ResponseRule("retry", [418]), r], page) is None  # an accept is a success for the client,
+    assert page.accepted == "errors[0] (accept)"  # noted on the response: no records path there is an empty page
 
 
 def test_a_rules_own_wait_goes_before_the_servers_hints() -> None:
