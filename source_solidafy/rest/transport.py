@@ -37,7 +37,10 @@ from requests.utils import requote_uri, resolve_proxies
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from source_solidafy.rest import header_parsing
 from source_solidafy.rest.origins import FORWARDABLE_HEADERS, same_origin
+
+header_parsing.install()  # plain response headers without the email parser (the same HTTPMessage)
 
 DEFAULT_MAX_RESPONSE_MB = 128
 MAX_REDIRECTS = 10
