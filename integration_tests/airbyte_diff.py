@@ -10,6 +10,7 @@ A case is a data file, integration_tests/airbyte_manifests/cases/<name>.yaml::
     check: true                                # and a check (CheckStream): status and requests
     fails: {orders: "account acme is suspended"}   # streams both engines must fail, with these words
     discover: true                             # and discover: each stream's schema, sync modes, cursor, key
+    compare_config: true                       # and the config each hands back last (CONTROL messages)
     parent_paths: [/api/v1/products]           # a parent stream's requests: compared as a set (see _counted)
     api: {...}                                 # the mock (integration_tests/mocks/manifest_api.py)
 
@@ -167,6 +168,7 @@ class Sync:
     status: str | None = None  # a check's CONNECTION_STATUS
     catalog: dict[str, Any] = field(default_factory=dict)  # discover's streams, by name, as compared
     raw_states: dict[str, Any] = field(default_factory=dict)  # as emitted (what a resumed sync is given)
+    config: dict[str, Any] | None = None  # the last CONTROL message's config (without our ``connector`` key)
 
     def state_messages(self) -> list[dict[str, Any]]:
         return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": state}}
@@ -195,6 +197,10 @@ def _parse(rc: int, stdout: str, stderr: str, log: list[dict[str, Any]], window:
             sync.states[st["stream_descriptor"]["name"]] = _duration_free(_now_free(st.get("stream_state"), window))
         elif kind == "CATALOG":
             sync.catalog = {s["name"]: _as_compared(s) for s in msg["catalog"]["streams"]}
+        elif kind == "CONTROL" and msg["control"].get("type") == "CONNECTOR_CONFIG":
+            config = dict(msg["control"]["connectorConfig"]["config"])
+            config.pop("connector", None)
+            sync.config = config
         elif kind == "CONNECTION_STATUS":
             sync.status = msg["connectionStatus"]["status"]
         elif kind == "TRACE" and msg["trace"].get("type") == "ERROR":

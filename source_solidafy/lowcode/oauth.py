@@ -18,7 +18,7 @@ The CDK's refresh request (AbstractOauth2Authenticator._build_standard_refresh_a
 The token request goes only to the token endpoint, through the connector's session, as our other
 OAuth2 grants (rest/oauth2.py): what it carries never goes elsewhere and is redacted from messages.
 A rotated refresh token is handed back as our oauth2_refresh_token does (the CDK without
-``refresh_token_updater`` drops it).
+``refresh_token_updater`` drops it); with ``refresh_token_updater``, see oauth_updater.py.
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ MAX_DEPTH = 5  # the CDK's _find_and_get_value_from_response
 CONFIG_VARS = {"config", "parameters"}
 
 
+class TokenUpdater(Strict):
+    """refresh_token_updater: where the config keeps the tokens and their expiry (oauth_updater.py)."""
+
+    access_path: list[str]
+    refresh_path: list[str]
+    expiry_path: list[str]
+
+
 class AirbyteOAuthOptions(Strict):
     """The CDK's refresh request; each value the JSON text of its typed value (values.typed_template)."""
 
@@ -63,6 +71,7 @@ class AirbyteOAuthOptions(Strict):
     body: TemplateMap = {}
     headers: TemplateMap = {}
     expiry_is_date: bool = False
+    updater: TokenUpdater | None = None
 
 
 class AirbyteOAuth(_RefreshAlternative):
@@ -155,24 +164,36 @@ class AirbyteOAuthGrant(o.OAuth2RefreshToken):
     def _refresh_locked(self) -> None:
         before, now = self._expires_at, self._clock()
         super()._refresh_locked()
-        try:
-            value = find_value(self._info, self._names["expires_in"])
-        except _TooDeep:
-            value = None
-        if value is None:
+        moment, lifetime = self._expiry_of(self._info)
+        if moment is None:
             fresh = before is not None and now < before
             self._expires_at = before if fresh else a._expiry(DEFAULT_LIFETIME_SECS, now)
-            return
+        else:
+            self._expires_at = a._expiry(lifetime, now)
+        self._refreshed(moment)
+
+    def _expiry_of(self, info: dict[str, Any]) -> tuple[dt.datetime | None, float]:
+        """When the answer says the token expires, and in how many seconds ((None, 0): it does not say)."""
+        try:
+            value = find_value(info, self._names["expires_in"])
+        except _TooDeep:
+            value = None
+        now = dt.datetime.now(dt.timezone.utc)
+        if value is None:
+            return None, 0.0
         try:
             if self._expiry_is_date:
-                lifetime = (expiry_moment(value) - dt.datetime.now(dt.timezone.utc)).total_seconds()
-            else:
-                lifetime = int(float(str(value)))
+                moment = expiry_moment(value)
+                return moment, (moment - now).total_seconds()
+            seconds = int(float(str(value)))
+            return now + dt.timedelta(seconds=seconds), float(seconds)
         except (ValueError, OverflowError):
             kind = "a date" if self._expiry_is_date else "a number of seconds"
             raise AuthError(f"token response from {self.token_url}: {self._names['expires_in']} {str(value)[:40]!r} "
                             f"is not {kind} (the CDK fails too)") from None
-        self._expires_at = a._expiry(lifetime, now)
+
+    def _refreshed(self, moment: dt.datetime | None) -> None:
+        """After a refresh (``moment``: the expiry the answer gave): nothing here; see oauth_updater.py."""
 
 
 def _typed(inputs: AuthInputs, template: TemplateString | None) -> Any:
@@ -206,6 +227,10 @@ def _airbyte_oauth(spec: AirbyteOAuth, inputs: AuthInputs) -> a.Auth:
     tail: dict[str, Any] = {"scopes": list(opts.scopes)} if opts.scopes else {}
     for key, template in opts.body.items():
         tail.setdefault(key, _typed(inputs, template))
+    if opts.updater is not None:
+        from source_solidafy.lowcode.oauth_updater import single_use
+
+        return single_use(spec, inputs, head, tail, names, headers)
     refresh = None if opts.refresh_token is None else str(_typed(inputs, opts.refresh_token))  # None -> "None", as the CDK
     save = inputs.save
     on_rotate = (lambda value: save(spec.refresh_token, value)) if save is not None and refresh is not None else None
@@ -246,7 +271,8 @@ def _required(t: TranslatorCore, node: dict[str, Any]) -> None:
                                    "only) is not supported yet")
     if node.get("client_id") is None or node.get("client_secret") is None:
         raise t.fail(t.path(node), "OAuthAuthenticator needs client_id and client_secret (the CDK refuses it)")
-    if (node.get("grant_type") or "refresh_token") == "refresh_token" and node.get("refresh_token") is None:
+    if ((node.get("grant_type") or "refresh_token") == "refresh_token" and node.get("refresh_token") is None
+            and node.get("refresh_token_updater") is None):  # with an updater the config holds it
         raise t.fail(t.path(node), "OAuthAuthenticator with grant_type refresh_token needs a refresh_token "
                                    "(the CDK refuses it)")
     scopes = node.get("scopes")
@@ -262,15 +288,21 @@ def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString |
     def text(key: str) -> TemplateString:
         return t.table.template(t.interp(node, key, CONFIG_VARS), t.where_of(t.path(node, key)))
 
+    from source_solidafy.lowcode.oauth_updater import path_template, updater
+
     refresh = t.table.typed_template(t.interp(node, "refresh_token", CONFIG_VARS)) if node.get("refresh_token") is not None else None
+    names = {k: _named(t, node, f"{k}_name", v) for k, v in NAMES.items()}
+    found = updater(t, node)
+    if found is not None:  # the CDK's factory: the updater's refresh_token_name, the config's refresh token
+        names["refresh_token"] = t.table.typed_template(Interpolated(found[1], {}, t.where_of(t.path(node))))
+        refresh, saved = None, path_template(found[0].refresh_path)
     options = AirbyteOAuthOptions(
-        grant_type=_named(t, node, "grant_type", "refresh_token"),
-        names={k: _named(t, node, f"{k}_name", v) for k, v in NAMES.items()},
+        grant_type=_named(t, node, "grant_type", "refresh_token"), names=names,
         client_id=t.table.typed_template(t.interp(node, "client_id", CONFIG_VARS)),
         client_secret=t.table.typed_template(t.interp(node, "client_secret", CONFIG_VARS)),
         refresh_token=refresh, scopes=list(node.get("scopes") or []),
         body=_mapping(t, node, "refresh_request_body"), headers=_mapping(t, node, "refresh_request_headers"),
-        expiry_is_date=bool(node.get("token_expiry_date_format")))
+        expiry_is_date=bool(node.get("token_expiry_date_format")), updater=found[0] if found else None)
     return AirbyteOAuth(type="oauth2_refresh_token", token_url=text("token_refresh_endpoint"),
                         client_id=text("client_id"), client_secret=text("client_secret"),
                         refresh_token=saved if saved is not None else TemplateString(""), airbyte=options)

@@ -12,7 +12,7 @@ from typing import Any
 import jwt
 import pytest
 
-from source_solidafy.errors import AuthError, ManifestError
+from source_solidafy.errors import AuthError, ConfigError, ManifestError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.rest import builders
 from source_solidafy.rest.auth import REFRESH_MARGIN_SECS
@@ -176,3 +176,49 @@ def test_the_session_login_is_the_login_requesters_post() -> None:
 ])
 def test_a_session_login_we_cannot_send_alike_fails_at_load_time(old: str, new: str, message: str) -> None:
     _fails_to_load(SESSION, old, new, message)
+
+
+SINGLE_USE = {**OPTIONS_CONFIG, "auth_flow": "single_use", "credentials": {"refresh_token": "rt-1"}}
+
+
+def _single_use(config: dict[str, Any], saved: list[Any]) -> Any:
+    inputs = builders.AuthInputs.of(config, save=lambda template, value: saved.append((template.source, value)))
+    return builders.auth(load_airbyte_text(OPTIONS).manifest.auth_for(config), inputs)
+
+
+def test_refresh_token_updater_reads_the_config_and_writes_the_tokens_back() -> None:
+    saved: list[Any] = []
+    grant = _single_use(SINGLE_USE, saved)
+    sent: list[Any] = []
+    grant._post = lambda url, **kw: sent.append(kw["data"]) or {"access_token": "at-2", "expires_at": 4102444800,
+                                                                 "next_refresh_token": "rt-2"}
+    assert _applied(grant)[0]["Authorization"] == "Bearer at-2"
+    assert sent == [[("grant_type", "refresh_token"), ("client_id", "cid-1"), ("client_secret", "cs-1"),
+                     ("next_refresh_token", "rt-1")]]
+    assert saved == [("{{ config['credentials']['access_token'] }}", "at-2"),
+                     ("{{ config['credentials']['refresh_token'] }}", "rt-2"),
+                     ("{{ config['credentials']['token_expiry_date'] }}", "2100-01-01T00:00:00+00:00")]
+    assert "rt-2" in grant.secrets() and "at-2" in grant.secrets()
+
+
+def test_refresh_token_updater_uses_an_access_token_whose_expiry_is_ahead() -> None:
+    config = {**SINGLE_USE, "credentials": {"refresh_token": "rt-1", "access_token": "at-cfg", "client_id": "cid-2",
+                                            "token_expiry_date": "2099-01-01T00:00:00+00:00"}}
+    saved: list[Any] = []
+    grant = _single_use(config, saved)
+    grant._post = lambda url, **kw: pytest.fail("no token request while the config's token is valid")
+    assert _applied(grant)[0]["Authorization"] == "Bearer at-cfg"
+    assert saved == [] and "at-cfg" in grant.secrets()
+    expired = {**config, "credentials": {**config["credentials"], "token_expiry_date": "2020-01-01"}}
+    grant = _single_use(expired, saved)
+    sent: list[Any] = []
+    grant._post = lambda url, **kw: sent.append(kw["data"]) or {"access_token": "at-3"}
+    assert _applied(grant)[0]["Authorization"] == "Bearer at-3"
+    assert ("client_id", "cid-2") in sent[0], "the config's credentials.client_id wins, as in the CDK"
+    assert saved[-1][0].endswith("['token_expiry_date'] }}"), "no expiry in the answer: an hour on, written back"
+
+
+def test_refresh_token_updater_with_an_expiry_the_cdk_cannot_read_is_a_config_error() -> None:
+    config = {**SINGLE_USE, "credentials": {"refresh_token": "rt-1", "token_expiry_date": "next tuesday"}}
+    with pytest.raises(ConfigError, match="credentials.token_expiry_date"):
+        _single_use(config, [])
