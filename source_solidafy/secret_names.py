@@ -18,6 +18,7 @@ The last word decides because names are compounds whose last word says what the 
 
 from __future__ import annotations
 
+import functools
 import re
 
 SECRET_NOUNS = frozenset({
@@ -42,6 +43,15 @@ def name_words(name: str) -> list[str]:
 
 def is_secret_name(name: str) -> bool:
     """Whether a field, header or parameter called ``name`` holds a secret (see the module docstring)."""
+    return _known(name) if len(name) <= 64 else _judge(name)  # the HTTP client asks for every parameter
+
+
+@functools.lru_cache(maxsize=1024)
+def _known(name: str) -> bool:
+    return _judge(name)
+
+
+def _judge(name: str) -> bool:
     words = name_words(name)
     if not words:
         return False

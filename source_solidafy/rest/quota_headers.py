@@ -42,6 +42,9 @@ class Quota:
 
 def read_quotas(headers: Mapping[str, str], now: float) -> list[Quota]:
     """The quotas ``headers`` announce (first family found wins); ``now`` is epoch seconds."""
+    names = ",".join(headers).lower()
+    if "ratelimit" not in names and "rate-limit" not in names:  # every name read below has one of them
+        return []
     value = headers.get("ratelimit")
     if value:
         return _ietf(value, headers.get("ratelimit-policy") or "")

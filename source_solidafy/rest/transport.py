@@ -180,6 +180,10 @@ class WatchedAdapter(HTTPAdapter):
     Subclasses wrap the connection classes further (rest/guard.py checks where they connect).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._pool_keys: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}  # per origin and TLS
+        super().__init__(*args, **kwargs)
+
     def connection_classes(self) -> tuple[type[HTTPConnection], type[HTTPSConnection]]:
         return _WatchedHTTPConnection, _WatchedHTTPSConnection
 
@@ -198,10 +202,18 @@ class WatchedAdapter(HTTPAdapter):
                                         proxies: dict[str, str] | None = None, cert: Any = None) -> Any:
         if proxies:
             return super().get_connection_with_tls_context(request, verify, proxies, cert)
-        try:
-            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
-        except ValueError as e:
-            raise requests.exceptions.InvalidURL(e, request=request) from None
+        assert request.url is not None
+        key = (*request.url.split("/", 3)[:3], verify, cert)  # what the pool depends on: scheme, host, port, TLS
+        attributes = self._pool_keys.get(key)
+        if attributes is None:
+            try:
+                attributes = self.build_connection_pool_key_attributes(request, verify, cert)
+            except ValueError as e:
+                raise requests.exceptions.InvalidURL(e, request=request) from None
+            if len(self._pool_keys) >= 256:
+                self._pool_keys.clear()
+            self._pool_keys[key] = attributes
+        host_params, pool_kwargs = attributes
         return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
 
     def request_url(self, request: requests.PreparedRequest, proxies: dict[str, str] | None) -> str:
