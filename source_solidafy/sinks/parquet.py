@@ -105,7 +105,9 @@ class ParquetFiles(StreamFiles):
         batch = conform(batch, merged)
         self._buffer.append(batch)
         self._buffered_rows += batch.num_rows
-        self._buffered_bytes += batch.nbytes
+        # nbytes walks every buffer's offsets (23 µs a page); a batch made from dicts is never a slice,
+        # so its buffers' sizes are the bytes it holds (the same to a few bytes of padding, 0.8 µs)
+        self._buffered_bytes += batch.nbytes if is_arrow else batch.get_total_buffer_size()
         self.rows_in_part += batch.num_rows
         if self._buffered_rows >= self.row_group_rows or self._buffered_bytes >= self.row_group_bytes:
             self._flush()

@@ -42,6 +42,13 @@ def test_key_first_seen_after_ten_thousand_records_is_kept():
         ([-(2**63), 1], pa.int64(), [-(2**63), 1]),
         ([2**64 + 5], pa.string(), [str(2**64 + 5)]),
         ([None, None], pa.null(), [None, None]),
+        ([2**63 - 1, -(2**63), 0], pa.int64(), [2**63 - 1, -(2**63), 0]),  # ints only: packed by array("q")
+        ([1.5, -0.0, 1e308], pa.float64(), [1.5, -0.0, 1e308]),  # floats only: packed by array("d")
+        ([None, 1, None], pa.int64(), [None, 1, None]),
+        ([1, None, 2], pa.int64(), [1, None, 2]),
+        (["a", None, 1], pa.string(), ["a", None, "1"]),  # one type and nulls, then another
+        ([None, "a", 2.5], pa.string(), [None, "a", "2.5"]),
+        ([True, False], pa.bool_(), [True, False]),
     ],
 )
 def test_mixed_columns_widen_without_loss(values, dtype, expected):
@@ -135,6 +142,28 @@ def test_python_objects_outside_json_become_text():
     assert batch.schema.field("at").type == pa.string()
     assert batch.column(0).to_pylist() == ["2025-01-02T03:04:05+00:00", None]
     assert batch.column(1).to_pylist() == ["1.10", "2"]
+
+
+def test_float_columns_keep_nan_and_infinities():
+    column = records_to_batch([{"v": v} for v in (float("nan"), float("inf"), -float("inf"))]).column(0)
+    assert column.type == pa.float64() and column.null_count == 0
+    assert str(column.to_pylist()) == "[nan, inf, -inf]"
+
+
+def test_subclasses_of_json_types_are_text_as_before():
+    """An IntEnum or a str Enum is not an int or a str to the lattice: text, as ``str`` or JSON writes it."""
+    from enum import Enum, IntEnum
+
+    class Level(IntEnum):
+        HIGH = 3
+
+    class Colour(str, Enum):
+        RED = "red"
+
+    batch = records_to_batch([{"n": Level.HIGH, "c": Colour.RED}, {"n": Level.HIGH, "c": Colour.RED}])
+    assert batch.schema.types == [pa.string(), pa.string()]
+    assert batch.column(0).to_pylist() == ["3", "3"]
+    assert batch.column(1).to_pylist() == [str(Colour.RED)] * 2
 
 
 def test_records_with_different_keys_are_all_collected():
