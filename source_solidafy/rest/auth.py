@@ -29,14 +29,16 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import requests
-import tenacity
 
 from source_solidafy.errors import AuthError, HttpError, redact, redact_cut
 from source_solidafy.rest.paths import compile_path
+
+if TYPE_CHECKING:
+    import tenacity
 
 TOKEN_TIMEOUT_SECS = 30.0
 TOKEN_ATTEMPTS = 3
@@ -230,7 +232,10 @@ class _TokenAuth(Auth):
 def token_retrying(sleep: Callable[[float], None] = time.sleep) -> tenacity.Retrying:
     """The retry policy of token requests: up to ``TOKEN_ATTEMPTS`` tries on a connection error, a
     timeout or a 5xx, waiting 0.5 s then 1 s (``sleep`` waits: tests pass their own). After the last
-    try its answer (a 5xx) is returned, or its exception raised."""
+    try its answer (a 5xx) is returned, or its exception raised. tenacity is imported here: only an
+    auth that fetches tokens needs it."""
+    import tenacity
+
     return tenacity.Retrying(
         stop=tenacity.stop_after_attempt(TOKEN_ATTEMPTS),
         wait=tenacity.wait_exponential(multiplier=TOKEN_RETRY_BASE_SECS, min=0),

@@ -22,11 +22,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import requests
-import tenacity
 
 from source_solidafy.errors import AuthError, HttpError, redact
 from source_solidafy.request_stats import RequestStats
@@ -41,6 +41,7 @@ from source_solidafy.rest.ratelimit import (
     RetryWait,
     TokenBucket,
     request_slot,
+    retrying,
 )
 from source_solidafy.rest.request import ParamPairs as Params
 from source_solidafy.rest.request import param_list as _param_list
@@ -62,6 +63,9 @@ from source_solidafy.rest.transport import (
 )
 from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import LogFn
+
+if TYPE_CHECKING:
+    import tenacity
 
 __all__ = ["HttpClient", "Response", "StreamedResponse"]
 
@@ -129,7 +133,7 @@ class HttpClient:
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
         self._budgets = Budgets(rate_limit_pools or {}, backoff_max, self._waits, bucket, monotonic)
         self._answered = False  # set once any response arrived (see is_unknown_host)
-        self._retrying = self._retry_policy(max_retries, sleep)
+        self._sleep = sleep
 
     def _new_session(self, max_response_mb: float, max_concurrency: int | None,
                      connect_guard: Callable[[str, int], str] | None) -> GuardedSession:
@@ -139,18 +143,12 @@ class HttpClient:
         session.cookies.set_policy(ScopedCookiePolicy(self._scope.allows))
         return session
 
-    def _retry_policy(self, max_retries: int, sleep: Callable[[float], None]) -> tenacity.Retrying:
+    @cached_property
+    def _retrying(self) -> tenacity.Retrying:
         """Retry the statuses in ``retry_statuses`` and transient transport errors (never an unknown
-        host before any answer came), waiting as ``RetryWait`` says."""
-        return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(max_retries + 1),
-            retry=tenacity.retry_if_exception_type((_Retry, *TRANSIENT))
-            & tenacity.retry_if_exception(lambda exc: self._answered or not is_unknown_host(exc)),
-            wait=self._waits,
-            sleep=sleep,
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
+        host before any answer came), waiting as ``RetryWait`` says. Made by the first retry."""
+        return retrying(self.max_retries + 1, lambda exc: isinstance(exc, (_Retry, *TRANSIENT))
+                        and (self._answered or not is_unknown_host(exc)), self._waits, self._sleep, self._before_sleep)
 
     @property
     def base_url(self) -> str:

@@ -18,7 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    import tenacity
 
 _A = TypeVar("_A")
 _R = TypeVar("_R")
@@ -119,6 +122,16 @@ class Replay(Generic[_A, _R]):
         if first is not None:
             raise first
         return self._attempt(arg)
+
+
+def retrying(attempts: int, retry_on: Callable[[BaseException], bool], wait: Callable[[Any], float],
+             sleep: Callable[[float], None], before_sleep: Callable[[Any], None]) -> tenacity.Retrying:
+    """HttpClient's retry loop after its first attempt. tenacity is imported here, by a client's first
+    retry: a read that needs none never imports it (~5 ms of start-up)."""
+    import tenacity
+
+    return tenacity.Retrying(stop=tenacity.stop_after_attempt(attempts), retry=tenacity.retry_if_exception(retry_on),
+                             wait=wait, sleep=sleep, before_sleep=before_sleep, reraise=True)
 
 
 BACKOFFS = ("exponential", "linear", "constant")

@@ -1,0 +1,48 @@
+"""What a read from the validated-manifest cache imports: nothing it does not use (issue #16: start-up is
+most of a short read's CPU). The CLI runs as a subprocess twice against the generic mock API; the second
+run, a cache hit, says which of the modules a plain read has no use for it imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from integration_tests.mocks.generic import GenericApi
+from integration_tests.mocks.server import MockServer
+
+CONNECTOR = """\
+name: plain
+base_url: "{{ config.base_url }}"
+streams:
+  - name: items
+    request: {path: /v1/cursor, params: {limit: "5"}}
+    decoder: {type: json, records_path: data}
+    pagination: {type: cursor, cursor_param: cursor, cursor_path: next_cursor}
+    primary_key: id
+"""
+# what no plain read (no auth fetching tokens, no retry, one stream) needs
+UNUSED = ("tenacity", "yaml", "pyarrow", "duckdb", "flask", "smart_open", "boto3")
+
+READ_AND_SAY = (
+    "import sys, os\n"
+    "from source_solidafy.cli import main\n"
+    "out, sys.stdout = sys.stdout, open(os.devnull, 'w')\n"
+    "rc = main(sys.argv[1:])\n"
+    "sys.stdout = out\n"
+    f"print(rc, sorted(m for m in {UNUSED!r} if m in sys.modules))\n"
+)
+
+
+def test_a_cache_hit_read_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(CONNECTOR)
+    env = {**os.environ, "SOLIDAFY_CACHE_DIR": str(tmp_path / "cache")}
+    with MockServer(GenericApi([{"id": f"it_{i}"} for i in range(12)])) as srv:
+        argv = ["read", "-c", str(tmp_path / "c.yaml"), "--config-json", json.dumps({"base_url": srv.url})]
+        said = [subprocess.run([sys.executable, "-c", READ_AND_SAY, *argv], capture_output=True, text=True,
+                               env=env, timeout=120) for _ in range(2)]
+    assert [s.returncode for s in said] == [0, 0], said[1].stderr[-2000:]
+    assert said[1].stdout.strip() == "0 []", said[1].stdout
+    assert any(entry.is_file() for entry in (tmp_path / "cache").iterdir())  # the second read was a hit
