@@ -274,8 +274,8 @@ def test_error_handlers_become_rules_per_status_or_one_rule_that_reads_the_respo
      "characters ('ab') is not supported (Python's csv module, which the CDK uses, takes one)"),
     ('delimiter: "\\\\t"', "delimiter: '\\'", "exports.retriever.decoder.decoder.delimiter: CsvDecoder.delimiter "
      "'\\\\': \\ at end of string (the CDK cannot read it either)"),
-    ('delimiter: "\\\\t"', "encoding: latin-1", "exports.retriever.decoder.decoder.encoding: CsvDecoder.encoding 'latin-1' "
-     "is not supported yet (UTF-8 is)"),
+    ('delimiter: "\\\\t"', "encoding: klingon", "exports.retriever.decoder.decoder.encoding: CsvDecoder.encoding 'klingon' "
+     "is not a known text encoding (the CDK fails on it too, when it reads)"),
     ("decoder: {type: GzipDecoder, decoder: {type: JsonlDecoder}}",
      "decoder: {type: GzipDecoder, decoder: {type: GzipDecoder, decoder: {type: JsonlDecoder}}}",
      "events.retriever.decoder.decoder: a GzipDecoder inside a GzipDecoder is not supported yet"),
@@ -285,8 +285,13 @@ def test_error_handlers_become_rules_per_status_or_one_rule_that_reads_the_respo
     ("items_path: data.rows", "items_path: data.item.rows", "rows.retriever.decoder.decoder.items_path: "
      "JsonItemsDecoder.items_path 'data.item.rows' is not supported (dotted object keys are; ijson's 'item' steps "
      "into arrays)"),
-    ("decoder: {type: ZipfileDecoder, decoder: {type: CsvDecoder}}", "decoder: {type: XmlDecoder}",
-     "archive.retriever.decoder: XmlDecoder is not supported (needs more decoders)"),
+    ("decoder: {type: ZipfileDecoder, decoder: {type: CsvDecoder}}",
+     "decoder: {type: ZipfileDecoder, decoder: {type: XmlDecoder}}",
+     "archive.retriever.decoder.decoder: a XmlDecoder inside a ZipfileDecoder is not supported (airbyte-cdk refuses it "
+     "too)"),
+    ("decoder: {type: GzipDecoder, decoder: {type: JsonDecoder}}", "decoder: {type: IterableDecoder}",
+     "people.retriever.paginator: a paginator over a IterableDecoder is not supported (airbyte-cdk refuses it too: "
+     "pages are read from JSON only)"),
 ])
 def test_decoders_the_engine_cannot_honour_fail_at_load_time(tmp_path: Path, old: str, new: str, message: str) -> None:
     """files_manifest.yaml's decoders run against the CDK in cases/files.yaml; what we would read

@@ -33,8 +33,12 @@ header with ``rel="next"``), ``$has_more``, ``$page``, and ``{"$chunks": N, "eac
 page's records N at a time, each group rendered with ``each``, where ``$record`` is the group's first:
 records wrapped in objects or nested lists, for wildcard selectors).
 A route's ``format`` answers its records as a file instead of ``body``: ``csv`` (a header row,
-``delimiter``), ``jsonl``, or ``zip`` (the csv in ``members`` files of one archive); ``gzip: body``
-gzips it (or the JSON body) (Content-Type application/gzip), ``gzip: transport`` sends it with Content-Encoding: gzip.
+``delimiter``), ``jsonl``, ``lines`` (each record's values joined by ``delimiter``, one line each,
+ended by ``newline``), ``xml`` (``body`` written as xmltodict.unparse would, under a root element
+``xml_root``: ``@name`` keys are attributes, ``#text`` the text, lists repeat the element), or ``zip``
+(the csv in ``members`` files of one archive), text in ``encoding`` (default utf-8; ``charset``
+adds it to the Content-Type); ``gzip: body`` gzips it (or the JSON body) (Content-Type
+application/gzip), ``gzip: transport`` sends it with Content-Encoding: gzip.
 A header whose value is null is left out; a body key whose value is ``{"$if_more": {...}}`` is there
 only while more pages follow. Wrong credentials get a 401, an unknown path a 404.
 A fault answers the ``nth`` request under its path (counted over every request there, retries included)
@@ -55,6 +59,7 @@ import time
 import zipfile
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+from xml.sax.saxutils import escape, quoteattr
 
 from integration_tests.mocks.common import ArmedFaults, multi_form
 from integration_tests.mocks.generic import Credentials
@@ -236,32 +241,55 @@ def _header(value: Any) -> str:
     return str(int(time.time()) + int(m.group(1) or 0)) if m else str(value)
 
 
-def _csv(records: list[dict[str, Any]], delimiter: str) -> bytes:
+def _csv(records: list[dict[str, Any]], delimiter: str) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(records[0]) if records else ["id"], delimiter=delimiter)
     writer.writeheader()
     writer.writerows(records)
-    return out.getvalue().encode()
+    return out.getvalue()
+
+
+def _xml(tag: str, value: Any) -> str:
+    """``value`` as the element ``tag`` (xmltodict.unparse's mapping, without the declaration)."""
+    if isinstance(value, list):
+        return "".join(_xml(tag, v) for v in value)
+    if not isinstance(value, dict):
+        return f"<{tag}>{escape('' if value is None else str(value))}</{tag}>"
+    attrs = "".join(f" {k[1:]}={quoteattr(str(v))}" for k, v in value.items() if k.startswith("@"))
+    inner = "".join(_xml(k, v) for k, v in value.items() if not k.startswith(("@", "#")))
+    return f"<{tag}{attrs}>{escape(str(value.get('#text', '')))}{inner}</{tag}>"
+
+
+def _text(spec: dict[str, Any], kind: str, records: list[dict[str, Any]], body: Any) -> str:
+    delimiter = str(spec.get("delimiter", ","))
+    if kind == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if kind == "lines":
+        return "".join(delimiter.join(map(str, r.values())) + str(spec.get("newline", "\n")) for r in records)
+    if kind == "xml":
+        return '<?xml version="1.0"?>' + _xml(str(spec.get("xml_root", "response")), body)
+    return _csv(records, delimiter)
 
 
 def _file(spec: dict[str, Any], records: list[dict[str, Any]], body: Any, headers: dict[str, str]) -> Response:
-    """The records as a CSV, JSON lines or zip file (or the JSON body), gzipped as ``gzip`` says."""
+    """The records as a CSV, JSON lines, lines, XML or zip file (or the JSON body), gzipped as ``gzip`` says."""
     kind = spec.get("format", "json")
-    types = {"csv": "text/csv", "jsonl": "application/x-ndjson", "zip": "application/zip", "json": "application/json"}
+    types = {"csv": "text/csv", "jsonl": "application/x-ndjson", "zip": "application/zip", "json": "application/json",
+             "lines": "text/plain", "xml": "application/xml"}
+    encoding = str(spec.get("encoding", "utf-8"))
     if kind == "json":
-        data = json.dumps(body).encode()
-    elif kind == "jsonl":
-        data = b"".join(json.dumps(r).encode() + b"\n" for r in records)
+        data = json.dumps(body, ensure_ascii="encoding" not in spec).encode(encoding)
     elif kind == "zip":
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as archive:
             half = (len(records) + 1) // 2
             for name, part in zip(spec.get("members") or ["a.csv", "b.csv"], (records[:half], records[half:]), strict=False):
-                archive.writestr(name, _csv(part, str(spec.get("delimiter", ","))))
+                archive.writestr(name, _csv(part, str(spec.get("delimiter", ","))).encode(encoding))
         data = buf.getvalue()
     else:
-        data = _csv(records, str(spec.get("delimiter", ",")))
-    headers = {"Content-Type": types[kind], **headers}
+        data = _text(spec, kind, records, body).encode(encoding)
+    charset = f"; charset={encoding}" if spec.get("charset") else ""
+    headers = {"Content-Type": types[kind] + charset, **headers}
     if spec.get("gzip") == "body":
         data, headers["Content-Type"] = gzip.compress(data), "application/gzip"
     elif spec.get("gzip") == "transport":

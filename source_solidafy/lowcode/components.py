@@ -82,6 +82,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
     "GzipDecoder": frozenset({"decoder"}),
     "ZipfileDecoder": frozenset({"decoder"}),
     "JsonItemsDecoder": frozenset({"items_path", "encoding"}),
+    "IterableDecoder": frozenset(),
+    "XmlDecoder": frozenset(),
     "FlattenFields": frozenset({"flatten_lists"}),
     "KeysReplace": frozenset({"old", "new"}),
 }
@@ -118,7 +120,6 @@ NEEDS: dict[str, str] = {
     "JwtAuthenticator.request_option": "a JWT elsewhere than the Authorization header",
     "RecordSelector.schema_normalization": "schema normalization of record values (TypeTransformer)",
     "LegacySessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
-    "XmlDecoder": "more decoders", "IterableDecoder": "more decoders",
     "DatetimeBasedCursor.is_client_side_incremental": "client-side incremental filtering (records older than "
                                                       "the cursor dropped)",
     "DatetimeBasedCursor.clamping": "DatetimeBasedCursor specifics (clamping, data feeds, global substream cursor)",

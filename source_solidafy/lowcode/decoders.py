@@ -10,9 +10,14 @@
 - ``ZipfileDecoder``: its inner decoder over each file of the archive in turn (``compression: zip``).
 - ``JsonItemsDecoder`` (the CDK's JsonItemsParser, ijson): our ``json_stream`` decoder, the items of
   the array at ``items_path`` (dotted object keys) read as the body arrives.
+- ``encoding`` (CsvDecoder, JsonItemsDecoder): our decoder's ``encoding`` (any Python codec; the body
+  is decoded as it arrives, as the CDK's TextIOWrapper and _Utf8Recoder do).
+- ``IterableDecoder`` (each line as ``{"record": line}``): our ``lines`` decoder, read as it arrives.
+- ``XmlDecoder`` (xmltodict): our ``xml`` decoder with ``prefixes: keep`` (tag and attribute names as
+  written, ``ns:tag`` and ``@xmlns:ns``: xmltodict without namespace processing); it pages.
 
-What we cannot honour exactly fails at load time with the component's path: a CsvDecoder encoding
-other than UTF-8, a delimiter that is not one character, a GzipDecoder inside a GzipDecoder or a
+What we cannot honour exactly fails at load time with the component's path: an unknown encoding,
+a delimiter that is not one character, a GzipDecoder inside a GzipDecoder or a
 ZipfileDecoder, a ``field_path`` with a line decoder, an ``items_path`` part ``item`` (ijson's
 array items) or a JsonItemsDecoder in a zip, a paginator over anything but JSON (the CDK
 refuses that too), ``set_values_to_none`` with a record filter that runs before the transformations.
@@ -27,6 +32,7 @@ from source_solidafy.lowcode.transforms import AirbyteNoneValues
 from source_solidafy.lowcode.translate_core import TranslatorCore
 
 _WRAPPERS = {"GzipDecoder": "auto", "ZipfileDecoder": "zip"}
+_TOP_ONLY = ("IterableDecoder", "XmlDecoder")  # the CDK has no parser for them inside a wrapper
 
 
 class DecoderParts(TranslatorCore):
@@ -44,9 +50,14 @@ class DecoderParts(TranslatorCore):
             inner_kind = self.check(inner, self.path(node, "decoder"))
             if inner_kind in _WRAPPERS:
                 raise self.fail(self.path(inner), f"a {inner_kind} inside a {kind} is not supported yet")
+            if inner_kind in _TOP_ONLY:
+                raise self.fail(self.path(inner), f"a {inner_kind} inside a {kind} is not supported (airbyte-cdk "
+                                "refuses it too)")
             node, kind = inner, inner_kind
         if kind == "JsonDecoder":
             return ({**selected, "compression": {"type": packing}} if packing != "none" else selected), None
+        if kind == "XmlDecoder":  # the CDK reads response.text: a Content-Encoding undone, nothing else
+            return {**selected, "type": "xml", "prefixes": "keep", "compression": {"type": "none"}}, None
         self._no_paging(retriever, kind)
         if selected.get("records_path"):
             extractor = retriever["record_selector"]["extractor"]
@@ -54,34 +65,35 @@ class DecoderParts(TranslatorCore):
                             "supported yet (each item it decodes is a record)")
         if kind == "JsonItemsDecoder":
             return self._items(node, packing), None
+        if kind == "IterableDecoder":
+            return {"type": "lines", "compression": {"type": "none"}, "stream": True}, None
         out: dict[str, Any] = {"type": "jsonl" if kind == "JsonlDecoder" else "csv",
                                "compression": {"type": packing}, "stream": packing != "zip"}
         if kind == "JsonlDecoder":
             return out, None
         out["delimiter"] = self._delimiter(node)
-        self._utf8(node, kind)
+        out["encoding"] = self._encoding(node, kind)
         nones = node.get("set_values_to_none")
         return out, (AirbyteNoneValues(values=[v for v in nones if isinstance(v, str)]) if nones else None)
 
-    def _utf8(self, node: dict[str, Any], kind: str) -> None:
+    def _encoding(self, node: dict[str, Any], kind: str) -> str:
         encoding = str(node.get("encoding") or "utf-8")
         try:
-            utf8 = codecs.lookup(encoding).name == "utf-8"
+            return codecs.lookup(encoding).name
         except LookupError:
-            utf8 = False
-        if not utf8:
-            raise self.fail(self.path(node, "encoding"), f"{kind}.encoding {encoding!r} is not supported yet (UTF-8 is)")
+            raise self.fail(self.path(node, "encoding"), f"{kind}.encoding {encoding!r} is not a known text "
+                            "encoding (the CDK fails on it too, when it reads)") from None
 
     def _items(self, node: dict[str, Any], packing: str) -> dict[str, Any]:
         if packing == "zip":
             raise self.fail(self.path(node), "a JsonItemsDecoder inside a ZipfileDecoder is not supported yet")
-        self._utf8(node, "JsonItemsDecoder")
+        encoding = self._encoding(node, "JsonItemsDecoder")
         path = str(node.get("items_path") or "")
         parts = path.split(".")
         if not path or any(not p or p == "item" or any(ch in p for ch in "[]*{}") for p in parts):
             raise self.fail(self.path(node, "items_path"), f"JsonItemsDecoder.items_path {path!r} is not supported "
                             "(dotted object keys are; ijson's 'item' steps into arrays)")
-        return {"type": "json_stream", "records_path": path, "compression": {"type": packing}}
+        return {"type": "json_stream", "records_path": path, "compression": {"type": packing}, "encoding": encoding}
 
     def _delimiter(self, node: dict[str, Any]) -> str:
         text = str(node.get("delimiter") or ",")

@@ -8,6 +8,7 @@ Each ``type:`` is one model in a discriminated union. Every decoder takes ``comp
     decoder: {type: json_stream, records_path: data}      # one huge document, read as it arrives
 """
 
+import codecs
 import re
 from typing import Annotated, Any, Literal
 
@@ -73,6 +74,22 @@ class JsonDecoder(_Packed):
     missing_means_empty: bool = False
 
 
+class _Encoded(_Packed):
+    """``encoding``: the body's text encoding (any Python codec: ``latin-1``, ``cp1252``, ``utf-16``);
+    the body is decoded as it arrives, so a character split between chunks is read whole."""
+
+    encoding: Text = "utf-8"
+
+    @field_validator("encoding")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise PydanticCustomError("expected", "expected a text encoding such as utf-8 or latin-1, got '{got}'",
+                                      {"got": value}) from None
+
+
 def _streamable(value: Compression) -> Compression:
     if value.type == "zip" or value.members is not None:
         raise PydanticCustomError("expected", "a streamed body is read as it arrives: compression auto, gzip or "
@@ -80,7 +97,7 @@ def _streamable(value: Compression) -> Compression:
     return value
 
 
-class _Lines(_Packed):
+class _Lines(_Encoded):
     """``stream: true`` reads the body as it arrives, in batches of 1000 records, memory bounded by one
     line (``http.max_response_mb``), for exports larger than the response limit; no pagination."""
 
@@ -115,20 +132,30 @@ class CsvDecoder(_Lines):
         return v
 
 
+class LinesDecoder(_Lines):
+    """Each line of the body as the record ``{"record": "<the line>"}`` (its line break dropped; a line
+    ends at ``\\n``, ``\\r\\n`` or ``\\r``; an empty line is a record too)."""
+
+    type: Literal["lines"]
+
+
 class XmlDecoder(_Packed):
-    """XML parsed safely (no DTD entities); records map like xmltodict. An empty element on the
-    ``records_path`` (``<items/>``) is an empty page; a path not there fails the stream as with JSON.
+    """XML parsed safely (no entity declarations, no external DTD, at most 256 levels deep); records
+    map like xmltodict. An empty element on the ``records_path`` (``<items/>``) is an empty page; a
+    path not there fails the stream as with JSON. ``prefixes``: ``strip`` drops namespace prefixes
+    from names (and ``xmlns`` attributes), ``keep`` keeps names as written (``ns:item``, ``@xmlns:ns``).
     """
 
     type: Literal["xml"]
     records_path: Text | None = None
     missing_means_empty: bool = False
+    prefixes: Literal["strip", "keep"] = "strip"  # keep: ``ns:item`` and ``@xmlns:ns`` as written
 
 
 _KEYS = re.compile(r"[^.\[\]*]+(\.[^.\[\]*]+)*")
 
 
-class JsonStreamDecoder(_Packed):
+class JsonStreamDecoder(_Encoded):
     """One JSON document read as it arrives: the items of the array at ``records_path`` (dotted object
     keys; absent: the document is the array) become records in batches of ``batch_records``. Memory
     is bounded by one record, not the document: a record (or anything skipped on the way to the
@@ -155,5 +182,5 @@ class JsonStreamDecoder(_Packed):
         return _streamable(value)
 
 
-Decoder = Annotated[JsonDecoder | JsonlDecoder | CsvDecoder | XmlDecoder | JsonStreamDecoder,
+Decoder = Annotated[JsonDecoder | JsonlDecoder | CsvDecoder | LinesDecoder | XmlDecoder | JsonStreamDecoder,
                     Field(discriminator="type")]

@@ -69,6 +69,7 @@ from source_solidafy.manifest.decoder_parts import (  # re-exported: models.py i
     JsonDecoder,
     JsonlDecoder,
     JsonStreamDecoder,
+    LinesDecoder,
     NestedRecords,
     XmlDecoder,
 )
@@ -127,7 +128,7 @@ __all__ = [
     "ApiKeyAuth", "ApiKeysAuth", "AsyncCreate", "AsyncDownload", "AsyncJobPartition", "AsyncPoll", "Auth", "AuthAlternative",
     "AuthSpec", "AuthWhen", "BasicAuth", "BearerAuth", "CastStep", "Check", "Compression", "CsvDecoder",
     "CursorPagination", "DateRangePartition", "Decoder", "ErrorRule", "FlattenStep", "HashStep", "Http", "Incremental",
-    "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "JwtAuth", "LinkHeaderPagination", "ListPartition", "Lookup",
+    "JsonDecoder", "JsonStreamDecoder", "JsonlDecoder", "JwtAuth", "LinesDecoder", "LinkHeaderPagination", "ListPartition", "Lookup",
     "Manifest", "MaskStep", "NestedRecords", "NextUrlPagination", "NoAuth", "NormalizeKeysStep",
     "OAuth2ClientCredentialsAuth", "OAuth2JwtBearerAuth", "OAuth2RefreshTokenAuth", "OffsetPagination",
     "PageNumberPagination", "Pagination", "ParentStreamPartition", "Partition", "RemoveStep", "RenameStep",

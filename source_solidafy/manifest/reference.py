@@ -28,7 +28,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("spec", [m.SpecField]),
     ("Stream", [m.Stream, m.Request, m.Incremental]),
     ("lookups", [m.Lookup, m.SchemaFields]),
-    ("decoder", [m.JsonDecoder, m.JsonlDecoder, m.CsvDecoder, m.XmlDecoder, m.JsonStreamDecoder, m.NestedRecords,
+    ("decoder", [m.JsonDecoder, m.JsonlDecoder, m.CsvDecoder, m.LinesDecoder, m.XmlDecoder, m.JsonStreamDecoder, m.NestedRecords,
                  m.Compression]),
     ("pagination", [m.CursorPagination, m.OffsetPagination, m.PageNumberPagination,
                     m.LinkHeaderPagination, m.NextUrlPagination, m.Stop]),

@@ -1,10 +1,9 @@
 """The REST engine's parts: for each manifest model, the builder that makes its core object.
 
-One registration per YAML type, keyed by the model class (see :mod:`source_solidafy.rest.factory`);
-each builder passes the model's fields to the core class's constructor and nothing else happens
-here: no network, templates rendered by the ``inputs`` the caller gives (the auth blocks' builders are
-:mod:`source_solidafy.rest.auth_builders`). The typed helpers at the
-end (:func:`auth`, :func:`paginator`, ...) are what the engine calls.
+One registration per YAML type, keyed by the model class (see :mod:`source_solidafy.rest.factory`); each
+builder passes the model's fields to the core class's constructor and nothing else happens here: no
+network, templates rendered by the ``inputs`` the caller gives (the auth blocks' builders are
+:mod:`source_solidafy.rest.auth_builders`). The typed helpers at the end are what the engine calls.
 """
 
 from __future__ import annotations
@@ -125,27 +124,33 @@ _STREAM = {"stream": "source_solidafy.rest.builders (stream: true builds the rea
 
 @FACTORY.register(m.JsonlDecoder, d.JsonlDecoder, up.Unpacking, ls.JsonlStream, elsewhere=_STREAM)
 def _jsonl(spec: m.JsonlDecoder, key: str) -> d.Decoder:
-    if spec.stream:
-        return ls.JsonlStream(FACTORY.build(spec.compression, None, up.Packing))
-    return _packed(spec, d.JsonlDecoder())
+    stream = ls.JsonlStream(FACTORY.build(spec.compression, None, up.Packing), encoding=spec.encoding)
+    return stream if spec.stream else _packed(spec, d.JsonlDecoder(spec.encoding))
 
 
 @FACTORY.register(m.CsvDecoder, d.CsvDecoder, up.Unpacking, ls.CsvStream, elsewhere=_STREAM)
 def _csv(spec: m.CsvDecoder, key: str) -> d.Decoder:
-    reader = d.CsvDecoder(spec.delimiter, spec.has_header)
+    reader = d.CsvDecoder(spec.delimiter, spec.has_header, spec.encoding)
     if spec.stream:
-        return ls.CsvStream(reader, FACTORY.build(spec.compression, None, up.Packing))
+        return ls.CsvStream(reader, FACTORY.build(spec.compression, None, up.Packing), encoding=spec.encoding)
     return _packed(spec, reader)
+
+
+@FACTORY.register(m.LinesDecoder, up.Unpacking, ls.LinesStream, elsewhere=_STREAM)
+def _lines(spec: m.LinesDecoder, key: str) -> d.Decoder:
+    reader = ls.LinesStream(FACTORY.build(spec.compression, None, up.Packing), encoding=spec.encoding)
+    return reader if spec.stream else _packed(spec, ls.LinesStream(up.Packing("none"), encoding=spec.encoding))
 
 
 @FACTORY.register(m.XmlDecoder, d.XmlDecoder, up.Unpacking)
 def _xml(spec: m.XmlDecoder, key: str) -> d.Decoder:
-    return _packed(spec, d.XmlDecoder(spec.records_path, key, spec.missing_means_empty))
+    return _packed(spec, d.XmlDecoder(spec.records_path, key, spec.missing_means_empty, spec.prefixes))
 
 
 @FACTORY.register(m.JsonStreamDecoder, JsonStream)
 def _json_stream(spec: m.JsonStreamDecoder, key: str) -> d.Decoder:
-    return JsonStream(spec.records_path, FACTORY.build(spec.compression, None, up.Packing), spec.batch_records, key)
+    return JsonStream(spec.records_path, FACTORY.build(spec.compression, None, up.Packing), spec.batch_records, key,
+                      spec.encoding)
 
 
 # ------------------------------------------------------------------------------------ pagination

@@ -10,21 +10,18 @@ The body is parsed once per page and shared with the paginator; paths are compil
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError, redact_cut
 from source_solidafy.rest.paths import Path, compile_path
-
-if TYPE_CHECKING:
-    import xml.etree.ElementTree as ET
 
 
 class DecodableResponse(Protocol):
@@ -169,15 +166,36 @@ def _wrong_decoder(decoder: str, response: DecodableResponse, kind: str | None, 
                        f"{found}{hint}")
 
 
+def utf8_chunks(chunks: Iterable[bytes], encoding: str, where: str) -> Iterator[bytes]:
+    """``chunks`` of text in ``encoding`` as UTF-8, decoded as they come (a character split between two
+    chunks is read whole); UTF-8 chunks are passed as they are. Bytes not valid in ``encoding`` fail."""
+    if codecs.lookup(encoding).name == "utf-8":
+        yield from chunks
+        return
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for chunk in chunks:
+            yield decoder.decode(chunk).encode("utf-8")
+        yield decoder.decode(b"", final=True).encode("utf-8")
+    except UnicodeError as exc:  # UTF-16 without a BOM is a bare UnicodeError
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise StreamError(f"{where}: the body is not valid {encoding} ({reason}); set decoder.encoding to "
+                          "the body's") from None
+
+
 class JsonlDecoder(Decoder):
-    """One JSON value per line; blank lines are skipped.
+    """One JSON value per line (in ``encoding``); blank lines are skipped.
 
     A body that is one JSON document with a list in it, sent as ``application/json``, is the wrong
     decoder (``json`` reads it), not one record: the stream fails saying so.
     """
 
+    def __init__(self, encoding: str = "utf-8") -> None:
+        self.encoding = encoding
+
     def decode(self, response: DecodableResponse) -> DecodedPage:
-        records = self.parse(response, response.content.splitlines())
+        body = b"".join(utf8_chunks([response.content], self.encoding, f"{response.method} {response.url}"))
+        records = self.parse(response, body.splitlines())
         self.refuse_one_document(response, records)
         return DecodedPage(None, records)
 
@@ -215,21 +233,23 @@ def _first_bytes(response: DecodableResponse, line: bytes) -> str:
 
 
 class CsvDecoder(Decoder):
-    """CSV rows as string-valued records (quoted newlines allowed; a UTF-8 BOM is dropped).
+    """CSV rows (in ``encoding``) as string-valued records (quoted newlines allowed; a UTF-8 BOM is dropped).
 
     Without a header the columns are named ``column_1``, ``column_2``, ... Extra cells beyond the
     header land in ``_extra``; missing trailing cells are null.
     """
 
-    def __init__(self, delimiter: str = ",", has_header: bool = True) -> None:
+    def __init__(self, delimiter: str = ",", has_header: bool = True, encoding: str = "utf-8") -> None:
         if len(delimiter) != 1:
             raise ValueError(f"csv delimiter must be one character, got {delimiter!r}")
-        self.delimiter, self.has_header = delimiter, has_header
+        self.delimiter, self.has_header, self.encoding = delimiter, has_header, encoding
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
         self.refuse_other_content(response, response.content)
         # BytesIO shares the bytes object (no copy); the wrapper decodes incrementally.
-        text = io.TextIOWrapper(io.BytesIO(response.content), encoding="utf-8-sig", newline="")
+        utf8 = codecs.lookup(self.encoding).name == "utf-8"
+        text = io.TextIOWrapper(io.BytesIO(response.content), encoding="utf-8-sig" if utf8 else self.encoding,
+                                newline="")
         try:
             return DecodedPage(None, list(self.rows(csv.reader(text, delimiter=self.delimiter))))
         except (csv.Error, UnicodeDecodeError, ValueError) as exc:
@@ -267,37 +287,35 @@ class CsvDecoder(Decoder):
 
 
 class XmlDecoder(Decoder):
-    """XML mapped like xmltodict (text -> string, attributes -> ``@name``, repeats -> lists).
+    """XML mapped like xmltodict (text -> string, attributes -> ``@name``, repeats -> lists; see
+    :mod:`source_solidafy.rest.xml_tree`, which also bounds hostile documents).
 
     The body handed to the paginator is ``{root_tag: ...}``, so ``records_path`` starts at the root
-    element: ``response.items.item``. Namespaces are dropped from tag names. Documents declaring
-    entities or referencing external resources are refused (billion laughs, XXE).
+    element: ``response.items.item``. Namespace prefixes are dropped from names unless ``prefixes``
+    is ``keep`` (airbyte-cdk's XmlDecoder keeps them). A Content-Type charset wins over the
+    document's own encoding declaration.
     """
 
     def __init__(self, records_path: str | None = None, key: str = "decoder.records_path",
-                 missing_means_empty: bool = False) -> None:
+                 missing_means_empty: bool = False, prefixes: str = "strip") -> None:
         self.records_path = compile_path(records_path) if records_path else None
-        self.key = key
+        self.key, self.keep_prefixes = key, prefixes == "keep"
         self.missing_means_empty = missing_means_empty
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
         if not response.content.strip():
             return DecodedPage(None, [])
-        import xml.etree.ElementTree as ET  # XML connectors only: not imported by JSON reads
+        from xml.parsers.expat import ExpatError
 
-        from defusedxml import DefusedXmlException
+        from source_solidafy.rest import xml_tree  # XML connectors only: not imported by JSON reads
 
+        charset = _charset(response)
         try:
-            parser = _safe_parser_class()()
-            parser.feed(response.content)
-            root = parser.close()
-        except DefusedXmlException:
-            raise StreamError(
-                f"XML from {response.url} declares entities; refused (billion-laughs/XXE protection)"
-            ) from None
-        except ET.ParseError as exc:
+            body = xml_tree.as_mapping(response.content, self.keep_prefixes, charset)
+        except xml_tree.XmlRefused as exc:
+            raise StreamError(f"XML from {response.method} {response.url}: {exc}") from None
+        except (ExpatError, UnicodeDecodeError, LookupError) as exc:
             raise StreamError(f"invalid XML from {response.method} {response.url}: {exc}") from None
-        body = {_local(root.tag): _element(root)}
         selected = self.records_path.get(body, _ABSENT) if self.records_path is not None else body
         if selected is _ABSENT:
             assert self.records_path is not None
@@ -308,41 +326,11 @@ class XmlDecoder(Decoder):
         return DecodedPage(body, records)
 
 
-@cache
-def _safe_parser_class() -> type:
-    """defusedxml's parser (no entity declarations, no external entities) that also refuses a
-    DOCTYPE pointing at an external DTD; an internal DTD without entities is harmless and allowed.
-    Built on first use so that JSON-only reads never import defusedxml."""
-    from defusedxml import ExternalReferenceForbidden
-    from defusedxml.ElementTree import DefusedXMLParser
-
-    class _SafeParser(DefusedXMLParser):
-        def __init__(self) -> None:
-            super().__init__(forbid_dtd=False, forbid_entities=True, forbid_external=True)
-            self.parser.StartDoctypeDeclHandler = self._refuse_external_dtd
-
-        def _refuse_external_dtd(self, name: str, sysid: str | None, pubid: str | None, internal: bool) -> None:
-            if sysid or pubid:
-                raise ExternalReferenceForbidden(name, None, sysid, pubid)
-
-    return _SafeParser
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
-
-
-def _element(elem: ET.Element) -> Any:
-    """xmltodict's mapping of one element."""
-    text = elem.text.strip() if elem.text and elem.text.strip() else None
-    if len(elem) == 0 and not elem.attrib:
-        return text
-    out: dict[str, Any] = {f"@{_local(k)}": v for k, v in elem.attrib.items()}
-    grouped: dict[str, list[Any]] = {}
-    for child in elem:
-        grouped.setdefault(_local(child.tag), []).append(_element(child))
-    for key, values in grouped.items():
-        out[key] = values[0] if len(values) == 1 else values
-    if text is not None:
-        out["#text"] = text
-    return out
+def _charset(response: DecodableResponse) -> str | None:
+    headers = getattr(response, "headers", None) or {}
+    content_type = str(headers.get("Content-Type") or headers.get("content-type") or "")
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"'):
+            return value.strip().strip('"')
+    return None

@@ -27,7 +27,7 @@ import orjson
 
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
-from source_solidafy.rest.decoders import DecodableResponse, DecodedPage, Decoder
+from source_solidafy.rest.decoders import DecodableResponse, DecodedPage, Decoder, utf8_chunks
 from source_solidafy.rest.unpack import Packing, limit_of, unpacked_chunks
 
 _WS = re.compile(rb"[ \t\r\n]*")
@@ -252,19 +252,20 @@ class JsonStream(Decoder):
     streaming = True
 
     def __init__(self, records_path: str | None, packing: Packing, batch_records: int = 1000,
-                 key: str = "decoder.records_path") -> None:
+                 key: str = "decoder.records_path", encoding: str = "utf-8") -> None:
         self.keys = records_path.split(".") if records_path else []
-        self.packing, self.batch, self.key = packing, batch_records, key
+        self.packing, self.batch, self.key, self.encoding = packing, batch_records, key, encoding
 
     def batches(self, response: Any) -> Iterator[list[Any]]:
         """Records of a ``StreamedResponse`` in batches (the caller closes it)."""
         where = response.redact(f"{response.method} {response.url}")
-        chunks = unpacked_chunks(response.chunks(), self.packing, response, where)
+        chunks = utf8_chunks(unpacked_chunks(response.chunks(), self.packing, response, where), self.encoding, where)
         yield from read_records(chunks, self.keys, self.batch, response.max_bytes, response.deadline, where, self.key)
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
         """A body read already (a test, or an async job download): the same records."""
         where = f"{response.method} {response.url}"
-        chunks = unpacked_chunks(iter([response.content]), self.packing, response, where)
+        chunks = utf8_chunks(unpacked_chunks(iter([response.content]), self.packing, response, where), self.encoding,
+                             where)
         batches = read_records(chunks, self.keys, self.batch, limit_of(response), None, where, self.key)
         return DecodedPage(None, [record for batch in batches for record in batch])

@@ -1,4 +1,4 @@
-"""JSON lines and CSV bodies read as they arrive (``decoder: {type: jsonl|csv, stream: true}``).
+"""JSON lines, CSV and plain lines read as they arrive (``decoder: {type: jsonl|csv|lines, stream: true}``).
 
     decoder: {type: csv, stream: true}        # a 2 GB export, gzip or not: 1000 records at a time
 
@@ -7,7 +7,8 @@ the way), is cut into lines by the same bounded buffer as ``json_stream``
 (:class:`~source_solidafy.rest.json_stream.Feed`: one line longer than ``max_response_mb`` fails the
 stream, and so does waiting longer than ``deadline_secs`` for the next one), and each batch of lines
 is read by the ``jsonl`` or ``csv`` decoder's own code (the same records as a whole body gives; a
-quoted CSV field may span lines).
+quoted CSV field may span lines). A body in another ``encoding`` is decoded as it arrives into UTF-8
+before it is cut into lines (so UTF-16 works too).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from source_solidafy.errors import SolidafyError, StreamError
-from source_solidafy.rest.decoders import CsvDecoder, DecodableResponse, DecodedPage, Decoder, JsonlDecoder
+from source_solidafy.rest.decoders import (
+    CsvDecoder,
+    DecodableResponse,
+    DecodedPage,
+    Decoder,
+    JsonlDecoder,
+    utf8_chunks,
+)
 from source_solidafy.rest.json_stream import Feed
 from source_solidafy.rest.unpack import Packing, limit_of, unpacked_chunks
 
@@ -44,16 +52,20 @@ def _batched(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def _where(response: Any) -> str:
+    redact = getattr(response, "redact", None) or (lambda text: text)
+    return str(redact(f"{response.method} {response.url}"))
+
+
 class _LineStream(Decoder):
     streaming = True
 
-    def __init__(self, packing: Packing, batch_records: int = 1000) -> None:
-        self.packing, self.batch = packing, batch_records
+    def __init__(self, packing: Packing, batch_records: int = 1000, encoding: str = "utf-8") -> None:
+        self.packing, self.batch, self.encoding = packing, batch_records, encoding
 
     def _lines(self, response: Any, chunks: Iterator[bytes], deadline: float | None) -> Iterator[bytes]:
-        redact = getattr(response, "redact", None) or (lambda text: text)
-        where = redact(f"{response.method} {response.url}")
-        unpacked = unpacked_chunks(chunks, self.packing, response, where)
+        where = _where(response)
+        unpacked = utf8_chunks(unpacked_chunks(chunks, self.packing, response, where), self.encoding, where)
         return lines(Feed(unpacked, limit_of(response), deadline, where, "line", ""))
 
     def batches(self, response: Any) -> Iterator[list[Any]]:
@@ -82,11 +94,25 @@ class JsonlStream(_LineStream):
             yield records
 
 
+class LinesStream(_LineStream):
+    """``lines``: each line as ``{"record": line}`` (airbyte-cdk's IterableDecoder, which reads
+    requests' ``iter_lines``: a line ends at ``\\n``, ``\\r\\n`` or ``\\r``; empty lines are records)."""
+
+    def _records(self, response: Any, body: Iterator[bytes]) -> Iterator[list[Any]]:
+        texts = (part for line in body for part in line.splitlines())
+        try:
+            yield from _batched(({"record": part.decode("utf-8")} for part in texts), self.batch)
+        except UnicodeDecodeError as exc:
+            raise StreamError(f"{_where(response)}: a line is not valid "
+                              f"UTF-8 ({exc.reason}); set decoder.encoding to the body's") from None
+
+
 class CsvStream(_LineStream):
     """``csv`` with ``stream: true``: the csv module reads the lines as they come."""
 
-    def __init__(self, reader: CsvDecoder, packing: Packing, batch_records: int = 1000) -> None:
-        super().__init__(packing, batch_records)
+    def __init__(self, reader: CsvDecoder, packing: Packing, batch_records: int = 1000,
+                 encoding: str = "utf-8") -> None:
+        super().__init__(packing, batch_records, encoding)
         self.reader = reader
 
     def _records(self, response: Any, body: Iterator[bytes]) -> Iterator[list[Any]]:

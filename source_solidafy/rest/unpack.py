@@ -109,6 +109,8 @@ def unpacked_chunks(chunks: Iterator[bytes], packing: Packing, response: Any, wh
     """A streamed body's chunks, unpacked as they come when it starts like a gzip file (a streaming
     reader bounds what it holds per record instead of the whole: no overall limit here)."""
     first = next(chunks, b"")
+    while len(first) < 4 and (more := next(chunks, None)) is not None:  # tiny first chunks: see the magic whole
+        first += more
     chunks = itertools.chain([first], chunks)
     if kind_of(first[:4], packing) == "gzip":
         return gunzip(chunks, sys.maxsize, where)
