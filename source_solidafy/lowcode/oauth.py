@@ -212,10 +212,17 @@ def _headers(inputs: AuthInputs, spec: AirbyteOAuthOptions) -> dict[str, str]:
     return out
 
 
-@FACTORY.register(AirbyteOAuth, AirbyteOAuthGrant)
+_CDK = "source_solidafy.lowcode.oauth: unset by the translator; the CDK's request is in airbyte"
+_SHAPE = "source_solidafy.lowcode.oauth: our block's texts (config keys found, redaction); airbyte's typed values are sent"
+
+
+@FACTORY.register(AirbyteOAuth, AirbyteOAuthGrant, elsewhere={
+    "when": "source_solidafy.manifest.auth_choice.choose_auth", "client_id": _SHAPE, "client_secret": _SHAPE,
+    "refresh_token": "source_solidafy.lowcode.oauth._airbyte_oauth: where a rotated token is saved (on_rotate)",
+    "client_auth": _CDK, "scopes": _CDK, "token_headers": _CDK, "token_params": _CDK})
 def _airbyte_oauth(spec: AirbyteOAuth, inputs: AuthInputs) -> a.Auth:
     opts = spec.airbyte
-    names = {key: str(_typed(inputs, template)) for key, template in opts.names.items()}
+    names = {**NAMES, **{key: str(_typed(inputs, template)) for key, template in opts.names.items()}}
     client_id = _typed(inputs, opts.client_id)
     if not client_id:
         raise ConfigError("OAuthAuthenticator: client_id is empty (the CDK cannot evaluate it either)")

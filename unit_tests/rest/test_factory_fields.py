@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import inspect
 import itertools
+import json
 import types
 import typing
 from collections.abc import Iterator
@@ -75,11 +76,14 @@ def _sentinel(model: type[BaseModel], name: str, count: Iterator[int]) -> Any:
     if tp is TemplateString:
         return TemplateString(text)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return tp.model_construct()
+        return tp.model_construct() if _is_part(tp) else _filled(tp, count)
     if origin is typing.Literal:
         return next(v for v in reversed(typing.get_args(tp)) if v != info.default)
     if origin is list:
-        return [7000 + n] if typing.get_args(tp) == (int,) else [text]
+        item = typing.get_args(tp)[0] if typing.get_args(tp) else None
+        if isinstance(item, type) and issubclass(item, BaseModel) and not _is_part(item):
+            return [_filled(item, count)]
+        return [7000 + n] if item is int else [text]
     if origin is dict:
         return {f"K{n}": text}
     if tp is bool:
@@ -91,9 +95,27 @@ def _sentinel(model: type[BaseModel], name: str, count: Iterator[int]) -> Any:
     return text
 
 
+def _is_part(model: type) -> bool:
+    """A model the factory builds (its builder gets it through FACTORY.build), not plain options."""
+    return any(issubclass(model, p.model) for p in builders.FACTORY.parts())
+
+
+def _filled(model: type[BaseModel], count: Iterator[int]) -> BaseModel:
+    """A nested options model (read by its parent's builder) with a sentinel in every field; its templates
+    hold JSON text (options such as AddFields values and the CDK's OAuth values keep their typed value so)."""
+    def typed(value: Any) -> Any:
+        if isinstance(value, TemplateString):
+            return TemplateString(json.dumps(value.source))
+        return {k: typed(v) for k, v in value.items()} if isinstance(value, dict) else value
+    return model.model_construct(**{n: typed(_sentinel(model, n, count)) for n in model.model_fields
+                                    if n not in DISCRIMINATORS})
+
+
 def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, BaseModel):  # filled options: any of its sentinels reaching the core counts
+        return [leaf for v in value.__dict__.values() for leaf in _leaves(v)]
     if isinstance(value, TemplateString):
-        return [value.source]
+        return [value.source.strip('"')]  # (a filled option's JSON text: the sentinel inside)
     if isinstance(value, dict):
         return [leaf for v in value.values() for leaf in _leaves(v)]
     if isinstance(value, list):
@@ -126,7 +148,7 @@ def _reached(part: Part, variant: Any) -> set[str]:
     count = itertools.count()
     values = {n: _sentinel(model, n, count) for n in model.model_fields if n not in DISCRIMINATORS}
     spec = model.model_construct(**values, **({"type": variant} if variant is not None else {}))
-    nested = {id(v): Marker() for v in values.values() if isinstance(v, BaseModel)}
+    nested = {id(v): Marker() for v in values.values() if isinstance(v, BaseModel) and _is_part(type(v))}
     calls: list[Any] = []
 
     def record(original: Any) -> Any:
