@@ -5,8 +5,7 @@ REST engine's factory, :data:`source_solidafy.rest.builders.FACTORY`; see :mod:`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
@@ -17,18 +16,17 @@ from source_solidafy.rest import auth as a
 from source_solidafy.rest import jwt_auth as j
 from source_solidafy.rest import key_pool as kp
 from source_solidafy.rest import oauth2 as o
-from source_solidafy.rest.factory import FACTORY
+from source_solidafy.rest.factory import EMPTY, FACTORY
 
 
-@dataclass(frozen=True)
-class AuthInputs:
+class AuthInputs(NamedTuple):
     render: Callable[[TemplateString], str]  # a template rendered against the config
     token_url: str | None = None  # the config's token_url: replaces the manifest's (local mocks, sandboxes)
     session: requests.Session | None = None  # the connector's HTTP session (its proxies, its TLS settings)
     # save(template, value): the auth changed the value of the config key ``template`` reads (a rotated
     # refresh token); the runtime keeps it in the updated config (config_updates.py)
     save: Callable[[TemplateString, str], None] | None = None
-    config: Mapping[str, Any] = field(default_factory=dict)  # the config itself (a list of keys is no text)
+    config: Mapping[str, Any] = EMPTY  # the config itself (a list of keys is no text)
 
     @classmethod
     def of(cls, config: dict[str, Any], session: requests.Session | None = None,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from source_solidafy.confinement import ConnectGuard
 from source_solidafy.manifest import models as m
@@ -32,6 +31,7 @@ from source_solidafy.rest.auth_builders import (
     AuthInputs as AuthInputs,  # the auth blocks' builders, registered
 )
 from source_solidafy.rest.cast import CastFields
+from source_solidafy.rest.factory import EMPTY
 from source_solidafy.rest.factory import FACTORY as FACTORY
 from source_solidafy.rest.http import HttpClient
 from source_solidafy.rest.json_stream import JsonStream
@@ -42,14 +42,12 @@ from source_solidafy.rest.routers import DateRangeRouter, ListRouter
 from source_solidafy.source import LogFn, WarnFn
 
 
-@dataclass(frozen=True)
-class PageInputs:
+class PageInputs(NamedTuple):
     warn: WarnFn | None = None  # ReadContext.warn: a paginator that stops early says so
     page_size: tuple[str, int] | None = None  # the request's (parameter, value), from pages.page_size_of
 
 
-@dataclass(frozen=True)
-class HttpInputs:
+class HttpInputs(NamedTuple):
     secrets: list[str]  # values never to show (the config's secrets)
     log: LogFn | None = None
     guard: ConnectGuard | None = None  # the server's private-network rule
@@ -206,8 +204,7 @@ def _next_url(spec: m.NextUrlPagination, inputs: PageInputs) -> pg.Paginator:
 # ------------------------------------------------------------------------------------ transforms
 
 
-@dataclass(frozen=True)
-class TransformInputs:
+class TransformInputs(NamedTuple):
     schema: dict[str, Any] | None = None  # the records' JSON Schema before this step (for cast)
     stream: str = ""
     log: LogFn | None = None  # a cast that fails warns once here
@@ -256,10 +253,9 @@ def _cast(spec: m.CastStep, inputs: TransformInputs) -> t.TransformStep:
 # ---------------------------------------------------------------------------------------- errors
 
 
-@dataclass(frozen=True)
-class RuleInputs:
+class RuleInputs(NamedTuple):
     where: str  # ``errors[0]``: names the rule in messages
-    config: Mapping[str, Any] = field(default_factory=dict)  # for rules that read it (the Airbyte handlers')
+    config: Mapping[str, Any] = EMPTY  # for rules that read it (the Airbyte handlers')
 
 
 @FACTORY.register(m.ErrorRule, ResponseRule)

@@ -19,18 +19,18 @@ so a Stream holds them); the registrations of the REST engine's own parts are
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeVar
 
 from source_solidafy.manifest.extensions import accept
 
 C = TypeVar("C")
 Builder = Callable[[Any, Any], Any]
 B = TypeVar("B", bound=Builder)
+EMPTY: Mapping[str, Any] = MappingProxyType({})  # the default of a read-only mapping field
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """One registration: ``build(model, inputs)`` makes one of ``core`` from a ``model`` instance.
 
     ``elsewhere`` names the model fields the builder does not pass on, each with what reads them
@@ -40,7 +40,7 @@ class Part:
     model: type
     core: tuple[type, ...]
     build: Builder
-    elsewhere: Mapping[str, str] = field(default_factory=dict)
+    elsewhere: Mapping[str, str] = EMPTY
 
     def where(self) -> str:
         """``source_solidafy.rest.auth.BearerAuth`` (the core classes, ``|``-joined)."""

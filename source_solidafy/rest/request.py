@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -40,8 +40,7 @@ class RenderedRequest:
     data: str | None = None
 
 
-@dataclass(frozen=True)
-class RequestInputs:
+class RequestInputs(NamedTuple):
     """What a request's builder needs besides its model: the template context and the headers so far."""
 
     ctx: Mapping[str, Any]  # build_context(...) of the partition (or of the config, for a check)

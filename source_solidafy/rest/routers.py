@@ -15,9 +15,8 @@ The routers are registered per model class in :mod:`source_solidafy.rest.builder
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from source_solidafy.errors import StreamError, TemplateError
 from source_solidafy.manifest.templates import build_context
@@ -36,8 +35,7 @@ def _no_since(cursor: Any) -> str:
     return str(cursor)
 
 
-@dataclass(frozen=True)
-class RouterInputs:
+class RouterInputs(NamedTuple):
     """What a router may use besides its model."""
 
     stream: str  # the stream routed (messages name it)
