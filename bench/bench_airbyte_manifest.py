@@ -12,7 +12,8 @@ records gives the CPU per record (the difference over the difference) and the st
 ``spec``: the least wall time of 5.
 
 Both sides read bytecode from a private cache (as after ``pip install``; see bench_rest.py).
-Usage: python bench/bench_airbyte_manifest.py [--records 50000] [--small 1000] [--runs 3]
+``--before PATH`` adds our read by another checkout's code (through ``PYTHONPATH``), interleaved.
+Usage: python bench/bench_airbyte_manifest.py [--records 50000] [--small 1000] [--runs 3] [--before PATH]
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def record_count(cmd: list[str], env: dict[str, str]) -> Counter[str]:
     return kinds
 
 
-def measure_side(records: int, runs: int, env: dict[str, str], tmp: Path) -> dict[str, Any]:
+def measure_side(records: int, runs: int, env: dict[str, str], tmp: Path, before: str | None = None) -> dict[str, Any]:
     """Both sides' reads of ``records`` (the same records checked first) and their spec times."""
     case = bench_case(records)
     (tmp / f"api-{records}.json").write_text(json.dumps(case.api(dt.date.today())))
@@ -92,18 +93,21 @@ def measure_side(records: int, runs: int, env: dict[str, str], tmp: Path) -> dic
         assert cdk_out["RECORD"] == records, f"airbyte-cdk delivered {cdk_out['RECORD']} records, not {records}"
         assert {k: v for k, v in cdk_out.items() if k.startswith("cand-")} == \
                {k: v for k, v in our_out.items() if k.startswith("cand-")}, "the two delivered different records"
-        pairs = [(measure(cmds["cdk read"], env=env), measure(cmds["ours read"], env=env)) for _ in range(runs)]
+        sides = {"cdk": (cmds["cdk read"], env), "ours": (cmds["ours read"], env)}
+        if before:  # the same read by another checkout's code, interleaved
+            sides["before"] = (cmds["ours read"], {**env, "PYTHONPATH": before})
+        rounds = [{side: measure(cmd, env=side_env) for side, (cmd, side_env) in sides.items()} for _ in range(runs)]
         spec = {side: min(measure(cmds[f"{side} spec"], env=env).wall for _ in range(5)) for side in ("cdk", "ours")}
-    return {"cdk": best([c for c, _ in pairs]), "ours": best([o for _, o in pairs]), "spec": spec}
+    return {**{side: best([r[side] for r in rounds]) for side in sides}, "spec": spec}
 
 
-def run(records: int, small: int, runs: int) -> None:
+def run(records: int, small: int, runs: int, before: str | None = None) -> None:
     if not (CORPUS / "ashby").is_dir():
         sys.exit(f"the Airbyte manifest corpus is not at {CORPUS}")
     with tempfile.TemporaryDirectory() as tmp:
         env = bytecode_env(str(Path(tmp) / "pyc"))
-        big = measure_side(records, runs, env, Path(tmp))
-        little = measure_side(small, runs, env, Path(tmp))
+        big = measure_side(records, runs, env, Path(tmp), before)
+        little = measure_side(small, runs, env, Path(tmp), before)
     cdk, ours, spec = big["cdk"], big["ours"], big["spec"]
     per = {side: (big[side].cpu - little[side].cpu) / (records - small) * 1e6 for side in ("cdk", "ours")}
     print(f"manifest       : ashby, stream candidates, {records:,} records of 12 fields, 100 a page (POST, cursor in body)")
@@ -114,6 +118,10 @@ def run(records: int, small: int, runs: int) -> None:
           f"source-solidafy {per['ours']:.1f} us ({per['cdk'] / per['ours']:.1f}x)")
     print(f"CPU of a {small:,}-record sync (start-up mostly): airbyte-cdk {little['cdk'].cpu:.2f}s, "
           f"source-solidafy {little['ours'].cpu:.2f}s ({little['cdk'].cpu / little['ours'].cpu:.1f}x)")
+    if before:
+        b = big["before"]
+        print(f"before         : {b}  -> CPU ratio cdk/before {cdk.cpu / b.cpu:.1f}x; ours/before {ours.cpu / b.cpu:.3f}x; "
+              f"a {small:,}-record sync {little['before'].cpu:.2f}s")
     print(f"spec wall      : airbyte-cdk {spec['cdk']:.2f}s, source-solidafy {spec['ours']:.2f}s "
           f"({spec['cdk'] / spec['ours']:.1f}x)")
 
@@ -123,8 +131,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--small", type=int, default=1_000, help="the short sync that gives CPU per record")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", help="a checkout whose source_solidafy reads too, as 'before' (PYTHONPATH)")
     args = parser.parse_args()
-    run(args.records, args.small, args.runs)
+    run(args.records, args.small, args.runs, args.before)
 
 
 if __name__ == "__main__":
