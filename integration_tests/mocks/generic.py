@@ -49,7 +49,8 @@ def make_items(n: int) -> list[dict[str, Any]]:
 
 class Credentials:
     """What the mock accepts. ``kind``: none, bearer, header, query, basic, oauth, session, jwt (a JWT
-    signed with the key of ``public_key``), and oauth with ``public_key`` for the JWT bearer grant."""
+    signed with the key of ``public_key``, in ``<header_name>: <header_prefix><jwt>``, by default
+    ``Authorization: Bearer <jwt>``, or in the query parameter ``param`` as it is), and oauth with ``public_key`` for the JWT bearer grant."""
 
     def __init__(self, kind: str = "none", **values: Any) -> None:
         self.kind, self.values = kind, values
@@ -91,9 +92,10 @@ class Credentials:
         if kind == "keys":  # several keys, each with its own quota (``quotas``: key -> requests left)
             return req.header(v["name"]) in v["quotas"]
         if kind == "jwt":
-            header = req.header("Authorization") or ""
+            header, prefix = req.header(v.get("header_name", "Authorization")) or "", v.get("header_prefix", "Bearer ")
+            sent = req.arg(v["param"]) if v.get("param") else (header[len(prefix):] if header.startswith(prefix) else "")
             audience = v.get("claims", {}).get("aud")
-            return header.startswith("Bearer ") and self.verified_jwt(header[7:], audience) is not None
+            return bool(sent) and self.verified_jwt(str(sent), audience) is not None
         header = req.header(v.get("header_name", "Authorization")) or ""
         token = header.removeprefix(v.get("header_prefix", "Bearer "))
         with self._lock:

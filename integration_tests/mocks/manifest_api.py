@@ -103,8 +103,9 @@ def format_moment(moment: dt.datetime, fmt: str) -> Any:
     return moment.strftime(fmt)
 
 
-def logged(req: Request) -> dict[str, Any]:
-    """What the differential tests compare: method, path, query pairs (sorted), the parsed body."""
+def logged(req: Request, hidden: str | None = None) -> dict[str, Any]:
+    """What the differential tests compare: method, path, query pairs (sorted; the value of the query
+    parameter ``hidden``, a JWT signed anew by each engine, as ``<jwt>``), the parsed body."""
     body: Any = None
     if req.body:
         kind = (req.header("Content-Type") or "").split(";")[0].strip()
@@ -114,7 +115,7 @@ def logged(req: Request) -> dict[str, Any]:
             body = multi_form(req.body)  # a field sent twice (the CDK's scopes) is a list
         else:
             body = req.body.decode("utf-8", "replace")
-    query = sorted((k, v) for k, values in req.query.items() for v in values)
+    query = sorted((k, "<jwt>" if k == hidden else v) for k, values in req.query.items() for v in values)
     return {"method": req.method, "path": req.path, "query": query, "body": body}
 
 
@@ -188,7 +189,7 @@ class ManifestApi:
 
     def __call__(self, req: Request) -> Response:
         with self._lock:
-            self.log.append(logged(req))
+            self.log.append(logged(req, self.creds.values.get("param") if self.creds.kind == "jwt" else None))
         if self.spec.get("login_path") and req.path == self.spec["login_path"]:
             return self.creds.login_response(req)
         if self.spec.get("token_path") and req.path == self.spec["token_path"]:

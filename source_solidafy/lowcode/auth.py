@@ -171,7 +171,26 @@ class AuthParts(TranslatorCore):
                  "header_prefix": _static(self, node, "header_prefix", "JWT header_prefix") if node.get("header_prefix") else ""}
         if _has(node, "jwt_headers", "kid"):
             block["key_id"] = self.nested(node, "jwt_headers", "kid")
-        return block
+        return {**block, **self.jwt_options(node, value)}
+
+    def jwt_options(self, node: dict[str, Any], value: Any) -> dict[str, Any]:
+        """passphrase (an encrypted PEM key: wins over base64, as in the CDK), base64_encode_secret_key
+        (a boolean, pydantic's words for one), request_option (a header or a query parameter)."""
+        out: dict[str, Any] = {"key_passphrase": value("passphrase")} if node.get("passphrase") else {}
+        flag = node.get("base64_encode_secret_key")
+        words = {"true": True, "1": True, "yes": True, "y": True, "on": True, "t": True,
+                 "false": False, "0": False, "no": False, "n": False, "off": False, "f": False}
+        if flag is not None:
+            if not isinstance(flag, bool) and str(flag).strip().lower() not in words:
+                raise self.fail(self.path(node, "base64_encode_secret_key"), f"base64_encode_secret_key {flag!r}: "
+                                "expected true or false (the CDK's schema takes a boolean, not a template)")
+            out["base64_key"] = flag if isinstance(flag, bool) else words[str(flag).strip().lower()]
+        if node.get("request_option") is not None:
+            opt = self.option(node["request_option"], self.path(node, "request_option"))
+            if opt.inject_into not in ("header", "request_parameter"):
+                raise self.fail(self.path(node, "request_option"), "a JWT in the request body is not supported yet")
+            out["header_name" if opt.inject_into == "header" else "param_name"] = opt.field_name
+        return out
 
     def session(self, node: dict[str, Any]) -> dict[str, Any]:
         """SessionTokenAuthenticator -> our ``session_token``: the login requester's JSON POST, the token at

@@ -52,7 +52,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
                                      "refresh_token_updater"}),
     "SelectiveAuthenticator": frozenset({"authenticator_selection_path", "authenticators"}),
     "JwtAuthenticator": frozenset({"secret_key", "algorithm", "token_duration", "header_prefix", "jwt_headers",
-                                   "jwt_payload", "additional_jwt_headers", "additional_jwt_payload"}),
+                                   "jwt_payload", "additional_jwt_headers", "additional_jwt_payload", "passphrase",
+                                   "base64_encode_secret_key", "request_option"}),
     "SessionTokenAuthenticator": frozenset({"login_requester", "session_token_path", "expiration_duration",
                                             "request_authentication", "decoder"}),
     "ApiKey": frozenset({"inject_into", "api_token"}),
@@ -107,7 +108,6 @@ KNOWN: dict[str, dict[str, Any]] = {
                            "refresh_token_error_values": None,
                            "profile_assertion": None, "use_profile_assertion": False},
     "ParentStreamConfig": {"lazy_read_pointer": [], "extra_fields": None},
-    "JwtAuthenticator": {"base64_encode_secret_key": False, "passphrase": None, "request_option": None},
     "CheckStream": {"dynamic_streams_check_configs": None, "config_overrides": None},
     "Spec": {"config_normalization_rules": None},
     "DeclarativeSource": {"dynamic_streams": None, "api_budget": None, "stream_groups": None,
@@ -115,9 +115,6 @@ KNOWN: dict[str, dict[str, Any]] = {
 }
 
 NEEDS: dict[str, str] = {
-    "JwtAuthenticator.base64_encode_secret_key": "JWT keys given base64-encoded (the CDK encodes the secret first)",
-    "JwtAuthenticator.passphrase": "encrypted PEM keys (a passphrase)",
-    "JwtAuthenticator.request_option": "a JWT elsewhere than the Authorization header",
     "RecordSelector.schema_normalization": "schema normalization of record values (TypeTransformer)",
     "LegacySessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
     "DatetimeBasedCursor.is_client_side_incremental": "client-side incremental filtering (records older than "

@@ -103,7 +103,7 @@ class OAuth2ClientCredentialsAuth(_OAuth2Client):
 
 
 JwtAlgorithm = Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                       "ES256", "ES384", "ES512"]
+                       "ES256", "ES256K", "ES384", "ES512", "EdDSA"]
 TIME_CLAIMS = ("iat", "exp", "nbf")
 KEYED_AUTH_TYPES = ("jwt", "oauth2_jwt_bearer")  # their builder parses a key from the config: checked up front
 
@@ -111,8 +111,10 @@ KEYED_AUTH_TYPES = ("jwt", "oauth2_jwt_bearer")  # their builder parses a key fr
 class _JwtSigning(Strict):
     """How a JWT is made (needs the ``jwt`` extra: PyJWT and cryptography).
 
-    ``key``: the PEM private key for RS*, PS* and ES* (a config value; ``\\n`` escapes are read as
-    newlines), the shared secret for HS*. ``claims`` (T map: ``iss``, ``sub``, ``aud``, ``scope``, ...)
+    ``key``: the PEM private key for RS*, PS*, ES* (ES256K: secp256k1) and EdDSA (Ed25519, Ed448) (a
+    config value; ``\\n`` escapes are read as newlines), the shared secret for HS*. ``key_passphrase``
+    decrypts an encrypted PEM key (an empty one: the key is not encrypted). ``base64_key``: sign with
+    the base64 text of ``key`` instead (Airbyte's ``base64_encode_secret_key``). ``claims`` (T map: ``iss``, ``sub``, ``aud``, ``scope``, ...)
     are rendered once per config; ``iat`` and ``exp`` are set at signing: ``iat`` ``backdate_secs`` in
     the past (clock skew: GitHub asks for 60), ``exp`` ``lifetime_secs`` after now. A new JWT is signed
     before the old one expires. ``key_id`` is the header's ``kid``; ``jwt_headers`` more header fields.
@@ -121,6 +123,8 @@ class _JwtSigning(Strict):
     algorithm: JwtAlgorithm = "RS256"
     key: Template
     key_id: Template | None = None
+    key_passphrase: Template | None = None
+    base64_key: bool = False
     claims: TemplateMap = Field(default_factory=new_dict)
     jwt_headers: TemplateMap = Field(default_factory=new_dict)
     lifetime_secs: int = Field(default=600, gt=0, le=86400)
@@ -140,12 +144,14 @@ class _JwtSigning(Strict):
 class JwtAuth(_JwtSigning):
     """A signed JWT sent as the token itself: ``<header_name>: <header_prefix> <jwt>`` (a GitHub App's JWT).
 
-    ``header_prefix`` as for ``session_token``: a word gets one space, ``""`` none.
+    ``header_prefix`` as for ``session_token``: a word gets one space, ``""`` none. ``param_name``: the
+    JWT (with its prefix) goes in that query parameter instead of a header.
     """
 
     type: Literal["jwt"]
     header_name: Text = "Authorization"
     header_prefix: Text = "Bearer "
+    param_name: Text | None = None
 
 
 class OAuth2JwtBearerAuth(_JwtSigning):

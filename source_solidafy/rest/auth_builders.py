@@ -109,7 +109,8 @@ def _signer(spec: m.JwtAuth | m.OAuth2JwtBearerAuth, inputs: AuthInputs, **claim
     """The JWT signer of a ``jwt`` or ``oauth2_jwt_bearer`` block (``claims``: defaults the YAML may override)."""
     return j.JwtSigner(
         spec.algorithm, inputs.render(spec.key), {**claims, **{k: inputs.render(v) for k, v in spec.claims.items()}},
-        key_id=inputs.render(spec.key_id) if spec.key_id is not None else None,
+        key_id=inputs.render(spec.key_id) if spec.key_id is not None else None, base64_key=spec.base64_key,
+        passphrase=inputs.render(spec.key_passphrase) if spec.key_passphrase is not None else None,
         headers={k: inputs.render(v) for k, v in spec.jwt_headers.items()},
         lifetime=spec.lifetime_secs, backdate=spec.backdate_secs, kind=spec.type,
     )
@@ -117,7 +118,7 @@ def _signer(spec: m.JwtAuth | m.OAuth2JwtBearerAuth, inputs: AuthInputs, **claim
 
 @FACTORY.register(m.JwtAuth, j.JwtAuth, j.JwtSigner)
 def _jwt(spec: m.JwtAuth, inputs: AuthInputs) -> a.Auth:
-    return j.JwtAuth(_signer(spec, inputs), spec.header_name, spec.header_prefix)
+    return j.JwtAuth(_signer(spec, inputs), spec.header_name, spec.header_prefix, spec.param_name)
 
 
 @FACTORY.register(m.OAuth2JwtBearerAuth, o.OAuth2JwtBearer, j.JwtSigner, o.TokenRequest)

@@ -5,7 +5,8 @@
   service accounts) and sends the access token it gets.
 
 Both sign with a :class:`JwtSigner`: HS256/384/512 with a shared secret, RS*/PS* with an RSA private
-key, ES256/384/512 with an EC key on the algorithm's curve, all PEM. Signing is PyJWT's (the optional
+key, ES256/384/512 with an EC key on the algorithm's curve (ES256K: secp256k1), EdDSA with an Ed25519
+or Ed448 key, all PEM (an encrypted one with its ``passphrase``). Signing is PyJWT's (the optional
 ``jwt`` extra: ``pip install 'source-solidafy[jwt]'``); without it the connector stops before any
 request with a message saying so. A key that does not fit is a config error that never shows the key.
 
@@ -20,6 +21,7 @@ request with a message saying so. A key that does not fit is a config error that
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -58,12 +60,14 @@ class JwtSigner:
 
     def __init__(self, algorithm: str, key: str, claims: Mapping[str, Any], *, key_id: str | None = None,
                  headers: Mapping[str, Any] | None = None, lifetime: int = 600, backdate: int = 0,
-                 kind: str = "jwt", clock: Callable[[], float] = time.time) -> None:
+                 kind: str = "jwt", clock: Callable[[], float] = time.time, passphrase: str | None = None,
+                 base64_key: bool = False) -> None:
         self._jwt = _pyjwt(kind)
         self.algorithm, self.lifetime, self.backdate = algorithm, lifetime, backdate
         self.claims = dict(claims)
         self.headers = {**(headers or {}), **({"kid": key_id} if key_id else {})}
         self._secret = _pem(key)
+        self._passphrase, self._base64 = passphrase or None, base64_key
         self._key = self._prepare(kind)
         self._clock = clock
 
@@ -71,14 +75,25 @@ class JwtSigner:
         if not self._secret.strip():
             raise ConfigError(f"auth type '{kind}': key is empty (expected {self._expected()})")
         try:  # PyJWT checks the key's type, and an EC key's curve (ES256: P-256)
-            return self._jwt.get_algorithm_by_name(self.algorithm).prepare_key(self._secret)
+            return self._jwt.get_algorithm_by_name(self.algorithm).prepare_key(self._material())
         except (self._jwt.InvalidKeyError, ValueError, TypeError) as exc:
-            problem = redact(str(exc).split(". ")[0], [self._secret]).rstrip(".")
+            problem = redact(str(exc).split(". ")[0], self.secrets()).rstrip(".")
             raise ConfigError(f"auth type '{kind}': key is not {self._expected()} ({problem})") from None
+
+    def _material(self) -> Any:
+        """What PyJWT signs with: the key decrypted with the passphrase (whatever the algorithm, as
+        airbyte-cdk does), else the key's base64 text when asked, else the key."""
+        if self._passphrase:
+            from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+            return load_pem_private_key(self._secret.encode(), password=self._passphrase.encode())
+        return base64.b64encode(self._secret.encode()).decode() if self._base64 else self._secret
 
     def _expected(self) -> str:
         if self.algorithm.startswith("HS"):
             return f"a shared secret for {self.algorithm}"
+        if self.algorithm == "EdDSA":
+            return "an Ed25519 or Ed448 private key in PEM for EdDSA"
         family = "an EC" if self.algorithm.startswith("ES") else "an RSA"
         return f"{family} private key in PEM for {self.algorithm}"
 
@@ -94,9 +109,11 @@ class JwtSigner:
         return self._clock()
 
     def secrets(self) -> list[str]:
-        """The key (the whole PEM and each of its lines: a log may cut it anywhere)."""
+        """The key (the whole PEM and each of its lines: a log may cut it anywhere), its base64 text
+        when that is what signs, and the passphrase."""
         lines = [line for line in self._secret.splitlines() if len(line) >= 16 and "-----" not in line]
-        return [self._secret, *lines]
+        derived = [base64.b64encode(self._secret.encode()).decode()] if self._base64 else []
+        return [self._secret, *lines, *derived, *([self._passphrase] if self._passphrase else [])]
 
 
 class JwtAuth(Auth):
@@ -104,9 +121,10 @@ class JwtAuth(Auth):
     (half the lifetime for short ones). A 401 is not retried: a fresh JWT was refused, so the key or
     the claims are wrong and another would be refused too."""
 
-    def __init__(self, signer: JwtSigner, header_name: str = "Authorization", header_prefix: str = "Bearer ") -> None:
+    def __init__(self, signer: JwtSigner, header_name: str = "Authorization", header_prefix: str = "Bearer ",
+                 param_name: str | None = None) -> None:
         self._signer = signer
-        self.header_name, self.header_prefix = header_name, spaced_prefix(header_prefix)
+        self.header_name, self.header_prefix, self.param_name = header_name, spaced_prefix(header_prefix), param_name
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
@@ -121,7 +139,10 @@ class JwtAuth(Auth):
             return self._token
 
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
-        headers[self.header_name] = f"{self.header_prefix}{self._current()}"
+        if self.param_name:  # the JWT in the query instead (airbyte's request_option)
+            params[self.param_name] = f"{self.header_prefix}{self._current()}"
+        else:
+            headers[self.header_name] = f"{self.header_prefix}{self._current()}"
 
     def secrets(self) -> list[str]:
         return [*self._signer.secrets(), *self._seen]

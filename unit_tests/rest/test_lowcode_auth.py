@@ -35,9 +35,11 @@ def test_the_translated_jwt_carries_the_cdk_claims_and_headers() -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("algorithm: HS256", "algorithm: EdDSA", "JwtAuthenticator algorithm 'EdDSA' is not supported"),
-    ("token_duration: 540", "base64_encode_secret_key: true",
-     "JwtAuthenticator.base64_encode_secret_key is not supported (needs JWT keys given base64-encoded"),
+    ("algorithm: HS256", "algorithm: ES521", "JwtAuthenticator algorithm 'ES521' is not supported"),
+    ("token_duration: 540", "base64_encode_secret_key: \"{{ config['b64'] }}\"",
+     "base64_encode_secret_key \"{{ config['b64'] }}\": expected true or false"),
+    ("token_duration: 540", "request_option: {type: RequestOption, inject_into: body_json, field_name: jwt}",
+     "a JWT in the request body is not supported yet"),
     ("        scope: read", "        exp: 5", "'exp' is reserved and may not be in additional_jwt_payload"),
 ])
 def test_what_we_cannot_sign_alike_fails_at_load_time(old: str, new: str, message: str) -> None:

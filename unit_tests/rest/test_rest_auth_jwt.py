@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from source_solidafy.errors import ConfigError, ManifestError
 from source_solidafy.manifest.loader import load_manifest_text
@@ -26,6 +26,9 @@ def _pem(key: Any) -> str:
 RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC256 = ec.generate_private_key(ec.SECP256R1())
 EC384 = ec.generate_private_key(ec.SECP384R1())
+EC256K = ec.generate_private_key(ec.SECP256K1())
+ED25519 = ed25519.Ed25519PrivateKey.generate()
+ED448 = ed448.Ed448PrivateKey.generate()
 
 
 @pytest.mark.parametrize(("algorithm", "key", "verify"), [
@@ -33,6 +36,9 @@ EC384 = ec.generate_private_key(ec.SECP384R1())
     ("PS256", _pem(RSA), RSA.public_key()),
     ("ES256", _pem(EC256), EC256.public_key()),
     ("ES384", _pem(EC384), EC384.public_key()),
+    ("ES256K", _pem(EC256K), EC256K.public_key()),
+    ("EdDSA", _pem(ED25519), ED25519.public_key()),
+    ("EdDSA", _pem(ED448), ED448.public_key()),
     ("HS256", "a-shared-secret-of-32-bytes-long!", "a-shared-secret-of-32-bytes-long!"),
 ])
 def test_signed_jwts_verify_with_the_public_key(algorithm: str, key: str, verify: Any) -> None:
@@ -133,3 +139,35 @@ def test_yaml_time_claims_are_refused_at_load() -> None:
         load_manifest_text(text)
     assert str(info.value) == ("<string>:8: auth.claims: exp, iat: set at signing from lifetime_secs and "
                                "backdate_secs; leave them out")
+
+
+def _encrypted(key: Any, passphrase: bytes) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.BestAvailableEncryption(passphrase)).decode()
+
+
+def test_an_encrypted_key_is_read_with_its_passphrase_and_never_shown() -> None:
+    pem = _encrypted(RSA, b"open sesame, please")
+    token, _ = JwtSigner("RS256", pem, {"iss": "x"}, passphrase="open sesame, please").sign()
+    assert jwt.decode(token, RSA.public_key(), algorithms=["RS256"])["iss"] == "x"
+    for passphrase, problem in (("the wrong passphrase!", "Incorrect password"), (None, "Password was not given")):
+        with pytest.raises(ConfigError) as info:
+            JwtSigner("RS256", pem, {}, passphrase=passphrase)
+        assert problem in str(info.value) and "wrong passphrase" not in str(info.value)
+    signer = JwtSigner("RS256", pem, {}, passphrase="open sesame, please")
+    assert "open sesame, please" in signer.secrets()
+    assert JwtSigner("RS256", _pem(RSA), {}, passphrase="").sign()  # empty: the key is not encrypted (as the CDK)
+
+
+def test_base64_key_signs_with_the_base64_text_of_the_secret() -> None:
+    signer = JwtSigner("HS256", "the-secret-text-of-32-bytes-long!", {"iss": "x"}, base64_key=True)
+    token, _ = signer.sign()
+    b64 = "dGhlLXNlY3JldC10ZXh0LW9mLTMyLWJ5dGVzLWxvbmch"
+    assert jwt.decode(token, b64, algorithms=["HS256"])["iss"] == "x"
+    assert b64 in signer.secrets()
+
+
+def test_jwt_in_a_query_parameter_instead_of_a_header() -> None:
+    auth = JwtAuth(JwtSigner("HS256", "s" * 32, {}), header_prefix="", param_name="jwt")
+    headers, params = _applied(auth)
+    assert "Authorization" not in headers and params["jwt"].startswith("ey")
