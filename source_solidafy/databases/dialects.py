@@ -6,11 +6,10 @@ and config forms from here, and a connection URL's scheme must be the name or an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Dialect:
+class Dialect(NamedTuple):
     name: str  # the connector name, DuckDB's ATTACH TYPE and the duckdb_extension_<name> package
     aliases: tuple[str, ...]  # other connector names, also accepted as URL schemes
     label: str  # for people: PostgreSQL, MySQL/MariaDB, SQLite

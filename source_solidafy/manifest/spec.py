@@ -12,8 +12,7 @@ then requires the keys of the alternative the config selects, and only those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from source_solidafy.config import preferred_auth_type, with_overrides
 from source_solidafy.manifest.auth_choice import (
@@ -36,8 +35,7 @@ if TYPE_CHECKING:
 
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     """Where a template reads a config key: ``auth.token`` at ``stripe.yaml:7``."""
 
     key_path: str

@@ -18,8 +18,7 @@ import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from source_solidafy.errors import StreamError
 from source_solidafy.rest.decoders import DecodableResponse, DecodedPage, Decoder
@@ -31,16 +30,14 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty arc
 _PIECE = 1 << 20  # unpacked bytes produced per step (so the limit is checked every MB)
 
 
-@dataclass(frozen=True)
-class Packing:
+class Packing(NamedTuple):
     """What the YAML says: ``kind`` (auto, gzip, zip, none) and, for a zip, a glob of member names."""
 
     kind: str = "auto"
     members: str | None = None
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
     """One unpacked body: ``name`` is the zip member's (None for a plain or gzip body)."""
 
     name: str | None
