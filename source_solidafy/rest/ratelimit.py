@@ -16,8 +16,8 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -89,24 +89,36 @@ class ConcurrencyLimiter:
         self._slot.__exit__(None, None, None)
 
 
-@contextmanager
-def request_slot(sync_slots: threading.Semaphore | None, limiter: ConcurrencyLimiter | None) -> Iterator[None]:
+class request_slot:  # noqa: N801 (used as a function: ``with request_slot(sync_slots, limiter):``)
     """Hold one request slot of the sync (``--concurrency``) and one of the connector (``max_concurrency``).
 
     Always in this order (sync, then connector), so syncs sharing a connector cannot deadlock; a slot
     is held only while a request (or a token request) is on the wire, never during a backoff wait.
     """
-    if sync_slots is not None:
-        sync_slots.acquire()
-    try:
-        if limiter is None:
-            yield
-        else:
-            with limiter:
-                yield
-    finally:
-        if sync_slots is not None:
-            sync_slots.release()
+
+    __slots__ = ("_sync", "_limiter")
+
+    def __init__(self, sync_slots: threading.Semaphore | None, limiter: ConcurrencyLimiter | None) -> None:
+        self._sync, self._limiter = sync_slots, limiter
+
+    def __enter__(self) -> None:
+        if self._sync is not None:
+            self._sync.acquire()
+        if self._limiter is not None:
+            try:
+                self._limiter.__enter__()
+            except BaseException:
+                if self._sync is not None:
+                    self._sync.release()
+                raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._limiter is not None:
+                self._limiter.__exit__(None, None, None)
+        finally:
+            if self._sync is not None:
+                self._sync.release()
 
 
 class Replay(Generic[_A, _R]):

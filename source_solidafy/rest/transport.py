@@ -24,8 +24,7 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlparse
@@ -105,30 +104,31 @@ class _Watchdog:
         self._thread: threading.Thread | None = None
         self._local = threading.local()
 
-    @contextmanager
-    def watch(self, secs: float | None) -> Iterator[_Watch | None]:
-        if secs is None:
-            yield None
-            return
+    def watch(self, secs: float | None) -> _Watching:
+        """``with watchdog.watch(secs) as w:``: the request in the block is shut at ``secs`` (None: never)."""
+        return _Watching(self, secs)
+
+    def _start(self, secs: float) -> _Watch:
         w = _Watch(time.monotonic() + secs)
         with self._cond:
             heapq.heappush(self._heap, (w.at, next(self._seq), w))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="solidafy-deadlines", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0][2] is w:  # else the thread wakes before this deadline anyway: no hand-off per request
+                self._cond.notify()
         self._local.current = w
-        try:
-            yield w
-        finally:
-            self._local.current = None
-            with self._cond:
-                w.done, w.sock = True, None
-                self._finished += 1
-                if self._finished > 512 and self._finished * 2 > len(self._heap):
-                    self._heap = [e for e in self._heap if not e[2].done]
-                    heapq.heapify(self._heap)
-                    self._finished = 0
+        return w
+
+    def _stop(self, w: _Watch) -> None:
+        self._local.current = None
+        with self._cond:
+            w.done, w.sock = True, None
+            self._finished += 1
+            if self._finished > 512 and self._finished * 2 > len(self._heap):
+                self._heap = [e for e in self._heap if not e[2].done]
+                heapq.heapify(self._heap)
+                self._finished = 0
 
     def attach(self, sock: Any) -> None:
         """The socket the current thread's request reads from (called once the request is sent)."""
@@ -157,6 +157,25 @@ class _Watchdog:
                 w.expired = True
                 if w.sock is not None:
                     _shutdown(w.sock)
+
+
+class _Watching:
+    """The context of :meth:`_Watchdog.watch` (a class: a generator-based one costs more per request)."""
+
+    __slots__ = ("_dog", "_secs", "_watch")
+
+    def __init__(self, dog: _Watchdog, secs: float | None) -> None:
+        self._dog, self._secs = dog, secs
+        self._watch: _Watch | None = None
+
+    def __enter__(self) -> _Watch | None:
+        if self._secs is not None:
+            self._watch = self._dog._start(self._secs)
+        return self._watch
+
+    def __exit__(self, *exc: object) -> None:
+        if self._watch is not None:
+            self._dog._stop(self._watch)
 
 
 _WATCHDOG = _Watchdog()
