@@ -24,7 +24,7 @@ streams:
     primary_key: id
 """
 # what no plain read (no auth fetching tokens, no retry, one stream) needs
-UNUSED = ("tenacity", "yaml", "pyarrow", "duckdb", "flask", "smart_open", "boto3")
+UNUSED = ("tenacity", "difflib", "yaml", "pyarrow", "duckdb", "flask", "smart_open", "boto3")
 
 READ_AND_SAY = (
     "import sys, os\n"

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -222,6 +221,7 @@ def _select(source: Source, config: dict[str, Any], wanted: list[str] | None) ->
     known = set(available)
     for name in wanted:
         if name not in known:
+            import difflib  # only for the hint: not imported at start-up
             close = difflib.get_close_matches(name, available, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             shown = ", ".join(available[:30]) + (" ..." if len(available) > 30 else "")

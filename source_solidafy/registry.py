@@ -6,7 +6,6 @@ models made of the built-in files (builtin_index.py); a connector is fully loade
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -106,6 +105,7 @@ def find(name: str) -> ConnectorInfo | None:
 
 def unknown(name: str) -> UnknownConnectorError:
     names = [c.name for c in builtin_connectors()] + [a for c in builtin_connectors() for a in c.aliases]
+    import difflib  # only for the hint: not imported at start-up
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     known = ", ".join(c.name for c in builtin_connectors())

@@ -20,7 +20,6 @@ then once more). A response no rule matches is handled as before: ``http.retry_s
 a 401 refreshed once, other 4xx/5xx fail. The engine is :mod:`source_solidafy.rest.response_rules`.
 """
 
-import difflib
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -84,6 +83,7 @@ def _rule_list(value: Any) -> Any:
     rules = []
     for action, statuses in value.items():
         if action not in ACTIONS:
+            import difflib  # only for the hint: not imported at start-up
             close = difflib.get_close_matches(str(action), ACTIONS, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise PydanticCustomError("action", "unknown action '{action}'{hint} (expected one of {expected}; "

@@ -10,7 +10,6 @@ The server passes ``allow_plugins=False`` (unless started with ``--allow-plugins
 then a problem of its own.
 """
 
-import difflib
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -90,6 +89,7 @@ def _plugin_class(name: str, kind: str) -> Any:
     found = installed().get(name)
     if found is None:
         names = sorted(installed())
+        import difflib  # only for the hint: not imported at start-up
         close = difflib.get_close_matches(name, names, n=1)
         hint = f"; did you mean 'plugin:{close[0]}'?" if close else ""
         listed = ", ".join(names) or "none"

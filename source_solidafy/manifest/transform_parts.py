@@ -6,7 +6,6 @@ A step is told apart by ``op`` (its kind); the short forms are normalised on the
 ``properties.hs_*`` (``*`` and ``?`` match within one key), see :mod:`source_solidafy.rest.field_paths`.
 """
 
-import difflib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -131,6 +130,7 @@ def _options(kind: str, inner: Any) -> dict[str, Any]:
 def _unknown_step(value: Mapping[Any, Any], kinds: list[str]) -> PydanticCustomError:
     unknown = [str(k) for k in value if k not in STEP_KINDS and k not in KIND_SPELLINGS]
     if unknown and not kinds:
+        import difflib  # only for the hint: not imported at start-up
         close = difflib.get_close_matches(unknown[0], STEP_KINDS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return PydanticCustomError(

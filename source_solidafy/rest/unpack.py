@@ -10,7 +10,6 @@ A ``Content-Encoding: gzip`` body arrives unpacked already (the transport bounds
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import io
 import itertools
@@ -150,6 +149,7 @@ def unzip(content: bytes, members: str | None, limit: int, where: str) -> list[M
     picked = [i for i in infos if members is None or fnmatch.fnmatchcase(i.filename, members)]
     if not picked and infos:
         names = [i.filename for i in infos]
+        import difflib  # only for the hint: not imported at start-up
         close = difflib.get_close_matches(members or "", names, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise StreamError(f"{where}: no zip member matches decoder.compression.members '{members}' (the archive "
