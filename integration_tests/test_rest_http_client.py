@@ -378,3 +378,27 @@ def test_rest_http_cookie_of_the_api_stays_off_another_port() -> None:
         client.request("GET", "/x")
         client.request("GET", f"{b.url}/y")
     assert seen == [("api", None), ("api", "sid=SID-SECRET-1"), ("other", None)]
+
+
+def test_rest_http_our_answers_take_the_short_header_parser_others_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rest/header_parsing.py's short way is taken for HttpClient's answers over a real socket, and a
+    plain http.client request in the same process (another library) still gets the standard parser."""
+    import http.client
+
+    from source_solidafy.rest import header_parsing
+
+    seen: list[str] = []
+    real = header_parsing.simple_message
+    monkeypatch.setattr(header_parsing, "simple_message", lambda block, cls: seen.append(block) or real(block, cls))
+    with serve({}) as srv:
+        client = HttpClient(f"{srv.url}/v1")
+        assert client.request("GET", "/customers").json()["data"] == [{"id": "cus_1"}]
+        client.close()
+        assert len(seen) == 1 and "Content-Type: application/json" in seen[0]
+        conn = http.client.HTTPConnection(srv.url.split("//")[1])
+        conn.request("GET", "/v1/customers")
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.headers["Content-Type"] == "application/json"
+        resp.read()
+        conn.close()
+    assert len(seen) == 1

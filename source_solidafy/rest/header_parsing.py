@@ -9,7 +9,9 @@ CR or LF, headers cut by the end of the stream, a ``multipart``/``message`` cont
 parser reads a body for those). unit_tests/rest/test_header_parsing.py compares both on such blocks.
 
 :func:`install` puts it in ``http.client`` (once, at import of rest/transport.py); the line and
-count limits of ``http.client._read_headers`` still apply.
+count limits of ``http.client._read_headers`` still apply. It takes the short way only for our own
+connections' answers (inside :data:`OURS`, which rest/transport.py's connections enter around
+``getresponse``): any other ``http.client`` user in the process gets the standard parser, untouched.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import email.parser
 import http.client
 import re
+import threading
 from typing import Any
 
 _NAME = re.compile(r"[!-9;-~]+")  # what the email parser takes for a header name (printable, no ':')
@@ -43,8 +46,29 @@ def simple_message(block: str, cls: type[http.client.HTTPMessage]) -> http.clien
     return msg
 
 
+_STANDARD = http.client.parse_headers
+_local = threading.local()
+
+
+class _Ours:
+    """``with OURS:`` the answers this thread reads meanwhile are our connections' (see the module's doc)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _local.ours = True
+
+    def __exit__(self, *exc: object) -> None:
+        _local.ours = False
+
+
+OURS = _Ours()
+
+
 def parse_headers(fp: Any, _class: type[http.client.HTTPMessage] = http.client.HTTPMessage) -> http.client.HTTPMessage:
-    """``http.client.parse_headers``, plain blocks without the email parser."""
+    """``http.client.parse_headers``, plain blocks of our connections' answers without the email parser."""
+    if not getattr(_local, "ours", False):
+        return _STANDARD(fp, _class)
     block = b"".join(http.client._read_headers(fp)).decode("iso-8859-1")  # type: ignore[attr-defined]
     msg = simple_message(block, _class)
     return msg if msg is not None else email.parser.Parser(_class=_class).parsestr(block)

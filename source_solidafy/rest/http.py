@@ -128,8 +128,7 @@ class HttpClient:
         self._limiter = ConcurrencyLimiter(max_concurrency) if max_concurrency else None
         self.deadline = timeout if deadline is None else deadline
         self._session = self._new_session(max_response_mb, max_concurrency, connect_guard)
-        self._proxies = EnvProxies()
-        self._preparer = Preparer()  # what Session.request would send, prepared faster (rest/prepare.py)
+        self._proxies, self._preparer = EnvProxies(), Preparer()  # Preparer: Session.request's, faster (rest/prepare.py)
         self._waits = RetryWait(backoff, backoff_base, backoff_max, clock)
         self._budgets = Budgets(rate_limit_pools or {}, backoff_max, self._waits, bucket, monotonic)
         self._answered = False  # set once any response arrived (see is_unknown_host)

@@ -184,13 +184,15 @@ _WATCHDOG = _Watchdog()
 class _WatchedHTTPConnection(HTTPConnection):
     def getresponse(self) -> Any:
         _WATCHDOG.attach(self.sock)
-        return super().getresponse()
+        with header_parsing.OURS:
+            return super().getresponse()
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
     def getresponse(self) -> Any:
         _WATCHDOG.attach(self.sock)
-        return super().getresponse()
+        with header_parsing.OURS:
+            return super().getresponse()
 
 
 class WatchedAdapter(HTTPAdapter):

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from source_solidafy.rest.header_parsing import parse_headers, simple_message
+from source_solidafy.rest import header_parsing
+from source_solidafy.rest.header_parsing import OURS, parse_headers, simple_message
 
 PLAIN = [
     "Content-Type: application/json\r\nContent-Length: 12\r\n\r\n",
@@ -57,12 +58,27 @@ def test_plain_blocks_parse_as_the_email_parser_does(block: str) -> None:
 @pytest.mark.parametrize("block", ODD)
 def test_other_blocks_go_to_the_email_parser(block: str) -> None:
     assert simple_message(block, http.client.HTTPMessage) is None
-    ours, theirs = (parse(io.BytesIO(block.encode("iso-8859-1") + b"body"))
-                    for parse in (parse_headers, http.client.parse_headers))
+    with OURS:
+        ours = parse_headers(io.BytesIO(block.encode("iso-8859-1") + b"body"))
+    theirs = header_parsing._STANDARD(io.BytesIO(block.encode("iso-8859-1") + b"body"))
     assert _shape(ours) == _shape(theirs)
 
 
 def test_parse_headers_reads_a_response_block_and_stops_at_the_body() -> None:
     fp = io.BytesIO(PLAIN[1].encode("iso-8859-1") + b'{"body": 1}')
-    assert vars(parse_headers(fp)) == vars(_email(PLAIN[1]))
+    with OURS:
+        assert vars(parse_headers(fp)) == vars(_email(PLAIN[1]))
     assert fp.read() == b'{"body": 1}'
+
+
+def test_only_our_connections_answers_take_the_short_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another http.client user in the process (installed or not) gets the standard parser, untouched."""
+    seen: list[str] = []
+    monkeypatch.setattr(header_parsing, "simple_message", lambda block, cls: seen.append(block))
+    plain = PLAIN[0].encode("iso-8859-1")
+    assert parse_headers(io.BytesIO(plain)).items() == _email(PLAIN[0]).items() and seen == []
+    with OURS:
+        parse_headers(io.BytesIO(plain))
+    assert seen == [PLAIN[0]]
+    parse_headers(io.BytesIO(plain))
+    assert seen == [PLAIN[0]]
