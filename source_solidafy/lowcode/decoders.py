@@ -28,17 +28,21 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
+from source_solidafy.lowcode.extractor import AirbyteDpathExtractor
 from source_solidafy.lowcode.transforms import AirbyteNoneValues
 from source_solidafy.lowcode.translate_core import TranslatorCore
+from source_solidafy.manifest.decoder_parts import Compression
 
 _WRAPPERS = {"GzipDecoder": "auto", "ZipfileDecoder": "zip"}
 _TOP_ONLY = ("IterableDecoder", "XmlDecoder")  # the CDK has no parser for them inside a wrapper
 
 
 class DecoderParts(TranslatorCore):
-    def decoder(self, retriever: dict[str, Any], selected: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    def decoder(self, retriever: dict[str, Any], selected: dict[str, Any] | AirbyteDpathExtractor) -> tuple[Any, Any]:
         """Our decoder for the retriever's ``decoder`` (``selected``: the JSON decoder the record selector
         gives), and the step that sets CSV values to null (or None)."""
+        if isinstance(selected, AirbyteDpathExtractor):
+            return self._dpath(retriever, selected), None
         node = retriever.get("decoder")
         if node is None:
             return selected, None
@@ -83,6 +87,21 @@ class DecoderParts(TranslatorCore):
         except LookupError:
             raise self.fail(self.path(node, "encoding"), f"{kind}.encoding {encoding!r} is not a known text "
                             "encoding (the CDK fails on it too, when it reads)") from None
+
+    def _dpath(self, retriever: dict[str, Any], selected: AirbyteDpathExtractor) -> AirbyteDpathExtractor:
+        """A field_path with a ``*`` or an index: over a JSON body, gzipped or zipped or not."""
+        node = retriever.get("decoder")
+        if node is None:
+            return selected
+        kind = self.check(node, self.path(retriever, "decoder"))
+        if kind in _WRAPPERS and isinstance(node.get("decoder"), dict):
+            if self.check(node["decoder"], self.path(node, "decoder")) == "JsonDecoder":
+                return selected.model_copy(update={"compression": Compression.model_validate({"type": _WRAPPERS[kind]})})
+        elif kind == "JsonDecoder":
+            return selected
+        extractor = retriever["record_selector"]["extractor"]
+        raise self.fail(self.path(extractor, "field_path"), f"a field_path with '*' or a list index with a {kind} "
+                        "is not supported yet")
 
     def _items(self, node: dict[str, Any], packing: str) -> dict[str, Any]:
         if packing == "zip":

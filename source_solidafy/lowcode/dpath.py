@@ -189,7 +189,7 @@ def _plain_target(record: Any, glob: list[Any]) -> tuple[Any, ...] | None:
     return tuple(path) if path else None
 
 
-def found(record: dict[str, Any], glob: list[Any]) -> list[Any]:
+def found(record: Any, glob: list[Any]) -> list[Any]:
     """The values at the places ``glob`` matches, in dpath's walk order (``dpath.values``; ``dpath.get``
     wants exactly one)."""
     if is_plain(glob):

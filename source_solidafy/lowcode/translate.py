@@ -83,7 +83,8 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         out["transform"] = self.transforms(s)
         self.place_filter(out, condition, selector)
         self.place_none_values(out, none_values, retriever)
-        streamed = bool(out["decoder"].get("stream")) or out["decoder"].get("type") == "json_stream"
+        decoder = out["decoder"] if isinstance(out["decoder"], dict) else {}
+        streamed = bool(decoder.get("stream")) or decoder.get("type") == "json_stream"
         out["errors"] = self.error_rules(requester, RETRY_STATUSES, streamed)
         out["_url_base"] = self.interp(requester, "url_base", CONFIG_VARS, "")
         auth = self.auth(requester)

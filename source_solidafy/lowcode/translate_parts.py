@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from source_solidafy.lowcode import components as c
+from source_solidafy.lowcode import dpath
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.durations import parse_duration
+from source_solidafy.lowcode.extractor import AirbyteDpathExtractor
 from source_solidafy.lowcode.fields import add_fields, dpath_flatten, remove_fields
 from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
@@ -174,29 +176,33 @@ class StreamParts(TranslatorCore):
         return PerPartitionCursor(outer=outer, cursor=cursor, parent_name=name, parent_cursor=parent_cursor,
                                   in_list=in_list)
 
-    def selector(self, node: Any, retriever: dict[str, Any]) -> dict[str, Any]:
+    def selector(self, node: Any, retriever: dict[str, Any]) -> dict[str, Any] | AirbyteDpathExtractor:
+        """The JSON decoder of a RecordSelector: a records_path for plain keys; with a ``*`` or a list
+        index, dpath's own matching (lowcode/extractor.py)."""
         self.check(node, self.path(retriever, "record_selector"))
         extractor = node.get("extractor")
         self.check(extractor, self.path(node, "extractor"))
-        parts = []
+        steps = []
         for i, part in enumerate(extractor.get("field_path") or []):
+            where = (*self.path(extractor, "field_path"), i)
             holder = {"p": part, PARAMETERS: extractor.get(PARAMETERS)}
-            self.resolved.origin[id(holder)] = (*self.path(extractor, "field_path"), i)
+            self.resolved.origin[id(holder)] = where
             value = self.interp(holder, "p", CONFIG_VARS)
             if "config" in value.text:
-                raise self.fail((*self.path(extractor, "field_path"), i), "a field_path that depends on the config is not supported yet")
-            text = str(value.eval({}))
-            if text == "*":  # dpath's glob over a list's items; over an object's values it matches nothing here
-                if "[*]" in parts:
-                    raise self.fail((*self.path(extractor, "field_path"), i),
-                                    "a second '*' in field_path is not supported yet")
-                parts.append("[*]")
-                continue
-            if not text or text.isdigit() or any(ch in text for ch in ".[]*\"'\\"):
+                raise self.fail(where, "a field_path that depends on the config is not supported yet")
+            step = value.eval({})  # typed, as the CDK's: "0" and "-1" are list indexes
+            if not (isinstance(step, str) and step and (step == "*" or not set(step) & (dpath.GLOB_CHARS | {"]"}))
+                    or type(step) is int):
+                raise self.fail(where, f"field_path part {step!r} is not supported yet (globs inside a key, "
+                                "values that are not text or integers)")
+            steps.append(step)
+        if any(s == "*" or isinstance(s, int) for s in steps):
+            return AirbyteDpathExtractor(field_path=steps)
+        for i, text in enumerate(steps):
+            if any(ch in str(text) for ch in ".\"'\\"):
                 raise self.fail((*self.path(extractor, "field_path"), i), f"field_path part {text!r} is not "
-                                "supported yet (list indexes, globs inside a key and special characters)")
-            parts.append(f".{text}" if parts else text)
-        return {"type": "json", "records_path": "".join(parts)} if parts else {"type": "json"}
+                                "supported yet (special characters)")
+        return {"type": "json", "records_path": ".".join(map(str, steps))} if steps else {"type": "json"}
 
     def paginator(self, node: Any, retriever: dict[str, Any]) -> AirbytePaging | None:
         kind = self.check(node, self.path(retriever, "paginator"))

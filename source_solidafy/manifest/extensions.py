@@ -1,4 +1,5 @@
-"""Stream slots that also take part models defined elsewhere: ``pagination``, ``partition``, ``transform`` steps, ``errors`` rules.
+"""Stream slots that also take part models defined elsewhere: ``pagination``, ``partition``, ``decoder``,
+``transform`` steps, ``errors`` rules.
 
 Our YAML's types are closed unions (an unknown ``type:`` is a clear error naming the known ones). A
 package that translates another format defines its own part models (the Airbyte manifests'
@@ -14,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidatorFunctionWrapHandler, WrapValidator
 
-SLOTS: dict[str, list[type]] = {"pagination": [], "partition": [], "transform": [], "errors": []}
+SLOTS: dict[str, list[type]] = {"pagination": [], "partition": [], "transform": [], "errors": [], "decoder": []}
 
 
 def accept(slot: str, model: type) -> None:

@@ -218,7 +218,7 @@ class Stream(Strict):
     name: Text
     request: Request | None = None
     headers: TemplateMap = Field(default_factory=new_dict)
-    decoder: Annotated[Decoder, plugin_slot("decoder")] = Field(default_factory=JsonDecoder.model_construct)
+    decoder: Annotated[Decoder, open_slot("decoder"), plugin_slot("decoder")] = Field(default_factory=JsonDecoder.model_construct)
     pagination: Annotated[Pagination | None, open_slot("pagination"), plugin_slot("pagination")] = None
     partition: Annotated[Partition | None, open_slot("partition"), plugin_slot("partition")] = None
     primary_key: TextList = Field(default_factory=new_list)

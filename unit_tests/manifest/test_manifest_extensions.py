@@ -52,5 +52,5 @@ def test_a_registered_model_is_held_by_the_stream_and_built_by_its_factory() -> 
 
 
 def test_unknown_slot_is_refused() -> None:
-    with pytest.raises(ValueError, match="no stream slot 'decoder'"):
-        extensions.accept("decoder", EveryOtherPage)
+    with pytest.raises(ValueError, match="no stream slot 'auth'"):
+        extensions.accept("auth", EveryOtherPage)
