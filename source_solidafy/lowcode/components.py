@@ -128,8 +128,8 @@ NEEDS: dict[str, str] = {
     "DeclarativeSource.dynamic_streams": "streams generated at run time (dynamic_streams)",
     "StateDelegatingStream": "streams that switch retrievers by state (StateDelegatingStream)",
     "CustomPartitionRouter": "Python", "DynamicSchemaLoader": "schemas loaded from the API at discover time",
-    "paginator-config": "paginator templates that read config (the engine's paginator factory gets no config)",
-    "next_page_token": "request templates rendered per page (next_page_token in a request template)",
+    "next_page_token": "request templates rendered per page (next_page_token in a header, body, path or with "
+                       "the partition; in request_parameters it is supported)",
 }
 
 

@@ -8,7 +8,9 @@ drops a repeated key with the same value, the authenticator's query parameter in
 sends the page size on every request. Offsets and pages are sent on the first request only with
 ``inject_on_first_request``. ``CursorPagination`` evaluates ``cursor_value`` and ``stop_condition``
 with ``response``, ``headers`` (``headers.link`` is the parsed Link header), ``last_record``,
-``last_page_size``, ``page_size`` and ``stream_slice``, as the CDK does.
+``last_page_size``, ``page_size``, ``stream_slice`` and ``config``, as the CDK does. The requester's
+request_parameters that read ``next_page_token`` are rendered here for each request (``page_params``),
+and a templated page_size is evaluated with the config (``page_size_template``).
 
 :class:`AirbytePaging` is the model a stream's ``pagination`` holds (registered with the engine's
 factory for that slot, built into an :class:`AirbytePaginator`); our base class still stops, with a
@@ -24,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from pydantic import Field
 from requests.utils import parse_header_links
 
+from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.manifest.fields import Strict, new_list
 from source_solidafy.rest.builders import FACTORY, PageInputs
@@ -66,6 +69,7 @@ class AirbytePaging(Strict):
 
     strategy: str
     page_size: int | None = None
+    page_size_template: Interpolated | None = None  # a page_size of the config's, evaluated once per read
     start_from_page: int = 1
     inject_on_first_request: bool = False
     cursor_value: Interpolated | None = None
@@ -74,6 +78,7 @@ class AirbytePaging(Strict):
     size_option: TokenOption | None = None
     type: Literal["airbyte_default"] = "airbyte_default"
     auth_params: list[str] = Field(default_factory=new_list)  # query parameters the authenticator sends
+    page_params: dict[str, Interpolated] = Field(default_factory=dict)  # request_parameters reading next_page_token
 
 
 def _headers(response: Any) -> dict[str, Any]:
@@ -95,15 +100,41 @@ class AirbytePaginator(Paginator):
     def __init__(self, spec: AirbytePaging, config: Mapping[str, Any], warn: Any = None) -> None:
         super().__init__(warn=warn)
         self.spec, self.config = spec, config
+        self.page_size = spec.page_size if spec.page_size_template is None else self._size(spec.page_size_template)
+
+    def _size(self, template: Interpolated) -> int:
+        """A templated page_size as the CDK's strategies evaluate it (with the config): an integer or an error."""
+        try:
+            value = template.eval(self.config)
+        except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
+            raise TemplateError(f"{template.where}: {exc}") from None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TemplateError(f"{template.where}: page_size {value!r} is not an integer (the CDK fails on it too)")
+        return value
+
+    def _page_params(self, page: PageRequest, token: Any) -> None:
+        """The requester's request_parameters that read ``next_page_token``, as the CDK renders them for each
+        request: ``{"next_page_token": token}``, or None before a first page without a token; a value that
+        renders empty (None) is left out."""
+        nxt = {"next_page_token": token} if token is not None else None
+        for key, template in self.spec.page_params.items():
+            try:
+                value = template.eval(self.config, None, (str, list), next_page_token=nxt)
+            except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
+                raise TemplateError(f"{template.where}: {exc}") from None
+            if value is not None and value != "":
+                page.params[key] = value if isinstance(value, (str, list)) else str(value)
 
     def _request(self, token: Any) -> PageRequest:
         page = PageRequest(token=token)
+        if self.spec.page_params:
+            self._page_params(page, token)
         if token is not None and self.spec.token_option is not None:
             self.spec.token_option.put(page, token)
             for key in self.spec.auth_params:  # the authenticator adds its own once
                 page.params.pop(key, None)
-        if self.spec.size_option is not None and self.spec.page_size:
-            self.spec.size_option.put(page, self.spec.page_size)
+        if self.spec.size_option is not None and self.page_size:
+            self.spec.size_option.put(page, self.page_size)
         return page
 
     def first(self) -> PageRequest:
@@ -130,7 +161,7 @@ class AirbytePaginator(Paginator):
         s = self.spec
         size = len(records)
         if s.strategy in ("offset", "page"):
-            if (s.page_size and size < s.page_size) or size == 0:
+            if (self.page_size and size < self.page_size) or size == 0:
                 return None
             last = previous.token
             if s.strategy == "offset":
@@ -150,7 +181,7 @@ class AirbytePaginator(Paginator):
         reads_headers = any(v is not None and "headers" in v.text for v in (s.cursor_value, s.stop_condition))
         ctx = {"response": body, "headers": _headers(response) if reads_headers else {},
                "last_record": records[-1] if records else None,
-               "last_page_size": len(records), "page_size": s.page_size, "stream_slice": {}}
+               "last_page_size": len(records), "page_size": self.page_size, "stream_slice": {}}
         if s.stop_condition is not None:
             stop = s.stop_condition.eval(self.config, **ctx)
             if stop not in FALSE_VALUES and stop not in ({}, [], (), False, 0, 0.0) and stop is not None:
@@ -162,5 +193,6 @@ class AirbytePaginator(Paginator):
 
 @FACTORY.register(AirbytePaging, AirbytePaginator, slot="pagination")
 def _paginator(spec: AirbytePaging, inputs: PageInputs) -> Paginator:
-    """The engine's page size (``inputs.page_size``) is unused: the CDK's strategies know their own."""
-    return AirbytePaginator(spec, {}, inputs.warn)
+    """The engine's page size (``inputs.page_size``) is unused: the CDK's strategies know their own (a
+    templated one is evaluated with ``inputs.config``)."""
+    return AirbytePaginator(spec, inputs.config or {}, inputs.warn)

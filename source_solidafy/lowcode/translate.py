@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode.auth import AuthParts
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.decoders import DecoderParts
@@ -74,9 +75,8 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         if record_filter is not None:
             self.check(record_filter, self.path(selector, "record_filter"))
             condition = self.table.keep_template(self.interp(record_filter, "condition", RECORD_VARS))
-        paginator = retriever.get("paginator")
-        if paginator:
-            out["pagination"] = self.paginator(paginator, retriever)
+        if retriever.get("paginator") or injected.page_params:
+            out["pagination"] = self._pagination(retriever, requester, injected)
         schema = self.schema(s)
         if schema is not None:
             out["schema"] = schema
@@ -94,6 +94,17 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
                                              and a.get("location") == "query"]
         out["_auth"] = (auth, self.path(requester, "authenticator"), signature(requester.get("authenticator")))
         return out
+
+    def _pagination(self, retriever: dict[str, Any], requester: dict[str, Any], injected: Injected) -> AirbytePaging | None:
+        """The paginator, which renders the request_parameters reading next_page_token for each page."""
+        paginator = retriever.get("paginator")
+        spec = self.paginator(paginator, retriever) if paginator else None
+        if injected.page_params:
+            if spec is None:
+                raise self.fail(self.path(requester, "request_parameters"),
+                                f"next_page_token without a paginator is not supported ({c.need('next_page_token')})")
+            spec.page_params = injected.page_params
+        return spec
 
     def place_filter(self, out: dict[str, Any], condition: Any, selector: dict[str, Any]) -> None:
         """The record filter where the CDK runs it: before the transformations (our stream ``filter``) or,
@@ -120,14 +131,27 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         body: dict[str, Any] | None = None
         if requester.get("request_body_json"):  # the CDK sends no body for an empty mapping
             body = self._body_json(requester)
+        page_params: dict[str, Interpolated] = {}
         for key, value in (requester.get("request_parameters") or {}).items():
+            if isinstance(value, str) and "next_page_token" in value:
+                page_params[str(key)] = self._page_value(requester, key, value)
+                continue
             params[str(key)] = self.table.template(self._value(requester, "request_parameters", key, value),
                                                    self.where_of((*self.path(requester), "request_parameters", key)),
                                                    lenient=True)
         for key, value in (requester.get("request_headers") or {}).items():
             headers[str(key)] = self.table.template(self._value(requester, "request_headers", key, value),
                                                     self.where_of((*self.path(requester), "request_headers", key)))
-        return Injected(params, headers, body)
+        injected = Injected(params, headers, body)
+        injected.page_params = page_params
+        return injected
+
+    def _page_value(self, requester: dict[str, Any], key: str, value: str) -> Interpolated:
+        """A request parameter that reads ``next_page_token``: rendered for each page by the paginator, which
+        knows the token and the config but not the partition."""
+        holder = {"request_parameters": value, PARAMETERS: requester.get(PARAMETERS)}
+        self.resolved.origin[id(holder)] = (*self.path(requester), "request_parameters", key)
+        return self.interp(holder, "request_parameters", CONFIG_VARS | {"next_page_token"})
 
     def _value(self, node: dict[str, Any], key: str, sub: str, value: Any) -> Interpolated | str:
         holder = {sub: value, PARAMETERS: node.get(PARAMETERS)}

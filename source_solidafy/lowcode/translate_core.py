@@ -24,6 +24,7 @@ class Injected:
 
     def __init__(self, params: dict[str, Any], headers: dict[str, Any], body: dict[str, Any] | None) -> None:
         self.params, self.headers, self.body = params, headers, body
+        self.page_params: dict[str, Interpolated] = {}  # request_parameters reading next_page_token (the paginator's)
 
 
 class TranslatorCore:
@@ -68,7 +69,7 @@ class TranslatorCore:
                 used = variables(text)
             except Exception as exc:  # jinja2.TemplateSyntaxError
                 raise self.fail((*self.path(node), key), f"template syntax error: {exc}") from None
-            if "next_page_token" in used:
+            if "next_page_token" in used and "next_page_token" not in allowed:
                 raise self.fail((*self.path(node), key), f"next_page_token here is not supported ({c.need('next_page_token')})")
             extra = used - allowed - set(self.table.env.globals)
             if extra:

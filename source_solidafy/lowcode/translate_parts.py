@@ -211,10 +211,13 @@ class StreamParts(TranslatorCore):
         strategy = node.get("pagination_strategy")
         skind = self.check(strategy, self.path(node, "pagination_strategy"))
         size = strategy.get("page_size")
-        if size is not None and not isinstance(size, int):
-            raise self.fail(self.path(strategy, "page_size"), "a templated page_size is not supported yet")
+        templated = size is not None and not isinstance(size, int)
+        if templated and skind not in ("OffsetIncrement", "PageIncrement"):
+            raise self.fail(self.path(strategy, "page_size"), f"a templated {skind}.page_size is not supported yet")
         spec = AirbytePaging(strategy={"OffsetIncrement": "offset", "PageIncrement": "page"}.get(skind, "cursor"),
-                             page_size=size)
+                             page_size=None if templated else size)
+        if templated:  # the CDK evaluates it with the config (an integer, else it fails)
+            spec.page_size_template = self.interp(strategy, "page_size", CONFIG_VARS)
         if skind in ("OffsetIncrement", "PageIncrement"):
             spec.inject_on_first_request = bool(strategy.get("inject_on_first_request"))
             spec.start_from_page = int(strategy.get("start_from_page") or 0)
@@ -222,10 +225,7 @@ class StreamParts(TranslatorCore):
             for key in ("cursor_value", "stop_condition"):
                 if strategy.get(key) is None:
                     continue
-                item = self.interp(strategy, key, PAGE_VARS)
-                if "config" in item.text:
-                    raise self.fail(self.path(strategy, key), f"config in {key} is not supported ({c.need('paginator-config')})")
-                setattr(spec, key, item)
+                setattr(spec, key, self.interp(strategy, key, PAGE_VARS))  # the paginator is given the config
         if node.get("page_token_option"):
             spec.token_option = self.option(node["page_token_option"], self.path(node, "page_token_option"))
         if node.get("page_size_option"):

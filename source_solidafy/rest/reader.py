@@ -113,7 +113,8 @@ class StreamReader:
               first_page: Callable[[Any], None] | None = None) -> Iterator[Batch]:
         """Pages of one request (the stream's or an async job download), with its state."""
         spec = self.spec.pagination if pagination is _STREAM else pagination
-        paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body)))
+        paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body),
+                                                           self.ctx.config))
         decoder = decoder or self.decoder
         chain = _Chain(self._dedupe(), first_page=first_page)
         try:
