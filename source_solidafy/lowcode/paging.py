@@ -100,7 +100,7 @@ class AirbytePaginator(Paginator):
     def __init__(self, spec: AirbytePaging, config: Mapping[str, Any], warn: Any = None) -> None:
         super().__init__(warn=warn)
         self.spec, self.config = spec, config
-        self.page_size = spec.page_size if spec.page_size_template is None else self._size(spec.page_size_template)
+        self.page_size = spec.page_size  # a templated one: evaluated by first(), before any request
 
     def _size(self, template: Interpolated) -> int:
         """A templated page_size as the CDK's strategies evaluate it (with the config): an integer or an error."""
@@ -139,6 +139,8 @@ class AirbytePaginator(Paginator):
 
     def first(self) -> PageRequest:
         s = self.spec
+        if s.page_size_template is not None:
+            self.page_size = self._size(s.page_size_template)
         token = None
         if s.inject_on_first_request:
             token = 0 if s.strategy == "offset" else s.start_from_page if s.strategy == "page" else None

@@ -63,7 +63,7 @@ def test_a_stop_condition_reads_the_config() -> None:
 @pytest.mark.parametrize("size", ["x", 2.5, None])
 def test_a_page_size_that_is_no_integer_fails_like_the_cdk(size: Any) -> None:
     with pytest.raises(TemplateError, match="page_size"):
-        _paginator("tickets", {"page_size": size})
+        _paginator("tickets", {"page_size": size}).first()
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
