@@ -28,7 +28,7 @@ from requests.utils import parse_header_links
 
 from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.interpolation import Interpolated
-from source_solidafy.manifest.fields import Strict, new_list
+from source_solidafy.manifest.fields import Strict, new_dict, new_list
 from source_solidafy.rest.builders import FACTORY, PageInputs
 from source_solidafy.rest.pages import PageRequest, PageResponse
 from source_solidafy.rest.pagination import Paginator
@@ -78,7 +78,7 @@ class AirbytePaging(Strict):
     size_option: TokenOption | None = None
     type: Literal["airbyte_default"] = "airbyte_default"
     auth_params: list[str] = Field(default_factory=new_list)  # query parameters the authenticator sends
-    page_params: dict[str, Interpolated] = Field(default_factory=dict)  # request_parameters reading next_page_token
+    page_params: dict[str, Interpolated] = Field(default_factory=new_dict)  # request_parameters reading next_page_token
 
 
 def _headers(response: Any) -> dict[str, Any]:
