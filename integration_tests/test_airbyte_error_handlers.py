@@ -46,6 +46,11 @@ def test_a_200_error_body_ignored_on_the_first_page_is_an_empty_page(tmp_path: P
     assert result.rc == 0, result.stderr
     assert result.records("orders") == []
     assert len(api.log) == 1
+    status = result.messages[-1]["trace"]["stream_status"]  # not silent: skipped on purpose, listed
+    assert status["status"] == "COMPLETE", status
+    (skipped,) = status["skipped"]
+    assert skipped.startswith("stream 'orders': decoder.records_path 'data' matched nothing"), skipped
+    assert "read as an empty page (errors[0] (accept)" in skipped and "maintenance" in skipped, skipped
 
 
 def test_an_error_message_that_renders_a_secret_is_redacted(tmp_path: Path) -> None:

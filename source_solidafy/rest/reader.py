@@ -143,8 +143,9 @@ class StreamReader:
                 except StreamError as exc:  # the decoder names the URL; the stream is named here
                     raise StreamError(f"stream '{self.spec.name}': {exc}") from None
                 fetcher.got(len(decoded.records), decoded.body)
-                if decoded.missing is not None and getattr(resp, "accepted", None) is None:  # see response_rules
-                    self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty)
+                if decoded.missing is not None:
+                    self._missing_records(decoded.missing, page.pages == 0, decoder.missing_means_empty,
+                                          getattr(resp, "accepted", None))  # see response_rules
                 if page.pages == 0 and chain.first_page is not None:
                     chain.first_page(decoded.body)
                 if fetcher.window and page.pages == 0:
@@ -227,8 +228,13 @@ class StreamReader:
         if final is not None and final != chain.last_state and not self.ctx.cancel.is_set():
             yield Batch(self.spec.name, [], final)
 
-    def _missing_records(self, missing: str, first: bool, means_empty: bool) -> None:
-        """The records path matched nothing: an error on a first page, else unless the YAML allows it."""
+    def _missing_records(self, missing: str, first: bool, means_empty: bool, accepted: str | None) -> None:
+        """The records path matched nothing: an error on a first page, else unless the YAML allows it. An
+        answer a rule accepts (an Airbyte filter IGNOREs a success) is an empty page, skipped on purpose:
+        counted and listed (``responses_ignored``, ``skipped``), never silent."""
+        if accepted is not None:
+            self.ctx.skip(f"stream '{self.spec.name}': {missing}; read as an empty page ({accepted})")
+            return
         if means_empty and not first:
             return
         hint = "" if first else ("; if the API leaves the key out of an empty page, set "
