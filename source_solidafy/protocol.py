@@ -154,10 +154,12 @@ class RecordLines:
             batch = arrow_json.record_lines(self.records, prefix, suffix + b"\n", arrow_json.Style(_encode))
             if arrow_json.longest(batch) <= MAX_LINE_BYTES + 1:
                 return arrow_json.joined(batch)[:-1]
-        out = _record_lines(self._dicts(), prefix, suffix)
-        if max(map(len, out), default=0) > MAX_LINE_BYTES:
-            out = [ln if len(ln) <= MAX_LINE_BYTES else _oversized(ln) for ln in out]
-        return b"\n".join(out)
+        data = _record_data(self._dicts())
+        if not data:
+            return b""
+        if max(map(len, data)) + len(prefix) + len(suffix) <= MAX_LINE_BYTES:  # the page's lines in one join
+            return prefix + (suffix + b"\n" + prefix).join(data) + suffix
+        return b"\n".join(_sized(prefix + d + suffix) for d in data)
 
 
 Message = dict[str, Any] | RecordLines  # an element of a chunk the runner yields
@@ -193,18 +195,20 @@ _OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z  # naive timestamps stay naiv
 _STR_KEYS = orjson.OPT_UTC_Z  # the same output where every key is a string: a third faster
 
 
-def _record_lines(records: list[dict[str, Any]], prefix: bytes, suffix: bytes) -> list[bytes]:
-    """One RECORD line per record. Every key a string (JSON's records): without ``OPT_NON_STR_KEYS``,
-    which costs orjson a third more time per record; a non-string key (orjson refuses it then) or an
-    integer beyond 64 bits (refused either way) sends the page through the slower options."""
+def _record_data(records: list[dict[str, Any]]) -> list[bytes]:
+    """Each record as JSON (a RECORD line's ``data``). Every key a string (JSON's records): without
+    ``OPT_NON_STR_KEYS``, which costs orjson a third more time per record; a non-string key (orjson
+    refuses it then) or an integer beyond 64 bits (refused either way) sends the page through the
+    slower options."""
+    dumps = orjson.dumps
     try:
-        return [prefix + orjson.dumps(r, default=_default, option=_STR_KEYS) + suffix for r in records]
+        return [dumps(r, default=_default, option=_STR_KEYS) for r in records]
     except TypeError:
         pass
     try:
-        return [prefix + orjson.dumps(r, default=_default, option=_OPTS) + suffix for r in records]
+        return [dumps(r, default=_default, option=_OPTS) for r in records]
     except TypeError:  # an integer beyond 64 bits: its exact digits, through the slower encoder
-        return [prefix + jsoncodec.dumps(r, default=_default, option=_OPTS) + suffix for r in records]
+        return [jsoncodec.dumps(r, default=_default, option=_OPTS) for r in records]
 
 
 def _encode(value: Any) -> bytes:

@@ -40,6 +40,16 @@ def test_a_line_of_5mb_or_more_is_never_printed() -> None:
     assert orjson.loads(line)["type"] == "LOG"
 
 
+def test_a_page_with_one_line_of_5mb_or_more_keeps_its_other_lines() -> None:
+    records = [{"id": 1}, {"blob": "x" * p.MAX_LINE_BYTES}, {"id": 3}]
+    out = io.BytesIO()
+    p.NdjsonWriter(out).write([p.RecordLines("s", records, 1), p.RecordLines("s", [], 1)])
+    lines = [orjson.loads(line) for line in out.getvalue().splitlines()]
+    assert [m["type"] for m in lines] == ["RECORD", "LOG", "RECORD"]
+    assert [lines[0]["record"]["data"], lines[2]["record"]["data"]] == [{"id": 1}, {"id": 3}]
+    assert p.RecordLines("s", [], 1).lines() == b""
+
+
 def test_pretty_is_indented_json_per_message() -> None:
     out = io.BytesIO()
     p.NdjsonWriter(out, pretty=True).write([p.log("INFO", "hello")])
