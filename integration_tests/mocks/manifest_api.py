@@ -22,7 +22,8 @@ against the same one and compare what each asked (``log``) and got.
         - {path: /api/3/campaigns, nth: 2, status: 429, headers: {Retry-After: "1"}}
         - {path: /api/3/campaigns, nth: 5, status: 200, body: {error: busy}, headers: {X-Reset: $epoch+2}}
 
-Paging reads its parameters from the query, then the JSON body (``a.b`` nests), then a form body:
+Paging reads its parameters from the query, then the JSON body (``a.b`` nests), then a form body, then
+the path's ``{name}`` values; a name ``header:X-Name`` reads that request header:
 ``none``; ``offset`` (``offset``, ``limit``, ``size``); ``page`` (``page``, ``limit``, ``size``,
 ``first``: 1); ``cursor`` (``cursor``, ``limit``, ``size``; opaque tokens ``c<n>``); ``after``
 (``after``, ``limit``, ``size``, ``key``: id; the records after the one whose key is given). ``max_size``
@@ -39,6 +40,8 @@ ended by ``newline``), ``xml`` (``body`` written as xmltodict.unparse would, und
 (the csv in ``members`` files of one archive), text in ``encoding`` (default utf-8; ``charset``
 adds it to the Content-Type); ``gzip: body`` gzips it (or the JSON body) (Content-Type
 application/gzip), ``gzip: transport`` sends it with Content-Encoding: gzip.
+``log_headers`` (a list of request header names, beside ``routes``) adds those the request has to
+each logged request (``headers``), so the differential tests compare them too.
 A header whose value is null is left out; a body key whose value is ``{"$if_more": {...}}`` is there
 only while more pages follow. Wrong credentials get a 401, an unknown path a 404.
 A fault answers the ``nth`` request under its path (counted over every request there, retries included)
@@ -103,9 +106,10 @@ def format_moment(moment: dt.datetime, fmt: str) -> Any:
     return moment.strftime(fmt)
 
 
-def logged(req: Request, hidden: str | None = None) -> dict[str, Any]:
+def logged(req: Request, hidden: str | None = None, headers: list[str] | None = None) -> dict[str, Any]:
     """What the differential tests compare: method, path, query pairs (sorted; the value of the query
-    parameter ``hidden``, a JWT signed anew by each engine, as ``<jwt>``), the parsed body."""
+    parameter ``hidden``, a JWT signed anew by each engine, as ``<jwt>``), the parsed body; the request
+    headers named in ``headers`` (those it has), when asked for."""
     body: Any = None
     if req.body:
         kind = (req.header("Content-Type") or "").split(";")[0].strip()
@@ -116,7 +120,10 @@ def logged(req: Request, hidden: str | None = None) -> dict[str, Any]:
         else:
             body = req.body.decode("utf-8", "replace")
     query = sorted((k, "<jwt>" if k == hidden else v) for k, values in req.query.items() for v in values)
-    return {"method": req.method, "path": req.path, "query": query, "body": body}
+    out = {"method": req.method, "path": req.path, "query": query, "body": body}
+    if headers:
+        out["headers"] = {name: req.header(name) for name in headers if req.header(name) is not None}
+    return out
 
 
 class Route:
@@ -189,7 +196,8 @@ class ManifestApi:
 
     def __call__(self, req: Request) -> Response:
         with self._lock:
-            self.log.append(logged(req, self.creds.values.get("param") if self.creds.kind == "jwt" else None))
+            self.log.append(logged(req, self.creds.values.get("param") if self.creds.kind == "jwt" else None,
+                                   self.spec.get("log_headers")))
         if self.spec.get("login_path") and req.path == self.spec["login_path"]:
             return self.creds.login_response(req)
         if self.spec.get("token_path") and req.path == self.spec["token_path"]:
@@ -217,7 +225,7 @@ class ManifestApi:
             return self._made[key]
 
     def _answer(self, route: Route, req: Request, params: dict[str, str]) -> Response:
-        arg = _reader(req)
+        arg = _reader(req, params)
         records = route.filtered(self._records(route, params), arg)
         start, size, token = _window(route.paging, arg, records)
         page = records[start:start + size]
@@ -298,8 +306,9 @@ def _file(spec: dict[str, Any], records: list[dict[str, Any]], body: Any, header
     return Response(body=data, headers=headers)
 
 
-def _reader(req: Request) -> Any:
-    """Parameter lookup: query, then JSON body (``a.b`` nests), then form body."""
+def _reader(req: Request, path_values: dict[str, str]) -> Any:
+    """Parameter lookup: query, then JSON body (``a.b`` nests), then form body, then the path's values;
+    ``header:X-Name`` is a request header."""
     body: Any = None
     if req.body:
         try:
@@ -310,12 +319,14 @@ def _reader(req: Request) -> Any:
     def arg(name: Any) -> Any:
         if not name:
             return None
+        if str(name).startswith("header:"):
+            return req.header(str(name)[7:])
         if req.arg(str(name)) is not None:
             return req.arg(str(name))
         node = body
         for part in str(name).split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        return node
+        return node if node is not None else path_values.get(str(name))
 
     return arg
 

@@ -128,8 +128,8 @@ NEEDS: dict[str, str] = {
     "DeclarativeSource.dynamic_streams": "streams generated at run time (dynamic_streams)",
     "StateDelegatingStream": "streams that switch retrievers by state (StateDelegatingStream)",
     "CustomPartitionRouter": "Python", "DynamicSchemaLoader": "schemas loaded from the API at discover time",
-    "next_page_token": "request templates rendered per page (next_page_token in a header, body, path or with "
-                       "the partition; in request_parameters it is supported)",
+    "next_page_token": "next_page_token in the requester's url_base (the requester's request_parameters, "
+                       "request_headers, request_body_json and path read it)",
 }
 
 

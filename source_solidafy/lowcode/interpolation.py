@@ -7,7 +7,9 @@ What the CDK does with ``"{{ ... }}"`` and what we do the same way:
   ``max``, ``min``, ``timestamp``, ``str_to_datetime``, ``today_with_timezone``, ``sanitize_url``,
   ``camel_case_to_snake_case``, ``generate_uuid``) and filters (``hash``, ``base64encode``,
   ``base64decode``, ``string``, ``regex_search``, ``regex_replace``); ``range`` is removed.
-- Undefined attributes render empty; a name the context lacks is an error (the CDK raises too).
+- Undefined attributes render empty, and an attribute of one (``None.a.b``) makes the value its default
+  (the CDK catches jinja's UndefinedError: a mapping's value is None, a condition false, an
+  InterpolatedString fails); a name the context lacks is an error (the CDK raises too).
 - ``stream_interval`` and ``stream_partition`` are aliases of ``stream_slice``.
 - The rendered text goes through ``ast.literal_eval``: ``"{{ 5 }}"`` is the number 5, ``"True"`` the
   boolean; an empty result is the default (``None`` unless given).
@@ -34,7 +36,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import orjson
-from jinja2 import Template, Undefined, meta
+from jinja2 import Template, Undefined, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from source_solidafy.lowcode.durations import parse_duration
@@ -268,9 +270,11 @@ class Interpolated:
     where: str = ""
 
     def eval(self, config: Mapping[str, Any], default: Any = None, valid_types: tuple[type, ...] | None = None,
-             **context: Any) -> Any:
+             in_mapping: bool = False, **context: Any) -> Any:
         """The value as the CDK computes it (``default`` when it renders empty; ``valid_types``: see
-        :func:`literal`)."""
+        :func:`literal`). Reading an attribute of something undefined (``None.a``) gives the default too, as
+        the CDK catches jinja's UndefinedError; without one that is an error (an InterpolatedString's default
+        is its own text, which fails again) unless the value is a mapping's (``in_mapping``: its default is None)."""
         ctx: dict[str, Any] = {"config": config, "parameters": self.parameters, **context}
         if "stream_slice" in ctx:
             for alias in ALIASES:
@@ -278,12 +282,20 @@ class Interpolated:
         missing = _names(self.text) - _GLOBALS - ctx.keys()
         if missing:
             raise ValueError(f"{self.where or self.text}: undefined variables {sorted(missing)}")
-        rendered = _rendered(self.text, ctx) if "{" in self.text else self.text
+        try:
+            rendered = _rendered(self.text, ctx) if "{" in self.text else self.text
+        except UndefinedError as exc:  # an attribute of something undefined (of None): the CDK takes the default
+            if default is None and not in_mapping:
+                raise ValueError(str(exc)) from None
+            rendered = ""
         if rendered:
             return literal(rendered, valid_types)
         if default is None:
             return None
-        return literal(_template(str(default)).render(ctx), valid_types)
+        try:
+            return literal(_template(str(default)).render(ctx), valid_types)
+        except UndefinedError as exc:  # the CDK fails here
+            raise ValueError(str(exc)) from None
 
 
 def is_static(text: str) -> bool:

@@ -9,8 +9,9 @@ sends the page size on every request. Offsets and pages are sent on the first re
 ``inject_on_first_request``. ``CursorPagination`` evaluates ``cursor_value`` and ``stop_condition``
 with ``response``, ``headers`` (``headers.link`` is the parsed Link header), ``last_record``,
 ``last_page_size``, ``page_size``, ``stream_slice`` and ``config``, as the CDK does. The requester's
-request_parameters that read ``next_page_token`` are rendered here for each request (``page_params``),
-and a templated page_size is evaluated with the config (``page_size_template``).
+templates that read ``next_page_token`` are rendered here for each request (``templates``, see
+page_templates.py; the strategy ``none`` is NoPagination's, whose token is always None), and a templated
+page_size is evaluated with the config (``page_size_template``).
 
 :class:`AirbytePaging` is the model a stream's ``pagination`` holds (registered with the engine's
 factory for that slot, built into an :class:`AirbytePaginator`); our base class still stops, with a
@@ -28,7 +29,9 @@ from requests.utils import parse_header_links
 
 from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.interpolation import Interpolated
-from source_solidafy.manifest.fields import Strict, new_dict, new_list
+from source_solidafy.lowcode.page_templates import PageTemplates
+from source_solidafy.lowcode.values import _plain
+from source_solidafy.manifest.fields import Strict, new_list
 from source_solidafy.rest.builders import FACTORY, PageInputs
 from source_solidafy.rest.pages import PageRequest, PageResponse
 from source_solidafy.rest.pagination import Paginator
@@ -65,7 +68,8 @@ class TokenOption(Strict):
 
 
 class AirbytePaging(Strict):
-    """The translated paginator (a stream's ``pagination``): ``strategy`` is ``offset``, ``page`` or ``cursor``."""
+    """The translated paginator (a stream's ``pagination``): ``strategy`` is ``offset``, ``page``, ``cursor`` or
+    ``none`` (NoPagination, there only to render the requester's templates that read next_page_token)."""
 
     strategy: str
     page_size: int | None = None
@@ -78,7 +82,7 @@ class AirbytePaging(Strict):
     size_option: TokenOption | None = None
     type: Literal["airbyte_default"] = "airbyte_default"
     auth_params: list[str] = Field(default_factory=new_list)  # query parameters the authenticator sends
-    page_params: dict[str, Interpolated] = Field(default_factory=new_dict)  # request_parameters reading next_page_token
+    templates: PageTemplates | None = None  # the requester's templates reading next_page_token
 
 
 def _headers(response: Any) -> dict[str, Any]:
@@ -97,9 +101,9 @@ class AirbytePaginator(Paginator):
 
     kind = "airbyte"
 
-    def __init__(self, spec: AirbytePaging, config: Mapping[str, Any], warn: Any = None) -> None:
+    def __init__(self, spec: AirbytePaging, config: Mapping[str, Any], warn: Any = None, partition: Any = None) -> None:
         super().__init__(warn=warn)
-        self.spec, self.config = spec, config
+        self.spec, self.config, self.partition = spec, config, partition
         self.page_size = spec.page_size  # a templated one: evaluated by first(), before any request
 
     def _size(self, template: Interpolated) -> int:
@@ -112,23 +116,10 @@ class AirbytePaginator(Paginator):
             raise TemplateError(f"{template.where}: page_size {value!r} is not an integer (the CDK fails on it too)")
         return value
 
-    def _page_params(self, page: PageRequest, token: Any) -> None:
-        """The requester's request_parameters that read ``next_page_token``, as the CDK renders them for each
-        request: ``{"next_page_token": token}``, or None before a first page without a token; a value that
-        renders empty (None) is left out."""
-        nxt = {"next_page_token": token} if token is not None else None
-        for key, template in self.spec.page_params.items():
-            try:
-                value = template.eval(self.config, None, (str, list), next_page_token=nxt)
-            except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
-                raise TemplateError(f"{template.where}: {exc}") from None
-            if value is not None and value != "":
-                page.params[key] = value if isinstance(value, (str, list)) else str(value)
-
     def _request(self, token: Any) -> PageRequest:
         page = PageRequest(token=token)
-        if self.spec.page_params:
-            self._page_params(page, token)
+        if self.spec.templates:
+            self.spec.templates.apply(page, self.config, self.partition, token)
         if token is not None and self.spec.token_option is not None:
             self.spec.token_option.put(page, token)
             for key in self.spec.auth_params:  # the authenticator adds its own once
@@ -162,6 +153,8 @@ class AirbytePaginator(Paginator):
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
         s = self.spec
         size = len(records)
+        if s.strategy == "none":
+            return None
         if s.strategy in ("offset", "page"):
             if (self.page_size and size < self.page_size) or size == 0:
                 return None
@@ -183,9 +176,9 @@ class AirbytePaginator(Paginator):
         reads_headers = any(v is not None and "headers" in v.text for v in (s.cursor_value, s.stop_condition))
         ctx = {"response": body, "headers": _headers(response) if reads_headers else {},
                "last_record": records[-1] if records else None,
-               "last_page_size": len(records), "page_size": self.page_size, "stream_slice": {}}
+               "last_page_size": len(records), "page_size": self.page_size, "stream_slice": _plain(self.partition)}
         if s.stop_condition is not None:
-            stop = s.stop_condition.eval(self.config, **ctx)
+            stop = s.stop_condition.eval(self.config, "False", **ctx)  # InterpolatedBoolean
             if stop not in FALSE_VALUES and stop not in ({}, [], (), False, 0, 0.0) and stop is not None:
                 return None
         assert s.cursor_value is not None
@@ -196,5 +189,5 @@ class AirbytePaginator(Paginator):
 @FACTORY.register(AirbytePaging, AirbytePaginator, slot="pagination")
 def _paginator(spec: AirbytePaging, inputs: PageInputs) -> Paginator:
     """The engine's page size (``inputs.page_size``) is unused: the CDK's strategies know their own (a
-    templated one is evaluated with ``inputs.config``)."""
-    return AirbytePaginator(spec, inputs.config or {}, inputs.warn)
+    templated one is evaluated with ``inputs.config``); the templates read ``inputs.partition`` too."""
+    return AirbytePaginator(spec, inputs.config or {}, inputs.warn, inputs.partition)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode.auth import AuthParts
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.decoders import DecoderParts
@@ -75,8 +74,8 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         if record_filter is not None:
             self.check(record_filter, self.path(selector, "record_filter"))
             condition = self.table.keep_template(self.interp(record_filter, "condition", RECORD_VARS))
-        if retriever.get("paginator") or injected.page_params:
-            out["pagination"] = self._pagination(retriever, requester, injected)
+        if retriever.get("paginator") or injected.page:
+            out["pagination"] = self._pagination(retriever, injected)
         schema = self.schema(s)
         if schema is not None:
             out["schema"] = schema
@@ -95,15 +94,14 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         out["_auth"] = (auth, self.path(requester, "authenticator"), signature(requester.get("authenticator")))
         return out
 
-    def _pagination(self, retriever: dict[str, Any], requester: dict[str, Any], injected: Injected) -> AirbytePaging | None:
-        """The paginator, which renders the request_parameters reading next_page_token for each page."""
+    def _pagination(self, retriever: dict[str, Any], injected: Injected) -> AirbytePaging | None:
+        """The paginator, which renders the requester's templates reading next_page_token for each request;
+        NoPagination's (strategy ``none``) only renders them, its token always None."""
         paginator = retriever.get("paginator")
         spec = self.paginator(paginator, retriever) if paginator else None
-        if injected.page_params:
-            if spec is None:
-                raise self.fail(self.path(requester, "request_parameters"),
-                                f"next_page_token without a paginator is not supported ({c.need('next_page_token')})")
-            spec.page_params = injected.page_params
+        if injected.page:
+            spec = spec or AirbytePaging(strategy="none")
+            spec.templates = injected.page
         return spec
 
     def place_filter(self, out: dict[str, Any], condition: Any, selector: dict[str, Any]) -> None:
@@ -125,40 +123,44 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
             out["transform"].append(AirbyteRecordFilter(condition=condition, cursor=part if client_side else None))
 
     def _injected(self, requester: dict[str, Any]) -> Injected:
-        """The requester's own parameters, headers and JSON body (request options add to them)."""
+        """The requester's own parameters, headers and JSON body (request options add to them); those
+        reading next_page_token go to the paginator (``Injected.page``)."""
         params: dict[str, Any] = {}
         headers: dict[str, Any] = {}
         body: dict[str, Any] | None = None
+        per_page = _reads_token(requester.get("request_body_json"))
         if requester.get("request_body_json"):  # the CDK sends no body for an empty mapping
-            body = self._body_json(requester)
-        page_params: dict[str, Interpolated] = {}
+            body = self._body_json(requester, REQUEST_VARS | ({"next_page_token"} if per_page else set()))
+        injected = Injected(params, headers, body)
+        injected.body_per_page = per_page
         for key, value in (requester.get("request_parameters") or {}).items():
-            if isinstance(value, str) and "next_page_token" in value:
-                page_params[str(key)] = self._page_value(requester, key, value)
+            if _reads_token(value):
+                injected.page.params[str(key)] = self._page_value(requester, "request_parameters", key, value)
                 continue
             params[str(key)] = self.table.template(self._value(requester, "request_parameters", key, value),
                                                    self.where_of((*self.path(requester), "request_parameters", key)),
                                                    lenient=True)
         for key, value in (requester.get("request_headers") or {}).items():
+            if _reads_token(value):
+                injected.page.headers[str(key)] = self._page_value(requester, "request_headers", key, value)
+                continue
             headers[str(key)] = self.table.template(self._value(requester, "request_headers", key, value),
                                                     self.where_of((*self.path(requester), "request_headers", key)))
-        injected = Injected(params, headers, body)
-        injected.page_params = page_params
         return injected
 
-    def _page_value(self, requester: dict[str, Any], key: str, value: str) -> Interpolated:
-        """A request parameter that reads ``next_page_token``: rendered for each page by the paginator, which
-        knows the token and the config but not the partition."""
-        holder = {"request_parameters": value, PARAMETERS: requester.get(PARAMETERS)}
-        self.resolved.origin[id(holder)] = (*self.path(requester), "request_parameters", key)
-        return self.interp(holder, "request_parameters", CONFIG_VARS | {"next_page_token"})
+    def _page_value(self, requester: dict[str, Any], option: str, key: str, value: str) -> Interpolated:
+        """A request parameter or header that reads ``next_page_token``: rendered for each request by the
+        paginator, which knows the token, the partition and the config."""
+        holder = {option: value, PARAMETERS: requester.get(PARAMETERS)}
+        self.resolved.origin[id(holder)] = (*self.path(requester), option, key)
+        return self.interp(holder, option, REQUEST_VARS | {"next_page_token"})
 
     def _value(self, node: dict[str, Any], key: str, sub: str, value: Any) -> Interpolated | str:
         holder = {sub: value, PARAMETERS: node.get(PARAMETERS)}
         self.resolved.origin[id(holder)] = (*self.path(node), key)
         return self.interp(holder, sub, REQUEST_VARS) if isinstance(value, str) else str(value)
 
-    def _body_json(self, requester: dict[str, Any]) -> dict[str, Any]:
+    def _body_json(self, requester: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
         value = requester["request_body_json"]
         if not isinstance(value, dict):
             raise self.fail(self.path(requester, "request_body_json"), "a request_body_json string is not supported yet")
@@ -167,7 +169,7 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
             if isinstance(node, str):
                 holder = {"v": node, PARAMETERS: requester.get(PARAMETERS)}
                 self.resolved.origin[id(holder)] = at[:-1]
-                return self.interp(holder, "v", REQUEST_VARS)
+                return self.interp(holder, "v", allowed)
             if isinstance(node, dict):
                 return {k: walk(v, (*at, k)) for k, v in node.items()}
             if isinstance(node, list):
@@ -177,16 +179,34 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         return walk(value, (*self.path(requester), "request_body_json"))
 
     def request(self, requester: dict[str, Any], injected: Injected) -> dict[str, Any]:
+        """The stream's request; a path or JSON body reading next_page_token goes to the paginator
+        (``injected.page``), which renders it for each request (the stream's URL is then the url_base)."""
         method = str(requester.get("http_method") or "GET").upper()
-        url = self.table.url_template(self.interp(requester, "url_base", CONFIG_VARS, ""),
-                                      self.interp(requester, "path", REQUEST_VARS, ""),
-                                      self.where_of(self.path(requester, "path")))
+        base = self.interp(requester, "url_base", CONFIG_VARS, "")
+        if _reads_token(requester.get("path")):
+            injected.page.url = (base, self.interp(requester, "path", REQUEST_VARS | {"next_page_token"}))
+            path = Interpolated("", {}, base.where)
+        else:
+            path = self.interp(requester, "path", REQUEST_VARS, "")
+        url = self.table.url_template(base, path, self.where_of(self.path(requester, "path")))
         out: dict[str, Any] = {"method": method, "path": url, "params": injected.params}
-        if injected.body is not None:
+        if injected.body_per_page:
+            injected.page.body = injected.body
+        elif injected.body is not None:
             out["body"] = self.table.body_template(injected.body, self.where_of(self.path(requester, "request_body_json")))
             out["content_type"] = "application/json"
         return out
 
+
+def _reads_token(value: Any) -> bool:
+    """A template (or a string of a nested body) that mentions ``next_page_token``."""
+    if isinstance(value, str):
+        return "next_page_token" in value
+    if isinstance(value, dict):
+        return any(_reads_token(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_reads_token(v) for v in value)
+    return False
 
 
 def _primary_key(value: Any) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode.interpolation import Interpolated, variables
+from source_solidafy.lowcode.page_templates import PageTemplates
 from source_solidafy.lowcode.paging import TokenOption
 from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath, Resolved
 from source_solidafy.lowcode.values import SliceValue, TemplateTable
@@ -24,7 +25,8 @@ class Injected:
 
     def __init__(self, params: dict[str, Any], headers: dict[str, Any], body: dict[str, Any] | None) -> None:
         self.params, self.headers, self.body = params, headers, body
-        self.page_params: dict[str, Interpolated] = {}  # request_parameters reading next_page_token (the paginator's)
+        self.page = PageTemplates()  # the templates reading next_page_token (the paginator renders them)
+        self.body_per_page = False  # request_body_json reads next_page_token: the paginator renders all of it
 
 
 class TranslatorCore:

@@ -212,8 +212,6 @@ class StreamParts(TranslatorCore):
         skind = self.check(strategy, self.path(node, "pagination_strategy"))
         size = strategy.get("page_size")
         templated = size is not None and not isinstance(size, int)
-        if templated and skind not in ("OffsetIncrement", "PageIncrement"):
-            raise self.fail(self.path(strategy, "page_size"), f"a templated {skind}.page_size is not supported yet")
         spec = AirbytePaging(strategy={"OffsetIncrement": "offset", "PageIncrement": "page"}.get(skind, "cursor"),
                              page_size=None if templated else size)
         if templated:  # the CDK evaluates it with the config (an integer, else it fails)

@@ -229,7 +229,8 @@ class TemplateTable:
         value, where = added.value, added.value.where
         default = None if added.empty_is_none else value.text
         try:
-            got = value.eval(_plain(config), default, added.valid_types, stream_slice=_plain(partition), record=record)
+            got = value.eval(_plain(config), default, added.valid_types, added.empty_is_none,
+                             stream_slice=_plain(partition), record=record)
         except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
             raise TemplateError(f"{where}: {exc}") from None
         if added.condition is not None and not self._truth(added.condition, config, value=got, path=list(added.path),

@@ -46,6 +46,7 @@ class PageInputs(NamedTuple):
     warn: WarnFn | None = None  # ReadContext.warn: a paginator that stops early says so
     page_size: tuple[str, int] | None = None  # the request's (parameter, value), from pages.page_size_of
     config: Mapping[str, Any] | None = None  # the connector's config (an Airbyte paginator's templates read it)
+    partition: Any = None  # the partition being read (the render context's; an Airbyte paginator's templates read it)
 
 
 class HttpInputs(NamedTuple):

@@ -114,7 +114,7 @@ class StreamReader:
         """Pages of one request (the stream's or an async job download), with its state."""
         spec = self.spec.pagination if pagination is _STREAM else pagination
         paginator = builders.paginator(spec, PageInputs(self.warn, page_size_of(request.params, request.json_body),
-                                                           self.ctx.config))
+                                                           self.ctx.config, ctx.get("partition")))
         decoder = decoder or self.decoder
         chain = _Chain(self._dedupe(), first_page=first_page)
         try:

@@ -76,8 +76,10 @@ def test_a_filter_matches_on_its_codes_or_its_predicate_or_its_message() -> None
     assert url.matches(View(200, Answer())) and request_url(Answer()) == "https://api.example.com/v1/orders"
     assert not Filter("fail", predicate=t("{{ config['x'] }}")).matches(View(200, Answer()))  # config is None
     assert not Filter("fail", predicate=t("{{ response }}")).matches(View(200, Answer(raw=b"not json")))
+    # an attribute of an undefined value: the CDK's jinja eval takes the default ("False"), no error
+    assert not Filter("fail", predicate=t("{{ response.a.b.c }}")).matches(View(200, Answer()))
     with pytest.raises(TemplateError, match=r"^m\.yaml:9: f: "):
-        Filter("fail", predicate=t("{{ response.a.b.c }}")).matches(View(200, Answer()))
+        Filter("fail", predicate=t("{{ 1 // response.zero }}")).matches(View(200, Answer(body={"zero": 0})))
 
 
 def test_a_composite_takes_the_first_success_retry_or_ignore_else_the_last_answer() -> None:

@@ -1,0 +1,85 @@
+"""The requester's templates that read ``next_page_token``, rendered for each request as airbyte-cdk 7.39.1 does.
+
+The CDK renders the HttpRequester's ``request_parameters``, ``request_headers``, ``request_body_json`` and
+``path`` for every request with ``next_page_token`` (``{"next_page_token": token}``, or None before a first
+page without a token, and always None without a paginator), the partition (``stream_slice`` and its
+aliases) and the config. The paginator (paging.py) holds those that read the token and renders them here:
+
+- a request parameter: the CDK's InterpolatedMapping with ``valid_types`` (str, list); a value that renders
+  empty is None and left out; any other value is sent as text;
+- a header: the same, without ``valid_types``, then ``str(value)``;
+- the JSON body (the whole of ``request_body_json`` as soon as one of its strings reads the token): the
+  CDK's InterpolatedNestedMapping, a key whose value renders empty is left out (an item of a list stays
+  null), partition values of RequestOptions (``SliceValue``) as they are;
+- the path: rendered, its leading slashes removed, joined to ``url_base`` (``HttpRequester._join_url``);
+  a RequestPath token of the paginator replaces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from source_solidafy.errors import TemplateError
+from source_solidafy.lowcode.interpolation import Interpolated
+from source_solidafy.lowcode.values import SliceValue, _plain, join_url
+from source_solidafy.manifest.fields import Strict, new_dict
+from source_solidafy.rest.pages import PageRequest
+
+PARAM_TYPES = (str, list)
+
+
+def render(template: Interpolated, config: Mapping[str, Any], valid_types: tuple[type, ...] | None = None,
+           in_mapping: bool = True, **context: Any) -> Any:
+    """One template's value (None when it renders empty); an error names where the template is."""
+    try:
+        return template.eval(config, None, valid_types, in_mapping, **context)
+    except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
+        raise TemplateError(f"{template.where}: {exc}") from None
+
+
+class PageTemplates(Strict):
+    """The requester's parts rendered per request: ``params``/``headers`` (by name), ``body`` (the whole
+    request_body_json: Interpolated and SliceValue leaves) and ``url`` ((url_base, path))."""
+
+    params: dict[str, Interpolated] = Field(default_factory=new_dict)
+    headers: dict[str, Interpolated] = Field(default_factory=new_dict)
+    body: Any = None
+    url: tuple[Interpolated, Interpolated] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.params or self.headers or self.body is not None or self.url is not None)
+
+    def apply(self, page: PageRequest, config: Mapping[str, Any], partition: Any, token: Any) -> None:
+        """Render them into ``page`` for the request whose paginator token is ``token`` (None: none)."""
+        part = _plain(partition)
+        nxt = {"next_page_token": token} if token is not None else None
+        ctx: dict[str, Any] = {"stream_slice": part, "next_page_token": nxt}
+        for key, template in self.params.items():
+            value = render(template, config, PARAM_TYPES, **ctx)
+            if value is not None:
+                page.params[key] = value if isinstance(value, PARAM_TYPES) else str(value)
+        for key, template in self.headers.items():
+            value = render(template, config, None, **ctx)
+            if value is not None:
+                page.headers[key] = str(value)
+        if self.body is not None:
+            page.body.update(_body(self.body, config, part, ctx))
+        if self.url is not None:
+            base, path = (render(t, config, None, False, **ctx) for t in self.url)  # InterpolatedStrings
+            page.url = join_url("" if base is None else str(base), "" if path is None else str(path).lstrip("/"))
+
+
+def _body(node: Any, config: Mapping[str, Any], part: Mapping[str, Any], ctx: dict[str, Any]) -> Any:
+    if isinstance(node, Interpolated):
+        return render(node, config, None, **ctx)
+    if isinstance(node, SliceValue):
+        return part.get(node.field)
+    if isinstance(node, Mapping):
+        out = {k: _body(v, config, part, ctx) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v is not None}
+    if isinstance(node, list):
+        return [_body(v, config, part, ctx) for v in node]
+    return node
