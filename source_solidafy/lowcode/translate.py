@@ -151,9 +151,9 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
     def _page_value(self, requester: dict[str, Any], option: str, key: str, value: str) -> Interpolated:
         """A request parameter or header that reads ``next_page_token``: rendered for each request by the
         paginator, which knows the token, the partition and the config."""
-        holder = {option: value, PARAMETERS: requester.get(PARAMETERS)}
-        self.resolved.origin[id(holder)] = (*self.path(requester), option, key)
-        return self.interp(holder, option, REQUEST_VARS | {"next_page_token"})
+        holder = {str(key): value, PARAMETERS: requester.get(PARAMETERS)}
+        self.resolved.origin[id(holder)] = (*self.path(requester), option)
+        return self.interp(holder, str(key), REQUEST_VARS | {"next_page_token"})
 
     def _value(self, node: dict[str, Any], key: str, sub: str, value: Any) -> Interpolated | str:
         holder = {sub: value, PARAMETERS: node.get(PARAMETERS)}
