@@ -23,8 +23,10 @@ streams:
     pagination: {type: cursor, cursor_param: cursor, cursor_path: next_cursor}
     primary_key: id
 """
-# what no plain read (no auth fetching tokens, no retry, one stream) needs
-UNUSED = ("tenacity", "difflib", "yaml", "pyarrow", "duckdb", "flask", "smart_open", "boto3")
+# what no plain read (no auth fetching tokens, no retry, one stream, no schema, no plugin) needs
+UNUSED = ("tenacity", "difflib", "yaml", "pyarrow", "duckdb", "flask", "smart_open", "boto3",
+          "source_solidafy.plugins", "source_solidafy.confinement", "source_solidafy.drift",
+          "source_solidafy.databases")
 
 READ_AND_SAY = (
     "import sys, os\n"

@@ -18,7 +18,6 @@ from source_solidafy import registry
 from source_solidafy.catalog import read_catalog
 from source_solidafy.config import fields_to_json_schema
 from source_solidafy.config_updates import ConfigListener
-from source_solidafy.confinement import Confinement
 from source_solidafy.errors import (
     AuthError,
     ConfigError,
@@ -31,7 +30,8 @@ from source_solidafy.runner import Chunk, SyncPlan, SyncRun
 from source_solidafy.source import ConfigField, Source
 from source_solidafy.state import check_state_path, parse_state
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # confinement.py: only the server confines a run, the CLI's does not import it
+    from source_solidafy.confinement import Confinement
     from source_solidafy.sinks.layout import RunFiles
 
 FORMATS = ("json", "pretty", "parquet")

@@ -306,7 +306,7 @@ def run(argv: list[str], airbyte: bool) -> int:
         from source_solidafy.server import serve_main
 
         return serve_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     args.airbyte = airbyte
     if args.command is None:
         build_parser().print_help()

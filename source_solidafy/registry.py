@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy.builtin_index import entry_of, fields_of, fresh_entry
-from source_solidafy.databases.dialects import DIALECTS
 from source_solidafy.errors import UnknownConnectorError
 from source_solidafy.source import ConfigField
 
@@ -39,7 +38,12 @@ class ConnectorInfo:
         return None if self.fields is None else list(self.fields)
 
 
-DATABASES = tuple(ConnectorInfo(d.name, "database", d.description, "Database", d.aliases) for d in DIALECTS.values())
+@lru_cache(maxsize=1)
+def databases() -> tuple[ConnectorInfo, ...]:
+    """The database connectors (made on first use: a read of a YAML file needs none of them)."""
+    from source_solidafy.databases.dialects import DIALECTS
+
+    return tuple(ConnectorInfo(d.name, "database", d.description, "Database", d.aliases) for d in DIALECTS.values())
 
 
 def connectors_dir() -> Path:
@@ -74,7 +78,7 @@ def _info(path: Path) -> ConnectorInfo:
 @lru_cache(maxsize=1)
 def builtin_connectors() -> tuple[ConnectorInfo, ...]:
     rest = [_info(p) for p in sorted(connectors_dir().glob("*.yaml"))]
-    return (*rest, *DATABASES)
+    return (*rest, *databases())
 
 
 @lru_cache(maxsize=32)
@@ -91,7 +95,7 @@ def _by_file_name(key: str) -> ConnectorInfo | None:
 
 def find(name: str) -> ConnectorInfo | None:
     key = name.strip().lower()
-    for db in DATABASES:
+    for db in databases():
         if key == db.name or key in db.aliases:
             return db
     quick = _by_file_name(key)

@@ -20,7 +20,6 @@ from typing import Any
 from source_solidafy import protocol as p
 from source_solidafy.catalog import stream_schema
 from source_solidafy.config_updates import ConfigRelay, ConfigSayer
-from source_solidafy.drift import DriftWatch
 from source_solidafy.errors import SolidafyError, redact
 from source_solidafy.flavours import flavour_of
 from source_solidafy.queues import drain, put_unless, queue_size
@@ -240,7 +239,10 @@ class SyncRun:
         run.started = time.monotonic()
         run.opened = True
         schema = stream_schema(self.options.catalog, run.name) or self.source.drift_schema(run.name)
-        run.drift = DriftWatch(schema) if schema else None
+        if schema:  # a stream without one is not watched: drift.py is not imported
+            from source_solidafy.drift import DriftWatch
+
+            run.drift = DriftWatch(schema)
         if self.plan.sink is not None:
             self.plan.sink.open(run.name, self.plan.schemas.get(run.name), replace=self._full_refresh(run.name))
         return list(self.flavour.started(run))

@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from source_solidafy.drift import DriftWatch
 from source_solidafy.options import SyncOptions
 from source_solidafy.request_stats import RequestStats
 from source_solidafy.sinks.base import Sink
 from source_solidafy.state import StateMap
 
 if TYPE_CHECKING:
+    from source_solidafy.drift import DriftWatch
     from source_solidafy.scale.units import Unit
 
 MAX_WARNINGS = 20  # distinct warnings kept per stream; more are counted, not listed

@@ -12,7 +12,7 @@ then a problem of its own.
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -24,7 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from source_solidafy.plugins import ENTRY_POINT_GROUP, KINDS, PluginContext
+if TYPE_CHECKING:  # plugins.py is imported where a plugin block is met, not by every load
+    from source_solidafy.plugins import PluginContext
 
 PREFIX = "plugin:"
 SLOT_KINDS = {"auth": "auth", "pagination": "paginator", "decoder": "decoder", "partition": "partition_router",
@@ -43,7 +44,7 @@ class PluginSpec(BaseModel):
     raw: dict[str, Any]  # the block's other keys, as written
     options: Any = None  # an instance of the plugin's Options (check_plugins)
 
-    def make(self, context: PluginContext) -> Any:
+    def make(self, context: "PluginContext") -> Any:
         """A new plugin object."""
         return self.plugin(self.options, context)
 
@@ -77,6 +78,8 @@ def installed() -> dict[str, Any]:
     """The installed plugins' entry points by name (read once per process)."""
     from importlib.metadata import entry_points
 
+    from source_solidafy.plugins import ENTRY_POINT_GROUP
+
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
@@ -100,6 +103,8 @@ def _plugin_class(name: str, kind: str) -> Any:
     except Exception as exc:  # a broken plugin package: one line, never a traceback
         raise _error("plugin_import", "plugin '{name}' cannot be loaded ({value}): {why}",
                      name=name, value=found.value, why=f"{type(exc).__name__}: {exc}") from None
+    from source_solidafy.plugins import KINDS
+
     actual = getattr(cls, "kind", None)
     if actual not in KINDS:
         raise _error("plugin_kind", "plugin '{name}' ({value}) declares no kind; expected kind = one of {kinds}",

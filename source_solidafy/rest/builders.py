@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from source_solidafy.confinement import ConnectGuard
 from source_solidafy.manifest import models as m
 from source_solidafy.manifest import plugin_models as pm
 from source_solidafy.manifest.templates import TemplateString
-from source_solidafy.plugins import PluginContext
 from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
 from source_solidafy.rest import line_stream as ls
@@ -40,6 +38,9 @@ from source_solidafy.rest.request import RenderedRequest, RequestInputs, render_
 from source_solidafy.rest.response_rules import ResponseRule
 from source_solidafy.rest.routers import DateRangeRouter, ListRouter
 from source_solidafy.source import LogFn, WarnFn
+
+if TYPE_CHECKING:
+    from source_solidafy.confinement import ConnectGuard
 
 
 class PageInputs(NamedTuple):
@@ -275,17 +276,17 @@ _PLUGIN = {"raw": "source_solidafy.manifest.plugin_models.check_plugins (validat
 
 @FACTORY.register(pm.AuthPluginSpec, pp.PluginAuth, elsewhere=_PLUGIN)
 def _auth_plugin(spec: pm.AuthPluginSpec, inputs: AuthInputs) -> a.Auth:
-    return pp.PluginAuth(spec, PluginContext(inputs.config, lambda text: inputs.render(TemplateString(text))))
+    return pp.PluginAuth(spec, pp.plugin_context(inputs.config, lambda text: inputs.render(TemplateString(text))))
 
 
 @FACTORY.register(pm.PaginatorPluginSpec, pp.PluginPaginator, elsewhere=_PLUGIN)
 def _paginator_plugin(spec: pm.PaginatorPluginSpec, inputs: PageInputs) -> pg.Paginator:
-    return pp.PluginPaginator(spec, PluginContext(), warn=inputs.warn, requested_size=inputs.page_size)
+    return pp.PluginPaginator(spec, pp.plugin_context(), warn=inputs.warn, requested_size=inputs.page_size)
 
 
 @FACTORY.register(pm.DecoderPluginSpec, pp.PluginDecoder, elsewhere=_PLUGIN)
 def _decoder_plugin(spec: pm.DecoderPluginSpec, key: str) -> d.Decoder:
-    return pp.PluginDecoder(spec, PluginContext())
+    return pp.PluginDecoder(spec, pp.plugin_context())
 
 
 @FACTORY.register(pm.TransformPluginSpec, pp.PluginTransform, elsewhere=_PLUGIN)

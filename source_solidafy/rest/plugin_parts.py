@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from source_solidafy.errors import SolidafyError, StreamError
 from source_solidafy.manifest.plugin_models import PluginSpec
-from source_solidafy.plugins import NextPage, Page, PluginContext
 from source_solidafy.rest.auth import Auth
 from source_solidafy.rest.decoders import DecodableResponse, DecodedPage, Decoder
 from source_solidafy.rest.pages import PageRequest, PageResponse
@@ -24,7 +23,20 @@ from source_solidafy.rest.pagination import Paginator
 from source_solidafy.rest.routers import Router, RouterInputs
 from source_solidafy.rest.transforms import TransformStep
 
+if TYPE_CHECKING:  # plugins.py is imported when a plugin is used (plugin_context), not by every read
+    from source_solidafy.plugins import PluginContext
+
 T = TypeVar("T")
+
+
+def plugin_context(config: Mapping[str, Any] | None = None, render: Callable[[str], str] | None = None) -> PluginContext:
+    """The PluginContext a plugin gets: ``config`` and templates rendered against it (by ``render``, else in
+    the YAML's sandbox); without a config, an empty one (decoders and paginators)."""
+    from source_solidafy.plugins import PluginContext
+
+    if config is None:
+        return PluginContext()
+    return PluginContext(config, render or _renderer(dict(config)))
 
 
 def call(spec: PluginSpec, what: str, fn: Callable[..., T], *args: Any) -> T:
@@ -50,7 +62,7 @@ class Plugged:
         if self._plugin is None:
             with self._lock:
                 if self._plugin is None:
-                    made = context or self.context or PluginContext()
+                    made = context or self.context or plugin_context()
                     self._plugin = call(self.spec, "its constructor", self.spec.make, made)
         return self._plugin
 
@@ -74,6 +86,8 @@ class PluginPaginator(Paginator):
         self.made, self.kind = Plugged(spec, context), f"plugin '{spec.name}'"
 
     def _next(self, response: PageResponse, body: Any, records: list[Any], previous: PageRequest) -> PageRequest | None:
+        from source_solidafy.plugins import NextPage, Page
+
         page = Page(response.url, dict(response.headers), body, records, previous.pages + 1, previous.token)
         nxt = call(self.made.spec, "next_page", self.made.plugin().next_page, page)
         if nxt is None:
@@ -102,7 +116,7 @@ class PluginRouter(Router):
     def __init__(self, part: PluginSpec, inputs: RouterInputs) -> None:
         super().__init__(part, inputs)
         config = dict(inputs.ctx.config)
-        self.made = Plugged(part, PluginContext(config, _renderer(config)))
+        self.made = Plugged(part, plugin_context(config))
 
     def partitions(self) -> Iterator[dict[str, Any]]:
         spec, plugin = self.made.spec, self.made.plugin()
@@ -121,7 +135,7 @@ class PluginTransform(TransformStep):
 
     def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
         config = dict(ctx.get("config") or {})
-        plugin = self.made.plugin(PluginContext(config, _renderer(config)))
+        plugin = self.made.plugin(plugin_context(config))
         out = []
         for record in records:
             changed = call(self.made.spec, "transform", plugin.transform, record)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 MAX_FIELD_CHARS = 1024
 MAX_POLICIES = 8
@@ -30,8 +30,7 @@ _EPOCH_SECS = 1e9  # a reset above this is a point in time (2001-09-09 and later
 _EPOCH_MS = 1e12
 
 
-@dataclass(frozen=True, slots=True)
-class Quota:
+class Quota(NamedTuple):  # a NamedTuple: immutable and small, and ~1 ms less start-up than a slotted dataclass
     """One policy's current limit: requests left, seconds until its window resets, its quota."""
 
     policy: str  # "" when the family names none

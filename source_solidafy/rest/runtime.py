@@ -8,15 +8,17 @@ token response: Salesforce's ``{{ auth.instance_url }}``); a config ``base_url``
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy.config_updates import ConfigChanges, config_path
-from source_solidafy.confinement import ConnectGuard
 from source_solidafy.manifest.models import Manifest
 from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import builders
 from source_solidafy.rest.lookups import LookupCache
 from source_solidafy.source import LogFn
+
+if TYPE_CHECKING:
+    from source_solidafy.confinement import ConnectGuard
 
 
 class ConnectorRuntime:
