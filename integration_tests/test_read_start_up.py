@@ -48,3 +48,20 @@ def test_a_cache_hit_read_imports_nothing_it_does_not_use(tmp_path: Path) -> Non
     assert [s.returncode for s in said] == [0, 0], said[1].stderr[-2000:]
     assert said[1].stdout.strip() == "0 []", said[1].stdout
     assert any(entry.is_file() for entry in (tmp_path / "cache").iterdir())  # the second read was a hit
+
+
+def test_a_cache_hit_read_of_an_airbyte_manifest_parses_no_yaml(tmp_path: Path) -> None:
+    """The translated Airbyte manifest comes from the cache too: no YAML parser, no problem wording."""
+    from integration_tests.test_airbyte_manifests import HERE, _events_api
+
+    (tmp_path / "manifest.yaml").write_text((HERE / "events_manifest.yaml").read_text())
+    env = {**os.environ, "SOLIDAFY_CACHE_DIR": str(tmp_path / "cache")}
+    code = READ_AND_SAY.replace(repr(UNUSED), repr(("yaml", "difflib", "source_solidafy.manifest.problems")))
+    with MockServer(_events_api([])) as srv:
+        config = {"api_key": "k-1", "api_url": srv.url, "start_date": "2024-01-01", "end_date": "2024-01-03"}
+        argv = ["read", "-c", str(tmp_path / "manifest.yaml"), "--config-json", json.dumps(config)]
+        said = [subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                               env=env, timeout=120) for _ in range(2)]
+    assert [s.returncode for s in said] == [0, 0], said[1].stderr[-2000:]
+    assert said[0].stdout.strip() == "0 ['difflib', 'source_solidafy.manifest.problems', 'yaml']", said[0].stdout  # a load
+    assert said[1].stdout.strip() == "0 []", said[1].stdout

@@ -33,9 +33,7 @@ from source_solidafy.lowcode.shape import (
 )
 from source_solidafy.lowcode.translate import RETRY_STATUSES, Translator
 from source_solidafy.manifest.models import Manifest
-from source_solidafy.manifest.problems import where_of
 from source_solidafy.manifest.safe_regex import regex_problem
-from source_solidafy.manifest.yaml_lines import YamlSyntaxError
 
 
 def load_airbyte_manifest(path: str | Path, *, allow_files: bool = True) -> Any:
@@ -50,6 +48,8 @@ def load_airbyte_manifest(path: str | Path, *, allow_files: bool = True) -> Any:
 def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: Path | None = None) -> Any:
     """An :class:`AirbyteManifestSource`; ManifestError listing every unsupported part."""
     from source_solidafy.lowcode.source import AirbyteManifestSource
+    from source_solidafy.manifest.problems import where_of  # these import yaml: a cached read loads no text
+    from source_solidafy.manifest.yaml_lines import YamlSyntaxError
 
     try:
         raw = parsed(text)
@@ -106,6 +106,8 @@ def _one_auth(streams: list[dict[str, Any]], tr: Translator) -> None:
 def _raise(problems: list[tuple[Any, str]], source_name: str, raw: Any) -> None:
     if not problems:
         return
+    from source_solidafy.manifest.problems import where_of
+
     lines = []
     for loc, message in problems:
         line, where = where_of(source_name, raw, tuple(loc))

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from source_solidafy.errors import ManifestError
-from source_solidafy.manifest.yaml_lines import MAX_NODES
 
 KeyPath = tuple[Any, ...]
 
@@ -111,11 +110,14 @@ class _References:
         self.origin: dict[int, KeyPath] = {}
         self.alive: list[Any] = []  # every mapping made stays alive, so no id in ``origin`` is reused
         self.made = 0  # mappings and lists built: references can multiply them like YAML aliases
+        from source_solidafy.manifest.yaml_lines import MAX_NODES  # imports yaml: only a load resolves
+
+        self.max_nodes = MAX_NODES
 
     def _count(self, path: KeyPath) -> None:
         self.made += 1
-        if self.made > MAX_NODES:
-            raise self.fail(path, f"references expand to more than {MAX_NODES:,} nodes (a reference bomb?)")
+        if self.made > self.max_nodes:
+            raise self.fail(path, f"references expand to more than {self.max_nodes:,} nodes (a reference bomb?)")
 
     def fail(self, path: KeyPath, message: str) -> ManifestError:
         from source_solidafy.manifest.walk import format_path
