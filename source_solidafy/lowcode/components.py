@@ -20,7 +20,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
                                     "transformations"}),
     "SimpleRetriever": frozenset({"requester", "record_selector", "paginator", "partition_router", "decoder"}),
     "HttpRequester": frozenset({"url_base", "path", "http_method", "authenticator", "request_parameters",
-                                "request_headers", "request_body_json", "error_handler", "use_cache"}),
+                                "request_headers", "request_body_json", "request_body_data", "error_handler",
+                                "use_cache"}),
     "RecordSelector": frozenset({"extractor", "record_filter", "transform_before_filtering"}),
     "RecordFilter": frozenset({"condition"}),
     "DpathExtractor": frozenset({"field_path"}),
@@ -96,7 +97,7 @@ KNOWN: dict[str, dict[str, Any]] = {
                         "request_window_splitting": None,
                         "ignore_stream_slicer_parameters_on_paginated_requests": False},
     "HttpRequester": {"url": None, "fetch_properties_from_endpoint": None, "query_properties": None,
-                      "request_body_data": None, "request_body": None, "connect_timeout_in_seconds": None,
+                      "request_body": None, "connect_timeout_in_seconds": None,
                       "read_timeout_in_seconds": None, "use_tcp_keepalive": False},
     "RecordSelector": {"schema_normalization": None},
     "DpathExtractor": {"record_expander": None},
@@ -129,7 +130,7 @@ NEEDS: dict[str, str] = {
     "StateDelegatingStream": "streams that switch retrievers by state (StateDelegatingStream)",
     "CustomPartitionRouter": "Python", "DynamicSchemaLoader": "schemas loaded from the API at discover time",
     "next_page_token": "next_page_token in the requester's url_base (the requester's request_parameters, "
-                       "request_headers, request_body_json and path read it)",
+                       "request_headers, request_body_json, request_body_data and path read it)",
 }
 
 

@@ -12,13 +12,17 @@ aliases) and the config. The paginator (paging.py) holds those that read the tok
   CDK's InterpolatedNestedMapping, a key whose value renders empty is left out (an item of a list stays
   null), partition values of RequestOptions (``SliceValue``) as they are;
 - the path: rendered, its leading slashes removed, joined to ``url_base`` (``HttpRequester._join_url``);
-  a RequestPath token of the paginator replaces it.
+  a RequestPath token of the paginator replaces it;
+- a ``request_body_data`` mapping (always rendered here, token or not): its values as a request
+  parameter's, those not None form-encoded as ``requests`` encodes a dict (a list repeats its key, a
+  None item is left out; ``application/x-www-form-urlencoded``); nothing is sent when none is left.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import Field
 
@@ -27,6 +31,7 @@ from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.values import SliceValue, _plain, join_url
 from source_solidafy.manifest.fields import Strict, new_dict
 from source_solidafy.rest.pages import PageRequest
+from source_solidafy.rest.request import FORM
 
 PARAM_TYPES = (str, list)
 
@@ -42,15 +47,17 @@ def render(template: Interpolated, config: Mapping[str, Any], valid_types: tuple
 
 class PageTemplates(Strict):
     """The requester's parts rendered per request: ``params``/``headers`` (by name), ``body`` (the whole
-    request_body_json: Interpolated and SliceValue leaves) and ``url`` ((url_base, path))."""
+    request_body_json: Interpolated and SliceValue leaves), ``url`` ((url_base, path)) and ``form`` (the
+    request_body_data mapping)."""
 
     params: dict[str, Interpolated] = Field(default_factory=new_dict)
     headers: dict[str, Interpolated] = Field(default_factory=new_dict)
     body: Any = None
     url: tuple[Interpolated, Interpolated] | None = None
+    form: dict[str, Any] | None = None  # request_body_data: Interpolated values (or YAML scalars)
 
     def __bool__(self) -> bool:
-        return bool(self.params or self.headers or self.body is not None or self.url is not None)
+        return bool(self.params or self.headers or self.form or self.body is not None or self.url is not None)
 
     def apply(self, page: PageRequest, config: Mapping[str, Any], partition: Any, token: Any) -> None:
         """Render them into ``page`` for the request whose paginator token is ``token`` (None: none)."""
@@ -67,9 +74,26 @@ class PageTemplates(Strict):
                 page.headers[key] = str(value)
         if self.body is not None:
             page.body.update(_body(self.body, config, part, ctx))
+        if self.form:
+            page.data = _form(self.form, config, ctx)
+            if page.data:
+                page.headers["Content-Type"] = FORM
+            else:
+                page.data = None
         if self.url is not None:
             base, path = (render(t, config, None, False, **ctx) for t in self.url)  # InterpolatedStrings
             page.url = join_url("" if base is None else str(base), "" if path is None else str(path).lstrip("/"))
+
+
+def _form(form: dict[str, Any], config: Mapping[str, Any], ctx: dict[str, Any]) -> str:
+    """The form's text as ``requests`` encodes the CDK's dict (None values and list items left out)."""
+    pairs: list[tuple[str, Any]] = []
+    for key, template in form.items():
+        value = render(template, config, PARAM_TYPES, **ctx) if isinstance(template, Interpolated) else template
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                pairs.append((key, item))
+    return urlencode(pairs)
 
 
 def _body(node: Any, config: Mapping[str, Any], part: Mapping[str, Any], ctx: dict[str, Any]) -> Any:

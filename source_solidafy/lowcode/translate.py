@@ -133,6 +133,8 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
             body = self._body_json(requester, REQUEST_VARS | ({"next_page_token"} if per_page else set()))
         injected = Injected(params, headers, body)
         injected.body_per_page = per_page
+        if requester.get("request_body_data"):
+            injected.page.form = self._body_data(requester, body is not None)
         for key, value in (requester.get("request_parameters") or {}).items():
             if _reads_token(value):
                 injected.page.params[str(key)] = self._page_value(requester, "request_parameters", key, value)
@@ -149,11 +151,22 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         return injected
 
     def _page_value(self, requester: dict[str, Any], option: str, key: str, value: str) -> Interpolated:
-        """A request parameter or header that reads ``next_page_token``: rendered for each request by the
-        paginator, which knows the token, the partition and the config."""
+        """A request parameter, header or form field rendered for each request by the paginator, which knows
+        the token (``next_page_token``), the partition and the config."""
         holder = {str(key): value, PARAMETERS: requester.get(PARAMETERS)}
         self.resolved.origin[id(holder)] = (*self.path(requester), option)
         return self.interp(holder, str(key), REQUEST_VARS | {"next_page_token"})
+
+    def _body_data(self, requester: dict[str, Any], with_json: bool) -> dict[str, Any]:
+        """A request_body_data mapping, which the paginator form-encodes for each request (page_templates.py)."""
+        value = requester["request_body_data"]
+        at = self.path(requester, "request_body_data")
+        if with_json:
+            raise self.fail(at, "request_body_data with request_body_json (the CDK fails on it too)")
+        if not isinstance(value, dict):
+            raise self.fail(at, "a request_body_data string is not supported yet")
+        return {str(k): self._page_value(requester, "request_body_data", k, v) if isinstance(v, str) else v
+                for k, v in value.items()}
 
     def _value(self, node: dict[str, Any], key: str, sub: str, value: Any) -> Interpolated | str:
         holder = {sub: value, PARAMETERS: node.get(PARAMETERS)}

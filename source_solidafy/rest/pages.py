@@ -25,7 +25,8 @@ class PageResponse(Protocol):
 class PageRequest:
     """Overrides for one page's request.
 
-    ``params``/``headers``/``body`` override the stream's (``body`` fields go into its JSON body);
+    ``params``/``headers``/``body`` override the stream's (``body`` fields go into its JSON body; ``data``,
+    a form body's text, replaces the stream's form body);
     with ``as_is`` the request goes to ``url`` exactly (its own query string; the stream's params are
     not added again; Shopify rejects them). ``token`` is the paginator's memory (cursor, offset, page);
     ``pages``/``records`` count what came before this request, ``empty_run`` the empty pages right
@@ -35,6 +36,7 @@ class PageRequest:
     params: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
+    data: str | None = None
     url: str | None = None
     as_is: bool = False
     token: Any = None
@@ -67,11 +69,12 @@ class PageRequest:
         return self.url or path, _merge_params(params, self.params), merged_headers, json_body
 
     def same_as(self, other: PageRequest) -> bool:
-        return (self.url, self.params, self.headers, self.body) == (other.url, other.params, other.headers, other.body)
+        return ((self.url, self.params, self.headers, self.body, self.data)
+                == (other.url, other.params, other.headers, other.body, other.data))
 
     def fingerprint(self) -> int:
         """A 64-bit hash of what this request sends (within one partition the rest is the same)."""
-        return hash(orjson.dumps([self.url, self.params, self.headers, self.body],
+        return hash(orjson.dumps([self.url, self.params, self.headers, self.body, self.data],
                                  option=orjson.OPT_SORT_KEYS, default=str))
 
 

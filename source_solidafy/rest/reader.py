@@ -164,8 +164,9 @@ class StreamReader:
     def _call(self, request: RenderedRequest, page: PageRequest) -> tuple[str, dict[str, Any]]:
         """One page's path and the keyword arguments of its ``HttpClient`` call."""
         path, params, headers, body = page.resolve(request.path, request.params, request.headers, request.json_body)
+        data = page.data if page.data is not None else request.data
         return path, {"params": params, "headers": headers, "json_body": body,
-                      "data": request.data if body is None else None, "slots": self.slots,
+                      "data": data if body is None else None, "slots": self.slots,
                       "stats": self.ctx.http_stats, "rules": self.rules}
 
     def _fetcher(self, request: RenderedRequest, kind: str) -> PageFetcher:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from source_solidafy.errors import TemplateError
+from source_solidafy.errors import ManifestError, TemplateError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.rest import builders
@@ -134,3 +134,44 @@ def test_a_template_error_names_where_it_is() -> None:
 def test_a_cursor_page_size_that_is_no_integer_fails_like_the_cdk(size: Any) -> None:
     with pytest.raises(TemplateError, match="page_size"):
         _pages("notes", [{}], config={**CONFIG, "page_size": size})
+
+
+def test_a_form_body_is_encoded_per_request_as_requests_encodes_a_dict() -> None:
+    """A value rendering empty is left out, a list repeats its key, a YAML string stays text."""
+    sent = _pages("forms", [{"next": "c2"}, {"next": None}])
+    assert sent[0].data == "limit=2&owner=ann+%26+co&kinds=a&kinds=b&version=2"
+    assert sent[1].data == "cursor=c2&limit=2&owner=ann+%26+co&kinds=a&kinds=b&version=2"
+    assert sent[0].headers == {"Content-Type": "application/x-www-form-urlencoded"}
+    assert _streams()["forms"].request.body is None
+
+
+def test_a_form_that_renders_empty_sends_no_body() -> None:
+    text = MANIFEST.replace("""          limit: "{{ config['page_size'] }}"
+          owner: "{{ config['owner'] }} & co"
+          kinds: "{{ ['a', 'b'] }}"
+          version: "2"
+""", "")
+    assert text != MANIFEST
+    sent = _pages("forms", [{"next": "c2"}, {"next": None}], text=text)
+    assert (sent[0].data, sent[0].headers) == (None, {})
+    assert sent[1].data == "cursor=c2"
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("        request_body_data:\n          cursor:", "        request_body_json: {a: b}\n        request_body_data:\n          cursor:",
+     "request_body_data with request_body_json"),
+    ("        request_body_data:\n          cursor: \"{{ next_page_token.next_page_token }}\"\n",
+     "        request_body_data: \"a=1\"\n        request_parameters:\n          cursor: \"{{ next_page_token.next_page_token }}\"\n",
+     "a request_body_data string is not supported yet"),
+])
+def test_form_bodies_we_do_not_send_fail_at_load_time(old: str, new: str, message: str) -> None:
+    assert MANIFEST.count(old) == 1
+    text = MANIFEST.replace(old, new)
+    if "string" in message:  # the rest of the mapping goes too
+        text = text.replace("""          limit: "{{ config['page_size'] }}"
+          owner: "{{ config['owner'] }} & co"
+          kinds: "{{ ['a', 'b'] }}"
+          version: "2"
+""", "", 1)
+    with pytest.raises(ManifestError, match=message):
+        load_airbyte_text(text)
