@@ -13,9 +13,11 @@ aliases) and the config. The paginator (paging.py) holds those that read the tok
   null), partition values of RequestOptions (``SliceValue``) as they are;
 - the path: rendered, its leading slashes removed, joined to ``url_base`` (``HttpRequester._join_url``);
   a RequestPath token of the paginator replaces it;
-- a ``request_body_data`` mapping (always rendered here, token or not): its values as a request
+- ``request_body_data`` (always rendered here, token or not): a mapping's values as a request
   parameter's, those not None form-encoded as ``requests`` encodes a dict (a list repeats its key, a
-  None item is left out; ``application/x-www-form-urlencoded``); nothing is sent when none is left.
+  None item is left out; ``application/x-www-form-urlencoded``); nothing is sent when none is left. A
+  string is the CDK's InterpolatedString (default ``""``): text is sent as it is, without Content-Type,
+  a dict literal is form-encoded like a mapping, anything else (empty, a number, a list) sends no body.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class PageTemplates(Strict):
     headers: dict[str, Interpolated] = Field(default_factory=new_dict)
     body: Any = None
     url: tuple[Interpolated, Interpolated] | None = None
-    form: dict[str, Any] | None = None  # request_body_data: Interpolated values (or YAML scalars)
+    form: dict[str, Any] | Interpolated | None = None  # request_body_data: a mapping (Interpolated values or YAML scalars) or a string
 
     def __bool__(self) -> bool:
         return bool(self.params or self.headers or self.form or self.body is not None or self.url is not None)
@@ -75,14 +77,31 @@ class PageTemplates(Strict):
         if self.body is not None:
             page.body.update(_body(self.body, config, part, ctx))
         if self.form:
-            page.data = _form(self.form, config, ctx)
-            if page.data:
-                page.headers["Content-Type"] = FORM
-            else:
-                page.data = None
+            _put_form(page, self.form, config, ctx)
         if self.url is not None:
             base, path = (render(t, config, None, False, **ctx) for t in self.url)  # InterpolatedStrings
             page.url = join_url("" if base is None else str(base), "" if path is None else str(path).lstrip("/"))
+
+
+def _put_form(page: PageRequest, form: dict[str, Any] | Interpolated, config: Mapping[str, Any],
+              ctx: dict[str, Any]) -> None:
+    """The form body as the CDK's ``combine_mappings`` and ``requests`` make it: text as it is, a mapping
+    encoded (with its Content-Type), no body when empty or anything else."""
+    if isinstance(form, Interpolated):
+        try:
+            value = form.eval(config, None, None, False, **ctx)  # an InterpolatedString (its default: itself)
+        except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
+            raise TemplateError(f"{form.where}: {exc}") from None
+        if isinstance(value, str):
+            page.data = value or None
+            return
+        if not isinstance(value, dict):
+            return
+        form = value
+    text = _form(form, config, ctx)
+    if text:
+        page.data = text
+        page.headers["Content-Type"] = FORM
 
 
 def _form(form: dict[str, Any], config: Mapping[str, Any], ctx: dict[str, Any]) -> str:

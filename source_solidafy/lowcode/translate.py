@@ -157,14 +157,14 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         self.resolved.origin[id(holder)] = (*self.path(requester), option)
         return self.interp(holder, str(key), REQUEST_VARS | {"next_page_token"})
 
-    def _body_data(self, requester: dict[str, Any], with_json: bool) -> dict[str, Any]:
-        """A request_body_data mapping, which the paginator form-encodes for each request (page_templates.py)."""
+    def _body_data(self, requester: dict[str, Any], with_json: bool) -> dict[str, Any] | Interpolated:
+        """request_body_data, which the paginator renders (and form-encodes) for each request (page_templates.py)."""
         value = requester["request_body_data"]
-        at = self.path(requester, "request_body_data")
         if with_json:
-            raise self.fail(at, "request_body_data with request_body_json (the CDK fails on it too)")
+            raise self.fail(self.path(requester, "request_body_data"),
+                            "request_body_data with request_body_json (the CDK fails on it too)")
         if not isinstance(value, dict):
-            raise self.fail(at, "a request_body_data string is not supported yet")
+            return self.interp(requester, "request_body_data", REQUEST_VARS | {"next_page_token"})
         return {str(k): self._page_value(requester, "request_body_data", k, v) if isinstance(v, str) else v
                 for k, v in value.items()}
 

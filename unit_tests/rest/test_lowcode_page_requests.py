@@ -157,21 +157,33 @@ def test_a_form_that_renders_empty_sends_no_body() -> None:
     assert sent[1].data == "cursor=c2"
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ("        request_body_data:\n          cursor:", "        request_body_json: {a: b}\n        request_body_data:\n          cursor:",
-     "request_body_data with request_body_json"),
-    ("        request_body_data:\n          cursor: \"{{ next_page_token.next_page_token }}\"\n",
-     "        request_body_data: \"a=1\"\n        request_parameters:\n          cursor: \"{{ next_page_token.next_page_token }}\"\n",
-     "a request_body_data string is not supported yet"),
-])
-def test_form_bodies_we_do_not_send_fail_at_load_time(old: str, new: str, message: str) -> None:
+def test_a_form_string_reading_an_attribute_of_none_fails_like_the_cdk() -> None:
+    old = "request_body_data: \"limit={{ config['page_size'] }}&cursor={{ next_page_token.next_page_token }}\""
+    with pytest.raises(TemplateError, match="request_body_data: 'None' has no attribute 'a'"):
+        _pages("texts", [{}], text=MANIFEST.replace(old, "request_body_data: \"{{ next_page_token.a.b }}\""))
+
+
+def test_a_form_beside_a_json_body_fails_at_load_time_as_in_the_cdk() -> None:
+    old = "        request_body_data:\n          cursor:"
     assert MANIFEST.count(old) == 1
-    text = MANIFEST.replace(old, new)
-    if "string" in message:  # the rest of the mapping goes too
-        text = text.replace("""          limit: "{{ config['page_size'] }}"
-          owner: "{{ config['owner'] }} & co"
-          kinds: "{{ ['a', 'b'] }}"
-          version: "2"
-""", "", 1)
-    with pytest.raises(ManifestError, match=message):
-        load_airbyte_text(text)
+    with pytest.raises(ManifestError, match="request_body_data with request_body_json"):
+        load_airbyte_text(MANIFEST.replace(old, "        request_body_json: {a: b}\n" + old))
+
+
+def test_a_form_string_is_sent_as_it_is_without_content_type() -> None:
+    sent = _pages("texts", [{"next": "c2"}, {"next": None}])
+    assert [(p.data, p.headers) for p in sent] == [("limit=2&cursor=", {}), ("limit=2&cursor=c2", {})]
+
+
+@pytest.mark.parametrize(("template", "data", "headers"), [
+    ("{{ {'a': 'x y', 'b': [1, None], 'c': None} }}", "a=x+y&b=1", {"Content-Type": "application/x-www-form-urlencoded"}),
+    ("{{ 5 }}", None, {}),  # the CDK's combine_mappings drops what is neither text nor a mapping
+    ("{{ '' }}", None, {}),
+    ("{{ [1, 2] }}", None, {}),
+])
+def test_a_form_string_rendering_other_than_text(template: str, data: str | None, headers: dict[str, str]) -> None:
+    old = "request_body_data: \"limit={{ config['page_size'] }}&cursor={{ next_page_token.next_page_token }}\""
+    assert MANIFEST.count(old) == 1
+    text = MANIFEST.replace(old, f"request_body_data: \"{template}\"")
+    sent = _pages("texts", [{"next": None}], text=text)
+    assert (sent[0].data, sent[0].headers) == (data, headers)
