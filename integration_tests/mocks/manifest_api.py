@@ -14,6 +14,7 @@ against the same one and compare what each asked (``log``) and got.
           method: GET
           records: {count: 45, fields: {id: "{parent}-{i}"}, ints: [n]}   # i counts from 1
           cursor: {field: cdate, start: "2024-01-01T00:00:00Z", every: PT6H, format: "%Y-%m-%dT%H:%M:%SZ"}
+                                               # format a list, zones [-05:00, ...]: cycled per record
           filter: {from: since, to: until, formats: ["%Y-%m-%d"]}        # records with cursor in [from, to]
           paging: {type: offset, offset: offset, limit: limit, size: 20}
           body: {campaigns: $records, meta: {total: $total}}
@@ -144,9 +145,7 @@ class Route:
         for i in range(1, int(spec.get("count", 0)) + 1):
             record = _fill(spec.get("fields") or {"id": "{i}"}, {"i": i, **params}, ints)
             if cursor:
-                start = parse_moment(cursor["start"], [])
-                moment = start + duration(str(cursor.get("every") or "P1D")) * (i - 1)
-                record[cursor["field"]] = format_moment(moment, str(cursor.get("format") or "%Y-%m-%dT%H:%M:%SZ"))
+                record[cursor["field"]] = _cursor_value(cursor, i)
             out.append(record)
         return out
 
@@ -158,13 +157,33 @@ class Route:
         lo, hi = arg(flt.get("from")), arg(flt.get("to"))
         low = parse_moment(lo, formats) if lo not in (None, "") else None
         high = parse_moment(hi, formats) if hi not in (None, "") else None
-        fmt = [str(cursor.get("format") or "%Y-%m-%dT%H:%M:%SZ")]
+        fmt = [f for f in _formats(cursor) if "%" in f]
         kept = []
         for record in records:
-            moment = parse_moment(record[cursor["field"]], fmt)
+            try:
+                moment = parse_moment(record[cursor["field"]], fmt)
+            except ValueError:  # a value that is no date: kept, as an API keeps it
+                kept.append(record)
+                continue
             if (low is None or moment >= low) and (high is None or moment <= high):
                 kept.append(record)
         return kept
+
+
+def _formats(cursor: dict[str, Any]) -> list[str]:
+    fmt = cursor.get("format") or "%Y-%m-%dT%H:%M:%SZ"
+    return [str(f) for f in fmt] if isinstance(fmt, list) else [str(fmt)]
+
+
+def _cursor_value(cursor: dict[str, Any], i: int) -> Any:
+    """Record ``i``'s cursor: ``start`` + (i - 1) × ``every``, in the i-th of ``format`` (a list cycles) and
+    of ``zones`` (UTC offsets such as ``-05:00``, cycled; default UTC)."""
+    moment = parse_moment(cursor["start"], []) + duration(str(cursor.get("every") or "P1D")) * (i - 1)
+    zones = [str(z) for z in cursor.get("zones") or []]
+    if zones:
+        moment = moment.astimezone(dt.datetime.strptime(zones[(i - 1) % len(zones)], "%z").tzinfo)
+    formats = _formats(cursor)
+    return format_moment(moment, formats[(i - 1) % len(formats)])
 
 
 def _fill(template: Any, values: dict[str, Any], ints: set[str], key: str = "") -> Any:

@@ -10,7 +10,8 @@ partition ``{start_time: ..., end_time: ...}`` (``partition_field_start``/``_end
 ``is_client_side_incremental`` (then each partition carries the sync's bounds, ``SYNC_BOUNDS``, for the
 filter step in transforms.py).
 
-State is the CDK's: ``{cursor_field: value}``, where value is the newest record cursor of the first
+State is the CDK's: ``{cursor_field: value}``, where value is the newest record cursor (compared as
+parsed datetimes, ``DatetimeSlices.order``: a value no format reads is not a cursor) of the first
 run of finished slices, contiguous from the start (or the sync start when they hold no records), in
 ``datetime_format``. Inside our engine the incoming CDK state travels under ``"airbyte"`` and each
 slice's newest cursor and ``done`` flag in ``"partitions"``; :func:`cdk_state` turns that back into
@@ -20,12 +21,13 @@ the CDK's shape.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
 from source_solidafy.errors import StreamError
+from source_solidafy.lowcode.clamping import Clamp, clamp_of
 from source_solidafy.lowcode.durations import Duration, add, parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated, format_as, parse_datetime
 from source_solidafy.manifest.fields import Strict, new_list
@@ -71,7 +73,21 @@ class DatetimeSlices(Strict):
     end_field: str = "end_time"
     compare_strictly: bool = False
     client_side: bool = False  # is_client_side_incremental: partitions carry the sync's bounds (SYNC_BOUNDS)
+    clamp_target: Interpolated | None = None  # clamping.target (DAY, WEEK, MONTH; a template of the config)
+    clamp_weekday: str | None = None  # clamping.target_details.weekday
     type: Literal["airbyte_datetime"] = "airbyte_datetime"
+
+    def clamping(self, config: Mapping[str, Any]) -> Clamp | None:
+        if self.clamp_target is None:
+            return None
+        return clamp_of(str(self.clamp_target.eval(config)), self.clamp_weekday)
+
+    def end_value(self, config: Mapping[str, Any], now: dt.datetime | None = None) -> dt.datetime:
+        """The CDK's end provider: ``end_datetime`` or now, with clamping its floor less the granularity."""
+        end = self.end.value(config, self.datetime_format) if self.end is not None else \
+            (now or dt.datetime.now(dt.timezone.utc))
+        clamp = self.clamping(config)
+        return clamp.end(end, self.gran()) if clamp is not None else end
 
     def parse(self, value: Any) -> dt.datetime:
         for fmt in [*self.cursor_formats, self.datetime_format]:
@@ -80,6 +96,13 @@ class DatetimeSlices(Strict):
             except (ValueError, TypeError, OverflowError):
                 continue
         raise ValueError(f"no format in {[*self.cursor_formats, self.datetime_format]} matches {value!r}")
+
+    def order(self, value: Any) -> dt.datetime | None:
+        """A record's cursor as the CDK compares it (parsed); None when no format reads it (not a cursor)."""
+        try:
+            return self.parse(value)
+        except ValueError:
+            return None
 
     def fmt(self, moment: dt.datetime) -> str:
         return format_as(moment, self.datetime_format)
@@ -106,39 +129,50 @@ def _delta(text: str) -> dt.timedelta:
 
 def slices(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping[str, Any],
            now: dt.datetime | None = None) -> Iterator[tuple[dt.datetime, dt.datetime]]:
-    """The CDK's slices for a stream whose state is ``legacy`` (``{cursor_field: value}`` or empty)."""
+    """The CDK's slices for a stream whose state is ``legacy`` (``{cursor_field: value}`` or empty):
+    ConcurrentCursor._split_per_slice_range from the sync start (less the lookback) to the end."""
     start, sync_start = spec.sync_start(config, legacy)
-    upper = spec.end.value(config, spec.datetime_format) if spec.end is not None else \
-        (now or dt.datetime.now(dt.timezone.utc))
+    upper = spec.end_value(config, now)
     lower = sync_start - parse_duration(spec.lookback) if spec.lookback else sync_start
-    gran = spec.gran()
+    gran, clamp = spec.gran(), spec.clamping(config)
     step = parse_duration(spec.step) if spec.step else None
+
+    def clamped(moment: dt.datetime) -> dt.datetime:
+        return clamp.clamp(moment) if clamp is not None else moment
+
     if lower > upper or (lower == upper and not gran) or upper < start:
         return
-    lower = max(lower, start)
+    lower = clamped(max(lower, start))
     if lower > upper or (lower == upper and spec.compare_strictly):
         return
     if step is None or add(lower, step) >= upper:
-        yield lower, upper
+        yield lower, (upper if gran else clamped(upper))
         return
     current = lower
     while True:
         bound = min(add(current, step), upper)
-        reached = bound >= upper
-        if current >= bound:
+        high = clamped(bound) if bound != upper else bound
+        reached = bound >= upper or high == upper
+        low = clamped(current)
+        if low >= high:
             return
-        yield current, (bound - gran if gran and not reached else bound)
-        current = bound
+        yield low, (high - gran if gran and not reached else high)
+        current = high
         if reached:
             return
 
 
-def sync_bounds(spec: DatetimeSlices, windows: list[tuple[dt.datetime, dt.datetime]]) -> list[str | None] | None:
+def sync_bounds(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping[str, Any],
+                windows: list[tuple[dt.datetime, dt.datetime]]) -> list[str | None] | None:
     """With ``is_client_side_incremental``: [the lowest cursor kept, the highest or None for now] of the
-    cursor whose slices are ``windows`` (the CDK's ``_lowest_cursor_value_to_sync`` and end provider)."""
+    cursor whose state is ``legacy`` and slices ``windows`` (the CDK's ``_lowest_cursor_value_to_sync``:
+    the sync start less the lookback, never before ``start_datetime``; and its end provider)."""
     if not (windows and spec.client_side):
         return None
-    return [windows[0][0].isoformat(), windows[-1][1].isoformat() if spec.end is not None else None]
+    start, sync_start = spec.sync_start(config, legacy)
+    lowest = max(sync_start - parse_duration(spec.lookback), start) if spec.lookback else sync_start
+    fixed = spec.end is not None or spec.clamp_target is not None
+    return [lowest.isoformat(), spec.end_value(config).isoformat() if fixed else None]
 
 
 class DatetimeRouter(Router):
@@ -147,6 +181,9 @@ class DatetimeRouter(Router):
     part: DatetimeSlices
     track_done = True
 
+    def cursor_order(self) -> Callable[[Any], Any] | None:
+        return self.part.order
+
     def partitions(self) -> Iterator[dict[str, Any]]:
         spec = self.part
         legacy = self.states.extra.get(STATE_KEY) or {}
@@ -154,7 +191,7 @@ class DatetimeRouter(Router):
             windows = list(slices(spec, self.ctx.config, legacy))
         except (ValueError, TypeError, OverflowError) as exc:
             raise StreamError(f"stream '{self.stream}': incremental_sync: {exc}") from None
-        bounds = sync_bounds(spec, windows)
+        bounds = sync_bounds(spec, self.ctx.config, legacy, windows)
         for lo, hi in windows:
             part: dict[str, Any] = {spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}
             if bounds is not None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -197,6 +197,9 @@ class PerPartitionRouter(Router):
         track = self.states.extra.get(STATE_KEY)
         self._track = track if isinstance(track, PartitionTrack) else None  # None: a check's read, no state
 
+    def cursor_order(self) -> Callable[[Any], Any] | None:
+        return self.part.cursor.order
+
     @property
     def track(self) -> PartitionTrack:
         if self._track is None:
@@ -222,7 +225,7 @@ class PerPartitionRouter(Router):
                 windows = list(slices(spec, self.ctx.config, start))
             except (ValueError, TypeError, OverflowError) as exc:
                 raise StreamError(f"stream '{self.stream}': incremental_sync: {exc}") from None
-            bounds = sync_bounds(spec, windows)  # is_client_side_incremental: this partition's cursor's
+            bounds = sync_bounds(spec, self.ctx.config, start, windows)  # is_client_side_incremental: this partition's cursor's
             for lo, hi in windows:
                 self.track.slices[_key(self.track.cdk_partition(partition))] += 1
                 part = {**partition, spec.start_field: spec.fmt(lo), spec.end_field: spec.fmt(hi)}

@@ -8,6 +8,7 @@ from typing import Any
 
 from source_solidafy.lowcode import components as c
 from source_solidafy.lowcode import dpath
+from source_solidafy.lowcode.clamping import clamp_of
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.durations import parse_duration
 from source_solidafy.lowcode.extractor import AirbyteDpathExtractor
@@ -77,6 +78,8 @@ class StreamParts(TranslatorCore):
             compare_strictly=bool(node.get("is_compare_strictly")),
             client_side=bool(node.get("is_client_side_incremental")),
         )
+        if node.get("clamping"):
+            spec.clamp_target, spec.clamp_weekday = self._clamping(node)
         for key in ("step", "cursor_granularity", "lookback_window"):
             try:
                 if node.get(key):
@@ -88,6 +91,25 @@ class StreamParts(TranslatorCore):
                 option = self.option(node[key], self.path(node, key))
                 self.inject(option, field_name, injected, self.path(node[key]))
         return spec
+
+    def _clamping(self, node: dict[str, Any]) -> tuple[Interpolated, str | None]:
+        """``clamping``: its target (a template of the config) and WEEK's weekday; a static target or a
+        weekday the CDK refuses fails here, as the CDK fails building the stream."""
+        value = node["clamping"]
+        at = self.path(node, "clamping")
+        if not isinstance(value, dict) or "target" not in value:
+            raise self.fail(at, "clamping needs a target (DAY, WEEK or MONTH)")
+        details = value.get("target_details") or {}
+        weekday = details.get("weekday") if isinstance(details, dict) else None
+        holder = {"target": str(value["target"]), PARAMETERS: node.get(PARAMETERS)}
+        self.resolved.origin[id(holder)] = at
+        target = self.interp(holder, "target", CONFIG_VARS)
+        if is_static(target.text):
+            try:
+                clamp_of(str(target.eval({})), None if weekday is None else str(weekday))
+            except ValueError as exc:
+                raise self.fail(at, str(exc)) from None
+        return target, None if weekday is None else str(weekday)
 
     def _minmax(self, node: dict[str, Any], key: str) -> MinMax:
         value: Any = node.get(key)

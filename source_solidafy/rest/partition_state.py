@@ -30,12 +30,15 @@ def partition_key(partition: dict[str, Any]) -> str:
     return jsoncodec.dumps(partition, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
-def newer(a: Any, b: Any) -> Any:
-    """The later of two cursors of one stream (None is older than anything)."""
+def newer(a: Any, b: Any, order: Callable[[Any], Any] | None = None) -> Any:
+    """The later of two cursors of one stream (None is older than anything); with ``order``, compared by it."""
     if a is None:
         return b
     if b is None:
         return a
+    if order is not None:
+        ka, kb = order(a), order(b)
+        return b if ka is None or (kb is not None and kb > ka) else a
     try:
         return b if b > a else a
     except TypeError:
@@ -61,6 +64,7 @@ class PartitionStates:
                 self.entries[key(entry["partition"])] = dict(entry)
         self.incoming = {k: dict(v) for k, v in self.entries.items()}  # read by worker threads
         self._warned = False
+        self.order: Callable[[Any], Any] | None = None  # the router's cursor order (Router.cursor_order())
 
     def start_cursor(self, key: str) -> Any:
         """Where a partition resumes: its own cursor, else the stream cursor of a state without entries."""
@@ -77,8 +81,8 @@ class PartitionStates:
 
     def advance(self, key: str, cursor: Any) -> None:
         entry = self.entries[key]
-        entry["cursor"] = newer(entry.get("cursor"), cursor)
-        self.cursor = newer(self.cursor, cursor)
+        entry["cursor"] = newer(entry.get("cursor"), cursor, self.order)
+        self.cursor = newer(self.cursor, cursor, self.order)
 
     def finish(self, key: str, track_done: bool) -> None:
         if track_done:

@@ -101,6 +101,7 @@ class PartitionedRead:
 
     def __init__(self, router: Router, reader: StreamReader, ctx: ReadContext, states: PartitionStates) -> None:
         self.router, self.reader, self.ctx, self.states = router, reader, ctx, states
+        states.order = router.cursor_order()
         self.name = router.stream
         self._events = 0
         self._last: dict[str, Any] | None = None

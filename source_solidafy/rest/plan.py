@@ -118,6 +118,7 @@ class UnitRouter(Router):
         super().__init__(router.part, router.inputs)
         self.key = router.key  # type: ignore[method-assign]
         self.read = router.read  # type: ignore[method-assign]
+        self.cursor_order = router.cursor_order  # type: ignore[method-assign]
         self.track_done = router.track_done
         self.listed = list(unit.bounds.get("partitions") or [])
 

@@ -76,11 +76,13 @@ class StreamReader:
         return lower_bound(self.spec.incremental, cursor, ctx)
 
     def read(self, partition: dict[str, Any], cursor: Any, job_id: str | None = None,
-             first_page: Callable[[Any], None] | None = None) -> Iterator[Batch]:
+             first_page: Callable[[Any], None] | None = None,
+             order: Callable[[Any], Any] | None = None) -> Iterator[Batch]:
         """Yield batches of one partition, starting from ``cursor`` (the partition's state).
 
         ``first_page`` sees the first page's decoded body before any of its records are yielded (and
-        may raise: ``date_range``'s ``split_when`` halves a window over the API's cap).
+        may raise: ``date_range``'s ``split_when`` halves a window over the API's cap); ``order`` compares
+        cursors (:class:`~source_solidafy.rest.records.CursorTracker`).
         """
         auth_info = self.rt.auth_info()
         base_ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
@@ -88,7 +90,7 @@ class StreamReader:
         since = self.since(cursor, base_ctx)
         ctx = build_context(self.ctx.config, partition=partition, auth=auth_info, job_id=job_id,
                             state={"cursor": cursor} if cursor is not None else {}, since=since, lookup=self.lookups)
-        tracker = CursorTracker(self.spec.cursor_field, cursor)
+        tracker = CursorTracker(self.spec.cursor_field, cursor, order)
         request = self._request(ctx, since)
         self.checks.request(request.params, cursor, request.path)
         yield from self.pages(request, tracker, ctx, first_page=first_page)
@@ -215,8 +217,10 @@ class StreamReader:
 
     def _finish(self, request: RenderedRequest, tracker: CursorTracker, chain: _Chain) -> Iterator[Batch]:
         """After the last page: what the records said about the YAML, and the final state."""
-        if chain.sample is not None and tracker.path is not None and tracker.seen == 0:
+        if chain.sample is not None and tracker.path is not None and tracker.seen == 0 and tracker.unordered is None:
             self.checks.cursor_missing(chain.sample)
+        if tracker.unordered is not None:
+            self.checks.cursor_unordered(tracker.unordered, self.ctx.log)
         inc = self.spec.incremental
         if inc is not None and inc.request_param and tracker.oldest_dropped is not None:
             self.checks.older_than_asked(tracker.oldest_dropped, str(request.params.get(inc.request_param) or ""),

@@ -4,7 +4,8 @@ Each check ends in ``StreamReader.warn`` (``ReadContext.warn``: the summary's ``
 WARN line, the stream's state held, a failure under ``--strict``). Each is cheap: it looks at the
 first record, the first page of a request chain, or values the cursor filter compared anyway.
 
-- ``cursor_field`` that no record read has: the cursor cannot advance;
+- ``cursor_field`` that no record read has: the cursor cannot advance (a value the cursor cannot read,
+  with an Airbyte cursor's formats, is only logged: the CDK goes on);
 - ``primary_key`` that the first records do not have (a wrong name, a transform that removed it, a
   CSV without a header read with one): consumers that dedupe on the key would merge records;
 - the first page of 3 or more records on which most share one primary-key value: the key is not unique;
@@ -96,6 +97,13 @@ class RecordChecks:
         why = compile_path(field).missing(sample, root="the first record")
         found = f"is in no record read: {why}" if why else "is null in every record read"
         self.warn(f"cursor_field '{field}' {found}; the stream's cursor cannot advance")
+
+    def cursor_unordered(self, value: Any, log: Callable[[str, str], None]) -> None:
+        """A cursor value the stream's cursor cannot read (an Airbyte DatetimeBasedCursor's formats): as
+        the CDK, such a record does not move the cursor and the state goes on (logged once, no warning)."""
+        if self._once("cursor_unordered"):
+            log("WARN", f"stream '{self.spec.name}': cursor_field '{self.spec.cursor_field}' value {value!r} "
+                        "matches none of its formats; such records do not move the cursor")
 
     def older_than_asked(self, oldest: Any, since: str, url: str) -> None:
         """The API returned a record older than the bound ``incremental.request_param`` sent."""

@@ -11,6 +11,7 @@ record whose cursor is older than the incoming state is dropped client-side, one
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -92,9 +93,12 @@ class CursorTracker:
 
     Per page, not per record where it can be helped: values are read with one comprehension and
     compared with C builtins (``max``, ``sorted``); mixed types fall back to :func:`comparable`.
+    With ``order`` (an Airbyte DatetimeBasedCursor's parse), values are compared by what it returns
+    and a value it returns None for is not a cursor (as the CDK skips a cursor it cannot parse).
     """
 
-    def __init__(self, cursor_field: str | None, incoming: Any = None) -> None:
+    def __init__(self, cursor_field: str | None, incoming: Any = None,
+                 order: Callable[[Any], Any] | None = None) -> None:
         self.path = compile_path(cursor_field) if cursor_field else None
         simple = cursor_field is not None and not any(c in cursor_field for c in ".[")
         self._key = cursor_field if simple else None
@@ -104,6 +108,8 @@ class CursorTracker:
         self.seen = 0  # cursor values seen
         self.oldest_dropped: Any = None  # the oldest cursor value dropped as older than the incoming state
         self._last: Any = None
+        self.order = order
+        self.unordered: Any = None  # with ``order``: a value it could not order (the first one)
 
     @property
     def seen_enough(self) -> bool:
@@ -122,6 +128,11 @@ class CursorTracker:
         if self.path is None or not records:
             return records if limit is None else records[:limit]
         values = self._values(records)
+        if self.order is not None:  # the CDK's cursors filter no record by the state
+            if limit is not None and len(records) > limit:
+                records, values = records[:limit], values[:limit]
+            self._observe_ordered(values)
+            return records
         floor = self.incoming
         if floor is not None:
             try:
@@ -160,6 +171,25 @@ class CursorTracker:
         self._last = values[-1]
         if newer:
             self.max_value = page_max
+
+    def _observe_ordered(self, values: list[Any]) -> None:
+        """Values compared by ``order``; those it cannot order (None) are not cursors."""
+        order = self.order
+        assert order is not None
+        pairs = [(k, v) for v in values if v is not None and (k := order(v)) is not None]
+        if self.unordered is None and len(pairs) < sum(v is not None for v in values):
+            self.unordered = next(v for v in values if v is not None and order(v) is None)
+        if not pairs:
+            return
+        self.seen += len(pairs)
+        keys = [k for k, _ in pairs]
+        last = order(self._last) if self._last is not None else None
+        self.ascending = self.ascending and keys == sorted(keys) and (last is None or keys[0] >= last)
+        self._last = pairs[-1][1]
+        top = max(range(len(keys)), key=keys.__getitem__)
+        current = order(self.max_value) if self.max_value is not None else None
+        if current is None or keys[top] > current:
+            self.max_value = pairs[top][1]
 
     def state(self) -> dict[str, Any] | None:
         return {"cursor": self.max_value} if self.max_value is not None else None

@@ -67,12 +67,16 @@ class Router:
     def skip(self, key: str, partition: dict[str, Any]) -> bool:
         return False
 
+    def cursor_order(self) -> Callable[[Any], Any] | None:
+        """How this stream's cursors compare: None as values (records.py), else by what it returns."""
+        return None
+
     def extra(self, complete: bool) -> dict[str, Any]:
         return {}
 
     def read(self, reader: StreamReader, partition: dict[str, Any], cursor: Any) -> Iterator[Batch]:
         """The batches of one partition (a router may read a partition in parts: ``date_range`` split_when)."""
-        return reader.read(partition, cursor)
+        return reader.read(partition, cursor, order=self.cursor_order())
 
 
 class ListRouter(Router):

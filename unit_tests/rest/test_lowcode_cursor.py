@@ -1,0 +1,124 @@
+"""DatetimeBasedCursor specifics with airbyte-cdk 7.39.1's semantics (source_solidafy/lowcode/cursor.py,
+clamping.py): cursors compared after parsing, and clamping. The expected slices and clamps were
+computed with the CDK's own ConcurrentCursor and ClampingStrategy classes; whole syncs are compared with
+the CDK's in integration_tests/airbyte_manifests/cases/dtcursor.yaml."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import yaml
+
+from source_solidafy.errors import ManifestError
+from source_solidafy.lowcode import load_airbyte_text
+from source_solidafy.lowcode.clamping import clamp_of
+from source_solidafy.lowcode.cursor import DatetimeSlices, cdk_cursor, slices
+from source_solidafy.rest.partition_state import newer
+from source_solidafy.rest.records import CursorTracker
+
+UTC = dt.timezone.utc
+
+
+def _manifest(cursor: dict[str, Any]) -> str:
+    stream = {"type": "DeclarativeStream", "name": "s", "primary_key": "id",
+              "retriever": {"type": "SimpleRetriever",
+                            "requester": {"type": "HttpRequester", "url_base": "http://127.0.0.1:9", "path": "/s"},
+                            "record_selector": {"type": "RecordSelector",
+                                                "extractor": {"type": "DpathExtractor", "field_path": []}}},
+              "incremental_sync": {"type": "DatetimeBasedCursor", "cursor_field": "updated_at",
+                                   "datetime_format": "%Y-%m-%dT%H:%M:%SZ", **cursor}}
+    return yaml.safe_dump({"version": "6.7.0", "type": "DeclarativeSource", "streams": [stream],
+                           "check": {"type": "CheckStream", "stream_names": ["s"]},
+                           "spec": {"type": "Spec", "connection_specification": {"type": "object"}}})
+
+
+def _cursor(**cursor: Any) -> DatetimeSlices:
+    part = load_airbyte_text(_manifest(cursor)).manifest.streams[0].partition
+    assert isinstance(part, DatetimeSlices)
+    return part
+
+
+def _slices(spec: DatetimeSlices, legacy: dict[str, Any] | None = None, config: Any = None) -> list[tuple[str, str]]:
+    return [(spec.fmt(a), spec.fmt(b)) for a, b in slices(spec, config or {}, legacy or {})]
+
+
+@pytest.mark.parametrize(("clamping", "start", "end", "step", "gran", "expected"), [
+    ({"target": "DAY"}, "2024-01-01T13:45:10Z", "2024-01-08T10:00:00Z", "PT36H", "PT1S",
+     [("2024-01-02T00:00:00Z", "2024-01-03T23:59:59Z"), ("2024-01-04T00:00:00Z", "2024-01-05T23:59:59Z"),
+      ("2024-01-06T00:00:00Z", "2024-01-07T23:59:59Z")]),
+    ({"target": "WEEK", "target_details": {"weekday": "WEDNESDAY"}}, "2024-01-01T00:00:00Z",
+     "2024-02-15T00:00:00Z", "P10D", "P1D",
+     [("2024-01-03T00:00:00Z", "2024-01-16T00:00:00Z"), ("2024-01-17T00:00:00Z", "2024-01-30T00:00:00Z"),
+      ("2024-01-31T00:00:00Z", "2024-02-13T00:00:00Z")]),
+    ({"target": "MONTH"}, "2024-01-10T08:00:00Z", "2024-04-20T08:00:00Z", None, None,
+     [("2024-02-01T00:00:00Z", "2024-04-01T00:00:00Z")]),
+])
+def test_clamped_slices_are_the_cdks(clamping: dict[str, Any], start: str, end: str, step: str | None,
+                                     gran: str | None, expected: list[tuple[str, str]]) -> None:
+    options = {"step": step, "cursor_granularity": gran} if step else {}
+    spec = _cursor(clamping=clamping, start_datetime=start, end_datetime=end, **options)
+    assert _slices(spec) == expected
+
+
+def test_clamping_with_a_state_and_a_lookback_and_the_target_from_the_config() -> None:
+    spec = _cursor(clamping={"target": "{{ config['clamp'] }}"}, start_datetime="2024-01-01T00:00:00Z",
+                   end_datetime="2024-01-06T12:00:00Z", step="P2D", cursor_granularity="PT1S", lookback_window="PT12H")
+    got = _slices(spec, {"updated_at": "2024-01-03T06:00:00Z"}, {"clamp": "DAY"})
+    assert got == [("2024-01-03T00:00:00Z", "2024-01-04T23:59:59Z"), ("2024-01-05T00:00:00Z", "2024-01-05T23:59:59Z")]
+    with pytest.raises(ValueError, match="Invalid clamping target HOUR, expected DAY, WEEK, MONTH"):
+        _slices(spec, {}, {"clamp": "HOUR"})
+
+
+@pytest.mark.parametrize(("moment", "expected"), [
+    ("2024-01-31T05:00:00", ["2024-02-01", "2024-01-31", "2024-02-01", "2024-01-01", "2024-01-31", "2024-01-31"]),
+    ("2024-12-15T00:00:00", ["2024-12-15", "2024-12-15", "2025-01-01", "2024-12-01", "2024-12-18", "2024-12-11"]),
+    ("2024-03-01T00:00:00", ["2024-03-01", "2024-03-01", "2024-03-01", "2024-03-01", "2024-03-06", "2024-02-28"]),
+    ("2024-01-04T01:00:00", ["2024-01-05", "2024-01-04", "2024-02-01", "2024-01-01", "2024-01-10", "2024-01-03"]),
+])
+def test_clamps_are_the_cdks(moment: str, expected: list[str]) -> None:
+    value = dt.datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    got = [c.clamp(value, ceiling).date().isoformat()
+           for c in (clamp_of("DAY", None), clamp_of("MONTH", None), clamp_of("WEEK", "WEDNESDAY"))
+           for ceiling in (True, False)]
+    assert got == expected
+
+
+@pytest.mark.parametrize(("clamping", "words"), [
+    ({"target": "WEEK"}, "Given WEEK clamping, weekday needs to be provided as target_details"),
+    ({"target": "WEEK", "target_details": {"weekday": "Funday"}}, "Unknown weekday Funday"),
+    ({"target": "YEAR"}, "Invalid clamping target YEAR, expected DAY, WEEK, MONTH"),
+])
+def test_a_clamping_the_cdk_refuses_fails_at_load_time(clamping: dict[str, Any], words: str) -> None:
+    with pytest.raises(ManifestError, match=f"incremental_sync.clamping: {words}"):
+        _cursor(clamping=clamping, start_datetime="2024-01-01T00:00:00Z")
+
+
+MIXED = ["2024-03-01T20:00:00-0800", "2024-03-02T01:00:00+0000", "2024-03-02 03:30", "n/a", None]
+
+
+def test_cursors_are_compared_parsed_and_unreadable_ones_are_no_cursor() -> None:
+    spec = _cursor(start_datetime="2024-01-01T00:00:00Z",
+                   cursor_datetime_formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M"])
+    tracker = CursorTracker("updated_at", None, spec.order)
+    kept = tracker.process([{"updated_at": v} for v in MIXED])
+    assert len(kept) == 5  # the CDK's cursor filters no record by its state
+    assert tracker.max_value == "2024-03-01T20:00:00-0800"  # 2024-03-02T04:00Z; the largest text is "n/a"
+    assert tracker.unordered == "n/a" and tracker.seen == 3 and not tracker.ascending
+    later = CursorTracker("updated_at", None, spec.order)
+    later.process([{"updated_at": "2024-03-02 03:30"}, {"updated_at": "2024-03-02T01:00:00+0000"}])
+    assert later.max_value == "2024-03-02 03:30"  # the text would keep the other one
+    assert newer(tracker.max_value, later.max_value, spec.order) == "2024-03-01T20:00:00-0800"
+    assert newer(tracker.max_value, later.max_value) == "2024-03-02 03:30"  # the text's answer
+    entries = [{"partition": {"start_time": "2024-01-01T00:00:00Z", "end_time": "2024-03-05T00:00:00Z"},
+                "cursor": tracker.max_value, "done": True}]
+    # written as the CDK's DatetimeParser.format writes it: the wall time in the value's own zone
+    assert cdk_cursor(spec, {}, {}, entries) == {"updated_at": "2024-03-01T20:00:00Z"}
+
+
+@pytest.mark.parametrize("option", [{"is_data_feed": True}, {"global_substream_cursor": True}])
+def test_what_is_not_run_yet_fails_at_load_time(option: dict[str, Any]) -> None:
+    name = next(iter(option))
+    with pytest.raises(ManifestError, match=f"incremental_sync.{name}: DatetimeBasedCursor.{name} is not supported"):
+        _cursor(start_datetime="2024-01-01T00:00:00Z", **option)
