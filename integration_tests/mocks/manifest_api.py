@@ -14,7 +14,8 @@ against the same one and compare what each asked (``log``) and got.
           method: GET
           records: {count: 45, fields: {id: "{parent}-{i}"}, ints: [n]}   # i counts from 1
           cursor: {field: cdate, start: "2024-01-01T00:00:00Z", every: PT6H, format: "%Y-%m-%dT%H:%M:%SZ"}
-                                               # format a list, zones [-05:00, ...]: cycled per record
+                                               # format a list, zones [-05:00, ...]: cycled per record;
+                                               # every -P1D: newest first
           filter: {from: since, to: until, formats: ["%Y-%m-%d"]}        # records with cursor in [from, to]
           paging: {type: offset, offset: offset, limit: limit, size: 20}
           body: {campaigns: $records, meta: {total: $total}}
@@ -178,7 +179,9 @@ def _formats(cursor: dict[str, Any]) -> list[str]:
 def _cursor_value(cursor: dict[str, Any], i: int) -> Any:
     """Record ``i``'s cursor: ``start`` + (i - 1) × ``every``, in the i-th of ``format`` (a list cycles) and
     of ``zones`` (UTC offsets such as ``-05:00``, cycled; default UTC)."""
-    moment = parse_moment(cursor["start"], []) + duration(str(cursor.get("every") or "P1D")) * (i - 1)
+    every = str(cursor.get("every") or "P1D")
+    step = -duration(every[1:]) if every.startswith("-") else duration(every)  # -P1D: newest first
+    moment = parse_moment(cursor["start"], []) + step * (i - 1)
     zones = [str(z) for z in cursor.get("zones") or []]
     if zones:
         moment = moment.astimezone(dt.datetime.strptime(zones[(i - 1) % len(zones)], "%z").tzinfo)

@@ -6,9 +6,10 @@ cursor value when later; the first slice starts ``lookback_window`` before that 
 one ending at ``end_datetime`` (default now) itself; without ``step`` there is one slice. Each slice is a
 partition ``{start_time: ..., end_time: ...}`` (``partition_field_start``/``_end``) formatted with
 ``datetime_format``; ``stream_interval`` / ``stream_slice`` read it, and ``start_time_option`` /
-``end_time_option`` send it. Records are not filtered by the cursor unless
-``is_client_side_incremental`` (then each partition carries the sync's bounds, ``SYNC_BOUNDS``, for the
-filter step in transforms.py).
+``end_time_option`` send it. Records are not filtered by the cursor unless ``is_client_side_incremental``
+or ``is_data_feed`` (then each partition carries the sync's bounds, ``SYNC_BOUNDS``, for the filter step
+in transforms.py; a data feed's paging also stops after a page whose last record is out of them).
+``clamping`` moves the slice boundaries (clamping.py).
 
 State is the CDK's: ``{cursor_field: value}``, where value is the newest record cursor (compared as
 parsed datetimes, ``DatetimeSlices.order``: a value no format reads is not a cursor) of the first
@@ -73,6 +74,7 @@ class DatetimeSlices(Strict):
     end_field: str = "end_time"
     compare_strictly: bool = False
     client_side: bool = False  # is_client_side_incremental: partitions carry the sync's bounds (SYNC_BOUNDS)
+    data_feed: bool = False  # is_data_feed: records out of the bounds dropped, paging stops at one (transforms.py)
     clamp_target: Interpolated | None = None  # clamping.target (DAY, WEEK, MONTH; a template of the config)
     clamp_weekday: str | None = None  # clamping.target_details.weekday
     type: Literal["airbyte_datetime"] = "airbyte_datetime"
@@ -167,7 +169,7 @@ def sync_bounds(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping
     """With ``is_client_side_incremental``: [the lowest cursor kept, the highest or None for now] of the
     cursor whose state is ``legacy`` and slices ``windows`` (the CDK's ``_lowest_cursor_value_to_sync``:
     the sync start less the lookback, never before ``start_datetime``; and its end provider)."""
-    if not (windows and spec.client_side):
+    if not (windows and (spec.client_side or spec.data_feed)):
         return None
     start, sync_start = spec.sync_start(config, legacy)
     lowest = max(sync_start - parse_duration(spec.lookback), start) if spec.lookback else sync_start

@@ -33,7 +33,7 @@ from source_solidafy.errors import StreamError
 from source_solidafy.lowcode.cursor import SYNC_BOUNDS, DatetimeSlices
 from source_solidafy.manifest.fields import Strict, Template
 from source_solidafy.rest.builders import FACTORY, TransformInputs
-from source_solidafy.rest.transforms import TransformStep
+from source_solidafy.rest.transforms import END_OF_CHAIN, TransformStep
 
 _TOKEN = re.compile(r"[A-Z]+[a-z]*|[a-z]+|\d+|(?P<other>[^a-zA-Z\d]+)")
 
@@ -166,10 +166,13 @@ class AirbyteRecordFilter(Strict):
     """The CDK's record filter where it runs after the transformations (``transform_before_filtering``,
     the default of ``is_client_side_incremental``): the RecordFilter condition (rendered to ``True`` or
     ``False``, see values.TemplateTable.keep) and, for a client-side incremental stream, the cursor's
-    bounds for this sync, read from the partition (cursor.SYNC_BOUNDS)."""
+    bounds for this sync, read from the partition (cursor.SYNC_BOUNDS). With ``data_feed`` (``is_data_feed``,
+    the last step: the CDK's post-pagination filter), a page whose last record is out of the bounds is the
+    last page (the CDK's CursorStopCondition): the step ends the request chain (END_OF_CHAIN)."""
 
     condition: Template | None = None
     cursor: DatetimeSlices | None = None
+    data_feed: bool = False
     type: Literal["airbyte_record_filter"] = "airbyte_record_filter"
 
 
@@ -199,6 +202,8 @@ class RecordFilterStep(TransformStep):
         low = dt.datetime.fromisoformat(bounds[0]) if bounds else None
         high = dt.datetime.fromisoformat(bounds[1]) if bounds and bounds[1] else None
         condition = self.spec.condition
+        if self.spec.data_feed and records and low is not None and not self._in_bounds(records[-1], low, high):
+            ctx[END_OF_CHAIN] = True
         kept = [r for r in records
                 if (low is None or self._in_bounds(r, low, high))
                 and (condition is None or condition.render(ctx, record=r) == "True")]

@@ -106,13 +106,22 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
 
     def place_filter(self, out: dict[str, Any], condition: Any, selector: dict[str, Any]) -> None:
         """The record filter where the CDK runs it: before the transformations (our stream ``filter``) or,
-        with ``transform_before_filtering`` (the default of ``is_client_side_incremental``), after them."""
+        with ``transform_before_filtering`` (the default of ``is_client_side_incremental``), after them.
+        A data feed's cursor filter runs last, after the record selector (the CDK's post-pagination filter),
+        instead of the client-side one."""
         part = out.get("partition")
         if isinstance(part, PerPartitionCursor):
             part = part.cursor  # each partition's slices carry its own cursor's bounds
-        client_side = isinstance(part, DatetimeSlices) and part.client_side
+        flagged = isinstance(part, DatetimeSlices) and part.client_side
+        data_feed = isinstance(part, DatetimeSlices) and part.data_feed
+        client_side = flagged and not data_feed
         after = selector.get("transform_before_filtering")
-        after = client_side if after is None else bool(after)
+        after = flagged if after is None else bool(after)
+        self._place_condition(out, condition, part, client_side, after)
+        if data_feed:
+            out["transform"].append(AirbyteRecordFilter(cursor=part, data_feed=True))
+
+    def _place_condition(self, out: dict[str, Any], condition: Any, part: Any, client_side: bool, after: bool) -> None:
         if not after:
             if condition is not None:
                 out["filter"] = condition

@@ -77,6 +77,7 @@ class StreamParts(TranslatorCore):
             else "end_time",
             compare_strictly=bool(node.get("is_compare_strictly")),
             client_side=bool(node.get("is_client_side_incremental")),
+            data_feed=bool(node.get("is_data_feed")),
         )
         if node.get("clamping"):
             spec.clamp_target, spec.clamp_weekday = self._clamping(node)

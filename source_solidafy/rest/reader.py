@@ -31,6 +31,7 @@ from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, lower_bo
 from source_solidafy.rest.request import RenderedRequest, RequestInputs
 from source_solidafy.rest.response_rules import ResponseIgnored
 from source_solidafy.rest.runtime import ConnectorRuntime
+from source_solidafy.rest.transforms import END_OF_CHAIN
 from source_solidafy.source import Batch, ReadContext
 
 _STREAM = object()  # pages(): the stream's own pagination
@@ -154,6 +155,9 @@ class StreamReader:
                     fetcher.plan(paginator.ahead(resp, decoded.body, decoded.records, page))
                 yield self._batch(decoded.records, ctx, tracker, chain, resp.url)
                 if self.limit_reached():
+                    break
+                if ctx.pop(END_OF_CHAIN, False):  # a transform step said so (an Airbyte data feed)
+                    page = None
                     break
                 page = paginator.next(resp, decoded.body, decoded.records, page)
                 if page is not None and page.url is not None:

@@ -21,6 +21,7 @@ from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.rest.field_paths import FieldPattern, compile_patterns
 
 Schema = dict[str, Any]
+END_OF_CHAIN = "__end_of_chain"  # a step that sets ctx[END_OF_CHAIN] ends the request chain after this page
 
 
 class TransformStep:

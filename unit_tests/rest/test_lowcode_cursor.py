@@ -14,9 +14,11 @@ import yaml
 from source_solidafy.errors import ManifestError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.lowcode.clamping import clamp_of
-from source_solidafy.lowcode.cursor import DatetimeSlices, cdk_cursor, slices
+from source_solidafy.lowcode.cursor import SYNC_BOUNDS, DatetimeSlices, cdk_cursor, slices
+from source_solidafy.rest import builders
 from source_solidafy.rest.partition_state import newer
 from source_solidafy.rest.records import CursorTracker
+from source_solidafy.rest.transforms import END_OF_CHAIN
 
 UTC = dt.timezone.utc
 
@@ -117,7 +119,24 @@ def test_cursors_are_compared_parsed_and_unreadable_ones_are_no_cursor() -> None
     assert cdk_cursor(spec, {}, {}, entries) == {"updated_at": "2024-03-01T20:00:00Z"}
 
 
-@pytest.mark.parametrize("option", [{"is_data_feed": True}, {"global_substream_cursor": True}])
+def test_a_data_feed_drops_records_out_of_bounds_after_the_selector_and_ends_the_chain_on_one() -> None:
+    source = load_airbyte_text(_manifest({"start_datetime": "2024-01-01T00:00:00Z", "is_data_feed": True,
+                                          "is_client_side_incremental": True}))
+    spec = source.manifest.streams[0]
+    assert [type(t).__name__ for t in spec.transform] == ["AirbyteRecordFilter"]  # one filter, the data feed's
+    step = builders.transformer(spec.transform, stream="s")
+    part = {"start_time": "x", "end_time": "y", SYNC_BOUNDS: ["2024-01-01T00:00:00+00:00", "2024-02-01T00:00:00+00:00"]}
+    ctx: dict[str, Any] = {"partition": part}
+    page = [{"updated_at": "2024-01-20T00:00:00Z"}, {"updated_at": "2024-03-01T00:00:00Z"}, {"id": 1},
+            {"updated_at": "2023-12-31T00:00:00Z"}]
+    kept = step.apply(page, ctx)
+    assert kept == [{"updated_at": "2024-01-20T00:00:00Z"}, {"id": 1}] and ctx[END_OF_CHAIN] is True
+    ctx = {"partition": part}
+    assert step.apply([{"updated_at": "2023-12-31T00:00:00Z"}, {"updated_at": "2024-01-02T00:00:00Z"}], ctx)
+    assert END_OF_CHAIN not in ctx  # the last record is in bounds: the next page is read
+
+
+@pytest.mark.parametrize("option", [{"global_substream_cursor": True}])
 def test_what_is_not_run_yet_fails_at_load_time(option: dict[str, Any]) -> None:
     name = next(iter(option))
     with pytest.raises(ManifestError, match=f"incremental_sync.{name}: DatetimeBasedCursor.{name} is not supported"):
