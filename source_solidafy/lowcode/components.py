@@ -37,7 +37,7 @@ SUPPORTED: dict[str, frozenset[str]] = {
                                       "end_datetime", "end_time_option", "datetime_format", "cursor_granularity",
                                       "is_compare_strictly", "lookback_window", "partition_field_end",
                                       "partition_field_start", "step", "is_client_side_incremental",
-                                      "clamping", "is_data_feed"}),
+                                      "clamping", "is_data_feed", "global_substream_cursor"}),
     "MinMaxDatetime": frozenset({"datetime", "datetime_format", "max_datetime", "min_datetime"}),
     "SubstreamPartitionRouter": frozenset({"parent_stream_configs"}),
     "ParentStreamConfig": frozenset({"stream", "parent_key", "partition_field", "request_option",
@@ -102,7 +102,6 @@ KNOWN: dict[str, dict[str, Any]] = {
                       "read_timeout_in_seconds": None, "use_tcp_keepalive": False},
     "RecordSelector": {"schema_normalization": None},
     "DpathExtractor": {"record_expander": None},
-    "DatetimeBasedCursor": {"global_substream_cursor": False},
     "OAuthAuthenticator": {"access_token_value": None, "send_refresh_request_as_query_params": False,
                            "token_expiry_date": None,
                            "refresh_token_error_status_codes": None, "refresh_token_error_key": None,
@@ -120,8 +119,6 @@ NEEDS: dict[str, str] = {
     "LegacySessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
     "DatetimeBasedCursor.is_client_side_incremental": "client-side incremental filtering (records older than "
                                                       "the cursor dropped)",
-    "DatetimeBasedCursor.global_substream_cursor": "DatetimeBasedCursor specifics (global_substream_cursor: one "
-                                                   "cursor for all partitions)",
     "AsyncRetriever": "the CDK's async jobs (AsyncRetriever) mapped onto async_job partitions",
     "DynamicDeclarativeStream": "streams generated at run time (dynamic_streams)",
     "DeclarativeSource.dynamic_streams": "streams generated at run time (dynamic_streams)",

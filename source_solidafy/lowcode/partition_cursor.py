@@ -57,6 +57,7 @@ class PerPartitionCursor(Strict):
     parent_name: str | None = None  # the parent's name in the CDK's parent_state (a hidden parent's real name)
     parent_cursor: DatetimeSlices | None = None  # with incremental_dependency: the parent's cursor
     in_list: bool = False  # partition_router given as a list: the CDK's product of routers keeps no parent_state
+    global_cursor: bool = False  # global_substream_cursor: one cursor for all partitions (use_global_cursor)
     type: Literal["airbyte_per_partition"] = "airbyte_per_partition"
 
 
@@ -77,11 +78,13 @@ class PartitionTrack:
         self.global_cursor: dict[str, Any] | None = None
         self.lookback = 0
         self.started: float | None = None
+        self.use_global = spec.global_cursor
         field = spec.cursor.cursor_field
         if "states" not in state and "state" not in state:
             if field in state:
                 self.global_cursor = {field: self._normal(state[field])}
             return
+        self.use_global = bool(state.get("use_global_cursor", False))  # the CDK: the state's word wins
         self.lookback = int(state.get("lookback_window") or 0)
         for entry in state.get("states") or []:
             self.cursors[_key(entry["partition"])] = (dict(entry["partition"]), dict(entry.get("cursor") or {}))
@@ -135,27 +138,13 @@ class PartitionTrack:
     # -- state ---------------------------------------------------------------------------------------
 
     def cdk_state(self, engine: Mapping[str, Any], final: bool) -> dict[str, Any]:
-        """The CDK's per-partition state for our engine's state ``engine`` (``final``: the sync ended well)."""
-        cursor = self.spec.cursor
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for entry in engine.get("partitions") or []:
-            groups.setdefault(_key(self.cdk_partition(entry["partition"])), []).append(entry)
-        out: dict[str, Any] = {"use_global_cursor": False, "states": []}
-        newest = self.global_cursor[cursor.cursor_field] if self.global_cursor else None
-        synced = False
-        for key, (part, start) in self.cursors.items():
-            entries = groups.get(key, [])
-            state = cdk_cursor(cursor, self.config, start, entries)
-            out["states"].append({"partition": part, "cursor": state})
-            values = [self._normal(e["cursor"]) for e in entries if e.get("cursor") is not None]
-            if key in self.slices and len([e for e in entries if e.get("done")]) == self.slices[key]:
-                values.append(state[cursor.cursor_field])
-            synced = synced or any(e.get("cursor") is not None for e in entries)
-            for value in values:
-                newest = value if newest is None or newest < value else newest
+        """The CDK's per-partition state for our engine's state ``engine`` (``final``: the sync ended well).
+        With ``use_global_cursor`` there are no ``states`` and the global cursor moves with records only."""
+        out: dict[str, Any] = {"use_global_cursor": self.use_global}
+        newest, synced = self._partition_states(engine, out)
         glob, lookback = self.global_cursor, self.lookback
         if final and synced:
-            glob = {cursor.cursor_field: newest}
+            glob = {self.spec.cursor.cursor_field: newest}
             lookback = math.ceil(time.perf_counter() - (self.started or time.perf_counter()))
         if glob:
             out["state"] = glob
@@ -164,6 +153,31 @@ class PartitionTrack:
         if parents is not None:
             out["parent_state"] = parents
         return out
+
+    def _partition_states(self, engine: Mapping[str, Any], out: dict[str, Any]) -> tuple[str | None, bool]:
+        """Each partition's cursor state into ``out["states"]`` (unless global); the newest cursor (records',
+        and per partition a finished partition's state, compared as the CDK compares them: formatted text)
+        and whether any record had a cursor."""
+        cursor = self.spec.cursor
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for entry in engine.get("partitions") or []:
+            groups.setdefault(_key(self.cdk_partition(entry["partition"])), []).append(entry)
+        if not self.use_global:
+            out["states"] = []
+        newest = self.global_cursor[cursor.cursor_field] if self.global_cursor else None
+        synced = False
+        for key, (part, start) in self.cursors.items():
+            entries = groups.get(key, [])
+            values = [self._normal(e["cursor"]) for e in entries if e.get("cursor") is not None]
+            synced = synced or bool(values)
+            if not self.use_global:
+                state = cdk_cursor(cursor, self.config, start, entries)
+                out["states"].append({"partition": part, "cursor": state})
+                if key in self.slices and len([e for e in entries if e.get("done")]) == self.slices[key]:
+                    values.append(state[cursor.cursor_field])
+            for value in values:
+                newest = value if newest is None or newest < value else newest
+        return newest, synced
 
     def _parent_state(self, engine: Mapping[str, Any], final: bool) -> dict[str, Any] | None:
         if not isinstance(self.spec.outer, AirbyteParent) or self.spec.in_list:

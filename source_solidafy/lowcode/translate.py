@@ -58,7 +58,8 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         router = retriever.get("partition_router")
         if incremental and router:
             outer = self.router(router, injected, retriever)
-            out["partition"] = self.per_partition(outer, self.cursor(incremental, injected), router)
+            out["partition"] = self.per_partition(outer, self.cursor(incremental, injected), router,
+                                                  incremental.get("global_substream_cursor") is True)
             out["cursor_field"] = out["partition"].cursor.cursor_field
         elif incremental:
             out["partition"] = self.cursor(incremental, injected)

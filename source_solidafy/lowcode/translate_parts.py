@@ -177,12 +177,14 @@ class StreamParts(TranslatorCore):
         return internal
 
     def per_partition(self, outer: dict[str, Any] | AirbyteParent, cursor: DatetimeSlices,
-                      node: Any) -> PerPartitionCursor:
-        """A DatetimeBasedCursor on a partitioned stream: a cursor per partition (partition_cursor.py)."""
+                      node: Any, global_cursor: bool = False) -> PerPartitionCursor:
+        """A DatetimeBasedCursor on a partitioned stream: a cursor per partition (partition_cursor.py), or
+        one for all (``global_cursor``: global_substream_cursor)."""
         in_list = isinstance(node, list)
         node = node[0] if in_list else node
         if not isinstance(outer, AirbyteParent):
-            return PerPartitionCursor(outer=ListPartition.model_validate(outer), cursor=cursor, in_list=in_list)
+            return PerPartitionCursor(outer=ListPartition.model_validate(outer), cursor=cursor, in_list=in_list,
+                                      global_cursor=global_cursor)
         config = node["parent_stream_configs"][0]
         stream = config["stream"]
         parent_router = (stream.get("retriever") or {}).get("partition_router")
@@ -197,7 +199,7 @@ class StreamParts(TranslatorCore):
                                 "incremental_dependency on a parent without incremental_sync is not supported yet")
             parent_cursor = self.cursor(stream["incremental_sync"], Injected({}, {}, None))
         return PerPartitionCursor(outer=outer, cursor=cursor, parent_name=name, parent_cursor=parent_cursor,
-                                  in_list=in_list)
+                                  in_list=in_list, global_cursor=global_cursor)
 
     def selector(self, node: Any, retriever: dict[str, Any]) -> dict[str, Any] | AirbyteDpathExtractor:
         """The JSON decoder of a RecordSelector: a records_path for plain keys; with a ``*`` or a list

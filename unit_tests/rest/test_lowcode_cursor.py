@@ -15,6 +15,7 @@ from source_solidafy.errors import ManifestError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.lowcode.clamping import clamp_of
 from source_solidafy.lowcode.cursor import SYNC_BOUNDS, DatetimeSlices, cdk_cursor, slices
+from source_solidafy.lowcode.partition_cursor import PartitionTrack, PerPartitionCursor
 from source_solidafy.rest import builders
 from source_solidafy.rest.partition_state import newer
 from source_solidafy.rest.records import CursorTracker
@@ -136,8 +137,41 @@ def test_a_data_feed_drops_records_out_of_bounds_after_the_selector_and_ends_the
     assert END_OF_CHAIN not in ctx  # the last record is in bounds: the next page is read
 
 
-@pytest.mark.parametrize("option", [{"global_substream_cursor": True}])
-def test_what_is_not_run_yet_fails_at_load_time(option: dict[str, Any]) -> None:
-    name = next(iter(option))
-    with pytest.raises(ManifestError, match=f"incremental_sync.{name}: DatetimeBasedCursor.{name} is not supported"):
-        _cursor(start_datetime="2024-01-01T00:00:00Z", **option)
+def _regional(global_cursor: bool) -> str:
+    text = _manifest({"start_datetime": "2024-01-01T00:00:00Z", "end_datetime": "2024-03-01T00:00:00Z",
+                      "global_substream_cursor": global_cursor})
+    data = yaml.safe_load(text)
+    data["streams"][0]["retriever"]["partition_router"] = {"type": "ListPartitionRouter", "cursor_field": "region",
+                                                           "values": ["eu", "us"]}
+    return yaml.safe_dump(data)
+
+
+def _track(global_cursor: bool, incoming: dict[str, Any] | None) -> PartitionTrack:
+    part = load_airbyte_text(_regional(global_cursor)).manifest.streams[0].partition
+    assert isinstance(part, PerPartitionCursor) and part.global_cursor is global_cursor
+    return PartitionTrack(part, {}, incoming)
+
+
+def _engine(track: PartitionTrack) -> dict[str, Any]:
+    entries = []
+    for region, newest in (("eu", "2024-02-01T00:00:00Z"), ("us", "2024-02-10T00:00:00Z")):
+        partition = {"region": region, "start_time": "2024-01-01T00:00:00Z", "end_time": "2024-03-01T00:00:00Z"}
+        assert track.begin(partition) == {}
+        track.slices[next(reversed(track.slices))] = 1
+        entries.append({"partition": partition, "cursor": newest, "done": True})
+    return {"partitions": entries}
+
+
+def test_a_global_substream_cursor_keeps_one_cursor_and_no_partition_states() -> None:
+    track = _track(True, None)
+    state = track.cdk_state(_engine(track), final=True)
+    assert state == {"use_global_cursor": True, "state": {"updated_at": "2024-02-10T00:00:00Z"},
+                     "lookback_window": state["lookback_window"]}
+    per_partition = _track(False, None)
+    assert [s["cursor"] for s in per_partition.cdk_state(_engine(per_partition), final=True)["states"]] == [
+        {"updated_at": "2024-02-01T00:00:00Z"}, {"updated_at": "2024-02-10T00:00:00Z"}]
+    resumed = _track(True, {**state, "lookback_window": 60})  # each partition from the global cursor less it
+    assert resumed.begin({"region": "eu"}) == {"updated_at": "2024-02-09T23:59:00Z"}
+    # the incoming state's use_global_cursor wins over the manifest's, as in the CDK
+    assert _track(False, {"use_global_cursor": True, "state": {"updated_at": "2024-02-10T00:00:00Z"}}).use_global
+    assert not _track(True, {"use_global_cursor": False, "states": []}).use_global
