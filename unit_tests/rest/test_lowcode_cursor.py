@@ -15,6 +15,8 @@ from source_solidafy.errors import ManifestError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.lowcode.clamping import clamp_of
 from source_solidafy.lowcode.cursor import SYNC_BOUNDS, DatetimeSlices, cdk_cursor, slices
+from source_solidafy.lowcode.fast_strptime import numeric_format
+from source_solidafy.lowcode.interpolation import parse_datetime
 from source_solidafy.lowcode.partition_cursor import PartitionTrack, PerPartitionCursor
 from source_solidafy.rest import builders
 from source_solidafy.rest.partition_state import newer
@@ -175,3 +177,25 @@ def test_a_global_substream_cursor_keeps_one_cursor_and_no_partition_states() ->
     # the incoming state's use_global_cursor wins over the manifest's, as in the CDK
     assert _track(False, {"use_global_cursor": True, "state": {"updated_at": "2024-02-10T00:00:00Z"}}).use_global
     assert not _track(True, {"use_global_cursor": False, "states": []}).use_global
+
+
+FORMATS = ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%d %H:%M", "%Y%m%d", "%d-%m-%Y"]
+ODD = ["2024-03-01T20:00:00Z", "2024-3-1T5:6:7Z", "2024-03-01t20:00:00z", "2024-02-30T00:00:00Z",
+       "2024-13-01T00:00:00Z", "2024-03-01T20:00:60Z", "2024-03-01T20:00:61Z", "2024-03-01T20:00:00Zx",
+       " 2024-03-01", "2024-03- 1", "2024-03-01T20:00:00.5Z", "2024-03-01T20:00:00.1234567Z", "", "20240301",
+       "2024-03-01 20:00", "2024-03-01  20:00", "01-03-2024", "2024-03-01T24:00:00Z", "0000-01-01"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_fast_numeric_parse_is_strptimes(fmt: str) -> None:
+    for value in ODD:
+        try:
+            expected: Any = dt.datetime.strptime(value, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            expected = ValueError
+        try:
+            got: Any = parse_datetime(value, fmt)
+        except ValueError:
+            got = ValueError
+        assert got == expected, (value, fmt)
+    assert (numeric_format(fmt) is None) == (fmt == "%d-%m-%Y")  # not in %Y %m %d order: strptime itself
