@@ -30,6 +30,7 @@ from source_solidafy.manifest import plugin_models
 from source_solidafy.manifest.fields import accepted_keys
 from source_solidafy.manifest.loader import load_manifest
 from source_solidafy.manifest.models import Manifest, Stream
+from source_solidafy.plugins import ENTRY_POINT_GROUP
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))
@@ -152,7 +153,7 @@ def example_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for line in section.splitlines():
         if "=" in line:
             name, value = (part.strip().strip('"') for part in line.split("=", 1))
-            found[name] = EntryPoint(name, value, plugin_models.ENTRY_POINT_GROUP)
+            found[name] = EntryPoint(name, value, ENTRY_POINT_GROUP)
     monkeypatch.setattr(plugin_models, "installed", lambda: found)
     yield
     for name in [m for m in sys.modules if m.startswith("solidafy_example_plugins")]:
