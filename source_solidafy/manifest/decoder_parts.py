@@ -152,7 +152,7 @@ class XmlDecoder(_Packed):
     prefixes: Literal["strip", "keep"] = "strip"  # keep: ``ns:item`` and ``@xmlns:ns`` as written
 
 
-_KEYS = re.compile(r"[^.\[\]*]+(\.[^.\[\]*]+)*")
+_KEYS = r"[^.\[\]*]+(\.[^.\[\]*]+)*"  # compiled by re on first use: a load from the cache validates nothing
 
 
 class JsonStreamDecoder(_Encoded):
@@ -171,7 +171,7 @@ class JsonStreamDecoder(_Encoded):
     @field_validator("records_path")
     @classmethod
     def _dotted_keys(cls, value: str | None) -> str | None:
-        if value is not None and not _KEYS.fullmatch(value):
+        if value is not None and not re.fullmatch(_KEYS, value):
             raise PydanticCustomError("expected", "expected dotted object keys such as data.items (no [index] "
                                       "or [*] in a streamed document), got '{got}'", {"got": value})
         return value

@@ -33,7 +33,7 @@ from source_solidafy.manifest.safe_regex import Regex
 
 ACTIONS = ("ignore", "fail", "retry", "rate_limited", "refresh_token")
 Action = Literal["ignore", "fail", "retry", "rate_limited", "refresh_token"]
-_CLASS = re.compile(r"^([1-5])xx$", re.IGNORECASE)
+_CLASS = r"^([1-5])xx$"  # compiled by re on first use: a load from the cache validates nothing
 
 
 def _statuses(value: Any) -> list[int]:
@@ -43,7 +43,7 @@ def _statuses(value: Any) -> list[int]:
         text = str(item).strip() if isinstance(item, (int, str)) and not isinstance(item, bool) else ""
         if text.isdigit() and 100 <= int(text) <= 599:
             out.append(int(text))
-        elif (m := _CLASS.match(text)) is not None:
+        elif (m := re.match(_CLASS, text, re.IGNORECASE)) is not None:
             out.extend(range(int(m.group(1)) * 100, int(m.group(1)) * 100 + 100))
         else:
             raise PydanticCustomError("status", "expected an HTTP status (404) or class (4xx), got {got}",

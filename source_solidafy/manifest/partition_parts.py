@@ -36,8 +36,9 @@ class ListPartition(Strict):
     values: list[Any]
 
 
-_SHORT_STEP = re.compile(r"^(\d+)\s*(s|m|h|d|w|mo|y)$", re.IGNORECASE)
-_ISO_STEP = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# patterns, compiled by re on first use (and kept in its cache): a load from the cache validates nothing
+_SHORT_STEP = r"^(\d+)\s*(s|m|h|d|w|mo|y)$"
+_ISO_STEP = r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
 _SHORT_TO_ISO = {"s": "PT{}S", "m": "PT{}M", "h": "PT{}H", "d": "P{}D", "w": "P{}W", "mo": "P{}M", "y": "P{}Y"}
 
 
@@ -46,11 +47,11 @@ def _iso_step(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"PT{value}S"
     if isinstance(value, str):
-        m = _SHORT_STEP.match(value.strip())
+        m = re.match(_SHORT_STEP, value.strip(), re.IGNORECASE)
         if m:
             return _SHORT_TO_ISO[m.group(2).lower()].format(int(m.group(1)))
         text = value.strip().upper()
-        if _ISO_STEP.match(text) and text not in ("P", "PT"):
+        if re.match(_ISO_STEP, text) and text not in ("P", "PT"):
             return text
         raise PydanticCustomError(
             "step", "expected an ISO 8601 duration (P1D, PT1H) or 1d/1h/1w, got '{got}'", {"got": value}
@@ -75,7 +76,7 @@ class SplitWhen(Strict):
 
 def step_parts(step: str) -> tuple[int, timedelta]:
     """``(months, delta)`` of an ISO 8601 step: years and months are calendar steps, the rest a timedelta."""
-    m = _ISO_STEP.match(step)
+    m = re.match(_ISO_STEP, step)
     assert m is not None
     y, mo, w, d, h, mi, s = (int(g or 0) for g in m.groups())
     return y * 12 + mo, timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s)

@@ -24,7 +24,7 @@ MAX_MATCHED_CHARS = 2048
 """The longest config value matched against its field's pattern (longer ones are refused unmatched)."""
 
 _REPEAT = r"(?:[+*]|\{\d*,\})"
-_NESTED = re.compile(rf"\((?:[^()\\]|\\.)*{_REPEAT}(?:[^()\\]|\\.)*\){_REPEAT}")  # (a+)+, (\w*x)*, (a+){2,}
+_NESTED = rf"\((?:[^()\\]|\\.)*{_REPEAT}(?:[^()\\]|\\.)*\){_REPEAT}"  # (a+)+, (\w*x)*, (a+){2,}; compiled on first use
 
 
 def regex_problem(value: str) -> str | None:
@@ -36,7 +36,7 @@ def regex_problem(value: str) -> str | None:
         re.compile(value)
     except re.error as exc:
         return f"invalid regular expression: {exc}"
-    if (nested := _NESTED.search(value)) is not None:
+    if (nested := re.search(_NESTED, value)) is not None:
         return (f"a repeat inside a repeated group ({nested.group(0)}) can take exponential time on "
                 "hostile input; write it without the nesting")
     return None
