@@ -54,7 +54,7 @@ class Credentials:
 
     def __init__(self, kind: str = "none", **values: Any) -> None:
         self.kind, self.values = kind, values
-        self.issued: list[str] = []  # access tokens handed out, in order
+        self.issued: list[str] = list(values.get("given", []))  # access tokens handed out (or given), in order
         self.revoked: set[str] = set()
         self.token_requests: list[dict[str, str]] = []
         self.jwts: list[dict[str, Any]] = []  # the claims of every JWT whose signature verified
@@ -146,10 +146,14 @@ class Credentials:
         """An OAuth token endpoint: a refresh_token or client_credentials grant with these credentials.
 
         With ``form`` (every field and value, a list for a repeated field) the request must carry exactly
-        that form and the ``token_headers`` given (the answer is then ``answer``, see :func:`token_answer`).
+        that form and the ``token_headers`` given (the answer is then ``answer``, see :func:`token_answer`);
+        with ``form_in: query`` that form is the query string and the body is empty. With ``refuse``
+        (``{status, body}``) every token request is answered so.
         """
         form, v = req.form(), self.values
         self.token_requests.append(form)
+        if "refuse" in v:
+            return Response.json(v["refuse"].get("body"), int(v["refuse"].get("status", 400)))
         if "form" in v:
             return self._exact_token_response(req, expires_in)
         grant = form.get("grant_type")
@@ -170,11 +174,12 @@ class Credentials:
             return Response.json({"error": "invalid_grant", "error_description": "bad client or grant"}, 400)
         return Response.json({"access_token": self.issue(), "token_type": "bearer", "expires_in": expires_in})
 
-
     def _exact_token_response(self, req: Request, expires_in: int) -> Response:
         v = self.values
         headers_ok = all(req.header(k) == want for k, want in (v.get("token_headers") or {}).items())
-        if multi_form(req.body) != v["form"] or not headers_ok:
+        in_query = v.get("form_in") == "query"  # the form is the query string, the body empty
+        sent = {k: vs[0] if len(vs) == 1 else vs for k, vs in sorted(req.query.items())} if in_query else multi_form(req.body)
+        if sent != v["form"] or not headers_ok or (in_query and req.body):
             return Response.json({"error": "invalid_request", "error_description": "not the expected form or headers"}, 400)
         return Response.json(token_answer(v.get("answer"), self.issue(), expires_in))
 

@@ -140,7 +140,7 @@ class AuthParts(TranslatorCore):
             raise self.fail(self.path(node), "a SelectiveAuthenticator inside another is not supported yet")
         return {"type": "none"}
 
-    def oauth(self, node: dict[str, Any], value: Any) -> AirbyteOAuth:
+    def oauth(self, node: dict[str, Any], value: Any) -> AirbyteOAuth | dict[str, Any]:
         saved = self.config_key_or(node, "refresh_token", value) if node.get("refresh_token") is not None else None
         return oauth_block(self, node, saved)
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from source_solidafy import jsoncodec
 from source_solidafy.errors import AuthError, ConfigError
 from source_solidafy.lowcode.interpolation import Interpolated, literal
+from source_solidafy.lowcode.oauth_errors import RefreshErrors, refresh_errors, rejected
 from source_solidafy.manifest import auth_models as am
 from source_solidafy.manifest.fields import Strict, Template, TemplateMap
 from source_solidafy.manifest.templates import TemplateString
@@ -72,6 +73,10 @@ class AirbyteOAuthOptions(Strict):
     headers: TemplateMap = {}
     expiry_is_date: bool = False
     updater: TokenUpdater | None = None
+    as_query: bool = False  # send_refresh_request_as_query_params
+    access_token: Template | None = None  # access_token_value
+    expiry_date: Template | None = None  # token_expiry_date
+    errors: RefreshErrors | None = None  # refresh_token_error_*
 
 
 class AirbyteOAuth(_RefreshAlternative):
@@ -132,11 +137,29 @@ class AirbyteOAuthGrant(o.OAuth2RefreshToken):
     """OAuth2RefreshToken with the CDK's form, token and lifetime fields (see the module)."""
 
     def __init__(self, token_url: str, head: dict[str, Any], tail: dict[str, Any], names: dict[str, str],
-                 refresh_token: str | None, expiry_is_date: bool, **options: Any) -> None:
+                 refresh_token: str | None, expiry_is_date: bool, as_query: bool = False,
+                 errors: RefreshErrors | None = None, **options: Any) -> None:
         super().__init__(token_url, str(head.get(names["client_id"], "")), str(head.get(names["client_secret"]) or ""),
                          refresh_token or "", **options)
         self._head, self._tail, self._names = head, tail, names  # the form before and after the refresh token
         self._has_refresh, self._expiry_is_date = refresh_token is not None, expiry_is_date
+        self._as_query, self._errors = as_query, errors
+
+    def seed(self, access: Any, expiry: dt.datetime | None) -> None:
+        """A token given (access_token_value, the config's), used while its expiry is ahead (the CDK's
+        ``now > expiry``: no margin), then refreshed."""
+        ahead = None if expiry is None else (expiry - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        if access is not None and ahead is not None and ahead > 0:
+            self._token = str(access)
+            self._seen_secrets.append(self._token)
+            self._expires_at = self._clock() + ahead
+
+    def _send_token_request(self, url: str, proxies: Any, **kwargs: Any) -> Any:
+        resp = super()._send_token_request(url, proxies, **kwargs)
+        message = None if self._errors is None else rejected(resp, self._errors, self.secrets())
+        if message is not None:
+            raise AuthError(message, status=resp.status_code, url=url)
+        return resp
 
     def _static_secrets(self) -> list[str]:
         auth = [v for k, v in self._request.headers.items() if k.lower() == "authorization"]
@@ -148,7 +171,8 @@ class AirbyteOAuthGrant(o.OAuth2RefreshToken):
         for key, value in self._tail.items():
             payload.setdefault(key, value)
         form = [(key, text) for key, value in payload.items() for text in _form_values(value)]
-        return self._post(self.token_url, data=form, headers={"Accept": "application/json", **self._request.headers})
+        where = "params" if self._as_query else "data"  # the CDK's query string, the body then empty
+        return self._post(self.token_url, **{where: form}, headers={"Accept": "application/json", **self._request.headers})
 
     def _fetch(self) -> dict[str, Any]:
         return super()._fetch() if self._has_refresh else self._grant("")
@@ -212,6 +236,20 @@ def _headers(inputs: AuthInputs, spec: AirbyteOAuthOptions) -> dict[str, str]:
     return out
 
 
+def _given_token(inputs: AuthInputs, spec: AirbyteOAuthOptions) -> tuple[Any, dt.datetime | None]:
+    """access_token_value and token_expiry_date as the CDK reads them (a date it cannot read fails the
+    sync before any request; no date: the token is expired, so refreshed first)."""
+    access = _typed(inputs, spec.access_token)
+    if spec.expiry_date is None:
+        return access, None
+    value = _typed(inputs, spec.expiry_date)
+    try:
+        return access, expiry_moment(value)
+    except (ValueError, OverflowError):
+        raise ConfigError(f"OAuthAuthenticator.token_expiry_date: {str(value)[:40]!r} is not a date the CDK reads "
+                          "(it fails too)") from None
+
+
 _CDK = "source_solidafy.lowcode.oauth: unset by the translator; the CDK's request is in airbyte"
 _SHAPE = "source_solidafy.lowcode.oauth: our block's texts (config keys found, redaction); airbyte's typed values are sent"
 
@@ -242,9 +280,12 @@ def _airbyte_oauth(spec: AirbyteOAuth, inputs: AuthInputs) -> a.Auth:
     save = inputs.save
     on_rotate = (lambda value: save(spec.refresh_token, value)) if save is not None and refresh is not None else None
     secrets = {k: v for k, v in tail.items() if isinstance(v, str)}
-    return AirbyteOAuthGrant(inputs.token_url or inputs.render(spec.token_url), head, tail, names,
-                             refresh, opts.expiry_is_date, on_rotate=on_rotate,
-                             session=inputs.session, request=o.TokenRequest(params=secrets, headers=headers))
+    given = _given_token(inputs, opts)
+    grant = AirbyteOAuthGrant(inputs.token_url or inputs.render(spec.token_url), head, tail, names,
+                              refresh, opts.expiry_is_date, opts.as_query, opts.errors, on_rotate=on_rotate,
+                              session=inputs.session, request=o.TokenRequest(params=secrets, headers=headers))
+    grant.seed(*given)
+    return grant
 
 
 # -------------------------------------------------------------------------------- from the manifest
@@ -273,9 +314,9 @@ def _named(t: TranslatorCore, node: dict[str, Any], key: str, default: str) -> T
 
 def _required(t: TranslatorCore, node: dict[str, Any]) -> None:
     """What the CDK refuses when it builds the authenticator."""
-    if not node.get("token_refresh_endpoint"):
-        raise t.fail(t.path(node), "OAuthAuthenticator without token_refresh_endpoint (an access_token_value "
-                                   "only) is not supported yet")
+    if not node.get("token_refresh_endpoint") and node.get("access_token_value") is None:
+        raise t.fail(t.path(node), "OAuthAuthenticator without token_refresh_endpoint nor access_token_value "
+                                   "(the CDK fails on the first request)")
     if node.get("client_id") is None or node.get("client_secret") is None:
         raise t.fail(t.path(node), "OAuthAuthenticator needs client_id and client_secret (the CDK refuses it)")
     if ((node.get("grant_type") or "refresh_token") == "refresh_token" and node.get("refresh_token") is None
@@ -287,13 +328,21 @@ def _required(t: TranslatorCore, node: dict[str, Any]) -> None:
         raise t.fail(t.path(node, "scopes"), "OAuthAuthenticator.scopes: expected a list of text")
 
 
-def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString | None) -> AirbyteOAuth:
+def _optional(t: TranslatorCore, node: dict[str, Any], key: str) -> TemplateString | None:
+    return None if node.get(key) is None else t.table.typed_template(t.interp(node, key, CONFIG_VARS))
+
+
+def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString | None) -> AirbyteOAuth | dict[str, Any]:
     """OAuthAuthenticator -> :class:`AirbyteOAuth`. ``saved``: the template a rotated refresh token is
-    written back to (a config key), else the refresh token's own."""
+    written back to (a config key), else the refresh token's own. Without token_refresh_endpoint, the
+    CDK's access-token flow: access_token_value as a bearer token, never refreshed."""
     _required(t, node)
 
     def text(key: str) -> TemplateString:
         return t.table.template(t.interp(node, key, CONFIG_VARS), t.where_of(t.path(node, key)))
+
+    if not node.get("token_refresh_endpoint"):
+        return {"type": "bearer", "token": text("access_token_value")}
 
     from source_solidafy.lowcode.oauth_updater import path_template, updater
 
@@ -309,7 +358,10 @@ def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString |
         client_secret=t.table.typed_template(t.interp(node, "client_secret", CONFIG_VARS)),
         refresh_token=refresh, scopes=list(node.get("scopes") or []),
         body=_mapping(t, node, "refresh_request_body"), headers=_mapping(t, node, "refresh_request_headers"),
-        expiry_is_date=bool(node.get("token_expiry_date_format")), updater=found[0] if found else None)
+        expiry_is_date=bool(node.get("token_expiry_date_format")), updater=found[0] if found else None,
+        as_query=bool(node.get("send_refresh_request_as_query_params")), errors=refresh_errors(t, node),
+        access_token=None if found else _optional(t, node, "access_token_value"),
+        expiry_date=None if found else _optional(t, node, "token_expiry_date"))
     return AirbyteOAuth(type="oauth2_refresh_token", token_url=text("token_refresh_endpoint"),
                         client_id=text("client_id"), client_secret=text("client_secret"),
                         refresh_token=saved if saved is not None else TemplateString(""), airbyte=options)

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 PATHS = {"access_token_config_path": ["credentials", "access_token"],
          "refresh_token_config_path": ["credentials", "refresh_token"],
          "token_expiry_date_config_path": ["credentials", "token_expiry_date"]}
-ERROR_OPTIONS = ("refresh_token_error_status_codes", "refresh_token_error_key", "refresh_token_error_values")
 Save = Callable[[list[str], str], None]
 
 
@@ -54,11 +53,7 @@ class SingleUseGrant(lo.AirbyteOAuthGrant):
     def seed(self, access: Any, expiry: dt.datetime | None) -> None:
         """The config's access token, used while its expiry is ahead."""
         self._config_expiry = expiry
-        ahead = None if expiry is None else (expiry - dt.datetime.now(dt.timezone.utc)).total_seconds()
-        if ahead is not None and ahead > 0:
-            self._token = "" if access is None else str(access)
-            self._seen_secrets.append(self._token)
-            self._expires_at = self._clock() + ahead
+        super().seed("" if access is None else access, expiry)
 
     def _fetch(self) -> dict[str, Any]:
         info = self._grant("", refresh_token=self._refresh_token)
@@ -107,7 +102,7 @@ def single_use(spec: lo.AirbyteOAuth, inputs: AuthInputs, head: dict[str, Any], 
     save = inputs.save
     grant = SingleUseGrant(inputs.token_url or inputs.render(spec.token_url), head, tail, names,
                            "" if refresh is None else str(refresh), spec.airbyte.expiry_is_date,
-                           paths=paths, save=(lambda p, v: save(path_template(p), v)) if save is not None else None,
+                           spec.airbyte.as_query, spec.airbyte.errors, paths=paths, save=(lambda p, v: save(path_template(p), v)) if save is not None else None,
                            session=inputs.session, request=TokenRequest(headers=headers))
     grant.seed(value_at(config, tuple(paths.access_path)), expiry)
     return grant
@@ -121,9 +116,6 @@ def updater(t: TranslatorCore, node: dict[str, Any]) -> tuple[TokenUpdater, str]
     at = t.path(node, "refresh_token_updater")
     if not isinstance(spec, dict):
         raise t.fail(at, "refresh_token_updater: expected a mapping")
-    for key in ERROR_OPTIONS:
-        if spec.get(key):
-            raise t.fail((*at, key), f"RefreshTokenUpdater.{key} is not supported yet")
     paths = {}
     for key, default in PATHS.items():
         path = spec.get(key) or default
