@@ -89,7 +89,8 @@ class DecoderParts(TranslatorCore):
                             "encoding (the CDK fails on it too, when it reads)") from None
 
     def _dpath(self, retriever: dict[str, Any], selected: AirbyteDpathExtractor) -> AirbyteDpathExtractor:
-        """A field_path with a ``*`` or an index: over a JSON body, gzipped or zipped or not."""
+        """A field_path with a pattern, an index or a special character: over a JSON body, gzipped or
+        zipped or not."""
         node = retriever.get("decoder")
         if node is None:
             return selected
@@ -100,8 +101,8 @@ class DecoderParts(TranslatorCore):
         elif kind == "JsonDecoder":
             return selected
         extractor = retriever["record_selector"]["extractor"]
-        raise self.fail(self.path(extractor, "field_path"), f"a field_path with '*' or a list index with a {kind} "
-                        "is not supported yet")
+        raise self.fail(self.path(extractor, "field_path"), f"a field_path with a pattern, a list index or a "
+                        f"special character with a {kind} is not supported yet")
 
     def _items(self, node: dict[str, Any], packing: str) -> dict[str, Any]:
         if packing == "zip":

@@ -13,6 +13,8 @@
   child's subtree. With a ``keep`` filter (RemoveFields.condition) dpath deletes every *leaf* (text,
   number, boolean, null) of the whole record for which the filter says true, whether its path matches
   the pointer or not: so does this.
+- :func:`found` (DpathExtractor, DpathFlattenFields): ``dpath.values`` / ``dpath.get``'s matches, with
+  the same patterns, in the same order; :func:`walk` looks only where a match may be.
 """
 
 from __future__ import annotations
@@ -94,15 +96,34 @@ def _children(node: Any) -> list[tuple[Any, Any]]:
     return []
 
 
-def walk(node: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """dpath's segments.walk: (path, value) for a node's children, then each child's own walk."""
-    if _leaf(node):
-        return
-    children = _children(node)
-    for key, value in children:
-        yield (*at, key), value
-    for key, value in children:
-        yield from walk(value, (*at, key))
+def walk(node: Any, glob: list[Any] | None = None) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """dpath's segments.walk: (path, value) for a node's children, then each child's own walk; without
+    recursion (a body nested a thousand deep is no RecursionError). With ``glob``, a node under which no
+    path can match it is not looked into (:func:`_may_lead`): what is yielded keeps dpath's order."""
+    pending: list[Iterator[tuple[tuple[Any, ...], Any]]] = [iter([((), node)])]
+    while pending:
+        step = next(pending[-1], None)
+        if step is None:
+            pending.pop()
+            continue
+        at, value = step
+        if _leaf(value) or (glob is not None and not _may_lead(at, glob)):
+            continue
+        children = [((*at, key), child) for key, child in _children(value)]
+        yield from children
+        pending.append(iter(children))
+
+
+def _may_lead(at: tuple[Any, ...], glob: list[Any]) -> bool:
+    """Whether a path below ``at`` may match ``glob``: the steps before a ``**`` (all, without one) are
+    the same in every form dpath's match gives the glob, and without ``**`` no match is longer than it."""
+    if "**" in glob:
+        fixed = glob[: glob.index("**")]
+    elif len(at) >= len(glob):
+        return False
+    else:
+        fixed = glob
+    return all(segment_matches(s, g) for s, g in zip(at, fixed, strict=False))
 
 
 def _has(record: Any, path: tuple[Any, ...]) -> bool:
@@ -117,7 +138,7 @@ def _has(record: Any, path: tuple[Any, ...]) -> bool:
     return True
 
 
-def _segment_matches(segment: Any, glob: Any) -> bool:
+def segment_matches(segment: Any, glob: Any) -> bool:
     """One step of dpath's match: a list index against what ``int()`` makes of the glob, else fnmatch
     (a glob that is no text matches no key: fnmatch raises and dpath says no)."""
     if isinstance(segment, int):
@@ -131,7 +152,8 @@ def _segment_matches(segment: Any, glob: Any) -> bool:
 
 
 def match(path: tuple[Any, ...], glob: list[Any]) -> bool:
-    """dpath's segments.match (one ``**`` at most; see :func:`check_glob`)."""
+    """dpath's segments.match (one ``**`` at most; see :func:`check_glob`): ``**`` stands for one or more
+    steps, or none when the path is one step shorter than the glob (``[data, "**"]`` matches ``data``)."""
     steps: list[Any] = list(glob)  # None: a star added for ``**``
     if "**" in glob:
         ss = glob.index("**")
@@ -141,7 +163,7 @@ def match(path: tuple[Any, ...], glob: list[Any]) -> bool:
             steps = [*glob[:ss], *glob[ss + 1:]]
     if len(path) != len(steps):
         return False
-    return all(_segment_matches(s, "*" if g is None else g) for s, g in zip(path, steps, strict=True))
+    return all(segment_matches(s, "*" if g is None else g) for s, g in zip(path, steps, strict=True))
 
 
 def check_glob(glob: list[Any]) -> str | None:
@@ -189,9 +211,9 @@ def _plain_target(record: Any, glob: list[Any]) -> tuple[Any, ...] | None:
     return tuple(path) if path else None
 
 
-def found(record: Any, glob: list[Any]) -> list[Any]:
+def found(record: Any, glob: list[Any], limit: int | None = None) -> list[Any]:
     """The values at the places ``glob`` matches, in dpath's walk order (``dpath.values``; ``dpath.get``
-    wants exactly one)."""
+    stops at the second, ``limit=2``). Only nodes that may lead to a match are walked."""
     if is_plain(glob):
         target = _plain_target(record, glob)
         if target is None:
@@ -200,7 +222,13 @@ def found(record: Any, glob: list[Any]) -> list[Any]:
         for key in target:
             node = node[key]
         return [node]
-    return [value for path, value in walk(record) if match(path, glob)]
+    values = []
+    for path, value in walk(record, glob):
+        if match(path, glob):
+            values.append(value)
+            if len(values) == limit:
+                break
+    return values
 
 
 def delete(record: dict[str, Any], glob: list[Any], keep: Callable[[Any], bool] | None = None) -> int:

@@ -1,19 +1,21 @@
 """DpathExtractor.field_path forms our ``records_path`` has no words for, with airbyte-cdk 7.39.1's
-semantics: a ``*`` step (over a list's items *and* an object's values), two or more ``*``, a list
-index (``"0"``, ``"-1"``).
+semantics: dpath patterns (``*``, ``**``, a glob inside a key: ``d?ta``, ``it*ms``, ``[ab]*``), list
+indexes (``0``, ``-1``), keys with special characters.
 
-The CDK's DpathExtractor: with a ``*`` in the path, ``dpath.values(body, path)``: every value the
-path matches, in dpath's walk order (for a path of fixed length: the nested-loop order, a list by
-index, an object by key order), each one record as it is (a matched list is one record, not its
-items); without, ``dpath.get(body, path, default=[])``: a list's items are the records, another
-value one record when it is truthy (``{}``, ``0``, ``""`` and null give none). The matching is
-:func:`source_solidafy.lowcode.dpath.found`.
+The CDK's DpathExtractor: with a ``*`` step in the path, ``dpath.values(body, path)``: every value the
+path matches, in dpath's walk order (a node's children, then each child's subtree; a list by index,
+an object by key order), each one record as it is (a matched list is one record, not its items);
+without, ``dpath.get(body, path, default=[])``: the one value it matches (a second fails the stream,
+as dpath.get raises), a list's items being the records, another value one record when it is truthy
+(``{}``, ``0``, ``""`` and null give none). ``**`` is one or more steps, or none (``[data, "**"]``
+matches ``data`` itself). The matching is :func:`source_solidafy.lowcode.dpath.found`.
 
-Our trust rule (as ``records_path``): when nothing matches, the steps before the first ``*`` (the
-whole path without one) are walked; a missing key, an index past the end, or a text or number in
-the way is reported as the missing records path (a first page fails the stream), where the CDK
-reads no records. A null on the way is an empty page; so is a ``*`` that fans out over an empty
-object or list, or whose items all lack the rest of the path (the CDK's empty result).
+Our trust rule (as ``records_path``): when nothing matches, the steps before the first pattern (the
+whole path without one) are walked; a missing key, an index past the end, or a text or number in the
+way is reported as the missing records path (a first page fails the stream), where the CDK reads no
+records; so is a key pattern that no key (or index) there matches. A null on the way is an empty page;
+so is a ``*`` or ``**`` over an empty object or list, or whose values all lack the rest of the path
+(the CDK's empty result).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from source_solidafy.errors import StreamError
 from source_solidafy.lowcode import dpath
 from source_solidafy.manifest.decoder_parts import Compression, CompressionSpec
 from source_solidafy.manifest.fields import Strict
@@ -39,11 +42,31 @@ class AirbyteDpathExtractor(Strict):
     type: Literal["airbyte_dpath_extractor"] = "airbyte_dpath_extractor"
 
 
+class TooManyMatches(Exception):
+    """dpath.get found two values (the CDK's extractor raises: its stream fails)."""
+
+
 def records(body: Any, glob: list[Any]) -> tuple[list[Any], bool]:
-    """The CDK's records at ``glob`` in ``body``, and whether the path matched anything."""
-    matches = dpath.found(body, glob) if isinstance(body, (dict, list)) else []
+    """The CDK's records at ``glob`` in ``body``, and whether the path matched anything. A top-level
+    list is what the CDK's JsonDecoder makes of it: each item a body of its own."""
+    found: list[Any] = []
+    matched = False
+    for item in body if isinstance(body, list) else [body]:
+        got, hit = _records(item, glob)
+        found.extend(got)
+        matched = matched or hit
+    return found, matched
+
+
+def _records(body: Any, glob: list[Any]) -> tuple[list[Any], bool]:
+    if not isinstance(body, (dict, list)):
+        return [], False
     if "*" in glob:
+        matches = dpath.found(body, glob)
         return matches, bool(matches)
+    matches = dpath.found(body, glob, limit=2)
+    if len(matches) > 1:
+        raise TooManyMatches
     got = matches[0] if matches else []
     if isinstance(got, list):
         return got, bool(matches)
@@ -57,13 +80,36 @@ def _index(step: Any, node: list[Any]) -> int | None:
     return wanted if -len(node) <= wanted < len(node) else None
 
 
+def _pattern_misses(node: Any, step: Any, where: str) -> str | None:
+    """Why a key pattern (``d?ta``) finds nothing in ``node`` (None: it finds something, or fans out)."""
+    if node is None:
+        return None
+    if not isinstance(node, (dict, list)):
+        return f"{where} is {describe(node)}, not an object or a list"
+    if step in ("*", "**"):
+        return None
+    if isinstance(node, dict):
+        if any(dpath.segment_matches(key, step) for key in node):
+            return None
+        return f"no key matching {step!r} in {where}{keys_hint(str(step), node, prefer_lists=True)}"
+    if any(dpath.segment_matches(i, step) for i in range(len(node))):
+        return None
+    return f"{where} is a list of {len(node)}, with no item matching [{step}]"
+
+
 def why_missing(body: Any, glob: list[Any]) -> str | None:
-    """Why the steps before the first ``*`` lead nowhere (None: they do, or meet a null)."""
+    """Why the steps before the first pattern lead nowhere (None: they do, or meet a null); in a
+    top-level list, in its first item."""
     node, where = body, "the response"
-    prefix = glob[: glob.index("*")] if "*" in glob else glob
-    for i, step in enumerate(prefix):
+    if isinstance(body, list):
+        if not body:
+            return None
+        node, where = body[0], "the response's first item"
+    for i, step in enumerate(glob):
         if node is None:
             return None
+        if not dpath.is_plain([step]):
+            return _pattern_misses(node, step, where)
         if isinstance(node, dict):
             if step not in node:
                 return f"no key {step!r} in {where}{keys_hint(str(step), node, prefer_lists=True)}"
@@ -75,9 +121,7 @@ def why_missing(body: Any, glob: list[Any]) -> str | None:
             node = node[position]
         else:
             return f"{where} is {describe(node)}, not an object or a list"
-        where = f"{prefix[: i + 1]}"
-    if "*" in glob and node is not None and not isinstance(node, (dict, list)):
-        return f"{where} is {describe(node)}, not an object or a list"
+        where = f"{glob[: i + 1]}"
     return None
 
 
@@ -91,7 +135,12 @@ class DpathRecords(Decoder):
         if not response.content.strip():
             return DecodedPage(None, [])
         body = response.json()
-        found, matched = records(body, self.glob)
+        try:
+            found, matched = records(body, self.glob)
+        except TooManyMatches:
+            raise StreamError(f"DpathExtractor.field_path {self.glob} matches more than one value in "
+                              f"{response.method} {response.url} (dpath.get refuses it: the CDK fails the "
+                              "stream too)") from None
         why = None if matched else why_missing(body, self.glob)
         if why is None:
             return DecodedPage(body, found)

@@ -30,6 +30,7 @@ CONFIG_VARS = {"config", "parameters"}
 PAGE_VARS = {"config", "parameters", "response", "headers", "last_record", "last_page_size", "page_size",
              "stream_slice", "stream_partition", "stream_interval"}
 RECORD_VARS = {"config", "parameters", "record", "stream_slice", "stream_partition", "stream_interval"}
+_NOT_IN_KEYS = frozenset(".[]$*?\"'\\")  # what a records_path key cannot hold (or a dpath pattern is made of)
 
 
 def _static(t: TranslatorCore, node: dict[str, Any], key: str, what: str) -> str:
@@ -202,32 +203,31 @@ class StreamParts(TranslatorCore):
                                   in_list=in_list, global_cursor=global_cursor)
 
     def selector(self, node: Any, retriever: dict[str, Any]) -> dict[str, Any] | AirbyteDpathExtractor:
-        """The JSON decoder of a RecordSelector: a records_path for plain keys; with a ``*`` or a list
-        index, dpath's own matching (lowcode/extractor.py)."""
+        """The JSON decoder of a RecordSelector: a records_path for plain keys; with a pattern, a list
+        index or a special character, dpath's own matching (lowcode/extractor.py)."""
         self.check(node, self.path(retriever, "record_selector"))
         extractor = node.get("extractor")
         self.check(extractor, self.path(node, "extractor"))
-        steps = []
-        for i, part in enumerate(extractor.get("field_path") or []):
-            where = (*self.path(extractor, "field_path"), i)
-            holder = {"p": part, PARAMETERS: extractor.get(PARAMETERS)}
-            self.resolved.origin[id(holder)] = where
-            value = self.interp(holder, "p", CONFIG_VARS)
-            if "config" in value.text:
-                raise self.fail(where, "a field_path that depends on the config is not supported yet")
-            step = value.eval({})  # typed, as the CDK's: "0" and "-1" are list indexes
-            if not (isinstance(step, str) and step and (step == "*" or not set(step) & (dpath.GLOB_CHARS | {"]"}))
-                    or type(step) is int):
-                raise self.fail(where, f"field_path part {step!r} is not supported yet (globs inside a key, "
-                                "values that are not text or integers)")
-            steps.append(step)
-        if any(s == "*" or isinstance(s, int) for s in steps):
+        steps = [self._field_step(extractor, i, part) for i, part in enumerate(extractor.get("field_path") or [])]
+        if (problem := dpath.check_glob(steps)) is not None:
+            raise self.fail(self.path(extractor, "field_path"), problem)
+        if not all(isinstance(s, str) and s == s.strip() and not set(s) & _NOT_IN_KEYS for s in steps):
             return AirbyteDpathExtractor(field_path=steps)
-        for i, text in enumerate(steps):
-            if any(ch in str(text) for ch in ".\"'\\"):
-                raise self.fail((*self.path(extractor, "field_path"), i), f"field_path part {text!r} is not "
-                                "supported yet (special characters)")
         return {"type": "json", "records_path": ".".join(map(str, steps))} if steps else {"type": "json"}
+
+    def _field_step(self, extractor: dict[str, Any], i: int, part: Any) -> str | int:
+        """One field_path step: the CDK's interpolation, typed (``"0"`` and ``"-1"`` are list indexes)."""
+        where = (*self.path(extractor, "field_path"), i)
+        holder = {"p": part, PARAMETERS: extractor.get(PARAMETERS)}
+        self.resolved.origin[id(holder)] = where
+        value = self.interp(holder, "p", CONFIG_VARS)
+        if "config" in value.text:
+            raise self.fail(where, "a field_path that depends on the config is not supported yet")
+        step = value.eval({})
+        if not ((isinstance(step, str) and step) or type(step) is int):
+            raise self.fail(where, f"field_path part {step!r} is not supported yet (values that are not "
+                            "text or integers, an empty text)")
+        return step
 
     def paginator(self, node: Any, retriever: dict[str, Any]) -> AirbytePaging | None:
         kind = self.check(node, self.path(retriever, "paginator"))

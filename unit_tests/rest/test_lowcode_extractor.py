@@ -1,6 +1,7 @@
-"""DpathExtractor.field_path with a ``*`` or a list index (source_solidafy/lowcode/extractor.py): the
+"""DpathExtractor.field_path with patterns or list indexes (source_solidafy/lowcode/extractor.py): the
 records airbyte-cdk 7.39.1's DpathExtractor reads (the expected lists are what it made of the same
 bodies), our report when the path leads nowhere, and which forms the translation gives it.
+integration_tests/test_dpath_oracle.py runs the CDK's extractor on hundreds of bodies and paths;
 integration_tests/airbyte_manifests/cases/dpath.yaml compares whole syncs with the CDK's."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from source_solidafy.errors import ManifestError
+from source_solidafy.errors import ManifestError, StreamError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.lowcode.extractor import AirbyteDpathExtractor, DpathRecords
 from source_solidafy.rest import builders
@@ -47,9 +48,32 @@ def _decode(glob: list[Any], body: Any) -> tuple[list[Any], str | None]:
     (["data", "e", "*"], []),  # an empty list: an empty page, no report
     (["data", "n"], []),  # null: nothing
     (["data", "n", "*"], []),
+    (["d?ta", "b", "*"], [{"id": 1}, {"id": 2}]),  # a glob inside a key
+    (["data", "[ab]", "*"], [{"id": 1}, {"id": 2}, {"id": 3}]),  # fnmatch's class; the object's key order
+    (["**", "x", "*"], [3]),
+    (["**", "x"], [{"id": 3}]),  # without a '*': dpath.get, the one value
+    (["data", "**", "*"], [[{"id": 1}, {"id": 2}], {"x": {"id": 3}}, [], "text", None, {"id": 1}, {"id": 2}, 1, 2,
+                          {"id": 3}, 3]),  # a node's children, then each child's subtree
+    (["*", "a", "**"], [{"x": {"id": 3}}, {"id": 3}, 3]),  # '**' at depth zero: 'a' itself first
+    (["data", "b", "**", "*"], [{"id": 1}, {"id": 2}, 1, 2]),
 ])
 def test_records_are_the_cdks(glob: list[Any], expected: list[Any]) -> None:
     assert _decode(glob, BODY) == (expected, None)
+
+
+@pytest.mark.parametrize("glob", [["data", "[ab]"], ["data", "**", "id"], ["data", "a", "**"], ["data", "[!b]"]])
+def test_two_values_without_a_star_fail_the_stream_as_dpath_get(glob: list[Any]) -> None:
+    with pytest.raises(StreamError, match=r"matches more than one value in GET http://127.0.0.1:9/x \(dpath.get"):
+        _decode(glob, BODY)
+
+
+def test_a_top_level_list_is_bodies_of_their_own_as_the_cdks_json_decoder_makes_it() -> None:
+    body = [{"data": [{"id": 1}]}, "text", {"data": [{"id": 2}], "more": {"id": 3}}]
+    assert _decode(["*"], body) == ([[{"id": 1}], [{"id": 2}], {"id": 3}], None)  # not the list's items
+    assert _decode(["d?ta", 0], body) == ([{"id": 1}, {"id": 2}], None)
+    assert _decode(["data", "*"], []) == ([], None)
+    records, missing = _decode(["items", "*"], body)
+    assert records == [] and missing is not None and "no key 'items' in the response's first item" in missing
 
 
 def test_a_falsy_value_without_a_star_is_no_record_as_in_the_cdk() -> None:
@@ -63,6 +87,9 @@ def test_a_falsy_value_without_a_star_is_no_record_as_in_the_cdk() -> None:
     (["data", "b", "id"], "['data', 'b'] is a list of 2, with no item [id]"),
     (["data", "t", "*"], "['data', 't'] is a string, not an object or a list"),
     (["data", "t", "x", "*"], "['data', 't'] is a string, not an object or a list"),
+    (["d?t", "*"], "no key matching 'd?t' in the response (keys: data)"),
+    (["data", "b", "[a-z]", "*"], "['data', 'b'] is a list of 2, with no item matching [[a-z]]"),
+    (["data", "t", "**", "id"], "['data', 't'] is a string, not an object or a list"),
 ])
 def test_a_path_leading_nowhere_is_reported_where_the_cdk_reads_nothing(glob: list[Any], why: str) -> None:
     records, missing = _decode(glob, BODY)
@@ -72,6 +99,11 @@ def test_a_path_leading_nowhere_is_reported_where_the_cdk_reads_nothing(glob: li
 
 def test_an_empty_body_is_an_empty_page() -> None:
     assert DpathRecords(["data", "*"]).decode(_Response(b"  ")).records == []
+
+
+@pytest.mark.parametrize("glob", [["data", "[ab]", "*", "none"], ["data", "**", "none"], ["**", "none"]])
+def test_patterns_that_find_nothing_after_a_match_are_an_empty_page(glob: list[Any]) -> None:
+    assert _decode(glob, BODY) == ([], None)
 
 
 def _stream(field_path: Any, decoder: dict[str, Any] | None = None) -> Any:
@@ -93,6 +125,10 @@ def _stream(field_path: Any, decoder: dict[str, Any] | None = None) -> Any:
     (["data", "0", "id"], ["data", 0, "id"]),  # the CDK's literal_eval: an index, never the key "0"
     (["data", "-1"], ["data", -1]),
     (["data", "{{ parameters.k }}", "*"], ["data", "k", "*"]),
+    (["d?ta", "it*ms"], ["d?ta", "it*ms"]),  # patterns without a '*' step: still dpath's (get)
+    (["**", "[a]"], ["**", "[a]"]),
+    (["data", "a.b"], ["data", "a.b"]),  # a key our records_path cannot name
+    (["data", " x"], ["data", " x"]),
 ])
 def test_stars_and_indexes_translate_to_dpath_matching(field_path: list[str], glob: list[Any]) -> None:
     decoder = _stream([*field_path[:1], *(p.replace("{{ parameters.k }}", "k") for p in field_path[1:])]).decoder
@@ -111,11 +147,22 @@ def test_gzip_wraps_the_dpath_decoder_and_a_csv_refuses_it() -> None:
     built = builders.decoder(gz)
     body = json.dumps({"data": {"a": {"id": 1}}}).encode()
     assert built.decode(_Response(body)).records == [{"id": 1}]
-    with pytest.raises(ManifestError, match=r"a field_path with '\*' or a list index with a CsvDecoder is not "):
+    with pytest.raises(ManifestError, match=r"a field_path with a pattern, a list index or a special character with a CsvDecoder is "):
         _stream(["data", "*"], {"type": "CsvDecoder"})
 
 
-@pytest.mark.parametrize("part", ["it*ms", "d?ta", "[a]", "True"])
-def test_globs_inside_a_key_and_other_values_fail_at_load_time(part: str) -> None:
-    with pytest.raises(ManifestError, match=r"field_path\[1\]: field_path part .* is not supported yet"):
+@pytest.mark.parametrize(("part", "why"), [("True", "values that are not text or integers"),
+                                         ("1.5", "values that are not text or integers"), ("", "an empty text")])
+def test_values_that_are_not_text_or_integers_fail_at_load_time(part: str, why: str) -> None:
+    with pytest.raises(ManifestError, match=rf"field_path\[1\]: field_path part .* is not supported yet \(.*{why}"):
         _stream(["data", part, "*"])
+
+
+def test_two_double_stars_fail_at_load_time_as_dpath_refuses_them_on_every_body() -> None:
+    with pytest.raises(ManifestError, match=r"field_path: two '\*\*' in one path \(dpath refuses it\)"):
+        _stream(["**", "data", "**"])
+
+
+def test_a_field_path_from_the_config_fails_at_load_time() -> None:
+    with pytest.raises(ManifestError, match=r"field_path\[0\]: a field_path that depends on the config is not"):
+        _stream(["{{ config['path'] }}"])
