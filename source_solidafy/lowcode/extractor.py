@@ -20,14 +20,17 @@ so is a ``*`` or ``**`` over an empty object or list, or whose values all lack t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
+from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode import dpath
 from source_solidafy.manifest.decoder_parts import Compression, CompressionSpec
-from source_solidafy.manifest.fields import Strict
+from source_solidafy.manifest.fields import Strict, Template
+from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import unpack as up
 from source_solidafy.rest.builders import FACTORY
 from source_solidafy.rest.decoders import DecodableResponse, DecodedPage, Decoder
@@ -35,11 +38,20 @@ from source_solidafy.rest.paths import describe, keys_hint
 
 
 class AirbyteDpathExtractor(Strict):
-    """A JSON body's records at a DpathExtractor.field_path (its steps, rendered)."""
+    """A JSON body's records at a DpathExtractor.field_path: its steps, rendered; or ``templates``, steps
+    that read the config (each the JSON text of its typed value), rendered once, at the first page."""
 
-    field_path: list[str | int] = Field(min_length=1)
+    field_path: list[str | int] = Field(default_factory=list)
+    templates: list[Template] = Field(default_factory=list)
     compression: CompressionSpec = Field(default_factory=Compression.model_construct)
     type: Literal["airbyte_dpath_extractor"] = "airbyte_dpath_extractor"
+
+
+def bad_step(step: Any) -> str | None:
+    """Why a field_path step, typed, is not one we match as dpath would (None: it is)."""
+    if (isinstance(step, str) and step) or type(step) is int:
+        return None
+    return f"field_path part {step!r} is not supported yet (values that are not text or integers, an empty text)"
 
 
 class TooManyMatches(Exception):
@@ -128,26 +140,44 @@ def why_missing(body: Any, glob: list[Any]) -> str | None:
 class DpathRecords(Decoder):
     """Reads a JSON body's records at a DpathExtractor.field_path (see the module)."""
 
-    def __init__(self, glob: list[Any]) -> None:
-        self.glob = glob
+    def __init__(self, glob: list[Any], templates: list[TemplateString] | None = None) -> None:
+        self.glob: list[Any] | None = None if templates else glob
+        self.templates = templates or []
+        self.config: Mapping[str, Any] = {}
+
+    def bind(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+
+    def _path(self) -> list[Any]:
+        """The steps; those that read the config rendered against it once (the CDK renders them on
+        each page, against the same config)."""
+        if self.glob is None:
+            ctx = build_context(self.config)
+            steps = [jsoncodec.loads(t.render(ctx)) for t in self.templates]
+            problem = dpath.check_glob(steps) or next(filter(None, map(bad_step, steps)), None)
+            if problem is not None:
+                raise StreamError(f"DpathExtractor.field_path {steps} (from the config): {problem}")
+            self.glob = steps
+        return self.glob
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
         if not response.content.strip():
             return DecodedPage(None, [])
-        body = response.json()
+        body, glob = response.json(), self._path()
         try:
-            found, matched = records(body, self.glob)
+            found, matched = records(body, glob)
         except TooManyMatches:
-            raise StreamError(f"DpathExtractor.field_path {self.glob} matches more than one value in "
+            raise StreamError(f"DpathExtractor.field_path {glob} matches more than one value in "
                               f"{response.method} {response.url} (dpath.get refuses it: the CDK fails the "
                               "stream too)") from None
-        why = None if matched else why_missing(body, self.glob)
+        why = None if matched else why_missing(body, glob)
         if why is None:
             return DecodedPage(body, found)
-        return DecodedPage(body, [], f"DpathExtractor.field_path {self.glob} matched nothing in "
+        return DecodedPage(body, [], f"DpathExtractor.field_path {glob} matched nothing in "
                                      f"{response.method} {response.url}: {why}")
 
 
 @FACTORY.register(AirbyteDpathExtractor, DpathRecords, up.Unpacking, slot="decoder")
 def _dpath_records(spec: AirbyteDpathExtractor, key: str) -> Decoder:
-    return up.Unpacking(DpathRecords(list(spec.field_path)), FACTORY.build(spec.compression, None, up.Packing))
+    return up.Unpacking(DpathRecords(list(spec.field_path), list(spec.templates)),
+                        FACTORY.build(spec.compression, None, up.Packing))

@@ -11,7 +11,7 @@ from source_solidafy.lowcode import dpath
 from source_solidafy.lowcode.clamping import clamp_of
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.durations import parse_duration
-from source_solidafy.lowcode.extractor import AirbyteDpathExtractor
+from source_solidafy.lowcode.extractor import AirbyteDpathExtractor, bad_step
 from source_solidafy.lowcode.fields import add_fields, dpath_flatten, remove_fields
 from source_solidafy.lowcode.interpolation import Interpolated, is_static
 from source_solidafy.lowcode.paging import AirbytePaging
@@ -208,26 +208,24 @@ class StreamParts(TranslatorCore):
         self.check(node, self.path(retriever, "record_selector"))
         extractor = node.get("extractor")
         self.check(extractor, self.path(node, "extractor"))
-        steps = [self._field_step(extractor, i, part) for i, part in enumerate(extractor.get("field_path") or [])]
+        parts = [self._field_part(extractor, i, part) for i, part in enumerate(extractor.get("field_path") or [])]
+        if any("config" in part.text for part in parts):  # rendered once, at the first page (extractor.py)
+            return AirbyteDpathExtractor(templates=[self.table.typed_template(part) for part in parts])
+        steps = [part.eval({}) for part in parts]  # typed, as the CDK's: "0" and "-1" are list indexes
+        for i, step in enumerate(steps):
+            if (problem := bad_step(step)) is not None:
+                raise self.fail((*self.path(extractor, "field_path"), i), problem)
         if (problem := dpath.check_glob(steps)) is not None:
             raise self.fail(self.path(extractor, "field_path"), problem)
         if not all(isinstance(s, str) and s == s.strip() and not set(s) & _NOT_IN_KEYS for s in steps):
             return AirbyteDpathExtractor(field_path=steps)
         return {"type": "json", "records_path": ".".join(map(str, steps))} if steps else {"type": "json"}
 
-    def _field_step(self, extractor: dict[str, Any], i: int, part: Any) -> str | int:
-        """One field_path step: the CDK's interpolation, typed (``"0"`` and ``"-1"`` are list indexes)."""
-        where = (*self.path(extractor, "field_path"), i)
+    def _field_part(self, extractor: dict[str, Any], i: int, part: Any) -> Interpolated:
+        """One field_path step: the CDK's interpolation of it, with the extractor's ``$parameters``."""
         holder = {"p": part, PARAMETERS: extractor.get(PARAMETERS)}
-        self.resolved.origin[id(holder)] = where
-        value = self.interp(holder, "p", CONFIG_VARS)
-        if "config" in value.text:
-            raise self.fail(where, "a field_path that depends on the config is not supported yet")
-        step = value.eval({})
-        if not ((isinstance(step, str) and step) or type(step) is int):
-            raise self.fail(where, f"field_path part {step!r} is not supported yet (values that are not "
-                            "text or integers, an empty text)")
-        return step
+        self.resolved.origin[id(holder)] = (*self.path(extractor, "field_path"), i)
+        return self.interp(holder, "p", CONFIG_VARS)
 
     def paginator(self, node: Any, retriever: dict[str, Any]) -> AirbytePaging | None:
         kind = self.check(node, self.path(retriever, "paginator"))

@@ -66,6 +66,9 @@ class Decoder:
     def decode(self, response: DecodableResponse) -> DecodedPage:
         raise NotImplementedError
 
+    def bind(self, config: Mapping[str, Any]) -> None:
+        """Sees the sync's config before the first page (an Airbyte field_path may read it)."""
+
     def batches(self, response: Any) -> Iterator[list[Any]]:
         """The records of a streamed body, a batch at a time (``streaming`` decoders only)."""
         raise NotImplementedError

@@ -56,6 +56,7 @@ class StreamReader:
         self.lookups = LookupValues(rt, ctx) if lookups and rt.manifest.lookups else None  # ``lookup.*``
         self.slots = ctx.services.request_slots(ctx.concurrency)  # the sync's cap on requests in flight
         self.decoder = builders.decoder(spec.decoder)
+        self.decoder.bind(ctx.config)
         self.filter = RecordFilter(spec.filter, spec.name) if spec.filter is not None else None
         self.transformer = builders.transformer(spec.transform, spec.json_schema, spec.name, ctx.log)
         self.delivered = 0  # over all partitions (read by several threads)

@@ -16,7 +16,7 @@ import itertools
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, NamedTuple
 
 from source_solidafy.errors import StreamError
@@ -226,6 +226,9 @@ class Unpacking(Decoder):
     def __init__(self, inner: Decoder, packing: Packing) -> None:
         self.inner, self.packing = inner, packing
         self.missing_means_empty = inner.missing_means_empty
+
+    def bind(self, config: Mapping[str, Any]) -> None:
+        self.inner.bind(config)
 
     def decode(self, response: DecodableResponse) -> DecodedPage:
         if kind_of(response.content[:4], self.packing) == "none" and self.packing.kind in ("auto", "none"):

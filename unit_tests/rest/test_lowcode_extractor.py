@@ -163,6 +163,28 @@ def test_two_double_stars_fail_at_load_time_as_dpath_refuses_them_on_every_body(
         _stream(["**", "data", "**"])
 
 
-def test_a_field_path_from_the_config_fails_at_load_time() -> None:
-    with pytest.raises(ManifestError, match=r"field_path\[0\]: a field_path that depends on the config is not"):
-        _stream(["{{ config['path'] }}"])
+@pytest.mark.parametrize(("config", "expected"), [
+    ({"root": "data", "key": "b"}, [{"id": 1}, {"id": 2}]),
+    ({"root": "d?ta", "key": "0"}, [{"id": 1}]),  # typed as the CDK types it: "0" is an index, in a list
+    ({"root": "data", "key": "[ab]"}, [{"id": 1}, {"id": 2}, {"id": 3}]),
+])
+def test_a_field_path_from_the_config_is_rendered_once_with_it(config: dict[str, Any], expected: list[Any]) -> None:
+    spec = _stream(["{{ config['root'] }}", "{{ config.key }}", "*"] if config["key"] != "0" else
+                   ["{{ config['root'] }}", "b", "{{ config.key }}"]).decoder
+    assert isinstance(spec, AirbyteDpathExtractor) and len(spec.templates) == 3
+    decoder = builders.decoder(spec)
+    decoder.bind(config)
+    assert decoder.decode(_Response(json.dumps(BODY).encode())).records == expected
+    decoder.bind({"root": "elsewhere", "key": "b"})  # the first page's rendering stays (one config per sync)
+    assert decoder.decode(_Response(json.dumps(BODY).encode())).records == expected
+
+
+@pytest.mark.parametrize(("config", "why"), [
+    ({"root": "**", "key": "**"}, r"\['\*\*', '\*\*', '\*'\] \(from the config\): two '\*\*' in one path"),
+    ({"root": "data", "key": "1.5"}, r"field_path part 1.5 is not supported yet"),
+])
+def test_a_field_path_from_the_config_we_cannot_follow_fails_the_stream(config: dict[str, Any], why: str) -> None:
+    decoder = builders.decoder(_stream(["{{ config['root'] }}", "{{ config.key }}", "*"]).decoder)
+    decoder.bind(config)
+    with pytest.raises(StreamError, match=rf"DpathExtractor.field_path .*{why}"):
+        decoder.decode(_Response(json.dumps(BODY).encode()))
