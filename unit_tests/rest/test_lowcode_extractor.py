@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
+from source_solidafy import jsoncodec
 from source_solidafy.errors import ManifestError, StreamError
 from source_solidafy.lowcode import load_airbyte_text
-from source_solidafy.lowcode.extractor import AirbyteDpathExtractor, DpathRecords
+from source_solidafy.lowcode.extractor import AirbyteDpathExtractor, DpathRecords, records
 from source_solidafy.rest import builders
 
 BODY = {"data": {"b": [{"id": 1}, {"id": 2}], "a": {"x": {"id": 3}}, "e": [], "t": "text", "n": None}}
@@ -188,3 +189,10 @@ def test_a_field_path_from_the_config_we_cannot_follow_fails_the_stream(config: 
     decoder.bind(config)
     with pytest.raises(StreamError, match=rf"DpathExtractor.field_path .*{why}"):
         decoder.decode(_Response(json.dumps(BODY).encode()))
+
+
+def test_a_body_as_deep_as_orjson_reads_is_walked_without_recursion() -> None:
+    text = '{"n": [' * 500 + '{"id": "bottom"}' + "]}" * 500  # orjson reads 1024 levels; dpath's walk recurses
+    body = jsoncodec.loads(text)
+    assert records(body, ["**", "n", "*", "id"]) == (["bottom"], True)
+    assert records(body, ["**", "id", "*"]) == ([], False)
