@@ -22,6 +22,7 @@ the CDK's shape.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ from pydantic import Field
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode.clamping import Clamp, clamp_of
 from source_solidafy.lowcode.durations import Duration, add, parse_duration
-from source_solidafy.lowcode.interpolation import Interpolated, format_as, parse_datetime
+from source_solidafy.lowcode.interpolation import Interpolated, datetime_parser, format_as, parse_datetime
 from source_solidafy.manifest.fields import Strict, new_list
 from source_solidafy.rest.builders import FACTORY
 from source_solidafy.rest.routers import Router
@@ -92,19 +93,19 @@ class DatetimeSlices(Strict):
         return clamp.end(end, self.gran()) if clamp is not None else end
 
     def parse(self, value: Any) -> dt.datetime:
-        for fmt in [*self.cursor_formats, self.datetime_format]:
-            try:
-                return parse_datetime(value, fmt)
-            except (ValueError, TypeError, OverflowError):
-                continue
-        raise ValueError(f"no format in {[*self.cursor_formats, self.datetime_format]} matches {value!r}")
+        moment = self.order(value)
+        if moment is None:
+            raise ValueError(f"no format in {[*self.cursor_formats, self.datetime_format]} matches {value!r}")
+        return moment
 
     def order(self, value: Any) -> dt.datetime | None:
         """A record's cursor as the CDK compares it (parsed); None when no format reads it (not a cursor)."""
-        try:
-            return self.parse(value)
-        except ValueError:
-            return None
+        for parse in _parsers(*self.cursor_formats, self.datetime_format):
+            try:
+                return parse(value)
+            except (ValueError, TypeError, OverflowError):
+                continue
+        return None
 
     def fmt(self, moment: dt.datetime) -> str:
         return format_as(moment, self.datetime_format)
@@ -120,6 +121,11 @@ class DatetimeSlices(Strict):
             if previous >= start:
                 return start, previous
         return start, start
+
+
+@functools.lru_cache(maxsize=64)
+def _parsers(*formats: str) -> tuple[Callable[[Any], dt.datetime], ...]:
+    return tuple(datetime_parser(fmt) for fmt in formats)
 
 
 def _delta(text: str) -> dt.timedelta:

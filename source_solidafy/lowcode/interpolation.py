@@ -30,7 +30,7 @@ import functools
 import hashlib
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
@@ -83,19 +83,30 @@ def duration(text: str) -> Any:
 
 def parse_datetime(value: Any, fmt: str) -> dt.datetime:
     """The CDK's DatetimeParser.parse: ``%s``, ``%s_as_float``, ``%ms``, ``%epoch_microseconds``, ``%_ms``."""
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    return datetime_parser(fmt)(value)
+
+
+@functools.lru_cache(maxsize=256)
+def datetime_parser(fmt: str) -> Callable[[Any], dt.datetime]:
+    """:func:`parse_datetime` of one format, its choices made once (a cursor parses every record's value)."""
+    utc = dt.timezone.utc
+    epoch = dt.datetime(1970, 1, 1, tzinfo=utc)
     if fmt == "%s":
-        return dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc)
+        return lambda value: dt.datetime.fromtimestamp(int(value), tz=utc)
     if fmt == "%s_as_float":
-        return dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
+        return lambda value: dt.datetime.fromtimestamp(float(value), tz=utc)
     if fmt == "%epoch_microseconds":
-        return epoch + dt.timedelta(microseconds=int(value))
+        return lambda value: epoch + dt.timedelta(microseconds=int(value))
     if fmt == "%ms":
-        return epoch + dt.timedelta(milliseconds=int(value))
+        return lambda value: epoch + dt.timedelta(milliseconds=int(value))
     fmt = fmt.replace("%_ms", "%f")
     numeric = numeric_format(fmt)
     if numeric is not None:  # strptime's answer, faster (fast_strptime.py)
-        return numeric(str(value))
+        return lambda value: numeric(str(value))
+    return functools.partial(_strptime_utc, fmt=fmt)
+
+
+def _strptime_utc(value: Any, fmt: str) -> dt.datetime:
     parsed = dt.datetime.strptime(str(value), fmt)
     if parsed.tzinfo is None or parsed.tzinfo.utcoffset(parsed) is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
