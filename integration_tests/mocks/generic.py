@@ -34,6 +34,7 @@ from urllib.parse import unquote_plus, urlencode
 
 from integration_tests.mocks.common import multi_form, token_answer
 from integration_tests.mocks.server import Faults, Request, Response
+from integration_tests.mocks.session_login import login_answer, sent_token
 
 CONNECTORS_DIR = Path(__file__).resolve().parent.parent / "connectors_for_tests"
 UNAUTHORIZED = {"error": {"type": "unauthorized", "message": "invalid credentials"}}
@@ -96,8 +97,7 @@ class Credentials:
             sent = req.arg(v["param"]) if v.get("param") else (header[len(prefix):] if header.startswith(prefix) else "")
             audience = v.get("claims", {}).get("aud")
             return bool(sent) and self.verified_jwt(str(sent), audience) is not None
-        header = req.header(v.get("header_name", "Authorization")) or ""
-        token = header.removeprefix(v.get("header_prefix", "Bearer "))
+        token = sent_token(v, req)
         with self._lock:
             if token not in self.issued or token in self.revoked:
                 return False
@@ -129,18 +129,8 @@ class Credentials:
         return claims if all(claims.get(k) == want for k, want in v.get("claims", {}).items()) else None
 
     def login_response(self, req: Request) -> Response:
-        """A session login: a JSON body with this ``username`` and ``password`` gets a new token at
-        ``data.session.token``; anything else a 401."""
-        v = self.values
-        try:
-            body = req.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or body.get("username") != v.get("username") or body.get(
-            "password"
-        ) != v.get("password"):
-            return Response.json(UNAUTHORIZED, 401)
-        return Response.json({"data": {"session": {"token": self.issue()}}})
+        """A session login (see session_login.py): a new token, or a 401."""
+        return login_answer(self.values, req, self.issue)
 
     def token_response(self, req: Request, expires_in: int = 3600) -> Response:
         """An OAuth token endpoint: a refresh_token or client_credentials grant with these credentials.

@@ -7,10 +7,8 @@
   names, expiry dates); see oauth.py. A ``refresh_token`` that is one config key
   (``{{ config['refresh_token'] }}``) is kept as written, so a rotated refresh token is handed back
   like in our own YAML.
-- ``SessionTokenAuthenticator``: our session_token. The login requester's JSON POST (``url_base`` + ``path``,
-  ``request_body_json`` of text values), the token at ``session_token_path``, sent as ``Authorization:
-  Bearer`` or in an ApiKey header (``<prefix>{{ session_token }}``), logged in again after
-  ``expiration_duration`` (required: without it the CDK logs in before every request).
+- ``SessionTokenAuthenticator``: :class:`~source_solidafy.lowcode.session.AirbyteSession`, the CDK's login
+  request (method, query, headers, JSON or form body, its own authenticator) and token placement; see session.py.
 - ``SelectiveAuthenticator``: the authenticator named by the config value at
   ``authenticator_selection_path`` (read as the CDK does, as text); a config without that value, or
   with a value naming no authenticator, is a config error before any request.
@@ -18,25 +16,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any, get_args
 
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from source_solidafy.config_updates import config_path
 from source_solidafy.errors import ConfigError
-from source_solidafy.lowcode.durations import parse_duration
 from source_solidafy.lowcode.oauth import AirbyteOAuth, oauth_block
+from source_solidafy.lowcode.session import AirbyteSession, session_block
 from source_solidafy.lowcode.translate_core import TranslatorCore
 from source_solidafy.lowcode.translate_parts import CONFIG_VARS, _static
 from source_solidafy.manifest.auth_choice import alternatives
 from source_solidafy.manifest.auth_models import JwtAlgorithm
 from source_solidafy.manifest.models import Auth, Manifest, Stream
 from source_solidafy.manifest.templates import TemplateString
-from source_solidafy.rest.auth import spaced_prefix
-
-SESSION_TOKEN = re.compile(r"([^{}]*)\{\{\s*session_token\s*\}\}")
 
 
 class AirbyteManifest(Manifest):
@@ -109,11 +102,11 @@ class AuthParts(TranslatorCore):
         for key, choice in choices.items():
             block = self.one_auth(choice, self.check(choice, (*self.path(node, "authenticators"), key)))
             when = f"{'.'.join(path)} = {key}"
-            out.append(block.model_copy(update={"when": when}) if isinstance(block, AirbyteOAuth) else {**block, "when": when})
+            out.append(block.model_copy(update={"when": when}) if isinstance(block, BaseModel) else {**block, "when": when})
         self.selection = (path, [str(k) for k in choices])
         return out
 
-    def one_auth(self, node: dict[str, Any], kind: str) -> dict[str, Any] | AirbyteOAuth:
+    def one_auth(self, node: dict[str, Any], kind: str) -> dict[str, Any] | AirbyteOAuth | AirbyteSession:
         def value(key: str, default: Any = None) -> Any:
             return self.table.template(self.interp(node, key, CONFIG_VARS, default), self.where_of(self.path(node, key)))
 
@@ -135,7 +128,7 @@ class AuthParts(TranslatorCore):
         if kind == "JwtAuthenticator":
             return self.jwt(node, value)
         if kind == "SessionTokenAuthenticator":
-            return self.session(node)
+            return session_block(self, node, self.one_auth)
         if kind == "SelectiveAuthenticator":
             raise self.fail(self.path(node), "a SelectiveAuthenticator inside another is not supported yet")
         return {"type": "none"}
@@ -191,67 +184,6 @@ class AuthParts(TranslatorCore):
                 raise self.fail(self.path(node, "request_option"), "a JWT in the request body is not supported yet")
             out["header_name" if opt.inject_into == "header" else "param_name"] = opt.field_name
         return out
-
-    def session(self, node: dict[str, Any]) -> dict[str, Any]:
-        """SessionTokenAuthenticator -> our ``session_token``: the login requester's JSON POST, the token at
-        ``session_token_path``, sent as a Bearer token or an ApiKey header, logged in again after
-        ``expiration_duration``."""
-        if node.get("decoder") is not None and self.check(node["decoder"], self.path(node, "decoder")) != "JsonDecoder":
-            raise self.fail(self.path(node, "decoder"), "a login answer other than JSON is not supported yet")
-        token_path = [str(p) for p in node.get("session_token_path") or []]
-        if not token_path or any(not p or not p.replace("_", "").replace("-", "").isalnum() for p in token_path):
-            raise self.fail(self.path(node, "session_token_path"), "session_token_path: expected a list of plain keys")
-        return {"type": "session_token", **self.login(node.get("login_requester")), "token_path": ".".join(token_path),
-                **self.session_header(node.get("request_authentication")), "lifetime_secs": self.session_lifetime(node)}
-
-    def login(self, requester: Any) -> dict[str, Any]:
-        """The login request: a POST of ``request_body_json`` to ``url_base`` + ``path``, nothing else."""
-        at = self.path(requester) if isinstance(requester, dict) else ()
-        self.check(requester, at)
-        if str(requester.get("http_method") or "GET").upper() != "POST":
-            raise self.fail((*at, "http_method"), "a login request other than a POST is not supported yet")
-        for key in ("authenticator", "request_parameters", "request_headers", "error_handler"):
-            if requester.get(key):
-                raise self.fail((*at, key), f"the login requester's {key} is not supported yet")
-        body = requester.get("request_body_json")
-        if not isinstance(body, dict) or not body:
-            raise self.fail((*at, "request_body_json"), "a login request needs a request_body_json mapping (others "
-                                                        "are not supported yet)")
-        url = self.table.url_template(self.interp(requester, "url_base", CONFIG_VARS, ""),
-                                      self.interp(requester, "path", CONFIG_VARS, ""), self.where_of((*at, "path")))
-        if any(not isinstance(v, str) for v in body.values()):
-            raise self.fail((*at, "request_body_json"), "a login body with other than text values is not supported yet")
-        fields = {str(k): self.interp(body, k, CONFIG_VARS) for k in body}
-        return {"login_url": url, "body": self.table.body_template(fields, self.where_of((*at, "request_body_json")))}
-
-    def session_header(self, option: Any) -> dict[str, Any]:
-        """Where the session token goes: ``Authorization: Bearer <token>`` or an ApiKey header, whose
-        ``api_token`` is ``<prefix>{{ session_token }}`` with a prefix sent as written."""
-        at = self.path(option) if isinstance(option, dict) else ()
-        if self.check(option, at) == "Bearer":
-            return {"header_name": "Authorization", "header_prefix": "Bearer "}
-        opt = self.option(option.get("inject_into"), (*at, "inject_into"))
-        if opt.inject_into != "header":
-            raise self.fail((*at, "inject_into"), "a session token outside a header is not supported yet")
-        match = SESSION_TOKEN.fullmatch(str(option.get("api_token") or "{{ session_token }}"))
-        if match is None or spaced_prefix(match.group(1)) != match.group(1):
-            raise self.fail((*at, "api_token"), "api_token other than '<prefix>{{ session_token }}' (a prefix that "
-                                                "is empty, ends in one space or in punctuation) is not supported yet")
-        return {"header_name": opt.field_name, "header_prefix": match.group(1)}
-
-    def session_lifetime(self, node: dict[str, Any]) -> int:
-        text = node.get("expiration_duration")
-        if not text:
-            raise self.fail(self.path(node), "a SessionTokenAuthenticator without expiration_duration is not supported "
-                                             "yet (the CDK then logs in several times before every request)")
-        try:
-            step = parse_duration(str(text))
-        except ValueError as exc:
-            raise self.fail(self.path(node, "expiration_duration"), str(exc)) from None
-        if not isinstance(step, dt.timedelta) or step.total_seconds() < 1 or step.total_seconds() % 1:
-            raise self.fail(self.path(node, "expiration_duration"), "expiration_duration: expected whole seconds, "
-                                                                    "weeks, days, hours or minutes (no months, years)")
-        return int(step.total_seconds())
 
     def nested(self, node: dict[str, Any], group: str, key: str) -> Any:
         """A template of ``node[group][key]`` (``jwt_payload.iss``), with the mapping's own path in messages."""

@@ -136,6 +136,7 @@ class _TokenAuth(Auth):
 
     header_name = "Authorization"
     header_prefix = "Bearer "
+    token_method = "POST"  # the token request's method (an Airbyte session login may be a GET)
 
     def __init__(self, session: requests.Session | None, clock: Callable[[], float],
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -202,10 +203,10 @@ class _TokenAuth(Auth):
         raise NotImplementedError
 
     def _send_token_request(self, url: str, proxies: Any, **kwargs: Any) -> requests.Response:
-        """One POST, retried by :func:`token_retrying` (token endpoints blip too)."""
+        """One token request (a POST), retried by :func:`token_retrying` (token endpoints blip too)."""
         try:
-            resp: requests.Response = self._retrying(
-                self._session.post, url, timeout=TOKEN_TIMEOUT_SECS, proxies=proxies, **kwargs)
+            send = self._session.post if self.token_method == "POST" else self._session.get
+            resp: requests.Response = self._retrying(send, url, timeout=TOKEN_TIMEOUT_SECS, proxies=proxies, **kwargs)
         except requests.RequestException as exc:
             raise HttpError(redact(f"token request to {url} failed: {exc}", self.secrets())) from None
         return resp

@@ -77,6 +77,10 @@ def _sentinel(model: type[BaseModel], name: str, count: Iterator[int]) -> Any:
         return TemplateString(text)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return tp.model_construct() if _is_part(tp) else _filled(tp, count)
+    if origin in (typing.Union, types.UnionType):  # a choice of parts (a login's own auth block): the first
+        parts = [p for p in typing.get_args(tp) if isinstance(p, type) and issubclass(p, BaseModel) and _is_part(p)]
+        if parts:
+            return parts[0].model_construct()
     if origin is typing.Literal:
         return next(v for v in reversed(typing.get_args(tp)) if v != info.default)
     if origin is list:
@@ -148,7 +152,8 @@ def _reached(part: Part, variant: Any) -> set[str]:
     count = itertools.count()
     values = {n: _sentinel(model, n, count) for n in model.model_fields if n not in DISCRIMINATORS}
     spec = model.model_construct(**values, **({"type": variant} if variant is not None else {}))
-    nested = {id(v): Marker() for v in values.values() if isinstance(v, BaseModel) and _is_part(type(v))}
+    inner = [w for v in values.values() if isinstance(v, BaseModel) and not _is_part(type(v)) for w in v.__dict__.values()]
+    nested = {id(v): Marker() for v in (*values.values(), *inner) if isinstance(v, BaseModel) and _is_part(type(v))}
     calls: list[Any] = []
 
     def record(original: Any) -> Any:

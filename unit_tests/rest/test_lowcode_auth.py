@@ -5,7 +5,6 @@ integration_tests/airbyte_manifests/cases/jwt.yaml, oauth.yaml and session.yaml)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from source_solidafy.errors import AuthError, ConfigError, ManifestError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.rest import builders
 from source_solidafy.rest.auth import REFRESH_MARGIN_SECS
+from source_solidafy.rest.request import FORM
 from unit_tests.rest.test_rest_auth import _applied
 
 MANIFEST = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "jwt_manifest.yaml").read_text()
@@ -155,24 +155,48 @@ def test_the_session_login_is_the_login_requesters_post() -> None:
     block = load_airbyte_text(SESSION).manifest.auth
     auth = builders.auth(block, builders.AuthInputs.of(SESSION_CONFIG))
     assert auth.login_url == "http://127.0.0.1:9/auth/login"
-    assert json.loads(auth._body) == {"username": "ann", "password": 'pw "x"'}
+    assert auth.token_method == "POST"
+    assert auth._login().body == {"username": "ann", "password": 'pw "x"', "client": {"name": "solidafy", "tags": ["sync", "ann"]}}
     assert (block.token_path, block.header_name, block.header_prefix, block.lifetime_secs) == (
         "data.session.token", "X-Session", "Token ", 3600)
     bearer = SESSION.replace("type: ApiKey", "type: Bearer")
     assert load_airbyte_text(bearer).manifest.auth.header_prefix == "Bearer "
 
 
+LOGIN_CONFIG = {"login_kind": "form", "username": "ann", "password": "pw&=1", "app_id": "app-7", "app_secret": "as-9",
+                "api_url": "http://127.0.0.1:9"}
+
+
+def test_the_login_requesters_query_headers_form_and_own_authenticator_are_sent_as_the_cdk_sends_them() -> None:
+    text = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "session_login_manifest.yaml").read_text()
+    form = builders.auth(load_airbyte_text(text).manifest.auth_for(LOGIN_CONFIG), builders.AuthInputs.of(LOGIN_CONFIG))
+    login = form._login()
+    assert (form.token_method, login.params, login.headers["X-App-Id"]) == ("POST", {"client": "solidafy", "region": "None"}, "app-7")
+    assert (login.data, login.headers["Content-Type"], login.body) == ("username=ann&password=pw%26%3D1", FORM, {})
+    assert _applied(form._login_auth)[0]["Authorization"].startswith("Basic ")
+    assert {"pw&=1", "as-9", "ann", "app-7"} <= set(form.secrets()) and "solidafy" not in form.secrets()  # redacted
+    query = {**LOGIN_CONFIG, "login_kind": "query"}
+    get = builders.auth(load_airbyte_text(text).manifest.auth_for(query), builders.AuthInputs.of(query))
+    assert (get.token_method, get._login().params, get._login().data, get.header_name) == (
+        "GET", {"username": "ann", "password": "pw&=1"}, None, "Authorization")
+
+
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("      expiration_duration: PT1H\n", "", "authenticator: a SessionTokenAuthenticator without expiration_duration"),
     ("expiration_duration: PT1H", "expiration_duration: P1M", "expiration_duration: expected whole seconds"),
     ("expiration_duration: PT1H", "expiration_duration: soon", "expected an ISO 8601 duration"),
-    ("        http_method: POST\n", "", "login_requester.http_method: a login request other than a POST"),
-    ("        path: /auth/login", "        path: /auth/login\n        request_headers: {X-A: b}",
-     "login_requester.request_headers: the login requester's request_headers is not supported yet"),
+    ("        http_method: POST\n", "        http_method: PUT\n",
+     "login_requester.http_method: a login request with PUT is not supported yet"),
+    ("        path: /auth/login", "        path: /auth/login\n        error_handler: {type: DefaultErrorHandler}",
+     "login_requester.error_handler: the login requester's error_handler is not supported yet"),
+    ("        path: /auth/login", "        path: /auth/login\n        authenticator: {type: JwtAuthenticator, "
+     "secret_key: k, algorithm: HS256}", "a login requester's JwtAuthenticator is not supported yet"),
+    ("        path: /auth/login", "        path: /auth/login\n        request_body_data: {a: b}",
+     "request_body_data with request_body_json"),
     ("      session_token_path: [data, session, token]", "      session_token_path: [data, session, token]\n"
      "      decoder: {type: JsonlDecoder}", "decoder: a login answer other than JSON"),
-    ("inject_into: header, field_name: X-Session", "inject_into: request_parameter, field_name: s",
-     "a session token outside a header is not supported yet"),
+    ("inject_into: header, field_name: X-Session", "inject_into: body_json, field_name: s",
+     "a session token in the request body is not supported yet"),
     ('api_token: "Token {{ session_token }}"', 'api_token: "{{ session_token }}-x"', "api_token other than"),
     ('api_token: "Token {{ session_token }}"', 'api_token: "Token{{ session_token }}"', "api_token other than"),
 ])
