@@ -15,7 +15,8 @@
   parameters; ``literal_eval`` too, so ``"0"`` is an integer, which matches a list index only); with a
   ``*`` among them the first value the pattern matches (dpath's walk order), else the one value it
   matches (two fail the stream, as dpath.get does). An object found is merged into the record, its keys
-  given ``key_transformation``'s prefix/suffix, unless one of them is already there; with
+  given ``key_transformation``'s prefix/suffix (each the typed value of its interpolation against the
+  config and the step's parameters, rendered once; none when false), unless one is already there; with
   ``delete_origin_value`` what the path matches is deleted (dpath's delete); with ``replace_record``
   it replaces the record.
 - None of these changes the declared schema: the CDK's catalog is the manifest's schema as written.
@@ -38,6 +39,7 @@ from source_solidafy.rest.transforms import TransformStep
 
 if TYPE_CHECKING:
     from source_solidafy.lowcode.translate_core import TranslatorCore
+    from source_solidafy.manifest.templates import TemplateString
 
 VALUE_TYPES: dict[str, type] = {"string": str, "number": float, "integer": int, "boolean": bool}
 ADD_VARS = {"config", "parameters", "record", "stream_slice", "stream_partition", "stream_interval"}
@@ -159,8 +161,8 @@ class AirbyteDpathFlatten(Strict):
     field_path: list[Template] = Field(min_length=1)
     delete_origin_value: bool = False
     replace_record: bool = False
-    prefix: str = ""
-    suffix: str = ""
+    prefix: Template | None = None  # KeyTransformation's, rendered once (values.TemplateTable.affix)
+    suffix: Template | None = None
     type: Literal["airbyte_dpath_flatten"] = "airbyte_dpath_flatten"
 
 
@@ -168,12 +170,16 @@ class DpathFlattenStep(TransformStep):
     def __init__(self, spec: AirbyteDpathFlatten, stream: str) -> None:
         self.spec, self.stream = spec, stream
         self._path: list[Any] | None = None  # the steps, evaluated against the sync's config once
+        self._affixes = ("", "")  # ... and so are the prefix and suffix
 
     def _glob(self, ctx: dict[str, Any]) -> list[Any]:
         if self._path is None:
             path = [jsoncodec.loads(t.render(ctx)) for t in self.spec.field_path]
             if (problem := dpath.check_glob(path)) is not None:
                 raise StreamError(f"stream '{self.stream}': DpathFlattenFields.field_path {path}: {problem}")
+            s = self.spec
+            prefix, suffix = (t.render(ctx) if t is not None else "" for t in (s.prefix, s.suffix))
+            self._affixes = (prefix, suffix)
             self._path = path
         return self._path
 
@@ -187,11 +193,12 @@ class DpathFlattenStep(TransformStep):
     def apply(self, records: list[dict[str, Any]], ctx: dict[str, Any]) -> None:
         s = self.spec
         path = self._glob(ctx)
+        prefix, suffix = self._affixes
         for record in records:
             found = self._extracted(record, path)
             if not isinstance(found, dict):
                 continue
-            extracted = {f"{s.prefix}{k}{s.suffix}": v for k, v in found.items()}
+            extracted = {f"{prefix}{k}{suffix}": v for k, v in found.items()}
             if s.replace_record and extracted:
                 record.clear()
                 record.update(extracted)
@@ -201,15 +208,14 @@ class DpathFlattenStep(TransformStep):
                 record.update(extracted)
 
 
-def _affix(t: TranslatorCore, keys: dict[str, Any], key: str) -> str:
-    """KeyTransformation.prefix/suffix as the CDK applies it: its typed value, none when that is false."""
-    text = keys.get(key)
-    if text is None:
-        return ""
-    if "{" in str(text):
-        raise t.fail(t.path(keys, key), f"a templated KeyTransformation.{key} is not supported yet")
-    value = t.interp(keys, key, {"config", "parameters"}).eval({}, str(text))
-    return str(value) if value else ""
+def _affix(t: TranslatorCore, step: dict[str, Any], keys: dict[str, Any], key: str) -> TemplateString | None:
+    """KeyTransformation.prefix/suffix, which the CDK evaluates once against the config and the
+    DpathFlattenFields' own parameters (see values.TemplateTable.affix)."""
+    if keys.get(key) is None:
+        return None
+    holder = {key: str(keys[key]), PARAMETERS: step.get(PARAMETERS)}
+    t.resolved.origin[id(holder)] = t.path(step, "key_transformation")
+    return t.table.affix_template(t.interp(holder, key, {"config", "parameters"}))
 
 
 def dpath_flatten(t: TranslatorCore, step: dict[str, Any]) -> AirbyteDpathFlatten:
@@ -228,7 +234,7 @@ def dpath_flatten(t: TranslatorCore, step: dict[str, Any]) -> AirbyteDpathFlatte
         t.check(keys, t.path(step, "key_transformation"))
     return AirbyteDpathFlatten(field_path=path, delete_origin_value=bool(step.get("delete_origin_value")),
                                replace_record=bool(step.get("replace_record")),
-                               prefix=_affix(t, keys, "prefix"), suffix=_affix(t, keys, "suffix"))
+                               prefix=_affix(t, step, keys, "prefix"), suffix=_affix(t, step, keys, "suffix"))
 
 
 @FACTORY.register(AirbyteDpathFlatten, DpathFlattenStep, slot="transform")

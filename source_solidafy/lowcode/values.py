@@ -138,7 +138,7 @@ class TemplateTable:
     def _new_env(self) -> None:
         self.env = make_environment()
         self.env.globals.update(_ab=self.text, _ab_body=self.body, _ab_url=self.url, _ab_field=self.field,
-                                _ab_keep=self.keep, _ab_holds=self.holds)
+                                _ab_keep=self.keep, _ab_holds=self.holds, _ab_affix=self.affix)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its jinja environment (made again on loading) nor compiled templates."""
@@ -207,6 +207,10 @@ class TemplateTable:
             return self.field_template(added)
         return self._compiled(f"{{{{ _ab_field({self._add(added)}, config) }}}}", value.where)
 
+    def affix_template(self, value: Interpolated) -> TemplateString:
+        """A KeyTransformation prefix/suffix (see :meth:`affix`)."""
+        return self._compiled(f"{{{{ _ab_affix({self._add(value)}, config) }}}}", value.where)
+
     def holds_template(self, value: Interpolated) -> TemplateString:
         """A RemoveFields condition (see :meth:`holds`)."""
         return self._compiled(f"{{{{ _ab_holds({self._add(value)}, config, property) }}}}", value.where)
@@ -248,6 +252,12 @@ class TemplateTable:
 
     def keep(self, n: int, config: Any, partition: Any, record: Any) -> bool:
         return self._truth(self.values[n], config, stream_slice=_plain(partition), record=record)
+
+    def affix(self, n: int, config: Any) -> str:
+        """A KeyTransformation prefix/suffix as the CDK makes it once: its typed value for the config
+        (``"1e3"`` is ``1000.0``), as text, none when that value is false (``0``, ``None``, ``""``)."""
+        value = self._eval(self.values[n], config, None)
+        return str(value) if value else ""
 
     def holds(self, n: int, config: Any, prop: Any) -> bool:
         """A RemoveFields condition for one leaf (``property``)."""

@@ -159,3 +159,26 @@ def test_dpath_flatten_fields_paths_are_the_cdks(record: dict[str, Any], steps: 
 def test_a_dpath_flatten_path_matching_two_values_fails_the_stream_as_dpath_get() -> None:
     with pytest.raises(StreamError, match="matches more than one value"):
         _apply(_flatten(["?"]), {"a": {"x": 1}, "b": {"y": 2}})
+
+
+@pytest.mark.parametrize(("affix", "key"), [
+    ("{{ config.p }}", "pre_apre_"), ("{{ config.z }}", "a"), ("{{ config.f }}", "1000.0a1000.0"),
+    ("{{ config.n }}", "a"), ("{{ config.l }}", "[1, 2]a[1, 2]"), ("{{ config.t }}", "(1, 2)a(1, 2)"),
+    ("{{ parameters.q }}_x", "Q_xaQ_x"), ("x{{ config.missing }}", "xax"), ("{{ config.missing }}", "a"),
+    ("{{ 2 > 1 }}", "TrueaTrue"),
+])
+def test_a_templated_key_transformation_is_the_cdks_typed_value(affix: str, key: str) -> None:
+    """The expected keys are what the CDK 7.39.1's KeyTransformation + DpathFlattenFields made of the
+    same prefix and suffix: the typed value of the text against the config and the step's parameters,
+    none when it is false ("0", None, empty)."""
+    config = {"p": "pre_", "z": "0", "f": "1e3", "n": None, "l": "[1, 2]", "t": "(1, 2)"}
+    steps = _flatten(["d"], key_transformation={"type": "KeyTransformation", "prefix": affix, "suffix": affix},
+                     **{"$parameters": {"q": "Q"}})
+    assert _apply(steps, {"d": {"a": 1}}, config) == {"d": {"a": 1}, key: 1}
+
+
+@pytest.mark.parametrize("affix", ["{{ record.id }}", "{{ stream_slice.p }}", "{{ stream_state.x }}"])
+def test_a_key_transformation_reading_more_than_config_and_parameters_fails_at_load_time(affix: str) -> None:
+    """The CDK evaluates it once, when the stream is made, with the config alone (it fails there too)."""
+    with pytest.raises(ManifestError, match=r"key_transformation.*prefix.*not available here"):
+        load_airbyte_text(_manifest(_flatten(["d"], key_transformation={"type": "KeyTransformation", "prefix": affix})))
