@@ -23,7 +23,7 @@ def _read(tmp_path: Path, name: str, api_changes: dict[str, Any]) -> tuple[Any, 
     case = Case.load(name)
     spec = case.api(dt.date.today())
     spec["auth"] = {**spec["auth"], **api_changes}
-    spec["log_headers"] = ["X-App-Id", "Authorization"]
+    spec["log_headers"] = ["X-App-Id", "Authorization", "X-Session"]
     api = ManifestApi(spec)
     with MockServer(api) as server:
         manifest, config, catalog = case.prepare(tmp_path, server.url, dt.date.today())
@@ -34,18 +34,19 @@ def _read(tmp_path: Path, name: str, api_changes: dict[str, Any]) -> tuple[Any, 
     return res, api.log, res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("name", ["session_form", "session_query"])
-def test_credentials_go_to_the_login_only_and_the_token_to_the_api_only(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(("name", "each"), [("session_form", 1), ("session_query", 2), ("session_header", 6)])
+def test_credentials_go_to_the_login_only_and_the_token_to_the_api_only(tmp_path: Path, name: str, each: int) -> None:
     res, log, output = _read(tmp_path, name, {})
     assert res.rc == 0, output[-2000:]
-    login, *api = log
-    assert login["path"] == "/auth/login" and all(r["path"] == "/v1/tickets" for r in api) and len(api) == 3
-    assert "s3cret pass&=" in json.dumps(login)
-    for request in api:
+    logins = [r for r in log if r["path"] == "/auth/login"]
+    api = [r for r in log if r["path"] == "/v1/tickets"]
+    assert len(api) == 3 and len(logins) == 3 * each  # no expiration_duration: the CDK's logins per request
+    assert all("s3cret pass&=" in json.dumps(login) for login in logins)
+    for n, request in enumerate(api, 1):
         text = json.dumps(request)
         assert not any(secret in text for secret in CREDENTIALS) and "X-App-Id" not in request["headers"]
-        assert "at-1" in text  # the session token, in the query (form) or Authorization (query)
-    assert not any(secret in output for secret in (*CREDENTIALS, "at-1"))
+        assert f"at-{n * each}" in text  # the last token, in the query (form) or a header
+    assert not any(secret in output for secret in CREDENTIALS) and "at-" not in output
 
 
 @pytest.mark.parametrize("name", ["session_form", "session_query"])

@@ -10,8 +10,10 @@ slice or page) and reads the token at ``session_token_path`` in the decoded answ
   its own ``authenticator`` (Basic, Bearer, ApiKey in a header or the query) on that request only;
 - the token: in ``Authorization: Bearer`` (``request_authentication`` Bearer), or where the ApiKey's
   ``inject_into`` says (a header or a query parameter) as ``<prefix>{{ session_token }}``;
-- logged in again after ``expiration_duration`` (required here: without it the CDK logs in before
-  every use of the token, several times per request).
+- logged in again after ``expiration_duration``; without it the CDK logs in at every use of the token,
+  so before each request 6 times (an ApiKey header), twice (Bearer) or once (an ApiKey query parameter),
+  the request carrying the last token: so do we (:func:`_logins_per_request`). A retry of a request logs
+  in that often again here (the CDK: 3, 1 or 0 times).
 
 The login request goes only to the login URL, through the connector's session; what it carries
 (credentials in the body, the query, the headers, its own authenticator's) is redacted from messages.
@@ -46,6 +48,7 @@ else:  # the session block plus ``when`` (a SelectiveAuthenticator's alternative
     _SessionAlternative = next(alt for alt in am.ALTERNATIVES if issubclass(alt, am.SessionTokenAuth))
 
 SESSION_TOKEN = re.compile(r"([^{}]*)\{\{\s*session_token\s*\}\}")
+KEPT_TOKENS = 32  # logging in per request: the last tokens, redacted from messages (not every one of a sync)
 LOGIN_AUTHS = {"BasicHttpAuthenticator", "BearerAuthenticator", "ApiKeyAuthenticator", "NoAuth"}
 LoginAuth = am.BasicAuth | am.BearerAuth | am.ApiKeyAuth | am.NoAuth
 
@@ -59,6 +62,7 @@ class LoginOptions(Strict):
     request: PageTemplates  # request_parameters, request_headers, request_body_json / request_body_data
     auth: LoginAuth | None = None  # the login requester's own authenticator
     token_param: str | None = None  # the token in this query parameter instead of a header
+    logins_per_request: int = 0  # without expiration_duration: the CDK's logins before each request
 
 
 class AirbyteSession(_SessionAlternative):
@@ -72,11 +76,11 @@ class AirbyteSessionAuth(a.SessionTokenAuth):
     body and authenticator, and sending the token in a header or a query parameter."""
 
     def __init__(self, *args: Any, request: PageTemplates, config: Mapping[str, Any], method: str, login_auth: a.Auth,
-                 token_param: str | None, **options: Any) -> None:
+                 token_param: str | None, each: int = 0, **options: Any) -> None:
         super().__init__(*args, **options)
         self._request, self._config, self._login_auth, self._token_param = request, config, login_auth, token_param
         self._page: PageRequest | None = None
-        self.token_method = method
+        self.token_method, self._each = method, each
 
     def _login(self) -> PageRequest:
         """The login request, rendered once as the CDK renders it (no partition, no page: ``send_request()``)."""
@@ -100,12 +104,29 @@ class AirbyteSessionAuth(a.SessionTokenAuth):
         return self._post(self.login_url, params=params, data=data, headers=headers)
 
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
-        if self._token_param is None:
-            super().apply(headers, params)
-            return
-        token = self._current()
+        token = self._token_now()
         self._local.applied = token
-        params[self._token_param] = f"{self.header_prefix}{token}"
+        if self._token_param is None:
+            headers[self.header_name] = f"{self.header_prefix}{token}"
+        else:
+            params[self._token_param] = f"{self.header_prefix}{token}"
+
+    @property
+    def token_info(self) -> dict[str, Any]:
+        """No login for it: a manifest's templates never read ``auth.*`` (the CDK logs in only to send requests)."""
+        return dict(self._info)
+
+    def _token_now(self) -> str:
+        """The token for one request: the kept one, or (without expiration_duration) the last of
+        ``logins_per_request`` new logins, as the CDK logs in at each use of the token."""
+        if not self._each:
+            return self._current()
+        with self._lock:
+            for _ in range(self._each):
+                self._refresh_locked()
+            del self._seen_secrets[:-KEPT_TOKENS]  # the tokens of the requests in flight, not of the whole sync
+            assert self._token is not None
+            return self._token
 
 
 @FACTORY.register(AirbyteSession, AirbyteSessionAuth, elsewhere={
@@ -116,7 +137,8 @@ def _airbyte_session(spec: AirbyteSession, inputs: AuthInputs) -> a.Auth:
     return AirbyteSessionAuth(inputs.token_url or inputs.render(spec.login_url), "{}", spec.token_path,
                               spec.header_name, spec.header_prefix, session=inputs.session,
                               lifetime_secs=spec.lifetime_secs, request=opts.request, config=inputs.config,
-                              method=opts.method, login_auth=login_auth, token_param=opts.token_param)
+                              method=opts.method, login_auth=login_auth, token_param=opts.token_param,
+                              each=opts.logins_per_request)
 
 
 def _templated(request: PageTemplates, login: PageRequest) -> list[str]:
@@ -142,8 +164,10 @@ def session_block(t: TranslatorCore, node: dict[str, Any], one_auth: Callable[[d
         raise t.fail(t.path(node, "session_token_path"), "session_token_path: expected a list of plain keys")
     fields, options = _login(t, node.get("login_requester"), one_auth)
     where, token_param = _token_place(t, node.get("request_authentication"))
-    return AirbyteSession(type="session_token", **fields, token_path=".".join(token_path), **where,
-                          lifetime_secs=_lifetime(t, node), airbyte=options.model_copy(update={"token_param": token_param}))
+    lifetime = _lifetime(t, node)
+    each = 0 if lifetime is not None else _logins_per_request(node, token_param)
+    return AirbyteSession(type="session_token", **fields, token_path=".".join(token_path), **where, lifetime_secs=lifetime,
+                          airbyte=options.model_copy(update={"token_param": token_param, "logins_per_request": each}))
 
 
 def _login(t: TranslatorCore, requester: Any, one_auth: Callable[[dict[str, Any], str], Any]) -> tuple[dict[str, Any], LoginOptions]:
@@ -243,11 +267,22 @@ def _token_place(t: TranslatorCore, option: Any) -> tuple[dict[str, Any], str | 
     return {"header_prefix": match.group(1)}, opt.field_name
 
 
-def _lifetime(t: TranslatorCore, node: dict[str, Any]) -> int:
+def _logins_per_request(node: dict[str, Any], token_param: str | None) -> int:
+    """Without expiration_duration the CDK's SessionTokenProvider logs in at every use of the token, and its
+    HttpRequester uses it: an ApiKey header 6 times (``get_auth_header`` reads ``auth_header``, then
+    ``auth_header`` and ``token``, each logging in; again when ``requests`` prepares the request with the
+    session's auth), a Bearer token twice (``token`` only), an ApiKey query parameter once
+    (``get_request_params``). The request carries the last token."""
+    if token_param is not None:
+        return 1
+    option = node.get("request_authentication")
+    return 2 if isinstance(option, dict) and option.get("type") == "Bearer" else 6
+
+
+def _lifetime(t: TranslatorCore, node: dict[str, Any]) -> int | None:
     text = node.get("expiration_duration")
     if not text:
-        raise t.fail(t.path(node), "a SessionTokenAuthenticator without expiration_duration is not supported "
-                                   "yet (the CDK then logs in several times before every request)")
+        return None
     try:
         step = parse_duration(str(text))
     except ValueError as exc:

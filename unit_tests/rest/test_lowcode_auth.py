@@ -181,8 +181,17 @@ def test_the_login_requesters_query_headers_form_and_own_authenticator_are_sent_
         "GET", {"username": "ann", "password": "pw&=1"}, None, "Authorization")
 
 
+@pytest.mark.parametrize(("kind", "each"), [("form", 1), ("query", 2), ("header", 6)])
+def test_without_expiration_duration_a_request_logs_in_as_often_as_the_cdk_reads_the_token(kind: str, each: int) -> None:
+    text = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "session_login_manifest.yaml").read_text()
+    config = {**LOGIN_CONFIG, "login_kind": kind}
+    block = load_airbyte_text(text).manifest.auth_for(config)
+    assert (block.lifetime_secs, block.airbyte.logins_per_request) == (None, each)
+    kept = load_airbyte_text(SESSION).manifest.auth
+    assert (kept.lifetime_secs, kept.airbyte.logins_per_request) == (3600, 0)
+
+
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("      expiration_duration: PT1H\n", "", "authenticator: a SessionTokenAuthenticator without expiration_duration"),
     ("expiration_duration: PT1H", "expiration_duration: P1M", "expiration_duration: expected whole seconds"),
     ("expiration_duration: PT1H", "expiration_duration: soon", "expected an ISO 8601 duration"),
     ("        http_method: POST\n", "        http_method: PUT\n",
