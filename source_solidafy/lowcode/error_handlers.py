@@ -8,8 +8,9 @@ by itself (``retry_statuses`` retried, a 401 refreshed once, other statuses from
 with a ``predicate``, ``error_message_contains``, a templated ``error_message``, or a header strategy
 other than a plain ``Retry-After`` (which our engine honours anyway) is one rule of its own
 (``AirbyteErrorHandler``) that decides each response as the CDK does.
-``max_retries`` (the first handler's, default 5) and the Constant / Exponential strategies are the
-connector's ``http`` settings, so every stream must agree on them.
+``max_retries`` (the first handler's, default 5) and the Constant / Exponential strategies are a retry
+policy: the first stream's is the connector's ``http`` settings, a stream whose policy differs has its
+own (its ``retry:``, rest/ratelimit.py ``RetryPolicy``), for its requests only.
 """
 
 from __future__ import annotations
@@ -80,9 +81,11 @@ class ErrorHandlerParts(TranslatorCore):
 
     http_choice: dict[str, Any] | None = None  # the connector's http settings the first stream asked for
 
-    def error_rules(self, requester: dict[str, Any], retry_statuses: frozenset[int], streamed: bool = False) -> list[Any]:
-        """The stream's ``errors`` for its requester's error handler (absent: a DefaultErrorHandler);
-        ``streamed``: the decoder reads a success's body as it arrives, so no rule sees that body."""
+    def error_rules(self, requester: dict[str, Any], retry_statuses: frozenset[int],
+                    streamed: bool = False) -> dict[str, Any]:
+        """The stream's ``errors`` for its requester's error handler (absent: a DefaultErrorHandler), and its
+        ``retry`` when its policy is not the connector's; ``streamed``: the decoder reads a success's body as
+        it arrives, so no rule sees that body."""
         node = requester.get("error_handler")
         at = self.path(requester, "error_handler")
         handler, retries, backoff = (Handler(), 5, None) if node is None else self._handler(node, at)
@@ -93,12 +96,10 @@ class ErrorHandlerParts(TranslatorCore):
         http = {**DEFAULT_HTTP, "max_retries": retries, **(backoff or {})}
         if self.http_choice is None:
             self.http_choice = http
-        elif http != self.http_choice:
-            raise self.fail(at, f"error handler retries/backoff {http} differ from another stream's "
-                                f"{self.http_choice} (one retry policy per connector is supported)")
+        own = {} if http == self.http_choice else {"retry": http}
         if _static(handler):
-            return rules_for(handler, retry_statuses)
-        return [AirbyteErrorHandler(handler=handler, retry_statuses=retry_statuses)]
+            return {"errors": rules_for(handler, retry_statuses), **own}
+        return {"errors": [AirbyteErrorHandler(handler=handler, retry_statuses=retry_statuses)], **own}
 
     def _handler(self, node: Any, at: Any) -> tuple[Handler, int, dict[str, Any] | None]:
         """(the handler, its max_retries, the backoff its strategies give or None for the default)."""
@@ -139,15 +140,17 @@ class ErrorHandlerParts(TranslatorCore):
         return Filter(action, frozenset(codes), predicate, str(contains) if contains else None, message)
 
     def _strategy(self, node: Any, at: Any) -> tuple[Strategy, dict[str, Any] | None]:
-        """The strategy, and the connector backoff a Constant / Exponential one gives."""
+        """The strategy, and the backoff of the stream's retry policy a Constant / Exponential one gives."""
         kind = self.check(node, at)
         if kind in ("WaitTimeFromHeader", "WaitUntilTimeFromHeader"):
             return self._header_wait(node, kind == "WaitUntilTimeFromHeader"), None
         value = node.get("backoff_time_in_seconds" if kind == "ConstantBackoffStrategy" else "factor", 5)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise self.fail(at, f"a templated {kind} is not supported yet")
-        return POLICY, {"backoff": "constant" if kind == "ConstantBackoffStrategy" else "exponential",
-                        "backoff_base_secs": float(value)}
+        if kind == "ConstantBackoffStrategy":
+            return POLICY, {"backoff": "constant", "backoff_base_secs": float(value)}
+        # the CDK waits factor * 2**n after the n-th try; ours base * 2**(n-1)
+        return POLICY, {"backoff": "exponential", "backoff_base_secs": 2.0 * value}
 
     def _header_wait(self, node: Any, until: bool) -> HeaderWait:
         """WaitTimeFromHeader / WaitUntilTimeFromHeader; a static regex is held to the one regex rule here."""

@@ -85,7 +85,7 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         self.place_none_values(out, none_values, retriever)
         decoder = out["decoder"] if isinstance(out["decoder"], dict) else {}
         streamed = bool(decoder.get("stream")) or decoder.get("type") == "json_stream"
-        out["errors"] = self.error_rules(requester, RETRY_STATUSES, streamed)
+        out.update(self.error_rules(requester, RETRY_STATUSES, streamed))  # errors, and retry if its own
         out["_url_base"] = self.interp(requester, "url_base", CONFIG_VARS, "")
         auth = self.auth(requester)
         if isinstance(out.get("pagination"), AirbytePaging):

@@ -166,6 +166,14 @@ class Http(Strict):
     rate_limit_pools: dict[str, PathGlobList] = Field(default_factory=new_dict)
 
 
+class StreamRetry(Strict):
+    """A stream's own retry policy for its requests; a key not given is the connector's ``http:`` one."""
+
+    max_retries: int | None = Field(default=None, ge=0)
+    backoff: Literal["exponential", "linear", "constant"] | None = None
+    backoff_base_secs: float | None = Field(default=None, ge=0)
+
+
 class Check(Strict):
     """The request ``check`` makes; params are lenient (an undefined value drops the param)."""
 
@@ -233,6 +241,7 @@ class Stream(Strict):
     incremental: Incremental | None = None
     dedupe: Literal["cursor_boundary"] | None = None  # after primary_key and cursor_field: it checks both
     errors: ErrorRules = Field(default_factory=new_list)  # tried before the connector's errors
+    retry: StreamRetry | None = None  # the stream's retries and backoff over the connector's (http:)
 
     @field_validator("dedupe")
     @classmethod

@@ -26,7 +26,7 @@ SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("http, check", [m.Http, m.Check]),
     ("errors", [m.ErrorRule]),
     ("spec", [m.SpecField]),
-    ("Stream", [m.Stream, m.Request, m.Incremental]),
+    ("Stream", [m.Stream, m.Request, m.Incremental, m.StreamRetry]),
     ("lookups", [m.Lookup, m.SchemaFields]),
     ("decoder", [m.JsonDecoder, m.JsonlDecoder, m.CsvDecoder, m.LinesDecoder, m.XmlDecoder, m.JsonStreamDecoder, m.NestedRecords,
                  m.Compression]),

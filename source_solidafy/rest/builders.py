@@ -321,6 +321,7 @@ READ_BY: dict[type, tuple[str, ...]] = {
     m.Stream: ("source_solidafy.rest.reader", "source_solidafy.rest.source", "source_solidafy.rest.partitions",
                "source_solidafy.rest.record_checks", "source_solidafy.manifest.loader"),
     m.Incremental: ("source_solidafy.rest.reader", "source_solidafy.rest.records"),
+    m.StreamRetry: ("source_solidafy.rest.reader", "source_solidafy.rest.ratelimit"),
     m.AsyncPoll: ("source_solidafy.rest.async_job",),
     m.Lookup: ("source_solidafy.rest.lookups",),
     m.SchemaFields: ("source_solidafy.rest.lookups", "source_solidafy.rest.source"),

@@ -8,7 +8,8 @@ body is read inside the retried call). Waits honour ``Retry-After`` (seconds, fr
 date), ``retry-after-ms`` and GitHub's ``x-ratelimit-remaining: 0`` + ``x-ratelimit-reset``;
 ``Stripe-Should-Retry: false`` stops retrying. Other 4xx fail at once; a 401 gets one retry when the
 auth could refresh its token. A stream's ``errors:`` rules (rest/response_rules.py) decide before these
-defaults. Every message and log line is redacted.
+defaults, and its ``retry:`` (a ``RetryPolicy``) may replace the connector's retries and backoff.
+Every message and log line is redacted.
 Every response's rate-limit headers feed its host's budget (rest/budgets.py), which every attempt
 waits on first; attempts, retries and waits are counted in the caller's ``RequestStats``.
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,13 +35,13 @@ from source_solidafy.rest.budgets import Budget, Budgets
 from source_solidafy.rest.origins import CredentialScope, ScopedCookiePolicy, forwardable
 from source_solidafy.rest.prepare import Preparer
 from source_solidafy.rest.ratelimit import (
-    BACKOFFS,
     ConcurrencyLimiter,
     Replay,
+    RetryLoops,
+    RetryPolicy,
     RetryWait,
     TokenBucket,
     request_slot,
-    retrying,
 )
 from source_solidafy.rest.request import ParamPairs as Params
 from source_solidafy.rest.request import param_list as _param_list
@@ -113,13 +113,12 @@ class HttpClient:
         """``sleep``, ``clock`` (Retry-After dates) and ``monotonic`` (the limiter) are injectable so tests never
         wait. ``deadline`` bounds one attempt (default: ``timeout``). ``connect_guard`` (host, port -> address)
         is asked before every new connection (``rest/guard.py``; the server's private-network rule)."""
-        if backoff not in BACKOFFS:
-            raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
+        self.policy = RetryPolicy(max_retries, backoff, backoff_base)  # a stream's own policy may replace it
         self._scope = CredentialScope(allowed_hosts)
         self._base_url = ""
         self.base_url = base_url
         self.auth = auth or Auth()
-        self.timeout, self.max_retries, self.retry_statuses = timeout, max_retries, frozenset(retry_statuses)
+        self.timeout, self.retry_statuses = timeout, frozenset(retry_statuses)
         self._log = log
         self._headers = {**(headers or {}), **({"User-Agent": user_agent} if user_agent else {})}
         self._secrets = {s for s in secrets if s}
@@ -133,6 +132,7 @@ class HttpClient:
         self._budgets = Budgets(rate_limit_pools or {}, backoff_max, self._waits, bucket, monotonic)
         self._answered = False  # set once any response arrived (see is_unknown_host)
         self._sleep = sleep
+        self._retrying = RetryLoops(self._waits, self._retry_on, sleep, self._before_sleep)
 
     def _new_session(self, max_response_mb: float, max_concurrency: int | None,
                      connect_guard: Callable[[str, int], str] | None) -> GuardedSession:
@@ -142,12 +142,10 @@ class HttpClient:
         session.cookies.set_policy(ScopedCookiePolicy(self._scope.allows))
         return session
 
-    @cached_property
-    def _retrying(self) -> tenacity.Retrying:
-        """Retry the statuses in ``retry_statuses`` and transient transport errors (never an unknown
-        host before any answer came), waiting as ``RetryWait`` says. Made by the first retry."""
-        return retrying(self.max_retries + 1, lambda exc: isinstance(exc, (_Retry, *TRANSIENT))
-                        and (self._answered or not is_unknown_host(exc)), self._waits, self._sleep, self._before_sleep)
+    def _retry_on(self, exc: BaseException) -> bool:
+        """Retried: the statuses in ``retry_statuses`` and transient transport errors (never an unknown
+        host before any answer came), waiting as ``RetryWait`` says."""
+        return isinstance(exc, (_Retry, *TRANSIENT)) and (self._answered or not is_unknown_host(exc))
 
     @property
     def base_url(self) -> str:
@@ -200,36 +198,37 @@ class HttpClient:
     def request(self, method: str, path_or_url: str, *, params: Params = None,
                 headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
                 slots: threading.Semaphore | None = None, stats: RequestStats | None = None,
-                rules: Sequence[ResponseRule] = ()) -> Response:
+                rules: Sequence[ResponseRule] = (), retry: RetryPolicy | None = None) -> Response:
         """Send one logical request (retrying as configured); raise HttpError/AuthError on failure.
 
         ``slots`` is the sync's cap on requests in flight (``--concurrency``): each attempt holds one
         of them while it is on the wire (see :func:`request_slot`). ``stats`` counts the attempts,
         retries and waits (the stream's, in its summary). ``rules`` (a stream's ``errors:``) are tried
-        on every response first; an ``ignore`` raises :class:`ResponseIgnored`.
+        on every response first; an ``ignore`` raises :class:`ResponseIgnored`. ``retry``: the stream's own
+        retry policy (None: the connector's).
         """
         resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, stats, False,
-                                        rules))
+                                        rules, retry))
         assert isinstance(resp, Response)
         return resp
 
     def stream(self, method: str, path_or_url: str, *, params: Params = None,
                headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
                slots: threading.Semaphore | None = None, stats: RequestStats | None = None,
-               rules: Sequence[ResponseRule] = ()) -> StreamedResponse:
+               rules: Sequence[ResponseRule] = (), retry: RetryPolicy | None = None) -> StreamedResponse:
         """Like :meth:`request`, but a successful body is not read: it is read as it arrives with
         ``StreamedResponse.chunks`` (the caller closes it). Retries happen before the body starts;
         ``http.deadline_secs`` covers the answer's headers, ``timeout_secs`` every read after them.
         ``rules`` see the error responses only (a success's body is not read here).
         """
         resp = self._perform(self._call(method, path_or_url, params, headers, json_body, data, slots, stats, True,
-                                        rules))
+                                        rules, retry))
         assert isinstance(resp, StreamedResponse)
         return resp
 
     def _call(self, method: str, path_or_url: str, params: Params, headers: Mapping[str, str] | None,
               json_body: Any, data: Any, slots: threading.Semaphore | None, stats: RequestStats | None,
-              stream: bool, rules: Sequence[ResponseRule] = ()) -> _Call:
+              stream: bool, rules: Sequence[ResponseRule] = (), retry: RetryPolicy | None = None) -> _Call:
         """The parts of one logical request; the secrets in its parameters and headers are noted."""
         merged = {**self._headers, **headers} if headers else self._headers
         body = orjson.dumps(json_body) if json_body is not None else data
@@ -237,7 +236,7 @@ class HttpClient:
             merged = {"Content-Type": "application/json", **merged}
         url = self.url_for(path_or_url)
         call = _Call(method.upper(), url, _param_list(params), merged, body, slots, stream, stats, self._budgets.of(url),
-                     rules)
+                     rules, retry or self.policy)
         for key, value in call.params:
             if value and is_secret_name(key):
                 self._secrets.add(str(value))
@@ -279,11 +278,11 @@ class HttpClient:
         except BaseException as exc:
             first = exc
         try:
-            return self._retrying(Replay(first, self._attempt), call)
+            return self._retrying(call.policy)(Replay(first, self._attempt), call)
         except _Retry as exc:
             return exc.response
         except requests.RequestException as exc:
-            raise failure(exc, call.method, call.url, lambda: self._display(call), self.timeout, self.max_retries,
+            raise failure(exc, call.method, call.url, lambda: self._display(call), self.timeout, call.policy.max_retries,
                           self._answered, self.redact) from None
 
     def _attempt(self, call: _Call) -> Response | StreamedResponse:
@@ -353,13 +352,14 @@ class HttpClient:
         if isinstance(exc, _Retry) and exc.reason:
             reason = f"{exc.reason}; {reason}"
         self._warn(
-            f"{what} from {call.method} {self._display(call)}, retry {state.attempt_number}/{self.max_retries}"
+            f"{what} from {call.method} {self._display(call)}, retry {state.attempt_number}/{call.policy.max_retries}"
             f" in {state.next_action.sleep:.1f}s ({reason})"
         )
 
     def _final_error(self, call: _Call, resp: Response, rule: ResponseRule | None = None) -> HttpError:
-        retried = self.max_retries > 0 and (rule.action in RETRYING if rule is not None else self._should_retry(resp))
-        after = f" after {self.max_retries} retries" if retried else ""
+        retries = call.policy.max_retries
+        retried = retries > 0 and (rule.action in RETRYING if rule is not None else self._should_retry(resp))
+        after = f" after {retries} retries" if retried else ""
         snippet = resp.snippet(200)  # redacted before it is cut: a cut secret would leak its start
         message = self.redact(f"HTTP {resp.status} {resp.reason} from {call.method} {resp.url}{after}"
                               f"{self.auth.failure_note()}")
@@ -385,12 +385,14 @@ class HttpClient:
 class _Call:
     """The parts of a logical request that stay the same across its attempts."""
 
-    __slots__ = ("method", "url", "params", "headers", "body", "slots", "stream", "stats", "budget", "rules", "rule")
+    __slots__ = ("method", "url", "params", "headers", "body", "slots", "stream", "stats", "budget", "rules", "rule",
+                 "policy")
 
     def __init__(self, method: str, url: str, params: list[tuple[str, Any]], headers: Mapping[str, str],
                  body: Any, slots: threading.Semaphore | None, stream: bool, stats: RequestStats | None,
-                 budget: Budget, rules: Sequence[ResponseRule] = ()) -> None:
+                 budget: Budget, rules: Sequence[ResponseRule], policy: RetryPolicy) -> None:
         self.method, self.url, self.params, self.headers, self.body = method, url, params, headers, body
         self.slots, self.stream, self.stats, self.budget, self.rules = slots, stream, stats, budget, rules
+        self.policy = policy  # the stream's retry policy, else the connector's
         self.rule: ResponseRule | None = None  # what the last attempt's response matched
 

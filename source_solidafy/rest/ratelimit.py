@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -136,17 +137,32 @@ class Replay(Generic[_A, _R]):
         return self._attempt(arg)
 
 
-def retrying(attempts: int, retry_on: Callable[[BaseException], bool], wait: Callable[[Any], float],
-             sleep: Callable[[float], None], before_sleep: Callable[[Any], None]) -> tenacity.Retrying:
-    """HttpClient's retry loop after its first attempt. tenacity is imported here, by a client's first
-    retry: a read that needs none never imports it (~5 ms of start-up)."""
-    import tenacity
-
-    return tenacity.Retrying(stop=tenacity.stop_after_attempt(attempts), retry=tenacity.retry_if_exception(retry_on),
-                             wait=wait, sleep=sleep, before_sleep=before_sleep, reraise=True)
-
-
 BACKOFFS = ("exponential", "linear", "constant")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a request is retried and the backoff between retries: the connector's (``http:``), or a
+    stream's own (its ``retry:`` block over the connector's). What the server asks to wait, the cap on
+    every wait and the rate-limit budgets stay the connector's whatever the policy."""
+
+    max_retries: int = 3
+    backoff: str = "exponential"
+    base: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.backoff not in BACKOFFS:
+            raise ValueError(f"backoff must be one of {', '.join(BACKOFFS)}, got {self.backoff!r}")
+        if self.max_retries < 0 or self.base < 0:
+            raise ValueError(f"max_retries and the backoff base must be >= 0, got {self.max_retries}, {self.base}")
+
+    def overridden(self, own: Any) -> RetryPolicy:
+        """This policy with what a stream's ``retry:`` block gives (a key it leaves None keeps this one's)."""
+        def pick(mine: Any, theirs: Any) -> Any:
+            return mine if theirs is None else theirs
+
+        return RetryPolicy(pick(self.max_retries, own.max_retries), pick(self.backoff, own.backoff),
+                           pick(self.base, own.backoff_base_secs))
 
 
 class RetryWait:
@@ -181,6 +197,10 @@ class RetryWait:
             wait, reason = self.policy(state.attempt_number), "backoff"
         state.solidafy_reason = reason
         return min(max(wait, 0.0), self.cap)
+
+    def under(self, policy: RetryPolicy) -> RetryWait:
+        """The same waits (hints, cap, clock) with ``policy``'s backoff."""
+        return RetryWait(policy.backoff, policy.base, self.cap, self._clock)
 
     def now(self) -> float:
         """The wall clock (epoch seconds) the hints are read against."""
@@ -235,3 +255,24 @@ def _http_date(value: str, now: float) -> float | None:
     if when.tzinfo is None:
         return None
     return when.timestamp() - now
+
+
+class RetryLoops:
+    """HttpClient's retry loops after a request's first attempt: one per retry policy (the connector's, a
+    stream's own), made by its first retry, each waiting as ``waits`` with the policy's backoff. tenacity
+    is imported then: a read that needs no retry never imports it (~5 ms of start-up)."""
+
+    def __init__(self, waits: RetryWait, retry_on: Callable[[BaseException], bool], sleep: Callable[[float], None],
+                 before_sleep: Callable[[Any], None]) -> None:
+        self._waits, self._retry_on, self._sleep, self._before_sleep = waits, retry_on, sleep, before_sleep
+        self._loops: dict[RetryPolicy, tenacity.Retrying] = {}
+
+    def __call__(self, policy: RetryPolicy) -> tenacity.Retrying:
+        loop = self._loops.get(policy)
+        if loop is None:
+            import tenacity
+
+            loop = self._loops.setdefault(policy, tenacity.Retrying(
+                stop=tenacity.stop_after_attempt(policy.max_retries + 1), retry=tenacity.retry_if_exception(self._retry_on),
+                wait=self._waits.under(policy), sleep=self._sleep, before_sleep=self._before_sleep, reraise=True))
+        return loop

@@ -63,6 +63,7 @@ class StreamReader:
         self._count_lock = threading.Lock()
         self.checks = RecordChecks(spec, self.warn)
         self.rules = builders.response_rules(spec.errors, rt.manifest.errors, rt.config)  # the stream's, then the connector's
+        self.retry = rt.client.policy.overridden(spec.retry) if spec.retry is not None else None  # None: the client's
 
     @staticmethod
     def decoder_for(spec: Any, key: str) -> Decoder:
@@ -174,7 +175,7 @@ class StreamReader:
         data = page.data if page.data is not None else request.data
         return path, {"params": params, "headers": headers, "json_body": body,
                       "data": data if body is None else None, "slots": self.slots,
-                      "stats": self.ctx.http_stats, "rules": self.rules}
+                      "stats": self.ctx.http_stats, "rules": self.rules, "retry": self.retry}
 
     def _fetcher(self, request: RenderedRequest, kind: str) -> PageFetcher:
         """The request chain's responses, some fetched ahead when its paginator plans pages."""
