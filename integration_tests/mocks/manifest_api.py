@@ -110,8 +110,8 @@ def format_moment(moment: dt.datetime, fmt: str) -> Any:
 
 def logged(req: Request, hidden: str | None = None, headers: list[str] | None = None) -> dict[str, Any]:
     """What the differential tests compare: method, path, query pairs (sorted; the value of the query
-    parameter ``hidden``, a JWT signed anew by each engine, as ``<jwt>``), the parsed body; the request
-    headers named in ``headers`` (those it has), when asked for."""
+    parameter ``hidden``, a JWT signed anew by each engine, as ``<jwt>``), the parsed body (a form's
+    ``assertion``, such a JWT too: ``<jwt>``); the request headers named in ``headers`` (those it has)."""
     body: Any = None
     if req.body:
         kind = (req.header("Content-Type") or "").split(";")[0].strip()
@@ -119,6 +119,7 @@ def logged(req: Request, hidden: str | None = None, headers: list[str] | None = 
             body = json.loads(req.body)
         elif kind == "application/x-www-form-urlencoded":
             body = multi_form(req.body)  # a field sent twice (the CDK's scopes) is a list
+            body = {k: "<jwt>" if k == "assertion" else v for k, v in body.items()}  # signed anew by each engine
         else:
             body = req.body.decode("utf-8", "replace")
     query = sorted((k, "<jwt>" if k == hidden else v) for k, values in req.query.items() for v in values)

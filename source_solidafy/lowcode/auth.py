@@ -135,7 +135,9 @@ class AuthParts(TranslatorCore):
 
     def oauth(self, node: dict[str, Any], value: Any) -> AirbyteOAuth | dict[str, Any]:
         saved = self.config_key_or(node, "refresh_token", value) if node.get("refresh_token") is not None else None
-        return oauth_block(self, node, saved)
+        given = node.get("profile_assertion")
+        assertion = self.one_auth(given, self.check(given, self.path(node, "profile_assertion"))) if given else None
+        return oauth_block(self, node, saved, assertion)
 
     def config_key_or(self, node: dict[str, Any], key: str, value: Any) -> Any:
         """``{{ config['refresh_token'] }}`` kept as written (it renders alike), so a rotated refresh token can

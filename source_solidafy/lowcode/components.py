@@ -53,7 +53,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
                                      "refresh_token_name", "access_token_name", "grant_type_name",
                                      "refresh_token_updater", "send_refresh_request_as_query_params",
                                      "access_token_value", "token_expiry_date", "refresh_token_error_status_codes",
-                                     "refresh_token_error_key", "refresh_token_error_values"}),
+                                     "refresh_token_error_key", "refresh_token_error_values", "profile_assertion",
+                                     "use_profile_assertion"}),
     "SelectiveAuthenticator": frozenset({"authenticator_selection_path", "authenticators"}),
     "JwtAuthenticator": frozenset({"secret_key", "algorithm", "token_duration", "header_prefix", "jwt_headers",
                                    "jwt_payload", "additional_jwt_headers", "additional_jwt_payload", "passphrase",
@@ -104,7 +105,6 @@ KNOWN: dict[str, dict[str, Any]] = {
                       "read_timeout_in_seconds": None, "use_tcp_keepalive": False},
     "RecordSelector": {"schema_normalization": None},
     "DpathExtractor": {"record_expander": None},
-    "OAuthAuthenticator": {"profile_assertion": None, "use_profile_assertion": False},
     "ParentStreamConfig": {"lazy_read_pointer": [], "extra_fields": None},
     "CheckStream": {"dynamic_streams_check_configs": None, "config_overrides": None},
     "Spec": {"config_normalization_rules": None},
@@ -121,10 +121,6 @@ NEEDS: dict[str, str] = {
     "DynamicDeclarativeStream": "streams generated at run time (dynamic_streams)",
     "DeclarativeSource.dynamic_streams": "streams generated at run time (dynamic_streams)",
     "StateDelegatingStream": "streams that switch retrievers by state (StateDelegatingStream)",
-    "OAuthAuthenticator.profile_assertion": "a JWT profile assertion in the OAuth refresh request (grant_type "
-                                            "jwt-bearer, the JwtAuthenticator's token as assertion)",
-    "OAuthAuthenticator.use_profile_assertion": "a JWT profile assertion in the OAuth refresh request (grant_type "
-                                                "jwt-bearer, the JwtAuthenticator's token as assertion)",
     "CustomPartitionRouter": "Python", "DynamicSchemaLoader": "schemas loaded from the API at discover time",
     "next_page_token": "next_page_token in the requester's url_base (the requester's request_parameters, "
                        "request_headers, request_body_json, request_body_data and path read it)",

@@ -84,6 +84,7 @@ class AirbyteOAuth(_RefreshAlternative):
     with the CDK's refresh request in ``airbyte``."""
 
     airbyte: AirbyteOAuthOptions
+    assertion: am.JwtAuth | None = None  # profile_assertion, when use_profile_assertion (oauth_assertion.py)
 
 
 class _TooDeep(Exception):
@@ -257,12 +258,13 @@ _SHAPE = "source_solidafy.lowcode.oauth: our block's texts (config keys found, r
 @FACTORY.register(AirbyteOAuth, AirbyteOAuthGrant, elsewhere={
     "when": "source_solidafy.manifest.auth_choice.choose_auth", "client_id": _SHAPE, "client_secret": _SHAPE,
     "refresh_token": "source_solidafy.lowcode.oauth._airbyte_oauth: where a rotated token is saved (on_rotate)",
-    "client_auth": _CDK, "scopes": _CDK, "token_headers": _CDK, "token_params": _CDK})
+    "client_auth": _CDK, "scopes": _CDK, "token_headers": _CDK, "token_params": _CDK,
+    "assertion": "source_solidafy.lowcode.oauth_assertion.AssertionGrant: the JwtAuth that signs each assertion"})
 def _airbyte_oauth(spec: AirbyteOAuth, inputs: AuthInputs) -> a.Auth:
     opts = spec.airbyte
     names = {**NAMES, **{key: str(_typed(inputs, template)) for key, template in opts.names.items()}}
     client_id = _typed(inputs, opts.client_id)
-    if not client_id:
+    if not client_id and spec.assertion is None:
         raise ConfigError("OAuthAuthenticator: client_id is empty (the CDK cannot evaluate it either)")
     headers = _headers(inputs, opts)
     head: dict[str, Any] = {names["grant_type"]: _typed(inputs, opts.grant_type)}
@@ -281,9 +283,16 @@ def _airbyte_oauth(spec: AirbyteOAuth, inputs: AuthInputs) -> a.Auth:
     on_rotate = (lambda value: save(spec.refresh_token, value)) if save is not None and refresh is not None else None
     secrets = {k: v for k, v in tail.items() if isinstance(v, str)}
     given = _given_token(inputs, opts)
-    grant = AirbyteOAuthGrant(inputs.token_url or inputs.render(spec.token_url), head, tail, names,
-                              refresh, opts.expiry_is_date, opts.as_query, opts.errors, on_rotate=on_rotate,
-                              session=inputs.session, request=o.TokenRequest(params=secrets, headers=headers))
+    args = (inputs.token_url or inputs.render(spec.token_url), head, tail, names, refresh, opts.expiry_is_date,
+            opts.as_query, opts.errors)
+    options: dict[str, Any] = {"on_rotate": on_rotate, "session": inputs.session,
+                               "request": o.TokenRequest(params=secrets, headers=headers)}
+    if spec.assertion is None:
+        grant = AirbyteOAuthGrant(*args, **options)
+    else:
+        from source_solidafy.lowcode.oauth_assertion import AssertionGrant
+
+        grant = AssertionGrant(*args, signer=FACTORY.build(spec.assertion, inputs, a.Auth), **options)
     grant.seed(*given)
     return grant
 
@@ -312,14 +321,14 @@ def _named(t: TranslatorCore, node: dict[str, Any], key: str, default: str) -> T
     return t.table.typed_template(t.interp(node, key, CONFIG_VARS))
 
 
-def _required(t: TranslatorCore, node: dict[str, Any]) -> None:
-    """What the CDK refuses when it builds the authenticator."""
+def _required(t: TranslatorCore, node: dict[str, Any], assertion: bool) -> None:
+    """What the CDK refuses when it builds the authenticator (``assertion``: the profile-assertion flow)."""
     if not node.get("token_refresh_endpoint") and node.get("access_token_value") is None:
         raise t.fail(t.path(node), "OAuthAuthenticator without token_refresh_endpoint nor access_token_value "
                                    "(the CDK fails on the first request)")
-    if node.get("client_id") is None or node.get("client_secret") is None:
+    if not assertion and (node.get("client_id") is None or node.get("client_secret") is None):
         raise t.fail(t.path(node), "OAuthAuthenticator needs client_id and client_secret (the CDK refuses it)")
-    if ((node.get("grant_type") or "refresh_token") == "refresh_token" and node.get("refresh_token") is None
+    if (not assertion and (node.get("grant_type") or "refresh_token") == "refresh_token" and node.get("refresh_token") is None
             and node.get("refresh_token_updater") is None):  # with an updater the config holds it
         raise t.fail(t.path(node), "OAuthAuthenticator with grant_type refresh_token needs a refresh_token "
                                    "(the CDK refuses it)")
@@ -332,14 +341,19 @@ def _optional(t: TranslatorCore, node: dict[str, Any], key: str) -> TemplateStri
     return None if node.get(key) is None else t.table.typed_template(t.interp(node, key, CONFIG_VARS))
 
 
-def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString | None) -> AirbyteOAuth | dict[str, Any]:
+def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString | None,
+                assertion: Any = None) -> AirbyteOAuth | dict[str, Any]:
     """OAuthAuthenticator -> :class:`AirbyteOAuth`. ``saved``: the template a rotated refresh token is
     written back to (a config key), else the refresh token's own. Without token_refresh_endpoint, the
-    CDK's access-token flow: access_token_value as a bearer token, never refreshed."""
-    _required(t, node)
+    CDK's access-token flow: access_token_value as a bearer token, never refreshed. ``assertion``: the
+    profile_assertion translated (oauth_assertion.py)."""
+    from source_solidafy.lowcode.oauth_assertion import uses_assertion
 
-    def text(key: str) -> TemplateString:
-        return t.table.template(t.interp(node, key, CONFIG_VARS), t.where_of(t.path(node, key)))
+    use = uses_assertion(t, node, assertion)
+    _required(t, node, use)
+
+    def text(key: str) -> TemplateString:  # a client is optional with a profile assertion
+        return t.table.template(t.interp(node, key, CONFIG_VARS, ""), t.where_of(t.path(node, key)))
 
     if not node.get("token_refresh_endpoint"):
         return {"type": "bearer", "token": text("access_token_value")}
@@ -354,8 +368,8 @@ def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString |
         refresh, saved = None, path_template(found[0].refresh_path)
     options = AirbyteOAuthOptions(
         grant_type=_named(t, node, "grant_type", "refresh_token"), names=names,
-        client_id=t.table.typed_template(t.interp(node, "client_id", CONFIG_VARS)),
-        client_secret=t.table.typed_template(t.interp(node, "client_secret", CONFIG_VARS)),
+        client_id=t.table.typed_template(t.interp(node, "client_id", CONFIG_VARS, "")),
+        client_secret=t.table.typed_template(t.interp(node, "client_secret", CONFIG_VARS, "")),
         refresh_token=refresh, scopes=list(node.get("scopes") or []),
         body=_mapping(t, node, "refresh_request_body"), headers=_mapping(t, node, "refresh_request_headers"),
         expiry_is_date=bool(node.get("token_expiry_date_format")), updater=found[0] if found else None,
@@ -364,4 +378,5 @@ def oauth_block(t: TranslatorCore, node: dict[str, Any], saved: TemplateString |
         expiry_date=None if found else _optional(t, node, "token_expiry_date"))
     return AirbyteOAuth(type="oauth2_refresh_token", token_url=text("token_refresh_endpoint"),
                         client_id=text("client_id"), client_secret=text("client_secret"),
-                        refresh_token=saved if saved is not None else TemplateString(""), airbyte=options)
+                        refresh_token=saved if saved is not None else TemplateString(""), airbyte=options,
+                        assertion=am.JwtAuth.model_validate(assertion) if use else None)

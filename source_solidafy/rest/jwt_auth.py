@@ -144,5 +144,11 @@ class JwtAuth(Auth):
         else:
             headers[self.header_name] = f"{self.header_prefix}{self._current()}"
 
+    def assertion(self) -> str:
+        """A newly signed JWT after the prefix (airbyte's JwtAuthenticator.token, an OAuth profile assertion)."""
+        token = self._signer.sign()[0]
+        self._seen.append(token)
+        return f"{self.header_prefix}{token}"
+
     def secrets(self) -> list[str]:
         return [*self._signer.secrets(), *self._seen]

@@ -1,7 +1,7 @@
 """OAuthAuthenticator's refresh options as airbyte-cdk 7.39.1 reads them (source_solidafy/lowcode/oauth.py,
 oauth_errors.py): send_refresh_request_as_query_params, access_token_value with token_expiry_date,
-refresh_token_error_*; what we do not do fails at load time. Differential cases: oauth_query,
-oauth_given_token, oauth_given_expired, oauth_rejected."""
+refresh_token_error_*, profile_assertion; what we do not do fails at load time. Differential cases: oauth_query,
+oauth_given_token, oauth_given_expired, oauth_rejected, oauth_assertion."""
 
 from __future__ import annotations
 
@@ -129,11 +129,49 @@ def test_the_error_options_of_a_refresh_token_updater_and_its_query_string(refus
      "          refresh_token_updater: {refresh_token_error_key: error}\n", "on both the OAuthAuthenticator and its"),
     ("refresh_token_error_status_codes: [400, 401]", "refresh_token_error_status_codes: 400", "a list of HTTP statuses"),
     ("refresh_token_error_values: [invalid_grant, revoked]", "refresh_token_error_values: [1]", "a list of text"),
-    ("          refresh_token_error_key: error\n", "          refresh_token_error_key: error\n"
-     "          profile_assertion: {type: JwtAuthenticator, secret_key: k, algorithm: HS256}\n",
-     "profile_assertion is not supported \\(needs a JWT profile assertion"),
 ])
 def test_refresh_options_we_cannot_read_alike_fail_at_load_time(old: str, new: str, message: str) -> None:
     assert old in OPTIONS
     with pytest.raises(ManifestError, match=message):
         load_airbyte_text(OPTIONS.replace(old, new))
+
+
+ASSERTION = (MANIFESTS / "oauth_assertion_manifest.yaml").read_text()
+ASSERTION_CONFIG = {"api_url": "http://127.0.0.1:9", "secret_key": "s" * 32, "key_id": "k-7", "client_email": "svc@x"}
+
+
+@pytest.mark.parametrize(("prefix", "sent_prefix"), [("", ""), ("            header_prefix: JWT\n", "JWT ")])
+def test_a_profile_assertion_is_the_whole_form(prefix: str, sent_prefix: str) -> None:
+    import jwt
+
+    text = ASSERTION.replace("            token_duration: 300\n", "            token_duration: 300\n" + prefix)
+    auth = _auth(text, ASSERTION_CONFIG)
+    sent = _sent(auth, {"access_token": "at-9", "ttl": 60})
+    assert _applied(auth)[0]["Authorization"] == "Bearer at-9"
+    (grant, grant_type), (name, assertion) = sent[0]["data"]
+    assert (grant, grant_type, name) == ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion")
+    assert assertion.startswith(sent_prefix) and sent[0]["headers"]["X-Tenant"] == "acme"
+    claims = jwt.decode(assertion[len(sent_prefix):], "s" * 32, algorithms=["HS256"], audience="http://127.0.0.1:9/oauth2/token")
+    assert claims["iss"] == "svc@x" and claims["scope"] == "reports.read" and claims["exp"] - claims["iat"] == 300
+    assert assertion in auth.secrets() and "s" * 32 in auth.secrets()
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("use_profile_assertion: true", "use_profile_assertion: maybe", "expected true or false"),
+    ("use_profile_assertion: true", "use_profile_assertion: true\n          send_refresh_request_as_query_params: true",
+     "with a profile assertion is not supported yet"),
+    ("use_profile_assertion: true", "use_profile_assertion: true\n          refresh_token_updater: {}",
+     "with refresh_token_updater is not supported yet"),
+    ("use_profile_assertion: true", "use_profile_assertion: false", "needs client_id and client_secret"),
+])
+def test_profile_assertions_we_cannot_send_alike_fail_at_load_time(old: str, new: str, message: str) -> None:
+    assert old in ASSERTION
+    with pytest.raises(ManifestError, match=message):
+        load_airbyte_text(ASSERTION.replace(old, new))
+
+
+def test_use_profile_assertion_without_one_fails_at_load_time() -> None:
+    start = ASSERTION.index("          profile_assertion:")
+    end = ASSERTION.index("      record_selector:")
+    with pytest.raises(ManifestError, match="needs a profile_assertion"):
+        load_airbyte_text(ASSERTION[:start] + ASSERTION[end:])
