@@ -29,7 +29,7 @@ from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode import dpath
 from source_solidafy.manifest.decoder_parts import Compression, CompressionSpec
-from source_solidafy.manifest.fields import Strict, Template
+from source_solidafy.manifest.fields import Strict, Template, new_list
 from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import unpack as up
 from source_solidafy.rest.builders import FACTORY
@@ -41,8 +41,8 @@ class AirbyteDpathExtractor(Strict):
     """A JSON body's records at a DpathExtractor.field_path: its steps, rendered; or ``templates``, steps
     that read the config (each the JSON text of its typed value), rendered once, at the first page."""
 
-    field_path: list[str | int] = Field(default_factory=list)
-    templates: list[Template] = Field(default_factory=list)
+    field_path: list[str | int] = Field(default_factory=new_list)
+    templates: list[Template] = Field(default_factory=new_list)
     compression: CompressionSpec = Field(default_factory=Compression.model_construct)
     type: Literal["airbyte_dpath_extractor"] = "airbyte_dpath_extractor"
 
