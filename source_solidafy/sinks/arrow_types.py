@@ -12,7 +12,7 @@ batches disagree is the column widened by the same rules (other mismatches becom
 
 from __future__ import annotations
 
-from array import array
+import struct
 from collections.abc import Sequence
 from itertools import chain
 from operator import itemgetter
@@ -197,12 +197,13 @@ def _column(values: Sequence[Any]) -> pa.Array:
 
 
 def _numbers(values: Sequence[Any], code: str, dtype: pa.DataType) -> pa.Array:
-    """Only ints (or only floats), no nulls: ``array`` packs them in C into the machine representation
-    Arrow keeps, and that memory becomes the Arrow data buffer as it is (``pa.array`` takes 1.6x as
-    long for ints)."""
+    """Only ints (or only floats), no nulls: ``struct`` packs them in C into the machine representation
+    Arrow keeps, and those bytes become the Arrow data buffer as they are (``pa.array`` takes 1.6x as
+    long for ints; ``array.array`` parses each item like a function argument: ~1.6x the instructions
+    of ``struct`` for ints, ~2.7x for floats)."""
     try:
-        packed = array(code, values)
-    except OverflowError:  # integers outside int64
+        packed = struct.pack(f"{len(values)}{code}", *values)
+    except struct.error:  # integers outside int64
         return _slow_column(values)
     return pa.Array.from_buffers(dtype, len(values), [None, pa.py_buffer(packed)])
 

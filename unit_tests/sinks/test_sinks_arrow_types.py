@@ -42,8 +42,9 @@ def test_key_first_seen_after_ten_thousand_records_is_kept():
         ([-(2**63), 1], pa.int64(), [-(2**63), 1]),
         ([2**64 + 5], pa.string(), [str(2**64 + 5)]),
         ([None, None], pa.null(), [None, None]),
-        ([2**63 - 1, -(2**63), 0], pa.int64(), [2**63 - 1, -(2**63), 0]),  # ints only: packed by array("q")
-        ([1.5, -0.0, 1e308], pa.float64(), [1.5, -0.0, 1e308]),  # floats only: packed by array("d")
+        ([2**63 - 1, -(2**63), 0], pa.int64(), [2**63 - 1, -(2**63), 0]),  # ints only: packed by struct ("q")
+        ([1.5, -0.0, 1e308], pa.float64(), [1.5, -0.0, 1e308]),  # floats only: packed by struct ("d")
+        ([float("inf"), -float("inf"), 5e-324], pa.float64(), [float("inf"), -float("inf"), 5e-324]),
         ([None, 1, None], pa.int64(), [None, 1, None]),
         ([1, None, 2], pa.int64(), [1, None, 2]),
         (["a", None, 1], pa.string(), ["a", None, "1"]),  # one type and nulls, then another

@@ -289,11 +289,41 @@ def test_strings_with_few_values_are_dictionary_encoded_judged_on_a_sample(tmp_p
 
 
 def test_writing_parquet_does_not_import_pyarrow_compute(tmp_path):
-    """pyarrow.compute costs 8 MB of RSS to import; records of one type per column never need it."""
+    """pyarrow.compute costs 8 MB of RSS to import; records of one type per column never need it. Nor
+    does the sink import pyarrow.parquet (pyarrow.fs and its cloud file systems: 7 MB)."""
     code = ("import sys; from source_solidafy.sinks.parquet import ParquetSink; "
             "from source_solidafy.sinks.storage import LocalStorage; "
             f"s = ParquetSink(LocalStorage({str(tmp_path)!r})); s.open('t', None); "
             "s.write('t', [{'a': i, 'b': str(i % 3)} for i in range(5000)], 0); s.commit('t'); "
-            "print('pyarrow.compute' in sys.modules)")
+            "print('pyarrow.compute' in sys.modules, 'pyarrow.parquet' in sys.modules, 'pyarrow.fs' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "False False False"
+
+
+@pytest.mark.parametrize("compression", ["zstd", "snappy", "none"])
+def test_the_sink_writes_the_bytes_pyarrow_parquet_writes(tmp_path, compression):
+    """The sink uses pyarrow.parquet's writer class underneath it, with that class's defaults."""
+    records = [{"id": i, "name": f"n{i}" if i % 7 else None, "country": ("DE", "ü✓")[i % 2], "x": i / 3,
+                "ok": i % 3 == 0, "meta": {"k": [i]} if i % 2 else None} for i in range(3000)]
+    sink = parquet_sink(tmp_path / "sink", row_group_rows=1000, compression=compression)
+    out = sync(sink, "t", [records[i:i + 500] for i in range(0, 3000, 500)])
+    table = pq.ParquetFile(out).read()
+    assert table.to_pylist()[:2] == [{**records[0], "meta": None}, {**records[1], "meta": '{"k":[1]}'}]
+    plain = tmp_path / "plain.parquet"
+    with pq.ParquetWriter(plain, table.schema, compression=compression, use_dictionary=["country"],
+                          write_statistics=True) as writer:
+        for group in table.to_batches(max_chunksize=1000):
+            writer.write_table(pa.Table.from_batches([group]), row_group_size=1000)
+    assert Path(out).read_bytes() == plain.read_bytes()
+
+
+def test_dictionary_guess_counts_distinct_values_like_to_pylist():
+    from source_solidafy.sinks.parquet import _few_distinct
+
+    for values in (["a", "b", "", "ü", "a"] * 10, ["a", None, "", "a"] * 10, [f"v{i}" for i in range(50)]):
+        for kind in (pa.string(), pa.large_string()):
+            whole = pa.chunked_array([pa.array(values, kind)] * 2)
+            column = pa.chunked_array([whole.chunks[0].slice(3, 30), whole.chunks[1].slice(7)])
+            for most in (3, 4, 5, 49, 50):
+                distinct = len(set(column.to_pylist()))
+                assert _few_distinct(column, most) is (distinct <= most), (values[:3], kind, most)
