@@ -7,7 +7,8 @@ Values (beside ``username`` and ``password``):
 - ``login_in``: where ``username`` and ``password`` are: ``json`` (default), ``form`` or ``query``;
 - ``login_headers``: headers the login must have (an app id);
 - ``login_basic``: ``{username, password}`` the login must send as HTTP Basic (the app's own client);
-- ``answer_path``: where the answer puts the token (default ``[data, session, token]``).
+- ``answer_path``: where the answer puts the token (default ``[data, session, token]``);
+- ``answer_format``: ``xml`` answers ``<a><b>token</b></a>`` for that path (with an attribute on the root), else JSON.
 
 Anything else gets a 401 (a wrong method a 405). The token is then accepted in the header
 ``header_name`` after ``header_prefix``, or with ``token_param`` in that query parameter.
@@ -52,8 +53,15 @@ def login_answer(values: dict[str, Any], req: Request, issue: Callable[[], str])
     good = (user, password) == (values.get("username"), values.get("password")) and _basic(req, values.get("login_basic"))
     if not good or any(req.header(k) != v for k, v in (values.get("login_headers") or {}).items()):
         return Response.json(UNAUTHORIZED, 401)
-    answer: Any = issue()
-    for key in reversed(values.get("answer_path") or ["data", "session", "token"]):
+    path, token = values.get("answer_path") or ["data", "session", "token"], issue()
+    if values.get("answer_format") == "xml":
+        inner = token
+        for key in reversed(path[1:]):
+            inner = f"<{key}>{inner}</{key}>"
+        text = f'<?xml version="1.0" encoding="utf-8"?>\n<{path[0]} status="ok">{inner}</{path[0]}>'
+        return Response(body=text, headers={"Content-Type": "application/xml; charset=utf-8"})
+    answer: Any = token
+    for key in reversed(path):
         answer = {key: answer}
     return Response.json(answer)
 

@@ -26,6 +26,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
+from xml.parsers.expat import ExpatError
+
+import requests
 
 from source_solidafy import jsoncodec
 from source_solidafy.lowcode.durations import parse_duration
@@ -39,6 +42,7 @@ from source_solidafy.rest import auth as a
 from source_solidafy.rest.auth_builders import AuthInputs
 from source_solidafy.rest.factory import FACTORY
 from source_solidafy.rest.pages import PageRequest
+from source_solidafy.rest.xml_tree import as_mapping
 
 if TYPE_CHECKING:
     from source_solidafy.lowcode.translate_core import TranslatorCore
@@ -63,6 +67,7 @@ class LoginOptions(Strict):
     auth: LoginAuth | None = None  # the login requester's own authenticator
     token_param: str | None = None  # the token in this query parameter instead of a header
     logins_per_request: int = 0  # without expiration_duration: the CDK's logins before each request
+    xml: bool = False  # the login's answer read by the CDK's XmlDecoder (xmltodict), else JSON
 
 
 class AirbyteSession(_SessionAlternative):
@@ -76,11 +81,11 @@ class AirbyteSessionAuth(a.SessionTokenAuth):
     body and authenticator, and sending the token in a header or a query parameter."""
 
     def __init__(self, *args: Any, request: PageTemplates, config: Mapping[str, Any], method: str, login_auth: a.Auth,
-                 token_param: str | None, each: int = 0, **options: Any) -> None:
+                 token_param: str | None, each: int = 0, xml: bool = False, **options: Any) -> None:
         super().__init__(*args, **options)
         self._request, self._config, self._login_auth, self._token_param = request, config, login_auth, token_param
         self._page: PageRequest | None = None
-        self.token_method, self._each = method, each
+        self.token_method, self._each, self._xml = method, each, xml
 
     def _login(self) -> PageRequest:
         """The login request, rendered once as the CDK renders it (no partition, no page: ``send_request()``)."""
@@ -111,6 +116,15 @@ class AirbyteSessionAuth(a.SessionTokenAuth):
         else:
             params[self._token_param] = f"{self.header_prefix}{token}"
 
+    def _answer(self, resp: requests.Response) -> Any:
+        """The XmlDecoder's mapping (xmltodict's: ``{root: ...}``; an answer that is no XML: ``{}``, as the CDK)."""
+        if not self._xml:
+            return super()._answer(resp)
+        try:
+            return as_mapping(resp.content, True, resp.encoding if "charset" in resp.headers.get("Content-Type", "") else None)
+        except (ExpatError, ValueError):
+            return {}
+
     @property
     def token_info(self) -> dict[str, Any]:
         """No login for it: a manifest's templates never read ``auth.*`` (the CDK logs in only to send requests)."""
@@ -138,7 +152,7 @@ def _airbyte_session(spec: AirbyteSession, inputs: AuthInputs) -> a.Auth:
                               spec.header_name, spec.header_prefix, session=inputs.session,
                               lifetime_secs=spec.lifetime_secs, request=opts.request, config=inputs.config,
                               method=opts.method, login_auth=login_auth, token_param=opts.token_param,
-                              each=opts.logins_per_request)
+                              each=opts.logins_per_request, xml=opts.xml)
 
 
 def _templated(request: PageTemplates, login: PageRequest) -> list[str]:
@@ -157,8 +171,9 @@ def _templated(request: PageTemplates, login: PageRequest) -> list[str]:
 
 def session_block(t: TranslatorCore, node: dict[str, Any], one_auth: Callable[[dict[str, Any], str], Any]) -> AirbyteSession:
     """SessionTokenAuthenticator -> :class:`AirbyteSession` (``one_auth``: the translator's, for the login's own)."""
-    if node.get("decoder") is not None and t.check(node["decoder"], t.path(node, "decoder")) != "JsonDecoder":
-        raise t.fail(t.path(node, "decoder"), "a login answer other than JSON is not supported yet")
+    decoder = t.check(node["decoder"], t.path(node, "decoder")) if node.get("decoder") is not None else "JsonDecoder"
+    if decoder not in ("JsonDecoder", "XmlDecoder"):
+        raise t.fail(t.path(node, "decoder"), f"a login answer read by {decoder} is not supported yet (JSON or XML)")
     token_path = [str(p) for p in node.get("session_token_path") or []]
     if not token_path or any(not p or not p.replace("_", "").replace("-", "").isalnum() for p in token_path):
         raise t.fail(t.path(node, "session_token_path"), "session_token_path: expected a list of plain keys")
@@ -167,7 +182,8 @@ def session_block(t: TranslatorCore, node: dict[str, Any], one_auth: Callable[[d
     lifetime = _lifetime(t, node)
     each = 0 if lifetime is not None else _logins_per_request(node, token_param)
     return AirbyteSession(type="session_token", **fields, token_path=".".join(token_path), **where, lifetime_secs=lifetime,
-                          airbyte=options.model_copy(update={"token_param": token_param, "logins_per_request": each}))
+                          airbyte=options.model_copy(update={"token_param": token_param, "logins_per_request": each,
+                                                             "xml": decoder == "XmlDecoder"}))
 
 
 def _login(t: TranslatorCore, requester: Any, one_auth: Callable[[dict[str, Any], str], Any]) -> tuple[dict[str, Any], LoginOptions]:

@@ -221,13 +221,17 @@ class _TokenAuth(Auth):
             message = f"token request to {url} refused: HTTP {resp.status_code}: {detail}"
             cls = HttpError if resp.status_code >= 500 else AuthError
             raise cls(redact(message, self.secrets()), status=resp.status_code, url=url)
-        try:
-            info = orjson.loads(resp.content)
-        except orjson.JSONDecodeError:
-            info = None
+        info = self._answer(resp)
         if not isinstance(info, dict):
             raise AuthError(f"token response from {url} is not a JSON object")
         return info
+
+    def _answer(self, resp: requests.Response) -> Any:
+        """The token response's body as data (JSON here; None when it is none)."""
+        try:
+            return orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            return None
 
 
 def token_retrying(sleep: Callable[[float], None] = time.sleep) -> tenacity.Retrying:

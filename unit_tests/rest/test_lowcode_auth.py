@@ -188,7 +188,10 @@ def test_without_expiration_duration_a_request_logs_in_as_often_as_the_cdk_reads
     block = load_airbyte_text(text).manifest.auth_for(config)
     assert (block.lifetime_secs, block.airbyte.logins_per_request) == (None, each)
     kept = load_airbyte_text(SESSION).manifest.auth
-    assert (kept.lifetime_secs, kept.airbyte.logins_per_request) == (3600, 0)
+    assert (kept.lifetime_secs, kept.airbyte.logins_per_request, kept.airbyte.xml) == (3600, 0, False)
+    xml = load_airbyte_text(text).manifest.auth_for({**config, "login_kind": "xml"})
+    assert (xml.lifetime_secs, xml.airbyte.logins_per_request, xml.airbyte.xml, xml.token_path) == (
+        600, 0, True, "response.session.token")
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -203,7 +206,7 @@ def test_without_expiration_duration_a_request_logs_in_as_often_as_the_cdk_reads
     ("        path: /auth/login", "        path: /auth/login\n        request_body_data: {a: b}",
      "request_body_data with request_body_json"),
     ("      session_token_path: [data, session, token]", "      session_token_path: [data, session, token]\n"
-     "      decoder: {type: JsonlDecoder}", "decoder: a login answer other than JSON"),
+     "      decoder: {type: JsonlDecoder}", "decoder: a login answer read by JsonlDecoder is not supported yet"),
     ("inject_into: header, field_name: X-Session", "inject_into: body_json, field_name: s",
      "a session token in the request body is not supported yet"),
     ('api_token: "Token {{ session_token }}"', 'api_token: "{{ session_token }}-x"', "api_token other than"),
