@@ -279,8 +279,13 @@ def test_error_handlers_become_rules_per_status_or_one_rule_that_reads_the_respo
     ('delimiter: "\\\\t"', "encoding: klingon", "exports.retriever.decoder.decoder.encoding: CsvDecoder.encoding 'klingon' "
      "is not a known text encoding (the CDK fails on it too, when it reads)"),
     ("decoder: {type: GzipDecoder, decoder: {type: JsonlDecoder}}",
-     "decoder: {type: GzipDecoder, decoder: {type: GzipDecoder, decoder: {type: JsonlDecoder}}}",
-     "events.retriever.decoder.decoder: a GzipDecoder inside a GzipDecoder is not supported yet"),
+     "decoder: {type: GzipDecoder, decoder: {type: ZipfileDecoder, decoder: {type: JsonlDecoder}}}",
+     "events.retriever.decoder.decoder: a ZipfileDecoder inside a GzipDecoder is not supported (airbyte-cdk refuses "
+     "it too: it has no parser for it)"),
+    ("decoder: {type: GzipDecoder, decoder: {type: JsonlDecoder}}",
+     "decoder: {type: GzipDecoder, decoder: {type: GzipDecoder, decoder: {type: XmlDecoder}}}",
+     "events.retriever.decoder.decoder.decoder: a XmlDecoder inside a GzipDecoder is not supported (airbyte-cdk "
+     "refuses it too: it has no parser for it)"),
     ("decoder: {type: GzipDecoder, decoder: {type: JsonDecoder}}", "decoder: {type: JsonlDecoder}",
      "people.retriever.paginator: a paginator over a JsonlDecoder is not supported (airbyte-cdk refuses it too: pages "
      "are read from JSON only)"),
@@ -290,7 +295,7 @@ def test_error_handlers_become_rules_per_status_or_one_rule_that_reads_the_respo
     ("decoder: {type: ZipfileDecoder, decoder: {type: CsvDecoder}}",
      "decoder: {type: ZipfileDecoder, decoder: {type: XmlDecoder}}",
      "archive.retriever.decoder.decoder: a XmlDecoder inside a ZipfileDecoder is not supported (airbyte-cdk refuses it "
-     "too)"),
+     "too: it has no parser for it)"),
     ("decoder: {type: GzipDecoder, decoder: {type: JsonDecoder}}", "decoder: {type: IterableDecoder}",
      "people.retriever.paginator: a paginator over a IterableDecoder is not supported (airbyte-cdk refuses it too: "
      "pages are read from JSON only)"),

@@ -39,9 +39,10 @@ A route's ``format`` answers its records as a file instead of ``body``: ``csv`` 
 ``delimiter``), ``jsonl``, ``lines`` (each record's values joined by ``delimiter``, one line each,
 ended by ``newline``), ``xml`` (``body`` written as xmltodict.unparse would, under a root element
 ``xml_root``: ``@name`` keys are attributes, ``#text`` the text, lists repeat the element), or ``zip``
-(the csv in ``members`` files of one archive), text in ``encoding`` (default utf-8; ``charset``
-adds it to the Content-Type); ``gzip: body`` gzips it (or the JSON body) (Content-Type
-application/gzip), ``gzip: transport`` sends it with Content-Encoding: gzip.
+(the csv in ``members`` files of one archive, those named in ``gzip_members`` gzipped), text in
+``encoding`` (default utf-8; ``charset`` adds it to the Content-Type); ``gzip: body`` gzips it (or the
+JSON body) (Content-Type application/gzip), ``gzip: twice`` gzips that again, ``gzip: transport``
+sends it with Content-Encoding: gzip.
 ``log_headers`` (a list of request header names, beside ``routes``) adds those the request has to
 each logged request (``headers``), so the differential tests compare them too.
 A header whose value is null is left out; a body key whose value is ``{"$if_more": {...}}`` is there
@@ -316,14 +317,17 @@ def _file(spec: dict[str, Any], records: list[dict[str, Any]], body: Any, header
         with zipfile.ZipFile(buf, "w") as archive:
             half = (len(records) + 1) // 2
             for name, part in zip(spec.get("members") or ["a.csv", "b.csv"], (records[:half], records[half:]), strict=False):
-                archive.writestr(name, _csv(part, str(spec.get("delimiter", ","))).encode(encoding))
+                member = _csv(part, str(spec.get("delimiter", ","))).encode(encoding)
+                archive.writestr(name, gzip.compress(member) if name in spec.get("gzip_members", ()) else member)
         data = buf.getvalue()
     else:
         data = _text(spec, kind, records, body).encode(encoding)
     charset = f"; charset={encoding}" if spec.get("charset") else ""
     headers = {"Content-Type": types[kind] + charset, **headers}
-    if spec.get("gzip") == "body":
+    if spec.get("gzip") in ("body", "twice"):
         data, headers["Content-Type"] = gzip.compress(data), "application/gzip"
+    if spec.get("gzip") == "twice":
+        data = gzip.compress(data)
     elif spec.get("gzip") == "transport":
         data, headers["Content-Encoding"] = gzip.compress(data), "gzip"
     return Response(body=data, headers=headers)

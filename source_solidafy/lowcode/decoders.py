@@ -8,6 +8,9 @@
 - ``GzipDecoder``: its inner decoder over a body unpacked when it starts like gzip, else taken as it
   is (``compression: auto``; the CDK's GzipParser); a Content-Encoding is undone by our transport.
 - ``ZipfileDecoder``: its inner decoder over each file of the archive in turn (``compression: zip``).
+- A GzipDecoder inside a GzipDecoder or ZipfileDecoder (the CDK's GzipParser inside the outer parser):
+  one more gzip layer unpacked where the bytes start like gzip, else taken as they are
+  (``compression.inner_gzip``; within the same response limit).
 - ``JsonItemsDecoder`` (the CDK's JsonItemsParser, ijson): our ``json_stream`` decoder, the items of
   the array at ``items_path`` (dotted object keys) read as the body arrives.
 - ``encoding`` (CsvDecoder, JsonItemsDecoder): our decoder's ``encoding`` (any Python codec; the body
@@ -17,8 +20,8 @@
   written, ``ns:tag`` and ``@xmlns:ns``: xmltodict without namespace processing); it pages.
 
 What we cannot honour exactly fails at load time with the component's path: an unknown encoding,
-a delimiter that is not one character, a GzipDecoder inside a GzipDecoder or a
-ZipfileDecoder, a ``field_path`` with a line decoder, an ``items_path`` part ``item`` (ijson's
+a delimiter that is not one character, a ZipfileDecoder inside a GzipDecoder or ZipfileDecoder (the
+CDK has no parser for it either), a ``field_path`` with a line decoder, an ``items_path`` part ``item`` (ijson's
 array items) or a JsonItemsDecoder in a zip, a paginator over anything but JSON (the CDK
 refuses that too), ``set_values_to_none`` with a record filter that runs before the transformations.
 """
@@ -35,6 +38,7 @@ from source_solidafy.manifest.decoder_parts import Compression
 
 _WRAPPERS = {"GzipDecoder": "auto", "ZipfileDecoder": "zip"}
 _TOP_ONLY = ("IterableDecoder", "XmlDecoder")  # the CDK has no parser for them inside a wrapper
+_MAX_INNER_GZIP = 8  # Compression.inner_gzip's bound
 
 
 class DecoderParts(TranslatorCore):
@@ -47,19 +51,11 @@ class DecoderParts(TranslatorCore):
         if node is None:
             return selected, None
         kind = self.check(node, self.path(retriever, "decoder"))
-        packing = "none"
+        packing: dict[str, Any] = {"type": "none"}
         if kind in _WRAPPERS:
-            packing = _WRAPPERS[kind]
-            inner = node.get("decoder")
-            inner_kind = self.check(inner, self.path(node, "decoder"))
-            if inner_kind in _WRAPPERS:
-                raise self.fail(self.path(inner), f"a {inner_kind} inside a {kind} is not supported yet")
-            if inner_kind in _TOP_ONLY:
-                raise self.fail(self.path(inner), f"a {inner_kind} inside a {kind} is not supported (airbyte-cdk "
-                                "refuses it too)")
-            node, kind = inner, inner_kind
+            packing, node, kind = self._unwrapped(node, kind)
         if kind == "JsonDecoder":
-            return ({**selected, "compression": {"type": packing}} if packing != "none" else selected), None
+            return ({**selected, "compression": packing} if packing["type"] != "none" else selected), None
         if kind == "XmlDecoder":  # the CDK reads response.text: a Content-Encoding undone, nothing else
             return {**selected, "type": "xml", "prefixes": "keep", "compression": {"type": "none"}}, None
         self._no_paging(retriever, kind)
@@ -72,13 +68,32 @@ class DecoderParts(TranslatorCore):
         if kind == "IterableDecoder":
             return {"type": "lines", "compression": {"type": "none"}, "stream": True}, None
         out: dict[str, Any] = {"type": "jsonl" if kind == "JsonlDecoder" else "csv",
-                               "compression": {"type": packing}, "stream": packing != "zip"}
+                               "compression": packing, "stream": packing["type"] != "zip"}
         if kind == "JsonlDecoder":
             return out, None
         out["delimiter"] = self._delimiter(node)
         out["encoding"] = self._encoding(node, kind)
         nones = node.get("set_values_to_none")
         return out, (AirbyteNoneValues(values=[v for v in nones if isinstance(v, str)]) if nones else None)
+
+    def _unwrapped(self, node: dict[str, Any], kind: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """A GzipDecoder's or ZipfileDecoder's packing (the GzipDecoders inside it are our ``inner_gzip``
+        layers: the CDK's GzipParser in a GzipParser), and the decoder inside them all."""
+        packing: dict[str, Any] = {"type": _WRAPPERS[kind]}
+        outer = kind
+        while True:
+            inner: Any = node.get("decoder")
+            inner_kind = self.check(inner, self.path(node, "decoder"))
+            if inner_kind == "ZipfileDecoder" or inner_kind in _TOP_ONLY:
+                raise self.fail(self.path(inner), f"a {inner_kind} inside a {kind} is not supported (airbyte-cdk "
+                                "refuses it too: it has no parser for it)")
+            node, kind = inner, inner_kind
+            if kind != "GzipDecoder":
+                return packing, node, kind
+            packing["inner_gzip"] = packing.get("inner_gzip", 0) + 1
+            if packing["inner_gzip"] > _MAX_INNER_GZIP:
+                raise self.fail(self.path(node), f"more than {_MAX_INNER_GZIP} GzipDecoders inside a {outer} "
+                                "are not supported")
 
     def _encoding(self, node: dict[str, Any], kind: str) -> str:
         encoding = str(node.get("encoding") or "utf-8")
@@ -95,17 +110,18 @@ class DecoderParts(TranslatorCore):
         if node is None:
             return selected
         kind = self.check(node, self.path(retriever, "decoder"))
-        if kind in _WRAPPERS and isinstance(node.get("decoder"), dict):
-            if self.check(node["decoder"], self.path(node, "decoder")) == "JsonDecoder":
-                return selected.model_copy(update={"compression": Compression.model_validate({"type": _WRAPPERS[kind]})})
+        if kind in _WRAPPERS:
+            packing, node, kind = self._unwrapped(node, kind)
+            if kind == "JsonDecoder":
+                return selected.model_copy(update={"compression": Compression.model_validate(packing)})
         elif kind == "JsonDecoder":
             return selected
         extractor = retriever["record_selector"]["extractor"]
         raise self.fail(self.path(extractor, "field_path"), f"a field_path with a pattern, a list index or a "
                         f"special character with a {kind} is not supported yet")
 
-    def _items(self, node: dict[str, Any], packing: str) -> dict[str, Any]:
-        if packing == "zip":
+    def _items(self, node: dict[str, Any], packing: dict[str, Any]) -> dict[str, Any]:
+        if packing["type"] == "zip":
             raise self.fail(self.path(node), "a JsonItemsDecoder inside a ZipfileDecoder is not supported yet")
         encoding = self._encoding(node, "JsonItemsDecoder")
         path = str(node.get("items_path") or "")
@@ -113,7 +129,7 @@ class DecoderParts(TranslatorCore):
         if not path or any(not p or p == "item" or any(ch in p for ch in "[]*{}") for p in parts):
             raise self.fail(self.path(node, "items_path"), f"JsonItemsDecoder.items_path {path!r} is not supported "
                             "(dotted object keys are; ijson's 'item' steps into arrays)")
-        return {"type": "json_stream", "records_path": path, "compression": {"type": packing}, "encoding": encoding}
+        return {"type": "json_stream", "records_path": path, "compression": packing, "encoding": encoding}
 
     def _delimiter(self, node: dict[str, Any]) -> str:
         text = str(node.get("delimiter") or ",")

@@ -39,12 +39,18 @@ class Compression(Strict):
 
     type: Literal["auto", "gzip", "zip", "none"] = "auto"
     members: Text | None = None
+    inner_gzip: int = Field(0, ge=0, le=8)
+    """Gzip layers inside: after a gzip body is unpacked (or in each zip member), up to this many more
+    are unpacked, each where the bytes start like gzip (Airbyte's GzipDecoder inside another decoder)."""
 
     @model_validator(mode="after")
     def _members_need_zip(self) -> "Compression":
         if self.members is not None and self.type not in ("zip", "auto"):
             raise PydanticCustomError("members_need_zip", "'members' picks zip members; compression is {kind}",
                                       {"kind": self.type})
+        if self.inner_gzip and self.type == "none":
+            raise PydanticCustomError("inner_gzip_needs_packing", "'inner_gzip' unpacks layers inside a packed "
+                                      "body; compression is none")
         return self
 
 

@@ -106,7 +106,7 @@ def _packed(spec: Any, decoder: d.Decoder) -> d.Decoder:
 
 @FACTORY.register(m.Compression, up.Packing)
 def _compression(spec: m.Compression, inputs: None) -> up.Packing:
-    return up.Packing(spec.type, spec.members)
+    return up.Packing(spec.type, spec.members, spec.inner_gzip)
 
 
 @FACTORY.register(m.JsonDecoder, d.JsonDecoder, up.Unpacking)

@@ -34,6 +34,7 @@ class Packing(NamedTuple):
 
     kind: str = "auto"
     members: str | None = None
+    inner_gzip: int = 0  # gzip layers inside (a gzip body's, each zip member's), unpacked where they start like gzip
 
 
 class Member(NamedTuple):
@@ -64,9 +65,10 @@ def unpack(content: bytes, packing: Packing, limit: int, where: str, encoded: bo
     ``gzip`` body that does not start like one is taken as it is."""
     kind = kind_of(content[:4], packing)
     if kind == "gzip":
-        return [Member(None, b"".join(gunzip([content], limit, where)))]
+        return [Member(None, b"".join(gunzip_layers([content], packing.inner_gzip + 1, limit, where)))]
     if kind == "zip":
-        return unzip(content, packing.members, limit, where)
+        members = unzip(content, packing.members, limit, where)
+        return _inner_gzip(members, packing.inner_gzip, limit, where) if packing.inner_gzip else members
     if packing.kind in ("gzip", "zip") and not (packing.kind == "gzip" and encoded) and content.strip():
         raise StreamError(f"{where}: decoder.compression is {packing.kind} but the body is not {packing.kind} "
                           f"(it starts with {content[:16]!r}); set compression: auto to take any body")
@@ -101,15 +103,45 @@ def gunzip(chunks: Iterable[bytes], limit: int, where: str) -> Iterator[bytes]:
         raise StreamError(f"{where}: the gzip body ends early (truncated); its records are not all there")
 
 
+def _peeked(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first bytes (at least 4 unless the body is shorter: tiny first chunks see the magic whole)
+    and the chunks, those bytes included."""
+    first = next(chunks, b"")
+    while len(first) < 4 and (more := next(chunks, None)) is not None:
+        first += more
+    return first, itertools.chain([first], chunks)
+
+
+def gunzip_layers(chunks: Iterable[bytes], layers: int, limit: int, where: str) -> Iterator[bytes]:
+    """The bytes inside up to ``layers`` gzip layers, each unpacked where the bytes start like gzip (the
+    CDK's GzipParser inside a GzipParser), read as they come; each layer at most ``limit`` bytes."""
+    stream = iter(chunks)
+    for _ in range(layers):
+        first, stream = _peeked(stream)
+        if not first.startswith(GZIP_MAGIC):
+            break
+        stream = gunzip(stream, limit, where)
+    return stream
+
+
+def _inner_gzip(members: list[Member], layers: int, limit: int, where: str) -> list[Member]:
+    """Each zip member unpacked through its gzip layers, all of them together within ``limit``."""
+    budget, out = _Budget(limit, where), []
+    for member in members:
+        parts = []
+        for piece in gunzip_layers([member.content], layers, limit, where):
+            budget.spend(len(piece))
+            parts.append(piece)
+        out.append(Member(member.name, b"".join(parts)))
+    return out
+
+
 def unpacked_chunks(chunks: Iterator[bytes], packing: Packing, response: Any, where: str) -> Iterator[bytes]:
     """A streamed body's chunks, unpacked as they come when it starts like a gzip file (a streaming
     reader bounds what it holds per record instead of the whole: no overall limit here)."""
-    first = next(chunks, b"")
-    while len(first) < 4 and (more := next(chunks, None)) is not None:  # tiny first chunks: see the magic whole
-        first += more
-    chunks = itertools.chain([first], chunks)
+    first, chunks = _peeked(chunks)
     if kind_of(first[:4], packing) == "gzip":
-        return gunzip(chunks, sys.maxsize, where)
+        return gunzip_layers(chunks, packing.inner_gzip + 1, sys.maxsize, where)
     encoded = (getattr(response, "headers", None) or {}).get("Content-Encoding")
     if packing.kind == "gzip" and not encoded and first.strip():
         raise StreamError(f"{where}: decoder.compression is gzip but the body is not gzip (it starts with "

@@ -83,6 +83,41 @@ def test_bombs_stop_at_the_response_limit() -> None:
         _decoder(type="csv", compression="zip").decode(Resp(zip_bomb, max_bytes=5 * MB))
 
 
+def test_inner_gzip_layers_are_unpacked_where_they_start_like_gzip() -> None:
+    """Airbyte's GzipDecoder inside a GzipDecoder (or ZipfileDecoder): the CDK's GzipParser in a
+    GzipParser, each unpacking only bytes that start like gzip."""
+    lines = b'{"id": 1}\n{"id": 2}\n'
+    twice = _decoder(type="jsonl", compression={"type": "auto", "inner_gzip": 1})
+    streamed = _decoder(type="jsonl", compression={"type": "auto", "inner_gzip": 1}, stream=True)
+    for body in (gzip.compress(gzip.compress(lines)), gzip.compress(lines), lines):
+        assert twice.decode(Resp(body)).records == [{"id": 1}, {"id": 2}]
+        assert [r for b in streamed.batches(_pieces(body, 3)) for r in b] == [{"id": 1}, {"id": 2}]
+    with pytest.raises(StreamError, match="invalid JSON line 1"):  # one layer only: the inner gzip is not JSON
+        _decoder(type="jsonl").decode(Resp(gzip.compress(gzip.compress(lines))))
+    archive = _zip({"a.csv": gzip.compress(b"id\n1\n"), "b.csv": b"id\n2\n"})
+    zipped = _decoder(type="csv", compression={"type": "zip", "inner_gzip": 1})
+    assert zipped.decode(Resp(archive)).records == [{"id": "1"}, {"id": "2"}]
+    with pytest.raises(Exception, match=r"'inner_gzip' unpacks layers inside a packed body; compression is none"):
+        _decoder(type="csv", compression={"type": "none", "inner_gzip": 1})
+
+
+def test_inner_gzip_bombs_stop_at_the_response_limit() -> None:
+    """Every layer and what comes out of them all are held to the limit: the inner gzip of 64 MB of
+    spaces is 64 kB, its outer layer smaller still."""
+    bomb = gzip.compress(gzip.compress(b" " * (64 * MB)))
+    with pytest.raises(StreamError, match=r"larger than 4 MB once unpacked, the limit \(http.max_response_mb\)"):
+        _decoder(type="jsonl", compression={"type": "auto", "inner_gzip": 1}).decode(Resp(bomb, max_bytes=4 * MB))
+    archive = _zip({f"f{i}.csv": gzip.compress(b"a" * (2 * MB)) for i in range(4)})  # 8 MB once unpacked
+    with pytest.raises(StreamError, match=r"larger than 5 MB once unpacked"):
+        _decoder(type="csv", compression={"type": "zip", "inner_gzip": 1}).decode(Resp(archive, max_bytes=5 * MB))
+    header, empty_end = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", b"\x01\x00\x00\xff\xff" + bytes(8)
+    empty = header + b"\x00\x00\x00\xff\xff" * (2 * MB) + empty_end  # 10 MB of empty deflate blocks: no byte out
+    assert gzip.decompress(empty) == b""
+    with pytest.raises(StreamError, match=r"larger than 4 MB once unpacked"):  # the inner layer is held too
+        _decoder(type="jsonl", compression={"type": "auto", "inner_gzip": 1}).decode(Resp(gzip.compress(empty),
+                                                                                         max_bytes=4 * MB))
+
+
 def test_a_zip_of_too_many_entries_is_refused_before_they_are_listed() -> None:
     from source_solidafy.rest.unpack import MAX_MEMBERS, entry_count
 
