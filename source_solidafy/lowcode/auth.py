@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from source_solidafy.config_updates import config_path
 from source_solidafy.errors import ConfigError
+from source_solidafy.lowcode.legacy_session import legacy_block
 from source_solidafy.lowcode.oauth import AirbyteOAuth, oauth_block
 from source_solidafy.lowcode.session import AirbyteSession, session_block
 from source_solidafy.lowcode.translate_core import TranslatorCore
@@ -84,9 +85,11 @@ class AuthParts(TranslatorCore):
     """Mixed into :class:`~source_solidafy.lowcode.translate.Translator`."""
 
     selection: tuple[list[str], list[str]] | None = None
+    requester: dict[str, Any] | None = None  # whose authenticator is translated (its url_base: Legacy's)
 
     def auth(self, requester: dict[str, Any]) -> Any:
         """Our auth block (a mapping, or an :class:`AirbyteOAuth`), or a list of alternatives."""
+        self.requester = requester
         node = requester.get("authenticator")
         if node is None:
             return {"type": "none"}
@@ -129,6 +132,8 @@ class AuthParts(TranslatorCore):
             return self.jwt(node, value)
         if kind == "SessionTokenAuthenticator":
             return session_block(self, node, self.one_auth)
+        if kind == "LegacySessionTokenAuthenticator":
+            return legacy_block(self, node, self.requester or {})
         if kind == "SelectiveAuthenticator":
             raise self.fail(self.path(node), "a SelectiveAuthenticator inside another is not supported yet")
         return {"type": "none"}

@@ -61,6 +61,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
                                    "base64_encode_secret_key", "request_option"}),
     "SessionTokenAuthenticator": frozenset({"login_requester", "session_token_path", "expiration_duration",
                                             "request_authentication", "decoder"}),
+    "LegacySessionTokenAuthenticator": frozenset({"header", "login_url", "session_token", "session_token_response_key",
+                                                  "username", "password", "validate_session_url"}),
     "ApiKey": frozenset({"inject_into", "api_token"}),
     "Bearer": frozenset(),
     "InlineSchemaLoader": frozenset({"schema"}),
@@ -114,7 +116,6 @@ KNOWN: dict[str, dict[str, Any]] = {
 
 NEEDS: dict[str, str] = {
     "RecordSelector.schema_normalization": "schema normalization of record values (TypeTransformer)",
-    "LegacySessionTokenAuthenticator": "session token auth with the CDK's login request and expiry",
     "DatetimeBasedCursor.is_client_side_incremental": "client-side incremental filtering (records older than "
                                                       "the cursor dropped)",
     "AsyncRetriever": "the CDK's async jobs (AsyncRetriever) mapped onto async_job partitions",

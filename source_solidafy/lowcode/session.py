@@ -31,13 +31,14 @@ from xml.parsers.expat import ExpatError
 import requests
 
 from source_solidafy import jsoncodec
+from source_solidafy.errors import ConfigError
 from source_solidafy.lowcode.durations import parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.page_templates import PageTemplates
 from source_solidafy.lowcode.resolve import PARAMETERS
 from source_solidafy.lowcode.translate_parts import CONFIG_VARS
 from source_solidafy.manifest import auth_models as am
-from source_solidafy.manifest.fields import Strict
+from source_solidafy.manifest.fields import Strict, Template
 from source_solidafy.rest import auth as a
 from source_solidafy.rest.auth_builders import AuthInputs
 from source_solidafy.rest.factory import FACTORY
@@ -68,6 +69,7 @@ class LoginOptions(Strict):
     token_param: str | None = None  # the token in this query parameter instead of a header
     logins_per_request: int = 0  # without expiration_duration: the CDK's logins before each request
     xml: bool = False  # the login's answer read by the CDK's XmlDecoder (xmltodict), else JSON
+    given_token: Template | None = None  # LegacySessionTokenAuthenticator.session_token (must render empty)
 
 
 class AirbyteSession(_SessionAlternative):
@@ -81,7 +83,11 @@ class AirbyteSessionAuth(a.SessionTokenAuth):
     body and authenticator, and sending the token in a header or a query parameter."""
 
     def __init__(self, *args: Any, request: PageTemplates, config: Mapping[str, Any], method: str, login_auth: a.Auth,
-                 token_param: str | None, each: int = 0, xml: bool = False, **options: Any) -> None:
+                 token_param: str | None, each: int = 0, xml: bool = False, given: str = "", **options: Any) -> None:
+        if given not in ("", "None"):  # Legacy's session_token (legacy_session.py)
+            raise ConfigError("LegacySessionTokenAuthenticator: a session token from the config (the CDK checks it at "
+                              "validate_session_url before every request) is not supported yet; leave it empty to log "
+                              "in with username and password")
         super().__init__(*args, **options)
         self._request, self._config, self._login_auth, self._token_param = request, config, login_auth, token_param
         self._page: PageRequest | None = None
@@ -152,7 +158,8 @@ def _airbyte_session(spec: AirbyteSession, inputs: AuthInputs) -> a.Auth:
                               spec.header_name, spec.header_prefix, session=inputs.session,
                               lifetime_secs=spec.lifetime_secs, request=opts.request, config=inputs.config,
                               method=opts.method, login_auth=login_auth, token_param=opts.token_param,
-                              each=opts.logins_per_request, xml=opts.xml)
+                              each=opts.logins_per_request, xml=opts.xml,
+                              given=inputs.render(opts.given_token) if opts.given_token is not None else "")
 
 
 def _templated(request: PageTemplates, login: PageRequest) -> list[str]:

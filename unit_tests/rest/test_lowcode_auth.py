@@ -260,3 +260,29 @@ def test_refresh_token_updater_with_an_expiry_the_cdk_cannot_read_is_a_config_er
     config = {**SINGLE_USE, "credentials": {"refresh_token": "rt-1", "token_expiry_date": "next tuesday"}}
     with pytest.raises(ConfigError, match="credentials.token_expiry_date"):
         _single_use(config, [])
+
+
+LEGACY = (Path(__file__).resolve().parents[2] / "integration_tests" / "airbyte_manifests" / "legacy_session_manifest.yaml").read_text()
+
+
+def test_the_legacy_login_is_the_cdks_json_post_to_url_base_and_login_url_joined_as_text() -> None:
+    config = {"username": "ann", "password": "pw", "api_url": "http://127.0.0.1:9"}
+    block = load_airbyte_text(LEGACY).manifest.auth
+    auth = builders.auth(block, builders.AuthInputs.of(config))
+    assert (auth.login_url, auth.token_method, auth._login().body) == (
+        "http://127.0.0.1:9/v1/auth/session", "POST", {"username": "ann", "password": "pw"})
+    assert (block.token_path, block.header_name, block.header_prefix, block.lifetime_secs) == (
+        "id", "X-Metabase-Session", "", 86400)
+    with pytest.raises(ConfigError, match="a session token from the config .* is not supported yet"):
+        builders.auth(block, builders.AuthInputs.of({**config, "session_token": "st-1"}))
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("      header: X-Metabase-Session", "      header: \"{{ config['h'] }}\"",
+     "LegacySessionTokenAuthenticator.header: expected a plain name"),
+    ("      session_token_response_key: id", "      session_token_response_key: data.id",
+     "LegacySessionTokenAuthenticator.session_token_response_key: expected a plain name"),
+    ("      username: \"{{ config['username'] }}\"\n", "", "LegacySessionTokenAuthenticator without username"),
+])
+def test_a_legacy_login_we_cannot_send_alike_fails_at_load_time(old: str, new: str, message: str) -> None:
+    _fails_to_load(LEGACY, old, new, message)
