@@ -17,14 +17,14 @@ from integration_tests.connector_checks import (
     requests_to,
 )
 from integration_tests.connector_contract import full_read_of
-from integration_tests.mocks.hubspot import (
+from integration_tests.mocks.hubspot import HubSpotMock
+from integration_tests.mocks.hubspot_data import (
     CLIENT_ID,
     CLIENT_SECRET,
     CUSTOM_PROPERTIES,
     REFRESH_TOKEN,
     SEARCH_STREAMS,
     TOKEN,
-    HubSpotMock,
     property_definitions,
 )
 

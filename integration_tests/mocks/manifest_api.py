@@ -54,21 +54,17 @@ seconds when it answers plus N (a rate limit's reset time).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
-import io
 import json
 import re
 import threading
 import time
-import zipfile
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
-from xml.sax.saxutils import escape, quoteattr
 
 from integration_tests.mocks.common import ArmedFaults, multi_form
 from integration_tests.mocks.generic import Credentials
+from integration_tests.mocks.manifest_files import file_response
 from integration_tests.mocks.server import Request, Response
 
 UTC = dt.timezone.utc
@@ -264,7 +260,7 @@ class ManifestApi:
         headers = {str(k): _render(v, values, more) for k, v in (route.spec.get("headers") or {}).items()}
         body = _render(route.spec.get("body", "$records"), values, more)
         if route.spec.get("format") or route.spec.get("gzip"):
-            return _file(route.spec, page, body, {k: str(v) for k, v in headers.items() if v is not None})
+            return file_response(route.spec, page, body, {k: str(v) for k, v in headers.items() if v is not None})
         return Response.json(body, **{k: str(v) for k, v in headers.items() if v is not None})
 
 
@@ -272,65 +268,6 @@ def _header(value: Any) -> str:
     """A fault's header value; ``$epoch+N`` is the epoch seconds at the answer plus N (a reset time)."""
     m = _EPOCH.match(str(value))
     return str(int(time.time()) + int(m.group(1) or 0)) if m else str(value)
-
-
-def _csv(records: list[dict[str, Any]], delimiter: str) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(records[0]) if records else ["id"], delimiter=delimiter)
-    writer.writeheader()
-    writer.writerows(records)
-    return out.getvalue()
-
-
-def _xml(tag: str, value: Any) -> str:
-    """``value`` as the element ``tag`` (xmltodict.unparse's mapping, without the declaration)."""
-    if isinstance(value, list):
-        return "".join(_xml(tag, v) for v in value)
-    if not isinstance(value, dict):
-        return f"<{tag}>{escape('' if value is None else str(value))}</{tag}>"
-    attrs = "".join(f" {k[1:]}={quoteattr(str(v))}" for k, v in value.items() if k.startswith("@"))
-    inner = "".join(_xml(k, v) for k, v in value.items() if not k.startswith(("@", "#")))
-    return f"<{tag}{attrs}>{escape(str(value.get('#text', '')))}{inner}</{tag}>"
-
-
-def _text(spec: dict[str, Any], kind: str, records: list[dict[str, Any]], body: Any) -> str:
-    delimiter = str(spec.get("delimiter", ","))
-    if kind == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    if kind == "lines":
-        return "".join(delimiter.join(map(str, r.values())) + str(spec.get("newline", "\n")) for r in records)
-    if kind == "xml":
-        return '<?xml version="1.0"?>' + _xml(str(spec.get("xml_root", "response")), body)
-    return _csv(records, delimiter)
-
-
-def _file(spec: dict[str, Any], records: list[dict[str, Any]], body: Any, headers: dict[str, str]) -> Response:
-    """The records as a CSV, JSON lines, lines, XML or zip file (or the JSON body), gzipped as ``gzip`` says."""
-    kind = spec.get("format", "json")
-    types = {"csv": "text/csv", "jsonl": "application/x-ndjson", "zip": "application/zip", "json": "application/json",
-             "lines": "text/plain", "xml": "application/xml"}
-    encoding = str(spec.get("encoding", "utf-8"))
-    if kind == "json":
-        data = json.dumps(body, ensure_ascii="encoding" not in spec).encode(encoding)
-    elif kind == "zip":
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as archive:
-            half = (len(records) + 1) // 2
-            for name, part in zip(spec.get("members") or ["a.csv", "b.csv"], (records[:half], records[half:]), strict=False):
-                member = _csv(part, str(spec.get("delimiter", ","))).encode(encoding)
-                archive.writestr(name, gzip.compress(member) if name in spec.get("gzip_members", ()) else member)
-        data = buf.getvalue()
-    else:
-        data = _text(spec, kind, records, body).encode(encoding)
-    charset = f"; charset={encoding}" if spec.get("charset") else ""
-    headers = {"Content-Type": types[kind] + charset, **headers}
-    if spec.get("gzip") in ("body", "twice"):
-        data, headers["Content-Type"] = gzip.compress(data), "application/gzip"
-    if spec.get("gzip") == "twice":
-        data = gzip.compress(data)
-    elif spec.get("gzip") == "transport":
-        data, headers["Content-Encoding"] = gzip.compress(data), "gzip"
-    return Response(body=data, headers=headers)
 
 
 def _reader(req: Request, path_values: dict[str, str]) -> Any:
