@@ -241,7 +241,6 @@ class SyncRun:
         schema = stream_schema(self.options.catalog, run.name) or self.source.drift_schema(run.name)
         if schema:  # a stream without one is not watched: drift.py is not imported
             from source_solidafy.drift import DriftWatch
-
             run.drift = DriftWatch(schema)
         if self.plan.sink is not None:
             self.plan.sink.open(run.name, self.plan.schemas.get(run.name), replace=self._full_refresh(run.name))
