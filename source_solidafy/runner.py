@@ -350,8 +350,7 @@ class SyncRun:
                 out.append(p.stream_state(run.name, incoming, run.since_state))
             return  # final_state keeps the incoming entry
         if complete or self.plan.sink is None:
-            # After a failure, records before a pending state were already handed to the consumer: keep
-            # that checkpoint, so the next sync resumes there instead of starting over.
+            # records before a pending state were delivered even after a failure: the next sync resumes there
             self._emit_state(run, out, final=True)
         if complete and self.flavour.state_at_every_end and run.states_emitted == 0:
             out.append(p.stream_state(run.name, incoming, run.since_state))
