@@ -68,8 +68,8 @@ def test_a_second_read_uses_the_cache_and_says_the_same(tmp_path: Path) -> None:
         first, second = (run_cli("read", "-v", "-c", str(tmp_path / "c.yaml"), "--config-json", config,
                                  "--streams", "items", env=env) for _ in range(2))
         assert first.rc == 0 and second.rc == 0, first.stderr + second.stderr
-        assert cache_lines(first) == ["manifest cache: miss for c.yaml; Manifest validator built: yes"]
-        assert cache_lines(second) == ["manifest cache: hit for c.yaml; Manifest validator built: no"]
+        assert cache_lines(first) == ["manifest cache: miss for c.yaml; Manifest validator built: yes; pydantic imported: yes"]
+        assert cache_lines(second) == ["manifest cache: hit for c.yaml; Manifest validator built: no; pydantic imported: no"]
         assert the_rest(second) == the_rest(first)
         assert second.stderr == first.stderr
         assert [r["seen"] for r in second.records("items")][:2] == ["it_000-t", "it_001-t"]
@@ -80,7 +80,7 @@ def test_a_second_read_uses_the_cache_and_says_the_same(tmp_path: Path) -> None:
         (tmp_path / "items.json").write_text(json.dumps({**SCHEMA, "title": "changed"}))  # a file the load read
         third = run_cli("read", "-v", "-c", str(tmp_path / "c.yaml"), "--config-json", config, "--streams", "items",
                         env=env)
-        assert cache_lines(third) == ["manifest cache: miss for c.yaml; Manifest validator built: yes"]
+        assert cache_lines(third) == ["manifest cache: miss for c.yaml; Manifest validator built: yes; pydantic imported: yes"]
         assert the_rest(third) == the_rest(first)
 
 
@@ -122,8 +122,8 @@ def test_an_airbyte_manifest_twice_and_after_a_spec_file_beside_it(tmp_path: Pat
                         "--concurrency", "1", env=env) for _ in range(2)]
         assert [r.rc for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
         assert [cache_lines(r) for r in runs] == [
-            ["manifest cache: miss for manifest.yaml; Manifest validator built: yes"],
-            ["manifest cache: hit for manifest.yaml; Manifest validator built: no"]]
+            ["manifest cache: miss for manifest.yaml; Manifest validator built: yes; pydantic imported: yes"],
+            ["manifest cache: hit for manifest.yaml; Manifest validator built: no; pydantic imported: no"]]
         assert the_rest(runs[1]) == the_rest(runs[0]) and len(runs[0].records("events")) == 7
         (tmp_path / "spec.yaml").write_text("connectionSpecification: {type: object, required: [api_key],"
                                             " properties: {api_key: {type: string}}}\n")

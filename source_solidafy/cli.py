@@ -196,6 +196,10 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
     # exit: no collection runs while they are made (-6% of start-up CPU), and once made they are frozen,
     # so full collections while records stream never re-scan them (~20% of a REST read's CPU).
     gc.disable()
+    if args.own_process:  # this process's one command: a cache hit's models need no pydantic (manifest/light.py)
+        from source_solidafy.manifest import light
+
+        light.ALLOWED = True
     try:
         run = _prepare_read(args, airbyte, config)
     finally:
@@ -301,13 +305,14 @@ def _is_airbyte(argv: list[str]) -> bool:
     return prog.startswith("source-solidafy") or "--catalog" in argv or os.environ.get("SOLIDAFY_FLAVOUR") == "airbyte"
 
 
-def run(argv: list[str], airbyte: bool) -> int:
+def run(argv: list[str], airbyte: bool, own_process: bool = False) -> int:
+    """One command; ``own_process``: the process's own command line (the console script), not a caller's list."""
     if argv[:1] == ["serve"]:
         from source_solidafy.server import serve_main
 
         return serve_main(argv[1:])
     args = build_parser(argv[0] if argv else None).parse_args(argv)
-    args.airbyte = airbyte
+    args.airbyte, args.own_process = airbyte, own_process
     if args.command is None:
         build_parser().print_help()
         return 2
@@ -340,10 +345,12 @@ def _report(exc: BaseException, airbyte: bool, verbose: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI; without ``argv``, this process's command line (as ``solidafy-cdk`` and ``python -m`` call it)."""
+    own_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     airbyte = _is_airbyte(argv)
     try:
-        return run(argv, airbyte)
+        return run(argv, airbyte, own_process)
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)
     except KeyboardInterrupt:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
-
 from source_solidafy.config_updates import config_path
 from source_solidafy.errors import ConfigError
 from source_solidafy.lowcode.legacy_session import legacy_block
@@ -30,6 +28,7 @@ from source_solidafy.lowcode.translate_parts import CONFIG_VARS, _static
 from source_solidafy.manifest.auth_choice import alternatives
 from source_solidafy.manifest.auth_models import JwtAlgorithm
 from source_solidafy.manifest.models import Auth, Manifest, Stream
+from source_solidafy.manifest.pyd import BaseModel, ConfigDict, PrivateAttr
 from source_solidafy.manifest.templates import TemplateString
 
 

@@ -26,13 +26,12 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
-from pydantic import Field
-
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode.clamping import Clamp, clamp_of
 from source_solidafy.lowcode.durations import Duration, add, parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated, datetime_parser, format_as, parse_datetime
 from source_solidafy.manifest.fields import Strict, new_list
+from source_solidafy.manifest.pyd import Field
 from source_solidafy.rest.builders import FACTORY
 from source_solidafy.rest.routers import Router
 

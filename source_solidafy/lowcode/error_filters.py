@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ConfigDict
-
 from source_solidafy.errors import StreamError, TemplateError
 from source_solidafy.lowcode.interpolation import Interpolated, checked_regex, is_static
 from source_solidafy.lowcode.values import is_true
 from source_solidafy.manifest.fields import Strict
+from source_solidafy.manifest.pyd import ConfigDict
 from source_solidafy.rest.builders import FACTORY, RuleInputs
 from source_solidafy.rest.response_rules import Answer, ResponseRule
 

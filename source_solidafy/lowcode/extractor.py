@@ -23,13 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field
-
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode import dpath
 from source_solidafy.manifest.decoder_parts import Compression, CompressionSpec
 from source_solidafy.manifest.fields import Strict, Template, new_list
+from source_solidafy.manifest.pyd import Field
 from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import unpack as up
 from source_solidafy.rest.builders import FACTORY

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
-
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode import dpath
 from source_solidafy.lowcode.resolve import PARAMETERS
 from source_solidafy.lowcode.values import AddedValue
 from source_solidafy.manifest.fields import Strict, Template
+from source_solidafy.manifest.pyd import Field
 from source_solidafy.rest.builders import FACTORY, TransformInputs
 from source_solidafy.rest.transforms import TransformStep
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from source_solidafy.errors import ManifestError
 from source_solidafy.lowcode.auth import AirbyteManifest
 from source_solidafy.lowcode.error_handlers import DEFAULT_HTTP
@@ -33,6 +31,7 @@ from source_solidafy.lowcode.shape import (
 )
 from source_solidafy.lowcode.translate import RETRY_STATUSES, Translator
 from source_solidafy.manifest.models import Manifest
+from source_solidafy.manifest.pyd import ValidationError
 from source_solidafy.manifest.safe_regex import regex_problem
 
 

@@ -26,12 +26,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import Field
-
 from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.values import SliceValue, _plain, join_url
 from source_solidafy.manifest.fields import Strict, new_dict
+from source_solidafy.manifest.pyd import Field
 from source_solidafy.rest.pages import PageRequest
 from source_solidafy.rest.request import FORM
 

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from pydantic import Field
 from requests.utils import parse_header_links
 
 from source_solidafy.errors import TemplateError
@@ -32,6 +31,7 @@ from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.page_templates import PageTemplates
 from source_solidafy.lowcode.values import _plain
 from source_solidafy.manifest.fields import Strict, new_list
+from source_solidafy.manifest.pyd import Field
 from source_solidafy.rest.builders import FACTORY, PageInputs
 from source_solidafy.rest.pages import PageRequest, PageResponse
 from source_solidafy.rest.pagination import Paginator

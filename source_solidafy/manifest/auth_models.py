@@ -8,9 +8,6 @@ builds is registered in :mod:`source_solidafy.rest.builders`; the choice among a
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, PositiveInt, Tag, field_validator
-from pydantic_core import PydanticCustomError
-
 from source_solidafy.manifest.fields import (
     Body,
     Strict,
@@ -20,6 +17,14 @@ from source_solidafy.manifest.fields import (
     TextList,
     new_dict,
     new_list,
+)
+from source_solidafy.manifest.pyd import (
+    Discriminator,
+    Field,
+    PositiveInt,
+    PydanticCustomError,
+    Tag,
+    field_validator,
 )
 
 

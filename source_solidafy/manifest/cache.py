@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import pickle
 import stat
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
     Loaded = Manifest | AirbyteManifestSource
 
-FORMAT = b"solidafy-manifest-cache 2\n"
+FORMAT = b"solidafy-manifest-cache 3\n"  # then two pickles: the files read; (kind, value)
 SUFFIX = ".manifest"
 MAX_ENTRIES = 64
 MAX_BYTES = 32 * 1024 * 1024
@@ -103,6 +104,11 @@ def _read(p: Path, path: str | Path) -> bytes:
 def _load(p: Path, path: str | Path, data: bytes) -> Loaded:
     """The loaders' own load of these bytes (read_text's decoding: UTF-8, universal newlines); an Airbyte
     manifest is told by its shape (docs/airbyte-manifests.md)."""
+    from source_solidafy.manifest import light
+
+    if light.ACTIVE:  # a second file in a process already running a hit's light models: they cannot validate
+        raise ManifestError(f"{path}: cannot load this connector file in a read that already runs one from the "
+                            "validated-manifest cache; run it with SOLIDAFY_NO_CACHE=1")
     from source_solidafy.lowcode.shape import looks_like_airbyte_text
     from source_solidafy.manifest.loader import load_manifest_text
 
@@ -124,14 +130,10 @@ def _load(p: Path, path: str | Path, data: bytes) -> Loaded:
 
 def entry_key(p: Path, data: bytes) -> str:
     """The entry's name: what the load's result depends on, apart from the schema files (kept inside)."""
-    import pydantic_core
-    from pydantic.version import VERSION
-
     from source_solidafy import __version__
 
     h = hashlib.sha256(FORMAT)
-    for part in (sys.version, sys.implementation.cache_tag or "", __version__, VERSION, pydantic_core.__version__,
-                 os.path.abspath(p)):
+    for part in (sys.version, sys.implementation.cache_tag or "", __version__, os.path.abspath(p)):
         h.update(part.encode("utf-8", "surrogateescape") + b"\0")
     h.update(code_stamp())
     h.update(data)
@@ -139,8 +141,8 @@ def entry_key(p: Path, data: bytes) -> str:
 
 
 def code_stamp() -> bytes:
-    """sha256 of (path, mtime_ns, size) of every module of this package, and of the parsers' and
-    templates' libraries (their ``__init__.py``: an upgrade rewrites it), once per process."""
+    """sha256 of (path, mtime_ns, size) of every module of this package, and of the parsers', templates'
+    and models' libraries (their ``__init__.py``: an upgrade rewrites it), once per process."""
     global _code_stamp
     if _code_stamp is None:
         h = hashlib.sha256()
@@ -160,11 +162,12 @@ def code_stamp() -> bytes:
 
 
 def _library_files() -> list[str]:
-    """pyyaml's and jinja2's ``__init__.py``, found without importing them (~0.2 ms)."""
+    """pyyaml's, jinja2's, pydantic's and pydantic-core's ``__init__.py``, found without importing them
+    (~0.2 ms; a light read never imports pydantic, manifest/light.py)."""
     import importlib.util
 
     out = []
-    for name in ("yaml", "jinja2"):
+    for name in ("yaml", "jinja2", "pydantic", "pydantic_core"):
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             out.append(spec.origin)
@@ -216,12 +219,22 @@ def _get(fd: int, key: str) -> Loaded | None:
     blob = _entry_bytes(fd, key)
     if blob is None or not blob.startswith(FORMAT):
         return None
+    stream = io.BytesIO(blob)
+    stream.seek(len(FORMAT))
     try:
-        reads, kind, value = pickle.loads(blob[len(FORMAT):])  # noqa: S301 - our own file, checked above
+        reads = pickle.load(stream)  # noqa: S301 - our own file, checked above; names and digests only
     except Exception:  # noqa: BLE001 - a truncated or stale entry is a miss; the load writes it again
         return None
     if any(_digest(Path(name)) != digest for name, digest in reads):
         return None
+    at = stream.tell()
+    kept = _unpickled(stream) if _go_light() else None
+    if kept is None:
+        stream.seek(at)
+        kept = _unpickled(stream, light_on=False)
+    if kept is None:
+        return None
+    kind, value = kept
     from source_solidafy.manifest.models import Manifest  # imported by the unpickling already
 
     if kind == "airbyte":
@@ -231,6 +244,31 @@ def _get(fd: int, key: str) -> Loaded | None:
         manifest, spec, names, table, files = value
         return AirbyteManifestSource(manifest, spec, names, table, [Path(f) for f in files])
     return value if kind == "yaml" and isinstance(value, Manifest) else None
+
+
+def _go_light() -> bool:
+    """Light models (manifest/light.py) for this hit: allowed by the command, and no model module imported yet."""
+    from source_solidafy.manifest import light
+
+    if light.ALLOWED and not light.ACTIVE and "source_solidafy.manifest.pyd" not in sys.modules:
+        light.ACTIVE = True
+    return light.ACTIVE
+
+
+def _unpickled(stream: io.BytesIO, light_on: bool = True) -> Any:
+    """The entry's (kind, value), or None. A light attempt that fails forgets every module it imported
+    and turns light models off: the caller's full attempt imports them again, with pydantic."""
+    before = set(sys.modules) if light_on else None
+    try:
+        return pickle.load(stream)  # noqa: S301 - our own file, checked above
+    except Exception:  # noqa: BLE001 - a truncated or stale entry is a miss; the load writes it again
+        if before is not None:
+            from source_solidafy.manifest import light
+
+            light.ACTIVE = False
+            for name in set(sys.modules) - before:
+                del sys.modules[name]
+        return None
 
 
 def _entry_bytes(fd: int, key: str) -> bytes | None:
@@ -270,7 +308,8 @@ def _put(fd: int, key: str, loaded: Loaded, p: Path, started: int) -> None:
         return
     try:
         reads = [(name, _digest(Path(name))) for name in files]
-        blob = FORMAT + pickle.dumps((reads, kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+        blob = (FORMAT + pickle.dumps(reads, protocol=pickle.HIGHEST_PROTOCOL)
+                + pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # noqa: BLE001 - something unpicklable in a model: not kept
         return
     if len(blob) > MAX_ENTRY_BYTES:
@@ -317,12 +356,14 @@ def _evict(fd: int) -> None:
 
 
 def status_line() -> str | None:
-    """``read --verbose``'s line about the last load: cache hit or miss, and whether the validator was built."""
+    """``read --verbose``'s line about the last load: cache hit or miss, whether the validator was built and
+    whether pydantic was imported (not by a hit's light models, manifest/light.py)."""
     if last_event is None:
         return None
     models = sys.modules.get("source_solidafy.manifest.models")
     built = bool(models and getattr(models.Manifest, "__pydantic_complete__", False))
-    return f"manifest cache: {last_event}; Manifest validator built: {'yes' if built else 'no'}"
+    return (f"manifest cache: {last_event}; Manifest validator built: {'yes' if built else 'no'}; "
+            f"pydantic imported: {'yes' if 'pydantic' in sys.modules else 'no'}")
 
 
 __all__ = ["MAX_BYTES", "MAX_ENTRIES", "cache_dir", "code_stamp", "entry_key", "load_connector_file", "status_line"]

@@ -12,10 +12,14 @@ import codecs
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
-
 from source_solidafy.manifest.fields import Strict, Text, new_dict
+from source_solidafy.manifest.pyd import (
+    BeforeValidator,
+    Field,
+    PydanticCustomError,
+    field_validator,
+    model_validator,
+)
 
 
 def _carry_map(value: Any) -> Any:

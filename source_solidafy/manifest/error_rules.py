@@ -24,11 +24,9 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
-from pydantic_core import PydanticCustomError
-
 from source_solidafy.manifest.extensions import open_slot
 from source_solidafy.manifest.fields import Strict, Text, describe_value, new_dict, new_list
+from source_solidafy.manifest.pyd import BeforeValidator, Field, PydanticCustomError, model_validator
 from source_solidafy.manifest.safe_regex import Regex
 
 ACTIONS = ("ignore", "fail", "retry", "rate_limited", "refresh_token")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidatorFunctionWrapHandler, WrapValidator
+from source_solidafy.manifest.pyd import ValidatorFunctionWrapHandler, WrapValidator
 
 SLOTS: dict[str, list[type]] = {"pagination": [], "partition": [], "transform": [], "errors": [], "decoder": []}
 

@@ -7,9 +7,14 @@ Why here and not in models.py: the two model modules share them, and the loader 
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, ValidationInfo
-from pydantic_core import PydanticCustomError, core_schema
-
+from source_solidafy.manifest.pyd import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    PydanticCustomError,
+    ValidationInfo,
+    core_schema,
+)
 from source_solidafy.manifest.templates import TemplateString
 
 

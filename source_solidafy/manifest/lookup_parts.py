@@ -8,10 +8,9 @@ read it as ``lookup.<name>`` (a list: the ``value`` of each record, or the recor
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
-
 from source_solidafy.manifest.decoder_parts import Decoder, JsonDecoder
 from source_solidafy.manifest.fields import Body, ParamMap, Strict, Template, Text, new_dict
+from source_solidafy.manifest.pyd import BeforeValidator, Field
 from source_solidafy.manifest.stream_parts import Pagination
 
 

@@ -35,16 +35,6 @@ cursor_path, ...) stay strings.
 # string while creating the classes (~7 ms of every start-up; test_manifest_start_up.py).
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
-
 from source_solidafy.config import OAUTH2_TYPES  # noqa: F401 - part of this module's API
 from source_solidafy.manifest.auth_models import (  # re-exported: models.py is the public module
     ApiKeyAuth,
@@ -101,6 +91,15 @@ from source_solidafy.manifest.partition_parts import (  # re-exported: models.py
     SplitWhen,
 )
 from source_solidafy.manifest.plugin_models import plugin_slot
+from source_solidafy.manifest.pyd import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    PydanticCustomError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from source_solidafy.manifest.safe_regex import Regex
 from source_solidafy.manifest.stream_parts import (  # re-exported: models.py is the public module
     CursorPagination,

@@ -9,9 +9,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
-
 from source_solidafy.manifest.fields import (
     Body,
     ParamMap,
@@ -22,6 +19,13 @@ from source_solidafy.manifest.fields import (
     TextList,
     new_dict,
     new_list,
+)
+from source_solidafy.manifest.pyd import (
+    BeforeValidator,
+    Field,
+    PydanticCustomError,
+    field_validator,
+    model_validator,
 )
 from source_solidafy.manifest.stream_parts import CursorPagination, Pagination
 

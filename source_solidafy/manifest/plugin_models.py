@@ -14,15 +14,15 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import (
+from source_solidafy.manifest.pyd import (
     BaseModel,
     ConfigDict,
+    PydanticCustomError,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
-from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:  # plugins.py is imported where a plugin block is met, not by every load
     from source_solidafy.plugins import PluginContext

@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
-from pydantic_core import PydanticCustomError
-
 from source_solidafy.manifest.fields import Text
+from source_solidafy.manifest.pyd import AfterValidator, PydanticCustomError
 
 MAX_REGEX_CHARS = 1000
 """The longest regex a connector file may give (real ones are tens of characters)."""

@@ -10,13 +10,11 @@ Each ``type:`` is one model in a discriminated union; other spellings are normal
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
-from pydantic_core import PydanticCustomError
-
 from source_solidafy.manifest.fields import (
     Strict,
     Text,
 )
+from source_solidafy.manifest.pyd import BeforeValidator, Field, PydanticCustomError, model_validator
 
 # ----------------------------------------------------------------------------------------- stop
 

@@ -9,10 +9,8 @@ A step is told apart by ``op`` (its kind); the short forms are normalised on the
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
-from pydantic_core import PydanticCustomError
-
 from source_solidafy.manifest.fields import Strict, Template, Text, TextList, check_each, new_list
+from source_solidafy.manifest.pyd import AfterValidator, BeforeValidator, Field, PydanticCustomError
 
 
 def _patterns(fields: list[str]) -> list[str]:

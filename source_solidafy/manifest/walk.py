@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel
-
 from source_solidafy.manifest.decoder_parts import NestedRecords
 from source_solidafy.manifest.fields import PATH_FIELDS
+from source_solidafy.manifest.pyd import BaseModel
 from source_solidafy.manifest.stream_parts import Stop
 from source_solidafy.manifest.templates import TemplateString
 

@@ -102,7 +102,7 @@ def test_the_key_changes_with_our_own_code(connector: Path, monkeypatch: pytest.
 
 def test_the_key_changes_when_a_parsing_library_is_upgraded(connector: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    assert [Path(f).parent.name for f in cache._library_files()] == ["yaml", "jinja2"]
+    assert [Path(f).parent.name for f in cache._library_files()] == ["yaml", "jinja2", "pydantic", "pydantic_core"]
     library = tmp_path / "__init__.py"
     library.write_text("__version__ = '6.0.1'\n")
     monkeypatch.setattr(cache, "_library_files", lambda: [str(library)])
