@@ -7,7 +7,7 @@ records (API responses, JSON lines, spooled pages, state) goes through here inst
     loads(b'{"id": 100000000000000000000}')   # {'id': 100000000000000000000}, an exact int
     dumps({"id": 10**20})                      # b'{"id":100000000000000000000}'
 
-``loads`` looks for a run of 20 digits (or ``-`` and 19) in the text first: a look at every 10th
+``loads`` looks for a run of 20 digits (or ``-`` and 19) in the text first: a look at every 4th
 byte, and only when that cannot rule it out a ``translate`` and a ``find`` over the whole text. Only
 when there is such a run (a big integer, or a long digit run inside a string or a fraction) is the
 text parsed again by the standard library, whose integers are exact (up to Python's 4,300 digits;
@@ -26,15 +26,19 @@ JSONDecodeError = orjson.JSONDecodeError
 _INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
 _DIGITS = bytes(48 if 48 <= b <= 57 or b == 45 else 32 for b in range(256))  # 0-9 and - -> "0"
 _RUN = b"0" * 20
+_RUN5 = b"0" * 5
 
 
 def might_lose_digits(data: bytes) -> bool:
     """True when ``data`` holds 20 digits (or ``-`` and 19) in a row: a number orjson may read as a float.
 
-    Such a run covers two consecutive multiples of 10, so every 10th byte is looked at first: when no
-    two neighbours there are digits (most pages) the whole text need not be scanned.
+    Any 20 bytes in a row hold five consecutive multiples of 4, so every 4th byte is looked at first:
+    when no five neighbours there are digits the whole text need not be scanned. ISO date-times pass
+    that look (``2024-01-01T00:00:00.000Z``: five bytes 4 apart always meet a ``T``, ``:`` or ``.``),
+    so most pages do; a look at every 10th byte let through nearly every page with date-times, and
+    the whole scan costs ~11 instructions a byte.
     """
-    if b"00" not in data[::10].translate(_DIGITS):
+    if _RUN5 not in data[::4].translate(_DIGITS):
         return False
     return _RUN in data.translate(_DIGITS)
 

