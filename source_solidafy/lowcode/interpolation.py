@@ -32,16 +32,18 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 import orjson
-from jinja2 import Template, Undefined, UndefinedError, meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from source_solidafy.lowcode.durations import parse_duration
 from source_solidafy.lowcode.fast_strptime import numeric_format
 from source_solidafy.manifest.safe_regex import regex_problem
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
 
 ALIASES = ("stream_interval", "stream_partition")
 
@@ -190,6 +192,9 @@ FILTERS: dict[str, Any] = {
 
 
 def make_environment() -> SandboxedEnvironment:
+    from jinja2 import Undefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(undefined=Undefined)
     env.filters.update(FILTERS)
     env.globals.update(MACROS)
@@ -197,8 +202,30 @@ def make_environment() -> SandboxedEnvironment:
     return env
 
 
-_ENV = make_environment()
-_GLOBALS = frozenset(_ENV.globals)
+@functools.cache
+def _env() -> SandboxedEnvironment:
+    """The one environment, made (and jinja imported, ~3% of an Airbyte read's start-up instructions)
+    on first need: values that are plain lookups (``{{ config['key'] }}``) never need it."""
+    return make_environment()
+
+
+@functools.cache
+def _globals() -> frozenset[str]:
+    return frozenset(_env().globals)
+
+
+def _undefined_error() -> type[Exception]:
+    """jinja's UndefinedError (an ``except`` clause evaluates this only when something was raised)."""
+    from jinja2 import UndefinedError
+
+    return UndefinedError
+
+
+# Names a value's lookup may start from without jinja telling which names it reads (a name jinja
+# parses otherwise, ``none`` or ``not``, or that a macro shadows, is left to jinja).
+_CONTEXT_NAMES = frozenset({"config", "parameters", "response", "headers", "stream_slice", "stream_state",
+                            "stream_interval", "stream_partition", "next_page_token", "last_record",
+                            "last_page_size", "record", "value", "path", "property", "creation_response"})
 
 
 _NOT_LITERAL = re.compile(r"[ \t]*(?!True|False|None)[^\W\d][^'\"]*\Z|[ \t]*\d[\w.+-]*[:T][^'\"\[\]{}()]*\Z")
@@ -224,7 +251,12 @@ def literal(text: Any, valid_types: tuple[type, ...] | None = None) -> Any:
 
 @functools.lru_cache(maxsize=4096)
 def _names(text: str) -> frozenset[str]:
-    return frozenset(meta.find_undeclared_variables(_ENV.parse(text)))
+    fast = _lookup(text)
+    if fast is not None and fast[1] in _CONTEXT_NAMES:  # jinja's answer for ``{{ [not] name.a['b'] }}``
+        return frozenset((fast[1],))
+    from jinja2 import meta
+
+    return frozenset(meta.find_undeclared_variables(_env().parse(text)))
 
 
 def variables(text: str) -> set[str]:
@@ -235,7 +267,7 @@ def variables(text: str) -> set[str]:
 @functools.lru_cache(maxsize=4096)
 def _template(text: str) -> Template:
     """A template compiled once per text (a value is evaluated per page, per record or per slice)."""
-    return _ENV.from_string(text)
+    return _env().from_string(text)
 
 
 _LOOKUP = re.compile(r"^\{\{\s*(not\s+)?([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*|\[\s*'[^'\\]*'\s*\]|\[\s*\"[^\"\\]*\"\s*\])+)\s*\}\}$")
@@ -295,12 +327,14 @@ class Interpolated:
         if "stream_slice" in ctx:
             for alias in ALIASES:
                 ctx[alias] = ctx["stream_slice"]
-        missing = _names(self.text) - _GLOBALS - ctx.keys()
+        missing = _names(self.text) - ctx.keys()
+        if missing:
+            missing -= _globals()
         if missing:
             raise ValueError(f"{self.where or self.text}: undefined variables {sorted(missing)}")
         try:
             rendered = _rendered(self.text, ctx) if "{" in self.text else self.text
-        except UndefinedError as exc:  # an attribute of something undefined (of None): the CDK takes the default
+        except _undefined_error() as exc:  # an attribute of something undefined (of None): the CDK takes the default
             if default is None and not in_mapping:
                 raise ValueError(str(exc)) from None
             rendered = ""
@@ -310,7 +344,7 @@ class Interpolated:
             return None
         try:
             return literal(_template(str(default)).render(ctx), valid_types)
-        except UndefinedError as exc:  # the CDK fails here
+        except _undefined_error() as exc:  # the CDK fails here
             raise ValueError(str(exc)) from None
 
 

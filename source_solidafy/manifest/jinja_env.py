@@ -102,6 +102,11 @@ def default_environments() -> tuple[SandboxedEnvironment, SandboxedEnvironment]:
     return _DEFAULT_ENVS
 
 
+# What a render turns into a TemplateError naming the template (anything else propagates as it is).
+RENDER_ERRORS = (UndefinedError, SecurityError, TemplateError, RecursionError, TypeError, ValueError, ArithmeticError,
+                 LookupError)
+
+
 def render(template: TemplateString, ctx: Mapping[str, Any], extra: dict[str, Any]) -> str:
     """Render a non-static template, compiling it first if needed; every failure is a TemplateError."""
     if template._template is None:
@@ -114,8 +119,7 @@ def render(template: TemplateString, ctx: Mapping[str, Any], extra: dict[str, An
     token = start_render()
     try:
         return compiled.render(ctx, **extra) if extra else compiled.render(ctx)
-    except (UndefinedError, SecurityError, TemplateError, RecursionError, TypeError, ValueError, ArithmeticError,
-            LookupError) as exc:
+    except RENDER_ERRORS as exc:
         raise TemplateError(describe_failure(template, exc)) from None
     finally:
         end_render(token)
