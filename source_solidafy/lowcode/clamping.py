@@ -20,8 +20,8 @@ TARGETS = ("DAY", "WEEK", "MONTH")
 class Clamp(BaseModel):
     """One evaluated clamping: its target and, for WEEK, the weekday (0 = Monday)."""
 
-    # Built on the first clamping made, not at import: every Airbyte read imports this module, few clamp
-    # (building the validator at import cost ~8% of a read's start-up instructions).
+    # With pydantic (not a cache hit's light models), its validator is built on the first clamping
+    # made, not at import: every Airbyte manifest load imports this module, few manifests clamp.
     model_config = ConfigDict(frozen=True, defer_build=True)
 
     target: Literal["DAY", "WEEK", "MONTH"]
