@@ -175,3 +175,47 @@ def test_records_with_different_keys_are_all_collected():
         {"a": 3, "b": None, "c": 4, "d": None},
         {"a": None, "b": None, "c": None, "d": 5},
     ]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["DE", "FR", "JP"] * 400,  # one width, ASCII: the joined text becomes the data buffer
+        [f"2024-01-{d:02d}T12:00:00Z" for d in range(1, 29)],
+        ["x"],
+        ["", "", ""],  # width 0
+        ["ab", "abc", "ab"],  # widths differ in the middle only
+        ["ab", "a", "b", "ab"],  # total length of a fixed width, boundaries elsewhere
+        ["a\x00", "\x00b", "cd"],  # NUL inside values
+        ["üb", "ab", "ab"],  # not ASCII
+        ["aa", "bb"] * 3 + ["c", "dd", "e"] + ["ff"] * 3,
+    ],
+)
+def test_string_columns_equal_arrows_own_conversion(values):
+    column = records_to_batch([{"s": v} for v in values]).column(0)
+    column.validate(full=True)
+    assert column.type == pa.string()
+    assert column.equals(pa.array(values, pa.string())) and column.to_pylist() == values
+
+
+def test_conversion_leaves_garbage_collection_as_it_found_it():
+    """The conversion defers collections (the column lists it makes are short-lived), never switches
+    them on for a caller that had them off, and switches them back on when a value fails."""
+    import gc
+
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    assert gc.isenabled()
+    records_to_batch([{"a": 1}])
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        records_to_batch([{"a": "x"}, {"a": Unprintable()}])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        records_to_batch([{"a": 1}])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
