@@ -277,15 +277,19 @@ def test_a_pyarrow_table_is_accepted_too(tmp_path):
     assert [json.loads(x) for x in Path(out).read_text().splitlines()] == [{"id": 1}, {"id": 2}, {"id": 3}]
 
 
-def test_strings_with_few_values_are_dictionary_encoded_judged_on_a_sample(tmp_path):
-    records = [{"id": f"cus_{i:06d}", "country": ("DE", "FR")[i % 2], "late": "x" if i < 15_000 else f"v{i}"}
-               for i in range(20_000)]
+def test_columns_with_few_values_are_dictionary_encoded_judged_on_a_sample(tmp_path):
+    records = [{"id": f"cus_{i:06d}", "country": ("DE", "FR")[i % 2], "late": "x" if i < 15_000 else f"v{i}",
+                "seq": i, "score": i % 97, "price": (0.5, 1.25)[i % 2], "amount": i / 4, "ok": i % 2 == 0,
+                "rank": None if i % 3 else i % 5} for i in range(20_000)]
     out = sync(parquet_sink(tmp_path), "c", [records[i:i + 1000] for i in range(0, 20_000, 1000)])
-    column = {c.path_in_schema: c for c in (pq.ParquetFile(out).metadata.row_group(0).column(j) for j in range(3))}
-    assert "RLE_DICTIONARY" in column["country"].encodings  # 2 values
-    assert "RLE_DICTIONARY" not in column["id"].encodings  # unique
-    assert "RLE_DICTIONARY" in column["late"].encodings  # one value in the first 10,000 rows: a guess
-    assert len(read_back(tmp_path)) == 20_000  # ... that costs size at most, never a value
+    group = pq.ParquetFile(out).metadata.row_group(0)
+    dictionary = {c.path_in_schema for c in (group.column(j) for j in range(group.num_columns))
+                  if "RLE_DICTIONARY" in c.encodings}
+    # 2, 1 (a guess on the first 10,000 rows that costs size at most, never a value), 97, 2, 5 values;
+    # unique strings, ints and floats and the booleans are not
+    assert dictionary == {"country", "late", "score", "price", "rank"}
+    rows = sorted(({k: v for k, v in row.items() if k != "dt"} for row in read_back(tmp_path)), key=lambda r: r["seq"])
+    assert rows == records
 
 
 def test_writing_parquet_does_not_import_pyarrow_compute(tmp_path):
