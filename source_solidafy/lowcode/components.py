@@ -114,6 +114,48 @@ KNOWN: dict[str, dict[str, Any]] = {
                           "max_concurrent_async_job_count": None},
 }
 
+# Options whose value the CDK's schema types as a list, a mapping or text: another kind fails at load time
+# with its place (TranslatorCore.check), not somewhere in the translation. TEXT_NOT_YET: text the CDK
+# takes as a template rendering a mapping, which we do not run yet.
+_L, _D, _S = (list,), (dict,), (str, list)
+SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "DeclarativeSource": {"streams": _L, "definitions": _D},
+    "DeclarativeStream": {"transformations": _L, "primary_key": _S},
+    "HttpRequester": {"request_parameters": _D, "request_headers": _D},
+    "DpathExtractor": {"field_path": _L},
+    "DpathFlattenFields": {"field_path": _L},
+    "AddFields": {"fields": _L},
+    "AddedFieldDefinition": {"path": _L},
+    "RemoveFields": {"field_pointers": _L},
+    "DefaultErrorHandler": {"response_filters": _L, "backoff_strategies": _L},
+    "CompositeErrorHandler": {"error_handlers": _L},
+    "HttpResponseFilter": {"http_codes": _L},
+    "SubstreamPartitionRouter": {"parent_stream_configs": _L},
+    "ListPartitionRouter": {"values": _S},
+    "DatetimeBasedCursor": {"cursor_datetime_formats": _L},
+    "SelectiveAuthenticator": {"authenticators": _D},
+    "InlineSchemaLoader": {"schema": _D},
+    "CheckStream": {"stream_names": _L},
+    "Spec": {"connection_specification": _D},
+    "CsvDecoder": {"set_values_to_none": _L},
+}
+TEXT_NOT_YET = frozenset({"HttpRequester.request_parameters", "HttpRequester.request_headers"})
+_KIND_NAMES: dict[type, str] = {list: "a list", dict: "a mapping", str: "text"}
+
+
+def shape_problem(kind: str, node: dict[str, Any]) -> tuple[str, str] | None:
+    """(option, message) for the first option of ``node`` whose value is of a kind its schema does not allow."""
+    for option, kinds in SHAPES.get(kind, {}).items():
+        value = node.get(option)
+        if value is None or isinstance(value, kinds):
+            continue
+        if isinstance(value, str) and f"{kind}.{option}" in TEXT_NOT_YET:
+            return option, f"{kind}.{option} as a template (text) is not supported yet (a mapping is)"
+        expected = " or ".join(_KIND_NAMES[k] for k in kinds)
+        return option, f"{kind}.{option}: expected {expected}, got {type(value).__name__}"
+    return None
+
+
 NEEDS: dict[str, str] = {
     "RecordSelector.schema_normalization": "schema normalization of record values (TypeTransformer)",
     "DatetimeBasedCursor.is_client_side_incremental": "client-side incremental filtering (records older than "

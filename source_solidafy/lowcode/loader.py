@@ -19,6 +19,7 @@ from typing import Any
 
 from source_solidafy.errors import ManifestError
 from source_solidafy.lowcode.auth import AirbyteManifest
+from source_solidafy.lowcode.components import shape_problem
 from source_solidafy.lowcode.error_handlers import DEFAULT_HTTP
 from source_solidafy.lowcode.resolve import resolve
 from source_solidafy.lowcode.shape import (
@@ -65,6 +66,7 @@ def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: P
         tr.problems.append((("spec",), "no spec: give spec.connection_specification, or spec.yaml beside the manifest"))
     else:
         _spec_patterns(spec["connection_specification"], tr)
+    _check_shape(resolved.tree.get("check"), tr)
     if not tr.problems and not streams:
         tr.problems.append((("streams",), "no streams"))
     _one_auth(streams, tr)
@@ -77,10 +79,22 @@ def load_airbyte_text(text: str, source_name: str = "manifest.yaml", base_dir: P
     return AirbyteManifestSource(manifest, spec, names, tr.table, [*files, *tr.files_read])
 
 
+def _check_shape(check: Any, tr: Translator) -> None:
+    """A CheckStream's stream_names is a list (the check reads them after the load)."""
+    wrong = shape_problem("CheckStream", check) if isinstance(check, dict) else None
+    if wrong is not None:
+        tr.problems.append((("check", wrong[0]), wrong[1]))
+
+
 def _spec_patterns(form: dict[str, Any], tr: Translator) -> None:
     """Each top-level property's ``pattern`` is matched against config values (source.py): one regex
     rule for every regex a connector file gives (safe_regex.py), checked here with its place."""
-    for name, prop in (form.get("properties") or {}).items():
+    properties = form.get("properties") or {}
+    if not isinstance(properties, dict):
+        tr.problems.append((("spec", "connection_specification", "properties"),
+                            f"expected a mapping, got {type(properties).__name__}"))
+        return
+    for name, prop in properties.items():
         pattern = prop.get("pattern") if isinstance(prop, dict) else None
         if pattern is None:
             continue

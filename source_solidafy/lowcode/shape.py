@@ -8,6 +8,7 @@ for every file) does not import the Airbyte translation, about 25 ms of every sy
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,13 @@ def looks_like_airbyte(data: Any) -> bool:
         and "name" not in data
 
 
+_TOP_BASE_URL = re.compile(r"^[\"']?base_url[\"']?[ \t]*:", re.MULTILINE)
+
+
 def looks_like_airbyte_text(text: str) -> bool:
     """The shape of an Airbyte manifest, read from the top-level keys (no templates, no validation)."""
-    if "DeclarativeSource" not in text and ("base_url" in text or "version" not in text):
-        return False  # ours always has base_url; Airbyte's have a version
+    if "DeclarativeSource" not in text and (_TOP_BASE_URL.search(text) or "version" not in text):
+        return False  # ours always has a top-level base_url (an Airbyte manifest's templates may read one)
     from source_solidafy.manifest.yaml_lines import YamlSyntaxError  # yaml: not needed by the check above
 
     try:

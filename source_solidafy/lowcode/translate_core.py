@@ -59,6 +59,9 @@ class TranslatorCore:
             value = node.get(option)
             if value is not None and value != default and value != (node.get(PARAMETERS) or {}).get(option):
                 raise self.fail((*here, option), f"{kind}.{option} is not supported ({c.need(f'{kind}.{option}')})")
+        wrong = c.shape_problem(kind, node)
+        if wrong is not None:
+            raise self.fail((*here, wrong[0]), wrong[1])
         return kind
 
     def interp(self, node: dict[str, Any], key: str, allowed: set[str], default: Any = None) -> Interpolated:
