@@ -69,6 +69,8 @@ class DatetimeSlices(Strict):
     step: str | None = None
     granularity: str | None = None
     lookback: str | None = None
+    step_template: Interpolated | None = None  # a step reading the config: evaluated with it, as the CDK does
+    lookback_template: Interpolated | None = None  # the same for lookback_window
     cursor_formats: list[str] = Field(default_factory=new_list)
     start_field: str = "start_time"
     end_field: str = "end_time"
@@ -109,6 +111,13 @@ class DatetimeSlices(Strict):
     def fmt(self, moment: dt.datetime) -> str:
         return format_as(moment, self.datetime_format)
 
+    def duration(self, name: Literal["step", "lookback"], config: Mapping[str, Any]) -> Any:
+        """``step`` or ``lookback_window`` as the CDK builds its cursor: a template rendered with the config
+        (rendering empty: none), parsed as an ISO 8601 duration (ValueError or TypeError when it is not one)."""
+        template = self.step_template if name == "step" else self.lookback_template
+        value = (self.step if name == "step" else self.lookback) if template is None else template.eval(config)
+        return None if value in (None, "") else parse_duration(str(value))
+
     def gran(self) -> dt.timedelta | None:
         return _delta(self.granularity) if self.granularity else None
 
@@ -140,9 +149,10 @@ def slices(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping[str,
     ConcurrentCursor._split_per_slice_range from the sync start (less the lookback) to the end."""
     start, sync_start = spec.sync_start(config, legacy)
     upper = spec.end_value(config, now)
-    lower = sync_start - parse_duration(spec.lookback) if spec.lookback else sync_start
+    lookback = spec.duration("lookback", config)
+    lower = sync_start - lookback if lookback else sync_start
     gran, clamp = spec.gran(), spec.clamping(config)
-    step = parse_duration(spec.step) if spec.step else None
+    step = spec.duration("step", config)
 
     def clamped(moment: dt.datetime) -> dt.datetime:
         return clamp.clamp(moment) if clamp is not None else moment
@@ -177,7 +187,8 @@ def sync_bounds(spec: DatetimeSlices, config: Mapping[str, Any], legacy: Mapping
     if not (windows and (spec.client_side or spec.data_feed)):
         return None
     start, sync_start = spec.sync_start(config, legacy)
-    lowest = max(sync_start - parse_duration(spec.lookback), start) if spec.lookback else sync_start
+    lookback = spec.duration("lookback", config)
+    lowest = max(sync_start - lookback, start) if lookback else sync_start
     fixed = spec.end is not None or spec.clamp_target is not None
     return [lowest.isoformat(), spec.end_value(config).isoformat() if fixed else None]
 

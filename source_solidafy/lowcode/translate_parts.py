@@ -42,6 +42,15 @@ def _static(t: TranslatorCore, node: dict[str, Any], key: str, what: str) -> str
     return "" if value is None else str(value)
 
 
+def _config_duration(t: TranslatorCore, node: dict[str, Any], key: str) -> Interpolated | None:
+    """A ``step`` or ``lookback_window`` reading the config: the CDK renders it with the config when it builds
+    the cursor, ours when the stream is read (DatetimeSlices.duration). None for a static one (checked here)."""
+    if not node.get(key):
+        return None
+    item = t.interp(node, key, CONFIG_VARS)
+    return item if not is_static(item.text) and "config" in item.text else None
+
+
 class StreamParts(TranslatorCore):
     """Mixed into :class:`~source_solidafy.lowcode.translate.Translator`."""
 
@@ -65,12 +74,15 @@ class StreamParts(TranslatorCore):
         step, gran = node.get("step"), node.get("cursor_granularity")
         if bool(step) != bool(gran):
             raise self.fail(self.path(node), "give both step and cursor_granularity, or neither (the CDK requires it)")
+        step_t, lookback_t = _config_duration(self, node, "step"), _config_duration(self, node, "lookback_window")
+        lookback = node.get("lookback_window")
         spec = DatetimeSlices(
             cursor_field=field, datetime_format=fmt, start=self._minmax(node, "start_datetime"),
             end=self._minmax(node, "end_datetime") if node.get("end_datetime") else None,
-            step=_static(self, node, "step", "step") if step else None,
+            step=_static(self, node, "step", "step") if step and step_t is None else None, step_template=step_t,
             granularity=_static(self, node, "cursor_granularity", "cursor_granularity") if gran else None,
-            lookback=_static(self, node, "lookback_window", "lookback_window") if node.get("lookback_window") else None,
+            lookback=_static(self, node, "lookback_window", "lookback_window") if lookback and lookback_t is None
+            else None, lookback_template=lookback_t,
             cursor_formats=[str(f) for f in node.get("cursor_datetime_formats") or []],
             start_field=_static(self, node, "partition_field_start", "field") if node.get("partition_field_start")
             else "start_time",
@@ -82,10 +94,11 @@ class StreamParts(TranslatorCore):
         )
         if node.get("clamping"):
             spec.clamp_target, spec.clamp_weekday = self._clamping(node)
-        for key in ("step", "cursor_granularity", "lookback_window"):
+        for key, value in (("step", spec.step), ("cursor_granularity", spec.granularity),
+                           ("lookback_window", spec.lookback)):  # static ones; templates when read
             try:
-                if node.get(key):
-                    parse_duration(str(node[key]))
+                if value:
+                    parse_duration(value)
             except ValueError as exc:
                 raise self.fail(self.path(node, key), str(exc)) from None
         for key, field_name in (("start_time_option", spec.start_field), ("end_time_option", spec.end_field)):

@@ -76,6 +76,21 @@ def test_clamping_with_a_state_and_a_lookback_and_the_target_from_the_config() -
         _slices(spec, {}, {"clamp": "HOUR"})
 
 
+def test_a_step_and_a_lookback_from_the_config_are_rendered_with_it_as_the_cdk_builds_its_cursor() -> None:
+    window = {"start_datetime": "2024-01-01T00:00:00Z", "end_datetime": "2024-01-10T00:00:00Z",
+              "cursor_granularity": "PT1S"}
+    templated = _cursor(step="P{{ config['days'] }}D", lookback_window="{{ config.get('lookback', '') }}", **window)
+    state = {"updated_at": "2024-01-05T00:00:00Z"}
+    for days, lookback in ((2, "P1D"), (3, "PT12H"), (4, "")):
+        static = _cursor(step=f"P{days}D", **({"lookback_window": lookback} if lookback else {}), **window)
+        assert _slices(templated, state, {"days": days, "lookback": lookback}) == _slices(static, state)
+    assert _slices(templated, state, {"days": 2, "lookback": "P1D"})[0] == ("2024-01-04T00:00:00Z", "2024-01-05T23:59:59Z")
+    # rendering empty: no step (one slice to the end), as the CDK's timedelta.max
+    assert len(_slices(_cursor(step="{{ config.get('step', '') }}", **window), {}, {})) == 1
+    with pytest.raises(ValueError):
+        _slices(templated, {}, {"days": "x"})
+
+
 @pytest.mark.parametrize(("moment", "expected"), [
     ("2024-01-31T05:00:00", ["2024-02-01", "2024-01-31", "2024-02-01", "2024-01-01", "2024-01-31", "2024-01-31"]),
     ("2024-12-15T00:00:00", ["2024-12-15", "2024-12-15", "2025-01-01", "2024-12-01", "2024-12-18", "2024-12-11"]),
