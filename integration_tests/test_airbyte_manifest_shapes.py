@@ -105,3 +105,13 @@ def test_our_connector_file_with_a_top_level_base_url_is_not_one() -> None:
     ours = "name: x\nversion: 1\nbase_url: http://127.0.0.1:9\nstreams:\n  - name: s\n    path: /s\n"
     assert not looks_like_airbyte_text(ours)
     assert not looks_like_airbyte_text(ours.replace("base_url:", '"base_url":'))
+
+
+def test_a_problem_at_the_top_is_listed_with_the_streams_problems() -> None:
+    manifest = _with(("streams", 0, "retriever", "record_selector", "extractor"), {"type": "CustomRecordExtractor"})
+    manifest["api_budget"] = {"type": "HTTPAPIBudget", "policies": []}
+    with pytest.raises(ManifestError) as caught:
+        load_airbyte_text(yaml.safe_dump(manifest, sort_keys=False))
+    lines = str(caught.value).splitlines()
+    assert any("api_budget: DeclarativeSource.api_budget is not supported" in line for line in lines), lines
+    assert any("extractor: CustomRecordExtractor is not supported (needs Python)" in line for line in lines), lines

@@ -35,8 +35,9 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         tree = self.resolved.tree
         try:
             self.check(tree, ())
-        except Unsupported:
-            return []
+        except Unsupported:  # recorded; the streams' problems are listed with it (all at once)
+            if not isinstance(tree, dict) or not isinstance(tree.get("streams") or [], list):
+                return []
         out = []
         for i, stream in enumerate(tree.get("streams") or []):
             try:
