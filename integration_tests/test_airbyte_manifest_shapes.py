@@ -112,6 +112,6 @@ def test_a_problem_at_the_top_is_listed_with_the_streams_problems() -> None:
     manifest["api_budget"] = {"type": "HTTPAPIBudget", "policies": []}
     with pytest.raises(ManifestError) as caught:
         load_airbyte_text(yaml.safe_dump(manifest, sort_keys=False))
-    lines = str(caught.value).splitlines()
+    lines = caught.value.problems
     assert any("api_budget: DeclarativeSource.api_budget is not supported" in line for line in lines), lines
     assert any("extractor: CustomRecordExtractor is not supported (needs Python)" in line for line in lines), lines
