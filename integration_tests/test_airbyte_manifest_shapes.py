@@ -43,13 +43,16 @@ def _with(at: tuple[Any, ...], value: Any) -> dict[str, Any]:
 
 REQUESTER = ("streams", 0, "retriever", "requester")
 CASES = {  # where, value, the message's path and words
-    "template-request-parameters": ((*REQUESTER, "request_parameters"), "{{ parameters.get('p', {}) }}",
+    "template-request-parameters": ((*REQUESTER, "request_parameters"), "{{ config.get('p', {}) }}",
                                     "streams[0].retriever.requester.request_parameters: HttpRequester."
-                                    "request_parameters as a template (text) is not supported yet"),
-    "template-request-headers": ((*REQUESTER, "request_headers"), "{{ {'h': 'v'} }}",
-                                 "request_headers: HttpRequester.request_headers as a template (text)"),
+                                    "request_parameters as a template (text) reading more than $parameters is "
+                                    "not supported yet"),
+    "template-request-headers": ((*REQUESTER, "request_headers"), "{{ ['h', 'v'] }}",
+                                 "request_headers: HttpRequester.request_headers renders list, not a mapping"),
+    "template-value-template": ((*REQUESTER, "request_headers"), "{{ {'h': '{{ x }}'} }}",
+                                "request_headers.h: a value '{{ x }}' rendered by HttpRequester.request_headers"),
     "number-request-parameters": ((*REQUESTER, "request_parameters"), 7,
-                                  "HttpRequester.request_parameters: expected a mapping, got int"),
+                                  "HttpRequester.request_parameters: expected a mapping or text, got int"),
     "number-streams": (("streams",), 7, "streams: DeclarativeSource.streams: expected a list, got int"),
     "number-stream-names": (("check", "stream_names"), 7,
                             "check.stream_names: CheckStream.stream_names: expected a list, got int"),
@@ -74,7 +77,7 @@ def test_a_value_of_the_wrong_kind_fails_the_load_with_its_place(case: str) -> N
 
 def test_validate_refuses_a_templated_request_parameters_in_one_line_and_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
-    path.write_text(yaml.safe_dump(_with((*REQUESTER, "request_parameters"), "{{ parameters.get('p', {}) }}"),
+    path.write_text(yaml.safe_dump(_with((*REQUESTER, "request_parameters"), "{{ config.get('p', {}) }}"),
                                    sort_keys=False))
     res = run_cli("validate", str(path))
     assert res.rc == 2, (res.rc, res.stdout, res.stderr)
@@ -115,3 +118,21 @@ def test_a_problem_at_the_top_is_listed_with_the_streams_problems() -> None:
     lines = caught.value.problems
     assert any("api_budget: DeclarativeSource.api_budget is not supported" in line for line in lines), lines
     assert any("extractor: CustomRecordExtractor is not supported (needs Python)" in line for line in lines), lines
+
+
+def test_request_parameters_and_headers_rendered_from_parameters_are_sent_as_the_cdk_sends_them(tmp_path: Path) -> None:
+    from integration_tests.mocks.server import MockServer, Response
+
+    with MockServer(lambda req: Response.json({"data": [{"id": 1}]})) as api:
+        manifest = _with(REQUESTER, {"type": "HttpRequester", "url_base": api.url, "path": "/x",
+                                     "request_parameters": "{{ parameters.get('request_parameters', {}) }}",
+                                     "request_headers": "{{ parameters.headers }}"})
+        manifest["streams"][0]["$parameters"] = {"request_parameters": {"statistics": 1, "state": "all", "gone": None},
+                                                 "headers": {"X-Kind": "b"}}
+        path = tmp_path / "manifest.yaml"
+        path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+        res = run_cli("read", "-c", str(path), "--config-json", "{}", "--output", str(tmp_path / "out"))
+        assert res.rc == 0, (res.rc, res.stdout[-2000:], res.stderr)
+        [request] = api.requests
+    assert request.query == {"statistics": ["1"], "state": ["all"]}
+    assert request.header("X-Kind") == "b"

@@ -115,13 +115,13 @@ KNOWN: dict[str, dict[str, Any]] = {
 }
 
 # Options whose value the CDK's schema types as a list, a mapping or text: another kind fails at load time
-# with its place (TranslatorCore.check), not somewhere in the translation. TEXT_NOT_YET: text the CDK
-# takes as a template rendering a mapping, which we do not run yet.
+# with its place (TranslatorCore.check), not somewhere in the translation. (Text in HttpRequester's
+# request_parameters and request_headers is a template rendering a mapping: translate.py.)
 _L, _D, _S = (list,), (dict,), (str, list)
 SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
     "DeclarativeSource": {"streams": _L, "definitions": _D},
     "DeclarativeStream": {"transformations": _L, "primary_key": _S},
-    "HttpRequester": {"request_parameters": _D, "request_headers": _D},
+    "HttpRequester": {"request_parameters": (dict, str), "request_headers": (dict, str)},
     "DpathExtractor": {"field_path": _L},
     "DpathFlattenFields": {"field_path": _L},
     "AddFields": {"fields": _L},
@@ -139,7 +139,6 @@ SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
     "Spec": {"connection_specification": _D},
     "CsvDecoder": {"set_values_to_none": _L},
 }
-TEXT_NOT_YET = frozenset({"HttpRequester.request_parameters", "HttpRequester.request_headers"})
 _KIND_NAMES: dict[type, str] = {list: "a list", dict: "a mapping", str: "text"}
 
 
@@ -149,8 +148,6 @@ def shape_problem(kind: str, node: dict[str, Any]) -> tuple[str, str] | None:
         value = node.get(option)
         if value is None or isinstance(value, kinds):
             continue
-        if isinstance(value, str) and f"{kind}.{option}" in TEXT_NOT_YET:
-            return option, f"{kind}.{option} as a template (text) is not supported yet (a mapping is)"
         expected = " or ".join(_KIND_NAMES[k] for k in kinds)
         return option, f"{kind}.{option}: expected {expected}, got {type(value).__name__}"
     return None

@@ -12,7 +12,7 @@ from source_solidafy.lowcode.auth import AuthParts
 from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.decoders import DecoderParts
 from source_solidafy.lowcode.error_handlers import ErrorHandlerParts
-from source_solidafy.lowcode.interpolation import Interpolated
+from source_solidafy.lowcode.interpolation import Interpolated, variables
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
 from source_solidafy.lowcode.resolve import PARAMETERS, KeyPath
@@ -146,20 +146,41 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         injected.body_per_page = per_page
         if requester.get("request_body_data"):
             injected.page.form = self._body_data(requester, body is not None)
-        for key, value in (requester.get("request_parameters") or {}).items():
+        for key, value in self._mapping_of(requester, "request_parameters").items():
             if _reads_token(value):
                 injected.page.params[str(key)] = self._page_value(requester, "request_parameters", key, value)
                 continue
             params[str(key)] = self.table.template(self._value(requester, "request_parameters", key, value),
                                                    self.where_of((*self.path(requester), "request_parameters", key)),
                                                    lenient=True)
-        for key, value in (requester.get("request_headers") or {}).items():
+        for key, value in self._mapping_of(requester, "request_headers").items():
             if _reads_token(value):
                 injected.page.headers[str(key)] = self._page_value(requester, "request_headers", key, value)
                 continue
             headers[str(key)] = self.table.template(self._value(requester, "request_headers", key, value),
                                                     self.where_of((*self.path(requester), "request_headers", key)))
         return injected
+
+    def _mapping_of(self, requester: dict[str, Any], option: str) -> dict[str, Any]:
+        """request_parameters / request_headers: a mapping, or text the CDK renders to one. Text reading only
+        ``$parameters`` is rendered here, once, as the CDK renders it (its literal, None values left out);
+        its values are sent as they are (text and numbers; not templates again, as in the CDK)."""
+        value = requester.get(option) or {}
+        if isinstance(value, dict):
+            return value
+        at = self.path(requester, option)
+        item = self.interp(requester, option, REQUEST_VARS)
+        if variables(item.text) - {"parameters"} - set(self.table.env.globals):
+            raise self.fail(at, f"HttpRequester.{option} as a template (text) reading more than $parameters "
+                                "is not supported yet (a mapping is)")
+        rendered = item.eval({}, default="")
+        if not isinstance(rendered, dict):
+            raise self.fail(at, f"HttpRequester.{option} renders {type(rendered).__name__}, not a mapping")
+        out = {str(k): v for k, v in rendered.items() if v is not None}
+        for key, item_value in out.items():
+            if isinstance(item_value, (dict, list)) or isinstance(item_value, str) and ("{" in item_value or not item_value):
+                raise self.fail((*at, key), f"a value {item_value!r} rendered by HttpRequester.{option} is not supported yet")
+        return {key: str(v) for key, v in out.items()}
 
     def _page_value(self, requester: dict[str, Any], option: str, key: str, value: str) -> Interpolated:
         """A request parameter, header or form field rendered for each request by the paginator, which knows
