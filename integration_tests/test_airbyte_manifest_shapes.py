@@ -116,7 +116,8 @@ def test_a_problem_at_the_top_is_listed_with_the_streams_problems() -> None:
     with pytest.raises(ManifestError) as caught:
         load_airbyte_text(yaml.safe_dump(manifest, sort_keys=False))
     lines = caught.value.problems
-    assert any("api_budget: DeclarativeSource.api_budget is not supported" in line for line in lines), lines
+    assert any("api_budget: DeclarativeSource.api_budget (HTTPAPIBudget) is not supported (not supported yet)" in line
+               for line in lines), lines
     assert any("extractor: CustomRecordExtractor is not supported (needs Python)" in line for line in lines), lines
 
 
@@ -136,3 +137,16 @@ def test_request_parameters_and_headers_rendered_from_parameters_are_sent_as_the
         [request] = api.requests
     assert request.query == {"statistics": ["1"], "state": ["all"]}
     assert request.header("X-Kind") == "b"
+
+
+@pytest.mark.parametrize(("migrations", "said"), [
+    ([{"type": "CustomStateMigration", "class_name": "x.Y"}], "(CustomStateMigration) is not supported (needs Python)"),
+    ([{"type": "LegacyToPerPartitionStateMigration"}],
+     "(LegacyToPerPartitionStateMigration) is not supported (not supported yet)"),
+])
+def test_a_refused_option_names_the_components_it_holds(migrations: list[dict[str, str]], said: str) -> None:
+    manifest = _with(("streams", 0, "state_migrations"), migrations)
+    with pytest.raises(ManifestError) as caught:
+        load_airbyte_text(yaml.safe_dump(manifest, sort_keys=False))
+    assert any(f"state_migrations: DeclarativeStream.state_migrations {said}" in line
+               for line in caught.value.problems), caught.value.problems

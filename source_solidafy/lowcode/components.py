@@ -173,3 +173,13 @@ def need(key: str) -> str:
         return "needs Python"
     what = NEEDS.get(key)
     return f"needs {what}" if what else "not supported yet"
+
+
+def option_problem(kind: str, option: str, value: Any) -> str:
+    """Why ``kind.option`` set to ``value`` fails the load, naming the components it holds:
+    ``DeclarativeStream.state_migrations (CustomStateMigration) is not supported (needs Python)``."""
+    items = value if isinstance(value, list) else [value]
+    types = sorted({str(i["type"]) for i in items if isinstance(i, dict) and isinstance(i.get("type"), str)})
+    custom = next((t for t in types if t.startswith("Custom")), None)
+    held = f" ({', '.join(types)})" if types else ""
+    return f"{kind}.{option}{held} is not supported ({need(custom or f'{kind}.{option}')})"

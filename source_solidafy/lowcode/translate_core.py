@@ -58,7 +58,7 @@ class TranslatorCore:
         for option, default in c.KNOWN.get(kind, {}).items():
             value = node.get(option)
             if value is not None and value != default and value != (node.get(PARAMETERS) or {}).get(option):
-                raise self.fail((*here, option), f"{kind}.{option} is not supported ({c.need(f'{kind}.{option}')})")
+                raise self.fail((*here, option), c.option_problem(kind, option, value))
         wrong = c.shape_problem(kind, node)
         if wrong is not None:
             raise self.fail((*here, wrong[0]), wrong[1])
