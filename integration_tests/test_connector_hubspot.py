@@ -98,6 +98,7 @@ def test_second_run_sends_the_gte_filter_and_gets_only_newer_records(
 def test_429s_mid_sync_are_retried_with_and_without_retry_after() -> None:
     """HubSpot "does not always return Retry-After": the second 429 has none (backoff applies)."""
     mock = HubSpotMock()
+    mock.window_ms = 1000  # a spent window is still waited out (Remaining: 0), for 1 s instead of HubSpot's 10
     mock.inject_429(CONTACTS_SEARCH, nth=2, retry_after="0.1")
     mock.inject_429(CONTACTS_SEARCH, nth=3, retry_after=None)  # its retry, again
     srv, _ = HUBSPOT.read_exactly(mock, ["contacts"], ids="id")

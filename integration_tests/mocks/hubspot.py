@@ -21,7 +21,8 @@
   The objects carry values for the custom properties too; ``custom_properties=False`` makes a
   portal without any.
 - Every answer carries the X-HubSpot-RateLimit-* headers; an armed 429 answers HubSpot's
-  RATE_LIMITS body with ``X-HubSpot-RateLimit-Remaining: 0`` and a Retry-After.
+  RATE_LIMITS body with ``X-HubSpot-RateLimit-Remaining: 0`` and a Retry-After. The window
+  (``-Interval-Milliseconds``) is HubSpot's 10 s unless ``window_ms`` says otherwise.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class HubSpotMock:
         self.token_forms: list[dict[str, str]] = []  # every POST /oauth/v1/token form, in order
         self.issued: list[str] = []  # access tokens the OAuth endpoint handed out
         self.faults = ArmedFaults()
+        self.window_ms = 10000  # X-HubSpot-RateLimit-Interval-Milliseconds: HubSpot's ten-second window
         self._lock = threading.Lock()  # guards token_forms and issued
 
     # ------------------------------------------------------------------ reusable interface
@@ -152,7 +154,7 @@ class HubSpotMock:
         resp = self._route(req)
         resp.headers.update({"X-HubSpot-RateLimit-Daily": "250000", "X-HubSpot-RateLimit-Daily-Remaining": "249000",
                              "X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "180",
-                             "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+                             "X-HubSpot-RateLimit-Interval-Milliseconds": str(self.window_ms)})
         return resp
 
     def _token(self, req: Request) -> Response:
@@ -183,7 +185,7 @@ class HubSpotMock:
         if due is None:
             return None
         headers = {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0",
-                   "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+                   "X-HubSpot-RateLimit-Interval-Milliseconds": str(self.window_ms)}
         if due["retry_after"] is not None:
             headers["Retry-After"] = due["retry_after"]
         return _error(429, "RATE_LIMITS", "You have reached your ten_secondly_rolling limit.", **headers)
