@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     src = root / "src"
     shutil.copytree(REPO, src, ignore=SKIP)  # build from a copy: the work tree stays untouched
     dist = root / "dist"
-    _run(sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(src), cwd=root)
-    [wheel] = dist.glob("source_solidafy-*.whl")
     venv = root / "venv"
-    _run(sys.executable, "-m", "venv", str(venv), cwd=root)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the venv is made while the wheel builds
+        made = pool.submit(_run, sys.executable, "-m", "venv", str(venv), cwd=root)
+        _run(sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(src), cwd=root)
+        made.result()
+    [wheel] = dist.glob("source_solidafy-*.whl")
     _run(str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel), cwd=root)
     yield venv / "bin"
 
