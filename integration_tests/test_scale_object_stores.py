@@ -87,11 +87,18 @@ def test_stateless_shards_in_a_bucket(scheme: str, request: pytest.FixtureReques
         cfg = ["-c", str(yaml), "-C", f"{root}/config.json"]
         res = run_cli("plan", *cfg, "--state", f"{root}/state.json", "--max-units", "6", "-o", f"{root}/plan.jsonl")
         assert res.rc == 0, res.stderr
-        for i in range(2):  # as a Kubernetes Indexed Job runs them: the index from the environment
-            env = {**os.environ, "JOB_COMPLETION_INDEX": str(i)}
-            proc = subprocess.run([cli_path(), "read", *cfg, "--plan", f"{root}/plan.jsonl", "--shard", "auto/2",
-                                   "-o", f"{root}/out"], env=env, capture_output=True, text=True, timeout=300)
-            assert proc.returncode == 0, proc.stderr
+        shards = [subprocess.Popen([cli_path(), "read", *cfg, "--plan", f"{root}/plan.jsonl", "--shard", "auto/2",
+                                    "-o", f"{root}/out"], env={**os.environ, "JOB_COMPLETION_INDEX": str(i)},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                  for i in range(2)]  # at once, as a Kubernetes Indexed Job runs them: the index from the environment
+        try:
+            for proc in shards:
+                _, err = proc.communicate(timeout=300)
+                assert proc.returncode == 0, err
+        finally:
+            for proc in shards:
+                if proc.poll() is None:  # a shard that outlived the other's failure
+                    proc.kill()
         res = run_cli("state", "merge", "--plan", f"{root}/plan.jsonl", "-o", f"{root}/out", "--state", f"{root}/state.json")
         assert res.rc == 0, res.stderr
         stored = json.loads(read_file(f"{root}/state.json")[0] or b"{}")
