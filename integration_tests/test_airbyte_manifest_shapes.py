@@ -65,6 +65,9 @@ CASES = {  # where, value, the message's path and words
     "text-fields": (("streams", 0, "transformations", 0, "fields"), "x", "AddFields.fields: expected a list, got str"),
     "text-properties": (("spec", "connection_specification", "properties"), "x",
                         "spec.connection_specification.properties: expected a mapping, got str"),
+    "text-ignore-slicer": (("streams", 0, "retriever", "ignore_stream_slicer_parameters_on_paginated_requests"), "yes",
+                           "SimpleRetriever.ignore_stream_slicer_parameters_on_paginated_requests: expected true or "
+                           "false, got str"),
 }
 
 
@@ -150,3 +153,18 @@ def test_a_refused_option_names_the_components_it_holds(migrations: list[dict[st
         load_airbyte_text(yaml.safe_dump(manifest, sort_keys=False))
     assert any(f"state_migrations: DeclarativeStream.state_migrations {said}" in line
                for line in caught.value.problems), caught.value.problems
+
+
+def test_a_body_json_option_left_off_paginated_requests_is_refused_at_its_place() -> None:
+    """ignore_stream_slicer_parameters_on_paginated_requests runs with query and header options
+    (integration_tests/airbyte_manifests/cases/ignoreslicer.yaml); a body_json one fails the load."""
+    manifest = _with(("streams", 0, "retriever", "ignore_stream_slicer_parameters_on_paginated_requests"), True)
+    manifest["streams"][0]["retriever"]["partition_router"] = {
+        "type": "ListPartitionRouter", "cursor_field": "k", "values": ["a", "b"],
+        "request_option": {"type": "RequestOption", "inject_into": "body_json", "field_name": "k"}}
+    with pytest.raises(ManifestError) as caught:
+        load_airbyte_text(yaml.safe_dump(manifest, sort_keys=False))
+    assert any("streams[0].retriever.ignore_stream_slicer_parameters_on_paginated_requests: SimpleRetriever."
+               "ignore_stream_slicer_parameters_on_paginated_requests with a body_json request option of the "
+               "partition router or cursor is not supported yet" in line for line in caught.value.problems), \
+        caught.value.problems

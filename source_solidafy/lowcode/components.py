@@ -18,7 +18,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
                                     "metadata", "description", "concurrency_level"}),
     "DeclarativeStream": frozenset({"name", "retriever", "incremental_sync", "primary_key", "schema_loader",
                                     "transformations"}),
-    "SimpleRetriever": frozenset({"requester", "record_selector", "paginator", "partition_router", "decoder"}),
+    "SimpleRetriever": frozenset({"requester", "record_selector", "paginator", "partition_router", "decoder",
+                                 "ignore_stream_slicer_parameters_on_paginated_requests"}),
     "HttpRequester": frozenset({"url_base", "path", "http_method", "authenticator", "request_parameters",
                                 "request_headers", "request_body_json", "request_body_data", "error_handler",
                                 "use_cache"}),
@@ -100,8 +101,7 @@ SUPPORTED: dict[str, frozenset[str]] = {
 KNOWN: dict[str, dict[str, Any]] = {
     "DeclarativeStream": {"state_migrations": [], "file_uploader": None},
     "SimpleRetriever": {"pagination_reset": None, "page_size_reduction": None,
-                        "request_window_splitting": None,
-                        "ignore_stream_slicer_parameters_on_paginated_requests": False},
+                        "request_window_splitting": None},
     "HttpRequester": {"url": None, "fetch_properties_from_endpoint": None, "query_properties": None,
                       "request_body": None, "connect_timeout_in_seconds": None,
                       "read_timeout_in_seconds": None, "use_tcp_keepalive": False},
@@ -121,6 +121,7 @@ _L, _D, _S = (list,), (dict,), (str, list)
 SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
     "DeclarativeSource": {"streams": _L, "definitions": _D},
     "DeclarativeStream": {"transformations": _L, "primary_key": _S},
+    "SimpleRetriever": {"ignore_stream_slicer_parameters_on_paginated_requests": (bool,)},
     "HttpRequester": {"request_parameters": (dict, str), "request_headers": (dict, str)},
     "DpathExtractor": {"field_path": _L},
     "DpathFlattenFields": {"field_path": _L},
@@ -139,7 +140,7 @@ SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
     "Spec": {"connection_specification": _D},
     "CsvDecoder": {"set_values_to_none": _L},
 }
-_KIND_NAMES: dict[type, str] = {list: "a list", dict: "a mapping", str: "text"}
+_KIND_NAMES: dict[type, str] = {list: "a list", dict: "a mapping", str: "text", bool: "true or false"}
 
 
 def shape_problem(kind: str, node: dict[str, Any]) -> tuple[str, str] | None:

@@ -13,6 +13,11 @@ aliases) and the config. The paginator (paging.py) holds those that read the tok
   null), partition values of RequestOptions (``SliceValue``) as they are;
 - the path: rendered, its leading slashes removed, joined to ``url_base`` (``HttpRequester._join_url``);
   a RequestPath token of the paginator replaces it;
+- the partition router's and cursor's request parameters and headers with the SimpleRetriever's
+  ``ignore_stream_slicer_parameters_on_paginated_requests`` (``unpaged_params``/``unpaged_headers``: name
+  -> partition field): only on a request without a token (the CDK's ``_get_request_options`` leaves them
+  out when ``next_page_token`` is set, a first request's injected token included), the partition's value
+  as text (None left out); the requester's own templates, path included, are sent on every request;
 - ``request_body_data`` (always rendered here, token or not): a mapping's values as a request
   parameter's, those not None form-encoded as ``requests`` encodes a dict (a list repeats its key, a
   None item is left out; ``application/x-www-form-urlencoded``); nothing is sent when none is left. A
@@ -56,9 +61,12 @@ class PageTemplates(Strict):
     body: Any = None
     url: tuple[Interpolated, Interpolated] | None = None
     form: dict[str, Any] | Interpolated | None = None  # request_body_data: a mapping (Interpolated values or YAML scalars) or a string
+    unpaged_params: dict[str, str] = Field(default_factory=new_dict)  # name -> the partition's field
+    unpaged_headers: dict[str, str] = Field(default_factory=new_dict)
 
     def __bool__(self) -> bool:
-        return bool(self.params or self.headers or self.form or self.body is not None or self.url is not None)
+        return bool(self.params or self.headers or self.form or self.body is not None or self.url is not None
+                    or self.unpaged_params or self.unpaged_headers)
 
     def apply(self, page: PageRequest, config: Mapping[str, Any], partition: Any, token: Any) -> None:
         """Render them into ``page`` for the request whose paginator token is ``token`` (None: none)."""
@@ -73,6 +81,8 @@ class PageTemplates(Strict):
             value = render(template, config, None, **ctx)
             if value is not None:
                 page.headers[key] = str(value)
+        if token is None:
+            _put_unpaged(page, self.unpaged_params, self.unpaged_headers, part)
         if self.body is not None:
             page.body.update(_body(self.body, config, part, ctx))
         if self.form:
@@ -80,6 +90,15 @@ class PageTemplates(Strict):
         if self.url is not None:
             base, path = (render(t, config, None, False, **ctx) for t in self.url)  # InterpolatedStrings
             page.url = join_url("" if base is None else str(base), "" if path is None else str(path).lstrip("/"))
+
+
+def _put_unpaged(page: PageRequest, params: dict[str, str], headers: dict[str, str], part: Mapping[str, Any]) -> None:
+    """The partition router's and cursor's options, on a request without a token only."""
+    for target, fields in ((page.params, params), (page.headers, headers)):
+        for name, field in fields.items():
+            value = part.get(field)
+            if value is not None:
+                target[name] = str(value)
 
 
 def _put_form(page: PageRequest, form: dict[str, Any] | Interpolated, config: Mapping[str, Any],

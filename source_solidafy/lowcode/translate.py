@@ -24,6 +24,7 @@ from source_solidafy.manifest.walk import format_path
 RETRY_STATUSES = frozenset([429, *range(500, 600)])  # the connector's http.retry_statuses (loader.py)
 REQUEST_VARS = {"config", "parameters", "stream_slice", "stream_partition", "stream_interval"}
 CONFIG_VARS = {"config", "parameters"}
+IGNORE_SLICER = "ignore_stream_slicer_parameters_on_paginated_requests"
 
 
 class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
@@ -55,18 +56,7 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
         self.check(requester, self.path(retriever, "requester"))
         out: dict[str, Any] = {"name": name, "primary_key": _primary_key(s.get("primary_key"))}
         injected = self._injected(requester)
-        incremental = s.get("incremental_sync")
-        router = retriever.get("partition_router")
-        if incremental and router:
-            outer = self.router(router, injected, retriever)
-            out["partition"] = self.per_partition(outer, self.cursor(incremental, injected), router,
-                                                  incremental.get("global_substream_cursor") is True)
-            out["cursor_field"] = out["partition"].cursor.cursor_field
-        elif incremental:
-            out["partition"] = self.cursor(incremental, injected)
-            out["cursor_field"] = out["partition"].cursor_field
-        elif router:
-            out["partition"] = self.router(router, injected, retriever)
+        self._partition(out, s, retriever, injected)
         out["request"] = self.request(requester, injected)
         out["headers"] = injected.headers
         out["decoder"], none_values = self.decoder(retriever, self.selector(retriever.get("record_selector"), retriever))
@@ -95,6 +85,38 @@ class Translator(StreamParts, DecoderParts, AuthParts, ErrorHandlerParts):
                                              and a.get("location") == "query"]
         out["_auth"] = (auth, self.path(requester, "authenticator"), signature(requester.get("authenticator")))
         return out
+
+    def _partition(self, out: dict[str, Any], s: dict[str, Any], retriever: dict[str, Any], injected: Injected) -> None:
+        """The stream's partitions (cursor, router or both) and the request options they add."""
+        incremental = s.get("incremental_sync")
+        router = retriever.get("partition_router")
+        options = self._slicer_options(retriever, injected)
+        if incremental and router:
+            outer = self.router(router, options, retriever)
+            out["partition"] = self.per_partition(outer, self.cursor(incremental, options), router,
+                                                  incremental.get("global_substream_cursor") is True)
+            out["cursor_field"] = out["partition"].cursor.cursor_field
+        elif incremental:
+            out["partition"] = self.cursor(incremental, options)
+            out["cursor_field"] = out["partition"].cursor_field
+        elif router:
+            out["partition"] = self.router(router, options, retriever)
+        if options is not injected:
+            if options.body is not None:
+                raise self.fail(self.path(retriever, IGNORE_SLICER), f"SimpleRetriever.{IGNORE_SLICER} with a "
+                                "body_json request option of the partition router or cursor is not supported yet")
+            injected.page.unpaged_params, injected.page.unpaged_headers = options.params, options.headers
+
+    def _slicer_options(self, retriever: dict[str, Any], injected: Injected) -> Injected:
+        """Where the partition router's and cursor's request options go: with the requester's own (sent
+        on every request), or, with ``ignore_stream_slicer_parameters_on_paginated_requests``, apart:
+        airbyte-cdk 7.39.1 (``SimpleRetriever._get_request_options``) sends them only on requests without
+        a next_page_token (page_templates.py)."""
+        if not retriever.get(IGNORE_SLICER):
+            return injected
+        options = Injected({}, {}, None)
+        options.fields_only = True
+        return options
 
     def _pagination(self, retriever: dict[str, Any], injected: Injected) -> AirbytePaging | None:
         """The paginator, which renders the requester's templates reading next_page_token for each request;

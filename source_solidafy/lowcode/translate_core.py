@@ -27,6 +27,7 @@ class Injected:
         self.params, self.headers, self.body = params, headers, body
         self.page = PageTemplates()  # the templates reading next_page_token (the paginator renders them)
         self.body_per_page = False  # request_body_json reads next_page_token: the paginator renders all of it
+        self.fields_only = False  # options hold the partition's field names (PageTemplates.unpaged_*)
 
 
 class TranslatorCore:
@@ -97,11 +98,11 @@ class TranslatorCore:
         return TokenOption(inject_into=inject, field_name=name, field_path=field_path)
 
     def inject(self, option: TokenOption, field: str, injected: Injected, at: KeyPath) -> None:
-        where = self.where_of(at)
+        value = field if injected.fields_only else self.table.slice_value(field, self.where_of(at))
         if option.inject_into == "request_parameter":
-            injected.params[option.field_name] = self.table.slice_value(field, where)
+            injected.params[option.field_name] = value
         elif option.inject_into == "header":
-            injected.headers[option.field_name] = self.table.slice_value(field, where)
+            injected.headers[option.field_name] = value
         elif option.inject_into == "body_json":
             body = injected.body if injected.body is not None else {}
             node = body
