@@ -168,3 +168,27 @@ def test_a_body_json_option_left_off_paginated_requests_is_refused_at_its_place(
                "ignore_stream_slicer_parameters_on_paginated_requests with a body_json request option of the "
                "partition router or cursor is not supported yet" in line for line in caught.value.problems), \
         caught.value.problems
+
+
+@pytest.mark.parametrize(("paths", "said"), [
+    ("x", "ParentStreamConfig.extra_fields: expected a list, got str"),
+    ([[]], "an extra_fields path must be a non-empty list of non-empty text"),
+    ([["a", 1]], "an extra_fields path must be a non-empty list of non-empty text"),
+    ([["a", "1"]], "extra_fields step '1' is no text to the CDK's interpolation (its stream fails joining the path)"),
+    ([["{{ config['k'] }}"]], "a templated extra_fields step is not supported yet"),
+    ([["a.b"]], "an extra_fields path starting with 'a.b' (a pattern or special character) is not supported yet"),
+    ([["a", "**", "b", "**"]], "extra_fields: two '**' in one path (dpath refuses it)"),
+])
+def test_extra_fields_paths_we_do_not_follow_as_the_cdk_fail_the_load_with_their_place(paths: Any, said: str) -> None:
+    manifest = copy.deepcopy(BASE)
+    child = copy.deepcopy(manifest["streams"][0])
+    child["name"] = "c"
+    child["retriever"]["partition_router"] = {
+        "type": "SubstreamPartitionRouter",
+        "parent_stream_configs": [{"type": "ParentStreamConfig", "stream": copy.deepcopy(BASE["streams"][0]),
+                                   "parent_key": "id", "partition_field": "p", "extra_fields": paths}]}
+    manifest["streams"].append(child)
+    with pytest.raises(ManifestError) as caught:
+        load_airbyte_text(yaml.safe_dump(manifest, sort_keys=False))
+    assert any("streams[1].retriever.partition_router.parent_stream_configs[0].extra_fields" in line and said in line
+               for line in caught.value.problems), caught.value.problems

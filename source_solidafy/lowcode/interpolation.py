@@ -48,6 +48,18 @@ if TYPE_CHECKING:
 ALIASES = ("stream_interval", "stream_partition")
 
 
+class StreamSlice(dict[str, Any]):
+    """The CDK's StreamSlice as a template sees it: the partition's values as items, and ``extra_fields``
+    (a parent's extra fields: ``stream_slice.extra_fields['owner.login']``; ``{}`` without them) as an
+    attribute, which ``stream_slice['extra_fields']`` reaches too (jinja tries the attribute after the item)."""
+
+    __slots__ = ("extra_fields",)
+
+    def __init__(self, values: Mapping[str, Any], extra_fields: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self.extra_fields = extra_fields
+
+
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -297,7 +309,7 @@ def _rendered(text: str, ctx: Mapping[str, Any]) -> str:
         negated, name, keys = fast
         node = ctx.get(name, _GONE)
         for i, key in enumerate(keys):
-            if type(node) is not dict:
+            if type(node) is not dict and (type(node) is not StreamSlice or key == "extra_fields"):
                 break  # an attribute or item of anything else: jinja's rules
             node = node.get(key, _GONE)
             if node is _GONE:

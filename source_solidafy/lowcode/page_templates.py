@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 
 from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.interpolation import Interpolated
-from source_solidafy.lowcode.values import SliceValue, _plain, join_url
+from source_solidafy.lowcode.values import SliceValue, join_url, stream_slice
 from source_solidafy.manifest.fields import Strict, new_dict
 from source_solidafy.manifest.pyd import Field
 from source_solidafy.rest.pages import PageRequest
@@ -70,7 +70,7 @@ class PageTemplates(Strict):
 
     def apply(self, page: PageRequest, config: Mapping[str, Any], partition: Any, token: Any) -> None:
         """Render them into ``page`` for the request whose paginator token is ``token`` (None: none)."""
-        part = _plain(partition)
+        part = stream_slice(partition)
         nxt = {"next_page_token": token} if token is not None else None
         ctx: dict[str, Any] = {"stream_slice": part, "next_page_token": nxt}
         for key, template in self.params.items():

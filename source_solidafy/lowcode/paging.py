@@ -29,7 +29,7 @@ from requests.utils import parse_header_links
 from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.interpolation import Interpolated
 from source_solidafy.lowcode.page_templates import PageTemplates
-from source_solidafy.lowcode.values import _plain
+from source_solidafy.lowcode.values import stream_slice
 from source_solidafy.manifest.fields import Strict, new_list
 from source_solidafy.manifest.pyd import Field
 from source_solidafy.rest.builders import FACTORY, PageInputs
@@ -176,7 +176,7 @@ class AirbytePaginator(Paginator):
         reads_headers = any(v is not None and "headers" in v.text for v in (s.cursor_value, s.stop_condition))
         ctx = {"response": body, "headers": _headers(response) if reads_headers else {},
                "last_record": records[-1] if records else None,
-               "last_page_size": len(records), "page_size": self.page_size, "stream_slice": _plain(self.partition)}
+               "last_page_size": len(records), "page_size": self.page_size, "stream_slice": stream_slice(self.partition)}
         if s.stop_condition is not None:
             stop = s.stop_condition.eval(self.config, "False", **ctx)  # InterpolatedBoolean
             if stop not in FALSE_VALUES and stop not in ({}, [], (), False, 0, 0.0) and stop is not None:

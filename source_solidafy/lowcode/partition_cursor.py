@@ -40,7 +40,7 @@ from source_solidafy.lowcode.cursor import (
     slices,
     sync_bounds,
 )
-from source_solidafy.lowcode.parents import REPEAT_KEY, AirbyteParent
+from source_solidafy.lowcode.parents import EXTRA_KEY, REPEAT_KEY, AirbyteParent
 from source_solidafy.manifest.fields import Strict
 from source_solidafy.manifest.partition_parts import ListPartition
 from source_solidafy.rest.builders import FACTORY
@@ -99,7 +99,8 @@ class PartitionTrack:
 
     def cdk_partition(self, partition: Mapping[str, Any]) -> dict[str, Any]:
         cursor = self.spec.cursor
-        out = {k: v for k, v in partition.items() if k not in (cursor.start_field, cursor.end_field, SYNC_BOUNDS)}
+        out = {k: v for k, v in partition.items()
+               if k not in (cursor.start_field, cursor.end_field, SYNC_BOUNDS, EXTRA_KEY)}
         if isinstance(self.spec.outer, AirbyteParent):
             out["parent_slice"] = {}  # the parent's own partition: none (a partitioned parent fails at load)
         return out

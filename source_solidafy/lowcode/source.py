@@ -168,7 +168,7 @@ class AirbyteManifestSource(DeclarativeSource):
         for s in self.manifest.streams:
             part = s.partition.outer if isinstance(s.partition, PerPartitionCursor) else s.partition
             if isinstance(part, AirbyteParent) and part.stream == parent:
-                children.extend((s.name, path) for path in part.parent_fields.values())
+                children.extend((s.name, path) for path in part.projected_paths)
         return children
 
     def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:

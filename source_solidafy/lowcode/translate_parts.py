@@ -13,7 +13,7 @@ from source_solidafy.lowcode.cursor import DatetimeSlices, MinMax
 from source_solidafy.lowcode.durations import parse_duration
 from source_solidafy.lowcode.extractor import AirbyteDpathExtractor, bad_step
 from source_solidafy.lowcode.fields import add_fields, dpath_flatten, remove_fields
-from source_solidafy.lowcode.interpolation import Interpolated, is_static
+from source_solidafy.lowcode.interpolation import Interpolated, is_static, literal
 from source_solidafy.lowcode.paging import AirbytePaging
 from source_solidafy.lowcode.parents import AirbyteParent
 from source_solidafy.lowcode.partition_cursor import PerPartitionCursor
@@ -49,6 +49,31 @@ def _config_duration(t: TranslatorCore, node: dict[str, Any], key: str) -> Inter
         return None
     item = t.interp(node, key, CONFIG_VARS)
     return item if not is_static(item.text) and "config" in item.text else None
+
+
+def _extra_fields(t: TranslatorCore, parent: dict[str, Any]) -> list[list[str]]:
+    """ParentStreamConfig.extra_fields: paths of text steps, each matched as dpath.get matches it (parents.py).
+    A step the CDK's interpolation makes a number, boolean or None (``"1"``, ``"True"``) fails its stream when
+    it joins the path, and fails here; a first step is a plain key (a shared parent record keeps it whole)."""
+    out: list[list[str]] = []
+    for i, path in enumerate(parent.get("extra_fields") or []):
+        at = (*t.path(parent, "extra_fields"), i)
+        if not isinstance(path, list) or not path or not all(isinstance(s, str) and s for s in path):
+            raise t.fail(at, "an extra_fields path must be a non-empty list of non-empty text")
+        if any("{" in s for s in path):
+            raise t.fail(at, "a templated extra_fields step is not supported yet")
+        typed = next((s for s in path if not isinstance(literal(s), str)), None)
+        if typed is not None:
+            raise t.fail(at, f"extra_fields step {typed!r} is no text to the CDK's interpolation (its stream fails "
+                             "joining the path)")
+        if _NOT_IN_KEYS & set(path[0]) or path[0] != path[0].strip():
+            raise t.fail(at, f"an extra_fields path starting with {path[0]!r} (a pattern or special character) "
+                             "is not supported yet")
+        problem = dpath.check_glob(path)
+        if problem:
+            raise t.fail(at, f"extra_fields: {problem}")
+        out.append(path)
+    return out
 
 
 class StreamParts(TranslatorCore):
@@ -169,7 +194,7 @@ class StreamParts(TranslatorCore):
         if parent.get("request_option"):
             self.inject(self.option(parent["request_option"], self.path(parent, "request_option")), field,
                         injected, self.path(parent, "request_option"))
-        return AirbyteParent(stream=name, parent_field=key, field=field)
+        return AirbyteParent(stream=name, parent_field=key, field=field, extra_fields=_extra_fields(self, parent))
 
     def _parent_name(self, parent: dict[str, Any]) -> str:
         """The parent's stream name: one of the manifest's streams, or a hidden one translated here."""

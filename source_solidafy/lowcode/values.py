@@ -19,8 +19,8 @@ import orjson
 from source_solidafy import jsoncodec
 from source_solidafy.errors import TemplateError
 from source_solidafy.lowcode.cursor import SYNC_BOUNDS
-from source_solidafy.lowcode.interpolation import Interpolated, is_static, make_environment
-from source_solidafy.lowcode.parents import REPEAT_KEY
+from source_solidafy.lowcode.interpolation import Interpolated, StreamSlice, is_static, make_environment
+from source_solidafy.lowcode.parents import EXTRA_KEY, REPEAT_KEY
 from source_solidafy.manifest.templates import Namespace, TemplateString, is_template_text
 
 
@@ -30,6 +30,13 @@ def _plain(value: Any) -> dict[str, Any]:
     data.pop(REPEAT_KEY, None)
     data.pop(SYNC_BOUNDS, None)
     return data
+
+
+def stream_slice(partition: Any) -> StreamSlice:
+    """A partition as the CDK's templates see its StreamSlice: its values, and the parent record's
+    extra_fields apart (``stream_slice.extra_fields``; parents.py)."""
+    data = _plain(partition)
+    return StreamSlice(data, data.pop(EXTRA_KEY, None) or {})
 
 
 _FALSE_VALUES = ("False", "false", "{}", "[]", "()", "", "0", "0.0", False, None)  # and the empty collections
@@ -248,7 +255,7 @@ class TemplateTable:
 
     def _eval(self, value: Interpolated, config: Any, partition: Any) -> Any:
         try:
-            return value.eval(_plain(config), stream_slice=_plain(partition))
+            return value.eval(_plain(config), stream_slice=stream_slice(partition))
         except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
             raise TemplateError(f"{value.where}: {exc}") from None
 
@@ -263,11 +270,11 @@ class TemplateTable:
         default = None if added.empty_is_none else value.text
         try:
             got = value.eval(_plain(config), default, added.valid_types, added.empty_is_none,
-                             stream_slice=_plain(partition), record=record)
+                             stream_slice=stream_slice(partition), record=record)
         except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
             raise TemplateError(f"{where}: {exc}") from None
         if added.condition is not None and not self._truth(added.condition, config, value=got, path=list(added.path),
-                                                           stream_slice=_plain(partition), record=record):
+                                                           stream_slice=stream_slice(partition), record=record):
             return ""
         return json_text(got, where)
 
@@ -280,7 +287,7 @@ class TemplateTable:
         return is_true(got)
 
     def keep(self, n: int, config: Any, partition: Any, record: Any) -> bool:
-        return self._truth(self.values[n], config, stream_slice=_plain(partition), record=record)
+        return self._truth(self.values[n], config, stream_slice=stream_slice(partition), record=record)
 
     def affix(self, n: int, config: Any) -> str:
         """A KeyTransformation prefix/suffix as the CDK makes it once: its typed value for the config
@@ -293,7 +300,7 @@ class TemplateTable:
         return self._truth(self.values[n], config, property=prop)
 
     def body(self, n: int, config: Any, partition: Any) -> str:
-        part = _plain(partition)
+        part = stream_slice(partition)
 
         def walk(node: Any) -> Any:
             if isinstance(node, Interpolated):

@@ -63,13 +63,14 @@ class ParentRouter(Router):
         self._seen: set[str] = set()
 
     def partitions(self) -> Iterator[dict[str, Any]]:
-        for values in self._parent_values():
-            partition = self.partition_of(values)
+        for values, record in self._parent_values():
+            partition = self.partition_of(values, record)
             if partition is not None:
                 yield partition
 
-    def partition_of(self, values: dict[str, Any]) -> dict[str, Any] | None:
-        """The partition of one parent record's values: each distinct set with no null or empty value, once."""
+    def partition_of(self, values: dict[str, Any], record: dict[str, Any]) -> dict[str, Any] | None:
+        """The partition of one parent record's values: each distinct set with no null or empty value, once
+        (``record``: the parent record, or its projection to the children's paths)."""
         if any(v is None or v == "" for v in values.values()):
             return None
         marker = _marker(values)
@@ -78,8 +79,9 @@ class ParentRouter(Router):
         self._seen.add(marker)
         return values
 
-    def _parent_values(self) -> Iterator[dict[str, Any]]:
-        """Each parent record's values by partition name, in the order read (none for a record lacking one)."""
+    def _parent_values(self) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """Each parent record's values by partition name, and the record, in the order read (none for a
+        record lacking one)."""
         for projected, batch in self._parent_batches():
             self.parents += len(batch)
             for rec in batch.records:
@@ -89,7 +91,7 @@ class ParentRouter(Router):
                 if any(v is _GONE for v in values.values()):
                     continue
                 self.found = True
-                yield values
+                yield values, rec
             if batch.state is not None:
                 self.parent_state = batch.state
         if self.parents and not self.found:
