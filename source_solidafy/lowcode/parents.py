@@ -83,8 +83,8 @@ class AirbyteParentRouter(ParentRouter):
             found = dpath.found(record, list(path), limit=2)
             if len(found) > 1:
                 raise StreamError(f"stream '{self.stream}': ParentStreamConfig.extra_fields {path} matches more "
-                                  f"than one value in a '{self.part.stream}' record (dpath.get raises: the CDK's "
-                                  "stream fails too)")
+                                  f"than one value in a '{self.part.stream}' record: dpath.get() globs must match "
+                                  f"only one leaf: {path} (the CDK's stream fails too)")
             out[".".join(path)] = found[0] if found else None
         return out
 
