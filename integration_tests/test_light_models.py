@@ -69,6 +69,21 @@ def dumps(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dic
     return full, dump("light", env, full["kept"])
 
 
+# the modules that may name pydantic itself: validation and error wording (a cache miss, other commands),
+# the plugin options, the Airbyte catalog; every model module takes pydantic's names from manifest/pyd.py
+PYDANTIC_ALLOWED = {"manifest/pyd.py", "manifest/loader.py", "manifest/problems.py", "manifest/reference.py",
+                    "plugins.py", "catalog.py"}
+
+
+def test_no_other_module_imports_pydantic_itself() -> None:
+    import re
+
+    direct = re.compile(r"^\s*(from|import) pydantic(_core)?\b", re.M)
+    package = ROOT / "source_solidafy"
+    found = {str(f.relative_to(package)) for f in package.rglob("*.py") if direct.search(f.read_text())}
+    assert found == PYDANTIC_ALLOWED, f"import these names from source_solidafy.manifest.pyd: {found - PYDANTIC_ALLOWED}"
+
+
 def test_the_files_are_the_shipped_and_tested_connectors() -> None:
     assert len(FILES) >= 45 and any(f.name == "stripe.yaml" for f in FILES)
 

@@ -22,12 +22,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Literal
 
-from pydantic import Field
-
 from source_solidafy import jsoncodec
 from source_solidafy.errors import StreamError
 from source_solidafy.lowcode import dpath
 from source_solidafy.manifest.fields import Strict, new_list
+from source_solidafy.manifest.pyd import Field
 from source_solidafy.rest.builders import FACTORY
 from source_solidafy.rest.parent_router import ParentRouter
 from source_solidafy.rest.routers import RouterInputs
