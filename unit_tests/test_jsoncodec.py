@@ -50,3 +50,24 @@ def test_dumps_keeps_options_and_default():
     assert out == b'{"a":[100000000000000000000],"b":"obj"}\n'
     with pytest.raises(TypeError):
         jsoncodec.dumps({"a": 10**20, "b": object()})  # no default: orjson's own error
+
+
+def test_the_quick_looks_never_miss_a_run_of_twenty() -> None:
+    """might_lose_digits against a plain search for 20 digits (or ``-``) in a row, on random texts made of
+    digits, ``-`` and the bytes that break runs in date-times and JSON, with runs at every offset."""
+    import random
+    import re
+
+    run = re.compile(rb"[0-9-]{20}")
+    rng = random.Random(16)
+    alphabet = b"0123456789-T:.,\" "
+    for n in range(20_000):
+        size = rng.randrange(20, 120)
+        text = bytearray(rng.choice(alphabet) for _ in range(size))
+        if n % 3 == 0:  # a run of 20-23 digits placed at any offset
+            at, length = rng.randrange(0, size), rng.randrange(20, 24)
+            text[at:at + length] = bytes(rng.choice(b"0123456789") for _ in range(length))
+        data = bytes(text)
+        if run.search(data):
+            assert jsoncodec.might_lose_digits(data), data
+    assert not jsoncodec.might_lose_digits(b'{"at": "2024-01-01T00:00:00.000Z", "n": 1700000000}' * 50)
