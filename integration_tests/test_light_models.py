@@ -5,8 +5,10 @@ process to the same tree, field for field, as the loader's own load with pydanti
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +120,28 @@ def test_a_second_file_in_a_light_process_is_refused_clearly(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (f"ManifestError {other}: cannot load this connector file in a read that already "
                                    "runs one from the validated-manifest cache; run it with SOLIDAFY_NO_CACHE=1")
+
+
+def test_an_entry_light_models_cannot_read_is_loaded_with_pydantic(tmp_path: Path) -> None:
+    """A hit whose models fail to unpickle in a light process: the modules it imported are forgotten and the
+    file is loaded (and its entry written again) the usual way, with pydantic."""
+    demo = str(ROOT / "connectors" / "demo.yaml")
+    env = {**os.environ, "SOLIDAFY_CACHE_DIR": str(tmp_path / "cache")}
+    code = ("import sys\nfrom source_solidafy.manifest import light, cache\nlight.ALLOWED = sys.argv[2] == 'light'\n"
+            "m = cache.load_connector_file(sys.argv[1])\n"
+            "print(cache.last_event, light.ACTIVE, 'pydantic' in sys.modules, m.stream_names()[:1])\n")
+    run = [sys.executable, "-c", code, demo]
+    subprocess.run([*run, "full"], check=True, capture_output=True, env=env, cwd=ROOT, timeout=120)
+    (entry,) = (tmp_path / "cache").glob("*.manifest")
+    blob = entry.read_bytes()
+    stream = io.BytesIO(blob)
+    stream.seek(len(b"solidafy-manifest-cache 3\n"))
+    pickle.load(stream)  # the files the load read: kept whole
+    reads_end = stream.tell()
+    entry.write_bytes(blob[:reads_end] + blob[reads_end:][: (len(blob) - reads_end) // 2])  # the models cut short
+    done = subprocess.run([*run, "light"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    said = done.stdout.split()
+    assert said[:5] == ["miss", "for", "demo.yaml", "False", "True"], done.stdout  # a miss, loaded with pydantic
+    again = subprocess.run([*run, "light"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert again.stdout.split()[:5] == ["hit", "for", "demo.yaml", "True", "False"], again.stdout  # written again

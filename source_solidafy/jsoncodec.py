@@ -7,8 +7,9 @@ records (API responses, JSON lines, spooled pages, state) goes through here inst
     loads(b'{"id": 100000000000000000000}')   # {'id': 100000000000000000000}, an exact int
     dumps({"id": 10**20})                      # b'{"id":100000000000000000000}'
 
-``loads`` looks for a run of 20 digits (or ``-`` and 19) in the text first: a look at every 4th
-byte, and only when that cannot rule it out a ``translate`` and a ``find`` over the whole text. Only
+``loads`` looks for a run of 20 digits (or ``-`` and 19) in the text first: a look at every 10th
+byte, then at every 4th, and only when neither rules it out a ``translate`` and a ``find`` over the
+whole text. Only
 when there is such a run (a big integer, or a long digit run inside a string or a fraction) is the
 text parsed again by the standard library, whose integers are exact (up to Python's 4,300 digits;
 more is a decode error). ``dumps`` falls back only when orjson refuses a value: big integers are

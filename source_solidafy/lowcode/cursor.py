@@ -26,7 +26,7 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
-from source_solidafy.errors import StreamError
+from source_solidafy.errors import ConfigError, StreamError
 from source_solidafy.lowcode.clamping import Clamp, clamp_of
 from source_solidafy.lowcode.durations import Duration, add, parse_duration
 from source_solidafy.lowcode.interpolation import Interpolated, datetime_parser, format_as, parse_datetime
@@ -113,10 +113,14 @@ class DatetimeSlices(Strict):
 
     def duration(self, name: Literal["step", "lookback"], config: Mapping[str, Any]) -> Any:
         """``step`` or ``lookback_window`` as the CDK builds its cursor: a template rendered with the config
-        (rendering empty: none), parsed as an ISO 8601 duration (ValueError or TypeError when it is not one)."""
+        (rendering empty: none), parsed as an ISO 8601 duration (ConfigError naming its place when it is not one)."""
         template = self.step_template if name == "step" else self.lookback_template
         value = (self.step if name == "step" else self.lookback) if template is None else template.eval(config)
-        return None if value in (None, "") else parse_duration(str(value))
+        try:
+            return None if value in (None, "") else parse_duration(str(value))
+        except ValueError as exc:  # a static one was checked at load time: a template rendered with this config
+            where = template.where if template is not None and template.where else name
+            raise ConfigError(f"{where}: {exc} (rendered with the config)") from None
 
     def gran(self) -> dt.timedelta | None:
         return _delta(self.granularity) if self.granularity else None

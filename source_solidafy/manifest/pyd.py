@@ -9,6 +9,13 @@ from typing import TYPE_CHECKING
 
 from source_solidafy.manifest import light
 
+__all__ = [
+    "AfterValidator", "BaseModel", "BeforeValidator", "ConfigDict", "Discriminator", "Field", "GetCoreSchemaHandler",
+    "PositiveInt", "PrivateAttr", "PydanticCustomError", "PydanticUndefined", "Tag", "ValidationError",
+    "ValidationInfo", "ValidatorFunctionWrapHandler", "WrapValidator", "core_schema", "field_validator",
+    "model_validator",
+]
+
 if TYPE_CHECKING or not light.ACTIVE:
     from pydantic import (
         AfterValidator,
@@ -29,32 +36,5 @@ if TYPE_CHECKING or not light.ACTIVE:
         model_validator,
     )
     from pydantic_core import PydanticCustomError, PydanticUndefined, core_schema
-else:
-    from source_solidafy.manifest.light import (
-        AfterValidator,
-        BaseModel,
-        BeforeValidator,
-        ConfigDict,
-        Discriminator,
-        Field,
-        GetCoreSchemaHandler,
-        PositiveInt,
-        PrivateAttr,
-        PydanticCustomError,
-        PydanticUndefined,
-        Tag,
-        ValidationError,
-        ValidationInfo,
-        ValidatorFunctionWrapHandler,
-        WrapValidator,
-        core_schema,
-        field_validator,
-        model_validator,
-    )
-
-__all__ = [
-    "AfterValidator", "BaseModel", "BeforeValidator", "ConfigDict", "Discriminator", "Field", "GetCoreSchemaHandler",
-    "PositiveInt", "PrivateAttr", "PydanticCustomError", "PydanticUndefined", "Tag", "ValidationError",
-    "ValidationInfo", "ValidatorFunctionWrapHandler", "WrapValidator", "core_schema", "field_validator",
-    "model_validator",
-]
+else:  # the same names (__all__), from light.py
+    globals().update({name: getattr(light, name) for name in __all__})

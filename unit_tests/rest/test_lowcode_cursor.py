@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from source_solidafy.errors import ManifestError
+from source_solidafy.errors import ConfigError, ManifestError
 from source_solidafy.lowcode import load_airbyte_text
 from source_solidafy.lowcode.clamping import clamp_of
 from source_solidafy.lowcode.cursor import SYNC_BOUNDS, DatetimeSlices, cdk_cursor, slices
@@ -87,7 +87,8 @@ def test_a_step_and_a_lookback_from_the_config_are_rendered_with_it_as_the_cdk_b
     assert _slices(templated, state, {"days": 2, "lookback": "P1D"})[0] == ("2024-01-04T00:00:00Z", "2024-01-05T23:59:59Z")
     # rendering empty: no step (one slice to the end), as the CDK's timedelta.max
     assert len(_slices(_cursor(step="{{ config.get('step', '') }}", **window), {}, {})) == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match=r"step: expected an ISO 8601 duration such as P1D or PT1H, got 'PxD' "
+                                          r"\(rendered with the config\)"):
         _slices(templated, {}, {"days": "x"})
 
 
