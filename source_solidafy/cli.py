@@ -212,7 +212,7 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
 
     progress = Progress.for_stderr(enabled=not airbyte)
     run.on_config = config_saver(args, airbyte)
-    run.watch = progress.update  # redrawn while waiting too, not only when a chunk arrives
+    progress.watch(run)
     for chunk in run:
         writer.write(chunk)
     progress.close(run)

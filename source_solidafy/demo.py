@@ -17,7 +17,7 @@ def run_demo(output: str, fmt: str = "parquet") -> int:
         config = {"api_key": DEMO_TOKEN, "base_url": demo.url}
         run = api.prepare_sync("demo", config, format=fmt, output=output)
         progress = Progress.for_stderr()
-        run.watch = progress.update  # a sync to files yields nothing while records flow
+        progress.watch(run)
         for _chunk in run:
             pass
         progress.close(run)

@@ -17,8 +17,15 @@ _INTERVAL = 0.25
 
 
 class Progress:
+    live = False  # nothing drawn: a run need not wake up for it while it waits
+
     def update(self, run: SyncRun) -> None:
         return None
+
+    def watch(self, run: SyncRun) -> None:
+        """Have ``run`` redraw this while it waits too, not only when a chunk arrives (if anything is drawn)."""
+        if self.live:
+            run.watch = self.update
 
     def close(self, run: SyncRun) -> None:
         return None
@@ -33,6 +40,8 @@ class Progress:
 
 class LiveProgress(Progress):
     """One line per stream: records, pages, rate, elapsed; redrawn at most four times a second."""
+
+    live = True
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out

@@ -3,8 +3,9 @@
 One runner serves every front door. It owns stream selection, the order of messages, state
 checkpoints (a STATE only after the records before it are delivered: yielded to the consumer, or
 made durable by the sink), failure isolation (a failing stream does not stop the others), counts and
-the summary. Streams are read concurrently by worker threads; all output is produced here, in the
-consumer's thread, so no two threads ever write the same output.
+the summary. Streams are read concurrently by worker threads (a single stream, often inline:
+feed.py); all output is produced here, in the consumer's thread, so no two threads ever write the
+same output.
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ import queue
 import time
 import traceback
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from source_solidafy import protocol as p
 from source_solidafy.catalog import stream_schema
 from source_solidafy.config_updates import ConfigRelay, ConfigSayer
 from source_solidafy.errors import SolidafyError, redact
+from source_solidafy.feed import Event, Feed, stream_events
 from source_solidafy.flavours import flavour_of
-from source_solidafy.queues import drain, put_unless, queue_size
 from source_solidafy.source import Batch, ReadContext, Source, SyncServices
 from source_solidafy.state import StateFileSaver, StateMap
 from source_solidafy.stream_run import MAX_WARNINGS, StreamRun, SyncPlan, sync_summary
 
 __all__ = ["MAX_WARNINGS", "StreamRun", "SyncPlan", "SyncRun"]
 
-_QUEUE_POLL = 0.2
 Chunk = list[p.Message]  # what one iteration yields: message dicts, and RecordLines with raw_records
 
 
@@ -50,7 +49,7 @@ class SyncRun:
         self.final_state: StateMap = dict(plan.state)
         self.options = options = plan.options
         self.flavour = flavour_of(options.flavour)  # what is said around each stream (flavours.py)
-        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=queue_size(plan.options.concurrency, plan.sink is not None))
+        self._feed = Feed(plan, inline=False)  # made again when the sync starts (see __iter__)
         self._started = time.monotonic()
         self._sink_closed = False
         self._saver = StateFileSaver(options.state_file, expect=plan.state_version)
@@ -64,8 +63,11 @@ class SyncRun:
 
     # -- producer side (worker threads) -------------------------------------------------------------
 
-    def _put(self, item: tuple[str, str, Any]) -> None:
-        put_unless(self._queue, item, self.plan.cancel)
+    def _put(self, item: Event) -> None:
+        self._feed.put(item)
+
+    def _events(self, stream: str) -> Iterator[Event]:
+        return stream_events(self.source, stream, self._context, self.runs[stream], self.plan)
 
     def _context(self, stream: str) -> ReadContext:
         plan, options = self.plan, self.options
@@ -93,33 +95,15 @@ class SyncRun:
             http_stats=run.http,
         )
 
-    def _produce(self, stream: str) -> None:
-        self._put(("start", stream, None))
-        try:
-            batches = self.source.read_stream(stream, self._context(stream))
-            try:
-                for batch in batches:
-                    if self.runs[stream].stop.is_set() or self.plan.cancel.is_set():
-                        break
-                    self._put(("batch", stream, batch))
-            finally:
-                if isinstance(batches, Generator):  # release its sessions and files now
-                    batches.close()
-        except BaseException as exc:  # noqa: BLE001 - any failure fails this stream only
-            self._put(("end", stream, exc))
-            return
-        self._put(("end", stream, None))
-
     # -- consumer side ------------------------------------------------------------------------------
 
     def __iter__(self) -> Generator[Chunk, None, None]:
         plan = self.plan
-        workers = max(1, min(self.options.concurrency, len(plan.streams)))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream")
+        inline = Feed.inline_fits(plan, self.watch is None and self._heartbeat is None)
+        self._feed = Feed(plan, inline)
         stop_listening = self._listen_config()
         try:
-            for name in plan.streams:
-                pool.submit(self._produce, name)
+            self._feed.start(self._events, inline)
             yield from self._consume(len(plan.streams))
             yield self._finish()
         finally:
@@ -128,8 +112,7 @@ class SyncRun:
             plan.cancel.set()
             for run in self.runs.values():
                 run.stop.set()
-            drain(self._queue)
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._feed.close()
             if plan.sink is not None and not self._sink_closed:
                 self._abort_open_streams()
 
@@ -167,7 +150,7 @@ class SyncRun:
     def _consume(self, pending: int) -> Iterator[Chunk]:
         while pending:
             try:
-                kind, stream, payload = self._queue.get(timeout=_QUEUE_POLL)
+                kind, stream, payload = self._feed.get()
             except queue.Empty:
                 if self.plan.cancel.is_set():  # cancelled from outside (e.g. the HTTP client went away)
                     self._cancel_pending()
