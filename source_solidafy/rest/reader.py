@@ -35,6 +35,7 @@ from source_solidafy.rest.transforms import END_OF_CHAIN
 from source_solidafy.source import Batch, ReadContext
 
 _STREAM = object()  # pages(): the stream's own pagination
+_IS_RECORD = dict.__instancecheck__  # isinstance(r, dict), called from C by map()
 
 
 @dataclass
@@ -275,7 +276,10 @@ class StreamReader:
 
     def _records(self, raw: list[Any], ctx: dict[str, Any], tracker: CursorTracker,
                  dedupe: BoundaryDedupe | None = None, url: str = "") -> list[dict[str, Any]]:
-        records = [r if isinstance(r, dict) else {"value": r} for r in raw]
+        if all(map(_IS_RECORD, raw)):  # as good as always: a C-level look and a copy, no Python per record
+            records = list(raw)
+        else:
+            records = [r if isinstance(r, dict) else {"value": r} for r in raw]
         if self.filter is not None:
             read = len(records)
             records = self.filter.apply(records, ctx)
