@@ -26,7 +26,7 @@ streams:
 # what no plain read (no auth fetching tokens, no retry, one stream, no schema, no plugin) needs; pydantic:
 # a hit's models are light (manifest/light.py)
 UNUSED = ("tenacity", "difflib", "yaml", "pyarrow", "duckdb", "flask", "smart_open", "boto3", "pydantic", "pydantic_core",
-          "source_solidafy.plugins", "source_solidafy.confinement", "source_solidafy.drift",
+          "source_solidafy.plugins", "source_solidafy.confinement", "source_solidafy.drift", "source_solidafy.sync_result",
           "source_solidafy.databases")
 
 READ_AND_SAY = (

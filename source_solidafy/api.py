@@ -25,7 +25,7 @@ from source_solidafy.errors import (
     UnknownStreamError,
     UsageError,
 )
-from source_solidafy.options import VERSION_NOW, SyncOptions, SyncResultOptions, keyword_options
+from source_solidafy.options import VERSION_NOW, SyncOptions, keyword_options
 from source_solidafy.runner import Chunk, SyncPlan, SyncRun
 from source_solidafy.source import ConfigField, Source
 from source_solidafy.state import check_state_path, parse_state
@@ -33,6 +33,8 @@ from source_solidafy.state import check_state_path, parse_state
 if TYPE_CHECKING:  # confinement.py: only the server confines a run, the CLI's does not import it
     from source_solidafy.confinement import Confinement
     from source_solidafy.sinks.layout import RunFiles
+    from source_solidafy.sync_result import SyncResultOptions as SyncResultOptions
+    from source_solidafy.sync_result import sync as sync
 
 FORMATS = ("json", "pretty", "parquet")
 
@@ -334,36 +336,10 @@ def read(connector: str | Source, config: dict[str, Any], options: SyncOptions) 
     return iter(plan_sync(connector, config, options))
 
 
-@keyword_options(SyncResultOptions)
-def sync(connector: str | Source, config: dict[str, Any], options: SyncResultOptions) -> dict[str, Any]:
-    """Run a whole sync and return the README's SYNC_RESULT ``result``, records included.
+def __getattr__(name: str) -> Any:
+    """``sync`` and ``SyncResultOptions`` live in sync_result.py, imported on first use (a read needs neither)."""
+    if name in ("sync", "SyncResultOptions"):
+        from source_solidafy import sync_result
 
-    The keywords are ``SyncOptions``' fields and ``max_held_records`` (default 10,000).
-    """
-    max_held_records = options.max_held_records
-    run = plan_sync(connector, config, options)
-    records: list[dict[str, Any]] = []
-    it = iter(run)
-    try:
-        for chunk in it:
-            for m in p.expand(chunk):
-                if m["type"] == "RECORD":
-                    if len(records) >= max_held_records:
-                        raise TooManyRecords(
-                            f"more than {max_held_records} records for one response; use streaming "
-                            "(Accept: application/x-ndjson), max_records, or format parquet with an output"
-                        )
-                    records.append(m["record"])
-    finally:
-        it.close()
-    summary = run.summary or {}
-    return {
-        "status": summary.get("status"),
-        "connector": summary.get("connector"),
-        "total_records": summary.get("total_records", 0),
-        "streams": summary.get("streams", []),
-        "output": summary.get("output"),
-        "state": {"streams": run.final_state},
-        "records": records,
-        **({"config": run.updated_config} if run.updated_config is not None else {}),
-    }
+        return getattr(sync_result, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,6 +3,7 @@
 :class:`SyncOptions` is the one definition (name, type, default, meaning). The Python API's keyword
 functions are typed from it (:func:`keyword_options`), so ``ss.read("stripe", cfg, max_records=5)``
 is checked by a type checker against these fields, and an unknown keyword is a ``TypeError``.
+``ss.sync``'s one more (``max_held_records``) is in :mod:`source_solidafy.sync_result`.
 """
 
 from __future__ import annotations
@@ -53,13 +54,6 @@ class SyncOptions:
     tuning: Tuning = field(default_factory=Tuning)  # knobs no user needs (tests, benches)
     unit: Unit | None = None  # read --plan: the plan unit to read (only that part of its stream)
     run_files: RunFiles | None = None  # read --plan: files named after the run and the unit
-
-
-@dataclass(frozen=True, kw_only=True)
-class SyncResultOptions(SyncOptions):
-    """``ss.sync``'s options: those of a sync, and how many records one result may hold."""
-
-    max_held_records: int = 10_000
 
 
 def keyword_options(
