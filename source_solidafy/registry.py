@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from source_solidafy.source import Source
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class ConnectorInfo:
     name: str
     kind: str  # "rest" | "database"

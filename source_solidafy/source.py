@@ -58,7 +58,7 @@ class ConfigField:
         return out
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class StreamInfo:
     """What ``discover`` says about a stream (an Airbyte ``AirbyteStream`` once serialised)."""
 
@@ -83,7 +83,7 @@ class StreamInfo:
         return out
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Batch:
     """A page of records of one stream and the stream state that holds once they are delivered.
 
@@ -175,7 +175,7 @@ class SyncServices:
             return self._request_slots
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class ReadContext:
     """Everything a Source needs to read one stream: config, incoming state, limits, a logger."""
 
@@ -256,7 +256,7 @@ class ReadContext:
             self.on_count(key, n)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class CheckResult:
     ok: bool
     message: str

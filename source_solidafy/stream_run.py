@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 MAX_WARNINGS = 20  # distinct warnings kept per stream; more are counted, not listed
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class SyncPlan:
     """What to sync, resolved; built by api.py from flags, catalog or request body."""
 
@@ -43,7 +43,7 @@ class SyncPlan:
     state_version: str | None = None  # of options.state_file as read: its writes expect it (small_files.py)
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Notes:
     """Distinct messages in order: up to MAX_WARNINGS listed, the others counted (``what`` names them)."""
 
@@ -65,7 +65,7 @@ class Notes:
         return [*self.listed, *([f"... and {self.more} more {self.what}"] if self.more else [])]
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class StreamRun:
     name: str
     started: float = field(default_factory=time.monotonic)

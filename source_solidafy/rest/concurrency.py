@@ -34,7 +34,7 @@ T = TypeVar("T")
 _POLL = 0.1
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False, eq=False)
 class Event(Generic[T]):
     """What happened to one partition: ``start``, ``batch``, ``done`` or ``error``."""
 

@@ -34,7 +34,7 @@ class DecodableResponse(Protocol):
     def json(self) -> Any: ...
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False, eq=False)
 class DecodedPage:
     """One page: the parsed body, its records, and why the records path matched nothing (if so).
 

@@ -21,7 +21,7 @@ class PageResponse(Protocol):
     def headers(self) -> Mapping[str, str]: ...
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False, eq=False)
 class PageRequest:
     """Overrides for one page's request.
 
@@ -43,7 +43,7 @@ class PageRequest:
     pages: int = 0
     records: int = 0
     empty_run: int = 0
-    seen: set[int] | None = field(default=None, repr=False, compare=False)
+    seen: set[int] | None = None
     last_page: int | None = None  # fingerprint of the records of the page before this request
     probe: str | None = None  # why this page is read only to check a stop condition that fired on page 1
 
@@ -78,7 +78,7 @@ class PageRequest:
                                  option=orjson.OPT_SORT_KEYS, default=str))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False, eq=False)
 class PagePlan:
     """The requests of the pages after the first, in page order, known from the first page.
 

@@ -85,7 +85,7 @@ def read_partitions(reader: StreamReader, incoming: dict[str, Any] | None, read_
     yield from PartitionedRead(router, reader, ctx, states).run()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Work:
     key: str
     partition: dict[str, Any]

@@ -38,7 +38,7 @@ _STREAM = object()  # pages(): the stream's own pagination
 _IS_RECORD = dict.__instancecheck__  # isinstance(r, dict), called from C by map()
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class _Chain:
     """What one request chain's pages share: boundary dedupe, the last state given, a sample record."""
 

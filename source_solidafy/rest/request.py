@@ -28,7 +28,7 @@ Params = Mapping[str, TemplateString | list[TemplateString]]
 ParamPairs = Mapping[str, Any] | Iterable[tuple[str, Any]] | None  # rendered: what HttpClient.request takes
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class RenderedRequest:
     """What one request sends before a paginator's overrides (``StreamReader.pages`` reads it)."""
 

@@ -46,7 +46,7 @@ MAX_REDIRECTS = 10
 _CHUNK = 64 * 1024
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Limits:
     """What one response may cost: decoded bytes, and seconds from connect to the last byte."""
 
