@@ -21,12 +21,14 @@ test: $(STAMP)
 
 # The real image: installs podman/runc/mmdebstrap when missing (root, Debian), makes the local
 # python:3.11-slim base (cached in /var/cache/solidafy-container), builds the Dockerfile and runs
-# the container tests against it, Airbyte's standard tests and PyAirbyte included. The virtualenv of
-# Airbyte's tools (container/airbyte-tools.txt, cached beside the base) is made while the image builds.
+# the container tests against it, Airbyte's standard tests, PyAirbyte and Meltano included. The
+# virtualenvs of Airbyte's tools and of Meltano (container/airbyte-tools.txt, meltano-tools.txt, cached
+# beside the base) are made while the image builds.
 container-test: $(STAMP)
 	$(BIN)/python -m integration_tests.container & tools=$$!; \
 	bash container/build.sh; built=$$?; wait $$tools && exit $$built
-	$(BIN)/python -m pytest -m container integration_tests/test_container.py integration_tests/test_container_airbyte.py
+	$(BIN)/python -m pytest -m container integration_tests/test_container.py integration_tests/test_container_airbyte.py \
+		integration_tests/test_container_meltano.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

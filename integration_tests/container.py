@@ -14,6 +14,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,7 @@ def writable_dir(path: Path) -> Path:
 
 
 TOOLS_REQUIREMENTS = REPO / "container" / "airbyte-tools.txt"
+MELTANO_REQUIREMENTS = REPO / "container" / "meltano-tools.txt"
 
 
 def airbyte_tools() -> Path:
@@ -127,5 +129,11 @@ def airbyte_tools() -> Path:
     return pinned_venv(TOOLS_REQUIREMENTS, CACHE)
 
 
-if __name__ == "__main__":  # `make container-test` makes the tools' venv while container/build.sh runs
-    print(airbyte_tools())
+def meltano_tools() -> Path:
+    """The virtualenv with Meltano (container/meltano-tools.txt), made once per pin set."""
+    return pinned_venv(MELTANO_REQUIREMENTS, CACHE)
+
+
+if __name__ == "__main__":  # `make container-test` makes the tools' venvs while container/build.sh runs
+    with ThreadPoolExecutor() as pool:
+        print(*pool.map(lambda make: make(), (airbyte_tools, meltano_tools)), sep="\n")
