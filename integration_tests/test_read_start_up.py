@@ -51,6 +51,21 @@ def test_a_cache_hit_read_imports_nothing_it_does_not_use(tmp_path: Path) -> Non
     assert any(entry.is_file() for entry in (tmp_path / "cache").iterdir())  # the second read was a hit
 
 
+def test_a_cache_hit_read_without_templates_needs_no_jinja_nor_pickle_py(tmp_path: Path) -> None:
+    """No template (the config's base_url replaces the file's): no jinja2, and the entry is unpickled by
+    pickle's C loader alone (manifest/cache.py), pickle.py never imported."""
+    (tmp_path / "c.yaml").write_text(CONNECTOR.replace('"{{ config.base_url }}"', "http://127.0.0.1:1"))
+    env = {**os.environ, "SOLIDAFY_CACHE_DIR": str(tmp_path / "cache")}
+    code = READ_AND_SAY.replace(repr(UNUSED), repr(("jinja2", "pickle")))
+    with MockServer(GenericApi([{"id": f"it_{i}"} for i in range(12)])) as srv:
+        argv = ["read", "-c", str(tmp_path / "c.yaml"), "--config-json", json.dumps({"base_url": srv.url})]
+        said = [subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                               env=env, timeout=120) for _ in range(2)]
+    assert [s.returncode for s in said] == [0, 0], said[1].stderr[-2000:]
+    assert said[0].stdout.strip() == "0 ['pickle']", said[0].stdout  # a load: the entry is written
+    assert said[1].stdout.strip() == "0 []", said[1].stdout
+
+
 def test_a_cache_hit_read_of_an_airbyte_manifest_parses_no_yaml(tmp_path: Path) -> None:
     """The translated Airbyte manifest comes from the cache too: no YAML parser, no problem wording."""
     from integration_tests.test_airbyte_manifests import HERE, _events_api

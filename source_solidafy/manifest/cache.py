@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import io
 import os
-import pickle
 import stat
 import sys
 import time
@@ -35,6 +34,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import ManifestError
+
+try:  # pickle's C loader (pickle.load is this function): a hit needs no more of pickle, whose Python half
+    from _pickle import load as unpickle  # is ~5 M instructions of start-up (unless jinja2 imports it)
+except ImportError:  # pragma: no cover - an interpreter without the C accelerator
+    from pickle import load as unpickle
 
 if TYPE_CHECKING:
     from source_solidafy.lowcode.source import AirbyteManifestSource
@@ -222,7 +226,7 @@ def _get(fd: int, key: str) -> Loaded | None:
     stream = io.BytesIO(blob)
     stream.seek(len(FORMAT))
     try:
-        reads = pickle.load(stream)  # noqa: S301 - our own file, checked above; names and digests only
+        reads = unpickle(stream)  # noqa: S301 - our own file, checked above; names and digests only
     except Exception:  # noqa: BLE001 - a truncated or stale entry is a miss; the load writes it again
         return None
     if any(_digest(Path(name)) != digest for name, digest in reads):
@@ -260,7 +264,7 @@ def _unpickled(stream: io.BytesIO, light_on: bool = True) -> Any:
     and turns light models off: the caller's full attempt imports them again, with pydantic."""
     before = set(sys.modules) if light_on else None
     try:
-        return pickle.load(stream)  # noqa: S301 - our own file, checked above
+        return unpickle(stream)  # noqa: S301 - our own file, checked above
     except Exception:  # noqa: BLE001 - a truncated or stale entry is a miss; the load writes it again
         if before is not None:
             from source_solidafy.manifest import light
@@ -292,6 +296,8 @@ def _entry_bytes(fd: int, key: str) -> bytes | None:
 def _put(fd: int, key: str, loaded: Loaded, p: Path, started: int) -> None:
     """Keep ``loaded`` (unless it uses plugins, or a file it read changed since ``started``: the digest
     taken now might not be of the bytes the load read); silent when the directory cannot be written."""
+    import pickle
+
     from source_solidafy.manifest.models import Manifest
     from source_solidafy.manifest.plugin_models import iter_plugins
 
