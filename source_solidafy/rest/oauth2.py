@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from source_solidafy.rest.jwt_auth import JwtSigner
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class TokenRequest:
     """How an OAuth2 client authenticates to the token endpoint, and what else its requests carry.
 
