@@ -3,6 +3,11 @@ header parser (and the standard one for any other http.client user in the proces
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from integration_tests.mocks.server import MockServer, Request, Response
@@ -52,3 +57,104 @@ def test_rest_http_our_answers_take_the_short_header_parser_others_do_not(monkey
         resp.read()
         conn.close()
     assert len(seen) == 1
+
+
+def test_rest_http_kept_header_lines_send_the_same_headers_and_still_check() -> None:
+    """rest/header_lines.py: a connection appends the line it wrote for a (name, value) again; the server
+    sees the same headers on every request, urllib3's SKIP_HEADER writes nothing however often it comes
+    (nothing is kept for it), an invalid value fails every time, and a kept pair is refused outside a
+    request as http.client refuses any header there."""
+    from source_solidafy.rest.transport import _WatchedHTTPConnection
+
+    with MockServer(lambda req: Response.json({"data": []})) as srv:
+        client = HttpClient(srv.url, headers={"X-Team": "blue"})
+        for value in ("1", "2", "1"):
+            client.request("POST", "/x", headers={"X-Page": value}, json_body={"page": value})
+        client.close()
+        sent = [{k: v for k, v in r.headers.items() if k.lower() != "host"} for r in srv.requests]
+        assert [h["X-Page"] for h in sent] == ["1", "2", "1"]
+        assert all(h["X-Team"] == "blue" and h["Content-Type"] == "application/json" for h in sent)
+        assert len({tuple(sorted((k, v) for k, v in h.items() if k != "X-Page")) for h in sent}) == 1
+
+
+    blocks = _raw_header_blocks(2, lambda port: _kept_lines_requests(_WatchedHTTPConnection("127.0.0.1", port)))
+    assert [b.split(b"\r\n")[2:] for b in blocks] == [[b"Accept-Encoding: identity", b"X-Kept: k", b"", b""]] * 2
+
+
+def _kept_lines_requests(conn: Any) -> None:
+    import http.client
+
+    from urllib3.util import SKIP_HEADER
+
+    for _ in range(2):
+        conn.request("GET", "/y", headers={"User-Agent": SKIP_HEADER, "X-Kept": "k"})
+        conn.getresponse().read()
+    with pytest.raises(http.client.CannotSendHeader):
+        conn.putheader("X-Kept", "k")
+    conn.putrequest("GET", "/z")
+    for _ in range(2):
+        with pytest.raises(ValueError, match="Invalid header value"):
+            conn.putheader("X-Bad", "a\r\nInjected: 1")
+    conn.close()
+
+
+def _raw_header_blocks(count: int, client: Callable[[int], None]) -> list[bytes]:
+    """The header blocks of ``count`` requests ``client(port)`` sends on one connection, as received."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    blocks: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            data = b""
+            while len(blocks) < count:
+                data += conn.recv(65536)
+                while b"\r\n\r\n" in data:
+                    block, _, data = data.partition(b"\r\n\r\n")
+                    blocks.append(block + b"\r\n\r\n")
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        client(listener.getsockname()[1])
+    finally:
+        thread.join(10)
+        listener.close()
+    return blocks
+
+
+def test_rest_http_pool_by_kept_key_is_the_managers_pool() -> None:
+    """The adapter looks its pool up by a kept key (rest/reuse.py pool_key): the key is the one the
+    manager's connection_from_host builds (http and https, default and given ports, TLS settings), and
+    a pool the manager no longer holds (cleared, or dropped from its 32) is made again, not used."""
+    import requests
+
+    from source_solidafy.rest.reuse import pool_key
+    from source_solidafy.rest.transport import WatchedAdapter
+
+    adapter = WatchedAdapter()
+    for url, verify, cert in [("http://api.example.com/v1/x", True, None), ("https://api.example.com:8443/y", False, None),
+                              ("https://API.example.com/z?q=1", "/etc/ssl/certs", ("c.pem", "k.pem"))]:
+        request = requests.Request("GET", url).prepare()
+        host_params, pool_kwargs = adapter.build_connection_pool_key_attributes(request, verify, cert)
+        manager = adapter.poolmanager
+        manager.clear()
+        pool = manager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+        key, context = pool_key(manager, host_params, pool_kwargs)
+        assert manager.pools.keys() == {key} and manager.connection_from_pool_key(key, dict(context)) is pool
+
+    with MockServer(lambda req: Response.json({"data": [1]})) as srv:
+        client = HttpClient(srv.url)
+        assert client.request("GET", "/x").json() == {"data": [1]}
+        adapter = client.session.get_adapter(srv.url)
+        pools = adapter.poolmanager.pools  # (iterating it is refused: its keys() is a set)
+        (key,) = pools.keys()
+        first = pools[key]
+        assert client.request("GET", "/x").json() == {"data": [1]} and len(adapter.poolmanager.pools) == 1
+        adapter.poolmanager.clear()  # drops its pools (urllib3 2 does not close them)
+        assert client.request("GET", "/x").json() == {"data": [1]}
+        (key,) = pools.keys()
+        assert pools[key] is not first
+        client.close()
+    assert len(srv.requests) == 3

@@ -35,9 +35,11 @@ from requests.cookies import extract_cookies_to_jar
 from requests.utils import requote_uri, resolve_proxies
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import PoolManager
 
 from source_solidafy.rest import header_parsing
 from source_solidafy.rest.origins import FORWARDABLE_HEADERS, same_origin
+from source_solidafy.rest.reuse import HeaderLines, pool_key
 
 header_parsing.install()  # plain response headers without the email parser (the same HTTPMessage)
 
@@ -181,14 +183,14 @@ class _Watching:
 _WATCHDOG = _Watchdog()
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _WatchedHTTPConnection(HeaderLines, HTTPConnection):
     def getresponse(self) -> Any:
         _WATCHDOG.attach(self.sock)
         with header_parsing.OURS:
             return super().getresponse()
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
+class _WatchedHTTPSConnection(HeaderLines, HTTPSConnection):
     def getresponse(self) -> Any:
         _WATCHDOG.attach(self.sock)
         with header_parsing.OURS:
@@ -202,7 +204,7 @@ class WatchedAdapter(HTTPAdapter):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._pool_keys: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}  # per origin and TLS
+        self._pool_keys: dict[tuple[Any, ...], tuple[PoolManager, Any, dict[str, Any]]] = {}  # per origin and TLS
         super().__init__(*args, **kwargs)
 
     def connection_classes(self) -> tuple[type[HTTPConnection], type[HTTPSConnection]]:
@@ -218,24 +220,27 @@ class WatchedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = self._pools()
 
     # Without a proxy (EnvProxies gives {}), requests' select_proxy parses the URL twice per request to
-    # find none: these two skip it and do what requests then does.
+    # find none, and urllib3 builds the pool key again: these skip that and look the pool up by its
+    # kept key as connection_from_host would (a pool the manager dropped is made again).
     def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
                                         proxies: dict[str, str] | None = None, cert: Any = None) -> Any:
         if proxies:
             return super().get_connection_with_tls_context(request, verify, proxies, cert)
         assert request.url is not None
         key = (*request.url.split("/", 3)[:3], verify, cert)  # what the pool depends on: scheme, host, port, TLS
-        attributes = self._pool_keys.get(key)
-        if attributes is None:
-            try:
-                attributes = self.build_connection_pool_key_attributes(request, verify, cert)
-            except ValueError as e:
-                raise requests.exceptions.InvalidURL(e, request=request) from None
-            if len(self._pool_keys) >= 256:
-                self._pool_keys.clear()
-            self._pool_keys[key] = attributes
-        host_params, pool_kwargs = attributes
-        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+        manager = self.poolmanager
+        kept = self._pool_keys.get(key)
+        if kept is not None and kept[0] is manager:
+            return manager.connection_from_pool_key(kept[1], request_context=dict(kept[2]))
+        try:
+            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        except ValueError as e:
+            raise requests.exceptions.InvalidURL(e, request=request) from None
+        pool = manager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)  # (its errors as before)
+        if len(self._pool_keys) >= 256:
+            self._pool_keys.clear()
+        self._pool_keys[key] = (manager, *pool_key(manager, host_params, pool_kwargs))
+        return pool
 
     def request_url(self, request: requests.PreparedRequest, proxies: dict[str, str] | None) -> str:
         return super().request_url(request, proxies) if proxies else request.path_url
