@@ -158,7 +158,9 @@ class RecordLines:
         if not data:
             return b""
         if max(map(len, data)) + len(prefix) + len(suffix) <= MAX_LINE_BYTES:  # the page's lines in one join
-            return prefix + (suffix + b"\n" + prefix).join(data) + suffix
+            data[0] = prefix + data[0]  # the page's first and last line: no copy of the whole page for them
+            data[-1] += suffix
+            return (suffix + b"\n" + prefix).join(data)
         return b"\n".join(_sized(prefix + d + suffix) for d in data)
 
 
@@ -247,6 +249,7 @@ class NdjsonWriter:
             parts = [x for x in parts if x]
             if not parts:
                 return
-            data = b"\n".join(parts) + b"\n"
+            parts.append(b"")
+            data = b"\n".join(parts)  # each line ends with one (one copy of the chunk)
         self.out.write(data)
         self.out.flush()
