@@ -3,14 +3,17 @@ header parser (and the standard one for any other http.client user in the proces
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from integration_tests.mocks.server import MockServer, Request, Response
+from source_solidafy.errors import HttpError
 from source_solidafy.rest.http import HttpClient
 
 
@@ -158,3 +161,52 @@ def test_rest_http_pool_by_kept_key_is_the_managers_pool() -> None:
         assert pools[key] is not first
         client.close()
     assert len(srv.requests) == 3
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_rest_http_a_body_read_whole_fails_as_one_read_in_chunks(framing: str) -> None:
+    """rest/body.py reads a plain body of known length in one read, a chunked one is read in chunks: a
+    body that stalls past the read timeout, or ends short, is retried and named the same either way."""
+    heads = {"length": b"Content-Length: 100\r\n\r\n{\"data\": [1", "chunked": b"Transfer-Encoding: chunked\r\n\r\nb\r\n{\"data\": [1\r\n"}
+    said = {}
+    for case, stall in (("stalls", 1.0), ("ends short", 0.0)):
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def serve(listener: socket.socket = listener, stall: float = stall) -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + heads[framing])
+                time.sleep(stall)
+                conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        logs: list[str] = []
+        client = HttpClient(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=0.3, deadline=5, max_retries=1,
+                            backoff_base=0.01, log=lambda level, message, logs=logs: logs.append(message))
+        with pytest.raises(HttpError) as info:
+            client.request("GET", "/x")
+        listener.close()
+        said[case] = (logs[0].split(" from ")[0], str(info.value).split(" from ")[0])
+    port = "port=\\d+"
+    assert said["ends short"] == ("truncated response body", "truncated response body")
+    assert re.fullmatch(rf"connection failed \(WatchedPool\(host='127.0.0.1', {port}\): Read timed out.\)", said["stalls"][0])
+    assert said["stalls"][1] == "timeout after 0.3s"
+
+
+def test_rest_http_a_plain_body_of_known_length_is_read_whole() -> None:
+    """The same body, plain with a Content-Length, gzip-encoded, or chunked: the same content."""
+    import gzip
+
+    body = b'{"data": [' + b", ".join(b'{"id": %d}' % i for i in range(2000)) + b"]}"
+    with MockServer(lambda req: Response(200, body, {"Content-Type": "application/json"})) as plain, \
+            MockServer(lambda req: Response(200, gzip.compress(body), {"Content-Type": "application/json",
+                                                                       "Content-Encoding": "gzip"})) as zipped:
+        for srv in (plain, zipped):
+            client = HttpClient(srv.url)
+            resp = client.request("GET", "/x")
+            assert resp.content == body and len(resp.json()["data"]) == 2000
+            client.close()

@@ -38,6 +38,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import PoolManager
 
 from source_solidafy.rest import header_parsing
+from source_solidafy.rest.body import read_whole
 from source_solidafy.rest.origins import FORWARDABLE_HEADERS, same_origin
 from source_solidafy.rest.reuse import HeaderLines, pool_key
 
@@ -56,15 +57,11 @@ class Limits:
     deadline_secs: float | None = None
 
 
-def _mb(n: int) -> str:
-    return f"{n / 2**20:g} MB"
-
-
 class ResponseTooLarge(requests.RequestException):
     """The decoded body passed ``Limits.max_bytes`` (reading stopped there)."""
 
     def __init__(self, url: str, limit: int) -> None:
-        super().__init__(f"the response from {url} is larger than {_mb(limit)} (http.max_response_mb)")
+        super().__init__(f"the response from {url} is larger than {limit / 2**20:g} MB (http.max_response_mb)")
         self.limit = limit
 
 
@@ -340,6 +337,8 @@ def _read_body(resp: requests.Response, max_bytes: int) -> None:
     if declared.isdigit() and int(declared) > max_bytes and not resp.headers.get("content-encoding"):
         resp.close()
         raise ResponseTooLarge(resp.url, max_bytes)
+    if read_whole(resp, max_bytes):  # a plain body of known length: one read (rest/body.py)
+        return
     parts: list[bytes] = []
     total = 0
     for chunk in resp.iter_content(_CHUNK):
