@@ -11,8 +11,9 @@ fields wins over the connector's: it is what the destination was set up with.
 Cheap by sampling, so the CPU per record stays the same: the first ``FULL_FIRST`` records of a
 stream are checked whole, then on every page a few records spread over it, and every record whose
 number of keys the stream has not shown yet (a new field usually comes with a new key count); the
-only per-record work is taking ``len`` of each record. Top-level fields only; at most
-``MAX_FIELDS`` fields are named per kind, the rest counted.
+only per-record work is taking ``len`` of each record. A sampled record whose every (field, Python
+type) pair was checked before is passed over: checking it again would note nothing new. Top-level
+fields only; at most ``MAX_FIELDS`` fields are named per kind, the rest counted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ PER_PAGE = 4  # records checked on every later page, spread over it
 MAX_FIELDS = 20  # fields named per kind; more are counted
 MAX_COUNTED = 10_000  # distinct field names counted beyond MAX_FIELDS (memory stays bounded)
 MAX_LENGTHS = 256  # distinct key counts remembered; past it, sampling alone
+MAX_KNOWN = 4096  # (field, type) pairs remembered as checked; past it, every sampled record is checked whole
 
 JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object",
               list: "array", type(None): "null"}
@@ -60,6 +62,7 @@ class DriftWatch:
         self.new_fields: dict[str, set[str]] = {}  # field -> types seen
         self.widened: dict[str, set[str]] = {}  # field -> types seen beyond the declared ones
         self._more: set[str] = set()
+        self._known: set[tuple[Any, type]] = set()
 
     def observe(self, records: list[Any]) -> None:
         """Look at a page of records (dicts), by sample."""
@@ -94,6 +97,11 @@ class DriftWatch:
         return list(firsts.values())
 
     def _check(self, record: dict[str, Any]) -> None:
+        known = self._known  # (field, Python type) pairs checked before: checking one again changes nothing
+        if all(map(known.__contains__, zip(record, map(type, record.values()), strict=True))):
+            return
+        if len(known) < MAX_KNOWN:
+            known.update(zip(record, map(type, record.values()), strict=True))
         declared = self._declared
         for key, value in record.items():
             seen = JSON_TYPES.get(type(value), "string")

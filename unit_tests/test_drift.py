@@ -68,3 +68,25 @@ def test_hostile_pages_of_ever_new_key_counts_stay_linear() -> None:
     for page in range(50):
         watch.observe([{f"k{j}": j for j in range(page * 10 + i % 10)} for i in range(200)])
     assert watch.checked < 50 * 20
+
+
+def test_a_known_field_in_a_new_type_is_still_seen_and_the_known_pairs_are_bounded() -> None:
+    """A sampled record whose (field, type) pairs were all checked before is passed over; one field in a
+    type not seen yet (the same key count) is checked and reported; the pairs remembered are bounded."""
+    from source_solidafy.drift import MAX_KNOWN, PER_PAGE
+
+    watch = DriftWatch(SCHEMA)
+    for _ in range(3):
+        watch.observe([fits(i) for i in range(200)])
+    assert watch.report() is None
+    page = [fits(i) for i in range(200)]
+    page[200 // PER_PAGE] = {**page[200 // PER_PAGE], "score": "high", "email": 7}  # a sampled one
+    watch.observe(page)
+    report = watch.report()
+    assert report is not None and report["widened"] == {"score": {"declared": ["number"], "seen": ["string"]},
+                                                         "email": {"declared": ["string"], "seen": ["integer"]}}
+    many = DriftWatch(SCHEMA)
+    many.observe([{f"f{i}": i for i in range(MAX_KNOWN * 2)}, {"g": 1}])
+    assert len(many._known) == MAX_KNOWN * 2 and many.report() is not None  # one record's pairs, then no more
+    many.observe([{"h": "x"}])
+    assert len(many._known) == MAX_KNOWN * 2 and many.report()["more_fields"] == MAX_KNOWN * 2 + 2 - MAX_FIELDS
