@@ -16,6 +16,7 @@ A request to any other origin carries only :data:`FORWARDABLE_HEADERS` and no co
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from http.cookiejar import Cookie, DefaultCookiePolicy
 from typing import Any
@@ -28,6 +29,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 FORWARDABLE_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "user-agent", "connection"})
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every request's URL (CredentialScope.allows): the same few URLs
 def origin_of(url: str) -> Origin | None:
     """``(scheme, host, port)`` of an absolute http(s) URL; None for anything else."""
     try:
