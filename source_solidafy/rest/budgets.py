@@ -229,9 +229,13 @@ class Budgets:
         self._clock = clock
         self._lock = threading.Lock()
         self._budgets: dict[tuple[str, str], Budget] = {}
+        self._by_url: dict[str, Budget] = {}
 
     def of(self, url: str) -> Budget:
-        """The budget ``url`` draws on."""
+        """The budget ``url`` draws on (a budget, once made, stays: the answer per URL is kept)."""
+        budget = self._by_url.get(url)
+        if budget is not None:
+            return budget
         parts = urlsplit(url)
         pool = next((name for name, pattern in self._pools if fnmatch.fnmatchcase(parts.path, pattern)), "")
         key = (parts.netloc.lower(), pool)
@@ -242,4 +246,7 @@ class Budgets:
                 if budget is None:
                     name = f"{key[0]} ({pool})" if pool else key[0]
                     budget = self._budgets[key] = Budget(name, self._cap, self._hints, self._bucket, self._clock)
+        if len(self._by_url) >= 512:  # (a next-page URL per page churns it)
+            self._by_url.clear()
+        self._by_url[url] = budget
         return budget

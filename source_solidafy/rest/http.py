@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import requests
+from urllib3.util import Timeout
 
 from source_solidafy.errors import AuthError, HttpError, redact
 from source_solidafy.request_stats import RequestStats
@@ -119,6 +120,7 @@ class HttpClient:
         self.base_url = base_url
         self.auth = auth or Auth()
         self.timeout, self.retry_statuses = timeout, frozenset(retry_statuses)
+        self._timeouts = Timeout(connect=timeout, read=timeout)  # what requests makes of the number per request
         self._log = log
         self._headers = {**(headers or {}), **({"User-Agent": user_agent} if user_agent else {})}
         self._secrets = {s for s in secrets if s}
@@ -319,7 +321,7 @@ class HttpClient:
         """One attempt on the wire, body read (within the limits), credentials only where they may go."""
         headers, params = self._credentials_for(call)
         prepared = self._preparer.prepare(self._session, call.method, call.url, params, headers, call.body)
-        return self._session.send(prepared, timeout=self.timeout, proxies=self._proxies.for_url(call.url),
+        return self._session.send(prepared, timeout=self._timeouts, proxies=self._proxies.for_url(call.url),
                                   stream=call.stream)
 
     def _credentials_for(self, call: _Call) -> tuple[dict[str, str], list[tuple[str, Any]]]:
