@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from source_solidafy.errors import StreamError
 from source_solidafy.manifest.models import Stream
@@ -21,18 +21,20 @@ from source_solidafy.rest import builders
 from source_solidafy.rest.builders import PageInputs
 from source_solidafy.rest.decoders import Decoder
 from source_solidafy.rest.http import Response, StreamedResponse
-from source_solidafy.rest.lookups import LookupValues
 from source_solidafy.rest.pages import PageRequest, page_size_of
 from source_solidafy.rest.pagination import Paginator
 from source_solidafy.rest.parallel_pages import PageFetcher, fetch_window
 from source_solidafy.rest.record_checks import RecordChecks
-from source_solidafy.rest.record_filter import RecordFilter
 from source_solidafy.rest.records import BoundaryDedupe, CursorTracker, lower_bound
 from source_solidafy.rest.request import RenderedRequest, RequestInputs
 from source_solidafy.rest.response_rules import ResponseIgnored
 from source_solidafy.rest.runtime import ConnectorRuntime
 from source_solidafy.rest.transforms import END_OF_CHAIN
 from source_solidafy.source import Batch, ReadContext
+
+if TYPE_CHECKING:  # imported where a manifest uses them (lookups, filter): a plain read never does
+    from source_solidafy.rest.lookups import LookupValues
+    from source_solidafy.rest.record_filter import RecordFilter
 
 _STREAM = object()  # pages(): the stream's own pagination
 _IS_RECORD = dict.__instancecheck__  # isinstance(r, dict), called from C by map()
@@ -54,11 +56,19 @@ class StreamReader:
 
     def __init__(self, rt: ConnectorRuntime, spec: Stream, ctx: ReadContext, lookups: bool = True) -> None:
         self.rt, self.spec, self.ctx = rt, spec, ctx
-        self.lookups = LookupValues(rt, ctx) if lookups and rt.manifest.lookups else None  # ``lookup.*``
+        self.lookups: LookupValues | None = None  # ``lookup.*``
+        if lookups and rt.manifest.lookups:
+            from source_solidafy.rest.lookups import LookupValues
+
+            self.lookups = LookupValues(rt, ctx)
         self.slots = ctx.services.request_slots(ctx.concurrency)  # the sync's cap on requests in flight
         self.decoder = builders.decoder(spec.decoder)
         self.decoder.bind(ctx.config)
-        self.filter = RecordFilter(spec.filter, spec.name) if spec.filter is not None else None
+        self.filter: RecordFilter | None = None
+        if spec.filter is not None:
+            from source_solidafy.rest.record_filter import RecordFilter
+
+            self.filter = RecordFilter(spec.filter, spec.name)
         self.transformer = builders.transformer(spec.transform, spec.json_schema, spec.name, ctx.log)
         self.delivered = 0  # over all partitions (read by several threads)
         self._count_lock = threading.Lock()

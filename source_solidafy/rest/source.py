@@ -22,8 +22,6 @@ from source_solidafy.manifest.auth_models import KEYED_AUTH_TYPES
 from source_solidafy.manifest.models import Manifest, ParentStreamPartition, Stream
 from source_solidafy.manifest.templates import build_context
 from source_solidafy.rest import builders
-from source_solidafy.rest.infer import ensure_fields, infer_schema
-from source_solidafy.rest.lookups import LookupValues, add_schema_fields
 from source_solidafy.rest.partitions import read_partitions
 from source_solidafy.rest.paths import compile_path
 from source_solidafy.rest.reader import StreamReader
@@ -102,6 +100,8 @@ class DeclarativeSource(Source):
         return [self._stream_info(s, config, sample) for s in self.manifest.streams]
 
     def _stream_info(self, stream: Stream, config: dict[str, Any], sample: int) -> StreamInfo:
+        from source_solidafy.rest.infer import ensure_fields, infer_schema  # discover only
+
         schema = self._schema_with_lookups(stream, config)
         if schema is None:
             schema = infer_schema(self._sample(stream, config, sample)) if sample > 0 else {
@@ -118,6 +118,8 @@ class DeclarativeSource(Source):
         fields = stream.schema_fields
         if fields is None or stream.json_schema is None:
             return self.declared_schema(stream.name)
+        from source_solidafy.rest.lookups import LookupValues, add_schema_fields
+
         rt = self.runtime(config)
         rt.base_url()
         records = LookupValues(rt, ReadContext(config=config)).records(fields.lookup)
