@@ -25,18 +25,18 @@ from typing import Any
 KeyPath = tuple[str, ...]
 ConfigListener = Callable[[dict[str, Any], list[KeyPath]], None]  # (the whole updated config, the keys changed)
 
-_PLAIN = re.compile(r"^\{\{\s*config((?:\.\w+|\[\s*'[^'\\]*'\s*\]|\[\s*\"[^\"\\]*\"\s*\])+)\s*\}\}$")
-_PART = re.compile(r"\.(\w+)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
+_PLAIN = r"^\{\{\s*config((?:\.\w+|\[\s*'[^'\\]*'\s*\]|\[\s*\"[^\"\\]*\"\s*\])+)\s*\}\}$"  # compiled on first use
+_PART = r"\.(\w+)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]"  # (re's cache, see errors._URL_PASSWORD)
 
 
 def config_path(template: str) -> KeyPath | None:
     """The config key a template is exactly: ``{{ config.refresh_token }}`` -> ``("refresh_token",)``,
     ``{{ config.credentials['refresh_token'] }}`` -> ``("credentials", "refresh_token")``; None for
     anything else (a filter, a default, text around it): such a value cannot be written back."""
-    found = _PLAIN.match(template.strip())
+    found = re.match(_PLAIN, template.strip())
     if found is None:
         return None
-    return tuple(next(p for p in m.groups() if p is not None) for m in _PART.finditer(found.group(1)))
+    return tuple(next(p for p in m.groups() if p is not None) for m in re.finditer(_PART, found.group(1)))
 
 
 def with_value(config: dict[str, Any], path: KeyPath, value: Any) -> dict[str, Any]:

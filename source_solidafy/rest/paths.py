@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 _WILDCARD = object()  # the [*] step
-_INDEX = re.compile(r"\[\s*(-?\d+|\*)\s*\]")
+_INDEX = r"\[\s*(-?\d+|\*)\s*\]"  # compiled on first use (see errors._URL_PASSWORD)
 _KEY = re.compile(r"[^.\[\]]+")
 _MISSING = object()
 
@@ -187,7 +187,7 @@ def compile_path(text: str) -> Path:
     while pos < len(body):
         char = body[pos]
         if char == "[":
-            match = _INDEX.match(body, pos)
+            match = re.compile(_INDEX).match(body, pos)
             if not match:
                 raise ValueError(f"invalid path {text!r}: expected [integer] or [*] at {body[pos:]!r}")
             steps.append(_WILDCARD if match.group(1) == "*" else int(match.group(1)))

@@ -70,14 +70,14 @@ def _requests_quota(headers: Mapping[str, str], now: float) -> list[Quota]:
     return []
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION = r"(\d+(?:\.\d+)?)(ms|s|m|h)"  # compiled on first use (see errors._URL_PASSWORD)
 _UNIT_SECS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def _duration(value: str) -> float | None:
     """``6m0s`` / ``1.5s`` / ``20ms`` in seconds (Go's duration text, as OpenAI sends it)."""
     text = value.strip()[:40]
-    parts = _DURATION.findall(text)
+    parts = re.findall(_DURATION, text)
     if not parts or "".join(n + u for n, u in parts) != text:
         return None
     return sum(float(n) * _UNIT_SECS[u] for n, u in parts)
