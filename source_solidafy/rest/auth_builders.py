@@ -1,11 +1,14 @@
 """The auth blocks' builders: for each ``auth.type`` model, the core Auth it makes (registered in the
 REST engine's factory, :data:`source_solidafy.rest.builders.FACTORY`; see :mod:`source_solidafy.rest.builders`).
+
+The token-fetching auths (OAuth2, JWT) and the key pool are named by path and imported by their builder:
+a read with a static key or none never imports them (~5 M instructions of start-up).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import requests
 
@@ -13,10 +16,13 @@ from source_solidafy.config_updates import config_path, value_at
 from source_solidafy.manifest import models as m
 from source_solidafy.manifest.templates import TemplateString, build_context
 from source_solidafy.rest import auth as a
-from source_solidafy.rest import jwt_auth as j
-from source_solidafy.rest import key_pool as kp
-from source_solidafy.rest import oauth2 as o
 from source_solidafy.rest.factory import EMPTY, FACTORY
+
+if TYPE_CHECKING:
+    from source_solidafy.rest import jwt_auth as j
+    from source_solidafy.rest import oauth2 as o
+
+_J, _KP, _O = "source_solidafy.rest.jwt_auth.", "source_solidafy.rest.key_pool.", "source_solidafy.rest.oauth2."
 
 
 class AuthInputs(NamedTuple):
@@ -55,8 +61,10 @@ def _api_key(spec: m.ApiKeyAuth, inputs: AuthInputs) -> a.Auth:
     return a.ApiKeyAuth(spec.key, inputs.render(spec.value), spec.location)
 
 
-@FACTORY.register(m.ApiKeysAuth, kp.KeyPool)
+@FACTORY.register(m.ApiKeysAuth, _KP + "KeyPool")
 def _api_keys(spec: m.ApiKeysAuth, inputs: AuthInputs) -> a.Auth:
+    from source_solidafy.rest import key_pool as kp
+
     return kp.KeyPool(spec.key, kp.key_list(inputs.value(spec.values)), spec.location, spec.prefix,
                       spec.quota_statuses, spec.quota_body)
 
@@ -69,6 +77,8 @@ def _basic(spec: m.BasicAuth, inputs: AuthInputs) -> a.Auth:
 def _token_request_of(spec: m.OAuth2RefreshTokenAuth | m.OAuth2ClientCredentialsAuth | m.OAuth2JwtBearerAuth,
                       inputs: AuthInputs) -> o.TokenRequest:
     """What an OAuth2 token request carries besides the grant: client auth, extra fields and headers."""
+    from source_solidafy.rest import oauth2 as o
+
     return o.TokenRequest(getattr(spec, "client_auth", "client_secret_post"),
                           {k: inputs.render(v) for k, v in spec.token_params.items()},
                           {k: inputs.render(v) for k, v in spec.token_headers.items()})
@@ -87,8 +97,10 @@ def _saver(inputs: AuthInputs, template: TemplateString) -> Callable[[str], None
     return lambda value: save(template, value)
 
 
-@FACTORY.register(m.OAuth2RefreshTokenAuth, o.OAuth2RefreshToken, o.TokenRequest)
+@FACTORY.register(m.OAuth2RefreshTokenAuth, _O + "OAuth2RefreshToken", _O + "TokenRequest")
 def _oauth2_refresh(spec: m.OAuth2RefreshTokenAuth, inputs: AuthInputs) -> a.Auth:
+    from source_solidafy.rest import oauth2 as o
+
     return o.OAuth2RefreshToken(
         inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
         inputs.render(spec.client_secret), inputs.render(spec.refresh_token), spec.scopes,
@@ -97,8 +109,10 @@ def _oauth2_refresh(spec: m.OAuth2RefreshTokenAuth, inputs: AuthInputs) -> a.Aut
     )
 
 
-@FACTORY.register(m.OAuth2ClientCredentialsAuth, o.OAuth2ClientCredentials, o.TokenRequest)
+@FACTORY.register(m.OAuth2ClientCredentialsAuth, _O + "OAuth2ClientCredentials", _O + "TokenRequest")
 def _oauth2_client(spec: m.OAuth2ClientCredentialsAuth, inputs: AuthInputs) -> a.Auth:
+    from source_solidafy.rest import oauth2 as o
+
     return o.OAuth2ClientCredentials(
         inputs.token_url or inputs.render(spec.token_url), inputs.render(spec.client_id),
         inputs.render(spec.client_secret), spec.scopes, **_token_request(spec, inputs),
@@ -107,6 +121,8 @@ def _oauth2_client(spec: m.OAuth2ClientCredentialsAuth, inputs: AuthInputs) -> a
 
 def _signer(spec: m.JwtAuth | m.OAuth2JwtBearerAuth, inputs: AuthInputs, **claims: str) -> j.JwtSigner:
     """The JWT signer of a ``jwt`` or ``oauth2_jwt_bearer`` block (``claims``: defaults the YAML may override)."""
+    from source_solidafy.rest import jwt_auth as j
+
     return j.JwtSigner(
         spec.algorithm, inputs.render(spec.key), {**claims, **{k: inputs.render(v) for k, v in spec.claims.items()}},
         key_id=inputs.render(spec.key_id) if spec.key_id is not None else None, base64_key=spec.base64_key,
@@ -116,13 +132,17 @@ def _signer(spec: m.JwtAuth | m.OAuth2JwtBearerAuth, inputs: AuthInputs, **claim
     )
 
 
-@FACTORY.register(m.JwtAuth, j.JwtAuth, j.JwtSigner)
+@FACTORY.register(m.JwtAuth, _J + "JwtAuth", _J + "JwtSigner")
 def _jwt(spec: m.JwtAuth, inputs: AuthInputs) -> a.Auth:
+    from source_solidafy.rest import jwt_auth as j
+
     return j.JwtAuth(_signer(spec, inputs), spec.header_name, spec.header_prefix, spec.param_name)
 
 
-@FACTORY.register(m.OAuth2JwtBearerAuth, o.OAuth2JwtBearer, j.JwtSigner, o.TokenRequest)
+@FACTORY.register(m.OAuth2JwtBearerAuth, _O + "OAuth2JwtBearer", _J + "JwtSigner", _O + "TokenRequest")
 def _oauth2_jwt_bearer(spec: m.OAuth2JwtBearerAuth, inputs: AuthInputs) -> a.Auth:
+    from source_solidafy.rest import oauth2 as o
+
     token_url = inputs.token_url or inputs.render(spec.token_url)
     return o.OAuth2JwtBearer(token_url, _signer(spec, inputs, aud=token_url), _token_request_of(spec, inputs),
                              session=inputs.session)

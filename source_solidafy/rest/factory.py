@@ -35,16 +35,31 @@ class Part(NamedTuple):
 
     ``elsewhere`` names the model fields the builder does not pass on, each with what reads them
     (``"when": "manifest.auth_choice.choose_auth"``); ``type`` is the factory's key and never listed.
+    A core class may be named by its dotted path instead (``"source_solidafy.rest.oauth2.TokenRequest"``):
+    its module is then imported by the builder when one is built, not by a read that never builds one.
     """
 
     model: type
-    core: tuple[type, ...]
+    core: tuple[type | str, ...]
     build: Builder
     elsewhere: Mapping[str, str] = EMPTY
 
     def where(self) -> str:
         """``source_solidafy.rest.auth.BearerAuth`` (the core classes, ``|``-joined)."""
-        return " | ".join(f"{c.__module__}.{c.__qualname__}" for c in self.core)
+        return " | ".join(c if isinstance(c, str) else f"{c.__module__}.{c.__qualname__}" for c in self.core)
+
+    def classes(self) -> tuple[type, ...]:
+        """The core classes, those named by their path imported now."""
+        return tuple(_imported(c) if isinstance(c, str) else c for c in self.core)
+
+
+def _imported(path: str) -> type:
+    from importlib import import_module
+
+    module, _, name = path.rpartition(".")
+    found = getattr(import_module(module), name)
+    assert isinstance(found, type), path
+    return found
 
 
 class Factory:
@@ -53,7 +68,7 @@ class Factory:
     def __init__(self) -> None:
         self._parts: dict[type, Part] = {}
 
-    def register(self, model: type, *core: type, elsewhere: Mapping[str, str] | None = None,
+    def register(self, model: type, *core: type | str, elsewhere: Mapping[str, str] | None = None,
                  slot: str | None = None) -> Callable[[B], B]:
         """Decorator: ``builder(model_instance, inputs)`` makes a ``core`` object for ``model``.
 

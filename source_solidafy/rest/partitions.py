@@ -35,7 +35,7 @@ def router_class(part: Any) -> type[Router]:
     """The router class registered for a ``partition:`` model (its ``key`` and ``track_done``)."""
     if part is None:
         return WholeStream
-    core = FACTORY.part(type(part)).core[0]
+    core = FACTORY.part(type(part)).classes()[0]
     assert issubclass(core, Router)
     return core
 

@@ -170,7 +170,7 @@ def _reached(part: Part, variant: Any) -> set[str]:
 
     kind = list(inspect.signature(part.build).parameters.values())[1].annotation  # the inputs' type
     with mock.patch.object(builders.FACTORY, "build", build):
-        patches = [mock.patch.object(core, "__init__", record(core.__init__)) for core in part.core]
+        patches = [mock.patch.object(core, "__init__", record(core.__init__)) for core in part.classes()]
         for p in patches:
             p.start()
         try:
@@ -180,7 +180,7 @@ def _reached(part: Part, variant: Any) -> set[str]:
                 p.stop()
     args = [a for call in calls for a in (*call[0], *call[1].values())]
     if any(a is spec for a in args):  # the model itself handed over (a router): what its module reads of it
-        return set(values) & _attributes_read(part.core)
+        return set(values) & _attributes_read(part.classes())
     marks = {n: ([nested[id(v)]] if id(v) in nested else _leaves(v)) for n, v in values.items()}
     return {n for n, leaves in marks.items() if leaves and any(_found(leaf, arg) for leaf in leaves for arg in args)}
 
