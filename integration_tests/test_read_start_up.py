@@ -28,7 +28,8 @@ streams:
 UNUSED = ("tenacity", "difflib", "yaml", "pyarrow", "duckdb", "flask", "smart_open", "boto3", "pydantic", "pydantic_core",
           "source_solidafy.plugins", "source_solidafy.confinement", "source_solidafy.drift", "source_solidafy.sync_result",
           "source_solidafy.rest.infer", "source_solidafy.rest.record_filter", "source_solidafy.rest.oauth2",
-          "source_solidafy.rest.jwt_auth", "source_solidafy.rest.key_pool",
+          "source_solidafy.rest.jwt_auth", "source_solidafy.rest.key_pool", "source_solidafy.rest.line_stream",
+          "source_solidafy.rest.json_stream", "source_solidafy.rest.cast",
           "source_solidafy.databases")
 
 READ_AND_SAY = (

@@ -1,7 +1,8 @@
 """Reference docs generated from the models, so the docs cannot drift from what the loader accepts.
 
 Each type's section also says where its behaviour is: the core class its builder makes
-(:mod:`source_solidafy.rest.builders`), or, for the models no builder makes, the modules that read them.
+(:mod:`source_solidafy.rest.builders`), or, for the models no builder makes, the modules that read them
+(:data:`READ_BY`).
 
 ``python -m source_solidafy.manifest.reference > docs/connector-yaml-reference.md``
 """
@@ -75,10 +76,40 @@ def _default(info: Any) -> str:
     return '`""`' if info.default == "" else f"`{info.default}`"
 
 
+# ------------------------------------------------------------------ the models no builder makes
+
+# Where their keys are read (the reference names these modules; unit_tests/rest/test_factory_fields.py
+# checks each key of the model is read as an attribute in one of them).
+READ_BY: dict[type, tuple[str, ...]] = {
+    m.Manifest: ("source_solidafy.rest.source", "source_solidafy.rest.runtime", "source_solidafy.rest.lookups",
+                 "source_solidafy.rest.reader",
+                 "source_solidafy.manifest.auth_choice", "source_solidafy.manifest.spec",
+                 "source_solidafy.manifest.summary"),
+    m.AuthWhen: ("source_solidafy.manifest.auth_choice",),
+    m.SpecField: ("source_solidafy.manifest.models",),
+    m.Stream: ("source_solidafy.rest.reader", "source_solidafy.rest.source", "source_solidafy.rest.partitions",
+               "source_solidafy.rest.record_checks", "source_solidafy.manifest.loader"),
+    m.Incremental: ("source_solidafy.rest.reader", "source_solidafy.rest.records"),
+    m.StreamRetry: ("source_solidafy.rest.reader", "source_solidafy.rest.ratelimit"),
+    m.AsyncPoll: ("source_solidafy.rest.async_job",),
+    m.Lookup: ("source_solidafy.rest.lookups",),
+    m.SchemaFields: ("source_solidafy.rest.lookups", "source_solidafy.rest.source"),
+    m.SplitWhen: ("source_solidafy.rest.windows",),
+}
+
+
+def implemented_by(model: type) -> tuple[str, str]:
+    """``("built into", "source_solidafy.rest.auth.BearerAuth")`` or ``("read by", "<modules>")``: where a YAML
+    type's behaviour is (the reference says it per type)."""
+    from source_solidafy.rest.builders import FACTORY  # every part registered
+
+    if model in READ_BY:
+        return "read by", ", ".join(READ_BY[model])
+    return "built into", FACTORY.part(model).where()
+
+
 def _where(model: type[BaseModel]) -> str:
     """``Built into `source_solidafy.rest.auth.BearerAuth`.`` or ``Read by `source_solidafy.rest.reader`.``"""
-    from source_solidafy.rest.builders import implemented_by
-
     how, where = implemented_by(model)
     code = ", ".join(f"`{w}`" for w in where.replace(" | ", ", ").split(", "))
     return f"{how.capitalize()} {code}."

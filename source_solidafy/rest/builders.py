@@ -3,7 +3,8 @@
 One registration per YAML type, keyed by the model class (see :mod:`source_solidafy.rest.factory`); each
 builder passes the model's fields to the core class's constructor and nothing else happens here: no
 network, templates rendered by the ``inputs`` the caller gives (the auth blocks' builders are
-:mod:`source_solidafy.rest.auth_builders`). The typed helpers at the end are what the engine calls.
+:mod:`source_solidafy.rest.auth_builders`). The typed helpers at the end are what the engine calls; where
+the models no builder makes are read is :data:`source_solidafy.manifest.reference.READ_BY`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from source_solidafy.manifest import plugin_models as pm
 from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.rest import auth as a
 from source_solidafy.rest import decoders as d
-from source_solidafy.rest import line_stream as ls
 from source_solidafy.rest import pagination as pg
 from source_solidafy.rest import paginators as pgs
 from source_solidafy.rest import plugin_parts as pp
@@ -28,11 +28,9 @@ from source_solidafy.rest.async_job import AsyncJobRouter
 from source_solidafy.rest.auth_builders import (
     AuthInputs as AuthInputs,  # the auth blocks' builders, registered
 )
-from source_solidafy.rest.cast import CastFields
 from source_solidafy.rest.factory import EMPTY
 from source_solidafy.rest.factory import FACTORY as FACTORY
 from source_solidafy.rest.http import HttpClient
-from source_solidafy.rest.json_stream import JsonStream
 from source_solidafy.rest.parent_router import ParentRouter
 from source_solidafy.rest.request import RenderedRequest, RequestInputs, render_params, render_request
 from source_solidafy.rest.response_rules import ResponseRule
@@ -121,24 +119,33 @@ def _nested(spec: m.NestedRecords, inputs: None) -> d.NestedRecords:
 
 
 _STREAM = {"stream": "source_solidafy.rest.builders (stream: true builds the reader of rest/line_stream.py)"}
+# The streaming readers (line_stream.py, json_stream.py) and cast.py are named by path and imported by their
+# builders (factory.Part): a read of whole bodies without casts never imports them.
+_LS = "source_solidafy.rest.line_stream."
 
 
-@FACTORY.register(m.JsonlDecoder, d.JsonlDecoder, up.Unpacking, ls.JsonlStream, elsewhere=_STREAM)
+@FACTORY.register(m.JsonlDecoder, d.JsonlDecoder, up.Unpacking, _LS + "JsonlStream", elsewhere=_STREAM)
 def _jsonl(spec: m.JsonlDecoder, key: str) -> d.Decoder:
+    from source_solidafy.rest import line_stream as ls
+
     stream = ls.JsonlStream(FACTORY.build(spec.compression, None, up.Packing), encoding=spec.encoding)
     return stream if spec.stream else _packed(spec, d.JsonlDecoder(spec.encoding))
 
 
-@FACTORY.register(m.CsvDecoder, d.CsvDecoder, up.Unpacking, ls.CsvStream, elsewhere=_STREAM)
+@FACTORY.register(m.CsvDecoder, d.CsvDecoder, up.Unpacking, _LS + "CsvStream", elsewhere=_STREAM)
 def _csv(spec: m.CsvDecoder, key: str) -> d.Decoder:
     reader = d.CsvDecoder(spec.delimiter, spec.has_header, spec.encoding)
     if spec.stream:
+        from source_solidafy.rest import line_stream as ls
+
         return ls.CsvStream(reader, FACTORY.build(spec.compression, None, up.Packing), encoding=spec.encoding)
     return _packed(spec, reader)
 
 
-@FACTORY.register(m.LinesDecoder, up.Unpacking, ls.LinesStream, elsewhere=_STREAM)
+@FACTORY.register(m.LinesDecoder, up.Unpacking, _LS + "LinesStream", elsewhere=_STREAM)
 def _lines(spec: m.LinesDecoder, key: str) -> d.Decoder:
+    from source_solidafy.rest import line_stream as ls
+
     reader = ls.LinesStream(FACTORY.build(spec.compression, None, up.Packing), encoding=spec.encoding)
     return reader if spec.stream else _packed(spec, ls.LinesStream(up.Packing("none"), encoding=spec.encoding))
 
@@ -148,8 +155,10 @@ def _xml(spec: m.XmlDecoder, key: str) -> d.Decoder:
     return _packed(spec, d.XmlDecoder(spec.records_path, key, spec.missing_means_empty, spec.prefixes))
 
 
-@FACTORY.register(m.JsonStreamDecoder, JsonStream)
+@FACTORY.register(m.JsonStreamDecoder, "source_solidafy.rest.json_stream.JsonStream")
 def _json_stream(spec: m.JsonStreamDecoder, key: str) -> d.Decoder:
+    from source_solidafy.rest.json_stream import JsonStream
+
     return JsonStream(spec.records_path, FACTORY.build(spec.compression, None, up.Packing), spec.batch_records, key,
                       spec.encoding)
 
@@ -248,8 +257,10 @@ def _mask(spec: m.MaskStep, inputs: TransformInputs) -> t.TransformStep:
     return t.MaskFields(spec.fields, spec.keep_last, spec.mask)
 
 
-@FACTORY.register(m.CastStep, CastFields)
+@FACTORY.register(m.CastStep, "source_solidafy.rest.cast.CastFields")
 def _cast(spec: m.CastStep, inputs: TransformInputs) -> t.TransformStep:
+    from source_solidafy.rest.cast import CastFields
+
     return CastFields(inputs.schema, spec.fields, inputs.stream, inputs.log)
 
 
@@ -305,36 +316,6 @@ FACTORY.register(pm.RouterPluginSpec, pp.PluginRouter, elsewhere=_PLUGIN)(pp.Plu
 _FOLDED = "source_solidafy.manifest.partition_parts (folded into parent_fields)"
 FACTORY.register(m.ParentStreamPartition, ParentRouter,
                  elsewhere={"parent_field": _FOLDED, "field": _FOLDED})(ParentRouter)
-
-
-# ------------------------------------------------------------------ the models no builder makes
-
-# Where their keys are read (the reference names these modules; unit_tests/rest/test_factory_fields.py
-# checks each key of the model is read as an attribute in one of them).
-READ_BY: dict[type, tuple[str, ...]] = {
-    m.Manifest: ("source_solidafy.rest.source", "source_solidafy.rest.runtime", "source_solidafy.rest.lookups",
-                 "source_solidafy.rest.reader",
-                 "source_solidafy.manifest.auth_choice", "source_solidafy.manifest.spec",
-                 "source_solidafy.manifest.summary"),
-    m.AuthWhen: ("source_solidafy.manifest.auth_choice",),
-    m.SpecField: ("source_solidafy.manifest.models",),
-    m.Stream: ("source_solidafy.rest.reader", "source_solidafy.rest.source", "source_solidafy.rest.partitions",
-               "source_solidafy.rest.record_checks", "source_solidafy.manifest.loader"),
-    m.Incremental: ("source_solidafy.rest.reader", "source_solidafy.rest.records"),
-    m.StreamRetry: ("source_solidafy.rest.reader", "source_solidafy.rest.ratelimit"),
-    m.AsyncPoll: ("source_solidafy.rest.async_job",),
-    m.Lookup: ("source_solidafy.rest.lookups",),
-    m.SchemaFields: ("source_solidafy.rest.lookups", "source_solidafy.rest.source"),
-    m.SplitWhen: ("source_solidafy.rest.windows",),
-}
-
-
-def implemented_by(model: type) -> tuple[str, str]:
-    """``("built into", "source_solidafy.rest.auth.BearerAuth")`` or ``("read by", "<modules>")``: where a YAML
-    type's behaviour is (the reference says it per type)."""
-    if model in READ_BY:
-        return "read by", ", ".join(READ_BY[model])
-    return "built into", FACTORY.part(model).where()
 
 
 # ---------------------------------------------------------------------------- what the engine calls

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from source_solidafy.errors import SolidafyError
 from source_solidafy.lowcode import load_airbyte_text  # noqa: F401 - registers the Airbyte parts too
+from source_solidafy.manifest import reference
 from source_solidafy.manifest.fields import ParamMap, TemplateMap
 from source_solidafy.manifest.templates import TemplateString
 from source_solidafy.rest import builders
@@ -223,19 +224,18 @@ def test_a_dropped_field_is_caught() -> None:
 
 def test_every_type_in_the_reference_says_where_it_lives() -> None:
     """docs/connector-yaml-reference.md names, per type, the class it is built into or the modules that read it."""
-    from source_solidafy.manifest.reference import SECTIONS
 
-    for _, models in SECTIONS:
+    for _, models in reference.SECTIONS:
         for model in models:
-            how, where = builders.implemented_by(model)  # KeyError: a type nobody said where it lives
+            how, where = reference.implemented_by(model)  # KeyError: a type nobody said where it lives
             assert how in ("built into", "read by") and where
 
 
-@pytest.mark.parametrize("model", list(builders.READ_BY), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", list(reference.READ_BY), ids=lambda m: m.__name__)
 def test_keys_of_a_model_no_builder_makes_are_read_where_it_says(model: type[BaseModel]) -> None:
     names: set[str] = set()
-    for module in builders.READ_BY[model]:
+    for module in reference.READ_BY[model]:
         tree = ast.parse(inspect.getsource(importlib.import_module(module)))
         names |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     missing = sorted(set(model.model_fields) - names)
-    assert not missing, f"{model.__name__}: {missing} are read in none of {builders.READ_BY[model]}"
+    assert not missing, f"{model.__name__}: {missing} are read in none of {reference.READ_BY[model]}"
