@@ -150,6 +150,6 @@ def redact_cut(text: str | bytes, secrets: Iterable[str] | Callable[[str], str],
     return clean if len(clean) <= limit else clean[:limit] + "..."
 
 
-# Regexes here and in config_updates, paths, quota_headers are compiled on first use (re's own cache): one
-# compiled at import is ~0.1 ms of every start-up, and a plain read uses none of these.
+# Regexes here and in config_updates, paths, quota_headers, transforms, field_paths are compiled on first
+# use (re's own cache): one compiled at import is ~0.1 ms of every start-up; a plain read uses none of these.
 _URL_PASSWORD = r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)[^@\s]+@"

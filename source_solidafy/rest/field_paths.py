@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from fnmatch import fnmatchcase
 from typing import Any
 
-_SEGMENT = re.compile(r"^(?P<key>[^\[\]]*)(?P<stars>(\[\*\])*)$")
+_SEGMENT = r"^(?P<key>[^\[\]]*)(?P<stars>(\[\*\])*)$"  # compiled on first use (see errors._URL_PASSWORD)
 
 
 class FieldPattern:
@@ -26,7 +26,7 @@ class FieldPattern:
         self.plain = not any(c in text for c in ".[*?")
         self.segments: list[tuple[str, bool, int]] = []  # (key, key is a glob, [*] after it)
         for part in text.split("."):
-            match = _SEGMENT.match(part)
+            match = re.match(_SEGMENT, part)
             if match is None or (not match["key"] and not match["stars"]):
                 raise ValueError(f"invalid field pattern {text!r}: expected keys joined by '.', each optionally "
                                  "followed by [*] (every list item), '*' and '?' matching within a key")

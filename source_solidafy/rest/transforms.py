@@ -152,16 +152,17 @@ class Flatten(TransformStep):
         return schema
 
 
-_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")  # HTTPCode -> HTTP_Code
-_CAMEL = re.compile(r"([a-z0-9])([A-Z])")  # firstName -> first_Name
-_NOT_WORD = re.compile(r"[^\w]+")  # spaces, dashes, dots -> _
+# compiled on first use (re's cache, see errors._URL_PASSWORD): only normalize_keys needs them
+_ACRONYM = r"([A-Z]+)([A-Z][a-z])"  # HTTPCode -> HTTP_Code
+_CAMEL = r"([a-z0-9])([A-Z])"  # firstName -> first_Name
+_NOT_WORD = r"[^\w]+"  # spaces, dashes, dots -> _
 
 
 def snake_case(name: str) -> str:
     """``firstName``, ``First Name``, ``HTTPCode``, ``Custom_Field__c`` -> ``first_name``, ``first_name``,
     ``http_code``, ``custom_field__c``."""
-    text = _CAMEL.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", name))
-    return _NOT_WORD.sub("_", text).lower()
+    text = re.sub(_CAMEL, r"\1_\2", re.sub(_ACRONYM, r"\1_\2", name))
+    return re.sub(_NOT_WORD, "_", text).lower()
 
 
 _NESTED = (dict, list)
