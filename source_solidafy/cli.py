@@ -213,6 +213,7 @@ def cmd_read(args: argparse.Namespace, airbyte: bool) -> int:
     progress = Progress.for_stderr(enabled=not airbyte)
     run.on_config = config_saver(args, airbyte)
     progress.watch(run)
+    run.write_now = writer.write  # an Airbyte heartbeat while the read waits (runner.SyncRun.write_now)
     for chunk in run:
         writer.write(chunk)
     progress.close(run)

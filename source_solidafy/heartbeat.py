@@ -31,6 +31,10 @@ class Heartbeat:
             "SOLIDAFY_HEARTBEAT_SECS", DEFAULT_HEARTBEAT_SECS, allow_zero=False)  # fmt: skip
         self.last = time.monotonic()
 
+    def due_in(self) -> float:
+        """Seconds until a heartbeat is due (0 or less: due)."""
+        return self.last + self.interval - time.monotonic()
+
     def saw(self, chunk: list[Any]) -> None:
         """``chunk`` was delivered: it is a sign of life if it holds a RECORD or a STATE."""
         if any(not isinstance(m, dict) or m.get("type") in _SIGNS_OF_LIFE for m in chunk):

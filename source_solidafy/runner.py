@@ -21,7 +21,7 @@ from source_solidafy import protocol as p
 from source_solidafy.catalog import stream_schema
 from source_solidafy.config_updates import ConfigRelay, ConfigSayer
 from source_solidafy.errors import SolidafyError, redact
-from source_solidafy.feed import Event, Feed, stream_events
+from source_solidafy.feed import Event, Feed, StepSentry, stream_events
 from source_solidafy.flavours import flavour_of
 from source_solidafy.source import Batch, ReadContext, Source, SyncServices
 from source_solidafy.state import StateFileSaver, StateMap
@@ -46,6 +46,7 @@ class SyncRun:
         self.runs = {name: StreamRun(name) for name in plan.streams}
         self.summary: dict[str, Any] | None = None
         self.watch: Callable[[SyncRun], None] | None = None
+        self.write_now: Callable[[list[dict[str, Any]]], None] | None = None  # the front door's writer, for heartbeats (feed.py)
         self.final_state: StateMap = dict(plan.state)
         self.options = options = plan.options
         self.flavour = flavour_of(options.flavour)  # what is said around each stream (flavours.py)
@@ -99,10 +100,13 @@ class SyncRun:
 
     def __iter__(self) -> Generator[Chunk, None, None]:
         plan = self.plan
-        inline = Feed.inline_fits(plan, self.watch is None and self._heartbeat is None)
+        beats = self._heartbeat is not None and self.write_now is not None  # written by a StepSentry
+        inline = Feed.inline_fits(plan, self.watch is None and (self._heartbeat is None or beats))
         self._feed = Feed(plan, inline)
         stop_listening = self._listen_config()
         try:
+            if inline and beats and self._heartbeat is not None:
+                self._feed.guard(StepSentry(self._heartbeat.due_in, self._beat_now))
             self._feed.start(self._events, inline)
             yield from self._consume(len(plan.streams))
             yield self._finish()
@@ -115,6 +119,13 @@ class SyncRun:
             self._feed.close()
             if plan.sink is not None and not self._sink_closed:
                 self._abort_open_streams()
+
+    def _beat_now(self) -> None:
+        """The heartbeat, written at once (by the StepSentry's thread while the read waits inline)."""
+        assert self._heartbeat is not None and self.write_now is not None
+        beat = self._heartbeat.beat(self.runs.values(), self.plan.state)
+        if beat:
+            self.write_now(beat)
 
     @property
     def updated_config(self) -> dict[str, Any] | None:  # the config as the connector changed it (None: unchanged)

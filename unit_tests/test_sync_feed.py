@@ -93,3 +93,32 @@ def test_an_inline_read_is_closed_at_once_when_the_consumer_stops() -> None:
     chunks.close()  # type: ignore[attr-defined]
     assert source.closed == ["a"]  # the source's generator was closed, in this thread, before close() returned
     assert run.runs["a"].records == 1
+
+
+def test_an_inline_airbyte_read_repeats_its_last_state_while_a_step_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heartbeat comes from the StepSentry's thread, written at once, while the consumer's thread
+    waits inside the read; never between steps, and only states of chunks already written."""
+    monkeypatch.setenv("SOLIDAFY_HEARTBEAT_SECS", "0.2")
+    written: list[list[dict[str, Any]]] = []
+    beats = threading.Event()
+
+    class Waits(ThreadNoting):
+        def read_stream(self, stream: str, ctx: ReadContext) -> Iterator[Batch]:
+            self.threads[stream] = threading.current_thread().name
+            yield Batch(stream, [{"id": 1}], {"cursor": 1})
+            assert beats.wait(60), "no heartbeat while the read waited"  # an event, not a time
+            yield Batch(stream, [{"id": 2}], {"cursor": 2})
+
+    def write_now(messages: list[dict[str, Any]]) -> None:
+        written.append(messages)
+        if sum(len(w) for w in written) >= 2:
+            beats.set()
+
+    source = Waits({"a": [[1], [2]]})
+    run = SyncRun(source, plan(source, flavour="airbyte"))
+    run.write_now = write_now
+    out = messages(run)
+    assert source.threads == {"a": threading.current_thread().name}  # inline
+    repeated = [m["state"]["stream"]["stream_state"] for w in written for m in w]
+    assert len(repeated) >= 2 and all(s == {"cursor": 1} for s in repeated)  # the state of the records out
+    assert [m["record"]["data"]["id"] for m in out if m["type"] == "RECORD"] == [1, 2]
