@@ -9,9 +9,9 @@ date), ``retry-after-ms`` and GitHub's ``x-ratelimit-remaining: 0`` + ``x-rateli
 ``Stripe-Should-Retry: false`` stops retrying. Other 4xx fail at once; a 401 gets one retry when the
 auth could refresh its token. A stream's ``errors:`` rules (rest/response_rules.py) decide before these
 defaults, and its ``retry:`` (a ``RetryPolicy``) may replace the connector's retries and backoff.
-Every message and log line is redacted.
-Every response's rate-limit headers feed its host's budget (rest/budgets.py), which every attempt
-waits on first; attempts, retries and waits are counted in the caller's ``RequestStats``.
+Every message and log line is redacted. Every response's rate-limit headers feed its host's budget
+(rest/budgets.py), which every attempt waits on first; attempts, retries and waits are counted in
+the caller's ``RequestStats``.
 
 Credentials (what the auth adds, every header of the request) go only to the origins of the
 :class:`~source_solidafy.rest.origins.CredentialScope`. The session (rest/transport.py) bounds every
