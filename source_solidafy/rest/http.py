@@ -3,15 +3,15 @@
 It knows nothing about YAML; the declarative layer builds one per connector from the ``http:`` block
 (its keys: docs/connector-yaml-reference.md, ``Http``; the builder: rest/builders.py).
 
-Retried: the retry statuses, connection errors (a reset included), timeouts and truncated bodies (the
-body is read inside the retried call). Waits honour ``Retry-After`` (seconds, fractional, or an HTTP
-date), ``retry-after-ms`` and GitHub's ``x-ratelimit-remaining: 0`` + ``x-ratelimit-reset``;
-``Stripe-Should-Retry: false`` stops retrying. Other 4xx fail at once; a 401 gets one retry when the
-auth could refresh its token. A stream's ``errors:`` rules (rest/response_rules.py) decide before these
-defaults, and its ``retry:`` (a ``RetryPolicy``) may replace the connector's retries and backoff.
-Every message and log line is redacted. Every response's rate-limit headers feed its host's budget
-(rest/budgets.py), which every attempt waits on first; attempts, retries and waits are counted in
-the caller's ``RequestStats``.
+Retried: the retry statuses, connection errors (a reset included), timeouts and truncated bodies (the body
+is read inside the retried call). Waits honour ``Retry-After`` (seconds, fractional, or an HTTP date),
+``retry-after-ms`` and GitHub's ``x-ratelimit-remaining: 0`` + ``x-ratelimit-reset``;
+``Stripe-Should-Retry: false`` stops retrying. Other 4xx fail at once; a 401 gets one retry when the auth
+could refresh its token. A stream's ``errors:`` rules (rest/response_rules.py) decide before these
+defaults, and its ``retry:`` (a ``RetryPolicy``) may replace the connector's retries and backoff. Every
+message and log line is redacted. Every response's rate-limit headers feed its host's budget
+(rest/budgets.py), which every attempt waits on first; attempts, retries and waits are counted in the
+caller's ``RequestStats``.
 
 Credentials (what the auth adds, every header of the request) go only to the origins of the
 :class:`~source_solidafy.rest.origins.CredentialScope`. The session (rest/transport.py) bounds every
@@ -55,13 +55,7 @@ from source_solidafy.rest.response import (
     is_unknown_host,
 )
 from source_solidafy.rest.response_rules import RETRYING, ResponseIgnored, ResponseRule, first_match
-from source_solidafy.rest.transport import (
-    DEFAULT_MAX_RESPONSE_MB,
-    EnvProxies,
-    GuardedSession,
-    Limits,
-    make_session,
-)
+from source_solidafy.rest.transport import DEFAULT_MAX_RESPONSE_MB, EnvProxies, GuardedSession, Limits, make_session
 from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import LogFn
 
