@@ -55,7 +55,13 @@ from source_solidafy.rest.response import (
     is_unknown_host,
 )
 from source_solidafy.rest.response_rules import RETRYING, ResponseIgnored, ResponseRule, first_match
-from source_solidafy.rest.transport import DEFAULT_MAX_RESPONSE_MB, EnvProxies, GuardedSession, Limits, make_session
+from source_solidafy.rest.transport import (
+    DEFAULT_MAX_RESPONSE_MB,
+    EnvProxies,
+    GuardedSession,
+    Limits,
+    make_session,
+)
 from source_solidafy.secret_names import is_secret_name
 from source_solidafy.source import LogFn
 
@@ -88,8 +94,7 @@ class HttpClient:
         timeout: float = 30,
         max_retries: int = 3,
         backoff: str = "exponential",
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
+        backoff_base: float = 1.0, backoff_max: float = 60.0,
         retry_statuses: Iterable[int] = DEFAULT_RETRY_STATUSES,
         rate_limit_rps: float | None = None,
         max_concurrency: int | None = None,
@@ -100,8 +105,7 @@ class HttpClient:
         secrets: Iterable[str] = (),
         log: LogFn | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
         connect_guard: Callable[[str, int], str] | None = None,
         rate_limit_pools: Mapping[str, list[str]] | None = None,
     ) -> None:
