@@ -3,8 +3,8 @@
 Each stream's read is a sequence of events (``start``, a ``batch`` per page, ``end``), with the events
 its source says on the way (``log``, ``warn``, ``count``, ...). Several streams are read at once by
 worker threads that put their events on a bounded queue. A sync of a single stream whose consumer has
-nothing to do while it waits (no progress display, no heartbeat, no cancel from outside, no sink
-to overlap with) reads it inline: the consumer's own thread runs the read up to its next event. The
+nothing to do while it waits (no progress display, no cancel from outside, no sink to overlap with; a
+heartbeat only as below) reads it inline: the consumer's own thread runs the read up to its next event. The
 hand-offs between two threads cost more CPU than the overlap of a page's decoding with the previous
 page's writing saves (``bench/bench_rest.py``: 5% of the read's CPU), and the order of events is the
 same either way.
